@@ -1,0 +1,123 @@
+// `holdfast`: the one command for operators and terminal users.
+//   holdfast node --config FILE | --demo [--host H] [--port N]
+//   holdfast user hash [--password-stdin]
+//   holdfast connect --broker URL --user NAME --app ID [--password-stdin]
+import { parseArgs } from 'node:util';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hashPassword } from '../auth/password.js';
+import { demoConfig, DEMO_USERS } from '../config/demo.js';
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import { BrokerNode } from '../node.js';
+import { readPassword } from './password-prompt.js';
+import { connect } from './connect.js';
+
+const USAGE = `Usage:
+  holdfast node --config FILE           start a broker node
+  holdfast node --demo [--port N]       start a node with the demo catalog
+  holdfast user hash [--password-stdin] print a password hash for a config file
+  holdfast connect --broker URL --user NAME --app ID [--password-stdin]
+                                        run an app in this terminal
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'node':
+      return runNode(rest);
+    case 'user':
+      if (rest[0] === 'hash') return userHash(rest.slice(1));
+      break;
+    case 'connect':
+      return runConnect(rest);
+    case '--help':
+    case '-h':
+    case undefined:
+      process.stdout.write(USAGE);
+      return command ? 0 : 2;
+  }
+  process.stderr.write(`holdfast: unknown command "${argv.join(' ')}"\n\n${USAGE}`);
+  return 2;
+}
+
+async function runNode(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, demo: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' } },
+  });
+  if (!values.config && !values.demo) {
+    process.stderr.write('holdfast node: give --config FILE, or --demo for the demo catalog\n');
+    return 2;
+  }
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    process.stderr.write(`holdfast node: --port must be a number from 0 to 65535, not "${values.port}"\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = values.demo ? await demoConfig({ port, host: values.host }) : loadConfigFile(values.config!);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`holdfast node: the config is not valid; the node did not start.\n${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  if (port !== undefined) config.node.listen.port = port;
+  if (values.host !== undefined) config.node.listen.host = values.host;
+  const webRoot = join(dirname(fileURLToPath(import.meta.url)), '..', 'renderer');
+  const node = new BrokerNode({ config, webRoot });
+  let url: string;
+  try {
+    url = await node.start();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const { host, port: p } = config.node.listen;
+    process.stderr.write(
+      code === 'EADDRINUSE'
+        ? `holdfast node: ${host}:${p} is already in use; stop what listens there or pass --port\n`
+        : `holdfast node: cannot listen on ${host}:${p}: ${String(error)}\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(`Holdfast node "${config.node.name}" listening on ${url}\n`);
+  if (values.demo) process.stdout.write(`Demo users: demo / ${DEMO_USERS.demo} (all apps), guest / ${DEMO_USERS.guest} (python only)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await node.stop();
+  return 0;
+}
+
+async function userHash(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'password-stdin': { type: 'boolean' } } });
+  const password = await readPassword('New password: ', values['password-stdin'] ?? false);
+  if (!password) {
+    process.stderr.write('holdfast user hash: the password is empty\n');
+    return 1;
+  }
+  process.stdout.write((await hashPassword(password)) + '\n');
+  return 0;
+}
+
+async function runConnect(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      broker: { type: 'string' },
+      user: { type: 'string' },
+      app: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+    },
+  });
+  const missing = (['broker', 'user', 'app'] as const).filter((key) => !values[key]);
+  if (missing.length > 0) {
+    process.stderr.write(`holdfast connect: missing ${missing.map((m) => `--${m}`).join(', ')}\n`);
+    return 2;
+  }
+  const password = await readPassword(`Password for ${values.user}: `, values['password-stdin'] ?? false);
+  return connect({ broker: values.broker!, user: values.user!, app: values.app!, password });
+}

@@ -1,0 +1,122 @@
+// The node configuration file's shape. Everything a node does at run time is derived
+// from a value that passed this schema; nothing reads the YAML directly.
+import { z } from 'zod';
+
+const ident = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'an id of lowercase letters, digits, "-" or "_", starting with a letter');
+
+export const SandboxProfile = z
+  .object({
+    /** Give the app a network namespace shared with the host (off: loopback only, and down). */
+    network: z.boolean().default(false),
+    /** Extra host paths bound read-only into the sandbox. */
+    readOnlyPaths: z.array(z.string().startsWith('/')).default([]),
+    /** RLIMIT_AS in MiB. */
+    maxMemoryMiB: z.number().int().positive().default(2048),
+  })
+  .strict();
+export type SandboxProfile = z.infer<typeof SandboxProfile>;
+
+export const AppConfig = z
+  .object({
+    id: ident,
+    name: z.string().min(1).max(128),
+    description: z.string().max(1024).default(''),
+    icon: z.string().max(64).default('terminal'),
+    display: z.literal('terminal').default('terminal'),
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string()).default({}),
+    sandbox: ident.default('default'),
+  })
+  .strict();
+export type AppConfig = z.infer<typeof AppConfig>;
+
+export const UserConfig = z
+  .object({
+    name: ident,
+    displayName: z.string().max(128).optional(),
+    /** From `holdfast user hash`: scrypt$N$r$p$salt$hash. */
+    passwordHash: z.string().startsWith('scrypt$', 'a hash made by "holdfast user hash" (scrypt$…)'),
+    groups: z.array(ident).default([]),
+  })
+  .strict();
+export type UserConfig = z.infer<typeof UserConfig>;
+
+export const Entitlement = z
+  .object({
+    users: z.array(ident).default([]),
+    groups: z.array(ident).default([]),
+    apps: z.array(ident).min(1),
+  })
+  .strict();
+
+export const NodeConfig = z
+  .object({
+    node: z
+      .object({
+        name: z.string().min(1).max(64).default('node-1'),
+        listen: z
+          .object({
+            host: z.string().default('127.0.0.1'),
+            port: z.number().int().min(0).max(65535).default(8080),
+          })
+          .strict()
+          .prefault({}),
+        /** Where sandboxes keep their private homes. */
+        stateDir: z.string().default('/tmp/holdfast'),
+        /** HMAC key file for access tokens (created with mode 0600 if missing). Unset: a fresh key per start. */
+        tokenKeyFile: z.string().optional(),
+        accessTokenTtlSeconds: z.number().int().min(30).max(86_400).default(3600),
+        heartbeatMs: z.number().int().min(200).max(120_000).default(3000),
+        maxPayloadBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+        /** Output bytes in flight to a client before the app is held back. */
+        outputWindowBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    users: z.array(UserConfig).default([]),
+    apps: z.array(AppConfig).default([]),
+    sandboxProfiles: z.record(ident, SandboxProfile).default({}),
+    entitlements: z.array(Entitlement).default([]),
+  })
+  .strict()
+  .superRefine(checkReferences);
+export type NodeConfig = z.infer<typeof NodeConfig>;
+
+type Raw = {
+  users: UserConfig[];
+  apps: AppConfig[];
+  sandboxProfiles: Record<string, SandboxProfile>;
+  entitlements: Array<z.infer<typeof Entitlement>>;
+};
+
+/** Names that point at nothing are config errors, reported where they are written. */
+function checkReferences(config: Raw, ctx: z.RefinementCtx): void {
+  const users = new Set<string>();
+  config.users.forEach((user, i) => {
+    if (users.has(user.name)) ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], message: `user "${user.name}" is defined twice` });
+    users.add(user.name);
+  });
+  const apps = new Set<string>();
+  config.apps.forEach((app, i) => {
+    if (apps.has(app.id)) ctx.addIssue({ code: 'custom', path: ['apps', i, 'id'], message: `app "${app.id}" is defined twice` });
+    apps.add(app.id);
+    if (app.sandbox !== 'default' && !(app.sandbox in config.sandboxProfiles)) {
+      ctx.addIssue({ code: 'custom', path: ['apps', i, 'sandbox'], message: `sandbox profile "${app.sandbox}" is not defined under sandboxProfiles` });
+    }
+  });
+  const groups = new Set(config.users.flatMap((user) => user.groups));
+  config.entitlements.forEach((entitlement, i) => {
+    entitlement.apps.forEach((app, j) => {
+      if (!apps.has(app)) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'apps', j], message: `app "${app}" is not in the catalog (apps:)` });
+    });
+    entitlement.users.forEach((user, j) => {
+      if (!users.has(user)) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'users', j], message: `user "${user}" is not defined under users:` });
+    });
+    entitlement.groups.forEach((group, j) => {
+      if (!groups.has(group)) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'groups', j], message: `no user is in group "${group}"` });
+    });
+  });
+}

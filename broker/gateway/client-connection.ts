@@ -1,0 +1,176 @@
+// One client WebSocket. Unauthenticated connections may only sign in; a connection
+// that launches a session becomes that session's stream. Every frame is parsed as
+// unknown; anything malformed gets an error message and a protocol close code, and
+// only this connection is affected.
+import type { WebSocket, RawData } from 'ws';
+import {
+  ClientMessage,
+  CloseCode,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  decodeFrame,
+  parseJsonFrame,
+  requestIdOf,
+  type ServerMessage,
+} from '../../shared/protocol/index.js';
+import type { NodeContext } from './context.js';
+import type { Session } from '../session.js';
+
+const AUTH_DEADLINE_MS = 10_000;
+
+export class ClientConnection {
+  private user: string | null;
+  private session: Session | null = null;
+  private authTimer: NodeJS.Timeout | undefined;
+  private busy = Promise.resolve();
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly ctx: NodeContext,
+    private readonly address: string,
+    user: string | null,
+  ) {
+    this.user = user;
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('close', () => this.onClose());
+    ws.on('error', (error) => ctx.log.debug('client socket error', { address, error: error.message }));
+    this.send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      node: ctx.config.node.name,
+      user: user ? ctx.catalog.userInfo(user) : null,
+      heartbeatMs: ctx.config.node.heartbeatMs,
+    });
+    if (!user) {
+      this.authTimer = setTimeout(() => this.close(CloseCode.authTimeout, 'sign in within 10 s of connecting'), AUTH_DEADLINE_MS);
+    }
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (isBinary) return this.onBinary(bytes);
+    const text = bytes.toString('utf8');
+    const parsed = parseJsonFrame(ClientMessage, text);
+    if (!parsed.ok) {
+      this.refuse(requestIdOf(text), ErrorCode.badRequest, parsed.error);
+      return this.close(CloseCode.protocolError, 'malformed message');
+    }
+    // Requests are handled one at a time, in order, per connection.
+    this.busy = this.busy.then(() => this.handle(parsed.value)).catch((error: unknown) => {
+      this.ctx.log.error('request failed', { error: error instanceof Error ? error.stack : String(error) });
+      const id = 'id' in parsed.value ? parsed.value.id : null;
+      this.refuse(id, ErrorCode.internal, 'The broker hit an internal error handling this request; try again.');
+    });
+  }
+
+  private async handle(message: ClientMessage): Promise<void> {
+    if (message.type === 'auth.signIn') return this.signIn(message.id, message.user, message.password);
+    const user = this.user;
+    if (!user) {
+      this.refuse('id' in message ? message.id : null, ErrorCode.unauthenticated, 'Sign in first.');
+      return this.close(CloseCode.unauthenticated, 'not signed in');
+    }
+    switch (message.type) {
+      case 'auth.refresh': {
+        const { token, expiresAt } = await this.ctx.tokens.issue(user);
+        return this.send({ type: 'auth.signedIn', id: message.id, accessToken: token, expiresAt, user: this.ctx.catalog.userInfo(user)! });
+      }
+      case 'apps.list':
+        return this.send({ type: 'apps.list.ok', id: message.id, apps: this.ctx.catalog.appsFor(user) });
+      case 'session.launch':
+        return this.launch(user, message.id, message.appId, message.cols, message.rows);
+      case 'session.resize':
+        if (!this.session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to resize.');
+        return this.session.resize(message.cols, message.rows);
+    }
+  }
+
+  private async signIn(id: number, name: string, password: string): Promise<void> {
+    const keys = [`user:${name.toLowerCase()}`, `addr:${this.address}`];
+    const wait = this.ctx.limiter.retryAfter(keys);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      return this.refuse(id, ErrorCode.rateLimited, `Too many failed sign-ins. Try again in ${seconds} s.`, wait);
+    }
+    const ok = await this.ctx.verifyUser(name, password);
+    if (!ok) {
+      this.ctx.limiter.recordFailure(keys);
+      this.ctx.log.info('sign-in failed', { user: name, address: this.address });
+      return this.refuse(id, ErrorCode.signInFailed, 'Sign-in failed: the user name or password is not right.');
+    }
+    this.ctx.limiter.recordSuccess(keys);
+    clearTimeout(this.authTimer);
+    this.user = name;
+    const { token, expiresAt } = await this.ctx.tokens.issue(name);
+    this.ctx.log.info('signed in', { user: name, address: this.address });
+    this.send({ type: 'auth.signedIn', id, accessToken: token, expiresAt, user: this.ctx.catalog.userInfo(name)! });
+  }
+
+  private launch(user: string, id: number, appId: string, cols: number, rows: number): void {
+    if (this.session) return this.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to launch another.');
+    const app = this.ctx.catalog.app(appId);
+    if (!app) return this.refuse(id, ErrorCode.unknownApp, `There is no app "${appId}" in the catalog.`);
+    if (!this.ctx.catalog.entitledAppIds(user).has(appId)) {
+      return this.refuse(id, ErrorCode.notEntitled, `You are not entitled to launch "${app.name}"; ask your administrator for access.`);
+    }
+    let session: Session;
+    try {
+      session = this.ctx.sessions.launch(user, app, cols, rows);
+    } catch (error) {
+      this.ctx.log.error('launch failed', { user, app: appId, error: String(error) });
+      return this.refuse(id, ErrorCode.launchFailed, `${app.name} could not be started on this node: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.session = session;
+    this.send({ type: 'session.started', id, sessionId: session.id, appId, cols, rows, window: this.ctx.config.node.outputWindowBytes });
+    const ws = this.ws;
+    session.attach({
+      sendBinary: (frame, done) => (this.isOpen() ? this.ws.send(frame, { binary: true }, () => done()) : done()),
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+      exited: (exit, message) => {
+        this.send({ type: 'session.exited', sessionId: session.id, exitCode: exit.exitCode, signal: exit.signal, message });
+        this.session = null;
+        this.close(CloseCode.normal, 'session ended');
+      },
+    });
+  }
+
+  private onBinary(bytes: Buffer): void {
+    const frame = decodeFrame(bytes);
+    const session = this.session;
+    if (typeof frame === 'string' || !session || frame.type === 'output') {
+      const why = typeof frame === 'string' ? frame : session ? 'clients do not send output frames' : 'binary frames need a launched session';
+      this.refuse(null, ErrorCode.badRequest, why);
+      return this.close(CloseCode.unsupportedData, why.slice(0, 120));
+    }
+    const problem = frame.type === 'input' ? session.input(frame.seq, frame.data) : session.outputAck(frame.offset);
+    if (problem) {
+      this.refuse(null, ErrorCode.badRequest, problem);
+      this.close(CloseCode.protocolError, problem.slice(0, 120));
+    }
+  }
+
+  private onClose(): void {
+    clearTimeout(this.authTimer);
+    // Without session hold (yet), a session ends with its connection.
+    if (this.session) this.ctx.sessions.end(this.session);
+    this.session = null;
+  }
+
+  private refuse(id: number | null, code: string, message: string, retryAfterMs?: number): void {
+    this.send({ type: 'error', id, code, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  }
+
+  private send(message: ServerMessage): void {
+    if (this.isOpen()) this.ws.send(JSON.stringify(message));
+  }
+
+  private isOpen(): boolean {
+    return this.ws.readyState === this.ws.OPEN;
+  }
+
+  private close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+}

@@ -1,0 +1,17 @@
+// What a client connection needs from its node, as one explicit object.
+import type { Catalog } from '../catalog.js';
+import type { NodeConfig } from '../config/schema.js';
+import type { SignInLimiter } from '../auth/rate-limit.js';
+import type { TokenService } from '../auth/tokens.js';
+import type { Logger } from '../log.js';
+import type { SessionRegistry } from '../session-registry.js';
+
+export interface NodeContext {
+  config: NodeConfig;
+  catalog: Catalog;
+  tokens: TokenService;
+  limiter: SignInLimiter;
+  sessions: SessionRegistry;
+  log: Logger;
+  verifyUser(name: string, password: string): Promise<boolean>;
+}

@@ -1,0 +1,78 @@
+// Serves the built web client. Every response carries the same strict CSP the
+// desktop shell uses; paths are resolved inside the root and nowhere else.
+import { createReadStream, statSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+  '.map': 'application/json',
+};
+
+/**
+ * style-src allows inline styles because xterm.js injects <style> elements for its
+ * theme and geometry; scripts stay 'self' only, which is what keeps injection out.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+export function serveStatic(root: string, request: IncomingMessage, response: ServerResponse): void {
+  const base = resolve(root);
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+  } catch {
+    return plain(response, 400, 'Bad request: the path is not valid URL encoding.');
+  }
+  if (pathname.endsWith('/')) pathname += 'index.html';
+  const file = resolve(join(base, normalize(pathname)));
+  if (file !== base && !file.startsWith(base + sep)) return plain(response, 404, 'Not found.');
+  let size: number;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) return plain(response, 404, 'Not found.');
+    size = stat.size;
+  } catch {
+    if (pathname === '/index.html') {
+      return plain(response, 503, 'The web client has not been built. Run "npm run build" and reload.');
+    }
+    return plain(response, 404, 'Not found.');
+  }
+  response.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'Content-Length': size,
+    'Cache-Control': file.endsWith('index.html') ? 'no-cache' : 'public, max-age=300',
+  });
+  if (request.method === 'HEAD') return void response.end();
+  createReadStream(file).pipe(response);
+}
+
+export function plain(response: ServerResponse, status: number, text: string): void {
+  response.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
+  response.end(text + '\n');
+}

@@ -1,0 +1,100 @@
+// Builds the bubblewrap command line that confines one app. Everything the app can
+// see is listed here: read-only system directories, a minimal /etc, a private home
+// and /tmp, fresh /proc and /dev, and new namespaces for everything (network too,
+// unless its profile allows it). Nothing of the host's users, keys or config leaks in.
+import { existsSync } from 'node:fs';
+import type { AppConfig, SandboxProfile } from '../config/schema.js';
+
+export const SANDBOX_USER = 'user';
+export const SANDBOX_HOME = '/home/user';
+export const SANDBOX_HOSTNAME = 'holdfast';
+
+/** /etc entries an ordinary program needs; shadow, sudoers, ssh keys and the like are absent. */
+const ETC_ENTRIES = [
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'nsswitch.conf',
+  'localtime',
+  'terminfo',
+  'alternatives',
+  'bash.bashrc',
+  'inputrc',
+  'profile',
+  'vim',
+  'python3',
+  'python3.11',
+  'htoprc',
+  'less',
+  'lesskey',
+  'mime.types',
+  'ssl',
+  'ca-certificates',
+  'fonts',
+];
+
+const SYSTEM_DIRS = ['/usr', '/opt'];
+const MERGED_USR_LINKS: Array<[string, string]> = [
+  ['usr/bin', '/bin'],
+  ['usr/sbin', '/sbin'],
+  ['usr/lib', '/lib'],
+  ['usr/lib64', '/lib64'],
+  ['usr/lib32', '/lib32'],
+];
+
+export interface SandboxSpec {
+  app: AppConfig;
+  profile: SandboxProfile;
+  /** Host directory that becomes the app's home (private to this session). */
+  homeDir: string;
+  /** Host file holding the synthetic passwd/group for the sandbox. */
+  passwdFile: string;
+  groupFile: string;
+}
+
+export function bwrapArgs(spec: SandboxSpec): string[] {
+  const { app, profile } = spec;
+  // No --new-session: the PTY's own setsid (node-pty) already puts the app in a new
+  // session whose only terminal is this session's private PTY. bwrap's extra setsid
+  // would cut the app off from that terminal — no job control, and Ctrl-C would
+  // never reach it — to guard against TIOCSTI into a terminal that is not shared.
+  const args = ['--die-with-parent', '--unshare-all', '--unshare-user', '--hostname', SANDBOX_HOSTNAME];
+  if (profile.network) args.push('--share-net');
+  args.push('--uid', '1000', '--gid', '1000');
+  for (const dir of SYSTEM_DIRS) if (existsSync(dir)) args.push('--ro-bind', dir, dir);
+  for (const [target, link] of MERGED_USR_LINKS) if (existsSync(`/${target}`)) args.push('--symlink', target, link);
+  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/etc', '--tmpfs', '/run');
+  for (const entry of ETC_ENTRIES) {
+    const path = `/etc/${entry}`;
+    if (existsSync(path)) args.push('--ro-bind', path, path);
+  }
+  args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group');
+  if (profile.network && existsSync('/etc/resolv.conf')) args.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
+  for (const path of profile.readOnlyPaths) args.push('--ro-bind-try', path, path);
+  args.push('--dir', '/home', '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
+  args.push('--clearenv');
+  for (const [key, value] of Object.entries(sandboxEnv(app))) args.push('--setenv', key, value);
+  args.push('--', app.command, ...app.args);
+  return args;
+}
+
+/** The whole environment an app starts with: fixed, so replicas start identically. */
+export function sandboxEnv(app: AppConfig): Record<string, string> {
+  return {
+    HOME: SANDBOX_HOME,
+    USER: SANDBOX_USER,
+    LOGNAME: SANDBOX_USER,
+    SHELL: '/bin/bash',
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    TERM: 'xterm-256color',
+    COLORTERM: 'truecolor',
+    LANG: 'C.UTF-8',
+    LC_ALL: 'C.UTF-8',
+    TZ: 'UTC',
+    HOSTNAME: SANDBOX_HOSTNAME,
+    ...app.env,
+  };
+}
+
+export const PASSWD = `root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n${SANDBOX_USER}:x:1000:1000:Holdfast user:${SANDBOX_HOME}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
+export const GROUP = `root:x:0:\n${SANDBOX_USER}:x:1000:\nnogroup:x:65534:\n`;

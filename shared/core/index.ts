@@ -1,0 +1,4 @@
+export * from './client.js';
+export * from './connection.js';
+export * from './session-stream.js';
+export * from './socket.js';

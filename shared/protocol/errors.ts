@@ -1,0 +1,35 @@
+// Error codes a client can act on, and the WebSocket close codes the gateway uses.
+// Codes are stable API: clients switch on them; messages are for people.
+
+export const ErrorCode = {
+  badRequest: 'bad_request',
+  unauthenticated: 'unauthenticated',
+  signInFailed: 'sign_in_failed',
+  rateLimited: 'rate_limited',
+  unknownApp: 'unknown_app',
+  notEntitled: 'not_entitled',
+  launchFailed: 'launch_failed',
+  noSession: 'no_session',
+  sessionBusy: 'session_busy',
+  internal: 'internal',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** WebSocket close codes (RFC 6455 plus the 4000–4999 private range). */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  unsupportedData: 1003,
+  invalidPayload: 1007,
+  policyViolation: 1008,
+  tooBig: 1009,
+  internal: 1011,
+  /** Access token missing, invalid or expired: sign in again. */
+  unauthenticated: 4401,
+  /** The client did not authenticate in time. */
+  authTimeout: 4408,
+  /** The session this connection was streaming has ended. */
+  sessionEnded: 4000,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -1,0 +1,84 @@
+// Binary frames: terminal bytes and their acknowledgements. Kept out of JSON so the
+// keystroke path is one small frame each way. All integers are big-endian.
+//
+//   client → host  INPUT       0x01 | seq u32 | bytes       (seq: 1, 2, 3… per session)
+//   client → host  OUTPUT_ACK  0x02 | offset u64             (output bytes consumed)
+//   host → client  OUTPUT      0x81 | inputAck u32 | offset u64 | bytes
+//
+// OUTPUT piggybacks the highest input seq applied, so echo needs no extra frame.
+// `offset` is the position of the first byte in the session's output stream.
+
+export const FrameType = { input: 0x01, outputAck: 0x02, output: 0x81 } as const;
+export const INPUT_HEADER = 5;
+export const OUTPUT_HEADER = 13;
+const U32 = 0x1_0000_0000;
+
+export type Frame =
+  | { type: 'input'; seq: number; data: Uint8Array }
+  | { type: 'outputAck'; offset: number }
+  | { type: 'output'; inputAck: number; offset: number; data: Uint8Array };
+
+export function encodeInput(seq: number, data: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(INPUT_HEADER + data.length);
+  const view = new DataView(frame.buffer);
+  frame[0] = FrameType.input;
+  view.setUint32(1, seq);
+  frame.set(data, INPUT_HEADER);
+  return frame;
+}
+
+export function encodeOutputAck(offset: number): Uint8Array {
+  const frame = new Uint8Array(9);
+  frame[0] = FrameType.outputAck;
+  writeU64(new DataView(frame.buffer), 1, offset);
+  return frame;
+}
+
+/** Writes the OUTPUT header into the first OUTPUT_HEADER bytes of `frame`. */
+export function writeOutputHeader(frame: Uint8Array, inputAck: number, offset: number): void {
+  const view = new DataView(frame.buffer, frame.byteOffset, OUTPUT_HEADER);
+  frame[0] = FrameType.output;
+  view.setUint32(1, inputAck);
+  writeU64(view, 5, offset);
+}
+
+export function encodeOutput(inputAck: number, offset: number, data: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(OUTPUT_HEADER + data.length);
+  writeOutputHeader(frame, inputAck, offset);
+  frame.set(data, OUTPUT_HEADER);
+  return frame;
+}
+
+/** Decodes a binary frame; returns a reason string for anything malformed. */
+export function decodeFrame(frame: Uint8Array): Frame | string {
+  if (frame.length === 0) return 'empty binary frame';
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  switch (frame[0]) {
+    case FrameType.input:
+      if (frame.length < INPUT_HEADER) return 'input frame shorter than its header';
+      return { type: 'input', seq: view.getUint32(1), data: frame.subarray(INPUT_HEADER) };
+    case FrameType.outputAck:
+      if (frame.length !== 9) return 'output-ack frame must be 9 bytes';
+      return { type: 'outputAck', offset: readU64(view, 1) };
+    case FrameType.output:
+      if (frame.length < OUTPUT_HEADER) return 'output frame shorter than its header';
+      return {
+        type: 'output',
+        inputAck: view.getUint32(1),
+        offset: readU64(view, 5),
+        data: frame.subarray(OUTPUT_HEADER),
+      };
+    default:
+      return `unknown binary frame type 0x${(frame[0] ?? 0).toString(16)}`;
+  }
+}
+
+// Offsets stay below 2^53 (8 PiB of output), so a JS number holds them exactly.
+function writeU64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, Math.floor(value / U32));
+  view.setUint32(at + 4, value % U32);
+}
+
+function readU64(view: DataView, at: number): number {
+  return view.getUint32(at) * U32 + view.getUint32(at + 4);
+}

@@ -1,0 +1,143 @@
+// Every JSON (text-frame) message of the wire protocol, as zod schemas. Both ends
+// parse `unknown` through these; nothing else is trusted. Terminal bytes travel in
+// binary frames instead (frames.ts), so the keystroke path never touches JSON.
+import { z } from 'zod';
+
+const id = z.number().int().nonnegative().max(2 ** 31);
+const name = z.string().min(1).max(64);
+/** Terminal geometry a person could plausibly have; bounds keep PTY ioctls sane. */
+export const Cols = z.number().int().min(2).max(1000);
+export const Rows = z.number().int().min(1).max(500);
+
+export const UserInfo = z.object({
+  name,
+  displayName: z.string().max(128),
+  groups: z.array(name).max(256),
+});
+export type UserInfo = z.infer<typeof UserInfo>;
+
+export const AppInfo = z.object({
+  id: name,
+  name: z.string().max(128),
+  description: z.string().max(1024),
+  icon: z.string().max(64),
+  display: z.enum(['terminal']),
+});
+export type AppInfo = z.infer<typeof AppInfo>;
+
+// ---- client → server -------------------------------------------------------
+
+export const SignIn = z.object({
+  type: z.literal('auth.signIn'),
+  id,
+  user: z.string().min(1).max(64),
+  password: z.string().max(1024),
+});
+export const Refresh = z.object({ type: z.literal('auth.refresh'), id });
+export const ListApps = z.object({ type: z.literal('apps.list'), id });
+export const Launch = z.object({
+  type: z.literal('session.launch'),
+  id,
+  appId: name,
+  cols: Cols,
+  rows: Rows,
+});
+export const Resize = z.object({ type: z.literal('session.resize'), cols: Cols, rows: Rows });
+
+export const ClientMessage = z.discriminatedUnion('type', [SignIn, Refresh, ListApps, Launch, Resize]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export type ClientRequest = Extract<ClientMessage, { id: number }>;
+
+// ---- server → client -------------------------------------------------------
+
+export const Welcome = z.object({
+  type: z.literal('welcome'),
+  protocol: z.number().int(),
+  node: z.string(),
+  /** Set when the connection was authenticated at upgrade with an access token. */
+  user: UserInfo.nullable(),
+  heartbeatMs: z.number().int().positive(),
+});
+export const SignedIn = z.object({
+  type: z.literal('auth.signedIn'),
+  id,
+  accessToken: z.string(),
+  /** Milliseconds since the epoch. */
+  expiresAt: z.number(),
+  user: UserInfo,
+});
+export const AppList = z.object({ type: z.literal('apps.list.ok'), id, apps: z.array(AppInfo) });
+export const SessionStarted = z.object({
+  type: z.literal('session.started'),
+  id,
+  sessionId: z.string(),
+  appId: name,
+  cols: Cols,
+  rows: Rows,
+  /** Output bytes the host may send beyond the client's last output ack. */
+  window: z.number().int().positive(),
+});
+export const SessionExited = z.object({
+  type: z.literal('session.exited'),
+  sessionId: z.string(),
+  exitCode: z.number().int(),
+  signal: z.number().int().nullable(),
+  /** For people: what happened, and what to do next when something went wrong. */
+  message: z.string(),
+});
+export const ErrorMessage = z.object({
+  type: z.literal('error'),
+  /** The request this answers, if any. */
+  id: id.nullable(),
+  code: z.string(),
+  message: z.string(),
+  /** For rate limits: milliseconds until a retry can succeed. */
+  retryAfterMs: z.number().int().nonnegative().optional(),
+});
+
+export const ServerMessage = z.discriminatedUnion('type', [
+  Welcome,
+  SignedIn,
+  AppList,
+  SessionStarted,
+  SessionExited,
+  ErrorMessage,
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+export type Welcome = z.infer<typeof Welcome>;
+export type SignedIn = z.infer<typeof SignedIn>;
+export type SessionStarted = z.infer<typeof SessionStarted>;
+export type SessionExited = z.infer<typeof SessionExited>;
+export type ErrorMessage = z.infer<typeof ErrorMessage>;
+
+/** Parses a text frame; returns a description of what is wrong instead of throwing. */
+export function parseJsonFrame<T>(
+  schema: z.ZodType<T>,
+  text: string,
+): { ok: true; value: T } | { ok: false; error: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'frame is not valid JSON' };
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? ` at "${issue.path.join('.')}"` : '';
+  return { ok: false, error: `invalid message${where}: ${issue?.message ?? 'unknown problem'}` };
+}
+
+/** Reads `id` from a frame that failed validation, so the error can name its request. */
+export function requestIdOf(text: string): number | null {
+  try {
+    const raw: unknown = JSON.parse(text);
+    if (typeof raw === 'object' && raw !== null && 'id' in raw) {
+      const value = (raw as { id: unknown }).id;
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 2 ** 31) return value;
+    }
+  } catch {
+    /* not JSON: no id to name */
+  }
+  return null;
+}
