@@ -40,7 +40,7 @@ export class BrokerNode {
       catalog,
       log,
       tokens: TokenService.fromKeyFile(config.node.tokenKeyFile, config.node.accessTokenTtlSeconds),
-      limiter: new SignInLimiter(),
+      limits: { byUser: new SignInLimiter({ freeFailures: 3 }), byAddress: new SignInLimiter({ freeFailures: 20 }) },
       sessions: new SessionRegistry(config, log),
       verifyUser: async (name, password) => {
         const user = catalog.user(name);

@@ -22,7 +22,8 @@ export class ClientConnection {
   private user: string | null;
   private session: Session | null = null;
   private authTimer: NodeJS.Timeout | undefined;
-  private busy = Promise.resolve();
+  private readonly queue: ClientMessage[] = [];
+  private draining = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -55,15 +56,32 @@ export class ClientConnection {
       this.refuse(requestIdOf(text), ErrorCode.badRequest, parsed.error);
       return this.close(CloseCode.protocolError, 'malformed message');
     }
-    // Requests are handled one at a time, in order, per connection.
-    this.busy = this.busy.then(() => this.handle(parsed.value)).catch((error: unknown) => {
-      this.ctx.log.error('request failed', { error: error instanceof Error ? error.stack : String(error) });
-      const id = 'id' in parsed.value ? parsed.value.id : null;
-      this.refuse(id, ErrorCode.internal, 'The broker hit an internal error handling this request; try again.');
-    });
+    this.queue.push(parsed.value);
+    if (!this.draining) void this.drain();
   }
 
-  private async handle(message: ClientMessage): Promise<void> {
+  /**
+   * Requests are handled one at a time, in arrival order. Most are synchronous and run
+   * at once, so a resize is applied before the keystrokes that follow it in binary
+   * frames; only sign-in and refresh wait on crypto.
+   */
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.queue.length > 0) {
+      const message = this.queue.shift()!;
+      try {
+        const pending = this.handle(message);
+        if (pending) await pending;
+      } catch (error) {
+        this.ctx.log.error('request failed', { error: error instanceof Error ? error.stack : String(error) });
+        const id = 'id' in message ? message.id : null;
+        this.refuse(id, ErrorCode.internal, 'The broker hit an internal error handling this request; try again.');
+      }
+    }
+    this.draining = false;
+  }
+
+  private handle(message: ClientMessage): Promise<void> | void {
     if (message.type === 'auth.signIn') return this.signIn(message.id, message.user, message.password);
     const user = this.user;
     if (!user) {
@@ -71,10 +89,10 @@ export class ClientConnection {
       return this.close(CloseCode.unauthenticated, 'not signed in');
     }
     switch (message.type) {
-      case 'auth.refresh': {
-        const { token, expiresAt } = await this.ctx.tokens.issue(user);
-        return this.send({ type: 'auth.signedIn', id: message.id, accessToken: token, expiresAt, user: this.ctx.catalog.userInfo(user)! });
-      }
+      case 'auth.refresh':
+        return this.ctx.tokens.issue(user).then(({ token, expiresAt }) =>
+          this.send({ type: 'auth.signedIn', id: message.id, accessToken: token, expiresAt, user: this.ctx.catalog.userInfo(user)! }),
+        );
       case 'apps.list':
         return this.send({ type: 'apps.list.ok', id: message.id, apps: this.ctx.catalog.appsFor(user) });
       case 'session.launch':
@@ -86,19 +104,22 @@ export class ClientConnection {
   }
 
   private async signIn(id: number, name: string, password: string): Promise<void> {
-    const keys = [`user:${name.toLowerCase()}`, `addr:${this.address}`];
-    const wait = this.ctx.limiter.retryAfter(keys);
+    const { byUser, byAddress } = this.ctx.limits;
+    const userKey = [name.toLowerCase()];
+    const addressKey = [this.address];
+    const wait = Math.max(byUser.retryAfter(userKey), byAddress.retryAfter(addressKey));
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
       return this.refuse(id, ErrorCode.rateLimited, `Too many failed sign-ins. Try again in ${seconds} s.`, wait);
     }
     const ok = await this.ctx.verifyUser(name, password);
     if (!ok) {
-      this.ctx.limiter.recordFailure(keys);
+      byUser.recordFailure(userKey);
+      byAddress.recordFailure(addressKey);
       this.ctx.log.info('sign-in failed', { user: name, address: this.address });
       return this.refuse(id, ErrorCode.signInFailed, 'Sign-in failed: the user name or password is not right.');
     }
-    this.ctx.limiter.recordSuccess(keys);
+    byUser.recordSuccess(userKey);
     clearTimeout(this.authTimer);
     this.user = name;
     const { token, expiresAt } = await this.ctx.tokens.issue(name);

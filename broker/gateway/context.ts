@@ -10,7 +10,8 @@ export interface NodeContext {
   config: NodeConfig;
   catalog: Catalog;
   tokens: TokenService;
-  limiter: SignInLimiter;
+  /** Per user name, tight; per client address, looser (offices share addresses behind NAT). */
+  limits: { byUser: SignInLimiter; byAddress: SignInLimiter };
   sessions: SessionRegistry;
   log: Logger;
   verifyUser(name: string, password: string): Promise<boolean>;

@@ -1,13 +1,14 @@
 // One sandboxed app on a PTY. Owns the flow control between the app and its client:
 // output is read only while the client has room in its window (bytes sent minus bytes
 // it acknowledged), so a client that stops reading holds the app back — it is never
-// disconnected and nothing is dropped. When the app exits, the PTY is drained to EOF
-// before the exit is reported, so the last bytes an app writes always arrive.
+// disconnected and nothing is dropped. The app's end is taken from the exit marker
+// its wrapper writes after it (exit-marker.ts), so its last bytes always arrive.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
+import { ExitMarkerFilter } from './exit-marker.js';
 import { GROUP, PASSWD, bwrapArgs } from './sandbox.js';
 
 export interface AppExit {
@@ -25,17 +26,22 @@ export interface AppProcessOptions {
   onExit: (exit: AppExit) => void;
 }
 
-type ReadSocket = { pause(): void; resume(): void; isPaused(): boolean; destroy: (...args: unknown[]) => unknown };
+/** A held-back partial marker is released after this long if the rest never comes. */
+const PARTIAL_MARKER_MS = 20;
 
 export class AppProcess {
   readonly id = randomBytes(9).toString('base64url');
   readonly dir: string;
   private readonly term: pty.IPty;
+  private readonly marker = new ExitMarkerFilter(randomBytes(12).toString('base64url'));
+  private readonly options: AppProcessOptions;
+  private flushTimer: NodeJS.Timeout | undefined;
   private held = false;
-  private exiting = false;
-  private exited = false;
+  private reported = false;
+  private gone = false;
 
   constructor(options: AppProcessOptions) {
+    this.options = options;
     this.dir = join(options.stateDir, 'sandboxes', this.id);
     const home = join(this.dir, 'home');
     mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -47,6 +53,7 @@ export class AppProcess {
       homeDir: home,
       passwdFile: join(this.dir, 'passwd'),
       groupFile: join(this.dir, 'group'),
+      exitNonce: this.marker.nonce,
     });
     const memory = options.profile.maxMemoryMiB * 1024 * 1024;
     this.term = pty.spawn('prlimit', [`--as=${memory}`, '--core=0', '--', 'bwrap', ...args], {
@@ -57,13 +64,16 @@ export class AppProcess {
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', TERM: 'xterm-256color' },
       encoding: null,
     });
-    this.term.onData((data) => options.onOutput(data as unknown as Buffer));
+    this.term.onData((data) => this.read(data as unknown as Buffer));
     this.term.onExit(({ exitCode, signal }) => {
-      this.exited = true;
-      this.cleanup();
-      options.onExit({ exitCode, signal: signal ? signal : null });
+      this.gone = true;
+      clearTimeout(this.flushTimer);
+      const tail = this.marker.flush();
+      if (tail.length > 0 && !this.reported) options.onOutput(tail);
+      rmSync(this.dir, { recursive: true, force: true });
+      // Reached only without a marker: the sandbox was killed, or failed to start.
+      this.report({ exitCode, signal: signal ? signal : null });
     });
-    this.keepTailOnExit();
   }
 
   get pid(): number {
@@ -71,16 +81,16 @@ export class AppProcess {
   }
 
   write(data: Uint8Array): void {
-    if (!this.exited) this.term.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength) as unknown as string);
+    if (!this.reported) this.term.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength) as unknown as string);
   }
 
   resize(cols: number, rows: number): void {
-    if (!this.exited) this.term.resize(cols, rows);
+    if (!this.gone) this.term.resize(cols, rows);
   }
 
   /** Stop reading the app's output (its writes block once the PTY buffer fills). */
   hold(): void {
-    if (this.held || this.exiting) return;
+    if (this.held) return;
     this.held = true;
     this.term.pause();
   }
@@ -91,49 +101,38 @@ export class AppProcess {
     this.term.resume();
   }
 
-  /** Ends the app: SIGHUP as a terminal hang-up would, then SIGKILL if it lingers. */
+  /** Ends the sandbox: SIGKILL to bwrap takes its whole pid namespace with it. */
   kill(): void {
-    if (this.exited) return;
+    if (this.gone) return;
     this.release();
     try {
-      this.term.kill('SIGHUP');
+      this.term.kill('SIGKILL');
     } catch {
       /* already gone */
     }
-    setTimeout(() => {
-      if (!this.exited) {
-        try {
-          this.term.kill('SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
-    }, 2000).unref();
   }
 
-  /**
-   * node-pty destroys its read stream 200 ms after the child exits if the stream has
-   * not closed by then — which it never does while we hold it paused, and the bytes
-   * still in the PTY would be lost. Instead, when that happens, resume reading so the
-   * stream reaches EOF by itself; the tail is small (the PTY buffer) and is queued by
-   * the owner like any other output.
-   */
-  private keepTailOnExit(): void {
-    const socket = (this.term as unknown as { _socket?: ReadSocket })._socket;
-    if (!socket) return;
-    const destroy = socket.destroy.bind(socket);
-    socket.destroy = (...args: unknown[]) => {
-      if (!this.exiting && socket.isPaused()) {
-        this.exiting = true;
-        this.held = false;
-        socket.resume();
-        return socket;
-      }
-      return destroy(...args);
-    };
+  private read(chunk: Buffer): void {
+    const { output, status } = this.marker.push(chunk);
+    if (output.length > 0) this.options.onOutput(output);
+    if (status !== null) {
+      clearTimeout(this.flushTimer);
+      this.report({ exitCode: status, signal: status > 128 ? status - 128 : null });
+      this.kill();
+      return;
+    }
+    if (this.marker.pending() > 0 && this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        const tail = this.marker.flush();
+        if (tail.length > 0) this.options.onOutput(tail);
+      }, PARTIAL_MARKER_MS);
+    }
   }
 
-  private cleanup(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+  private report(exit: AppExit): void {
+    if (this.reported) return;
+    this.reported = true;
+    this.options.onExit(exit);
   }
 }

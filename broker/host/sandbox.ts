@@ -4,6 +4,7 @@
 // unless its profile allows it). Nothing of the host's users, keys or config leaks in.
 import { existsSync } from 'node:fs';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
+import { WRAPPER } from './exit-marker.js';
 
 export const SANDBOX_USER = 'user';
 export const SANDBOX_HOME = '/home/user';
@@ -50,6 +51,8 @@ export interface SandboxSpec {
   /** Host file holding the synthetic passwd/group for the sandbox. */
   passwdFile: string;
   groupFile: string;
+  /** Nonce for the exit marker the in-sandbox wrapper writes (see exit-marker.ts). */
+  exitNonce: string;
 }
 
 export function bwrapArgs(spec: SandboxSpec): string[] {
@@ -72,9 +75,11 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   if (profile.network && existsSync('/etc/resolv.conf')) args.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
   for (const path of profile.readOnlyPaths) args.push('--ro-bind-try', path, path);
   args.push('--dir', '/home', '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
+  // The root, /etc and /run tmpfs only exist to hold the mounts above; seal them.
+  args.push('--remount-ro', '/etc', '--remount-ro', '/run', '--remount-ro', '/');
   args.push('--clearenv');
   for (const [key, value] of Object.entries(sandboxEnv(app))) args.push('--setenv', key, value);
-  args.push('--', app.command, ...app.args);
+  args.push('--', '/bin/sh', '-c', WRAPPER, 'holdfast-init', spec.exitNonce, app.command, ...app.args);
   return args;
 }
 

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { hashPassword, verifyPassword } from './password.js';
+import { SignInLimiter } from './rate-limit.js';
+import { TokenService } from './tokens.js';
+
+const cheap = { N: 1024, r: 8, p: 1 };
+
+describe('passwords', () => {
+  it('verifies the right password and refuses others and malformed hashes', async () => {
+    const hash = await hashPassword('correct horse', cheap);
+    expect(hash).toMatch(/^scrypt\$1024\$8\$1\$/);
+    expect(await verifyPassword('correct horse', hash)).toBe(true);
+    expect(await verifyPassword('correct hors', hash)).toBe(false);
+    expect(await verifyPassword('x', 'scrypt$nonsense')).toBe(false);
+  });
+});
+
+describe('sign-in limiter', () => {
+  it('lets a few failures through, then doubles the wait, and forgets on success', () => {
+    let now = 0;
+    const limiter = new SignInLimiter({ freeFailures: 2, baseDelayMs: 1000 }, () => now);
+    const keys = ['user:ann', 'addr:1.2.3.4'];
+    limiter.recordFailure(keys);
+    limiter.recordFailure(keys);
+    expect(limiter.retryAfter(keys)).toBe(0);
+    limiter.recordFailure(keys);
+    expect(limiter.retryAfter(keys)).toBe(1000);
+    limiter.recordFailure(keys);
+    expect(limiter.retryAfter(keys)).toBe(2000);
+    expect(limiter.retryAfter(['user:bob', 'addr:5.6.7.8'])).toBe(0);
+    now += 2000;
+    expect(limiter.retryAfter(keys)).toBe(0);
+    limiter.recordSuccess(keys);
+    limiter.recordFailure(keys);
+    expect(limiter.retryAfter(keys)).toBe(0);
+  });
+});
+
+describe('access tokens', () => {
+  it('verifies its own tokens and refuses tampered, foreign and expired ones', async () => {
+    const service = new TokenService(new Uint8Array(32).fill(1), 60);
+    const { token, expiresAt } = await service.issue('ann');
+    expect(expiresAt).toBeGreaterThan(Date.now());
+    expect(await service.verify(token)).toEqual({ user: 'ann' });
+    const [h, p, s] = token.split('.');
+    expect(await service.verify(`${h}.${p}.${s!.slice(0, -2)}AA`)).toBeNull();
+    expect(await new TokenService(new Uint8Array(32).fill(2), 60).verify(token)).toBeNull();
+    const expired = await new TokenService(new Uint8Array(32).fill(1), -10).issue('ann');
+    expect(await service.verify(expired.token)).toBeNull();
+  });
+});

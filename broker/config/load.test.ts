@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './load.js';
+
+const user = 'scrypt$16384$8$1$c2FsdA==$aGFzaA==';
+
+describe('config loading', () => {
+  it('fills defaults for a minimal file', () => {
+    const config = parseConfig('apps: []\n', 'node.yaml');
+    expect(config.node.listen).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.node.heartbeatMs).toBe(3000);
+  });
+
+  it('names the file, the line and what was expected', () => {
+    const text = `node:\n  name: a\nusers:\n  - name: ann\n    passwordHash: ${user}\napps:\n  - id: editor\n    name: Editor\n    command: 42\n`;
+    expect(() => parseConfig(text, 'node.yaml')).toThrowError(/^node\.yaml:9: apps\.0\.command: .*string/);
+  });
+
+  it('reports unknown keys and dangling references where they are written', () => {
+    const text = `node:\n  colour: blue\nentitlements:\n  - users: [bob]\n    apps: [shell]\n`;
+    let message = '';
+    try {
+      parseConfig(text, 'n.yaml');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain('n.yaml:2: node: unknown key "colour"');
+    expect(message).toContain('n.yaml:5: entitlements.0.apps.0: app "shell" is not in the catalog');
+    expect(message).toContain('n.yaml:4: entitlements.0.users.0: user "bob" is not defined');
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    expect(() => parseConfig('apps:\n  - id: [unclosed\n', 'bad.yaml')).toThrowError(/^bad\.yaml:\d+:\d+: this is not valid YAML/);
+  });
+});

@@ -1,0 +1,295 @@
+// End to end: the real demo node as a child process, the real web client in Debian's
+// Chromium (driven by playwright-core), real bubblewrap sandboxes and PTYs. Asserts
+// what a person would notice: which apps they see, what the terminal shows, that the
+// terminal follows the window's size, and what sign-in failures look like.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const artifacts = join(root, 'test-artifacts');
+
+let nodeProcess: ChildProcess | null = null;
+let baseUrl = '';
+let browser: Browser | null = null;
+let demo: { context: BrowserContext; page: Page; pageErrors: string[] };
+
+/** Polls `check` until it returns a truthy value; fails with `what` and the last value seen. */
+async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last saw: ${String(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Polls until `read()` equals `expected` (deep), then asserts it, so a failure shows a diff. */
+async function waitForEqual<T>(what: string, read: () => Promise<T>, expected: T, timeoutMs = 10_000): Promise<void> {
+  let last: T | undefined;
+  try {
+    await waitFor(what, async () => {
+      last = await read();
+      return JSON.stringify(last) === JSON.stringify(expected);
+    }, timeoutMs);
+  } catch {
+    /* fall through to the assertion, which reports the difference */
+  }
+  expect(last, what).toEqual(expected);
+}
+
+/** Every process below `pid`, from /proc (the sandboxes sit in their own sessions, so a process group would miss them). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killHard(): void {
+  if (!nodeProcess?.pid) return;
+  for (const pid of [nodeProcess.pid, ...descendants(nodeProcess.pid)]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+async function startDemoNode(): Promise<string> {
+  const child = spawn(process.execPath, [join(root, 'bin/holdfast.mjs'), 'node', '--demo', '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  nodeProcess = child;
+  // If the worker dies without running afterAll, the node must not outlive it.
+  process.once('exit', killHard);
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the demo node did not start within 15 s\nstdout: ${stdout}\nstderr: ${stderr}`)), 15_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /Holdfast node "demo" listening on (http:\/\/\S+)/.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the demo node exited (${code ?? signal}) before listening\nstdout: ${stdout}\nstderr: ${stderr}`));
+    });
+  });
+}
+
+async function stopDemoNode(): Promise<string[]> {
+  const child = nodeProcess;
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return [];
+  const before = descendants(child.pid);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 5_000))]);
+  if (timedOut) killHard();
+  // Give the sandboxes a moment to follow their node, then report and kill any that did not.
+  const deadline = Date.now() + 2_000;
+  while (before.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const survivors = before.filter(alive);
+  for (const pid of survivors) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  process.removeListener('exit', killHard);
+  return [...(timedOut ? [`node ${child.pid} ignored SIGTERM for 5 s`] : []), ...survivors.map((pid) => `process ${pid} outlived the node`)];
+}
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page; pageErrors: string[] }> {
+  const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(baseUrl);
+  return { context, page, pageErrors };
+}
+
+async function signIn(page: Page, user: string, password: string): Promise<void> {
+  await page.getByLabel('User name', { exact: true }).fill(user);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** The app tiles a person sees, by their accessible names ("Launch Shell", …). */
+function launchButtons(page: Page): Promise<string[]> {
+  return page.getByRole('button', { name: /^Launch / }).evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label') ?? ''));
+}
+
+/** The text of the visible session's terminal, one entry per screen row, as xterm's DOM renderer shows it. */
+function terminalRows(page: Page, app: string): Promise<string[]> {
+  return page
+    .getByRole('region', { name: `${app} session` })
+    .locator('.xterm-rows > div')
+    .evaluateAll((rows) => rows.map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
+}
+
+function terminalSize(page: Page): Promise<string | null> {
+  return page.getByLabel('Terminal size', { exact: true }).textContent({ timeout: 1_000 }).catch(() => null);
+}
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  if (!existsSync(join(root, 'dist/renderer/index.html'))) {
+    const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`build failed:\n${built.stdout}\n${built.stderr}`);
+  }
+  baseUrl = await startDemoNode();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  const problems = await stopDemoNode();
+  expect(problems, 'processes left behind by the demo node').toEqual([]);
+});
+
+describe('the web client, as a person uses it', () => {
+  it('signs demo in and shows exactly Shell, Python and htop', async () => {
+    demo = await newPage();
+    const { page } = demo;
+    await page.getByRole('heading', { name: 'Sign in to Holdfast' }).waitFor();
+    await signIn(page, 'demo', 'demo');
+    await page.getByRole('heading', { name: 'Your apps' }).waitFor();
+    await waitForEqual('the launcher to list demo’s apps', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop']);
+    expect(await page.getByRole('status').first().textContent()).toMatch(/Connected · demo/);
+    expect(await page.getByText('Demo User', { exact: true }).isVisible()).toBe(true);
+    await page.screenshot({ path: join(artifacts, 'launcher.png') });
+  });
+
+  it('filters the apps as the person types in the search box', async () => {
+    const { page } = demo;
+    const search = page.getByRole('searchbox', { name: 'Search apps' });
+    await search.fill('pyth');
+    await waitForEqual('only Python to match "pyth"', () => launchButtons(page), ['Launch Python']);
+    await search.fill('no-such-app');
+    await waitForEqual('nothing to match', () => launchButtons(page), []);
+    expect(await page.getByText('No app matches “no-such-app”.').isVisible()).toBe(true);
+    await search.fill('');
+    await waitForEqual('every app back', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop']);
+  });
+
+  it('launches Python, and the terminal shows what it computes', async () => {
+    const { page } = demo;
+    await page.getByRole('button', { name: 'Launch Python', exact: true }).click();
+    await waitFor('the Python tab to be selected', () => page.getByRole('tab', { name: 'Python', selected: true }).isVisible());
+    await waitFor('the Python prompt', async () => (await terminalRows(page, 'Python')).some((row) => row.startsWith('>>>')), 15_000);
+    await page.getByRole('region', { name: 'Python session' }).locator('.xterm-screen').click();
+    await page.keyboard.type('6*7');
+    await page.keyboard.press('Enter');
+    await waitFor('Python to print 42', async () => (await terminalRows(page, 'Python')).includes('42'));
+    await page.screenshot({ path: join(artifacts, 'session-python.png') });
+  });
+
+  it('launches Shell in a second tab, whose terminal follows the window size', async () => {
+    const { page } = demo;
+    await page.getByRole('tab', { name: 'Apps' }).click();
+    await page.getByRole('button', { name: 'Launch Shell', exact: true }).click();
+    await waitFor('the Shell tab to be selected', () => page.getByRole('tab', { name: 'Shell', selected: true }).isVisible());
+    expect(await page.getByRole('tab').allTextContents()).toEqual(['Apps', 'Python', 'Shell']);
+    await waitFor('a shell prompt', async () => (await terminalRows(page, 'Shell')).some((row) => /[$#] ?$/.test(row)), 15_000);
+    const before = await waitFor('the status bar to show the terminal size', () => terminalSize(page));
+    expect(before).toMatch(/^\d+×\d+$/);
+
+    await page.setViewportSize({ width: 860, height: 540 });
+    const after = await waitFor('the terminal size to change', async () => {
+      const size = await terminalSize(page);
+      return size && size !== before ? size : null;
+    });
+    const [cols, rows] = after.split('×').map(Number) as [number, number];
+    expect(cols).toBeLessThan(Number(before.split('×')[0]));
+    // The terminal on screen has as many rows as the status bar says.
+    await waitForEqual('the terminal to show that many rows', async () => (await terminalRows(page, 'Shell')).length, rows);
+
+    await page.getByRole('region', { name: 'Shell session' }).locator('.xterm-screen').click();
+    await page.keyboard.type('stty size');
+    await page.keyboard.press('Enter');
+    const reported = await waitFor('stty to print the size', async () => (await terminalRows(page, 'Shell')).find((row) => /^\d+ \d+$/.test(row)));
+    expect(reported, `status bar says ${after}`).toBe(`${rows} ${cols}`);
+  });
+
+  it('signs out back to the sign-in form', async () => {
+    const { page, context, pageErrors } = demo;
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('heading', { name: 'Sign in to Holdfast' }).waitFor();
+    expect(await page.getByLabel('User name', { exact: true }).isVisible()).toBe(true);
+    expect(await page.getByRole('tab').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('shows guest only Python', async () => {
+    const { page, context, pageErrors } = await newPage();
+    await signIn(page, 'guest', 'guest');
+    await page.getByRole('heading', { name: 'Your apps' }).waitFor();
+    await waitForEqual('the launcher to list guest’s apps', () => launchButtons(page), ['Launch Python']);
+    expect(await page.getByText('Guest', { exact: true }).isVisible()).toBe(true);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('says so when the password is wrong, and changes nothing else', async () => {
+    const { page, context, pageErrors } = await newPage();
+    await signIn(page, 'demo', 'not-the-password');
+    const alert = page.getByRole('alert').filter({ hasText: /sign-in failed/i });
+    await alert.waitFor({ state: 'visible' });
+    expect(await alert.textContent()).toBe('Sign-in failed: the user name or password is not right.');
+    expect(await page.getByRole('heading', { name: 'Sign in to Holdfast' }).isVisible()).toBe(true);
+    expect(await page.getByLabel('User name', { exact: true }).inputValue()).toBe('demo');
+    expect(await page.getByRole('heading', { name: 'Your apps' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    expect(await page.getByRole('status').first().textContent()).toMatch(/Offline/);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+});

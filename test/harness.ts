@@ -1,0 +1,143 @@
+// Test harness: a real broker node in this process (port 0, real bubblewrap, real
+// PTYs), and clients that speak the real protocol through the shared session core.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { hashPassword } from '../broker/auth/password.js';
+import { NodeConfig } from '../broker/config/schema.js';
+import { silentLogger } from '../broker/log.js';
+import { BrokerNode } from '../broker/node.js';
+import { nodeSocketFactory } from '../broker/cli/connect.js';
+import { HoldfastClient, type SessionStream } from '../shared/core/index.js';
+import { SUBPROTOCOL, BEARER_PREFIX } from '../shared/protocol/index.js';
+
+export interface TestNode {
+  node: BrokerNode;
+  url: string;
+  stateDir: string;
+  stop(): Promise<void>;
+}
+
+const cheap = { N: 1024, r: 8, p: 1 };
+
+/** Users ann (staff: every app) and bob (python only); password = name + "-pw". */
+export async function startNode(overrides: { node?: Record<string, unknown>; apps?: unknown[]; entitlements?: unknown[] } = {}): Promise<TestNode> {
+  const stateDir = mkdtempSync(join(tmpdir(), 'holdfast-test-'));
+  const apps = [
+    { id: 'shell', name: 'Shell', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } },
+    { id: 'python', name: 'Python', command: '/usr/bin/python3', args: ['-q'] },
+    { id: 'cat', name: 'Cat', command: '/bin/cat' },
+    ...(overrides.apps ?? []),
+  ];
+  const config = NodeConfig.parse({
+    node: { name: 'test-node', listen: { host: '127.0.0.1', port: 0 }, stateDir, ...overrides.node },
+    users: [
+      { name: 'ann', passwordHash: await hashPassword('ann-pw', cheap), groups: ['staff'] },
+      { name: 'bob', passwordHash: await hashPassword('bob-pw', cheap) },
+    ],
+    apps,
+    entitlements: overrides.entitlements ?? [
+      { groups: ['staff'], apps: apps.map((app) => (app as { id: string }).id) },
+      { users: ['bob'], apps: ['python'] },
+    ],
+  });
+  const node = new BrokerNode({ config, webRoot: join(stateDir, 'no-web'), log: silentLogger });
+  const url = await node.start();
+  return {
+    node,
+    url,
+    stateDir,
+    stop: async () => {
+      await node.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function client(url: string): HoldfastClient {
+  return new HoldfastClient({ brokerUrl: url, socketFactory: nodeSocketFactory, connectTimeoutMs: 5000 });
+}
+
+/** Collects a session's output as text and waits for patterns in it. */
+export class Screen {
+  text = '';
+  private waiters: Array<() => void> = [];
+  constructor(stream: SessionStream, private readonly autoAck = true) {
+    stream.setConsumer((data, done) => {
+      this.text += new TextDecoder().decode(data);
+      if (this.autoAck) done();
+      for (const wake of this.waiters) wake();
+    });
+  }
+
+  async waitFor(pattern: RegExp | string, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = typeof pattern === 'string' ? (this.text.includes(pattern) ? [pattern] as RegExpMatchArray : null) : this.text.match(pattern);
+      if (match) return match;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${String(pattern)}; screen so far:\n${this.text.slice(-2000)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      this.waiters = [];
+    }
+  }
+}
+
+/** Runs a shell command line in a sandboxed shell session; resolves with its output and status. */
+export async function sh(stream: SessionStream, screen: Screen, command: string): Promise<{ output: string; status: number }> {
+  const tag = Math.random().toString(36).slice(2, 8);
+  const start = screen.text.length;
+  stream.sendInput(`${command}; echo "@@${tag}-$?@@"\r`);
+  const match = await screen.waitFor(new RegExp(`@@${tag}-(\\d+)@@`));
+  const text = screen.text.slice(start);
+  // Output starts after the last echo of the command line itself (typed-ahead input
+  // is echoed once by the tty and again when the shell draws its prompt).
+  const resultAt = text.search(new RegExp(`@@${tag}-\\d+@@`));
+  const echoEnd = text.indexOf('\n', text.lastIndexOf(`@@${tag}-$?@@`, resultAt));
+  const output = stripAnsi(text.slice(echoEnd + 1, resultAt));
+  return { output, status: Number(match[1]) };
+}
+
+/** A raw protocol socket, for frames the session core would never send. */
+export function rawSocket(url: string, protocols: string[] = [SUBPROTOCOL], options: WebSocket.ClientOptions = {}) {
+  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/ws', protocols, options);
+  const messages: Array<Record<string, unknown>> = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  ws.on('message', (data, isBinary) => {
+    if (!isBinary) messages.push(JSON.parse(data.toString()) as Record<string, unknown>);
+  });
+  ws.on('error', () => {});
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+  const next = async (type: string, timeoutMs = 5000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const found = messages.find((m) => m.type === type);
+      if (found) {
+        messages.splice(messages.indexOf(found), 1);
+        return found;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no ${type} message within ${timeoutMs} ms; got ${JSON.stringify(messages)}`);
+  };
+  return { ws, messages, closed, opened, next };
+}
+
+export const bearer = (token: string) => [SUBPROTOCOL, BEARER_PREFIX + token];
+
+export function stripAnsi(text: string): string {
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r(?!\n)/g, '');
+}
