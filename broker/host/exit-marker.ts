@@ -11,8 +11,21 @@ const BEL = 0x07;
 /** Longest exit-status text we accept after the nonce ("255;" and room to spare). */
 const MAX_STATUS = 8;
 
-/** Shell wrapper run as the sandbox's command: `sh -c WRAPPER holdfast-init NONCE CMD ARGS…`. */
-export const WRAPPER = `n=$1; shift; "$@"; s=$?; printf '\\033]7777;%s;%d\\007' "$n" "$s"; exec sleep infinity`;
+/**
+ * Wrapper run as the sandbox's command: `bash -c WRAPPER holdfast-init NONCE CMD ARGS…`.
+ * `set -m` runs the app as a job in its own process group and hands it the terminal,
+ * so the signals a person types (Ctrl-C, Ctrl-\\) reach the app and not bwrap, which
+ * would die of them and take the sandbox along. `trap :` (a handler, reset on exec,
+ * unlike an ignore) keeps the wrapper alive through them too. An app stopped with
+ * Ctrl-Z has no shell to return to, so it is resumed at once (bash notes "Stopped").
+ */
+export const WRAPPER = [
+  'set -m; trap : INT QUIT; n=$1; shift',
+  '"$@"; s=$?',
+  'while jobs %% >/dev/null 2>&1; do fg >/dev/null 2>&1; s=$?; done',
+  `printf '\\033]7777;%s;%d\\007' "$n" "$s"`,
+  'exec sleep infinity',
+].join('; ');
 
 export class ExitMarkerFilter {
   private readonly prefix: Buffer;

@@ -24,7 +24,7 @@ describe('bubblewrap arguments', () => {
   it('runs the command last, after --, with a fixed environment', () => {
     const args = bwrapArgs(spec);
     const command = args.slice(args.indexOf('--'));
-    expect(command.slice(0, 3)).toEqual(['--', '/bin/sh', '-c']);
+    expect(command.slice(0, 3)).toEqual(['--', '/bin/bash', '-c']);
     expect(command.slice(4)).toEqual(['holdfast-init', 'n0nce', '/usr/bin/python3', '-q']);
     expect(sandboxEnv(app)).toMatchObject({ HOME: '/home/user', TZ: 'UTC', LANG: 'C.UTF-8', FOO: 'bar' });
   });

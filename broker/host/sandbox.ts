@@ -79,7 +79,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   args.push('--remount-ro', '/etc', '--remount-ro', '/run', '--remount-ro', '/');
   args.push('--clearenv');
   for (const [key, value] of Object.entries(sandboxEnv(app))) args.push('--setenv', key, value);
-  args.push('--', '/bin/sh', '-c', WRAPPER, 'holdfast-init', spec.exitNonce, app.command, ...app.args);
+  args.push('--', '/bin/bash', '-c', WRAPPER, 'holdfast-init', spec.exitNonce, app.command, ...app.args);
   return args;
 }
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Holdfast runs on and tests with, if any are missing.
+# Idempotent; needs root (or sudo) only when something is actually missing.
+#   bubblewrap   the app sandbox          util-linux  prlimit (resource limits)
+#   python3 htop the demo catalog's apps  chromium    web client tests, and `npm start` without Electron
+#   tmux         CLI tests drive `holdfast connect` in it, as a person would
+set -euo pipefail
+
+packages=(bubblewrap util-linux python3 htop chromium tmux fonts-dejavu-core procps)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "bootstrap: installing Debian packages: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "bootstrap: need root to install ${missing[*]} (apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

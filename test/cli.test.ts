@@ -1,0 +1,67 @@
+// `holdfast connect` driven in tmux as a person would: type the password at the
+// prompt, work in the app, resize the terminal, and get the app's exit code back.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { startNode, type TestNode } from './harness.js';
+
+const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+const screen = (name: string) => tmux('capture-pane', '-p', '-t', name);
+const name = `holdfast-cli-${process.pid}`;
+
+async function waitForScreen(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = screen(name);
+    if (pattern.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`screen never showed ${pattern}:\n${text}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let t: TestNode;
+beforeAll(async () => {
+  if (!existsSync('dist/broker/cli.js')) spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+  t = await startNode();
+});
+afterAll(async () => {
+  spawnSync('tmux', ['kill-session', '-t', name]);
+  await t?.stop();
+});
+
+describe('holdfast connect in a terminal', () => {
+  it('signs in at a prompt, runs Python, follows resizes and exits with the app\'s code', async () => {
+    const command = `node bin/holdfast.mjs connect --broker ${t.url} --user ann --app python; echo "CLI-EXIT=$?"; sleep 60`;
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', 'sh', '-c', command);
+    await waitForScreen(/Password for ann:/);
+    tmux('send-keys', '-t', name, 'ann-pw', 'Enter');
+    await waitForScreen(/^>>>\s*$/m);
+    // The password was not echoed.
+    expect(screen(name)).not.toContain('ann-pw');
+    tmux('send-keys', '-t', name, '6*7', 'Enter');
+    await waitForScreen(/^42$/m);
+    tmux('send-keys', '-t', name, 'import shutil; shutil.get_terminal_size()', 'Enter');
+    await waitForScreen(/columns=100, lines=30/);
+    tmux('resize-window', '-t', name, '-x', '120', '-y', '40');
+    await new Promise((r) => setTimeout(r, 300));
+    tmux('send-keys', '-t', name, 'shutil.get_terminal_size()', 'Enter');
+    await waitForScreen(/columns=120, lines=40/);
+    // Ctrl-C reaches the app as a keyboard interrupt, not the client.
+    tmux('send-keys', '-t', name, 'import time; time.sleep(30)', 'Enter');
+    await new Promise((r) => setTimeout(r, 300));
+    tmux('send-keys', '-t', name, 'C-c');
+    await waitForScreen(/KeyboardInterrupt/);
+    tmux('send-keys', '-t', name, 'exit(5)', 'Enter');
+    await waitForScreen(/CLI-EXIT=5/);
+  });
+
+  it('says clearly when the password is wrong', async () => {
+    spawnSync('tmux', ['kill-session', '-t', name]);
+    const command = `node bin/holdfast.mjs connect --broker ${t.url} --user ann --app python; echo "CLI-EXIT=$?"; sleep 60`;
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', 'sh', '-c', command);
+    await waitForScreen(/Password for ann:/);
+    tmux('send-keys', '-t', name, 'wrong', 'Enter');
+    const text = await waitForScreen(/CLI-EXIT=1/);
+    expect(text).toContain('holdfast connect: Sign-in failed: the user name or password is not right.');
+  });
+});
