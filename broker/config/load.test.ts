@@ -33,3 +33,12 @@ describe('config loading', () => {
     expect(() => parseConfig('apps:\n  - id: [unclosed\n', 'bad.yaml')).toThrowError(/^bad\.yaml:\d+:\d+: this is not valid YAML/);
   });
 });
+
+describe('the example config', () => {
+  it('is valid', async () => {
+    const { loadConfigFile } = await import('./load.js');
+    const config = loadConfigFile(new URL('../../examples/node.yaml', import.meta.url).pathname);
+    expect(config.apps.map((app) => app.id)).toEqual(['shell', 'python', 'pip']);
+    expect(config.sandboxProfiles.networked?.network).toBe(true);
+  });
+});
