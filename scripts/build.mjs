@@ -2,19 +2,22 @@
 // client (browser bundle + index.html), and the Electron main and preload (CJS).
 // Type checking is separate (`npm run typecheck`): esbuild only strips types.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', legalComments: 'none' };
 
-rmSync('dist', { recursive: true, force: true });
-mkdirSync('dist/renderer', { recursive: true });
+// Build beside dist/ and swap it in at the end, so a running node never serves a
+// half-written client.
+const out = `dist.tmp-${process.pid}`;
+rmSync(out, { recursive: true, force: true });
+mkdirSync(`${out}/renderer`, { recursive: true });
 
 await Promise.all([
   build({
     ...common,
     entryPoints: { cli: 'broker/cli/entry.ts' },
-    outdir: 'dist/broker',
+    outdir: `${out}/broker`,
     platform: 'node',
     target: 'node20',
     format: 'esm',
@@ -23,7 +26,7 @@ await Promise.all([
   build({
     ...common,
     entryPoints: { app: 'renderer/src/main.tsx' },
-    outdir: 'dist/renderer',
+    outdir: `${out}/renderer`,
     platform: 'browser',
     target: ['chrome120'],
     format: 'esm',
@@ -34,7 +37,7 @@ await Promise.all([
   build({
     ...common,
     entryPoints: { main: 'main/main.ts', preload: 'main/preload.ts' },
-    outdir: 'dist/main',
+    outdir: `${out}/main`,
     outExtension: { '.js': '.cjs' },
     platform: 'node',
     target: 'node20',
@@ -42,5 +45,13 @@ await Promise.all([
     external: ['electron'],
   }),
 ]);
-cpSync('renderer/index.html', 'dist/renderer/index.html');
+cpSync('renderer/index.html', `${out}/renderer/index.html`);
+rmSync('dist.old', { recursive: true, force: true });
+try {
+  renameSync('dist', 'dist.old');
+} catch {
+  /* first build */
+}
+renameSync(out, 'dist');
+rmSync('dist.old', { recursive: true, force: true });
 if (!watch) console.log('built dist/ (broker, renderer, main)');

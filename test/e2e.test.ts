@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -16,6 +16,8 @@ let nodeProcess: ChildProcess | null = null;
 let baseUrl = '';
 let browser: Browser | null = null;
 let demo: { context: BrowserContext; page: Page; pageErrors: string[] };
+/** The page the running test drives, and what its console said, for a failure's evidence. */
+let current: { page: Page; log: string[] } | null = null;
 
 /** Polls `check` until it returns a truthy value; fails with `what` and the last value seen. */
 async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 10_000): Promise<NonNullable<T>> {
@@ -146,7 +148,11 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page; pageErr
   const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const pageErrors: string[] = [];
+  const log: string[] = [];
+  current = { page, log };
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => log.push(`${message.type()}: ${message.text()}`));
+  page.setDefaultTimeout(15_000);
   await page.goto(baseUrl);
   return { context, page, pageErrors };
 }
@@ -170,6 +176,16 @@ function terminalRows(page: Page, app: string): Promise<string[]> {
     .evaluateAll((rows) => rows.map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
 }
 
+/** How the visible terminal's grid sits in its pane: overflow (> 0 is hidden) and the space left below it. */
+function terminalFit(page: Page, app: string): Promise<{ overBottom: number; overRight: number; spareBottom: number; rowHeight: number }> {
+  return page.getByRole('region', { name: `${app} session` }).evaluate((session) => {
+    const host = session.querySelector('.terminal-host')!.getBoundingClientRect();
+    const screen = session.querySelector('.xterm-screen')!.getBoundingClientRect();
+    const rows = session.querySelectorAll('.xterm-rows > div').length;
+    return { overBottom: screen.bottom - host.bottom, overRight: screen.right - host.right, spareBottom: host.bottom - screen.bottom, rowHeight: screen.height / rows };
+  });
+}
+
 function terminalSize(page: Page): Promise<string | null> {
   return page.getByLabel('Terminal size', { exact: true }).textContent({ timeout: 1_000 }).catch(() => null);
 }
@@ -185,6 +201,13 @@ beforeAll(async () => {
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+});
+
+afterEach(async (context) => {
+  if (context.task.result?.state !== 'fail' || !current || current.page.isClosed()) return;
+  const name = context.task.name.replace(/\W+/g, '-').slice(0, 60);
+  await current.page.screenshot({ path: join(artifacts, `failed-${name}.png`) }).catch(() => {});
+  console.error(`page ${current.page.url()} console:\n${current.log.join('\n')}\nbody text:\n${await current.page.locator('body').innerText({ timeout: 1_000 }).catch(String)}`);
 });
 
 afterAll(async () => {
@@ -240,7 +263,9 @@ describe('the web client, as a person uses it', () => {
     const before = await waitFor('the status bar to show the terminal size', () => terminalSize(page));
     expect(before).toMatch(/^\d+×\d+$/);
 
-    await page.setViewportSize({ width: 860, height: 540 });
+    // 549 px leaves the terminal pane a whole number of rows tall, where a fit that
+    // forgets the pane's padding gets one row too many and hides it under the status bar.
+    await page.setViewportSize({ width: 900, height: 549 });
     const after = await waitFor('the terminal size to change', async () => {
       const size = await terminalSize(page);
       return size && size !== before ? size : null;
@@ -249,6 +274,11 @@ describe('the web client, as a person uses it', () => {
     expect(cols).toBeLessThan(Number(before.split('×')[0]));
     // The terminal on screen has as many rows as the status bar says.
     await waitForEqual('the terminal to show that many rows', async () => (await terminalRows(page, 'Shell')).length, rows);
+    // …and they fill the pane without spilling out of it.
+    const fit = await terminalFit(page, 'Shell');
+    expect(fit.overBottom, 'terminal rows hidden below the pane').toBeLessThanOrEqual(0);
+    expect(fit.overRight, 'terminal columns hidden right of the pane').toBeLessThanOrEqual(0);
+    expect(fit.spareBottom, 'unused space below the terminal').toBeLessThan(fit.rowHeight);
 
     await page.getByRole('region', { name: 'Shell session' }).locator('.xterm-screen').click();
     await page.keyboard.type('stty size');
@@ -288,7 +318,7 @@ describe('the web client, as a person uses it', () => {
     expect(await page.getByLabel('User name', { exact: true }).inputValue()).toBe('demo');
     expect(await page.getByRole('heading', { name: 'Your apps' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
-    expect(await page.getByRole('status').first().textContent()).toMatch(/Offline/);
+    expect(await page.getByRole('status').first().textContent()).toMatch(/Not signed in/);
     expect(pageErrors).toEqual([]);
     await context.close();
   });

@@ -32,6 +32,7 @@ export function App({ client }: { client: HoldfastClient }) {
   const [size, setSize] = useState<{ cols: number; rows: number } | null>(null);
 
   useEffect(() => {
+    setAppsError(null);
     if (!state.user) {
       setApps(null);
       setSessions([]);

@@ -5,9 +5,9 @@ const LABEL = { online: 'Connected', connecting: 'Connecting…', offline: 'Offl
 export function StatusBar({ state, size, onSignOut }: { state: ClientState; size: { cols: number; rows: number } | null; onSignOut: (() => void) | null }) {
   return (
     <footer className="status-bar">
-      <span className={`connection ${state.status}`} role="status" aria-live="polite" title={state.statusDetail}>
+      <span className={`connection ${state.user || state.status !== 'offline' ? state.status : 'idle'}`} role="status" aria-live="polite" title={state.statusDetail}>
         <span className="dot" aria-hidden="true" />
-        {LABEL[state.status]}
+        {state.user || state.status !== 'offline' ? LABEL[state.status] : 'Not signed in'}
         {state.node ? ` · ${state.node}` : ''}
       </span>
       {size && (

@@ -22,7 +22,7 @@ export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visibl
       fontSize: 14,
       cursorBlink: true,
       scrollback: 5000,
-      theme: { background: '#0f1419', foreground: '#e6e1cf' },
+      theme: { background: '#0b0f14', foreground: '#e6e1cf' },
     });
     const fit = new FitAddon();
     term.loadAddon(fit);
