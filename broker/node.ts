@@ -86,7 +86,7 @@ export class BrokerNode {
 
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
-    this.ctx.sessions.endAll();
+    await this.ctx.sessions.stop();
     for (const client of this.wss.clients) client.close(CloseCode.goingAway, 'node shutting down');
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const client of this.wss.clients) client.terminate();

@@ -1,15 +1,21 @@
-// A running session on this node: one app, its owner, and the client attached to it.
-// Keeps the numbering the resume protocol rests on — inputs applied once each, in
-// order, and output offsets — and turns the client's output acks into flow control.
-import { randomBytes } from 'node:crypto';
+// A running session on this node: one app, its owner, and at most one attached
+// client. Keeps the numbering the resume protocol rests on — inputs applied once each,
+// in order; output offsets — and turns output acks into flow control. A session
+// outlives its client for the hold time, and any client holding its resume token (or
+// its signed-in owner) can attach again; the newer client wins.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { encodeOutput } from '../shared/protocol/index.js';
 import type { AppConfig, SandboxProfile } from './config/schema.js';
 import { AppProcess, type AppExit } from './host/app-process.js';
+import type { Screens } from './host/screens.js';
 
 export interface SessionPeer {
   sendBinary(frame: Uint8Array, done: () => void): void;
   readonly bufferedAmount: number;
-  exited(exit: AppExit, message: string): void;
+  /** The session ended; `message` says why, for people. */
+  ended(exit: AppExit | null, message: string): void;
+  /** Another client attached: this one is no longer the session's. */
+  displaced(): void;
 }
 
 export interface SessionOptions {
@@ -20,34 +26,55 @@ export interface SessionOptions {
   cols: number;
   rows: number;
   window: number;
-  onEnd: (session: Session, exit: AppExit) => void;
+  holdSeconds: number;
+  screens: Screens;
+  onEnd: (session: Session, message: string) => void;
 }
 
-/** Exits this soon after launch mean the app could not really start. */
+export interface ResumePoint {
+  snapshot: string;
+  outputOffset: number;
+  inputAck: number;
+  cols: number;
+  rows: number;
+}
+
+/** Exits this soon after launch, before any input, mean the app could not really start. */
 const EARLY_EXIT_MS = 1500;
+/** An input that produces no output is still acknowledged within this. */
+const LONE_ACK_MS = 30;
+/** Output the screen worker may lag behind before the app is held back. */
+const SCREEN_BACKLOG = 8 * 1024 * 1024;
 
 export class Session {
-  /** Unguessable: 128 random bits. */
+  /** Unguessable, but never the only proof: the resume token or the owner's sign-in is. */
   readonly id = randomBytes(16).toString('base64url');
+  readonly resumeToken = randomBytes(24).toString('base64url');
   readonly owner: string;
   readonly app: AppConfig;
   readonly startedAt = Date.now();
   private readonly process: AppProcess;
-  private readonly window: number;
+  private readonly options: SessionOptions;
   private peer: SessionPeer | null = null;
   private inputSeq = 0;
   private sent = 0;
   private acked = 0;
+  private loneAck: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
+  private snapshotting = 0;
+  holdExpiresAt: number | null = null;
   cols: number;
   rows: number;
-  exit: AppExit | null = null;
+  endMessage: string | null = null;
 
   constructor(options: SessionOptions) {
+    this.options = options;
     this.owner = options.owner;
     this.app = options.app;
-    this.window = options.window;
     this.cols = options.cols;
     this.rows = options.rows;
+    options.screens.open(this.id, options.cols, options.rows);
+    options.screens.onProgress(this.id, () => this.maybeRelease());
     this.process = new AppProcess({
       app: options.app,
       profile: options.profile,
@@ -55,11 +82,7 @@ export class Session {
       cols: options.cols,
       rows: options.rows,
       onOutput: (data) => this.output(data),
-      onExit: (exit) => {
-        this.exit = exit;
-        this.peer?.exited(exit, this.describeExit(exit));
-        options.onEnd(this, exit);
-      },
+      onExit: (exit) => this.finish(exit, this.describeExit(exit)),
     });
   }
 
@@ -67,16 +90,60 @@ export class Session {
     return this.process.pid;
   }
 
+  get attached(): boolean {
+    return this.peer !== null;
+  }
+
+
+  /** Makes `peer` the session's client (displacing any other) from the current output offset. */
   attach(peer: SessionPeer): void {
+    const previous = this.peer;
     this.peer = peer;
+    if (previous && previous !== peer) previous.displaced();
+    clearTimeout(this.holdTimer);
+    this.holdExpiresAt = null;
+    this.acked = this.sent;
+    this.maybeRelease();
+  }
+
+  /**
+   * Everything a resuming client needs, consistent with one output offset: output is
+   * held while the snapshot is taken, and the caller attaches before releasing it.
+   */
+  async resumePoint(cols: number, rows: number): Promise<ResumePoint> {
+    this.snapshotting += 1;
+    this.process.hold();
+    try {
+      if (cols !== this.cols || rows !== this.rows) this.resize(cols, rows);
+      const snapshot = await this.options.screens.snapshot(this.id);
+      return { snapshot: snapshot?.data ?? '', outputOffset: this.sent, inputAck: this.inputSeq, cols: this.cols, rows: this.rows };
+    } finally {
+      this.snapshotting -= 1;
+    }
+  }
+
+  /** The connection went away: keep the app running for the hold time. */
+  detach(peer: SessionPeer): void {
+    if (this.peer !== peer || this.endMessage !== null) return;
+    this.peer = null;
+    const hold = this.options.holdSeconds;
+    this.holdExpiresAt = Date.now() + hold * 1000;
+    this.holdTimer = setTimeout(() => this.end(`Your session ended: no client reconnected within ${formatDuration(hold)} (the hold time).`), hold * 1000);
+    this.holdTimer.unref();
+    // Nobody is reading now; the app runs on and only the screen keeps up with it.
+    this.maybeRelease();
   }
 
   /** Applies input `seq` exactly once; returns an error text for out-of-order input. */
   input(seq: number, data: Uint8Array): string | null {
-    if (seq <= this.inputSeq) return null; // a duplicate: already applied
+    if (seq <= this.inputSeq) return null; // a duplicate, resent after a reconnect: already applied
     if (seq !== this.inputSeq + 1) return `input ${seq} arrived before input ${this.inputSeq + 1}`;
     this.inputSeq = seq;
     this.process.write(data);
+    this.loneAck ??= setTimeout(() => {
+      this.loneAck = undefined;
+      this.peer?.sendBinary(encodeOutput(this.inputSeq, this.sent, EMPTY), () => {});
+    }, LONE_ACK_MS);
     return null;
   }
 
@@ -91,26 +158,52 @@ export class Session {
     this.cols = cols;
     this.rows = rows;
     this.process.resize(cols, rows);
+    this.options.screens.resize(this.id, cols, rows);
   }
 
-  end(): void {
-    this.peer = null;
+  /** Ends the session on purpose (the person, the hold timer, or the node stopping). */
+  end(message: string): void {
+    if (this.endMessage !== null) return;
+    this.finish(null, message);
     this.process.kill();
   }
 
   private output(data: Buffer): void {
+    this.options.screens.write(this.id, data);
     const frame = encodeOutput(this.inputSeq, this.sent, data);
     this.sent += data.length;
+    clearTimeout(this.loneAck);
+    this.loneAck = undefined;
     const peer = this.peer;
-    if (!peer) return;
-    peer.sendBinary(frame, () => this.maybeRelease());
-    if (this.sent - this.acked > this.window || peer.bufferedAmount > this.window) this.process.hold();
+    if (peer) {
+      peer.sendBinary(frame, () => this.maybeRelease());
+      if (this.sent - this.acked > this.options.window || peer.bufferedAmount > this.options.window) this.process.hold();
+    } else {
+      this.acked = this.sent;
+    }
+    if (this.options.screens.backlog(this.id) > SCREEN_BACKLOG) this.process.hold();
   }
 
   private maybeRelease(): void {
+    if (this.snapshotting > 0) return;
+    const half = this.options.window / 2;
     const peer = this.peer;
-    if (!peer) return;
-    if (this.sent - this.acked <= this.window / 2 && peer.bufferedAmount <= this.window / 2) this.process.release();
+    if (peer && (this.sent - this.acked > half || peer.bufferedAmount > half)) return;
+    if (this.options.screens.backlog(this.id) > SCREEN_BACKLOG / 2) return;
+    this.process.release();
+  }
+
+  private finish(exit: AppExit | null, message: string): void {
+    if (this.endMessage !== null) return;
+    this.endMessage = message;
+    clearTimeout(this.holdTimer);
+    clearTimeout(this.loneAck);
+    this.holdExpiresAt = null;
+    this.options.screens.close(this.id);
+    const peer = this.peer;
+    this.peer = null;
+    peer?.ended(exit, message);
+    this.options.onEnd(this, message);
   }
 
   private describeExit(exit: AppExit): string {
@@ -122,4 +215,17 @@ export class Session {
     }
     return `${name} exited with code ${exit.exitCode}.`;
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Constant-time comparison of a presented token with the real one. */
+export function tokensEqual(presented: string, actual: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(actual);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function formatDuration(seconds: number): string {
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }

@@ -46,6 +46,8 @@ await Promise.all([
   }),
 ]);
 cpSync('renderer/index.html', `${out}/renderer/index.html`);
+// The screen worker is plain JavaScript, loaded beside the CLI bundle.
+cpSync('broker/host/screen-worker.mjs', `${out}/broker/screen-worker.mjs`);
 rmSync('dist.old', { recursive: true, force: true });
 try {
   renameSync('dist', 'dist.old');

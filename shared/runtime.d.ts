@@ -12,3 +12,6 @@ declare class TextDecoder {
   constructor(label?: string, options?: { fatal?: boolean });
   decode(input?: Uint8Array, options?: { stream?: boolean }): string;
 }
+declare function setInterval(callback: () => void, ms?: number): TimerHandle;
+declare function clearInterval(handle: TimerHandle | undefined): void;
+declare function queueMicrotask(callback: () => void): void;

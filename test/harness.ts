@@ -63,12 +63,26 @@ export function client(url: string): HoldfastClient {
 export class Screen {
   text = '';
   private waiters: Array<() => void> = [];
+  /** How many times the host's snapshot replaced the screen (resumes). */
+  resets = 0;
+
   constructor(stream: SessionStream, private readonly autoAck = true) {
-    stream.setConsumer((data, done) => {
-      this.text += new TextDecoder().decode(data);
-      if (this.autoAck) done();
-      for (const wake of this.waiters) wake();
+    stream.setSink({
+      write: (data, done) => {
+        this.text += new TextDecoder().decode(data);
+        if (this.autoAck) done();
+        this.wake();
+      },
+      reset: (snapshot) => {
+        this.resets += 1;
+        this.text = snapshot;
+        this.wake();
+      },
     });
+  }
+
+  private wake(): void {
+    for (const wake of this.waiters) wake();
   }
 
   async waitFor(pattern: RegExp | string, timeoutMs = 10_000): Promise<RegExpMatchArray> {
@@ -88,6 +102,13 @@ export class Screen {
       this.waiters = [];
     }
   }
+}
+
+/** Launches an app and waits until it streams. */
+export async function launch(c: HoldfastClient, appId: string, cols = 80, rows = 24): Promise<SessionStream> {
+  const stream = c.launch(appId, cols, rows);
+  await stream.ready();
+  return stream;
 }
 
 /** Runs a shell command line in a sandboxed shell session; resolves with its output and status. */

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, encodeInput } from '../shared/protocol/index.js';
 import { ProtocolError } from '../shared/core/index.js';
-import { Screen, bearer, client, rawSocket, startNode, type TestNode } from './harness.js';
+import { Screen, bearer, client, launch, rawSocket, startNode, type TestNode } from './harness.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -57,7 +57,7 @@ describe('sessions', () => {
   it('runs Python in a sandbox and streams what a person types', async () => {
     const ann = client(t.url);
     await ann.signIn('ann', 'ann-pw');
-    const stream = await ann.launch('python', 80, 24);
+    const stream = await launch(ann, 'python', 80, 24);
     const screen = new Screen(stream);
     await screen.waitFor('>>> ');
     stream.sendInput('6*7\r');
@@ -68,7 +68,7 @@ describe('sessions', () => {
     stream.sendInput('print(shutil.get_terminal_size())\r');
     await screen.waitFor('columns=132, lines=43');
     stream.sendInput('exit(3)\r');
-    const exit = await new Promise<{ exitCode: number }>((resolve) => stream.onExit(resolve));
+    const exit = await stream.finished();
     expect(exit.exitCode).toBe(3);
     ann.signOut();
   });
@@ -76,19 +76,21 @@ describe('sessions', () => {
   it('refuses unknown and unentitled apps with a clear error', async () => {
     const bob = client(t.url);
     await bob.signIn('bob', 'bob-pw');
-    await expect(bob.launch('nonesuch', 80, 24)).rejects.toMatchObject({ code: 'unknown_app', message: 'There is no app "nonesuch" in the catalog.' });
-    await expect(bob.launch('shell', 80, 24)).rejects.toMatchObject({ code: 'not_entitled', message: expect.stringContaining('not entitled') });
+    const unknown = bob.launch('nonesuch', 80, 24);
+    await expect(unknown.ready()).rejects.toThrow('There is no app "nonesuch" in the catalog.');
+    expect(unknown.view.status).toBe('failed');
+    await expect(bob.launch('shell', 80, 24).ready()).rejects.toThrow(/not entitled to launch "Shell"/);
     bob.signOut();
   });
 
   it('tells the person when an app cannot start, with its exit code', async () => {
     const ann = client(t.url);
     await ann.signIn('ann', 'ann-pw');
-    const stream = await ann.launch('missing', 80, 24);
+    const stream = await launch(ann, 'missing', 80, 24);
     const screen = new Screen(stream);
-    const exit = await new Promise<{ exitCode: number; message: string }>((resolve) => stream.onExit(resolve));
+    const exit = await stream.finished();
     expect(exit.exitCode).not.toBe(0);
-    expect(exit.message).toMatch(/Missing stopped right after it started \(exit code \d+\)/);
+    expect(exit.reason).toMatch(/Missing stopped right after it started \(exit code \d+\)/);
     expect(screen.text).toMatch(/does-not-exist: not found|No such file or directory/);
     ann.signOut();
   });
@@ -122,16 +124,21 @@ describe('sessions', () => {
   it('holds a chatty app back while its client is not reading, and loses nothing', async () => {
     const ann = client(t.url);
     await ann.signIn('ann', 'ann-pw');
-    const stream = await ann.launch('flood', 80, 24);
+    const stream = await launch(ann, 'flood', 80, 24);
     let received = 0;
     let text = '';
     const held: Array<() => void> = [];
     let reading = false;
-    stream.setConsumer((data, done) => {
-      received += data.length;
-      text += new TextDecoder().decode(data);
-      if (reading) done();
-      else held.push(done);
+    stream.setSink({
+      write: (data, done) => {
+        received += data.length;
+        text += new TextDecoder().decode(data);
+        if (reading) done();
+        else held.push(done);
+      },
+      reset: () => {
+        throw new Error('no resume expected');
+      },
     });
     // Wait until output stops arriving: the window is full and the app is held.
     let last = -1;
@@ -144,10 +151,10 @@ describe('sessions', () => {
     // Nothing more arrives while the client is stalled, and what did is bounded by the window.
     expect(received).toBe(duringStall);
     expect(received).toBeLessThanOrEqual(4 * 1024 * 1024 + 64 * 1024);
-    expect(stream.exited).toBeNull();
+    expect(stream.view.status).toBe('streaming');
     reading = true;
     for (const done of held.splice(0)) done();
-    const exit = await new Promise<{ exitCode: number }>((resolve) => stream.onExit(resolve));
+    const exit = await stream.finished();
     expect(exit.exitCode).toBe(0);
     const lines = text.split('\r\n');
     expect(lines.at(-2)).toBe('FLOOD-DONE');
@@ -162,7 +169,7 @@ describe('bad input', () => {
   it('answers a malformed frame with an error and a protocol close code, and keeps serving others', async () => {
     const bystander = client(t.url);
     await bystander.signIn('ann', 'ann-pw');
-    const stream = await bystander.launch('cat', 80, 24);
+    const stream = await launch(bystander, 'cat', 80, 24);
     const screen = new Screen(stream);
 
     const bad = rawSocket(t.url);

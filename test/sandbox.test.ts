@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SessionStream } from '../shared/core/index.js';
 import type { HoldfastClient } from '../shared/core/index.js';
-import { Screen, client, sh, startNode, type TestNode } from './harness.js';
+import { Screen, client, launch, sh, startNode, type TestNode } from './harness.js';
 
 let t: TestNode;
 let ann: HoldfastClient;
@@ -19,7 +19,7 @@ beforeAll(async () => {
   writeFileSync(join(t.stateDir, 'secret-key'), 'do-not-read\n', { mode: 0o600 });
   ann = client(t.url);
   await ann.signIn('ann', 'ann-pw');
-  stream = await ann.launch('shell', 120, 40);
+  stream = await launch(ann, 'shell', 120, 40);
   screen = new Screen(stream);
   await screen.waitFor('$ ');
 });
@@ -59,7 +59,7 @@ describe('sandbox', () => {
   });
 
   it("cannot see other sessions' homes", async () => {
-    const other = await ann.launch('shell', 80, 24);
+    const other = await launch(ann, 'shell', 80, 24);
     const otherScreen = new Screen(other);
     await otherScreen.waitFor('$ ');
     expect((await sh(other, otherScreen, 'echo mine > ~/private.txt')).status).toBe(0);

@@ -21,10 +21,22 @@ export async function connect(options: ConnectOptions): Promise<number> {
   try {
     await client.signIn(options.user, options.password);
     const size = () => ({ cols: stdout.columns || 80, rows: stdout.rows || 24 });
-    const stream = await client.launch(options.app, size().cols, size().rows);
-    stream.setConsumer((data, done) => {
-      if (stdout.write(data)) done();
-      else stdout.once('drain', done);
+    const stream = client.launch(options.app, size().cols, size().rows);
+    stream.setSink({
+      write: (data, done) => (stdout.write(data) ? done() : stdout.once('drain', done)),
+      // After a reconnect the host's snapshot replaces whatever the terminal shows.
+      reset: (snapshot) => stdout.write('\x1b[H\x1b[2J\x1b[3J' + snapshot),
+    });
+    await stream.ready();
+    let wasDown = false;
+    stream.subscribe((view) => {
+      if (view.status === 'reconnecting' && !wasDown) {
+        wasDown = true;
+        const left = view.holdDeadline ? Math.max(0, Math.round((view.holdDeadline - Date.now()) / 1000)) : 0;
+        stderr.write(`\r\n[holdfast] connection lost (${view.lastError ?? 'unknown'}); reconnecting — your session is held for ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}\r\n`);
+      } else if (view.status === 'streaming') {
+        wasDown = false;
+      }
     });
     const onInput = (data: Buffer) => stream.sendInput(data);
     const onResize = () => stream.resize(size().cols, size().rows);
@@ -33,15 +45,16 @@ export async function connect(options: ConnectOptions): Promise<number> {
     stdin.on('data', onInput);
     stdin.resume();
     process.on('SIGWINCH', onResize);
-    const exit = await new Promise<{ exitCode: number; message: string }>((resolve) => stream.onExit(resolve));
+    const end = await stream.finished();
     stdin.off('data', onInput);
     process.off('SIGWINCH', onResize);
     if (raw) stdin.setRawMode(false);
     stdin.pause();
     await new Promise<void>((resolve) => stdout.write('', () => resolve()));
-    if (exit.exitCode !== 0) stderr.write(`\r\nholdfast: ${exit.message}\r\n`);
+    const code = end.exitCode ?? 1;
+    if (code !== 0) stderr.write(`\r\nholdfast: ${end.reason ?? 'the session ended'}\r\n`);
     client.signOut();
-    return exit.exitCode < 0 ? 1 : exit.exitCode;
+    return code < 0 ? 1 : code;
   } catch (error) {
     client.signOut();
     const message = error instanceof ProtocolError || error instanceof Error ? error.message : String(error);

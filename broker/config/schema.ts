@@ -70,6 +70,8 @@ export const NodeConfig = z
         tokenKeyFile: z.string().optional(),
         accessTokenTtlSeconds: z.number().int().min(30).max(86_400).default(3600),
         heartbeatMs: z.number().int().min(200).max(120_000).default(3000),
+        /** How long a session whose client is gone keeps running, waiting for it. */
+        sessionHoldSeconds: z.number().int().min(0).max(7 * 86_400).default(180),
         maxPayloadBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
         /** Output bytes in flight to a client before the app is held back. */
         outputWindowBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),

@@ -14,13 +14,14 @@ import {
   type ServerMessage,
 } from '../../shared/protocol/index.js';
 import type { NodeContext } from './context.js';
-import type { Session } from '../session.js';
+import { tokensEqual, type Session, type SessionPeer } from '../session.js';
 
 const AUTH_DEADLINE_MS = 10_000;
 
 export class ClientConnection {
   private user: string | null;
   private session: Session | null = null;
+  private peer: SessionPeer | null = null;
   private authTimer: NodeJS.Timeout | undefined;
   private readonly queue: ClientMessage[] = [];
   private draining = false;
@@ -82,7 +83,20 @@ export class ClientConnection {
   }
 
   private handle(message: ClientMessage): Promise<void> | void {
-    if (message.type === 'auth.signIn') return this.signIn(message.id, message.user, message.password);
+    switch (message.type) {
+      case 'auth.signIn':
+        return this.signIn(message.id, message.user, message.password);
+      case 'ping':
+        return this.send({ type: 'pong', id: message.id });
+      case 'session.resume':
+        return this.resume(message.id, message.sessionId, message.cols, message.rows, message.resumeToken);
+      case 'session.resize':
+        if (!this.session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to resize.');
+        return this.session.resize(message.cols, message.rows);
+      case 'session.end':
+        if (!this.session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to end.');
+        return this.session.end('You ended the session.');
+    }
     const user = this.user;
     if (!user) {
       this.refuse('id' in message ? message.id : null, ErrorCode.unauthenticated, 'Sign in first.');
@@ -97,9 +111,10 @@ export class ClientConnection {
         return this.send({ type: 'apps.list.ok', id: message.id, apps: this.ctx.catalog.appsFor(user) });
       case 'session.launch':
         return this.launch(user, message.id, message.appId, message.cols, message.rows);
-      case 'session.resize':
-        if (!this.session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to resize.');
-        return this.session.resize(message.cols, message.rows);
+      case 'session.attach':
+        return this.resume(message.id, message.sessionId, message.cols, message.rows, null);
+      case 'sessions.list':
+        return this.send({ type: 'sessions.list.ok', id: message.id, sessions: this.ctx.sessions.summaries(user) });
     }
   }
 
@@ -141,20 +156,79 @@ export class ClientConnection {
       this.ctx.log.error('launch failed', { user, app: appId, error: String(error) });
       return this.refuse(id, ErrorCode.launchFailed, `${app.name} could not be started on this node: ${error instanceof Error ? error.message : String(error)}`);
     }
+    this.send({
+      type: 'session.started',
+      id,
+      sessionId: session.id,
+      appId,
+      cols,
+      rows,
+      window: this.ctx.config.node.outputWindowBytes,
+      resumeToken: session.resumeToken,
+      holdSeconds: this.ctx.config.node.sessionHoldSeconds,
+    });
+    this.bind(session);
+  }
+
+  /**
+   * Resume (with the session's resume token) or attach (as its signed-in owner) a
+   * running session. Every way of not being allowed gets the same answer, so nobody
+   * learns anything about sessions that are not theirs.
+   */
+  private async resume(id: number, sessionId: string, cols: number, rows: number, token: string | null): Promise<void> {
+    if (this.session) return this.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to resume another.');
+    const found = this.ctx.sessions.lookup(sessionId);
+    const owner = found.found === 'running' ? found.session.owner : found.found === 'ended' ? found.ended.owner : null;
+    const actual = found.found === 'running' ? found.session.resumeToken : found.found === 'ended' ? found.ended.resumeToken : null;
+    const allowed =
+      owner !== null && actual !== null && (token === null ? this.user === owner : tokensEqual(token, actual) && (this.user === null || this.user === owner));
+    if (!allowed) return this.refuse(id, ErrorCode.noSession, 'There is no such session, or it is not yours.');
+    if (found.found === 'ended') return this.refuse(id, ErrorCode.sessionEnded, found.ended.message);
+    if (found.found !== 'running') return;
+    const session = found.session;
+    clearTimeout(this.authTimer);
+    const point = await session.resumePoint(cols, rows);
+    if (session.endMessage !== null) return this.refuse(id, ErrorCode.sessionEnded, session.endMessage);
+    if (!this.isOpen()) return;
+    this.send({
+      type: 'session.resumed',
+      id,
+      sessionId: session.id,
+      appId: session.app.id,
+      cols: point.cols,
+      rows: point.rows,
+      window: this.ctx.config.node.outputWindowBytes,
+      resumeToken: session.resumeToken,
+      holdSeconds: this.ctx.config.node.sessionHoldSeconds,
+      inputAck: point.inputAck,
+      outputOffset: point.outputOffset,
+      snapshot: point.snapshot,
+    });
+    this.ctx.log.info(token === null ? 'session attached' : 'session resumed', { session: session.id, user: session.owner, address: this.address });
+    this.bind(session);
+  }
+
+  /** Makes this connection the session's client. */
+  private bind(session: Session): void {
     this.session = session;
-    this.send({ type: 'session.started', id, sessionId: session.id, appId, cols, rows, window: this.ctx.config.node.outputWindowBytes });
     const ws = this.ws;
-    session.attach({
-      sendBinary: (frame, done) => (this.isOpen() ? this.ws.send(frame, { binary: true }, () => done()) : done()),
+    this.peer = {
+      sendBinary: (frame, done) => (this.isOpen() ? ws.send(frame, { binary: true }, () => done()) : done()),
       get bufferedAmount() {
         return ws.bufferedAmount;
       },
-      exited: (exit, message) => {
-        this.send({ type: 'session.exited', sessionId: session.id, exitCode: exit.exitCode, signal: exit.signal, message });
+      ended: (exit, message) => {
+        this.send({ type: 'session.exited', sessionId: session.id, exitCode: exit?.exitCode ?? -1, signal: exit?.signal ?? null, message });
         this.session = null;
         this.close(CloseCode.normal, 'session ended');
       },
-    });
+      displaced: () => {
+        this.send({ type: 'session.detached', sessionId: session.id, message: 'This session was opened from another client.' });
+        this.session = null;
+        this.close(CloseCode.displaced, 'session opened from another client');
+      },
+    };
+    session.attach(this.peer);
   }
 
   private onBinary(bytes: Buffer): void {
@@ -174,8 +248,8 @@ export class ClientConnection {
 
   private onClose(): void {
     clearTimeout(this.authTimer);
-    // Without session hold (yet), a session ends with its connection.
-    if (this.session) this.ctx.sessions.end(this.session);
+    // A lost connection only detaches: the session waits for its client for the hold time.
+    if (this.session && this.peer) this.session.detach(this.peer);
     this.session = null;
   }
 

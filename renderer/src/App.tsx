@@ -1,7 +1,7 @@
 // The client's screens: sign-in, then the launcher and one tab per session, with the
 // connection status and the signed-in person always in view.
 import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
-import type { AppInfo } from '../../shared/protocol/index.js';
+import type { AppInfo, SessionSummary } from '../../shared/protocol/index.js';
 import type { ClientState, HoldfastClient, SessionStream } from '../../shared/core/index.js';
 import { SignIn } from './components/SignIn.js';
 import { Launcher } from './components/Launcher.js';
@@ -11,9 +11,8 @@ import { Tabs, type Tab } from './components/Tabs.js';
 
 export interface SessionTab {
   key: string;
-  app: AppInfo;
-  stream: SessionStream | null;
-  error: string | null;
+  name: string;
+  stream: SessionStream;
 }
 
 function useClientState(client: HoldfastClient): ClientState {
@@ -30,6 +29,7 @@ export function App({ client }: { client: HoldfastClient }) {
   const [sessions, setSessions] = useState<SessionTab[]>([]);
   const [active, setActive] = useState<string>('launcher');
   const [size, setSize] = useState<{ cols: number; rows: number } | null>(null);
+  const [running, setRunning] = useState<SessionSummary[]>([]);
 
   useEffect(() => {
     setAppsError(null);
@@ -42,24 +42,36 @@ export function App({ client }: { client: HoldfastClient }) {
     client.listApps().then(setApps, (error: Error) => setAppsError(error.message));
   }, [client, state.user]);
 
-  const launch = (app: AppInfo) => {
+  // Sessions this person has running elsewhere (or left behind), offered for attaching.
+  useEffect(() => {
+    if (!state.user || active !== 'launcher') return;
+    let live = true;
+    const refresh = () => client.listSessions().then((list) => live && setRunning(list), () => {});
+    refresh();
+    const timer = setInterval(refresh, 5000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [client, state.user, active]);
+
+  const open = (name: string, stream: SessionStream) => {
     const key = `s${nextKey++}`;
-    setSessions((all) => [...all, { key, app, stream: null, error: null }]);
+    setSessions((all) => [...all, { key, name, stream }]);
     setActive(key);
-    // Start at a guess; the terminal view fits itself and resizes as soon as it mounts.
-    client.launch(app.id, 80, 24).then(
-      (stream) => setSessions((all) => all.map((s) => (s.key === key ? { ...s, stream } : s))),
-      (error: Error) => setSessions((all) => all.map((s) => (s.key === key ? { ...s, error: error.message } : s))),
-    );
   };
+  // Start at a guess; the terminal view fits itself and resizes as soon as it mounts.
+  const launch = (app: AppInfo) => open(app.name, client.launch(app.id, 80, 24));
+  const attach = (summary: SessionSummary) => open(summary.appName, client.attach(summary, 80, 24));
 
   const closeTab = (key: string) => {
     setSessions((all) => {
-      all.find((s) => s.key === key)?.stream?.close();
+      all.find((s) => s.key === key)?.stream.close();
       return all.filter((s) => s.key !== key);
     });
     setActive((current) => (current === key ? 'launcher' : current));
   };
+  const openHere = new Set(sessions.map((s) => s.stream.sessionId));
 
   if (!state.user) {
     return (
@@ -72,7 +84,7 @@ export function App({ client }: { client: HoldfastClient }) {
 
   const tabs: Tab[] = [
     { key: 'launcher', label: 'Apps', closable: false },
-    ...sessions.map((s) => ({ key: s.key, label: s.app.name, closable: true })),
+    ...sessions.map((s) => ({ key: s.key, label: s.name, closable: true })),
   ];
   const current = sessions.find((s) => s.key === active);
 
@@ -80,7 +92,9 @@ export function App({ client }: { client: HoldfastClient }) {
     <div className="shell">
       <Tabs tabs={tabs} active={active} onSelect={setActive} onClose={closeTab} />
       <main className="content">
-        {active === 'launcher' && <Launcher apps={apps} error={appsError} onLaunch={launch} />}
+        {active === 'launcher' && (
+          <Launcher apps={apps} error={appsError} onLaunch={launch} running={running.filter((r) => !openHere.has(r.sessionId))} onAttach={attach} />
+        )}
         {sessions.map((s) => (
           <TerminalView
             key={s.key}

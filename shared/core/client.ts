@@ -3,7 +3,7 @@
 //
 // One control connection carries sign-in and the catalog; each launched session gets
 // its own connection, so one session's flow control never stalls another's.
-import type { AppInfo, UserInfo } from '../protocol/index.js';
+import type { AppInfo, SessionSummary, UserInfo } from '../protocol/index.js';
 import { Connection, ProtocolError } from './connection.js';
 import { SessionStream } from './session-stream.js';
 import type { SocketFactory } from './socket.js';
@@ -14,6 +14,8 @@ export interface ClientOptions {
   brokerUrl: string;
   socketFactory: SocketFactory;
   connectTimeoutMs?: number;
+  /** A session link that carries nothing for this long is treated as lost (default: the node's heartbeat). */
+  deadAfterMs?: number;
 }
 
 export interface ClientState {
@@ -72,36 +74,40 @@ export class HoldfastClient {
   }
 
   async listApps(): Promise<AppInfo[]> {
-    const reply = await this.requireControl().request({ type: 'apps.list' }, 'apps.list.ok');
+    const reply = await (await this.ensureControl()).request({ type: 'apps.list' }, 'apps.list.ok');
     return reply.apps;
   }
 
-  /** Starts an app on its own connection and returns its stream once the host has it running. */
-  async launch(appId: string, cols: number, rows: number): Promise<SessionStream> {
+  /** Starts an app on its own connection; the stream's status says how it goes. */
+  launch(appId: string, cols: number, rows: number): SessionStream {
     if (!this.accessToken) throw new ProtocolError('unauthenticated', 'sign in before launching an app');
-    let stream: SessionStream | null = null;
-    const early: Uint8Array[] = [];
-    const connection = this.connection(this.accessToken, (_code, reason) => {
-      if (stream) {
-        this.sessions.delete(stream);
-        stream.handleLost(reason);
-      }
-    });
-    connection.options.onBinary = (frame) => (stream ? stream.handleBinary(frame) : early.push(frame));
-    connection.options.onMessage = (message) => {
-      if (message.type === 'session.exited' && stream) stream.handleExit(message);
+    return this.track(new SessionStream({ appId, cols, rows, mode: 'launch', ...this.streamOptions() }));
+  }
+
+  /** Attaches to one of this person's running sessions (started here or on another client). */
+  attach(session: SessionSummary, cols: number, rows: number): SessionStream {
+    if (!this.accessToken) throw new ProtocolError('unauthenticated', 'sign in before attaching to a session');
+    return this.track(new SessionStream({ appId: session.appId, cols, rows, mode: 'attach', sessionId: session.sessionId, ...this.streamOptions() }));
+  }
+
+  /** This person's sessions on the broker, attached or waiting for a client. */
+  async listSessions(): Promise<SessionSummary[]> {
+    const reply = await (await this.ensureControl()).request({ type: 'sessions.list' }, 'sessions.list.ok');
+    return reply.sessions;
+  }
+
+  private streamOptions() {
+    return {
+      connection: { brokerUrl: this.options.brokerUrl, socketFactory: this.options.socketFactory, connectTimeoutMs: this.options.connectTimeoutMs },
+      accessToken: () => this.accessToken,
+      deadAfterMs: this.options.deadAfterMs,
     };
-    await connection.open();
-    try {
-      const started = await connection.request({ type: 'session.launch', appId, cols, rows }, 'session.started');
-      stream = new SessionStream(connection, started);
-      for (const frame of early) stream.handleBinary(frame);
-      this.sessions.add(stream);
-      return stream;
-    } catch (error) {
-      connection.close();
-      throw error;
-    }
+  }
+
+  private track(stream: SessionStream): SessionStream {
+    this.sessions.add(stream);
+    stream.finished().then(() => this.sessions.delete(stream));
+    return stream;
   }
 
   /** Ends every session of this client and forgets the sign-in. */
@@ -128,11 +134,27 @@ export class HoldfastClient {
     return connection;
   }
 
-  private requireControl(): Connection {
-    if (!this.control || !this.control.isOpen()) {
-      throw new ProtocolError('disconnected', 'not connected to the broker: sign in again');
+  /** The control connection, reopened with the access token if it was lost. */
+  private async ensureControl(): Promise<Connection> {
+    if (this.control?.isOpen()) return this.control;
+    const token = this.accessToken;
+    if (!token) throw new ProtocolError('unauthenticated', 'not signed in');
+    this.update({ status: 'connecting', statusDetail: 'reconnecting to the broker' });
+    const connection = this.connection(token, (_code, reason) => {
+      if (this.control !== connection) return;
+      this.control = null;
+      this.update({ status: 'offline', statusDetail: reason });
+    });
+    this.control = connection;
+    try {
+      const welcome = await connection.open();
+      this.update({ status: 'online', statusDetail: `connected to ${welcome.node}`, node: welcome.node });
+      return connection;
+    } catch (error) {
+      if (this.control === connection) this.control = null;
+      this.update({ status: 'offline', statusDetail: error instanceof Error ? error.message : String(error) });
+      throw error;
     }
-    return this.control;
   }
 
   /** Renews the access token at 80 % of its life so new sessions keep launching. */
@@ -140,10 +162,8 @@ export class HoldfastClient {
     if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
     const lifetime = Math.max(1_000, (expiresAt - Date.now()) * 0.8);
     this.refreshTimer = setTimeout(() => {
-      const control = this.control;
-      if (!control?.isOpen()) return;
-      control
-        .request({ type: 'auth.refresh' }, 'auth.signedIn')
+      this.ensureControl()
+        .then((control) => control.request({ type: 'auth.refresh' }, 'auth.signedIn'))
         .then((reply) => {
           this.accessToken = reply.accessToken;
           this.scheduleRefresh(reply.expiresAt);

@@ -1,120 +1,324 @@
-// A launched session, as the client sees it: output in, input out, resize, exit.
-// Numbers its inputs, tracks the highest one the host applied, and acknowledges
-// output only once the consumer says it has rendered it — that acknowledgement is
-// the flow control that holds a chatty app back when the person's screen can't keep up.
-import { CloseCode, decodeFrame, encodeInput, encodeOutputAck, type SessionExited, type SessionStarted } from '../protocol/index.js';
-import type { Connection } from './connection.js';
+// One session as a client holds it: drives the session machine with the real network
+// actors, numbers inputs and keeps every one the host has not acknowledged (to resend
+// after a reconnect — the host drops duplicates), and acknowledges output only once
+// the sink has rendered it, which is the flow control that holds a chatty app back
+// when a screen can't keep up. On resume the sink is reset to the host's snapshot.
+import { createActor, fromCallback, fromPromise, type Actor } from 'xstate';
+import {
+  CloseCode,
+  decodeFrame,
+  encodeInput,
+  encodeOutputAck,
+  type SessionResumed,
+  type SessionStarted,
+} from '../protocol/index.js';
+import { Connection, ProtocolError, type ConnectionOptions } from './connection.js';
+import { sessionMachine, type OpenInput, type Opened, type SessionEvent } from './session-machine.js';
 
-/** Called with output; call `done` once it is on screen (or written to stdout). */
-export type OutputConsumer = (data: Uint8Array, done: () => void) => void;
-export type ExitInfo = Pick<SessionExited, 'exitCode' | 'signal' | 'message'>;
+export interface OutputSink {
+  /** Output to show; call `done` once it is on screen (or written to stdout). */
+  write(data: Uint8Array, done: () => void): void;
+  /** Replace the whole screen with the host's snapshot (after a resume). */
+  reset(snapshot: string): void;
+}
+
+export type SessionStatus = 'launching' | 'streaming' | 'reconnecting' | 'resuming' | 'ended' | 'failed';
+
+export interface SessionView {
+  status: SessionStatus;
+  sessionId: string | null;
+  attempt: number;
+  nextTryAt: number | null;
+  /** When the host stops waiting for this client (ms since the epoch), while the link is down. */
+  holdDeadline: number | null;
+  lastError: string | null;
+  reason: string | null;
+  exitCode: number | null;
+  /** Inputs typed but not yet applied by the host. */
+  pendingInputs: number;
+}
+
+export interface SessionStreamOptions {
+  appId: string;
+  cols: number;
+  rows: number;
+  mode: 'launch' | 'attach';
+  sessionId?: string;
+  connection: Omit<ConnectionOptions, 'accessToken'>;
+  accessToken: () => string | null;
+  /** A link that carries nothing for this long is treated as lost. */
+  deadAfterMs?: number;
+}
 
 const encoder = new TextEncoder();
 const MAX_INPUT_FRAME = 16 * 1024;
+/** Unacknowledged input kept for resending; typing past this is refused, not dropped silently. */
+const MAX_PENDING_BYTES = 1024 * 1024;
 
 export class SessionStream {
-  readonly sessionId: string;
   readonly appId: string;
+  private readonly actor: Actor<typeof sessionMachine>;
+  private connection: Connection | null = null;
+  /** True while `connection` is attached to the session (inputs go straight out). */
+  private live = false;
+  private sink: OutputSink | null = null;
+  private backlog: Array<Uint8Array | { snapshot: string }> = [];
+  private pending: Array<{ seq: number; frame: Uint8Array }> = [];
+  private pendingBytes = 0;
   private seq = 0;
-  private inputAck = 0;
+  /** False until this client knows where the session's input numbering stands. */
+  private numbered: boolean;
   private received = 0;
   private consumed = 0;
   private acked = 0;
-  private readonly ackEvery: number;
+  private ackEvery = 1;
   private ackTimer: TimerHandle | undefined;
-  private consumer: OutputConsumer | null = null;
-  private backlog: Uint8Array[] = [];
-  private exitListeners: Array<(info: ExitInfo) => void> = [];
-  private exitInfo: ExitInfo | null = null;
+  private cols: number;
+  private rows: number;
+  private listeners = new Set<(view: SessionView) => void>();
+  view: SessionView;
 
-  constructor(
-    private readonly connection: Connection,
-    started: SessionStarted,
-  ) {
-    this.sessionId = started.sessionId;
-    this.appId = started.appId;
-    // Acknowledge in slices of the window so the host never stalls on a full window.
-    this.ackEvery = Math.max(1, Math.floor(started.window / 4));
+  constructor(private readonly options: SessionStreamOptions) {
+    this.appId = options.appId;
+    this.numbered = options.mode === 'launch';
+    this.cols = options.cols;
+    this.rows = options.rows;
+    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, pendingInputs: 0 };
+    const machine = sessionMachine.provide({
+      actors: {
+        open: fromPromise<Opened, OpenInput>(({ input }) => this.open(input)),
+        link: fromCallback<SessionEvent>(({ sendBack }) => this.link(sendBack)),
+      },
+    });
+    this.actor = createActor(machine, { input: { mode: options.mode, sessionId: options.sessionId } });
+    this.actor.subscribe((snapshot) => {
+      const c = snapshot.context;
+      const status = snapshot.value as SessionStatus;
+      this.view = {
+        status,
+        sessionId: c.sessionId,
+        attempt: c.attempt,
+        nextTryAt: c.nextTryAt,
+        holdDeadline: c.lostAt === null ? null : c.lostAt + c.holdSeconds * 1000,
+        lastError: c.lastError,
+        reason: c.reason,
+        exitCode: c.exitCode,
+        pendingInputs: this.pending.length,
+      };
+      if (status === 'ended' || status === 'failed') this.dropConnection();
+      for (const listener of this.listeners) listener(this.view);
+    });
+    this.actor.start();
   }
 
-  /** Sets who renders output. Output that arrived before is delivered first. */
-  setConsumer(consumer: OutputConsumer): void {
-    this.consumer = consumer;
+  get sessionId(): string | null {
+    return this.view.sessionId;
+  }
+
+  subscribe(listener: (view: SessionView) => void): () => void {
+    this.listeners.add(listener);
+    listener(this.view);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once the session streams; rejects with why it could not start. */
+  ready(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stop = this.subscribe((view) => {
+        if (view.status === 'streaming') resolve();
+        else if (view.status === 'failed' || view.status === 'ended') reject(new ProtocolError('failed', view.reason ?? 'the session could not start'));
+        else return;
+        queueMicrotask(() => stop());
+      });
+    });
+  }
+
+  /** Resolves when the session is over, with why. */
+  finished(): Promise<SessionView> {
+    return new Promise((resolve) => {
+      const stop = this.subscribe((view) => {
+        if (view.status !== 'ended' && view.status !== 'failed') return;
+        resolve(view);
+        queueMicrotask(() => stop());
+      });
+    });
+  }
+
+  setSink(sink: OutputSink): void {
+    this.sink = sink;
     const pending = this.backlog;
     this.backlog = [];
-    for (const chunk of pending) this.deliver(chunk);
-  }
-
-  onExit(listener: (info: ExitInfo) => void): () => void {
-    if (this.exitInfo) listener(this.exitInfo);
-    else this.exitListeners.push(listener);
-    return () => {
-      this.exitListeners = this.exitListeners.filter((l) => l !== listener);
-    };
-  }
-
-  get exited(): ExitInfo | null {
-    return this.exitInfo;
-  }
-
-  /** Highest input sequence number the host has applied. */
-  get appliedInput(): number {
-    return this.inputAck;
-  }
-
-  /** Sends keystrokes or pasted text; large pastes are split into bounded frames. */
-  sendInput(input: string | Uint8Array): void {
-    const bytes = typeof input === 'string' ? encoder.encode(input) : input;
-    for (let at = 0; at < bytes.length; at += MAX_INPUT_FRAME) {
-      this.seq += 1;
-      this.connection.sendBinary(encodeInput(this.seq, bytes.subarray(at, at + MAX_INPUT_FRAME)));
+    for (const item of pending) {
+      if (item instanceof Uint8Array) this.deliver(item);
+      else sink.reset(item.snapshot);
     }
   }
 
+  /**
+   * Sends keystrokes or pasted text. While reconnecting they queue (and are sent once
+   * the session is back); returns false if the queue is full and the input was refused.
+   */
+  sendInput(input: string | Uint8Array): boolean {
+    const bytes = typeof input === 'string' ? encoder.encode(input) : input;
+    if (this.pendingBytes + bytes.length > MAX_PENDING_BYTES) return false;
+    for (let at = 0; at < bytes.length; at += MAX_INPUT_FRAME) {
+      this.seq += 1;
+      const frame = encodeInput(this.seq, bytes.subarray(at, at + MAX_INPUT_FRAME));
+      this.pending.push({ seq: this.seq, frame });
+      this.pendingBytes += frame.length;
+      if (this.live) this.connection?.sendBinary(frame);
+    }
+    this.notePending();
+    return true;
+  }
+
   resize(cols: number, rows: number): void {
-    this.connection.sendJson({ type: 'session.resize', cols, rows });
+    this.cols = cols;
+    this.rows = rows;
+    if (this.live) this.connection?.sendJson({ type: 'session.resize', cols, rows });
+  }
+
+  /** Try to reconnect now instead of waiting for the next attempt. */
+  retryNow(): void {
+    this.actor.send({ type: 'retry' });
   }
 
   /** Ends the session: the host stops the app. */
   close(): void {
-    this.connection.close(CloseCode.normal, 'closed by the user');
+    if (this.actor.getSnapshot().status !== 'active') return;
+    this.connection?.sendJson({ type: 'session.end' });
+    this.actor.send({ type: 'close' });
   }
 
-  /** @internal — fed by the client with this session's connection frames. */
-  handleBinary(frame: Uint8Array): void {
+  /** Leaves the session running on the host (for another client to attach to). */
+  detach(): void {
+    this.actor.stop();
+    this.dropConnection();
+  }
+
+  // ---- the machine's network actors -------------------------------------------
+
+  private async open(input: OpenInput): Promise<Opened> {
+    this.dropConnection();
+    const accessToken = input.mode === 'resume' ? undefined : (this.options.accessToken() ?? undefined);
+    const connection = new Connection({ ...this.options.connection, accessToken });
+    this.connection = connection;
+    connection.options.onBinary = (frame) => this.onFrame(frame);
+    await connection.open();
+    let reply: SessionStarted | SessionResumed;
+    if (input.mode === 'launch') {
+      reply = await connection.request({ type: 'session.launch', appId: this.appId, cols: this.cols, rows: this.rows }, 'session.started');
+    } else if (input.mode === 'attach') {
+      reply = await connection.request({ type: 'session.attach', sessionId: input.sessionId!, cols: this.cols, rows: this.rows }, 'session.resumed');
+    } else {
+      reply = await connection.request(
+        { type: 'session.resume', sessionId: input.sessionId!, resumeToken: input.resumeToken!, cols: this.cols, rows: this.rows },
+        'session.resumed',
+      );
+    }
+    this.ackEvery = Math.max(1, Math.floor(reply.window / 4));
+    if (reply.type === 'session.resumed') this.resumed(reply);
+    this.live = true;
+    return { sessionId: reply.sessionId, resumeToken: reply.resumeToken, holdSeconds: reply.holdSeconds };
+  }
+
+  /** Watches the streaming connection: exit, displacement, loss, and silence. */
+  private link(sendBack: (event: SessionEvent) => void): () => void {
+    const connection = this.connection;
+    if (!connection) {
+      sendBack({ type: 'link.lost', reason: 'no connection' });
+      return () => {};
+    }
+    const deadAfter = this.options.deadAfterMs ?? connection.welcome?.heartbeatMs ?? 3000;
+    let lastHeard = Date.now();
+    const heard = () => (lastHeard = Date.now());
+    const onBinary = connection.options.onBinary;
+    connection.options.onBinary = (frame) => {
+      heard();
+      onBinary?.(frame);
+    };
+    connection.options.onMessage = (message) => {
+      heard();
+      if (message.type === 'session.exited') sendBack({ type: 'link.exited', message: message.message, exitCode: message.exitCode });
+      else if (message.type === 'session.detached') sendBack({ type: 'link.displaced', message: message.message });
+    };
+    connection.options.onClose = (_code, reason) => {
+      this.live = false;
+      sendBack({ type: 'link.lost', reason });
+    };
+    // Browsers cannot see WebSocket pings, so liveness is checked with our own.
+    let nextPing = 1;
+    const timer = setInterval(() => {
+      if (Date.now() - lastHeard > deadAfter) {
+        sendBack({ type: 'link.lost', reason: `no answer from the broker for ${Math.round(deadAfter / 1000)} s` });
+        connection.close(CloseCode.goingAway, 'no answer');
+        return;
+      }
+      connection.sendJson({ type: 'ping', id: 2 ** 30 + (nextPing++ % 2 ** 30) });
+    }, Math.max(100, Math.floor(deadAfter / 3)));
+    return () => clearInterval(timer);
+  }
+
+  // ---- frames -----------------------------------------------------------------
+
+  private resumed(reply: SessionResumed): void {
+    if (!this.numbered) {
+      // Attaching from this client for the first time: the session's inputs are
+      // numbered already; anything typed meanwhile continues after the host's count.
+      this.seq = reply.inputAck;
+      for (const entry of this.pending) {
+        entry.seq = ++this.seq;
+        new DataView(entry.frame.buffer, entry.frame.byteOffset).setUint32(1, entry.seq);
+      }
+      this.numbered = true;
+    }
+    this.received = this.consumed = this.acked = reply.outputOffset;
+    this.cols = reply.cols;
+    this.rows = reply.rows;
+    if (this.sink) this.sink.reset(reply.snapshot);
+    else this.backlog = [{ snapshot: reply.snapshot }];
+    this.applied(reply.inputAck);
+    for (const { frame } of this.pending) this.connection?.sendBinary(frame);
+  }
+
+  private onFrame(frame: Uint8Array): void {
     const decoded = decodeFrame(frame);
     if (typeof decoded === 'string' || decoded.type !== 'output') {
-      this.connection.close(CloseCode.protocolError, 'unexpected binary frame from broker');
+      this.connection?.close(CloseCode.protocolError, 'unexpected binary frame from broker');
       return;
     }
-    if (decoded.inputAck > this.inputAck) this.inputAck = decoded.inputAck;
+    this.applied(decoded.inputAck);
     if (decoded.offset !== this.received) {
-      this.connection.close(CloseCode.protocolError, `output gap: expected offset ${this.received}, got ${decoded.offset}`);
+      this.connection?.close(CloseCode.protocolError, `output gap: expected offset ${this.received}, got ${decoded.offset}`);
       return;
     }
-    this.received += decoded.data.length;
     if (decoded.data.length === 0) return;
-    if (this.consumer) this.deliver(decoded.data);
+    this.received += decoded.data.length;
+    if (this.sink) this.deliver(decoded.data);
     else this.backlog.push(decoded.data);
   }
 
-  /** @internal */
-  handleExit(info: ExitInfo): void {
-    if (this.exitInfo) return;
-    this.exitInfo = info;
-    for (const listener of this.exitListeners) listener(info);
-    this.exitListeners = [];
+  /** The host applied every input up to `seq`: stop keeping them. */
+  private applied(seq: number): void {
+    let dropped = 0;
+    while (this.pending.length > 0 && this.pending[0]!.seq <= seq) {
+      this.pendingBytes -= this.pending.shift()!.frame.length;
+      dropped += 1;
+    }
+    if (dropped > 0) this.notePending();
   }
 
-  /** @internal — the connection dropped without an exit message. */
-  handleLost(reason: string): void {
-    this.handleExit({ exitCode: -1, signal: null, message: `Connection to the broker lost: ${reason}` });
+  private notePending(): void {
+    if (this.view.pendingInputs === this.pending.length) return;
+    this.view = { ...this.view, pendingInputs: this.pending.length };
+    for (const listener of this.listeners) listener(this.view);
   }
 
   private deliver(data: Uint8Array): void {
     let called = false;
-    this.consumer!(data, () => {
-      if (called) return;
+    const connection = this.connection;
+    this.sink!.write(data, () => {
+      if (called || connection !== this.connection) return;
       called = true;
       this.consumed += data.length;
       if (this.consumed - this.acked >= this.ackEvery) this.sendAck();
@@ -125,9 +329,19 @@ export class SessionStream {
   private sendAck(): void {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    if (this.consumed === this.acked) return;
+    if (this.consumed <= this.acked) return;
     this.acked = this.consumed;
-    this.connection.sendBinary(encodeOutputAck(this.acked));
+    this.connection?.sendBinary(encodeOutputAck(this.acked));
+  }
+
+  private dropConnection(): void {
+    this.live = false;
+    const connection = this.connection;
+    this.connection = null;
+    if (!connection) return;
+    connection.options.onClose = undefined;
+    connection.options.onBinary = undefined;
+    connection.options.onMessage = undefined;
+    connection.close();
   }
 }
-

@@ -10,6 +10,7 @@ export const ErrorCode = {
   notEntitled: 'not_entitled',
   launchFailed: 'launch_failed',
   noSession: 'no_session',
+  sessionEnded: 'session_ended',
   sessionBusy: 'session_busy',
   internal: 'internal',
 } as const;
@@ -31,5 +32,7 @@ export const CloseCode = {
   authTimeout: 4408,
   /** The session this connection was streaming has ended. */
   sessionEnded: 4000,
+  /** The session was attached from another client: the newer one wins. */
+  displaced: 4409,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -43,8 +43,24 @@ export const Launch = z.object({
   rows: Rows,
 });
 export const Resize = z.object({ type: z.literal('session.resize'), cols: Cols, rows: Rows });
+const SessionId = z.string().min(1).max(64);
+/** Resume a session on a new connection; the resume token is the proof, no sign-in needed. */
+export const Resume = z.object({
+  type: z.literal('session.resume'),
+  id,
+  sessionId: SessionId,
+  resumeToken: z.string().min(1).max(128),
+  cols: Cols,
+  rows: Rows,
+});
+/** Attach to one of your own running sessions from another client (signed in). */
+export const Attach = z.object({ type: z.literal('session.attach'), id, sessionId: SessionId, cols: Cols, rows: Rows });
+/** End this connection's session on purpose (closing a socket only detaches it). */
+export const End = z.object({ type: z.literal('session.end') });
+export const ListSessions = z.object({ type: z.literal('sessions.list'), id });
+export const Ping = z.object({ type: z.literal('ping'), id });
 
-export const ClientMessage = z.discriminatedUnion('type', [SignIn, Refresh, ListApps, Launch, Resize]);
+export const ClientMessage = z.discriminatedUnion('type', [SignIn, Refresh, ListApps, Launch, Resize, Resume, Attach, End, ListSessions, Ping]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 
@@ -76,7 +92,34 @@ export const SessionStarted = z.object({
   rows: Rows,
   /** Output bytes the host may send beyond the client's last output ack. */
   window: z.number().int().positive(),
+  /** Lets this client resume the session on a new connection without signing in. */
+  resumeToken: z.string(),
+  /** How long the session waits for a client after its connection is lost. */
+  holdSeconds: z.number().int().nonnegative(),
 });
+export const SessionResumed = SessionStarted.extend({
+  type: z.literal('session.resumed'),
+  /** Highest input seq the host has applied: resend only what comes after it. */
+  inputAck: z.number().int().nonnegative(),
+  /** Offset of the first OUTPUT frame that follows; the snapshot stands for all before. */
+  outputOffset: z.number().int().nonnegative(),
+  /** The screen as it is now (xterm.js serialize format): reset, then write this. */
+  snapshot: z.string(),
+});
+export const SessionSummary = z.object({
+  sessionId: z.string(),
+  appId: name,
+  appName: z.string(),
+  startedAt: z.number(),
+  attached: z.boolean(),
+  /** When a detached session ends unless a client attaches (ms since the epoch). */
+  holdExpiresAt: z.number().nullable(),
+});
+export type SessionSummary = z.infer<typeof SessionSummary>;
+export const SessionList = z.object({ type: z.literal('sessions.list.ok'), id, sessions: z.array(SessionSummary) });
+export const Pong = z.object({ type: z.literal('pong'), id });
+/** Sent to a client whose session was attached from another client, before close 4409. */
+export const SessionDetached = z.object({ type: z.literal('session.detached'), sessionId: z.string(), message: z.string() });
 export const SessionExited = z.object({
   type: z.literal('session.exited'),
   sessionId: z.string(),
@@ -100,7 +143,11 @@ export const ServerMessage = z.discriminatedUnion('type', [
   SignedIn,
   AppList,
   SessionStarted,
+  SessionResumed,
   SessionExited,
+  SessionList,
+  SessionDetached,
+  Pong,
   ErrorMessage,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
@@ -108,6 +155,7 @@ export type Welcome = z.infer<typeof Welcome>;
 export type SignedIn = z.infer<typeof SignedIn>;
 export type SessionStarted = z.infer<typeof SessionStarted>;
 export type SessionExited = z.infer<typeof SessionExited>;
+export type SessionResumed = z.infer<typeof SessionResumed>;
 export type ErrorMessage = z.infer<typeof ErrorMessage>;
 
 /** Parses a text frame; returns a description of what is wrong instead of throwing. */

@@ -1,8 +1,20 @@
 import { useMemo, useState } from 'react';
-import type { AppInfo } from '../../../shared/protocol/index.js';
+import type { AppInfo, SessionSummary } from '../../../shared/protocol/index.js';
 import { AppIcon } from '../icons.js';
 
-export function Launcher({ apps, error, onLaunch }: { apps: AppInfo[] | null; error: string | null; onLaunch: (app: AppInfo) => void }) {
+export function Launcher({
+  apps,
+  error,
+  onLaunch,
+  running,
+  onAttach,
+}: {
+  apps: AppInfo[] | null;
+  error: string | null;
+  onLaunch: (app: AppInfo) => void;
+  running: SessionSummary[];
+  onAttach: (session: SessionSummary) => void;
+}) {
   const [query, setQuery] = useState('');
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -18,6 +30,25 @@ export function Launcher({ apps, error, onLaunch }: { apps: AppInfo[] | null; er
           <input type="search" placeholder="Search apps" value={query} onChange={(e) => setQuery(e.target.value)} />
         </label>
       </header>
+      {running.length > 0 && (
+        <section className="running" aria-labelledby="running-title">
+          <h2 id="running-title">Your running sessions</h2>
+          <ul>
+            {running.map((session) => (
+              <li key={session.sessionId} className="running-session">
+                <AppIcon name={apps?.find((a) => a.id === session.appId)?.icon ?? 'terminal'} />
+                <span className="app-name">{session.appName}</span>
+                <span className="muted">
+                  started {new Date(session.startedAt).toLocaleTimeString()} · {session.attached ? 'open on another client' : 'waiting for you'}
+                </span>
+                <button onClick={() => onAttach(session)} aria-label={`Attach to ${session.appName} started ${new Date(session.startedAt).toLocaleTimeString()}`}>
+                  {session.attached ? 'Move here' : 'Attach'}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {error && <p className="error" role="alert">Could not load your apps: {error}</p>}
       {apps === null && !error && <p className="muted">Loading your apps…</p>}
       {apps !== null && apps.length === 0 && <p className="muted">You are not entitled to any apps yet. Ask your administrator.</p>}

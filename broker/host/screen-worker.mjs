@@ -1,0 +1,57 @@
+// Worker thread that keeps one headless xterm.js per session: the screen a resuming
+// client is given as a snapshot. Parsing terminal output costs about as much as
+// moving it, so it runs beside the gateway's thread instead of on it.
+// Plain JavaScript so the same file runs from source (tests) and from dist/.
+import { parentPort } from 'node:worker_threads';
+import headless from '@xterm/headless';
+import serialize from '@xterm/addon-serialize';
+
+const { Terminal } = headless;
+const { SerializeAddon } = serialize;
+const screens = new Map();
+
+parentPort.on('message', (message) => {
+  switch (message.op) {
+    case 'open': {
+      const terminal = new Terminal({ cols: message.cols, rows: message.rows, scrollback: message.scrollback, allowProposedApi: true });
+      const serializer = new SerializeAddon();
+      terminal.loadAddon(serializer);
+      screens.set(message.id, { terminal, serializer });
+      break;
+    }
+    case 'write': {
+      const screen = screens.get(message.id);
+      const bytes = message.data.byteLength;
+      if (!screen) break;
+      // Report progress once xterm has parsed the chunk, so the host can bound the backlog.
+      screen.terminal.write(new Uint8Array(message.data), () => parentPort.postMessage({ op: 'written', id: message.id, bytes }));
+      break;
+    }
+    case 'resize':
+      screens.get(message.id)?.terminal.resize(message.cols, message.rows);
+      break;
+    case 'snapshot': {
+      const screen = screens.get(message.id);
+      if (!screen) {
+        parentPort.postMessage({ op: 'snapshot', request: message.request, data: null });
+        break;
+      }
+      // The write queue is processed in order: an empty write's callback runs after
+      // every chunk sent before this request has been parsed.
+      screen.terminal.write('', () => {
+        parentPort.postMessage({
+          op: 'snapshot',
+          request: message.request,
+          data: screen.serializer.serialize({ scrollback: message.scrollback }),
+          cols: screen.terminal.cols,
+          rows: screen.terminal.rows,
+        });
+      });
+      break;
+    }
+    case 'close':
+      screens.get(message.id)?.terminal.dispose();
+      screens.delete(message.id);
+      break;
+  }
+});
