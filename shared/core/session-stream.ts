@@ -246,16 +246,26 @@ export class SessionStream {
       this.live = false;
       sendBack({ type: 'link.lost', reason });
     };
-    // Browsers cannot see WebSocket pings, so liveness is checked with our own.
+    // Browsers cannot see WebSocket pings, so liveness is checked with our own: a ping
+    // every third of the period keeps a healthy link talking, and silence for 80 % of
+    // it (checked every twelfth) counts as lost — so a dead path is found within it.
     let nextPing = 1;
+    let sincePing = 0;
+    const tick = Math.max(50, Math.floor(deadAfter / 12));
     const timer = setInterval(() => {
-      if (Date.now() - lastHeard > deadAfter) {
+      if (Date.now() - lastHeard > deadAfter * 0.8) {
+        this.live = false;
         sendBack({ type: 'link.lost', reason: `no answer from the broker for ${Math.round(deadAfter / 1000)} s` });
+        connection.options.onClose = undefined;
         connection.close(CloseCode.goingAway, 'no answer');
         return;
       }
-      connection.sendJson({ type: 'ping', id: 2 ** 30 + (nextPing++ % 2 ** 30) });
-    }, Math.max(100, Math.floor(deadAfter / 3)));
+      sincePing += tick;
+      if (sincePing >= deadAfter / 3) {
+        sincePing = 0;
+        connection.sendJson({ type: 'ping', id: 2 ** 30 + (nextPing++ % 2 ** 30) });
+      }
+    }, tick);
     return () => clearInterval(timer);
   }
 
