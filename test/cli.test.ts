@@ -40,11 +40,11 @@ describe('holdfast connect in a terminal', () => {
     expect(screen(name)).not.toContain('ann-pw');
     tmux('send-keys', '-t', name, '6*7', 'Enter');
     await waitForScreen(/^42$/m);
-    tmux('send-keys', '-t', name, 'import shutil; shutil.get_terminal_size()', 'Enter');
+    tmux('send-keys', '-t', name, 'import os; os.get_terminal_size()', 'Enter');
     await waitForScreen(/columns=100, lines=30/);
     tmux('resize-window', '-t', name, '-x', '120', '-y', '40');
     await new Promise((r) => setTimeout(r, 300));
-    tmux('send-keys', '-t', name, 'shutil.get_terminal_size()', 'Enter');
+    tmux('send-keys', '-t', name, 'os.get_terminal_size()', 'Enter');
     await waitForScreen(/columns=120, lines=40/);
     // Ctrl-C reaches the app as a keyboard interrupt, not the client.
     tmux('send-keys', '-t', name, 'import time; time.sleep(30)', 'Enter');

@@ -22,7 +22,7 @@ export interface TestNode {
 const cheap = { N: 1024, r: 8, p: 1 };
 
 /** Users ann (staff: every app) and bob (python only); password = name + "-pw". */
-export async function startNode(overrides: { node?: Record<string, unknown>; apps?: unknown[]; entitlements?: unknown[] } = {}): Promise<TestNode> {
+export async function startNode(overrides: { node?: Record<string, unknown>; apps?: unknown[]; entitlements?: unknown[]; webRoot?: string } = {}): Promise<TestNode> {
   const stateDir = mkdtempSync(join(tmpdir(), 'holdfast-test-'));
   const apps = [
     { id: 'shell', name: 'Shell', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } },
@@ -42,7 +42,7 @@ export async function startNode(overrides: { node?: Record<string, unknown>; app
       { users: ['bob'], apps: ['python'] },
     ],
   });
-  const node = new BrokerNode({ config, webRoot: join(stateDir, 'no-web'), log: silentLogger });
+  const node = new BrokerNode({ config, webRoot: overrides.webRoot ?? join(stateDir, 'no-web'), log: silentLogger });
   const url = await node.start();
   return {
     node,

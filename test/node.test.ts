@@ -62,10 +62,12 @@ describe('sessions', () => {
     await screen.waitFor('>>> ');
     stream.sendInput('6*7\r');
     await screen.waitFor(/\r\n42\r\n/);
-    stream.sendInput('import shutil; print(shutil.get_terminal_size())\r');
+    // os.get_terminal_size asks the PTY; shutil's would trust COLUMNS/LINES, which
+    // readline only refreshes when a resize lands while it is reading.
+    stream.sendInput('import os; print(os.get_terminal_size())\r');
     await screen.waitFor('columns=80, lines=24');
     stream.resize(132, 43);
-    stream.sendInput('print(shutil.get_terminal_size())\r');
+    stream.sendInput('print(os.get_terminal_size())\r');
     await screen.waitFor('columns=132, lines=43');
     stream.sendInput('exit(3)\r');
     const exit = await stream.finished();

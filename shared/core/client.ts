@@ -6,6 +6,7 @@
 import type { AppInfo, SessionSummary, UserInfo } from '../protocol/index.js';
 import { Connection, ProtocolError } from './connection.js';
 import { SessionStream } from './session-stream.js';
+import { backoffMs } from './session-machine.js';
 import type { SocketFactory } from './socket.js';
 
 export type ConnectionStatus = 'offline' | 'connecting' | 'online';
@@ -30,6 +31,8 @@ export class HoldfastClient {
   private control: Connection | null = null;
   private accessToken: string | null = null;
   private refreshTimer: TimerHandle | undefined;
+  private controlTimer: TimerHandle | undefined;
+  private controlAttempts = 0;
   private listeners = new Set<(state: ClientState) => void>();
   private sessions = new Set<SessionStream>();
   state: ClientState = { status: 'offline', statusDetail: 'not signed in', user: null, node: null };
@@ -49,11 +52,7 @@ export class HoldfastClient {
   async signIn(user: string, password: string): Promise<UserInfo> {
     this.signOut();
     this.update({ status: 'connecting', statusDetail: 'signing in' });
-    const connection = this.connection(undefined, (code, reason) => {
-      if (this.control !== connection) return;
-      this.control = null;
-      this.update({ status: 'offline', statusDetail: reason });
-    });
+    const connection = this.connection(undefined, (_code, reason) => this.controlLost(connection, reason));
     this.control = connection;
     try {
       const welcome = await connection.open();
@@ -114,6 +113,8 @@ export class HoldfastClient {
   signOut(): void {
     if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;
+    if (this.controlTimer !== undefined) clearTimeout(this.controlTimer);
+    this.controlTimer = undefined;
     for (const session of this.sessions) session.close();
     this.sessions.clear();
     this.accessToken = null;
@@ -134,20 +135,35 @@ export class HoldfastClient {
     return connection;
   }
 
+  /** While signed in, a lost control connection is reopened with jittered backoff. */
+  private controlLost(connection: Connection, reason: string): void {
+    if (this.control !== connection) return;
+    this.control = null;
+    this.update({ status: 'offline', statusDetail: reason });
+    this.reconnectControl();
+  }
+
+  private reconnectControl(): void {
+    if (!this.accessToken || this.controlTimer !== undefined) return;
+    this.controlAttempts += 1;
+    this.controlTimer = setTimeout(() => {
+      this.controlTimer = undefined;
+      if (!this.accessToken || this.control) return;
+      this.ensureControl().catch(() => this.reconnectControl());
+    }, backoffMs(this.controlAttempts, Math.random));
+  }
+
   /** The control connection, reopened with the access token if it was lost. */
   private async ensureControl(): Promise<Connection> {
     if (this.control?.isOpen()) return this.control;
     const token = this.accessToken;
     if (!token) throw new ProtocolError('unauthenticated', 'not signed in');
     this.update({ status: 'connecting', statusDetail: 'reconnecting to the broker' });
-    const connection = this.connection(token, (_code, reason) => {
-      if (this.control !== connection) return;
-      this.control = null;
-      this.update({ status: 'offline', statusDetail: reason });
-    });
+    const connection = this.connection(token, (_code, reason) => this.controlLost(connection, reason));
     this.control = connection;
     try {
       const welcome = await connection.open();
+      this.controlAttempts = 0;
       this.update({ status: 'online', statusDetail: `connected to ${welcome.node}`, node: welcome.node });
       return connection;
     } catch (error) {
