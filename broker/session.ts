@@ -4,13 +4,14 @@
 // outlives its client for the hold time, and any client holding its resume token (or
 // its signed-in owner) can attach again; the newer client wins.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { encodeOutput } from '../shared/protocol/index.js';
+import { OUTPUT_HEADER, encodeOutput, writeOutputHeader } from '../shared/protocol/index.js';
 import type { AppConfig, SandboxProfile } from './config/schema.js';
 import { AppProcess, type AppExit } from './host/app-process.js';
 import type { Screens } from './host/screens.js';
 
 export interface SessionPeer {
-  sendBinary(frame: Uint8Array, done: () => void): void;
+  /** `drained`, if given, is called once the frame has been written to the socket. */
+  sendBinary(frame: Uint8Array, drained?: () => void): void;
   readonly bufferedAmount: number;
   /** The session ended; `message` says why, for people. */
   ended(exit: AppExit | null, message: string): void;
@@ -43,8 +44,12 @@ export interface ResumePoint {
 const EARLY_EXIT_MS = 1500;
 /** An input that produces no output is still acknowledged within this. */
 const LONE_ACK_MS = 30;
-/** Output the screen worker may lag behind before the app is held back. */
-const SCREEN_BACKLOG = 8 * 1024 * 1024;
+/** Output the screen worker may lag behind before the app is held back (bursts run ahead). */
+const SCREEN_BACKLOG = 64 * 1024 * 1024;
+/** How long streaming output is gathered into one frame. */
+const BATCH_MS = 2;
+/** Largest OUTPUT frame payload: far below any client's maxPayload. */
+const MAX_FRAME_PAYLOAD = 256 * 1024;
 
 export class Session {
   /** Unguessable, but never the only proof: the resume token or the owner's sign-in is. */
@@ -62,6 +67,11 @@ export class Session {
   private loneAck: NodeJS.Timeout | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
   private snapshotting = 0;
+  private outChunks: Buffer[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  private lastFlush = -Infinity;
+  private inputSinceFlush = false;
   holdExpiresAt: number | null = null;
   cols: number;
   rows: number;
@@ -115,6 +125,7 @@ export class Session {
     this.process.hold();
     try {
       if (cols !== this.cols || rows !== this.rows) this.resize(cols, rows);
+      this.flushOutput();
       const snapshot = await this.options.screens.snapshot(this.id);
       return { snapshot: snapshot?.data ?? '', outputOffset: this.sent, inputAck: this.inputSeq, cols: this.cols, rows: this.rows };
     } finally {
@@ -139,10 +150,11 @@ export class Session {
     if (seq <= this.inputSeq) return null; // a duplicate, resent after a reconnect: already applied
     if (seq !== this.inputSeq + 1) return `input ${seq} arrived before input ${this.inputSeq + 1}`;
     this.inputSeq = seq;
+    this.inputSinceFlush = true;
     this.process.write(data);
     this.loneAck ??= setTimeout(() => {
       this.loneAck = undefined;
-      this.peer?.sendBinary(encodeOutput(this.inputSeq, this.sent, EMPTY), () => {});
+      if (this.outBytes === 0) this.peer?.sendBinary(encodeOutput(this.inputSeq, this.sent, EMPTY));
     }, LONE_ACK_MS);
     return null;
   }
@@ -168,21 +180,55 @@ export class Session {
     this.process.kill();
   }
 
+  /**
+   * A PTY read yields at most 4 KiB (the kernel's line-discipline buffer), so a busy
+   * app produces tens of thousands of reads a second, each in its own turn of the
+   * event loop. Output after a quiet spell (a keystroke's echo) goes out right after
+   * the I/O phase; output that follows a frame sent under BATCH_MS ago is a stream,
+   * and is gathered for BATCH_MS into one frame (up to 256 KiB) — one frame, one
+   * socket write and one client-side write instead of dozens.
+   */
   private output(data: Buffer): void {
     this.options.screens.write(this.id, data);
-    const frame = encodeOutput(this.inputSeq, this.sent, data);
-    this.sent += data.length;
+    this.outChunks.push(data);
+    this.outBytes += data.length;
+    if (this.outBytes >= MAX_FRAME_PAYLOAD) this.flushOutput();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      const streaming = !this.inputSinceFlush && performance.now() - this.lastFlush < BATCH_MS;
+      if (streaming) setTimeout(this.flushOutput, BATCH_MS);
+      else setImmediate(this.flushOutput);
+    }
+    const peer = this.peer;
+    const inFlight = this.sent + this.outBytes - this.acked;
+    if ((peer && (inFlight > this.options.window || peer.bufferedAmount > this.options.window)) || this.options.screens.backlog(this.id) > SCREEN_BACKLOG) {
+      this.process.hold();
+    }
+  }
+
+  private readonly flushOutput = (): void => {
+    this.flushScheduled = false;
+    if (this.outBytes === 0) return;
+    this.lastFlush = performance.now();
+    this.inputSinceFlush = false;
+    const frame = Buffer.allocUnsafe(OUTPUT_HEADER + this.outBytes);
+    writeOutputHeader(frame, this.inputSeq, this.sent);
+    let at = OUTPUT_HEADER;
+    for (const chunk of this.outChunks) at += chunk.copy(frame, at);
+    this.sent += this.outBytes;
+    this.outChunks = [];
+    this.outBytes = 0;
     clearTimeout(this.loneAck);
     this.loneAck = undefined;
     const peer = this.peer;
-    if (peer) {
-      peer.sendBinary(frame, () => this.maybeRelease());
-      if (this.sent - this.acked > this.options.window || peer.bufferedAmount > this.options.window) this.process.hold();
-    } else {
+    if (!peer) {
       this.acked = this.sent;
+      return;
     }
-    if (this.options.screens.backlog(this.id) > SCREEN_BACKLOG) this.process.hold();
-  }
+    // Only a socket that is backing up needs to report when it drains.
+    const congested = peer.bufferedAmount > this.options.window / 4;
+    peer.sendBinary(frame, congested ? () => this.maybeRelease() : undefined);
+  };
 
   private maybeRelease(): void {
     if (this.snapshotting > 0) return;
@@ -195,6 +241,7 @@ export class Session {
 
   private finish(exit: AppExit | null, message: string): void {
     if (this.endMessage !== null) return;
+    this.flushOutput();
     this.endMessage = message;
     clearTimeout(this.holdTimer);
     clearTimeout(this.loneAck);

@@ -213,7 +213,11 @@ export class ClientConnection {
     this.session = session;
     const ws = this.ws;
     this.peer = {
-      sendBinary: (frame, done) => (this.isOpen() ? ws.send(frame, { binary: true }, () => done()) : done()),
+      sendBinary: (frame, drained) => {
+        if (!this.isOpen()) drained?.();
+        else if (drained) ws.send(frame, { binary: true }, () => drained());
+        else ws.send(frame, { binary: true });
+      },
       get bufferedAmount() {
         return ws.bufferedAmount;
       },

@@ -3,12 +3,24 @@
 // moving it, so it runs beside the gateway's thread instead of on it.
 // Plain JavaScript so the same file runs from source (tests) and from dist/.
 import { parentPort } from 'node:worker_threads';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
 
 const { Terminal } = headless;
 const { SerializeAddon } = serialize;
 const screens = new Map();
+
+// Keeping screens is background work: on a busy machine the streams to people come
+// first, and the worker catches up when there is room (the host bounds its backlog).
+// On Linux a thread's priority is set through its thread id.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (tid) setPriority(tid, 10);
+} catch {
+  /* not Linux, or not allowed: run at normal priority */
+}
 
 parentPort.on('message', (message) => {
   switch (message.op) {

@@ -3,6 +3,9 @@
 // keeps its buffer; `backlog(id)` says how far the worker lags, for flow control.
 import { Worker } from 'node:worker_threads';
 
+const BATCH_BYTES = 256 * 1024;
+const BATCH_MS = 50;
+
 export interface Snapshot {
   data: string;
   cols: number;
@@ -17,6 +20,8 @@ export class Screens {
   private readonly waiting = new Map<number, (snapshot: Snapshot | null) => void>();
   private readonly drained = new Map<string, () => void>();
   private nextRequest = 1;
+  private readonly batches = new Map<string, { chunks: Uint8Array[]; bytes: number }>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly scrollback = 1000) {
     this.worker = new Worker(new URL('./screen-worker.mjs', import.meta.url));
@@ -45,11 +50,38 @@ export class Screens {
     this.worker.postMessage({ op: 'open', id, cols, rows, scrollback: this.scrollback });
   }
 
+  /**
+   * Queues output for the session's screen. Output is batched (up to 256 KiB, or
+   * 50 ms) so the worker is off the keystroke path and bulk output costs one message
+   * per batch; a snapshot flushes the batch first.
+   */
   write(id: string, data: Uint8Array): void {
-    // A copy the worker can own (a Node Buffer's slice() would share, then detach, its pool).
-    const copy = new Uint8Array(data).buffer;
     this.backlogs.set(id, (this.backlogs.get(id) ?? 0) + data.byteLength);
-    this.worker.postMessage({ op: 'write', id, data: copy }, [copy]);
+    let batch = this.batches.get(id);
+    if (!batch) this.batches.set(id, (batch = { chunks: [], bytes: 0 }));
+    // Copy now: the caller's buffer may be reused.
+    batch.chunks.push(new Uint8Array(data));
+    batch.bytes += data.byteLength;
+    if (batch.bytes >= BATCH_BYTES) this.flush(id);
+    else this.flushTimer ??= setTimeout(() => this.flushAll(), BATCH_MS);
+  }
+
+  private flush(id: string): void {
+    const batch = this.batches.get(id);
+    if (!batch || batch.bytes === 0) return;
+    this.batches.delete(id);
+    const joined = new Uint8Array(batch.bytes);
+    let at = 0;
+    for (const chunk of batch.chunks) {
+      joined.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    this.worker.postMessage({ op: 'write', id, data: joined.buffer }, [joined.buffer]);
+  }
+
+  private flushAll(): void {
+    this.flushTimer = undefined;
+    for (const id of [...this.batches.keys()]) this.flush(id);
   }
 
   backlog(id: string): number {
@@ -67,6 +99,7 @@ export class Screens {
 
   /** The screen after every byte written so far: what a resuming client is shown. */
   snapshot(id: string): Promise<Snapshot | null> {
+    this.flush(id);
     const request = this.nextRequest++;
     return new Promise((resolve) => {
       this.waiting.set(request, resolve);
@@ -75,12 +108,14 @@ export class Screens {
   }
 
   close(id: string): void {
+    this.batches.delete(id);
     this.backlogs.delete(id);
     this.drained.delete(id);
     this.worker.postMessage({ op: 'close', id });
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.flushTimer);
     await this.worker.terminate();
   }
 }
