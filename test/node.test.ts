@@ -75,6 +75,23 @@ describe('sessions', () => {
     ann.signOut();
   });
 
+  it('takes a 300 KB paste whole, even when it fills the PTY', async () => {
+    const ann = client(t.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'shell');
+    const screen = new Screen(stream);
+    await screen.waitFor('$ ');
+    stream.sendInput('stty -echo; cat > /tmp/paste; stty echo; wc -c < /tmp/paste; sha256sum < /tmp/paste\r');
+    const line = 'the quick brown fox jumps over the lazy dog 0123456789\n';
+    const paste = line.repeat(Math.ceil(300_000 / line.length));
+    for (let at = 0; at < paste.length; at += 64 * 1024) stream.sendInput(paste.slice(at, at + 64 * 1024));
+    stream.sendInput('\x04');
+    const { createHash } = await import('node:crypto');
+    const digest = createHash('sha256').update(paste).digest('hex');
+    await screen.waitFor(new RegExp(`${paste.length}\\r\\n${digest}`), 20_000);
+    ann.signOut();
+  });
+
   it('refuses unknown and unentitled apps with a clear error', async () => {
     const bob = client(t.url);
     await bob.signIn('bob', 'bob-pw');

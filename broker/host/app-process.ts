@@ -3,7 +3,7 @@
 // it acknowledged), so a client that stops reading holds the app back — it is never
 // disconnected and nothing is dropped. The app's end is taken from the exit marker
 // its wrapper writes after it (exit-marker.ts), so its last bytes always arrive.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
@@ -80,8 +80,26 @@ export class AppProcess {
     return this.term.pid;
   }
 
+  /**
+   * Keystrokes go straight to the PTY with one write(2). node-pty queues every write
+   * through libuv's thread pool, which costs a thread hand-off on the keystroke path;
+   * its queue is used only when the PTY is full (EAGAIN) or already has a backlog, so
+   * order is kept.
+   */
   write(data: Uint8Array): void {
-    if (!this.reported) this.term.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength) as unknown as string);
+    if (this.reported) return;
+    let bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const internals = this.term as unknown as { fd?: number; _writeStream?: { _writeQueue?: unknown[] } };
+    if (typeof internals.fd === 'number' && internals._writeStream?._writeQueue?.length === 0) {
+      try {
+        const written = writeSync(internals.fd, bytes);
+        if (written === bytes.length) return;
+        bytes = bytes.subarray(written);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+      }
+    }
+    this.term.write(bytes as unknown as string);
   }
 
   resize(cols: number, rows: number): void {
