@@ -2,8 +2,9 @@
 // core as the desktop and web clients. Raw mode in, bytes out, SIGWINCH → resize,
 // and the app's exit code becomes ours. Output is acknowledged only once stdout has
 // taken it, so a paused terminal holds the app back instead of filling memory.
+import { write as fsWrite } from 'node:fs';
 import WebSocket from 'ws';
-import { HoldfastClient, ProtocolError, type SocketFactory, type SocketLike } from '../../shared/core/index.js';
+import { HoldfastClient, ProtocolError, type OutputSink, type SocketFactory, type SocketLike } from '../../shared/core/index.js';
 
 export interface ConnectOptions {
   broker: string;
@@ -15,6 +16,56 @@ export interface ConnectOptions {
 export const nodeSocketFactory: SocketFactory = (url, protocols) =>
   new WebSocket(url, protocols, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 }) as unknown as SocketLike;
 
+/**
+ * The CLI's screen: output to stdout, and word of when it is written. Node writes to a terminal
+ * synchronously, so a terminal that stops reading (Ctrl-S, a stalled emulator) would
+ * freeze the whole client — no pings answered, the session dropped. Terminal writes
+ * therefore go through fs.write, one at a time: a blocked write ties up a thread-pool
+ * thread, not the event loop, acknowledgements stop, and the broker holds the app.
+ * Pipes are asynchronous already and keep stdout.write with its drain event.
+ */
+function terminalSink(): OutputSink & { flushed(): Promise<void> } {
+  const { stdout } = process;
+  const queue: Array<{ data: Uint8Array; done: () => void }> = [];
+  let idle: Array<() => void> = [];
+  const next = () => {
+    const head = queue[0];
+    if (!head) {
+      for (const resolve of idle) resolve();
+      idle = [];
+      return;
+    }
+    fsWrite(1, head.data, 0, head.data.length, null, (error, written) => {
+      if (!error && written < head.data.length) head.data = head.data.subarray(written);
+      else {
+        queue.shift();
+        head.done();
+      }
+      if (error && (error as NodeJS.ErrnoException).code !== 'EAGAIN') queue.length = 0;
+      next();
+    });
+  };
+  const write = (data: Uint8Array, done: () => void) => {
+    if (!stdout.isTTY) {
+      if (stdout.write(data)) done();
+      else stdout.once('drain', done);
+      return;
+    }
+    queue.push({ data, done });
+    if (queue.length === 1) next();
+  };
+  return {
+    write,
+    // After a reconnect the host's snapshot replaces whatever the terminal shows.
+    reset: (snapshot) => write(new TextEncoder().encode('\x1b[H\x1b[2J\x1b[3J' + snapshot), () => {}),
+    flushed: () =>
+      new Promise<void>((resolve) => {
+        if (queue.length === 0) stdout.write('', () => resolve());
+        else idle.push(resolve);
+      }),
+  };
+}
+
 export async function connect(options: ConnectOptions): Promise<number> {
   const { stdin, stdout, stderr } = process;
   const client = new HoldfastClient({ brokerUrl: options.broker, socketFactory: nodeSocketFactory });
@@ -22,11 +73,8 @@ export async function connect(options: ConnectOptions): Promise<number> {
     await client.signIn(options.user, options.password);
     const size = () => ({ cols: stdout.columns || 80, rows: stdout.rows || 24 });
     const stream = client.launch(options.app, size().cols, size().rows);
-    stream.setSink({
-      write: (data, done) => (stdout.write(data) ? done() : stdout.once('drain', done)),
-      // After a reconnect the host's snapshot replaces whatever the terminal shows.
-      reset: (snapshot) => stdout.write('\x1b[H\x1b[2J\x1b[3J' + snapshot),
-    });
+    const sink = terminalSink();
+    stream.setSink(sink);
     await stream.ready();
     let wasDown = false;
     stream.subscribe((view) => {
@@ -50,7 +98,7 @@ export async function connect(options: ConnectOptions): Promise<number> {
     process.off('SIGWINCH', onResize);
     if (raw) stdin.setRawMode(false);
     stdin.pause();
-    await new Promise<void>((resolve) => stdout.write('', () => resolve()));
+    await sink.flushed();
     const code = end.exitCode ?? 1;
     if (code !== 0) stderr.write(`\r\nholdfast: ${end.reason ?? 'the session ended'}\r\n`);
     client.signOut();

@@ -82,7 +82,9 @@ export class Connection {
         return;
       }
       this.socket = socket;
-      socket.binaryType = 'arraybuffer';
+      // Browsers deliver binary frames as Blobs unless told otherwise; `ws` hands over
+      // Buffers, which are Uint8Arrays already — leave those alone (no copy).
+      if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
       socket.onmessage = (event) => {
         if (typeof event.data === 'string') {
           const parsed = parseJsonFrame(ServerMessage, event.data);
