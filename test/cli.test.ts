@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { startNode, type TestNode } from './harness.js';
+import { Screen, client, launch, startNode, type TestNode } from './harness.js';
 
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
 const screen = (name: string) => tmux('capture-pane', '-p', '-t', name);
@@ -63,5 +63,29 @@ describe('holdfast connect in a terminal', () => {
     tmux('send-keys', '-t', name, 'wrong', 'Enter');
     const text = await waitForScreen(/CLI-EXIT=1/);
     expect(text).toContain('holdfast connect: Sign-in failed: the user name or password is not right.');
+  });
+
+  it('carries on in a session started elsewhere, with the screen as it was', async () => {
+    spawnSync('tmux', ['kill-session', '-t', name]);
+    const desk = client(t.url);
+    await desk.signIn('ann', 'ann-pw');
+    const stream = await launch(desk, 'python');
+    const deskScreen = new Screen(stream);
+    await deskScreen.waitFor('>>> ');
+    stream.sendInput('answer = 6 * 7; print("set on the desk")\r');
+    await deskScreen.waitFor('set on the desk\r\n');
+    const command = `node bin/holdfast.mjs connect --broker ${t.url} --user ann --attach --app python; echo "CLI-EXIT=$?"; sleep 60`;
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', 'sh', '-c', command);
+    await waitForScreen(/Password for ann:/);
+    tmux('send-keys', '-t', name, 'ann-pw', 'Enter');
+    // The snapshot brings the desk's screen along.
+    await waitForScreen(/set on the desk/);
+    tmux('send-keys', '-t', name, 'print(answer + 1)', 'Enter');
+    await waitForScreen(/^43$/m);
+    // The desk was told its session moved.
+    expect((await stream.finished()).reason).toBe('This session was opened from another client.');
+    tmux('send-keys', '-t', name, 'exit()', 'Enter');
+    await waitForScreen(/CLI-EXIT=0/);
+    desk.signOut();
   });
 });

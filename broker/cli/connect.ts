@@ -9,8 +9,13 @@ import { HoldfastClient, ProtocolError, type OutputSink, type SocketFactory, typ
 export interface ConnectOptions {
   broker: string;
   user: string;
-  app: string;
+  /** Launch this app — or, with `attach`, attach to a running session of it. */
+  app: string | null;
   password: string;
+  /** Attach to a running session (started here or in any other client) instead of launching. */
+  attach: boolean;
+  /** With `attach`: this session, rather than the newest. */
+  sessionId: string | null;
 }
 
 export const nodeSocketFactory: SocketFactory = (url, protocols) =>
@@ -72,7 +77,22 @@ export async function connect(options: ConnectOptions): Promise<number> {
   try {
     await client.signIn(options.user, options.password);
     const size = () => ({ cols: stdout.columns || 80, rows: stdout.rows || 24 });
-    const stream = client.launch(options.app, size().cols, size().rows);
+    let stream;
+    if (options.attach) {
+      const running = (await client.listSessions())
+        .filter((s) => (options.sessionId ? s.sessionId === options.sessionId : !options.app || s.appId === options.app))
+        .sort((a, b) => b.startedAt - a.startedAt);
+      const chosen = running[0];
+      if (!chosen) {
+        stderr.write(`holdfast connect: you have no running session${options.app ? ` of "${options.app}"` : ''}${options.sessionId ? ` with id ${options.sessionId}` : ''} to attach to.\n`);
+        client.signOut();
+        return 1;
+      }
+      stderr.write(`holdfast: attaching to ${chosen.appName}, started ${new Date(chosen.startedAt).toLocaleString()}${chosen.attached ? ' (moving it from another client)' : ''}\r\n`);
+      stream = client.attach(chosen, size().cols, size().rows);
+    } else {
+      stream = client.launch(options.app!, size().cols, size().rows);
+    }
     const sink = terminalSink();
     stream.setSink(sink);
     await stream.ready();

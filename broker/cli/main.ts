@@ -18,6 +18,9 @@ const USAGE = `Usage:
   holdfast user hash [--password-stdin] print a password hash for a config file
   holdfast connect --broker URL --user NAME --app ID [--password-stdin]
                                         run an app in this terminal
+  holdfast connect --broker URL --user NAME --attach [--app ID | --session ID]
+                                        carry on in a running session (the newest,
+                                        or of that app, or that one) in this terminal
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -110,14 +113,23 @@ async function runConnect(args: string[]): Promise<number> {
       broker: { type: 'string' },
       user: { type: 'string' },
       app: { type: 'string' },
+      attach: { type: 'boolean' },
+      session: { type: 'string' },
       'password-stdin': { type: 'boolean' },
     },
   });
-  const missing = (['broker', 'user', 'app'] as const).filter((key) => !values[key]);
+  const missing = (values.attach ? (['broker', 'user'] as const) : (['broker', 'user', 'app'] as const)).filter((key) => !values[key]);
   if (missing.length > 0) {
     process.stderr.write(`holdfast connect: missing ${missing.map((m) => `--${m}`).join(', ')}\n`);
     return 2;
   }
   const password = await readPassword(`Password for ${values.user}: `, values['password-stdin'] ?? false);
-  return connect({ broker: values.broker!, user: values.user!, app: values.app!, password });
+  return connect({
+    broker: values.broker!,
+    user: values.user!,
+    app: values.app ?? null,
+    password,
+    attach: values.attach ?? false,
+    sessionId: values.session ?? null,
+  });
 }
