@@ -7,9 +7,12 @@ import type { AppInfo, SessionSummary, UserInfo } from '../protocol/index.js';
 import { Connection, ProtocolError } from './connection.js';
 import { SessionStream } from './session-stream.js';
 import { backoffMs } from './session-machine.js';
+import { clientMachine } from './client-machine.js';
+import { createActor, fromPromise, type Actor } from 'xstate';
 import type { SocketFactory } from './socket.js';
 
 export type ConnectionStatus = 'offline' | 'connecting' | 'online';
+export type ClientPhase = 'signedOut' | 'signingIn' | 'ready';
 
 export interface ClientOptions {
   brokerUrl: string;
@@ -20,6 +23,8 @@ export interface ClientOptions {
 }
 
 export interface ClientState {
+  /** Where the person is: signed out, signing in, or ready (signed in). */
+  phase: ClientPhase;
   status: ConnectionStatus;
   /** Why the control connection is offline, for people. */
   statusDetail: string;
@@ -35,9 +40,21 @@ export class HoldfastClient {
   private controlAttempts = 0;
   private listeners = new Set<(state: ClientState) => void>();
   private sessions = new Set<SessionStream>();
-  state: ClientState = { status: 'offline', statusDetail: 'not signed in', user: null, node: null };
+  state: ClientState = { phase: 'signedOut', status: 'offline', statusDetail: 'not signed in', user: null, node: null };
 
-  constructor(private readonly options: ClientOptions) {}
+  private readonly actor: Actor<typeof clientMachine>;
+
+  constructor(private readonly options: ClientOptions) {
+    const machine = clientMachine.provide({
+      actors: { signIn: fromPromise<UserInfo, { user: string; password: string }>(({ input }) => this.openControl(input.user, input.password)) },
+    });
+    this.actor = createActor(machine);
+    this.actor.subscribe((snapshot) => {
+      const phase = snapshot.value as ClientPhase;
+      if (phase !== this.state.phase) this.update({ phase });
+    });
+    this.actor.start();
+  }
 
   get brokerUrl(): string {
     return this.options.brokerUrl;
@@ -49,8 +66,24 @@ export class HoldfastClient {
     return () => this.listeners.delete(listener);
   }
 
-  async signIn(user: string, password: string): Promise<UserInfo> {
+  /** Signs in (signing out first); resolves with the person, or rejects with why not. */
+  signIn(user: string, password: string): Promise<UserInfo> {
     this.signOut();
+    return new Promise((resolve, reject) => {
+      const subscription = this.actor.subscribe((snapshot) => {
+        if (snapshot.value === 'ready') resolve(snapshot.context.user!);
+        else if (snapshot.value === 'signedOut') reject(this.lastSignInError ?? new ProtocolError('sign_in_failed', snapshot.context.error ?? 'sign-in failed'));
+        else return;
+        queueMicrotask(() => subscription.unsubscribe());
+      });
+      this.actor.send({ type: 'signIn', user, password });
+    });
+  }
+
+  private lastSignInError: Error | null = null;
+
+  private async openControl(user: string, password: string): Promise<UserInfo> {
+    this.lastSignInError = null;
     this.update({ status: 'connecting', statusDetail: 'signing in' });
     const connection = this.connection(undefined, (_code, reason) => this.controlLost(connection, reason));
     this.control = connection;
@@ -68,6 +101,7 @@ export class HoldfastClient {
         connection.close();
       }
       this.update({ status: 'offline', statusDetail: error instanceof Error ? error.message : String(error), user: null });
+      this.lastSignInError = error instanceof Error ? error : new Error(String(error));
       throw error;
     }
   }
@@ -121,6 +155,7 @@ export class HoldfastClient {
     const control = this.control;
     this.control = null;
     control?.close();
+    if (this.actor.getSnapshot().value !== 'signedOut') this.actor.send({ type: 'signOut' });
     this.update({ status: 'offline', statusDetail: 'signed out', user: null });
   }
 

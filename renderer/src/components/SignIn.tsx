@@ -5,7 +5,7 @@ export function SignIn({ client, status }: { client: HoldfastClient; status: Cli
   const [user, setUser] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const busy = status.status === 'connecting';
+  const busy = status.phase === 'signingIn';
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
