@@ -41,12 +41,20 @@ function terminalSink(): OutputSink & { flushed(): Promise<void> } {
       return;
     }
     fsWrite(1, head.data, 0, head.data.length, null, (error, written) => {
-      if (!error && written < head.data.length) head.data = head.data.subarray(written);
-      else {
+      if (error) {
+        // The terminal shares its file description with stdin, which may be
+        // non-blocking: EAGAIN means "full, try again", not "gone".
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
+          setTimeout(next, 2);
+          return;
+        }
+        queue.length = 0; // the terminal is gone: nothing more can be shown
+      } else if (written < head.data.length) {
+        head.data = head.data.subarray(written);
+      } else {
         queue.shift();
         head.done();
       }
-      if (error && (error as NodeJS.ErrnoException).code !== 'EAGAIN') queue.length = 0;
       next();
     });
   };
