@@ -2,7 +2,7 @@
 // core as the desktop and web clients. Raw mode in, bytes out, SIGWINCH → resize,
 // and the app's exit code becomes ours. Output is acknowledged only once stdout has
 // taken it, so a paused terminal holds the app back instead of filling memory.
-import { write as fsWrite } from 'node:fs';
+import { readFileSync, write as fsWrite, writeSync } from 'node:fs';
 import WebSocket from 'ws';
 import { HoldfastClient, ProtocolError, type OutputSink, type SocketFactory, type SocketLike } from '../../shared/core/index.js';
 
@@ -29,6 +29,16 @@ export const nodeSocketFactory: SocketFactory = (url, protocols) =>
  * thread, not the event loop, acknowledgements stop, and the broker holds the app.
  * Pipes are asynchronous already and keep stdout.write with its drain event.
  */
+/** Whether fd 1 has O_NONBLOCK (Linux: from /proc); false when it cannot tell. */
+function stdoutIsNonBlocking(): boolean {
+  try {
+    const flags = /^flags:\s+(\d+)/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'))?.[1];
+    return flags !== undefined && (parseInt(flags, 8) & 0o4000) !== 0;
+  } catch {
+    return false;
+  }
+}
+
 function terminalSink(): OutputSink & { flushed(): Promise<void> } {
   const { stdout } = process;
   const queue: Array<{ data: Uint8Array; done: () => void }> = [];
@@ -58,11 +68,23 @@ function terminalSink(): OutputSink & { flushed(): Promise<void> } {
       next();
     });
   };
+  const nonBlocking = stdoutIsNonBlocking();
   const write = (data: Uint8Array, done: () => void) => {
     if (!stdout.isTTY) {
       if (stdout.write(data)) done();
       else stdout.once('drain', done);
       return;
+    }
+    // Fast path for a keystroke's echo: a non-blocking terminal takes a write at once
+    // or says EAGAIN, so writeSync cannot freeze the client; the queue takes the rest.
+    if (nonBlocking && queue.length === 0) {
+      try {
+        const written = writeSync(1, data);
+        if (written === data.length) return done();
+        data = data.subarray(written);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+      }
     }
     queue.push({ data, done });
     if (queue.length === 1) next();
