@@ -69,10 +69,6 @@ export class SessionRegistry {
       .map((s) => ({ sessionId: s.id, appId: s.app.id, appName: s.app.name, startedAt: s.startedAt, attached: s.attached, holdExpiresAt: s.holdExpiresAt }));
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   all(): Session[] {
     return [...this.sessions.values()];
   }

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { FaultProxy } from './fault-proxy.js';
-import { startNode, type TestNode } from './harness.js';
+import { startNode, typingText, type TestNode } from './harness.js';
 
 const READLINE = {
   id: 'readline',
@@ -15,16 +15,7 @@ const READLINE = {
   command: '/usr/bin/python3',
   args: ['-c', 'import hashlib; s = input("text? "); print("GOT", len(s), hashlib.sha256(s.encode()).hexdigest()); input("done? ")'],
 };
-const typed = (() => {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:-_+=()[]<>?!@%^*~';
-  let out = '';
-  let seed = 11;
-  for (let i = 0; i < 2000; i += 1) {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    out += alphabet[seed % alphabet.length];
-  }
-  return out;
-})();
+const typed = typingText(2000, 11);
 const digest = createHash('sha256').update(typed).digest('hex');
 /** Ten drop points, spread at random over the typing. */
 const dropPoints = (() => {

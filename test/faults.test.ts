@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { FaultProxy } from './fault-proxy.js';
-import { Screen, client, launch, startNode, type TestNode } from './harness.js';
+import { Screen, client, launch, startNode, typingText, type TestNode } from './harness.js';
 
 let t: TestNode;
 let proxy: FaultProxy;
@@ -26,18 +26,6 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** 2,000 printable characters that are easy to get wrong: no two neighbours alike for long. */
-function text(length: number): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:-_+=()[]{}<>?!@#%^&*~';
-  let out = '';
-  let seed = 7;
-  for (let i = 0; i < length; i += 1) {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    out += alphabet[seed % alphabet.length];
-  }
-  return out;
-}
-
 describe('dropped connections', () => {
   it('applies every keystroke exactly once across ten drops while typing', async () => {
     const ann = client(proxy.url);
@@ -45,7 +33,7 @@ describe('dropped connections', () => {
     const stream = await launch(ann, 'readline', 200, 50);
     const screen = new Screen(stream);
     await screen.waitFor('text? ');
-    const typed = text(2000);
+    const typed = typingText(2000);
     const dropsAt = new Set([130, 310, 480, 650, 820, 1010, 1200, 1390, 1600, 1810]);
     const states = new Set<string>();
     stream.subscribe((view) => states.add(view.status));

@@ -162,3 +162,15 @@ export const bearer = (token: string) => [SUBPROTOCOL, BEARER_PREFIX + token];
 export function stripAnsi(text: string): string {
   return text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r(?!\n)/g, '');
 }
+
+/** Printable text that is easy to get wrong (no long runs), the same for a given seed. */
+export function typingText(length: number, seed = 7): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:-_+=()[]<>?!@%^*~';
+  let out = '';
+  let state = seed;
+  for (let i = 0; i < length; i += 1) {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    out += alphabet[state % alphabet.length];
+  }
+  return out;
+}

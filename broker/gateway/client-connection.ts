@@ -178,10 +178,11 @@ export class ClientConnection {
   private async resume(id: number, sessionId: string, cols: number, rows: number, token: string | null): Promise<void> {
     if (this.session) return this.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to resume another.');
     const found = this.ctx.sessions.lookup(sessionId);
-    const owner = found.found === 'running' ? found.session.owner : found.found === 'ended' ? found.ended.owner : null;
-    const actual = found.found === 'running' ? found.session.resumeToken : found.found === 'ended' ? found.ended.resumeToken : null;
+    // A running session and the record of an ended one both carry owner and token.
+    const record = found.found === 'running' ? found.session : found.found === 'ended' ? found.ended : null;
     const allowed =
-      owner !== null && actual !== null && (token === null ? this.user === owner : tokensEqual(token, actual) && (this.user === null || this.user === owner));
+      record !== null &&
+      (token === null ? this.user === record.owner : tokensEqual(token, record.resumeToken) && (this.user === null || this.user === record.owner));
     if (!allowed) return this.refuse(id, ErrorCode.noSession, 'There is no such session, or it is not yours.');
     if (found.found === 'ended') return this.refuse(id, ErrorCode.sessionEnded, found.ended.message);
     if (found.found !== 'running') return;

@@ -160,14 +160,13 @@ export class HoldfastClient {
   }
 
   private connection(accessToken: string | undefined, onClose: (code: number, reason: string) => void) {
-    const connection = new Connection({
+    return new Connection({
       brokerUrl: this.options.brokerUrl,
       socketFactory: this.options.socketFactory,
       accessToken,
       connectTimeoutMs: this.options.connectTimeoutMs,
       onClose,
     });
-    return connection;
   }
 
   /** While signed in, a lost control connection is reopened with jittered backoff. */
