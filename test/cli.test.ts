@@ -1,6 +1,6 @@
 // `holdfast connect` driven in tmux as a person would: type the password at the
 // prompt, work in the app, resize the terminal, and get the app's exit code back.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Screen, client, launch, startNode, type TestNode } from './harness.js';
@@ -43,9 +43,14 @@ describe('holdfast connect in a terminal', () => {
     tmux('send-keys', '-t', name, 'import os; os.get_terminal_size()', 'Enter');
     await waitForScreen(/columns=100, lines=30/);
     tmux('resize-window', '-t', name, '-x', '120', '-y', '40');
-    await new Promise((r) => setTimeout(r, 300));
-    tmux('send-keys', '-t', name, 'os.get_terminal_size()', 'Enter');
-    await waitForScreen(/columns=120, lines=40/);
+    // The resize travels client → broker → PTY; ask again until the app sees it (bounded).
+    await vi.waitFor(
+      () => {
+        tmux('send-keys', '-t', name, 'os.get_terminal_size()', 'Enter');
+        expect(screen(name)).toMatch(/columns=120, lines=40/);
+      },
+      { timeout: 5000, interval: 300 },
+    );
     // Ctrl-C reaches the app as a keyboard interrupt, not the client.
     tmux('send-keys', '-t', name, 'import time; time.sleep(30)', 'Enter');
     await new Promise((r) => setTimeout(r, 300));

@@ -1,5 +1,5 @@
 // Integration: a real node on port 0, real bubblewrap, real PTYs, real sockets.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CloseCode, encodeInput } from '../shared/protocol/index.js';
 import { ProtocolError } from '../shared/core/index.js';
 import { Screen, bearer, client, launch, rawSocket, startNode, type TestNode } from './harness.js';
@@ -231,7 +231,8 @@ describe('bad input', () => {
     raw.ws.send(encodeInput(1, new TextEncoder().encode('one\r')));
     raw.ws.send(encodeInput(1, new TextEncoder().encode('one\r')));
     raw.ws.send(encodeInput(2, new TextEncoder().encode('two\r')));
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait until "two" has come back twice (tty echo + cat): "one" was applied before it.
+    await vi.waitFor(() => expect(output.match(/two/g)).toHaveLength(2), { timeout: 5000 });
     expect(output.match(/one/g)).toHaveLength(2); // tty echo + cat: once each, not twice
     raw.ws.send(encodeInput(9, new TextEncoder().encode('nine\r')));
     expect(await raw.next('error')).toMatchObject({ message: 'input 9 arrived before input 3' });

@@ -1,6 +1,6 @@
 // Session reliability without a fault proxy: reattach from another client, the hold
 // time, and resume tokens that must not open other people's sessions.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CloseCode } from '../shared/protocol/index.js';
 import { Screen, client, launch, rawSocket, startNode, type TestNode } from './harness.js';
 
@@ -54,11 +54,11 @@ describe('hold time', () => {
     const token = resumeTokenOf(stream);
     const sessionId = stream.sessionId!;
     stream.detach();
-    await new Promise((r) => setTimeout(r, 300));
+    const detachedAt = Date.now();
     const mine = async () => (await ann.listSessions()).filter((s) => s.sessionId === sessionId);
-    expect(await mine()).toEqual([expect.objectContaining({ attached: false, holdExpiresAt: expect.any(Number) })]);
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(await mine()).toEqual([]);
+    await vi.waitFor(async () => expect(await mine()).toEqual([expect.objectContaining({ attached: false, holdExpiresAt: expect.any(Number) })]), { timeout: 1500, interval: 100 });
+    await vi.waitFor(async () => expect(await mine()).toEqual([]), { timeout: 5000, interval: 250 });
+    expect(Date.now() - detachedAt).toBeGreaterThanOrEqual(1900); // held for the 2 s hold time, not less
     const raw = rawSocket(t.url);
     await raw.opened;
     raw.ws.send(JSON.stringify({ type: 'session.resume', id: 1, sessionId, resumeToken: token, cols: 80, rows: 24 }));
@@ -129,7 +129,7 @@ describe('resume tokens', () => {
     raw.ws.on('message', (data: Buffer, isBinary) => isBinary && (output += data.subarray(13).toString()));
     raw.ws.send(Buffer.from([0x01, 0, 0, 0, 1, ...Buffer.from('before\r')]));
     raw.ws.send(Buffer.from([0x01, 0, 0, 0, 2, ...Buffer.from('after\r')]));
-    await new Promise((r) => setTimeout(r, 400));
+    await vi.waitFor(() => expect(output.match(/after/g)).toHaveLength(2), { timeout: 5000 }); // echo + cat
     expect(output).not.toContain('before');
     expect(output).toContain('after');
     raw.ws.send(JSON.stringify({ type: 'session.end' }));
