@@ -15,6 +15,12 @@ import type { NodeContext } from './gateway/context.js';
 import { plain, serveStatic } from './gateway/static-files.js';
 import { createLogger, type Logger } from './log.js';
 import { SessionRegistry } from './session-registry.js';
+import { Cluster } from './cluster/cluster.js';
+import { PeerHub } from './cluster/peers.js';
+import { PEER_PATH } from './cluster/peer-protocol.js';
+import { createControlPlane } from './control-plane/index.js';
+import { LOCAL_SUBPROTOCOL } from './gateway/tunnel.js';
+import { statusHandler } from './gateway/status.js';
 
 export interface NodeOptions {
   config: NodeConfig;
@@ -30,18 +36,31 @@ export class BrokerNode {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private heartbeat: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly peers: PeerHub;
+  private cluster: Cluster | null = null;
+  private registry: SessionRegistry | null = null;
 
   constructor(private readonly options: NodeOptions) {
     const { config } = options;
     const log = options.log ?? createLogger({ node: config.node.name });
     const catalog = new Catalog(config);
+    const tokens = TokenService.fromKeyFile(config.node.tokenKeyFile, config.node.accessTokenTtlSeconds);
+    this.peers = new PeerHub(config.node.name, tokens.key, log);
+    // The registry needs this node's URL, known only once it listens: see start().
+    const registry = (): SessionRegistry => {
+      if (!this.registry) throw new Error('node not started');
+      return this.registry;
+    };
     this.ctx = {
       config,
       catalog,
       log,
-      tokens: TokenService.fromKeyFile(config.node.tokenKeyFile, config.node.accessTokenTtlSeconds),
+      tokens,
       limits: { byUser: new SignInLimiter({ freeFailures: 3 }), byAddress: new SignInLimiter({ freeFailures: 20 }) },
-      sessions: new SessionRegistry(config, log),
+      get sessions() {
+        return registry();
+      },
       verifyUser: async (name, password) => {
         const user = catalog.user(name);
         // Unknown names cost the same scrypt work as known ones: no timing oracle.
@@ -58,7 +77,9 @@ export class BrokerNode {
     this.http = createServer((request, response) => {
       if (request.method !== 'GET' && request.method !== 'HEAD') return plain(response, 405, 'Method not allowed.');
       if (request.url === '/healthz') return plain(response, 200, 'ok');
-      serveStatic(options.webRoot, request, response);
+      if (request.url?.startsWith('/api/')) return void statusHandler(this.ctx, request, response);
+      const others = this.cluster ? this.cluster.brokerUrls().slice(1) : [];
+      serveStatic(options.webRoot, request, response, others);
     });
     this.http.on('upgrade', (request, socket, head) => void this.upgrade(request, socket, head));
     this.http.on('clientError', (_error, socket) => socket.destroy());
@@ -71,8 +92,20 @@ export class BrokerNode {
       this.http.once('error', reject);
       this.http.listen(port, host, () => resolve());
     });
-    this.startHeartbeat();
     const url = this.url;
+    const { cluster: clusterConfig } = this.options.config;
+    const plane = createControlPlane(clusterConfig.controlPlane);
+    this.cluster = new Cluster(this.options.config.node.name, clusterConfig.advertiseUrl ?? url, plane, clusterConfig, this.ctx.log);
+    this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers);
+    try {
+      await this.cluster.start();
+    } catch (error) {
+      await new Promise<void>((resolve) => this.http.close(() => resolve()));
+      throw new Error(`cannot join the cluster: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.sweeper = setInterval(() => void this.registry?.sweep().catch(() => {}), 60_000);
+    this.sweeper.unref();
+    this.startHeartbeat();
     this.ctx.log.info('listening', { url });
     return url;
   }
@@ -86,7 +119,10 @@ export class BrokerNode {
 
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
-    await this.ctx.sessions.stop();
+    clearInterval(this.sweeper);
+    await this.registry?.stop();
+    this.peers.close();
+    await this.cluster?.stop();
     for (const client of this.wss.clients) client.close(CloseCode.goingAway, 'node shutting down');
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const client of this.wss.clients) client.terminate();
@@ -95,6 +131,7 @@ export class BrokerNode {
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const path = (request.url ?? '').split('?')[0];
     const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (path === PEER_PATH) return this.peers.accept(request, socket, head);
     if (path !== WS_PATH) return reject(socket, 404, 'Not Found');
     if (!offered.includes(SUBPROTOCOL)) return reject(socket, 400, 'Bad Request', `offer the "${SUBPROTOCOL}" subprotocol`);
     const bearer = offered.find((p) => p.startsWith(BEARER_PREFIX));
@@ -109,7 +146,7 @@ export class BrokerNode {
       const tracked = ws as Tracked;
       tracked.alive = true;
       ws.on('pong', () => (tracked.alive = true));
-      new ClientConnection(ws, this.ctx, address, claims?.user ?? null);
+      new ClientConnection(ws, this.ctx, address, claims?.user ?? null, offered.includes(LOCAL_SUBPROTOCOL));
     });
   }
 

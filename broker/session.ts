@@ -1,10 +1,14 @@
-// A running session on this node: one app, its owner, and at most one attached
-// client. Keeps the numbering the resume protocol rests on — inputs applied once each,
-// in order; output offsets — and turns output acks into flow control. A session
-// outlives its client for the hold time, and any client holding its resume token (or
-// its signed-in owner) can attach again; the newer client wins.
+// One replica of a session on this node: one sandboxed app, its input log and its
+// screen. The primary replica has at most one attached client; it keeps the numbering
+// the resume protocol rests on — inputs applied once each, in order; output offsets —
+// and turns output acks into flow control. Every input (and resize) becomes an entry
+// in the session's log; with standbys, an entry is applied only once every voting
+// standby holds it (the output rule), and standbys apply entries as they arrive. A
+// session outlives its client for the hold time; a standby is promoted when its
+// primary dies.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { OUTPUT_HEADER, encodeOutput, writeOutputHeader } from '../shared/protocol/index.js';
+import type { LogEntry } from './cluster/peer-protocol.js';
 import type { AppConfig, SandboxProfile } from './config/schema.js';
 import { AppProcess, type AppExit } from './host/app-process.js';
 import type { Screens } from './host/screens.js';
@@ -17,9 +21,22 @@ export interface SessionPeer {
   ended(exit: AppExit | null, message: string): void;
   /** Another client attached: this one is no longer the session's. */
   displaced(): void;
+  /** The session is carried on by another replica: the client should resume (elsewhere). */
+  moved(): void;
+}
+
+/** Where a primary's log entries go; `append` returns true when the entry must wait for acks. */
+export interface ReplicationSink {
+  append(entry: LogEntry): boolean;
 }
 
 export interface SessionOptions {
+  /** Given for a standby (the primary chose them); fresh ones for a new session. */
+  id?: string;
+  resumeToken?: string;
+  startedAt?: number;
+  role: 'primary' | 'standby';
+  epoch: number;
   owner: string;
   app: AppConfig;
   profile: SandboxProfile;
@@ -29,7 +46,9 @@ export interface SessionOptions {
   window: number;
   holdSeconds: number;
   screens: Screens;
-  onEnd: (session: Session, message: string) => void;
+  /** False while this node must not act as a primary (its control-plane lease is not valid). */
+  mayAct: () => boolean;
+  onEnd: (session: Session, message: string, exit: AppExit | null) => void;
 }
 
 export interface ResumePoint {
@@ -51,17 +70,40 @@ const BATCH_MS = 2;
 /** Largest OUTPUT frame payload: far below any client's maxPayload. */
 const MAX_FRAME_PAYLOAD = 256 * 1024;
 
+/** While a new standby replays the log, the next entry waits for the app to go quiet this long… */
+const REPLAY_QUIET_MS = 25;
+/** …but no longer than this. */
+const REPLAY_MAX_WAIT_MS = 400;
+/** How often deferred work is retried while this node may not act (no valid lease). */
+const FENCED_RETRY_MS = 50;
+
 export class Session {
   /** Unguessable, but never the only proof: the resume token or the owner's sign-in is. */
-  readonly id = randomBytes(16).toString('base64url');
-  readonly resumeToken = randomBytes(24).toString('base64url');
+  readonly id: string;
+  readonly resumeToken: string;
   readonly owner: string;
   readonly app: AppConfig;
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
+  role: 'primary' | 'standby';
+  epoch: number;
+  /** The whole input log (inputs and resizes), index 1 first. */
+  readonly log: LogEntry[] = [];
+  replication: ReplicationSink | null = null;
+  /** Entries up to here have been written to this replica's app. */
+  appliedIndex = 0;
+  lastOutputAt = 0;
   private readonly process: AppProcess;
   private readonly options: SessionOptions;
   private peer: SessionPeer | null = null;
+  /** Highest client input accepted into the log (for order and duplicate checks). */
+  private acceptedSeq = 0;
+  /** Highest client input applied to the app: what the client is told (inputAck). */
   private inputSeq = 0;
+  private commitIndex = 0;
+  private pacing = false;
+  private paceTimer: NodeJS.Timeout | undefined;
+  private fencedTimer: NodeJS.Timeout | undefined;
+  private readonly applyWaiters: Array<{ index: number; resolve: () => void }> = [];
   private sent = 0;
   private acked = 0;
   private loneAck: NodeJS.Timeout | undefined;
@@ -79,6 +121,11 @@ export class Session {
 
   constructor(options: SessionOptions) {
     this.options = options;
+    this.id = options.id ?? randomBytes(16).toString('base64url');
+    this.resumeToken = options.resumeToken ?? randomBytes(24).toString('base64url');
+    this.startedAt = options.startedAt ?? Date.now();
+    this.role = options.role;
+    this.epoch = options.epoch;
     this.owner = options.owner;
     this.app = options.app;
     this.cols = options.cols;
@@ -94,6 +141,16 @@ export class Session {
       onOutput: (data) => this.output(data),
       onExit: (exit) => this.finish(exit, this.describeExit(exit)),
     });
+  }
+
+  /** The size the app was started at (a new standby starts there and replays the resizes). */
+  get initialSize(): { cols: number; rows: number } {
+    return { cols: this.options.cols, rows: this.options.rows };
+  }
+
+  /** Output bytes produced so far (sent or gathered). */
+  get outputBytes(): number {
+    return this.sent + this.outBytes;
   }
 
   get pid(): number {
@@ -124,7 +181,7 @@ export class Session {
     this.snapshotting += 1;
     this.process.hold();
     try {
-      if (cols !== this.cols || rows !== this.rows) this.resize(cols, rows);
+      if (cols !== this.cols || rows !== this.rows) await this.whenApplied(this.resize(cols, rows));
       this.flushOutput();
       const snapshot = await this.options.screens.snapshot(this.id);
       return { snapshot: snapshot?.data ?? '', outputOffset: this.sent, inputAck: this.inputSeq, cols: this.cols, rows: this.rows };
@@ -137,6 +194,12 @@ export class Session {
   detach(peer: SessionPeer): void {
     if (this.peer !== peer || this.endMessage !== null) return;
     this.peer = null;
+    this.startHold();
+  }
+
+  /** Waits for a client for the hold time (after a detach, or a promotion). */
+  startHold(): void {
+    clearTimeout(this.holdTimer);
     const hold = this.options.holdSeconds;
     this.holdExpiresAt = Date.now() + hold * 1000;
     this.holdTimer = setTimeout(() => this.end(`Your session ended: no client reconnected within ${formatDuration(hold)} (the hold time).`), hold * 1000);
@@ -145,18 +208,148 @@ export class Session {
     this.maybeRelease();
   }
 
-  /** Applies input `seq` exactly once; returns an error text for out-of-order input. */
+  /** Takes input `seq` exactly once; returns an error text for out-of-order input. */
   input(seq: number, data: Uint8Array): string | null {
-    if (seq <= this.inputSeq) return null; // a duplicate, resent after a reconnect: already applied
-    if (seq !== this.inputSeq + 1) return `input ${seq} arrived before input ${this.inputSeq + 1}`;
-    this.inputSeq = seq;
-    this.inputSinceFlush = true;
-    this.process.write(data);
-    this.loneAck ??= setTimeout(() => {
-      this.loneAck = undefined;
-      if (this.outBytes === 0) this.peer?.sendBinary(encodeOutput(this.inputSeq, this.sent, EMPTY));
-    }, LONE_ACK_MS);
+    if (seq <= this.acceptedSeq) return null; // a duplicate, resent after a reconnect: already taken
+    if (seq !== this.acceptedSeq + 1) return `input ${seq} arrived before input ${this.acceptedSeq + 1}`;
+    this.acceptedSeq = seq;
+    // Copied: the caller's buffer is the socket's, and the log keeps entries.
+    this.submit({ index: this.log.length + 1, seq, data: Buffer.from(data), cols: 0, rows: 0 });
     return null;
+  }
+
+  /** Resizes the app (through the log, like input); returns the entry's index. */
+  resize(cols: number, rows: number): number {
+    this.cols = cols;
+    this.rows = rows;
+    return this.submit({ index: this.log.length + 1, seq: 0, data: null, cols, rows });
+  }
+
+  /** Appends a primary's entry to the log and applies it now, or once the standbys hold it. */
+  private submit(entry: LogEntry): number {
+    this.log.push(entry);
+    const wait = this.replication?.append(entry) ?? false;
+    if (!wait) this.commitThrough(entry.index);
+    return entry.index;
+  }
+
+  /** Every voting standby holds the entries up to `index`: apply them here. */
+  commitThrough(index: number): void {
+    if (index > this.commitIndex) this.commitIndex = Math.min(index, this.log.length);
+    this.applyCommitted();
+  }
+
+  private applyCommitted(): void {
+    if (this.appliedIndex >= this.commitIndex || this.endMessage !== null) return;
+    if (!this.options.mayAct()) {
+      // Fenced: this node's lease is not known to be valid. Apply nothing until it is.
+      this.fencedTimer ??= setTimeout(() => {
+        this.fencedTimer = undefined;
+        this.applyCommitted();
+      }, FENCED_RETRY_MS);
+      return;
+    }
+    let typed = false;
+    while (this.appliedIndex < this.commitIndex) {
+      const entry = this.log[this.appliedIndex]!;
+      this.apply(entry);
+      if (entry.data) typed = true;
+    }
+    if (typed) {
+      this.inputSinceFlush = true;
+      this.loneAck ??= setTimeout(() => {
+        this.loneAck = undefined;
+        if (this.outBytes === 0) this.peer?.sendBinary(encodeOutput(this.inputSeq, this.sent, EMPTY));
+      }, LONE_ACK_MS);
+    }
+  }
+
+  private apply(entry: LogEntry): void {
+    this.appliedIndex = entry.index;
+    if (entry.data) {
+      this.inputSeq = Math.max(this.inputSeq, entry.seq);
+      this.process.write(entry.data);
+    } else {
+      this.process.resize(entry.cols, entry.rows);
+      this.options.screens.resize(this.id, entry.cols, entry.rows);
+      if (this.role === 'standby') {
+        this.cols = entry.cols;
+        this.rows = entry.rows;
+      }
+    }
+    while (this.applyWaiters.length > 0 && this.applyWaiters[0]!.index <= this.appliedIndex) this.applyWaiters.shift()!.resolve();
+  }
+
+  /** Resolves once the entry at `index` has been applied here. */
+  whenApplied(index: number): Promise<void> {
+    if (index <= this.appliedIndex || this.endMessage !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.applyWaiters.push({ index, resolve });
+      this.applyWaiters.sort((a, b) => a.index - b.index);
+    });
+  }
+
+  /**
+   * A standby takes entries from its primary, in order, and applies them at once (or,
+   * while replaying a backlog, each after the app has gone quiet, as it was typed).
+   * Returns the index it holds.
+   */
+  appendFromPrimary(entries: LogEntry[], pace = false): number {
+    for (const entry of entries) {
+      if (entry.index !== this.log.length + 1) continue; // a resend of what is held already
+      this.log.push({ ...entry, data: entry.data ? Buffer.from(entry.data) : null });
+      if (entry.seq > this.acceptedSeq) this.acceptedSeq = entry.seq;
+    }
+    if (pace) this.pacing = true;
+    if (this.pacing) this.paceNext();
+    else this.commitThrough(this.log.length);
+    return this.log.length;
+  }
+
+  /** Resolves once a paced replay has caught up with the log. */
+  replayed(): Promise<void> {
+    return this.whenApplied(this.log.length);
+  }
+
+  private paceNext(): void {
+    if (this.paceTimer || this.endMessage !== null) return;
+    if (this.appliedIndex >= this.log.length) {
+      this.pacing = false;
+      return;
+    }
+    const started = performance.now();
+    const step = () => {
+      const quietFor = performance.now() - Math.max(this.lastOutputAt, started);
+      if (quietFor < REPLAY_QUIET_MS && performance.now() - started < REPLAY_MAX_WAIT_MS) {
+        this.paceTimer = setTimeout(step, REPLAY_QUIET_MS - quietFor);
+        return;
+      }
+      this.paceTimer = undefined;
+      this.commitThrough(this.appliedIndex + 1);
+      this.paceNext();
+    };
+    this.paceTimer = setTimeout(step, 0);
+  }
+
+  /** Entries after `index`, for a standby catching up. */
+  entriesAfter(index: number): LogEntry[] {
+    return this.log.slice(index);
+  }
+
+  /** This standby becomes the primary in `epoch` (its primary died); the client resumes here. */
+  promote(epoch: number): void {
+    this.role = 'primary';
+    this.epoch = epoch;
+    this.acceptedSeq = this.inputSeq = this.log.reduce((max, e) => Math.max(max, e.seq), 0);
+    this.commitThrough(this.log.length);
+    this.startHold();
+  }
+
+  /** The hash of this replica's screen once it has applied every entry it holds. */
+  async screenHash(): Promise<{ index: number; hash: string | null }> {
+    const index = this.appliedIndex;
+    this.flushOutput();
+    return { index, hash: await this.options.screens.hash(this.id) };
   }
 
   outputAck(offset: number): string | null {
@@ -166,11 +359,11 @@ export class Session {
     return null;
   }
 
-  resize(cols: number, rows: number): void {
-    this.cols = cols;
-    this.rows = rows;
-    this.process.resize(cols, rows);
-    this.options.screens.resize(this.id, cols, rows);
+  /** The person's client must move elsewhere (this replica was superseded): close it without ending. */
+  dropClient(): void {
+    const peer = this.peer;
+    this.peer = null;
+    peer?.moved();
   }
 
   /** Ends the session on purpose (the person, the hold timer, or the node stopping). */
@@ -189,6 +382,7 @@ export class Session {
    * socket write and one client-side write instead of dozens.
    */
   private output(data: Buffer): void {
+    this.lastOutputAt = performance.now();
     this.options.screens.write(this.id, data);
     this.outChunks.push(data);
     this.outBytes += data.length;
@@ -209,6 +403,16 @@ export class Session {
   private readonly flushOutput = (): void => {
     this.flushScheduled = false;
     if (this.outBytes === 0) return;
+    if (this.peer && !this.options.mayAct()) {
+      // Fenced: show nobody anything until this node's lease is valid again.
+      this.process.hold();
+      this.fencedTimer ??= setTimeout(() => {
+        this.fencedTimer = undefined;
+        this.flushOutput();
+        this.maybeRelease();
+      }, FENCED_RETRY_MS);
+      return;
+    }
     this.lastFlush = performance.now();
     this.inputSinceFlush = false;
     const frame = Buffer.allocUnsafe(OUTPUT_HEADER + this.outBytes);
@@ -232,6 +436,7 @@ export class Session {
 
   private maybeRelease(): void {
     if (this.snapshotting > 0) return;
+    if (this.peer && !this.options.mayAct()) return;
     const half = this.options.window / 2;
     const peer = this.peer;
     if (peer && (this.sent - this.acked > half || peer.bufferedAmount > half)) return;
@@ -245,12 +450,15 @@ export class Session {
     this.endMessage = message;
     clearTimeout(this.holdTimer);
     clearTimeout(this.loneAck);
+    clearTimeout(this.paceTimer);
+    clearTimeout(this.fencedTimer);
+    for (const waiter of this.applyWaiters.splice(0)) waiter.resolve();
     this.holdExpiresAt = null;
     this.options.screens.close(this.id);
     const peer = this.peer;
     this.peer = null;
     peer?.ended(exit, message);
-    this.options.onEnd(this, message);
+    this.options.onEnd(this, message, exit);
   }
 
   private describeExit(exit: AppExit): string {

@@ -4,9 +4,10 @@
 #   bubblewrap   the app sandbox          util-linux  prlimit (resource limits)
 #   python3 htop the demo catalog's apps  chromium    web client tests, and `npm start` without Electron
 #   tmux         CLI tests drive `holdfast connect` in it, as a person would
+#   etcd-server etcd-client  the control plane of a cluster (`holdfast cluster`, cluster tests)
 set -euo pipefail
 
-packages=(bubblewrap util-linux python3 htop chromium tmux fonts-dejavu-core procps)
+packages=(bubblewrap util-linux python3 htop chromium tmux fonts-dejavu-core procps etcd-server etcd-client)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -14,7 +14,8 @@ export interface TokenClaims {
 
 export class TokenService {
   constructor(
-    private readonly key: Uint8Array,
+    /** Also keys the HMAC that nodes of one cluster present to each other. */
+    readonly key: Uint8Array,
     private readonly ttlSeconds: number,
   ) {}
 

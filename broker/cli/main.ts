@@ -2,6 +2,8 @@
 //   holdfast node --config FILE | --demo [--host H] [--port N]
 //   holdfast user hash [--password-stdin]
 //   holdfast connect --broker URL --user NAME --app ID [--password-stdin]
+//   holdfast status --broker URL [--user NAME] [--json]
+//   holdfast cluster --nodes N [--base-port P]
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +13,20 @@ import { ConfigError, loadConfigFile } from '../config/load.js';
 import { BrokerNode } from '../node.js';
 import { readPassword } from './password-prompt.js';
 import { connect } from './connect.js';
+import { runStatus } from './status.js';
+import { runCluster } from './cluster.js';
 
 const USAGE = `Usage:
   holdfast node --config FILE           start a broker node
   holdfast node --demo [--port N]       start a node with the demo catalog
+      [--etcd URL[,URL…] --name NAME --token-key FILE [--state-dir DIR]]
+                                        …as a member of a cluster on etcd
+  holdfast cluster --nodes 3 [--base-port 8081]
+                                        etcd and 3 demo nodes on loopback, to try
+                                        failover on one machine (Ctrl-C stops all)
+  holdfast status --broker URL [--user NAME] [--json]
+                                        nodes, sessions and replicas of a cluster
+                                        (as a member of the "admins" group)
   holdfast user hash [--password-stdin] print a password hash for a config file
   holdfast connect --broker URL --user NAME --app ID [--password-stdin]
                                         run an app in this terminal
@@ -33,6 +45,10 @@ export async function main(argv: string[]): Promise<number> {
       break;
     case 'connect':
       return runConnect(rest);
+    case 'status':
+      return runStatus(rest);
+    case 'cluster':
+      return runCluster(rest);
     case '--help':
     case '-h':
     case undefined:
@@ -46,8 +62,21 @@ export async function main(argv: string[]): Promise<number> {
 async function runNode(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string' }, demo: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' } },
+    options: {
+      config: { type: 'string' },
+      demo: { type: 'boolean' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      etcd: { type: 'string' },
+      name: { type: 'string' },
+      'token-key': { type: 'string' },
+      'state-dir': { type: 'string' },
+    },
   });
+  if (values.etcd && !values.demo) {
+    process.stderr.write('holdfast node: --etcd goes with --demo; with --config, set cluster.controlPlane in the file\n');
+    return 2;
+  }
   if (!values.config && !values.demo) {
     process.stderr.write('holdfast node: give --config FILE, or --demo for the demo catalog\n');
     return 2;
@@ -59,7 +88,16 @@ async function runNode(args: string[]): Promise<number> {
   }
   let config;
   try {
-    config = values.demo ? await demoConfig({ port, host: values.host }) : loadConfigFile(values.config!);
+    config = values.demo
+      ? await demoConfig({
+          port,
+          host: values.host,
+          name: values.name,
+          etcd: values.etcd?.split(',').map((u) => u.trim()),
+          tokenKeyFile: values['token-key'],
+          stateDir: values['state-dir'],
+        })
+      : loadConfigFile(values.config!);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`holdfast node: the config is not valid; the node did not start.\n${error.message}\n`);
@@ -80,12 +118,12 @@ async function runNode(args: string[]): Promise<number> {
     process.stderr.write(
       code === 'EADDRINUSE'
         ? `holdfast node: ${host}:${p} is already in use; stop what listens there or pass --port\n`
-        : `holdfast node: cannot listen on ${host}:${p}: ${String(error)}\n`,
+        : `holdfast node: cannot start on ${host}:${p}: ${error instanceof Error ? error.message : String(error)}\n`,
     );
     return 1;
   }
   process.stdout.write(`Holdfast node "${config.node.name}" listening on ${url}\n`);
-  if (values.demo) process.stdout.write(`Demo users: demo / ${DEMO_USERS.demo} (all apps), guest / ${DEMO_USERS.guest} (python only)\n`);
+  if (values.demo) process.stdout.write(`Demo users: demo / ${DEMO_USERS.demo} (all apps), guest / ${DEMO_USERS.guest} (python only), admin / ${DEMO_USERS.admin} (holdfast status)\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

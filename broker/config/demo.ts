@@ -5,19 +5,33 @@ import { join } from 'node:path';
 import { hashPassword } from '../auth/password.js';
 import { NodeConfig } from './schema.js';
 
-export const DEMO_USERS = { demo: 'demo', guest: 'guest' } as const;
+export const DEMO_USERS = { demo: 'demo', guest: 'guest', admin: 'admin' } as const;
 
-export async function demoConfig(overrides: { host?: string; port?: number; stateDir?: string } = {}): Promise<NodeConfig> {
+export interface DemoOverrides {
+  host?: string;
+  port?: number;
+  stateDir?: string;
+  /** Join a cluster: etcd client URLs, this node's name and the shared token key file. */
+  etcd?: string[];
+  name?: string;
+  tokenKeyFile?: string;
+}
+
+export async function demoConfig(overrides: DemoOverrides = {}): Promise<NodeConfig> {
   const cheap = { N: 2 ** 14, r: 8, p: 1 };
   return NodeConfig.parse({
     node: {
-      name: 'demo',
+      name: overrides.name ?? 'demo',
+      ...(overrides.tokenKeyFile ? { tokenKeyFile: overrides.tokenKeyFile } : {}),
       listen: { host: overrides.host ?? '127.0.0.1', port: overrides.port ?? 8080 },
       stateDir: overrides.stateDir ?? join(tmpdir(), `holdfast-demo-${process.pid}`),
     },
+    ...(overrides.etcd ? { cluster: { controlPlane: { kind: 'etcd', endpoints: overrides.etcd } } } : {}),
     users: [
       { name: 'demo', displayName: 'Demo User', passwordHash: await hashPassword(DEMO_USERS.demo, cheap), groups: ['staff'] },
       { name: 'guest', displayName: 'Guest', passwordHash: await hashPassword(DEMO_USERS.guest, cheap), groups: ['guests'] },
+      // Sees the cluster's status (holdfast status); launches nothing.
+      { name: 'admin', displayName: 'Administrator', passwordHash: await hashPassword(DEMO_USERS.admin, cheap), groups: ['admins'] },
     ],
     apps: [
       { id: 'shell', name: 'Shell', description: 'A bash shell in a private home', icon: 'terminal', command: '/bin/bash', args: ['-l'] },

@@ -29,6 +29,14 @@ export const AppConfig = z
     args: z.array(z.string()).default([]),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string()).default({}),
     sandbox: ident.default('default'),
+    /** How many hosts run the app in lockstep (primary + standbys). Default: 2 in a cluster, 1 on one node. */
+    replicas: z.number().int().min(1).max(5).optional(),
+    /**
+     * What happens when the app's host dies. lockstep: a standby that ran every input
+     * takes over with the app as it was. restart: a fresh instance starts elsewhere, with
+     * the same files. none: the session ends.
+     */
+    failover: z.enum(['lockstep', 'restart', 'none']).default('lockstep'),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;
@@ -51,6 +59,25 @@ export const Entitlement = z
     apps: z.array(ident).min(1),
   })
   .strict();
+
+export const ClusterConfig = z
+  .object({
+    /** embedded: this node alone, state in memory. etcd: a cluster sharing state through etcd v3. */
+    controlPlane: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('embedded') }).strict(),
+        z.object({ kind: z.literal('etcd'), endpoints: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'an etcd client URL such as http://127.0.0.1:2379')).min(1) }).strict(),
+      ])
+      .default({ kind: 'embedded' }),
+    /** The node's membership lease: it is taken for dead this long after its last keep-alive. */
+    leaseTtlMs: z.number().int().min(1000).max(60_000).default(2000),
+    keepAliveMs: z.number().int().min(100).max(20_000).default(500),
+    /** The URL other nodes and clients reach this node at. Default: from listen (http://host:port). */
+    advertiseUrl: z.string().regex(/^https?:\/\/[^/]+$/, 'a URL such as http://10.0.0.5:8080').optional(),
+  })
+  .strict()
+  .refine((c) => c.keepAliveMs * 2 <= c.leaseTtlMs, { message: 'keepAliveMs must be at most half of leaseTtlMs', path: ['keepAliveMs'] });
+export type ClusterConfig = z.infer<typeof ClusterConfig>;
 
 export const NodeConfig = z
   .object({
@@ -78,6 +105,7 @@ export const NodeConfig = z
       })
       .strict()
       .prefault({}),
+    cluster: ClusterConfig.prefault({}),
     users: z.array(UserConfig).default([]),
     apps: z.array(AppConfig).default([]),
     sandboxProfiles: z.record(ident, SandboxProfile).default({}),
@@ -88,6 +116,8 @@ export const NodeConfig = z
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
 type Raw = {
+  node: { tokenKeyFile?: string | undefined; name: string };
+  cluster: ClusterConfig;
   users: UserConfig[];
   apps: AppConfig[];
   sandboxProfiles: Record<string, SandboxProfile>;
@@ -96,6 +126,18 @@ type Raw = {
 
 /** Names that point at nothing are config errors, reported where they are written. */
 function checkReferences(config: Raw, ctx: z.RefinementCtx): void {
+  if (config.cluster.controlPlane.kind === 'etcd' && !config.node.tokenKeyFile) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['node', 'tokenKeyFile'],
+      message: 'a cluster needs node.tokenKeyFile: the same key file on every node, so a sign-in on one node is good on all of them',
+    });
+  }
+  if (config.cluster.controlPlane.kind === 'embedded') {
+    config.apps.forEach((app, i) => {
+      if ((app.replicas ?? 1) > 1) ctx.addIssue({ code: 'custom', path: ['apps', i, 'replicas'], message: 'replicas above 1 need a cluster (cluster.controlPlane: etcd)' });
+    });
+  }
   const users = new Set<string>();
   config.users.forEach((user, i) => {
     if (users.has(user.name)) ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], message: `user "${user.name}" is defined twice` });

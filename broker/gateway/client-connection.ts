@@ -14,7 +14,9 @@ import {
   type ServerMessage,
 } from '../../shared/protocol/index.js';
 import type { NodeContext } from './context.js';
-import { tokensEqual, type Session, type SessionPeer } from '../session.js';
+import type { Session, SessionPeer } from '../session.js';
+import { tokenMatches, type SessionRecord } from '../cluster/records.js';
+import { Tunnel } from './tunnel.js';
 
 const AUTH_DEADLINE_MS = 10_000;
 
@@ -25,12 +27,19 @@ export class ClientConnection {
   private authTimer: NodeJS.Timeout | undefined;
   private readonly queue: ClientMessage[] = [];
   private draining = false;
+  /** Set while this connection's session lives on another node: frames go through it. */
+  private tunnel: Tunnel | null = null;
+  /** Frames that arrived while a tunnel was being opened. */
+  private routing: Array<{ data: Buffer; isBinary: boolean }> | null = null;
+  private closed = false;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly ctx: NodeContext,
     private readonly address: string,
     user: string | null,
+    /** Opened by another node's gateway: serve sessions here, never route them on. */
+    private readonly local = false,
   ) {
     this.user = user;
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
@@ -42,6 +51,7 @@ export class ClientConnection {
       node: ctx.config.node.name,
       user: user ? ctx.catalog.userInfo(user) : null,
       heartbeatMs: ctx.config.node.heartbeatMs,
+      brokers: ctx.sessions.cluster.brokerUrls(),
     });
     if (!user) {
       this.authTimer = setTimeout(() => this.close(CloseCode.authTimeout, 'sign in within 10 s of connecting'), AUTH_DEADLINE_MS);
@@ -50,6 +60,8 @@ export class ClientConnection {
 
   private onFrame(data: RawData, isBinary: boolean): void {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (this.tunnel) return this.tunnel.forward(bytes, isBinary);
+    if (this.routing) return void this.routing.push({ data: bytes, isBinary });
     if (isBinary) return this.onBinary(bytes);
     const text = bytes.toString('utf8');
     const parsed = parseJsonFrame(ClientMessage, text);
@@ -92,7 +104,8 @@ export class ClientConnection {
         return this.resume(message.id, message.sessionId, message.cols, message.rows, message.resumeToken);
       case 'session.resize':
         if (!this.session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to resize.');
-        return this.session.resize(message.cols, message.rows);
+        this.session.resize(message.cols, message.rows);
+        return;
       case 'session.end':
         if (!this.session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to end.');
         return this.session.end('You ended the session.');
@@ -114,7 +127,7 @@ export class ClientConnection {
       case 'session.attach':
         return this.resume(message.id, message.sessionId, message.cols, message.rows, null);
       case 'sessions.list':
-        return this.send({ type: 'sessions.list.ok', id: message.id, sessions: this.ctx.sessions.summaries(user) });
+        return this.ctx.sessions.summaries(user).then((sessions) => this.send({ type: 'sessions.list.ok', id: message.id, sessions }));
     }
   }
 
@@ -142,19 +155,33 @@ export class ClientConnection {
     this.send({ type: 'auth.signedIn', id, accessToken: token, expiresAt, user: this.ctx.catalog.userInfo(name)! });
   }
 
-  private launch(user: string, id: number, appId: string, cols: number, rows: number): void {
-    if (this.session) return this.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to launch another.');
+  private async launch(user: string, id: number, appId: string, cols: number, rows: number): Promise<void> {
+    if (this.session || this.tunnel) return this.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to launch another.');
     const app = this.ctx.catalog.app(appId);
     if (!app) return this.refuse(id, ErrorCode.unknownApp, `There is no app "${appId}" in the catalog.`);
     if (!this.ctx.catalog.entitledAppIds(user).has(appId)) {
       return this.refuse(id, ErrorCode.notEntitled, `You are not entitled to launch "${app.name}"; ask your administrator for access.`);
     }
+    const cluster = this.ctx.sessions.cluster;
+    if (!this.local && cluster.clustered) {
+      // The least-loaded node hosts the primary; this one if it is among the least loaded.
+      const target = cluster.place(1, new Set())[0];
+      if (target && target !== cluster.name) {
+        const routed = await this.route(target, { type: 'session.launch', id, appId, cols, rows }, user);
+        if (routed) return;
+      }
+    }
     let session: Session;
     try {
-      session = this.ctx.sessions.launch(user, app, cols, rows);
+      session = await this.ctx.sessions.launch(user, app, cols, rows);
     } catch (error) {
       this.ctx.log.error('launch failed', { user, app: appId, error: String(error) });
       return this.refuse(id, ErrorCode.launchFailed, `${app.name} could not be started on this node: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!this.isOpen()) {
+      // The client left while the app started: keep it for the hold time, like any detach.
+      session.startHold();
+      return;
     }
     this.send({
       type: 'session.started',
@@ -172,21 +199,43 @@ export class ClientConnection {
 
   /**
    * Resume (with the session's resume token) or attach (as its signed-in owner) a
-   * running session. Every way of not being allowed gets the same answer, so nobody
-   * learns anything about sessions that are not theirs.
+   * running session, wherever its primary runs. Every way of not being allowed gets
+   * the same answer, so nobody learns anything about sessions that are not theirs.
+   * If the primary is not answering (a failover under way), waits for the record to
+   * name a new one, up to the lease TTL and a little more.
    */
   private async resume(id: number, sessionId: string, cols: number, rows: number, token: string | null): Promise<void> {
-    if (this.session) return this.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to resume another.');
-    const found = this.ctx.sessions.lookup(sessionId);
-    // A running session and the record of an ended one both carry owner and token.
-    const record = found.found === 'running' ? found.session : found.found === 'ended' ? found.ended : null;
-    const allowed =
-      record !== null &&
-      (token === null ? this.user === record.owner : tokensEqual(token, record.resumeToken) && (this.user === null || this.user === record.owner));
-    if (!allowed) return this.refuse(id, ErrorCode.noSession, 'There is no such session, or it is not yours.');
-    if (found.found === 'ended') return this.refuse(id, ErrorCode.sessionEnded, found.ended.message);
-    if (found.found !== 'running') return;
-    const session = found.session;
+    if (this.session || this.tunnel) return this.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to resume another.');
+    const cluster = this.ctx.sessions.cluster;
+    const deadline = Date.now() + this.ctx.config.cluster.leaseTtlMs + 2000;
+    for (;;) {
+      const found = await cluster.getSession(sessionId);
+      const record = found?.record ?? null;
+      if (!record || !this.allowed(record, token)) return this.refuse(id, ErrorCode.noSession, 'There is no such session, or it is not yours.');
+      if (record.state === 'ended') return this.refuse(id, ErrorCode.sessionEnded, record.endMessage ?? 'Your session ended.');
+      if (record.primary === cluster.name || this.local) {
+        const local = this.ctx.sessions.lookup(sessionId);
+        if (local.found === 'running') return this.resumeHere(id, local.session, cols, rows, token);
+      } else if (cluster.nodes.has(record.primary)) {
+        const message = token === null ? { type: 'session.attach' as const, id, sessionId, cols, rows } : { type: 'session.resume' as const, id, sessionId, resumeToken: token, cols, rows };
+        if (await this.route(record.primary, message, this.user)) return;
+      } else if (record.standbys.every((n) => !cluster.nodes.has(n))) {
+        // The primary's node is gone and no standby can take over.
+        const ended = await this.ctx.sessions.lostWithHost(found!);
+        if (ended) return this.refuse(id, ErrorCode.sessionEnded, ended);
+      }
+      if (!this.isOpen()) return;
+      if (Date.now() >= deadline) return this.refuse(id, ErrorCode.unavailable, 'The node running your session is not answering; trying again.');
+      await cluster.waitForSession(sessionId, (next) => next?.revision !== found!.revision, Math.max(0, deadline - Date.now()));
+    }
+  }
+
+  private allowed(record: SessionRecord, token: string | null): boolean {
+    if (token === null) return this.user === record.owner;
+    return tokenMatches(token, record.resumeTokenHash) && (this.user === null || this.user === record.owner);
+  }
+
+  private async resumeHere(id: number, session: Session, cols: number, rows: number, token: string | null): Promise<void> {
     clearTimeout(this.authTimer);
     const point = await session.resumePoint(cols, rows);
     if (session.endMessage !== null) return this.refuse(id, ErrorCode.sessionEnded, session.endMessage);
@@ -209,6 +258,29 @@ export class ClientConnection {
     this.bind(session);
   }
 
+  /**
+   * Carries this connection to `target`, which hosts the session: opens a tunnel and
+   * hands it the request. False when the node could not be reached.
+   */
+  private async route(target: string, message: ClientMessage, user: string | null): Promise<boolean> {
+    const node = this.ctx.sessions.cluster.node(target);
+    if (!node) return false;
+    this.routing = [];
+    const accessToken = user ? (await this.ctx.tokens.issue(user)).token : null;
+    const tunnel = await Tunnel.open({ url: node.url, accessToken, first: JSON.stringify(message), client: this.ws });
+    const queued = this.routing;
+    this.routing = null;
+    if (tunnel === 'unreachable') {
+      this.ctx.log.warn('session host unreachable', { peer: target });
+      return false;
+    }
+    clearTimeout(this.authTimer);
+    this.tunnel = tunnel;
+    for (const frame of queued) tunnel.forward(frame.data, frame.isBinary);
+    if (this.closed) tunnel.clientClosed();
+    return true;
+  }
+
   /** Makes this connection the session's client. */
   private bind(session: Session): void {
     this.session = session;
@@ -227,6 +299,10 @@ export class ClientConnection {
         this.session = null;
         this.close(CloseCode.normal, 'session ended');
       },
+      moved: () => {
+        this.session = null;
+        this.close(CloseCode.goingAway, 'the session moved to another node; reconnect to resume it');
+      },
       displaced: () => {
         this.send({ type: 'session.detached', sessionId: session.id, message: 'This session was opened from another client.' });
         this.session = null;
@@ -234,6 +310,7 @@ export class ClientConnection {
       },
     };
     session.attach(this.peer);
+    void this.ctx.sessions.noteAttachment(session);
   }
 
   private onBinary(bytes: Buffer): void {
@@ -252,9 +329,14 @@ export class ClientConnection {
   }
 
   private onClose(): void {
+    this.closed = true;
     clearTimeout(this.authTimer);
+    this.tunnel?.clientClosed();
     // A lost connection only detaches: the session waits for its client for the hold time.
-    if (this.session && this.peer) this.session.detach(this.peer);
+    if (this.session && this.peer) {
+      this.session.detach(this.peer);
+      void this.ctx.sessions.noteAttachment(this.session);
+    }
     this.session = null;
   }
 

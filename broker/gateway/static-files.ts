@@ -20,17 +20,23 @@ const TYPES: Record<string, string> = {
  * style-src allows inline styles because xterm.js injects <style> elements for its
  * theme and geometry; scripts stay 'self' only, which is what keeps injection out.
  */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function contentSecurityPolicy(otherBrokers: string[] = []): string {
+  // Other nodes of the cluster, so the client can resume there if this node goes.
+  const sockets = otherBrokers.map((url) => url.replace(/^http/, 'ws'));
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    ["connect-src 'self'", ...sockets].join(' '),
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 export const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
@@ -40,7 +46,7 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-export function serveStatic(root: string, request: IncomingMessage, response: ServerResponse): void {
+export function serveStatic(root: string, request: IncomingMessage, response: ServerResponse, otherBrokers: string[] = []): void {
   const base = resolve(root);
   let pathname: string;
   try {
@@ -64,6 +70,7 @@ export function serveStatic(root: string, request: IncomingMessage, response: Se
   }
   response.writeHead(200, {
     ...SECURITY_HEADERS,
+    'Content-Security-Policy': contentSecurityPolicy(otherBrokers),
     'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
     'Content-Length': size,
     'Cache-Control': file.endsWith('index.html') ? 'no-cache' : 'public, max-age=300',

@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { createHash } from 'node:crypto';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
 
@@ -58,6 +59,23 @@ parentPort.on('message', (message) => {
           cols: screen.terminal.cols,
           rows: screen.terminal.rows,
         });
+      });
+      break;
+    }
+    case 'hash': {
+      // What replicas compare: the visible screen's text and the cursor, after every
+      // byte written so far (scrollback and colours are left out).
+      const screen = screens.get(message.id);
+      if (!screen) {
+        parentPort.postMessage({ op: 'snapshot', request: message.request, data: null });
+        break;
+      }
+      screen.terminal.write('', () => {
+        const buffer = screen.terminal.buffer.active;
+        const hash = createHash('sha256');
+        for (let y = 0; y < screen.terminal.rows; y++) hash.update((buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '') + '\n');
+        hash.update(`${buffer.cursorX},${buffer.cursorY},${screen.terminal.cols}x${screen.terminal.rows}`);
+        parentPort.postMessage({ op: 'snapshot', request: message.request, data: hash.digest('hex').slice(0, 32), cols: screen.terminal.cols, rows: screen.terminal.rows });
       });
       break;
     }

@@ -107,6 +107,17 @@ export class Screens {
     });
   }
 
+  /** A hash of the visible screen and cursor after every byte written so far (replicas compare these). */
+  async hash(id: string): Promise<string | null> {
+    this.flush(id);
+    const request = this.nextRequest++;
+    const reply = await new Promise<Snapshot | null>((resolve) => {
+      this.waiting.set(request, resolve);
+      this.worker.postMessage({ op: 'hash', id, request });
+    });
+    return reply?.data ?? null;
+  }
+
   close(id: string): void {
     this.batches.delete(id);
     this.backlogs.delete(id);

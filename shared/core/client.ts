@@ -10,6 +10,7 @@ import { backoffMs } from './session-machine.js';
 import { clientMachine } from './client-machine.js';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import type { SocketFactory } from './socket.js';
+import { BrokerList } from './brokers.js';
 
 export type ConnectionStatus = 'offline' | 'connecting' | 'online';
 export type ClientPhase = 'signedOut' | 'signingIn' | 'ready';
@@ -43,8 +44,11 @@ export class HoldfastClient {
   state: ClientState = { phase: 'signedOut', status: 'offline', statusDetail: 'not signed in', user: null, node: null };
 
   private readonly actor: Actor<typeof clientMachine>;
+  /** The node this client was pointed at, then the rest of its cluster. */
+  readonly brokers: BrokerList;
 
   constructor(private readonly options: ClientOptions) {
+    this.brokers = new BrokerList(options.brokerUrl);
     const machine = clientMachine.provide({
       actors: { signIn: fromPromise<UserInfo, { user: string; password: string }>(({ input }) => this.openControl(input.user, input.password)) },
     });
@@ -89,6 +93,7 @@ export class HoldfastClient {
     this.control = connection;
     try {
       const welcome = await connection.open();
+      this.brokers.update(welcome.brokers);
       this.update({ node: welcome.node });
       const signedIn = await connection.request({ type: 'auth.signIn', user, password }, 'auth.signedIn');
       this.accessToken = signedIn.accessToken;
@@ -131,7 +136,8 @@ export class HoldfastClient {
 
   private streamOptions() {
     return {
-      connection: { brokerUrl: this.options.brokerUrl, socketFactory: this.options.socketFactory, connectTimeoutMs: this.options.connectTimeoutMs },
+      connection: { socketFactory: this.options.socketFactory, connectTimeoutMs: this.options.connectTimeoutMs },
+      brokers: this.brokers,
       accessToken: () => this.accessToken,
       deadAfterMs: this.options.deadAfterMs,
     };
@@ -161,7 +167,7 @@ export class HoldfastClient {
 
   private connection(accessToken: string | undefined, onClose: (code: number, reason: string) => void) {
     return new Connection({
-      brokerUrl: this.options.brokerUrl,
+      brokerUrl: this.brokers.current,
       socketFactory: this.options.socketFactory,
       accessToken,
       connectTimeoutMs: this.options.connectTimeoutMs,
@@ -197,11 +203,13 @@ export class HoldfastClient {
     this.control = connection;
     try {
       const welcome = await connection.open();
+      this.brokers.update(welcome.brokers);
       this.controlAttempts = 0;
       this.update({ status: 'online', statusDetail: `connected to ${welcome.node}`, node: welcome.node });
       return connection;
     } catch (error) {
       if (this.control === connection) this.control = null;
+      if (error instanceof ProtocolError && (error.code === 'unreachable' || error.code === 'timeout')) this.brokers.next();
       this.update({ status: 'offline', statusDetail: error instanceof Error ? error.message : String(error) });
       throw error;
     }

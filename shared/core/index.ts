@@ -1,3 +1,4 @@
+export * from './brokers.js';
 export * from './client.js';
 export * from './connection.js';
 export * from './session-stream.js';

@@ -13,6 +13,7 @@ import {
   type SessionStarted,
 } from '../protocol/index.js';
 import { Connection, ProtocolError, type ConnectionOptions } from './connection.js';
+import type { BrokerList } from './brokers.js';
 import { sessionMachine, type OpenInput, type Opened, type SessionEvent } from './session-machine.js';
 
 export interface OutputSink {
@@ -44,7 +45,9 @@ export interface SessionStreamOptions {
   rows: number;
   mode: 'launch' | 'attach';
   sessionId?: string;
-  connection: Omit<ConnectionOptions, 'accessToken'>;
+  connection: Omit<ConnectionOptions, 'accessToken' | 'brokerUrl'>;
+  /** Where to connect; a node that cannot be reached is passed over for the next. */
+  brokers: BrokerList;
   accessToken: () => string | null;
   /** A link that carries nothing for this long is treated as lost. */
   deadAfterMs?: number;
@@ -201,10 +204,7 @@ export class SessionStream {
   private async open(input: OpenInput): Promise<Opened> {
     this.dropConnection();
     const accessToken = input.mode === 'resume' ? undefined : (this.options.accessToken() ?? undefined);
-    const connection = new Connection({ ...this.options.connection, accessToken });
-    this.connection = connection;
-    connection.options.onBinary = (frame) => this.onFrame(frame);
-    await connection.open();
+    const connection = await this.connect(accessToken);
     let reply: SessionStarted | SessionResumed;
     if (input.mode === 'launch') {
       reply = await connection.request({ type: 'session.launch', appId: this.appId, cols: this.cols, rows: this.rows }, 'session.started');
@@ -220,6 +220,25 @@ export class SessionStream {
     if (reply.type === 'session.resumed') this.resumed(reply);
     this.live = true;
     return { sessionId: reply.sessionId, resumeToken: reply.resumeToken, holdSeconds: reply.holdSeconds };
+  }
+
+  /** Opens a connection to the first broker that answers, starting with the current one. */
+  private async connect(accessToken: string | undefined): Promise<Connection> {
+    const { brokers } = this.options;
+    for (let tried = 1; ; tried++) {
+      const connection = new Connection({ ...this.options.connection, brokerUrl: brokers.current, accessToken });
+      this.connection = connection;
+      connection.options.onBinary = (frame) => this.onFrame(frame);
+      try {
+        const welcome = await connection.open();
+        brokers.update(welcome.brokers);
+        return connection;
+      } catch (error) {
+        const unreachable = error instanceof ProtocolError && (error.code === 'unreachable' || error.code === 'timeout');
+        if (!unreachable || tried >= brokers.size) throw error;
+        brokers.next();
+      }
+    }
   }
 
   /** Watches the streaming connection: exit, displacement, loss, and silence. */
@@ -255,6 +274,8 @@ export class SessionStream {
     const timer = setInterval(() => {
       if (Date.now() - lastHeard > deadAfter * 0.8) {
         this.live = false;
+        // A node that stopped answering may be hung: try another one first.
+        this.options.brokers.next();
         sendBack({ type: 'link.lost', reason: `no answer from the broker for ${Math.round(deadAfter / 1000)} s` });
         connection.options.onClose = undefined;
         connection.close(CloseCode.goingAway, 'no answer');

@@ -12,6 +12,8 @@ export const ErrorCode = {
   noSession: 'no_session',
   sessionEnded: 'session_ended',
   sessionBusy: 'session_busy',
+  /** The session's host is not answering (a failover may be under way): retry shortly. */
+  unavailable: 'unavailable',
   internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -73,6 +73,8 @@ export const Welcome = z.object({
   /** Set when the connection was authenticated at upgrade with an access token. */
   user: UserInfo.nullable(),
   heartbeatMs: z.number().int().positive(),
+  /** Every live node of the cluster (this one first): where to reconnect if this one goes. */
+  brokers: z.array(z.string().max(256)).max(64).default([]),
 });
 export const SignedIn = z.object({
   type: z.literal('auth.signedIn'),

@@ -1,0 +1,148 @@
+// Messages between broker nodes on the /peer WebSocket. Every message names its
+// session and carries the sender's epoch for that session; a host refuses anything
+// from a lower epoch (fencing). The hot path — log entries and their acks — is binary;
+// the rest is JSON, parsed as unknown with these schemas.
+import { z } from 'zod';
+
+export const PEER_SUBPROTOCOL = 'holdfast.peer.v1';
+export const PEER_BEARER_PREFIX = 'holdfast.node.';
+export const PEER_PATH = '/peer';
+
+/** One entry of a session's input log: an input (client seq + bytes) or a resize. */
+export interface LogEntry {
+  index: number;
+  /** The client's input sequence number; 0 for a resize. */
+  seq: number;
+  data: Uint8Array | null;
+  cols: number;
+  rows: number;
+}
+
+const Entry = z.object({
+  index: z.number().int().min(1),
+  seq: z.number().int().min(0),
+  data: z.string().nullable(),
+  cols: z.number().int().min(0),
+  rows: z.number().int().min(0),
+});
+
+const base = { sessionId: z.string().min(1).max(64), epoch: z.number().int().min(1) };
+
+export const PeerMessage = z.discriminatedUnion('type', [
+  /** primary → new standby: start the app and replay `entries`; reply replica.opened. */
+  z.object({
+    type: z.literal('replica.open'),
+    ...base,
+    owner: z.string(),
+    appId: z.string(),
+    cols: z.number().int().min(1),
+    rows: z.number().int().min(1),
+    resumeToken: z.string(),
+    startedAt: z.number(),
+    entries: z.array(Entry),
+  }),
+  z.object({ type: z.literal('replica.opened'), ...base, index: z.number().int().min(0) }),
+  /** The receiver's epoch for this session is higher: the sender was superseded. */
+  z.object({ type: z.literal('replica.stale'), ...base }),
+  /** A standby could not start or lost its app: the primary drops it. */
+  z.object({ type: z.literal('replica.failed'), ...base, message: z.string() }),
+  z.object({ type: z.literal('replica.end'), ...base, message: z.string() }),
+  /** primary → standby: the screen's hash once both have applied `index` and are quiet. */
+  z.object({ type: z.literal('hash.request'), ...base, index: z.number().int().min(0), request: z.number().int() }),
+  z.object({ type: z.literal('hash.reply'), ...base, index: z.number().int().min(0), request: z.number().int(), hash: z.string().nullable() }),
+  /** new primary → other standbys: send me your entries from `from` (they may be ahead). */
+  z.object({ type: z.literal('log.request'), ...base, from: z.number().int().min(1), request: z.number().int() }),
+  z.object({ type: z.literal('log.reply'), ...base, request: z.number().int(), entries: z.array(Entry) }),
+]);
+export type PeerMessage = z.infer<typeof PeerMessage>;
+
+export function entryToJson(entry: LogEntry): z.infer<typeof Entry> {
+  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows };
+}
+
+export function entryFromJson(entry: z.infer<typeof Entry>): LogEntry {
+  return { ...entry, data: entry.data === null ? null : Buffer.from(entry.data, 'base64') };
+}
+
+// ---- binary frames: APPEND (primary → standby) and ACKED (standby → primary) ----------
+
+export const APPEND = 0x10;
+export const ACKED = 0x11;
+
+export type BinaryPeerFrame =
+  | { type: 'append'; sessionId: string; epoch: number; entries: LogEntry[] }
+  | { type: 'acked'; sessionId: string; epoch: number; index: number };
+
+function header(type: number, sessionId: string, epoch: number, extra: number): { frame: Buffer; at: number } {
+  const sid = Buffer.from(sessionId, 'latin1');
+  const frame = Buffer.allocUnsafe(1 + 4 + 1 + sid.length + extra);
+  frame[0] = type;
+  frame.writeUInt32BE(epoch, 1);
+  frame[5] = sid.length;
+  sid.copy(frame, 6);
+  return { frame, at: 6 + sid.length };
+}
+
+export function encodeAppend(sessionId: string, epoch: number, entries: LogEntry[]): Buffer {
+  let size = 2;
+  for (const entry of entries) size += 13 + (entry.data?.byteLength ?? 4);
+  const { frame, at: start } = header(APPEND, sessionId, epoch, size);
+  let at = frame.writeUInt16BE(entries.length, start);
+  for (const entry of entries) {
+    at = frame.writeUInt32BE(entry.index, at);
+    at = frame.writeUInt32BE(entry.seq, at);
+    if (entry.data) {
+      frame[at++] = 1;
+      at = frame.writeUInt32BE(entry.data.byteLength, at);
+      frame.set(entry.data, at);
+      at += entry.data.byteLength;
+    } else {
+      frame[at++] = 2;
+      at = frame.writeUInt32BE(4, at);
+      at = frame.writeUInt16BE(entry.cols, at);
+      at = frame.writeUInt16BE(entry.rows, at);
+    }
+  }
+  return frame;
+}
+
+export function encodeAcked(sessionId: string, epoch: number, index: number): Buffer {
+  const { frame, at } = header(ACKED, sessionId, epoch, 4);
+  frame.writeUInt32BE(index, at);
+  return frame;
+}
+
+/** Decodes a binary peer frame, or returns why it is malformed. */
+export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
+  if (frame.length < 6) return 'peer frame too short';
+  const type = frame[0];
+  const epoch = frame.readUInt32BE(1);
+  const sidLength = frame[5]!;
+  if (frame.length < 6 + sidLength) return 'peer frame too short';
+  const sessionId = frame.toString('latin1', 6, 6 + sidLength);
+  let at = 6 + sidLength;
+  if (type === ACKED) {
+    if (frame.length !== at + 4) return 'ACKED frame has the wrong length';
+    return { type: 'acked', sessionId, epoch, index: frame.readUInt32BE(at) };
+  }
+  if (type !== APPEND) return `unknown peer frame type 0x${(type ?? 0).toString(16)}`;
+  if (frame.length < at + 2) return 'APPEND frame too short';
+  const count = frame.readUInt16BE(at);
+  at += 2;
+  const entries: LogEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    if (frame.length < at + 13) return 'APPEND entry truncated';
+    const index = frame.readUInt32BE(at);
+    const seq = frame.readUInt32BE(at + 4);
+    const kind = frame[at + 8];
+    const length = frame.readUInt32BE(at + 9);
+    at += 13;
+    if (frame.length < at + length) return 'APPEND entry data truncated';
+    if (kind === 1) entries.push({ index, seq, data: frame.subarray(at, at + length), cols: 0, rows: 0 });
+    else if (kind === 2 && length === 4) entries.push({ index, seq, data: null, cols: frame.readUInt16BE(at), rows: frame.readUInt16BE(at + 2) });
+    else return 'APPEND entry of unknown kind';
+    at += length;
+  }
+  if (at !== frame.length) return 'APPEND frame has trailing bytes';
+  return { type: 'append', sessionId, epoch, entries };
+}

@@ -1,0 +1,63 @@
+// What the control plane holds, as schemas: a record per live node (under its lease)
+// and a record per session (its replica set and epoch). Both are parsed as unknown
+// when read back: the control plane is a boundary like any other.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+
+export const PREFIX = '/holdfast/';
+export const NODES = `${PREFIX}nodes/`;
+export const SESSIONS = `${PREFIX}sessions/`;
+
+export const NodeRecord = z.object({
+  name: z.string(),
+  url: z.string(),
+  pid: z.number().int(),
+  /** Replicas this node hosts (primaries and standbys): what placement balances. */
+  load: z.number().int().min(0),
+  /** False while the node cannot take new sessions (it lost the control plane, or drains). */
+  accepting: z.boolean(),
+  startedAt: z.number(),
+  leaseId: z.string(),
+});
+export type NodeRecord = z.infer<typeof NodeRecord>;
+
+export const SessionRecord = z.object({
+  id: z.string(),
+  owner: z.string(),
+  appId: z.string(),
+  appName: z.string(),
+  /** Raised by one on every promotion, by compare-and-swap; hosts refuse lower epochs. */
+  epoch: z.number().int().min(1),
+  primary: z.string(),
+  standbys: z.array(z.string()),
+  failover: z.enum(['lockstep', 'restart', 'none']),
+  /** sha256 of the resume token: any gateway can check a token without holding it. */
+  resumeTokenHash: z.string(),
+  startedAt: z.number(),
+  attached: z.boolean(),
+  holdExpiresAt: z.number().nullable(),
+  state: z.enum(['running', 'ended']),
+  endMessage: z.string().nullable(),
+  endedAt: z.number().nullable(),
+});
+export type SessionRecord = z.infer<typeof SessionRecord>;
+
+export function parseRecord<T>(schema: z.ZodType<T>, text: string): T | null {
+  try {
+    const parsed = schema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Constant-time check of a presented resume token against a record's hash. */
+export function tokenMatches(presented: string, hash: string): boolean {
+  const a = Buffer.from(hashToken(presented), 'hex');
+  const b = Buffer.from(hash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,76 @@
+// The primary's side of one session's replica set: sends every log entry to each
+// standby, tracks what each holds, and commits an entry (lets the primary apply it)
+// only once every voting standby holds it — the output rule. A learner (a standby
+// still catching up) gets every entry but does not hold commits back until it joins.
+import { encodeAppend, type LogEntry } from './peer-protocol.js';
+import type { ReplicationSink, Session } from '../session.js';
+
+export interface Member {
+  name: string;
+  voting: boolean;
+  /** Highest index this standby has acknowledged holding. */
+  acked: number;
+  /** Links to it that closed with no progress since: a standby that keeps failing is dropped. */
+  failures: number;
+}
+
+export class Replicator implements ReplicationSink {
+  readonly members = new Map<string, Member>();
+
+  constructor(
+    private readonly session: Session,
+    private readonly send: (to: string, frame: Uint8Array) => void,
+  ) {}
+
+  append(entry: LogEntry): boolean {
+    if (this.members.size === 0) return false;
+    const frame = encodeAppend(this.session.id, this.session.epoch, [entry]);
+    let wait = false;
+    for (const member of this.members.values()) {
+      this.send(member.name, frame);
+      if (member.voting) wait = true;
+    }
+    return wait;
+  }
+
+  add(name: string, voting: boolean, acked = 0): void {
+    this.members.set(name, { name, voting, acked, failures: 0 });
+  }
+
+  /** Re-sends what `name` has not acknowledged (after its link was re-opened). */
+  resend(name: string): void {
+    const member = this.members.get(name);
+    if (!member) return;
+    const entries = this.session.entriesAfter(member.acked);
+    for (let i = 0; i < entries.length; i += 256) this.send(name, encodeAppend(this.session.id, this.session.epoch, entries.slice(i, i + 256)));
+  }
+
+  acked(name: string, index: number): void {
+    const member = this.members.get(name);
+    if (!member || index <= member.acked) return;
+    member.acked = index;
+    member.failures = 0;
+    if (member.voting) this.commit();
+  }
+
+  setVoting(name: string): void {
+    const member = this.members.get(name);
+    if (member) member.voting = true;
+    this.commit();
+  }
+
+  remove(name: string): void {
+    if (this.members.delete(name)) this.commit();
+  }
+
+  voters(): string[] {
+    return [...this.members.values()].filter((m) => m.voting).map((m) => m.name);
+  }
+
+  /** Commits up to the lowest index every voting standby holds. */
+  commit(): void {
+    let index = this.session.log.length;
+    for (const member of this.members.values()) if (member.voting) index = Math.min(index, member.acked);
+    this.session.commitThrough(index);
+  }
+}
