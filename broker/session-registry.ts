@@ -293,10 +293,29 @@ export class SessionRegistry {
     if (mine.length === 0) return;
     const node = this.cluster.node(from);
     if (!node) return void Promise.all(mine.map((r) => this.promote(r, from)));
-    void this.peers.probe(node.url).then((state) => {
+    void this.probeUntilDead(node.url).then((state) => {
       this.log.info('link from primary closed', { peer: from, state, sessions: mine.length });
-      if (state === 'dead') for (const replica of mine) void this.promote(replica, from);
+      if (state === 'dead') {
+        this.cluster.markDead(from, node.leaseId);
+        for (const replica of mine) void this.promote(replica, from);
+      }
     });
+  }
+
+  /**
+   * Probes a node whose link just closed, a few times over a second: a killed process
+   * closes its connections a moment before its listening socket, so one early probe
+   * can still find the port open. A node still listening after that is left to its
+   * lease (it may be alive, or stopped).
+   */
+  private async probeUntilDead(url: string): Promise<'dead' | 'listening' | 'unknown'> {
+    let state: 'dead' | 'listening' | 'unknown' = 'unknown';
+    for (const wait of [0, 30, 100, 250, 500]) {
+      if (wait > 0) await sleep(wait);
+      state = await this.peers.probe(url);
+      if (state === 'dead') return state;
+    }
+    return state;
   }
 
   /** Our link to a standby closed: a dead standby is dropped; a live one gets what it missed. */
@@ -306,8 +325,11 @@ export class SessionRegistry {
     const node = this.cluster.node(to);
     const check = (attempt: number) => {
       if (!node) return void mine.forEach((r) => this.dropStandby(r, to, 'its node left the cluster'));
-      void this.peers.probe(node.url).then((state) => {
-        if (state === 'dead') for (const replica of mine) void this.dropStandby(replica, to, 'its node stopped');
+      void this.probeUntilDead(node.url).then((state) => {
+        if (state === 'dead') {
+          this.cluster.markDead(to, node.leaseId);
+          for (const replica of mine) void this.dropStandby(replica, to, 'its node stopped');
+        }
         else if (state === 'listening') {
           for (const replica of mine) {
             const member = replica.replicator?.members.get(to);
@@ -315,7 +337,7 @@ export class SessionRegistry {
             else setTimeout(() => replica.replicator?.resend(to), 100 * (member?.failures ?? 1));
           }
         }
-        else if (attempt < 10) setTimeout(() => check(attempt + 1), 200);
+        else if (attempt < 5) setTimeout(() => check(attempt + 1), 200);
       });
     };
     check(1);
@@ -355,7 +377,7 @@ export class SessionRegistry {
           replica.primary = record.primary;
           return;
         }
-        const live = record.standbys.filter((n) => n !== dead && (n === this.self || this.cluster.nodes.has(n)));
+        const live = record.standbys.filter((n) => n !== dead && this.cluster.isLive(n));
         if (!live.includes(this.self)) return this.dropLocal(replica, 'no longer in the replica set');
         if (live[0] !== this.self && attempt === 0) {
           await sleep(SECOND_STANDBY_DELAY_MS);
@@ -607,6 +629,15 @@ export class SessionRegistry {
     if (swapped === null) return null;
     this.log.warn('session lost with its host', { session: record.id, app: record.appId, primary: record.primary });
     return message;
+  }
+
+  /** Is `name`'s process alive? ('dead': its port refuses connections.) */
+  async probe(name: string): Promise<'dead' | 'listening' | 'unknown'> {
+    const node = this.cluster.node(name);
+    if (!node) return 'dead';
+    const state = await this.probeUntilDead(node.url);
+    if (state === 'dead') this.cluster.markDead(name, node.leaseId);
+    return state;
   }
 
   /** Keeps the record's attached / hold fields in step (for sessions.list on any node). */

@@ -74,6 +74,14 @@ const MAX_FRAME_PAYLOAD = 256 * 1024;
 const REPLAY_QUIET_MS = 25;
 /** …but no longer than this. */
 const REPLAY_MAX_WAIT_MS = 400;
+/**
+ * Input is first applied once the app has started: it printed something and then
+ * stayed quiet this long (or STARTUP_MAX_MS passed). Every replica waits the same way,
+ * so none of them echoes early keystrokes before the app's banner while another
+ * echoes them after it: replicas start in step.
+ */
+const STARTUP_QUIET_MS = 30;
+const STARTUP_MAX_MS = 600;
 /** How often deferred work is retried while this node may not act (no valid lease). */
 const FENCED_RETRY_MS = 50;
 
@@ -104,6 +112,9 @@ export class Session {
   private paceTimer: NodeJS.Timeout | undefined;
   private fencedTimer: NodeJS.Timeout | undefined;
   private readonly applyWaiters: Array<{ index: number; resolve: () => void }> = [];
+  private readonly spawnedAt = performance.now();
+  private started = false;
+  private startTimer: NodeJS.Timeout | undefined;
   private sent = 0;
   private acked = 0;
   private loneAck: NodeJS.Timeout | undefined;
@@ -241,6 +252,18 @@ export class Session {
 
   private applyCommitted(): void {
     if (this.appliedIndex >= this.commitIndex || this.endMessage !== null) return;
+    if (!this.started) {
+      const now = performance.now();
+      const printed = this.lastOutputAt > 0 && now - this.lastOutputAt >= STARTUP_QUIET_MS;
+      if (printed || now - this.spawnedAt >= STARTUP_MAX_MS) this.started = true;
+      else {
+        this.startTimer ??= setTimeout(() => {
+          this.startTimer = undefined;
+          this.applyCommitted();
+        }, STARTUP_QUIET_MS);
+        return;
+      }
+    }
     if (!this.options.mayAct()) {
       // Fenced: this node's lease is not known to be valid. Apply nothing until it is.
       this.fencedTimer ??= setTimeout(() => {
@@ -452,6 +475,7 @@ export class Session {
     clearTimeout(this.loneAck);
     clearTimeout(this.paceTimer);
     clearTimeout(this.fencedTimer);
+    clearTimeout(this.startTimer);
     for (const waiter of this.applyWaiters.splice(0)) waiter.resolve();
     this.holdExpiresAt = null;
     this.options.screens.close(this.id);

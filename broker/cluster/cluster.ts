@@ -27,6 +27,8 @@ const RELIST_MS = 5000;
 
 export class Cluster {
   readonly nodes = new Map<string, NodeRecord>();
+  /** Nodes a probe found dead, by the lease they held then. */
+  private readonly dead = new Map<string, string>();
   private lease: Lease | null = null;
   private watch: Watch | null = null;
   private relist: NodeJS.Timeout | undefined;
@@ -75,8 +77,27 @@ export class Cluster {
 
   /** Live members' URLs, this node first: what clients get as their broker list. */
   brokerUrls(): string[] {
-    const others = [...this.nodes.values()].filter((n) => n.name !== this.name && n.accepting).map((n) => n.url);
+    const others = [...this.nodes.values()].filter((n) => n.name !== this.name && n.accepting && !this.isDead(n)).map((n) => n.url);
     return [this.url, ...others.sort()];
+  }
+
+  /**
+   * A probe found `name`'s process gone: leave it out of placement and broker lists
+   * until it registers again (a new lease), without waiting for its lease to expire.
+   */
+  markDead(name: string, leaseId: string): void {
+    this.dead.set(name, leaseId);
+  }
+
+  private isDead(record: NodeRecord): boolean {
+    return this.dead.get(record.name) === record.leaseId;
+  }
+
+  /** Is `name` a live member (registered, and not found dead by a probe)? */
+  isLive(name: string): boolean {
+    if (name === this.name) return true;
+    const record = this.nodes.get(name);
+    return record !== undefined && !this.isDead(record);
   }
 
   node(name: string): NodeRecord | undefined {
@@ -85,7 +106,7 @@ export class Cluster {
 
   /** Nodes to host `count` replicas, least loaded first, never one in `exclude`. Self wins ties. */
   place(count: number, exclude: Set<string>): string[] {
-    const candidates = [...this.nodes.values()].filter((n) => n.accepting && !exclude.has(n.name));
+    const candidates = [...this.nodes.values()].filter((n) => n.accepting && !exclude.has(n.name) && !this.isDead(n));
     if (!exclude.has(this.name) && this.accepting && !candidates.some((n) => n.name === this.name)) candidates.push(this.selfRecord());
     candidates.sort((a, b) => (a.name === this.name ? this.load : a.load) - (b.name === this.name ? this.load : b.load) || Number(b.name === this.name) - Number(a.name === this.name) || a.name.localeCompare(b.name));
     return candidates.slice(0, count).map((n) => n.name);

@@ -216,13 +216,18 @@ export class ClientConnection {
       if (record.primary === cluster.name || this.local) {
         const local = this.ctx.sessions.lookup(sessionId);
         if (local.found === 'running') return this.resumeHere(id, local.session, cols, rows, token);
-      } else if (cluster.nodes.has(record.primary)) {
-        const message = token === null ? { type: 'session.attach' as const, id, sessionId, cols, rows } : { type: 'session.resume' as const, id, sessionId, resumeToken: token, cols, rows };
-        if (await this.route(record.primary, message, this.user)) return;
-      } else if (record.standbys.every((n) => !cluster.nodes.has(n))) {
-        // The primary's node is gone and no standby can take over.
-        const ended = await this.ctx.sessions.lostWithHost(found!);
-        if (ended) return this.refuse(id, ErrorCode.sessionEnded, ended);
+      } else {
+        let gone = !cluster.isLive(record.primary);
+        if (!gone) {
+          const message = token === null ? { type: 'session.attach' as const, id, sessionId, cols, rows } : { type: 'session.resume' as const, id, sessionId, resumeToken: token, cols, rows };
+          if (await this.route(record.primary, message, this.user)) return;
+          gone = (await this.ctx.sessions.probe(record.primary)) === 'dead';
+        }
+        if (gone && record.standbys.every((n) => !cluster.isLive(n))) {
+          // The primary's node is gone and no standby can take over.
+          const ended = await this.ctx.sessions.lostWithHost(found!);
+          if (ended) return this.refuse(id, ErrorCode.sessionEnded, ended);
+        }
       }
       if (!this.isOpen()) return;
       if (Date.now() >= deadline) return this.refuse(id, ErrorCode.unavailable, 'The node running your session is not answering; trying again.');

@@ -1,0 +1,207 @@
+// Test harness for clusters: real etcd (test/etcd.ts) and real broker nodes, each its
+// own process (`holdfast node --config`, from dist/), so faults are real: kill -9,
+// SIGSTOP/SIGCONT, a node restarted under the same name. Users ann (every app), bob
+// (python) and admin (status); apps as in harness.ts plus `readline` (reads a line,
+// prints its length and hash), `random` (prints random numbers: diverges) and
+// `fragile` (failover: none).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { hashPassword } from '../broker/auth/password.js';
+import type { ClusterStatus } from '../broker/gateway/status.js';
+import { Connection } from '../shared/core/index.js';
+import { nodeSocketFactory } from '../broker/cli/connect.js';
+import { freePort, startEtcd, type EtcdCluster } from './etcd.js';
+
+const DIST_CLI = resolve(import.meta.dirname, '..', 'dist', 'broker', 'cli.js');
+const artifacts = resolve(import.meta.dirname, '..', 'test-artifacts');
+const cheap = { N: 1024, r: 8, p: 1 };
+
+export const CLUSTER_APPS = [
+  { id: 'shell', name: 'Shell', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } },
+  { id: 'python', name: 'Python', command: '/usr/bin/python3', args: ['-q'] },
+  { id: 'cat', name: 'Cat', command: '/bin/cat' },
+  {
+    id: 'readline',
+    name: 'Read a line',
+    command: '/usr/bin/python3',
+    args: ['-c', 'import hashlib; s = input("text? "); print("GOT", len(s), hashlib.sha256(s.encode()).hexdigest()); input("done? ")'],
+  },
+  { id: 'random', name: 'Random', command: '/usr/bin/python3', args: ['-c', 'import random, time\nwhile True:\n    print(random.random(), flush=True)\n    time.sleep(1)'] },
+  { id: 'fragile', name: 'Fragile', command: '/bin/cat', failover: 'none' },
+];
+
+export interface ClusterNode {
+  name: string;
+  url: string;
+  process: ChildProcess;
+  readonly pid: number;
+  alive: boolean;
+  /** Everything the node logged (JSON lines). */
+  log: string[];
+}
+
+export interface TestCluster {
+  etcd: EtcdCluster;
+  nodes: ClusterNode[];
+  node(name: string): ClusterNode;
+  /** kill -9 (or another signal) a node's process. */
+  signal(name: string, signal: NodeJS.Signals): void;
+  /** Starts a node again under the same name and port (after a kill). */
+  restart(name: string): Promise<ClusterNode>;
+  status(via?: string): Promise<ClusterStatus>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  nodes?: number;
+  etcdMembers?: 1 | 3;
+  node?: Record<string, unknown>;
+  cluster?: Record<string, unknown>;
+  /** Extra apps, appended to CLUSTER_APPS (and entitled to the staff group). */
+  apps?: unknown[];
+  /** The `holdfast` CLI the nodes run (default: dist/broker/cli.js); the bench runs its own copy. */
+  cli?: string;
+  /** Names the node logs written to test-artifacts/ when the cluster stops. */
+  tag?: string;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
+  const CLI = options.cli ?? DIST_CLI;
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+  const apps = [...CLUSTER_APPS, ...(options.apps ?? [])];
+  const count = options.nodes ?? 3;
+  const etcd = await startEtcd({ members: options.etcdMembers ?? 1 });
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-cluster-test-'));
+  const tokenKeyFile = join(dir, 'token.key');
+  writeFileSync(tokenKeyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+  const users = [
+    { name: 'ann', passwordHash: await hashPassword('ann-pw', cheap), groups: ['staff'] },
+    { name: 'bob', passwordHash: await hashPassword('bob-pw', cheap) },
+    { name: 'admin', passwordHash: await hashPassword('admin-pw', cheap), groups: ['admins'] },
+  ];
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(await freePort());
+  const configFile = (i: number) => {
+    const name = `node-${i + 1}`;
+    const file = join(dir, `${name}.yaml`);
+    const config = {
+      node: { name, listen: { host: '127.0.0.1', port: ports[i] }, stateDir: join(dir, name), tokenKeyFile, heartbeatMs: 1000, ...options.node },
+      cluster: { controlPlane: { kind: 'etcd', endpoints: etcd.endpoints }, leaseTtlMs: 2000, keepAliveMs: 500, ...options.cluster },
+      users,
+      apps,
+      entitlements: [
+        { groups: ['staff'], apps: apps.map((a) => (a as { id: string }).id) },
+        { users: ['bob'], apps: ['python'] },
+      ],
+    };
+    writeFileSync(file, JSON.stringify(config, null, 2)); // JSON is YAML
+    return file;
+  };
+  const nodes: ClusterNode[] = [];
+  const retired: ClusterNode[] = [];
+  const tag = options.tag ?? 'cluster';
+  const launchNode = async (i: number): Promise<ClusterNode> => {
+    const name = `node-${i + 1}`;
+    const child = spawn(process.execPath, [CLI, 'node', '--config', configFile(i)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOLDFAST_LOG_LEVEL: 'info' } });
+    const node: ClusterNode = { name, url: `http://127.0.0.1:${ports[i]}`, process: child, pid: child.pid!, alive: true, log: [] };
+    let partial = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      node.log.push(...lines);
+    });
+    child.once('exit', () => (node.alive = false));
+    await waitHealthy(node);
+    return node;
+  };
+  for (let i = 0; i < count; i++) nodes.push(await launchNode(i));
+  let adminToken: string | null = null;
+  const cluster: TestCluster = {
+    etcd,
+    nodes,
+    node: (name) => nodes.find((n) => n.name === name) ?? raise(`no node ${name}`),
+    signal: (name, signal) => {
+      const node = cluster.node(name);
+      node.process.kill(signal);
+      if (signal === 'SIGKILL') node.alive = false;
+    },
+    restart: async (name) => {
+      const i = nodes.findIndex((n) => n.name === name);
+      const old = nodes[i]!;
+      if (old.process.exitCode === null && old.process.signalCode === null) {
+        old.process.kill('SIGKILL');
+        await new Promise((r) => old.process.once('exit', r));
+      }
+      retired.push(old);
+      nodes[i] = await launchNode(i);
+      return nodes[i]!;
+    },
+    status: async (via) => {
+      const url = via ?? nodes.find((n) => n.alive)!.url;
+      adminToken ??= await signInToken(url, 'admin', 'admin-pw');
+      const reply = await fetch(`${url}/api/status`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(5000) });
+      if (!reply.ok) throw new Error(`status: HTTP ${reply.status}: ${await reply.text()}`);
+      return (await reply.json()) as ClusterStatus;
+    },
+    stop: async () => {
+      // Each node's log, for a failure's evidence.
+      mkdirSync(artifacts, { recursive: true });
+      for (const node of [...nodes, ...retired]) appendFileSync(join(artifacts, `cluster-${tag}-${node.name}.log`), node.log.join('\n') + '\n');
+      for (const node of nodes) {
+        node.process.kill('SIGCONT');
+        node.process.kill('SIGKILL');
+      }
+      await etcd.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  process.on('exit', () => nodes.forEach((n) => n.process.kill('SIGKILL')));
+  return cluster;
+}
+
+async function waitHealthy(node: ClusterNode): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (!node.alive) throw new Error(`${node.name} exited while starting:\n${node.log.join('\n')}`);
+    try {
+      if ((await fetch(`${node.url}/healthz`, { signal: AbortSignal.timeout(500) })).ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${node.name} did not start within 15 s:\n${node.log.join('\n')}`);
+}
+
+export async function signInToken(url: string, user: string, password: string): Promise<string> {
+  const connection = new Connection({ brokerUrl: url, socketFactory: nodeSocketFactory, connectTimeoutMs: 5000 });
+  try {
+    await connection.open();
+    return (await connection.request({ type: 'auth.signIn', user, password }, 'auth.signedIn')).accessToken;
+  } finally {
+    connection.close();
+  }
+}
+
+/** Waits (bounded) until `check` passes on the cluster's status. */
+export async function waitForStatus(cluster: TestCluster, check: (status: ClusterStatus) => boolean, timeoutMs = 15_000, via?: string): Promise<ClusterStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ClusterStatus | null = null;
+  while (Date.now() < deadline) {
+    try {
+      last = await cluster.status(via);
+      if (check(last)) return last;
+    } catch {
+      /* a node may be down mid-failover */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`cluster status did not settle within ${timeoutMs / 1000} s; last: ${JSON.stringify(last)}`);
+}
+
+function raise(message: string): never {
+  throw new Error(message);
+}

@@ -1,0 +1,222 @@
+// A cluster on real etcd with real node processes: the app survives the death of its
+// host. Faults are real — kill -9, SIGSTOP — and every check is what a person would
+// notice: what they typed arrives exactly once, the screen is as they left it.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { Screen, client, launch, stripAnsi, typingText } from './harness.js';
+import { startCluster, waitForStatus, type TestCluster } from './cluster-harness.js';
+import type { SessionStream } from '../shared/core/index.js';
+import type { ClusterStatus } from '../broker/gateway/status.js';
+
+let c: TestCluster;
+beforeAll(async () => {
+  c = await startCluster({ nodes: 3, tag: 'faults' });
+}, 60_000);
+afterAll(async () => {
+  await c?.stop();
+});
+/** Each test starts with every node up, whatever the test before it killed. */
+beforeEach(async () => {
+  for (const node of c.nodes) if (!node.alive) await c.restart(node.name);
+});
+
+const sessionOf = (status: ClusterStatus, id: string) => status.sessions.find((s) => s.id === id);
+/** Fully replicated: a primary and one standby that joined, on live nodes. */
+const whole = (id: string) => (status: ClusterStatus) => {
+  const s = sessionOf(status, id);
+  return s !== undefined && s.standbys.length === 1 && status.nodes.some((n) => n.name === s.primary);
+};
+const flat = (text: string) => stripAnsi(text).replace(/\r?\n/g, '');
+
+/** Types `text` ten characters at a time, every 15 ms, calling `at(i)` before each chunk. */
+async function type(stream: SessionStream, text: string, at: (i: number) => void | Promise<void>): Promise<void> {
+  for (let i = 0; i < text.length; i += 10) {
+    await at(i);
+    stream.sendInput(text.slice(i, i + 10));
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+describe('kill -9 of the primary', () => {
+  it('resumes on the standby while a person types: every character once, the screen as it was', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'readline', 200, 50);
+    const screen = new Screen(stream);
+    await screen.waitFor('text? ');
+    const id = stream.sessionId!;
+    const before = await waitForStatus(c, whole(id));
+    const primary = sessionOf(before, id)!.primary;
+    const states: string[] = [];
+    stream.subscribe((view) => states.push(view.status));
+    const typed = typingText(1500, 11);
+    await type(stream, typed, (i) => {
+      if (i === 600) c.signal(primary, 'SIGKILL');
+    });
+    stream.sendInput('\r');
+    const match = await screen.waitFor(/GOT (\d+) ([0-9a-f]{64})/, 30_000);
+    expect(Number(match[1])).toBe(typed.length);
+    expect(match[2]).toBe(createHash('sha256').update(typed).digest('hex'));
+    expect(flat(screen.text)).toContain(`text? ${typed}`);
+    expect(states).toContain('reconnecting');
+    expect(screen.resets).toBe(1);
+    const after = await waitForStatus(c, (s) => sessionOf(s, id)?.primary !== primary);
+    expect(sessionOf(after, id)).toMatchObject({ epoch: 2 });
+    stream.close();
+    ann.signOut();
+    await c.restart(primary);
+  }, 90_000);
+});
+
+/** Lines `cat` echoed (tty echo + cat's copy: each line typed shows twice). */
+const count = (text: string, line: string) => flat(text).split(line).length - 1;
+
+describe('twenty kills in a row', () => {
+  it('keeps two sessions through 20 kill -9s of their primaries, replenishing standbys in between', async () => {
+    const ann = client(c.nodes[1]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const streams = [await launch(ann, 'cat', 120, 40), await launch(ann, 'cat', 120, 40)];
+    const screens = streams.map((s) => new Screen(s));
+    const ids = streams.map((s) => s.sessionId!);
+    for (const id of ids) await waitForStatus(c, whole(id));
+    const killed: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      const which = round % 2;
+      const id = ids[which]!;
+      // Replenished between kills: both sessions whole again before the next fault.
+      const status = await waitForStatus(c, (s) => ids.every((x) => whole(x)(s)), 20_000);
+      const primary = sessionOf(status, id)!.primary;
+      c.signal(primary, 'SIGKILL');
+      killed.push(primary);
+      const line = `round-${round}-ok`;
+      streams[which]!.sendInput(`${line}\r`);
+      await screens[which]!.waitFor(new RegExp(`${line}[\\s\\S]*${line}`), 15_000);
+      await c.restart(primary);
+    }
+    for (const [which, id] of ids.entries()) {
+      const status = await waitForStatus(c, whole(id), 20_000);
+      const lines = Array.from({ length: 20 }, (_, round) => `round-${round}-ok`).filter((_, round) => round % 2 === which);
+      // Every line typed once: tty echo + cat's copy, never a third.
+      for (const line of lines) expect(count(screens[which]!.text, line), line).toBe(2);
+      // At least ten promotions each (more when both sessions shared the killed primary).
+      expect(sessionOf(status, id)!.epoch).toBeGreaterThanOrEqual(11);
+    }
+    // The kills landed on more than one node.
+    expect(new Set(killed).size).toBeGreaterThan(1);
+    for (const stream of streams) stream.close();
+    ann.signOut();
+  }, 240_000);
+});
+
+describe('gateway and silent failures', () => {
+  it('survives the death of the client’s gateway node, which is not the primary', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const launched = await launch(ann, 'cat');
+    const id = launched.sessionId!;
+    const status = await waitForStatus(c, whole(id));
+    const record = sessionOf(status, id)!;
+    const gateway = c.nodes.find((n) => n.name !== record.primary && !record.standbys.includes(n.name))!;
+    launched.detach();
+    // A second client on the third node: its frames go through that node's tunnel to the primary.
+    const bob = client(gateway.url);
+    await bob.signIn('ann', 'ann-pw');
+    const [summary] = (await bob.listSessions()).filter((x) => x.sessionId === id);
+    const stream = bob.attach(summary!, 80, 24);
+    const screen = new Screen(stream);
+    await stream.ready();
+    stream.sendInput('via-gateway\r');
+    await screen.waitFor(/via-gateway[\s\S]*via-gateway/);
+    c.signal(gateway.name, 'SIGKILL');
+    stream.sendInput('after-gateway\r');
+    await screen.waitFor(/after-gateway[\s\S]*after-gateway/, 15_000);
+    expect(count(screen.text, 'after-gateway')).toBe(2);
+    // The primary never changed: only the path to it did.
+    const after = await waitForStatus(c, (s) => sessionOf(s, id)?.primary === record.primary);
+    expect(sessionOf(after, id)!.epoch).toBe(record.epoch);
+    stream.close();
+    bob.signOut();
+    ann.signOut();
+    await c.restart(gateway.name);
+  }, 90_000);
+
+  it('fences a SIGSTOPped primary: after the promotion it applies nothing and shows nothing', async () => {
+    const ann = client(c.nodes[2]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'cat');
+    const screen = new Screen(stream);
+    const id = stream.sessionId!;
+    const before = sessionOf(await waitForStatus(c, whole(id)), id)!;
+    const states: string[] = [];
+    stream.subscribe((view) => states.push(view.status));
+    c.signal(before.primary, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    stream.sendInput('while-stopped\r');
+    await screen.waitFor(/while-stopped[\s\S]*while-stopped/, 15_000);
+    const tookMs = Date.now() - stoppedAt;
+    const promoted = await waitForStatus(c, (s) => sessionOf(s, id)?.primary !== before.primary && (sessionOf(s, id)?.epoch ?? 0) > before.epoch);
+    // The old primary wakes up: it must step down, not show or apply anything.
+    c.signal(before.primary, 'SIGCONT');
+    const old = c.node(before.primary);
+    await waitForExpect(() => expect(old.log.join('\n')).toMatch(/stepping down: superseded|replica removed/), 10_000);
+    const textAtWake = screen.text;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(screen.text).toBe(textAtWake);
+    stream.sendInput('after-wake\r');
+    await screen.waitFor(/after-wake[\s\S]*after-wake/, 10_000);
+    expect(count(screen.text, 'while-stopped')).toBe(2);
+    expect(count(screen.text, 'after-wake')).toBe(2);
+    expect(states.at(-1)).toBe('streaming');
+    const status = await c.status();
+    expect(sessionOf(status, id)).toMatchObject({ primary: sessionOf(promoted, id)!.primary });
+    // Silent failure is found by the lease: TTL 2 s, plus the client's own detection.
+    expect(tookMs).toBeLessThan(6000);
+    stream.close();
+    ann.signOut();
+    await c.restart(before.primary);
+  }, 90_000);
+});
+
+describe('what cannot be replicated', () => {
+  it('detects an app that prints random numbers as divergent, and keeps it running for the person', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'random');
+    const screen = new Screen(stream);
+    await screen.waitFor(/0\.\d+/);
+    const total = (s: ClusterStatus) => s.nodes.reduce((sum, n) => sum + (n.counters?.divergences ?? 0), 0);
+    const start = total(await c.status());
+    await waitForStatus(c, (s) => total(s) > start, 20_000);
+    const lines = (screen.text.match(/0\.\d+/g) ?? []).length;
+    await screen.waitFor(new RegExp(`(0\\.\\d+[\\s\\S]*){${lines + 1}}`), 5000);
+    stream.close();
+    ann.signOut();
+  }, 60_000);
+
+  it('ends a failover: none session when its host dies, and says why', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'fragile');
+    const id = stream.sessionId!;
+    const record = sessionOf(await waitForStatus(c, (s) => sessionOf(s, id) !== undefined), id)!;
+    expect(record.standbys).toEqual([]);
+    c.signal(record.primary, 'SIGKILL');
+    const end = await stream.finished();
+    expect(end.reason).toMatch(/Fragile is not kept across server failures \(failover: none\)/);
+    ann.signOut();
+    await c.restart(record.primary);
+  }, 60_000);
+});
+
+async function waitForExpect(check: () => void, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
