@@ -3,6 +3,9 @@
 // replenishing after a failover, and screen-hash checks for divergence. Every change
 // to a session's record goes through compare-and-swap; a replica that finds its epoch
 // superseded steps down and shows nobody anything.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SessionSummary } from '../shared/protocol/index.js';
 import type { AppConfig, NodeConfig, SandboxProfile } from './config/schema.js';
 import type { Logger } from './log.js';
@@ -91,7 +94,8 @@ export class SessionRegistry {
   /** Starts `app` for `owner` with this node as primary, and its standbys on others. */
   async launch(owner: string, app: AppConfig, cols: number, rows: number): Promise<Session> {
     if (!this.cluster.accepting) throw new Error('this node has lost touch with the control plane and takes no new sessions; try again in a moment');
-    const session = this.createReplica({ role: 'primary', epoch: 1, owner, app, cols, rows });
+    const id = randomBytes(16).toString('base64url');
+    const session = this.createReplica({ role: 'primary', epoch: 1, owner, app, cols, rows, id, homeDir: this.homeFor(app, id) });
     const replica = this.track(session, this.self);
     const standbys = this.cluster.place(this.replicasFor(app) - 1, new Set([this.self]));
     const record: SessionRecord = {
@@ -129,7 +133,68 @@ export class SessionRegistry {
     return session;
   }
 
-  private createReplica(o: { role: 'primary' | 'standby'; epoch: number; owner: string; app: AppConfig; cols: number; rows: number; id?: string; resumeToken?: string; startedAt?: number }): Session {
+  /** Where a failover: restart app keeps its files: on shared storage, so a restart elsewhere finds them. */
+  private homeFor(app: AppConfig, id: string): string | undefined {
+    const shared = this.config.cluster.sharedDir;
+    if (app.failover !== 'restart' || !shared) return undefined;
+    const home = join(shared, 'homes', id);
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    return home;
+  }
+
+  /**
+   * The primary of a failover: restart session died with no standby: start a fresh
+   * instance here, in epoch+1 (by CAS, so only one gateway does), with the same home
+   * when there is shared storage. Input numbering continues after the client's.
+   */
+  async restartHere(found: VersionedSession, token: string | null, inputSeq: number, cols: number, rows: number): Promise<Session | null> {
+    const record = found.record;
+    const app = this.catalog.app(record.appId);
+    if (!app || !this.cluster.accepting) return null;
+    const resumeToken = token ?? randomBytes(24).toString('base64url');
+    const next: SessionRecord = {
+      ...record,
+      epoch: record.epoch + 1,
+      primary: this.self,
+      standbys: [],
+      attached: false,
+      holdExpiresAt: Date.now() + this.config.node.sessionHoldSeconds * 1000,
+      resumeTokenHash: hashToken(resumeToken),
+    };
+    if ((await this.cluster.swapSession(next, found.revision).catch(() => null)) === null) return null;
+    const session = this.createReplica({
+      role: 'primary',
+      epoch: next.epoch,
+      owner: record.owner,
+      app,
+      cols,
+      rows,
+      id: record.id,
+      resumeToken,
+      startedAt: record.startedAt,
+      homeDir: this.homeFor(app, record.id),
+      inputBase: inputSeq,
+    });
+    this.track(session, this.self);
+    session.startHold();
+    this.counters.failovers += 1;
+    this.log.warn('app restarted after its host died', { session: record.id, app: app.id, from: record.primary, epoch: next.epoch });
+    return session;
+  }
+
+  private createReplica(o: {
+    role: 'primary' | 'standby';
+    epoch: number;
+    owner: string;
+    app: AppConfig;
+    cols: number;
+    rows: number;
+    id?: string;
+    resumeToken?: string;
+    startedAt?: number;
+    homeDir?: string;
+    inputBase?: number;
+  }): Session {
     const profile = this.config.sandboxProfiles[o.app.sandbox] ?? DEFAULT_PROFILE;
     return new Session({
       ...o,
@@ -601,6 +666,8 @@ export class SessionRegistry {
     for (const name of replica?.replicator?.members.keys() ?? []) this.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message });
     this.log.info('session ended', { session: session.id, user: session.owner, app: session.app.id, reason: message });
     void this.markEnded(session, message);
+    const shared = this.config.cluster.sharedDir;
+    if (session.app.failover === 'restart' && shared) rmSync(join(shared, 'homes', session.id), { recursive: true, force: true });
   }
 
   private async markEnded(session: Session, message: string): Promise<void> {

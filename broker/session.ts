@@ -46,6 +46,10 @@ export interface SessionOptions {
   window: number;
   holdSeconds: number;
   screens: Screens;
+  /** A home that outlives the app (failover: restart). */
+  homeDir?: string;
+  /** Input numbering continues after this (a restarted app: the client's earlier inputs went to the old one). */
+  inputBase?: number;
   /** False while this node must not act as a primary (its control-plane lease is not valid). */
   mayAct: () => boolean;
   onEnd: (session: Session, message: string, exit: AppExit | null) => void;
@@ -138,6 +142,7 @@ export class Session {
     this.role = options.role;
     this.epoch = options.epoch;
     this.owner = options.owner;
+    this.acceptedSeq = this.inputSeq = options.inputBase ?? 0;
     this.app = options.app;
     this.cols = options.cols;
     this.rows = options.rows;
@@ -147,6 +152,7 @@ export class Session {
       app: options.app,
       profile: options.profile,
       stateDir: options.stateDir,
+      homeDir: options.homeDir,
       cols: options.cols,
       rows: options.rows,
       onOutput: (data) => this.output(data),

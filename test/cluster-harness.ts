@@ -31,6 +31,7 @@ export const CLUSTER_APPS = [
   },
   { id: 'random', name: 'Random', command: '/usr/bin/python3', args: ['-c', 'import random, time\nwhile True:\n    print(random.random(), flush=True)\n    time.sleep(1)'] },
   { id: 'fragile', name: 'Fragile', command: '/bin/cat', failover: 'none' },
+  { id: 'restartable', name: 'Restartable', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' }, failover: 'restart' },
 ];
 
 export interface ClusterNode {
@@ -89,7 +90,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     const file = join(dir, `${name}.yaml`);
     const config = {
       node: { name, listen: { host: '127.0.0.1', port: ports[i] }, stateDir: join(dir, name), tokenKeyFile, heartbeatMs: 1000, ...options.node },
-      cluster: { controlPlane: { kind: 'etcd', endpoints: etcd.endpoints }, leaseTtlMs: 2000, keepAliveMs: 500, ...options.cluster },
+      cluster: { controlPlane: { kind: 'etcd', endpoints: etcd.endpoints }, leaseTtlMs: 2000, keepAliveMs: 500, sharedDir: join(dir, 'shared'), ...options.cluster },
       users,
       apps,
       entitlements: [

@@ -193,6 +193,28 @@ describe('what cannot be replicated', () => {
     ann.signOut();
   }, 60_000);
 
+  it('restarts a failover: restart app elsewhere with the same files, and tells the person', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'restartable');
+    const screen = new Screen(stream);
+    const id = stream.sessionId!;
+    await screen.waitFor('$ ');
+    stream.sendInput('echo kept-across > ~/note.txt; X=in-memory; echo written\r');
+    await screen.waitFor(/written\r?\n/);
+    const record = sessionOf(await waitForStatus(c, (s) => sessionOf(s, id) !== undefined), id)!;
+    expect(record.standbys).toEqual([]);
+    c.signal(record.primary, 'SIGKILL');
+    await screen.waitFor(/Restartable was restarted on node-\d because its server stopped; your files are as you left them/, 15_000);
+    stream.sendInput('cat ~/note.txt; echo "X=[$X]"\r');
+    await screen.waitFor(/kept-across[\s\S]*X=\[\]/, 10_000);
+    const after = sessionOf(await c.status(), id)!;
+    expect(after.epoch).toBe(record.epoch + 1);
+    expect(after.primary).not.toBe(record.primary);
+    stream.close();
+    ann.signOut();
+  }, 60_000);
+
   it('ends a failover: none session when its host dies, and says why', async () => {
     const ann = client(c.nodes[0]!.url);
     await ann.signIn('ann', 'ann-pw');

@@ -72,6 +72,11 @@ export const ClusterConfig = z
     /** The node's membership lease: it is taken for dead this long after its last keep-alive. */
     leaseTtlMs: z.number().int().min(1000).max(60_000).default(2000),
     keepAliveMs: z.number().int().min(100).max(20_000).default(500),
+    /**
+     * A directory every node reaches at the same path (NFS, or one machine's disk): apps
+     * with failover: restart keep their home here, so a restarted instance has the same files.
+     */
+    sharedDir: z.string().startsWith('/').optional(),
     /** The URL other nodes and clients reach this node at. Default: from listen (http://host:port). */
     advertiseUrl: z.string().regex(/^https?:\/\/[^/]+$/, 'a URL such as http://10.0.0.5:8080').optional(),
   })

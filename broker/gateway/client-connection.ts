@@ -101,7 +101,7 @@ export class ClientConnection {
       case 'ping':
         return this.send({ type: 'pong', id: message.id });
       case 'session.resume':
-        return this.resume(message.id, message.sessionId, message.cols, message.rows, message.resumeToken);
+        return this.resume(message.id, message.sessionId, message.cols, message.rows, message.resumeToken, message.inputSeq);
       case 'session.resize':
         if (!this.session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to resize.');
         this.session.resize(message.cols, message.rows);
@@ -204,7 +204,7 @@ export class ClientConnection {
    * If the primary is not answering (a failover under way), waits for the record to
    * name a new one, up to the lease TTL and a little more.
    */
-  private async resume(id: number, sessionId: string, cols: number, rows: number, token: string | null): Promise<void> {
+  private async resume(id: number, sessionId: string, cols: number, rows: number, token: string | null, inputSeq?: number): Promise<void> {
     if (this.session || this.tunnel) return this.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to resume another.');
     const cluster = this.ctx.sessions.cluster;
     const deadline = Date.now() + this.ctx.config.cluster.leaseTtlMs + 2000;
@@ -223,7 +223,14 @@ export class ClientConnection {
           if (await this.route(record.primary, message, this.user)) return;
           gone = (await this.ctx.sessions.probe(record.primary)) === 'dead';
         }
-        if (gone && record.standbys.every((n) => !cluster.isLive(n))) {
+        if (gone && record.standbys.every((n) => !cluster.isLive(n)) && record.failover === 'restart') {
+          // No standby by design: a fresh instance here, with the same files.
+          const session = await this.ctx.sessions.restartHere(found!, token, inputSeq ?? 0, cols, rows);
+          if (session) {
+            const files = this.ctx.config.cluster.sharedDir ? 'your files are as you left them' : 'its files could not be kept (no shared storage is configured)';
+            return this.resumeHere(id, session, cols, rows, token, `\x1b[1;33m[Holdfast] ${record.appName} was restarted on ${cluster.name} because its server stopped; ${files}.\x1b[0m\r\n`);
+          }
+        } else if (gone && record.standbys.every((n) => !cluster.isLive(n))) {
           // The primary's node is gone and no standby can take over.
           const ended = await this.ctx.sessions.lostWithHost(found!);
           if (ended) return this.refuse(id, ErrorCode.sessionEnded, ended);
@@ -240,7 +247,7 @@ export class ClientConnection {
     return tokenMatches(token, record.resumeTokenHash) && (this.user === null || this.user === record.owner);
   }
 
-  private async resumeHere(id: number, session: Session, cols: number, rows: number, token: string | null): Promise<void> {
+  private async resumeHere(id: number, session: Session, cols: number, rows: number, token: string | null, notice = ''): Promise<void> {
     clearTimeout(this.authTimer);
     const point = await session.resumePoint(cols, rows);
     if (session.endMessage !== null) return this.refuse(id, ErrorCode.sessionEnded, session.endMessage);
@@ -257,7 +264,7 @@ export class ClientConnection {
       holdSeconds: this.ctx.config.node.sessionHoldSeconds,
       inputAck: point.inputAck,
       outputOffset: point.outputOffset,
-      snapshot: point.snapshot,
+      snapshot: notice + point.snapshot,
     });
     this.ctx.log.info(token === null ? 'session attached' : 'session resumed', { session: session.id, user: session.owner, address: this.address });
     this.bind(session);

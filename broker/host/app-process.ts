@@ -24,6 +24,8 @@ export interface AppProcessOptions {
   rows: number;
   onOutput: (data: Buffer) => void;
   onExit: (exit: AppExit) => void;
+  /** A home that outlives this process (failover: restart keeps it on shared storage); default: a private one, removed at exit. */
+  homeDir?: string;
 }
 
 /** A held-back partial marker is released after this long if the rest never comes. */
@@ -43,7 +45,8 @@ export class AppProcess {
   constructor(options: AppProcessOptions) {
     this.options = options;
     this.dir = join(options.stateDir, 'sandboxes', this.id);
-    const home = join(this.dir, 'home');
+    const home = options.homeDir ?? join(this.dir, 'home');
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     mkdirSync(home, { recursive: true, mode: 0o700 });
     writeFileSync(join(this.dir, 'passwd'), PASSWD);
     writeFileSync(join(this.dir, 'group'), GROUP);

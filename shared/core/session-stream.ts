@@ -212,7 +212,7 @@ export class SessionStream {
       reply = await connection.request({ type: 'session.attach', sessionId: input.sessionId!, cols: this.cols, rows: this.rows }, 'session.resumed');
     } else {
       reply = await connection.request(
-        { type: 'session.resume', sessionId: input.sessionId!, resumeToken: input.resumeToken!, cols: this.cols, rows: this.rows },
+        { type: 'session.resume', sessionId: input.sessionId!, resumeToken: input.resumeToken!, cols: this.cols, rows: this.rows, inputSeq: this.seq },
         'session.resumed',
       );
     }

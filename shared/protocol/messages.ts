@@ -52,6 +52,8 @@ export const Resume = z.object({
   resumeToken: z.string().min(1).max(128),
   cols: Cols,
   rows: Rows,
+  /** The highest input number this client has sent: where a restarted app's numbering continues. */
+  inputSeq: z.number().int().min(0).max(2 ** 32 - 1).optional(),
 });
 /** Attach to one of your own running sessions from another client (signed in). */
 export const Attach = z.object({ type: z.literal('session.attach'), id, sessionId: SessionId, cols: Cols, rows: Rows });
