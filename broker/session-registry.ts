@@ -24,7 +24,7 @@ const REMEMBER_ENDED_MS = 60 * 60_000;
 /** Standbys other than the first live one wait this long before trying to promote. */
 const SECOND_STANDBY_DELAY_MS = 400;
 /** How often a primary compares screens with its standbys (when the session is quiet). */
-const HASH_CHECK_MS = 2000;
+const HASH_CHECK_MS = 1000;
 /** Quiet means no input for this long… */
 const QUIET_INPUT_MS = 700;
 /** …and no output for this long. */

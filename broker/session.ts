@@ -74,10 +74,14 @@ const BATCH_MS = 2;
 /** Largest OUTPUT frame payload: far below any client's maxPayload. */
 const MAX_FRAME_PAYLOAD = 256 * 1024;
 
-/** While a new standby replays the log, the next entry waits for the app to go quiet this long… */
-const REPLAY_QUIET_MS = 25;
-/** …but no longer than this. */
-const REPLAY_MAX_WAIT_MS = 400;
+/**
+ * While a new standby replays the log, each entry waits until the app has produced as
+ * much output as it had when the entry was first applied (`LogEntry.after`), or this
+ * long at most (an app whose output is not deterministic never gets there).
+ */
+const REPLAY_MAX_WAIT_MS = 1500;
+/** Entries without that figure wait for this much quiet after one the app answers. */
+const REPLAY_QUIET_MS = 80;
 /**
  * Input is first applied once the app has started: it printed something and then
  * stayed quiet this long (or STARTUP_MAX_MS passed). Every replica waits the same way,
@@ -295,6 +299,7 @@ export class Session {
 
   private apply(entry: LogEntry): void {
     this.appliedIndex = entry.index;
+    entry.after = this.outputBytes;
     if (entry.data) {
       this.inputSeq = Math.max(this.inputSeq, entry.seq);
       this.process.write(entry.data);
@@ -346,11 +351,18 @@ export class Session {
       this.pacing = false;
       return;
     }
+    const next = this.log[this.appliedIndex]!;
+    const previous = this.appliedIndex > 0 ? this.log[this.appliedIndex - 1]! : null;
+    const answered = previous !== null && (previous.data === null || previous.data.some((byte) => byte < 0x20 || byte === 0x7f));
     const started = performance.now();
     const step = () => {
-      const quietFor = performance.now() - Math.max(this.lastOutputAt, started);
-      if (quietFor < REPLAY_QUIET_MS && performance.now() - started < REPLAY_MAX_WAIT_MS) {
-        this.paceTimer = setTimeout(step, REPLAY_QUIET_MS - quietFor);
+      const now = performance.now();
+      const waiting =
+        next.after !== undefined
+          ? this.outputBytes < next.after
+          : answered && now - Math.max(this.lastOutputAt, started) < REPLAY_QUIET_MS;
+      if (waiting && now - started < REPLAY_MAX_WAIT_MS) {
+        this.paceTimer = setTimeout(step, 5);
         return;
       }
       this.paceTimer = undefined;

@@ -89,7 +89,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     const name = `node-${i + 1}`;
     const file = join(dir, `${name}.yaml`);
     const config = {
-      node: { name, listen: { host: '127.0.0.1', port: ports[i] }, stateDir: join(dir, name), tokenKeyFile, heartbeatMs: 1000, ...options.node },
+      node: { name, listen: { host: '127.0.0.1', port: ports[i] }, stateDir: join(dir, name), tokenKeyFile, heartbeatMs: 2000, ...options.node },
       cluster: { controlPlane: { kind: 'etcd', endpoints: etcd.endpoints }, leaseTtlMs: 2000, keepAliveMs: 500, sharedDir: join(dir, 'shared'), ...options.cluster },
       users,
       apps,

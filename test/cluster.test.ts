@@ -186,12 +186,12 @@ describe('what cannot be replicated', () => {
     await screen.waitFor(/0\.\d+/);
     const total = (s: ClusterStatus) => s.nodes.reduce((sum, n) => sum + (n.counters?.divergences ?? 0), 0);
     const start = total(await c.status());
-    await waitForStatus(c, (s) => total(s) > start, 20_000);
+    await waitForStatus(c, (s) => total(s) > start, 45_000);
     const lines = (screen.text.match(/0\.\d+/g) ?? []).length;
-    await screen.waitFor(new RegExp(`(0\\.\\d+[\\s\\S]*){${lines + 1}}`), 5000);
+    await screen.waitFor(new RegExp(`(0\\.\\d+[\\s\\S]*){${lines + 1}}`), 10_000);
     stream.close();
     ann.signOut();
-  }, 60_000);
+  }, 90_000);
 
   it('restarts a failover: restart app elsewhere with the same files, and tells the person', async () => {
     const ann = client(c.nodes[0]!.url);

@@ -16,6 +16,12 @@ export interface LogEntry {
   data: Uint8Array | null;
   cols: number;
   rows: number;
+  /**
+   * Output bytes the replica had produced when it applied this entry. A new standby
+   * replaying the log applies the entry only once its app has produced as much, so
+   * the app's answers land between the same keystrokes as they did.
+   */
+  after?: number;
 }
 
 const Entry = z.object({
@@ -24,6 +30,7 @@ const Entry = z.object({
   data: z.string().nullable(),
   cols: z.number().int().min(0),
   rows: z.number().int().min(0),
+  after: z.number().int().min(0).optional(),
 });
 
 const base = { sessionId: z.string().min(1).max(64), epoch: z.number().int().min(1) };
@@ -57,7 +64,7 @@ export const PeerMessage = z.discriminatedUnion('type', [
 export type PeerMessage = z.infer<typeof PeerMessage>;
 
 export function entryToJson(entry: LogEntry): z.infer<typeof Entry> {
-  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows };
+  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after };
 }
 
 export function entryFromJson(entry: z.infer<typeof Entry>): LogEntry {
