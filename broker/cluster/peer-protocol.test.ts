@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { decodePeerFrame, encodeAcked, encodeAppend, entryFromJson, entryToJson, PeerMessage, type LogEntry } from './peer-protocol.js';
+
+const entries: LogEntry[] = [
+  { index: 7, seq: 41, data: Buffer.from('print(x)\r'), cols: 0, rows: 0 },
+  { index: 8, seq: 0, data: null, cols: 132, rows: 43 },
+];
+
+describe('peer frames', () => {
+  it('round-trips APPEND with inputs and resizes, and ACKED', () => {
+    const append = decodePeerFrame(encodeAppend('sess-1', 3, entries));
+    expect(append).toEqual({ type: 'append', sessionId: 'sess-1', epoch: 3, entries: [{ ...entries[0], data: expect.any(Buffer) }, entries[1]] });
+    expect(Buffer.from((append as { entries: LogEntry[] }).entries[0]!.data!).toString()).toBe('print(x)\r');
+    expect(decodePeerFrame(encodeAcked('sess-1', 3, 8))).toEqual({ type: 'acked', sessionId: 'sess-1', epoch: 3, index: 8 });
+  });
+
+  it('names what is wrong with a malformed frame instead of throwing', () => {
+    const frame = encodeAppend('sess-1', 3, entries);
+    expect(decodePeerFrame(frame.subarray(0, frame.length - 2))).toMatch(/truncated/);
+    expect(decodePeerFrame(Buffer.concat([frame, Buffer.from([0])]))).toBe('APPEND frame has trailing bytes');
+    expect(decodePeerFrame(Buffer.from([0x42, 0, 0, 0, 1, 0]))).toBe('unknown peer frame type 0x42');
+    expect(decodePeerFrame(Buffer.from([0x11]))).toBe('peer frame too short');
+  });
+
+  it('carries log entries in JSON for a new standby, with the output each was applied after', () => {
+    const json = entryToJson({ ...entries[0]!, after: 120 });
+    expect(PeerMessage.safeParse({ type: 'replica.open', sessionId: 's', epoch: 1, owner: 'ann', appId: 'cat', cols: 80, rows: 24, resumeToken: 't', startedAt: 1, entries: [json] }).success).toBe(true);
+    expect(entryFromJson(json)).toEqual({ ...entries[0], after: 120, data: Buffer.from('print(x)\r') });
+    expect(PeerMessage.safeParse({ type: 'append', sessionId: 's', epoch: 0 }).success).toBe(false);
+  });
+});
