@@ -40,6 +40,8 @@ export class BrokerNode {
   private readonly peers: PeerHub;
   private cluster: Cluster | null = null;
   private registry: SessionRegistry | null = null;
+  /** Set once the node has joined its cluster: until then it serves nobody. */
+  private ready = false;
 
   constructor(private readonly options: NodeOptions) {
     const { config } = options;
@@ -76,7 +78,8 @@ export class BrokerNode {
     });
     this.http = createServer((request, response) => {
       if (request.method !== 'GET' && request.method !== 'HEAD') return plain(response, 405, 'Method not allowed.');
-      if (request.url === '/healthz') return plain(response, 200, 'ok');
+      // Ready once the node has joined its cluster (it knows its peers and holds a lease).
+      if (request.url === '/healthz') return this.ready ? plain(response, 200, 'ok') : plain(response, 503, 'starting');
       if (request.url?.startsWith('/api/')) return void statusHandler(this.ctx, request, response);
       const others = this.cluster ? this.cluster.brokerUrls().slice(1) : [];
       serveStatic(options.webRoot, request, response, others);
@@ -103,6 +106,7 @@ export class BrokerNode {
       await new Promise<void>((resolve) => this.http.close(() => resolve()));
       throw new Error(`cannot join the cluster: ${error instanceof Error ? error.message : String(error)}`);
     }
+    this.ready = true;
     this.sweeper = setInterval(() => void this.registry?.sweep().catch(() => {}), 60_000);
     this.sweeper.unref();
     this.startHeartbeat();
@@ -131,6 +135,7 @@ export class BrokerNode {
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const path = (request.url ?? '').split('?')[0];
     const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (!this.ready) return reject(socket, 503, 'Service Unavailable', 'the node is starting; try again in a moment');
     if (path === PEER_PATH) return this.peers.accept(request, socket, head);
     if (path !== WS_PATH) return reject(socket, 404, 'Not Found');
     if (!offered.includes(SUBPROTOCOL)) return reject(socket, 400, 'Bad Request', `offer the "${SUBPROTOCOL}" subprotocol`);

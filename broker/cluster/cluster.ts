@@ -75,8 +75,13 @@ export class Cluster {
     return this.lease?.valid() ?? false;
   }
 
-  /** Live members' URLs, this node first: what clients get as their broker list. */
+  /**
+   * Live members' URLs, this node first: what clients get as their broker list. A
+   * single node lists none: clients keep the address they were given (which may be a
+   * proxy's), not the node's own listen address.
+   */
   brokerUrls(): string[] {
+    if (!this.clustered) return [];
     const others = [...this.nodes.values()].filter((n) => n.name !== this.name && n.accepting && !this.isDead(n)).map((n) => n.url);
     return [this.url, ...others.sort()];
   }
