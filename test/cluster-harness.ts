@@ -31,6 +31,7 @@ export const CLUSTER_APPS = [
   },
   { id: 'random', name: 'Random', command: '/usr/bin/python3', args: ['-c', 'import random, time\nwhile True:\n    print(random.random(), flush=True)\n    time.sleep(1)'] },
   { id: 'fragile', name: 'Fragile', command: '/bin/cat', failover: 'none' },
+  { id: 'trio', name: 'Trio', command: '/bin/cat', replicas: 3 },
   { id: 'restartable', name: 'Restartable', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' }, failover: 'restart' },
 ];
 

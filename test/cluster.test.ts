@@ -108,6 +108,33 @@ describe('twenty kills in a row', () => {
   }, 240_000);
 });
 
+describe('two standbys', () => {
+  it('promotes exactly one of them when the primary dies; the other follows the new primary', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'trio');
+    const screen = new Screen(stream);
+    const id = stream.sessionId!;
+    const before = sessionOf(await waitForStatus(c, (s) => sessionOf(s, id)?.standbys.length === 2), id)!;
+    stream.sendInput('one\r');
+    await screen.waitFor(/one[\s\S]*one/);
+    c.signal(before.primary, 'SIGKILL');
+    stream.sendInput('two\r');
+    await screen.waitFor(/two[\s\S]*two/, 15_000);
+    const after = sessionOf(await waitForStatus(c, (s) => sessionOf(s, id)?.epoch === 2 && sessionOf(s, id)!.standbys.length === 1), id)!;
+    expect(before.standbys).toContain(after.primary);
+    expect(after.standbys).toEqual(before.standbys.filter((n) => n !== after.primary));
+    const promotions = c.nodes.flatMap((n) => n.log).filter((line) => line.includes('promoted to primary') && line.includes(id));
+    expect(promotions).toHaveLength(1);
+    // The survivor follows the new primary: input still reaches both, and the session stays whole.
+    stream.sendInput('three\r');
+    await screen.waitFor(/three[\s\S]*three/);
+    expect(count(screen.text, 'two')).toBe(2);
+    stream.close();
+    ann.signOut();
+  }, 60_000);
+});
+
 describe('gateway and silent failures', () => {
   it('survives the death of the client’s gateway node, which is not the primary', async () => {
     const ann = client(c.nodes[0]!.url);

@@ -1,0 +1,85 @@
+// `holdfast cluster` and `holdfast status`, as a person tries failover on a laptop:
+// start etcd and three nodes, see their URLs, sign in, see the cluster's status as a
+// table and as JSON, then Ctrl-C stops every process it started.
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort } from './etcd.js';
+import { client, launch } from './harness.js';
+
+const CLI = resolve(import.meta.dirname, '..', 'dist', 'broker', 'cli.js');
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('holdfast cluster', () => {
+  it('starts etcd and three nodes, shows them in holdfast status, and stops them all on Ctrl-C', async () => {
+    // Three consecutive free ports: try a few bases (bounded).
+    let base = 0;
+    for (let i = 0; i < 20 && base === 0; i++) {
+      const p = await freePort();
+      if (p < 65000 && (await portFree(p + 1)) && (await portFree(p + 2))) base = p;
+    }
+    expect(base, 'three consecutive free ports').toBeGreaterThan(0);
+    const child = spawn(process.execPath, [CLI, 'cluster', '--nodes', '3', '--base-port', String(base)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/Ctrl-C stops the cluster/.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`holdfast cluster did not come up:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const nodes = [...out.matchAll(/^(node-\d)\s+(http:\/\/127\.0\.0\.1:\d+)\s+\(pid (\d+)\)$/gm)].map((m) => ({ name: m[1]!, url: m[2]!, pid: Number(m[3]) }));
+      expect(nodes.map((n) => n.name)).toEqual(['node-1', 'node-2', 'node-3']);
+      expect(nodes.map((n) => n.url)).toEqual([0, 1, 2].map((i) => `http://127.0.0.1:${base + i}`));
+
+      const demo = client(nodes[1]!.url);
+      await demo.signIn('demo', 'demo');
+      const stream = await launch(demo, 'python');
+      const env = { ...process.env, HOLDFAST_PASSWORD: 'admin' };
+      // The session is listed with a primary and, once it has joined, one standby.
+      let table = '';
+      for (let i = 0; i < 50 && !/python\s+1\s+node-\d\s+node-\d/.test(table); i++) {
+        table = execFileSync(process.execPath, [CLI, 'status', '--broker', nodes[0]!.url, '--user', 'admin'], { env, encoding: 'utf8' });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(table).toMatch(/^NODE\s+ADDRESS\s+PID\s+LOAD/m);
+      for (const node of nodes) expect(table).toContain(`${node.name}  ${node.url}  ${node.pid}`);
+      expect(table).toMatch(/demo\s+python\s+1\s+node-\d\s+node-\d/);
+      const json = JSON.parse(execFileSync(process.execPath, [CLI, 'status', '--broker', nodes[2]!.url, '--user', 'admin', '--json'], { env, encoding: 'utf8' })) as {
+        sessions: Array<{ id: string; user: string; primary: string; standbys: string[]; logIndex: Record<string, number> }>;
+      };
+      const session = json.sessions.find((s) => s.id === stream.sessionId)!;
+      expect(session).toMatchObject({ user: 'demo' });
+      expect(Object.keys(session.logIndex).sort()).toEqual([session.primary, ...session.standbys].sort());
+      // Only admins see the cluster.
+      expect(() => execFileSync(process.execPath, [CLI, 'status', '--broker', nodes[0]!.url, '--user', 'demo'], { env: { ...process.env, HOLDFAST_PASSWORD: 'demo' }, encoding: 'utf8', stdio: 'pipe' })).toThrow(/Only members of the "admins" group/);
+      stream.close();
+      demo.signOut();
+
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('exit', r));
+      expect(child.exitCode).toBe(0);
+      for (const node of nodes) expect(alive(node.pid), `${node.name} still running`).toBe(false);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 90_000);
+});
