@@ -14,7 +14,7 @@ import { Session } from './session.js';
 import type { Catalog } from './catalog.js';
 import type { Cluster, VersionedSession } from './cluster/cluster.js';
 import type { Incoming, PeerHub, PeerReply } from './cluster/peers.js';
-import { encodeAcked, entryFromJson, entryToJson, type LogEntry, type PeerMessage } from './cluster/peer-protocol.js';
+import { encodeAcked, entryFromJson, entryToJson, type PeerMessage } from './cluster/peer-protocol.js';
 import { Replicator } from './cluster/replicator.js';
 import { hashToken, type SessionRecord } from './cluster/records.js';
 
@@ -241,17 +241,13 @@ export class SessionRegistry {
       epoch: session.epoch,
       owner: session.owner,
       appId: session.app.id,
-      cols: session.log.length === 0 ? session.cols : this.initialSize(session).cols,
-      rows: session.log.length === 0 ? session.rows : this.initialSize(session).rows,
+      // The size the app started at: the standby replays the resizes from the log.
+      cols: session.initialSize.cols,
+      rows: session.initialSize.rows,
       resumeToken: session.resumeToken,
       startedAt: session.startedAt,
       entries: session.log.map(entryToJson),
     });
-  }
-
-  /** The size the app started at: a new standby starts there and replays the resizes. */
-  private initialSize(session: Session): { cols: number; rows: number } {
-    return session.initialSize;
   }
 
   // ---- what other nodes send --------------------------------------------------------
@@ -685,12 +681,10 @@ export class SessionRegistry {
    */
   async lostWithHost(found: VersionedSession): Promise<string | null> {
     const record = found.record;
-    const app = this.catalog.app(record.appId);
     const message =
       record.failover === 'none'
         ? `The server running ${record.appName} stopped. ${record.appName} is not kept across server failures (failover: none); launch it again.`
         : `The server running ${record.appName} stopped before a standby could take over; launch it again.`;
-    void app;
     const next: SessionRecord = { ...record, state: 'ended', endMessage: message, endedAt: Date.now(), attached: false, holdExpiresAt: null };
     const swapped = await this.cluster.swapSession(next, found.revision).catch(() => null);
     if (swapped === null) return null;
@@ -762,7 +756,6 @@ export class SessionRegistry {
   }
 }
 
-export type { VersionedSession, LogEntry };
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './etcd.js';
-import { client, launch } from './harness.js';
+import { alive, client, launch } from './harness.js';
 
 const CLI = resolve(import.meta.dirname, '..', 'dist', 'broker', 'cli.js');
 
@@ -18,14 +18,6 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('holdfast cluster', () => {
   it('starts etcd and three nodes, shows them in holdfast status, and stops them all on Ctrl-C', async () => {

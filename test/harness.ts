@@ -174,3 +174,13 @@ export function typingText(length: number, seed = 7): string {
   }
   return out;
 }
+
+/** Is process `pid` still running? */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

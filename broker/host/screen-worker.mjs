@@ -23,6 +23,22 @@ try {
   /* not Linux, or not allowed: run at normal priority */
 }
 
+/**
+ * Replies to a snapshot or hash request with `produce(screen)`, computed after every
+ * byte written so far: the write queue runs in order, so an empty write's callback
+ * comes after every chunk sent before this request has been parsed.
+ */
+function answer(message, produce) {
+  const screen = screens.get(message.id);
+  if (!screen) {
+    parentPort.postMessage({ op: 'snapshot', request: message.request, data: null });
+    return;
+  }
+  screen.terminal.write('', () => {
+    parentPort.postMessage({ op: 'snapshot', request: message.request, data: produce(screen), cols: screen.terminal.cols, rows: screen.terminal.rows });
+  });
+}
+
 parentPort.on('message', (message) => {
   switch (message.op) {
     case 'open': {
@@ -43,42 +59,20 @@ parentPort.on('message', (message) => {
     case 'resize':
       screens.get(message.id)?.terminal.resize(message.cols, message.rows);
       break;
-    case 'snapshot': {
-      const screen = screens.get(message.id);
-      if (!screen) {
-        parentPort.postMessage({ op: 'snapshot', request: message.request, data: null });
-        break;
-      }
-      // The write queue is processed in order: an empty write's callback runs after
-      // every chunk sent before this request has been parsed.
-      screen.terminal.write('', () => {
-        parentPort.postMessage({
-          op: 'snapshot',
-          request: message.request,
-          data: screen.serializer.serialize({ scrollback: message.scrollback }),
-          cols: screen.terminal.cols,
-          rows: screen.terminal.rows,
-        });
-      });
+    case 'snapshot':
+      answer(message, (screen) => screen.serializer.serialize({ scrollback: message.scrollback }));
       break;
-    }
-    case 'hash': {
-      // What replicas compare: the visible screen's text and the cursor, after every
-      // byte written so far (scrollback and colours are left out).
-      const screen = screens.get(message.id);
-      if (!screen) {
-        parentPort.postMessage({ op: 'snapshot', request: message.request, data: null });
-        break;
-      }
-      screen.terminal.write('', () => {
+    case 'hash':
+      // What replicas compare: the visible screen's text and the cursor (scrollback
+      // and colours are left out).
+      answer(message, (screen) => {
         const buffer = screen.terminal.buffer.active;
         const hash = createHash('sha256');
         for (let y = 0; y < screen.terminal.rows; y++) hash.update((buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '') + '\n');
         hash.update(`${buffer.cursorX},${buffer.cursorY},${screen.terminal.cols}x${screen.terminal.rows}`);
-        parentPort.postMessage({ op: 'snapshot', request: message.request, data: hash.digest('hex').slice(0, 32), cols: screen.terminal.cols, rows: screen.terminal.rows });
+        return hash.digest('hex').slice(0, 32);
       });
       break;
-    }
     case 'close':
       screens.get(message.id)?.terminal.dispose();
       screens.delete(message.id);
