@@ -11,7 +11,11 @@
 // output; 3 keystroke echo through `holdfast connect` in a PTY vs a bare node-pty, plus
 // the bench's own ws client; 4 throughput of 100 MiB (CLI → PTY, CLI → pipe, ws client,
 // bare PTY); 5 memory per idle session at 1/50/200; 6 PASS/FAIL checks: the tail of an
-// exiting app, and a 30 s stalled reader (protocol client, CLI on a PTY, CLI on a pipe).
+// exiting app, and a 30 s stalled reader (protocol client, CLI on a PTY, CLI on a pipe);
+// 7 resume after a lost path; 8 failover time on a 3-node cluster (kill -9 and SIGSTOP
+// of the primary's node; bench/failover.ts); 9 what lockstep replication adds to the
+// keystroke echo (2 replicas against 1, same cluster; bench/replication.ts). Parts 8
+// and 9 start their own etcd and node processes (test/cluster-harness.ts).
 // The process exit code is 0 whenever the bench could run, whatever it measured.
 //
 // --use-dist  use dist/ as it is (default: run scripts/build.mjs first, so the numbers
@@ -22,7 +26,8 @@
 // --wait-quiet=S  before starting, wait up to S seconds (default 30; 0: don't) for the
 //             machine to be quiet (< 15 % busy over a second): other load skews everything
 // --only=LIST run only some parts, e.g. --only=echo,throughput (signin, launch, echo,
-//             throughput, exit, stall, memory, resume); the JSON then holds only those
+//             throughput, exit, stall, memory, resume, failover, replication); the JSON
+//             then holds only those
 //
 // Environment: BENCH_NODE_FLAGS / BENCH_CLI_FLAGS add Node flags to the broker node /
 // the CLI clients, e.g. BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=bench-results/prof'.
@@ -64,13 +69,19 @@ const N = {
   stallMs: QUICK ? 5_000 : 30_000,
   seqLines: 2_000_000,
   tailRandomBytes: 1_000_000,
+  failoverFaults: QUICK ? 10 : 20, // per kind (kill -9, SIGSTOP), client on a non-primary node
+  failoverOnPrimaryFaults: QUICK ? 2 : 5, // per kind, client on the primary's node (reported apart)
+  replicationWarmup: QUICK ? 50 : 200,
+  replicationSamples: QUICK ? 400 : 2000, // per replica count, in alternating blocks
+  replicationBlocks: 10,
 };
 const BUDGET = {
   echoP50Us: 200,
   throughputMBs: 55,
   reference: { ttydEchoP50Us: 113, nodePtyEchoP50Us: 74, ttydMBs: 54, barePtyMBs: 85 },
 };
-const WATCHDOG_MS = 330_000;
+// Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own.
+const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0);
 
 // Apps of the bench catalog. Output sizes are exact so byte counts can be verified:
 // `tr` output has no newline, so the app's PTY (ONLCR) does not change its length.
@@ -346,11 +357,55 @@ const nodeFlags = (name) => (process.env[name] ?? '').split(/\s+/).filter(Boolea
  * screen worker resolves) and run in this process.
  */
 async function benchResume() {
-  const { build } = await import('esbuild');
-  const outfile = join(dirname(CLI), 'bench-resume.mjs');
-  await build({ entryPoints: [join(ROOT, 'bench', 'resume.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
-  const { run } = await import(outfile);
+  const { run } = await bundlePart('resume');
   return run(QUICK ? 8 : 24);
+}
+
+/** Bundles bench/NAME.ts beside the bench's copy of the broker and imports it. */
+async function bundlePart(name) {
+  const { build } = await import('esbuild');
+  const outfile = join(dirname(CLI), `bench-${name}.mjs`);
+  await build({ entryPoints: [join(ROOT, 'bench', `${name}.ts`)], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
+  return import(outfile);
+}
+
+/**
+ * Part 8 (bench/failover.ts): a 3-node cluster on real etcd running the bench's copy of
+ * the broker; kill -9 and SIGSTOP of the primary's node, fault → first live output.
+ */
+async function benchFailover() {
+  const { run } = await bundlePart('failover');
+  return run({
+    faults: N.failoverFaults,
+    onPrimaryFaults: N.failoverOnPrimaryFaults,
+    cli: CLI,
+    stats,
+    roundStats,
+    progress: (line) => process.stderr.write(`bench:   ${line}\n`),
+    saveLogs: (text) => {
+      const file = join('bench-results', `failover-nodes-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+      mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
+      writeFileSync(join(ROOT, file), text);
+      return file;
+    },
+  });
+}
+
+/**
+ * Part 9 (bench/replication.ts): keystroke echo with 2 replicas against 1 on one
+ * cluster, through this bench's protocol client and echo loop (echoRunProto).
+ */
+async function benchReplication() {
+  const { run } = await bundlePart('replication');
+  return run({
+    echo: { launch: (url, token, appId) => ProtoSession.launch(url, token, appId), run: echoRunProto },
+    warmup: N.replicationWarmup,
+    samples: N.replicationSamples,
+    blocks: N.replicationBlocks,
+    cli: CLI,
+    stats,
+    roundStats,
+  });
 }
 
 async function hashPassword() {
@@ -1425,13 +1480,13 @@ function render(result) {
   out.push(`Holdfast bench  ${result.timestamp}${src}  node ${m.node}  ${m.cpus}× ${m.cpuModel}  Linux ${m.kernel}${QUICK ? '  (--quick)' : ''}`);
   const pct = (v) => (typeof v === 'number' ? `${Math.round(v * 100)} %` : '—');
   const r = result.results;
-  const loads = [['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5']]
+  const loads = [['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9']]
     .filter(([k]) => r[k]?.otherLoad)
     .map(([k, n]) => {
       const l = r[k].otherLoad;
       return `${n}: ${pct(l.foreign)}${l.foreign > 0.05 ? ` ⚠${l.top?.length ? ` (${l.top.slice(0, 2).join(', ')})` : ''}` : ''}`;
     });
-  const noisy = [['signIn'], ['launch'], ['echo'], ['throughput'], ['memory']].some(([k]) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
+  const noisy = [['signIn'], ['launch'], ['echo'], ['throughput'], ['memory'], ['failover'], ['replication']].some(([k]) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
   out.push(
     `Other load on this machine: ${pct(m.cpuBusyBeforeStart)} busy before start${m.waitedForQuietSeconds > 1 ? ` (after waiting ${m.waitedForQuietSeconds} s for quiet)` : ''}; ` +
       `CPU used by others during each part: ${loads.join(', ') || '—'}${noisy ? '  ⚠ parts marked ⚠ are skewed' : ''}`,
@@ -1514,6 +1569,46 @@ function render(result) {
     out.push(`   snapshot size: 80×24 ${rs.snapshotBytes['80x24']} B, 200×60 ${rs.snapshotBytes['200x60']} B (screen + scrollback, xterm serialize)`);
     out.push('');
   } else if (result.errors.resume) out.push(`7  resume: ${err('resume')}`, '');
+
+  const fo = result.results.failover;
+  if (fo) {
+    const st = fo.settings;
+    const row = (name, x, note = '') => [name, fmtMs(x.ms.p50), fmtMs(x.ms.p99), fmtMs(x.ms.min), fmtMs(x.ms.max), `${x.ms.n ?? 0}${x.failed ? ` (+${x.failed} failed)` : ''}`, note];
+    const ok = (v) => (v ? 'ok' : 'OVER');
+    out.push(
+      table(
+        [
+          row('8  kill -9 of the primary\'s node', fo.kill9, `budget p50 ≤ ${fo.budget.kill9P50Ms} ms: ${ok(fo.withinBudget.kill9P50)}, p99 ≤ ${fo.budget.kill9P99Ms} ms: ${ok(fo.withinBudget.kill9P99)}`),
+          row('   SIGSTOP of the primary\'s node', fo.sigstop, `budget p99 ≤ ${fo.budget.sigstopP99Ms} ms (lease TTL + 1 s): ${ok(fo.withinBudget.sigstopP99)}`),
+          row('   kill -9, client on the primary', fo.clientOnPrimary.kill9, 'the client\'s own node died'),
+          row('   SIGSTOP, client on the primary', fo.clientOnPrimary.sigstop, ''),
+        ],
+        ['Failover: fault → live output', 'p50', 'p99', 'min', 'max', 'n', 'notes'],
+      ),
+    );
+    const at = (k) => [fo.kill9, fo.sigstop].map((x) => fmtMs(x[k].p50)).join(' / ');
+    out.push(`   timeline, p50 from the fault (kill -9 / SIGSTOP): client sees the link lost ${at('faultToLinkLostMs')} (then waits its backoff ${at('backoffScheduledMs')}); standby promoted ${at('faultToPromotedMs')} (promotion itself ${at('promotionMs')}); host logs the resume ${at('faultToResumedOnHostMs')}; client streaming ${at('faultToStreamingMs')}`);
+    out.push(`   client on the standby's node / the third node, p50: kill -9 ${fmtMs(fo.kill9.byGateway.standby.p50)} / ${fmtMs(fo.kill9.byGateway.other.p50)}; SIGSTOP ${fmtMs(fo.sigstop.byGateway.standby.p50)} / ${fmtMs(fo.sigstop.byGateway.other.p50)}`);
+    out.push(`   3 nodes, 1 etcd member; heartbeatMs ${st.heartbeatMs} (client silence ${st.clientSilenceMs} ms), lease TTL ${st.leaseTtlMs} ms, keep-alive ${st.keepAliveMs} ms; faults per node: ${Object.entries(fo.faultedNodes).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    out.push(`   ${fo.anomalies.length} anomalies with node log lines in the JSON (slow or failed failovers, lost/doubled input); ${fo.sessionsNotWholeAgain} sessions did not get a joined standby back within 20 s (ended and replaced); ${fo.sessionsRetired} retired for long logs`);
+    out.push('');
+  } else if (result.errors.failover) out.push(`8  failover: ${err('failover')}`, '');
+
+  const rp = result.results.replication;
+  if (rp) {
+    out.push(
+      table(
+        [
+          ['9  2 replicas (primary + standby)', fmtUs(rp.twoReplicasUs.p50), fmtUs(rp.twoReplicasUs.p99), rp.twoReplicasUs.n, `primary ${rp.placement.twoReplicas.primary}, standby ${rp.placement.twoReplicas.standbys.join(', ')}${rp.placement.bothOnNode1Direct ? '' : ' ⚠ primaries not both on the node the clients use'}`],
+          ['   1 replica (replicas: 1)', fmtUs(rp.oneReplicaUs.p50), fmtUs(rp.oneReplicaUs.p99), rp.oneReplicaUs.n, `primary ${rp.placement.oneReplica.primary}`],
+          ['   added by replication', fmtUs(rp.addedP50Us), fmtUs(rp.addedP99Us), '', `budget p50 ≤ +${rp.budgetAddedP50Us} µs: ${rp.withinBudget ? 'within' : 'OVER'}`],
+          ['   ratio 2 / 1', `${rp.ratioP50}×`, `${rp.ratioP99}×`, '', ''],
+        ],
+        ['Keystroke echo, cat, client on the primary\'s node', 'p50', 'p99', 'n', 'notes'],
+      ),
+    );
+    out.push('');
+  } else if (result.errors.replication) out.push(`9  replication: ${err('replication')}`, '');
 
   if (result.checks.length > 0) {
     out.push('6  Correctness');
@@ -1671,6 +1766,8 @@ async function main() {
 
     if (wanted('memory')) await step('memory', '5 memory per idle session (fresh node)', () => benchMemory(file, log));
     if (wanted('resume')) await step('resume', '7 resume after the path returns (fault proxy)', () => benchResume());
+    if (wanted('failover')) await step('failover', '8 failover on a 3-node cluster (kill -9 and SIGSTOP of the primary)', () => benchFailover());
+    if (wanted('replication')) await step('replication', '9 keystroke echo with a lockstep standby vs without', () => benchReplication());
   } catch (error) {
     errors.fatal = error instanceof Error ? error.stack ?? error.message : String(error);
     process.stderr.write(`bench: ${errors.fatal}\n`);

@@ -1,0 +1,606 @@
+// Failover benchmark: how long a person's session is dead when the node running its
+// primary fails, on a real 3-node cluster (1-member etcd, real node processes from the
+// bench's copy of dist/). Bundled and run by scripts/bench.mjs (`--only=failover`).
+//
+// Two kinds of fault, interleaved: kill -9 of the primary's node process, and SIGSTOP
+// of it (a silent failure: its sockets stay open, nothing answers, its etcd lease runs
+// out after leaseTtlMs and the standby is promoted then; the stopped node is SIGCONTed
+// after the promotion, then killed and restarted).
+//
+// What one sample is, exactly:
+//   start = the moment this process sends the signal (performance.now() just before
+//           process.kill(pid, signal)).
+//   end   = the moment the client's SessionStream hands its sink the first output
+//           bytes, after the fault, that are the echo of input typed after the fault.
+//   Method: a fresh client (the session core, HoldfastClient, configured as `holdfast
+//   connect` and the web client configure it) signs in at a chosen node and attaches
+//   to a `cat` session; a warm-up line is echoed and drained so nothing from before
+//   the fault is in flight.
+//   From the fault on, the client types a unique marker ("m<fault>.<k>;") at once and
+//   then every 50 ms (at most 200). Typed input is kept by the session core until the
+//   host acknowledges it and resent right after a resume, so the first marker bytes
+//   the sink sees are output produced by the new primary the moment the session
+//   streams again — the typing period does not limit the resolution, the resend does
+//   (typing on is a backstop, and what a person would be doing). Markers carry no
+//   newline, so their output is the tty's echo alone; the line is ended after the
+//   sample. (Marker lines — echoed by the tty and copied by cat — come back from a
+//   resume as a burst, and after that the standby's screen was seen to differ from
+//   the primary's: a divergence, and the session loses its standby.)
+//   A resume's snapshot (sink.reset) is not output and never ends a sample; the dead
+//   primary cannot echo anything typed after the fault. So the figure covers the
+//   client noticing (socket close, or silence for 80 % of the node's heartbeatMs), its
+//   reconnect backoff (the first retry waits 125–250 ms, jittered: the client's own
+//   schedule, not hurried here), promotion, the resume, and one echo round trip.
+//   Each sample also records when the client saw the link lost, when it streamed
+//   again, the backoff it scheduled, and whether every marker was echoed exactly
+//   once — a marker seen more or fewer times is lost or doubled input.
+//
+// Where the client is: the main figures have the client on a node that is NOT the
+// primary's (alternately the standby's node — the session becomes local there — and
+// the third node, which tunnels to the new primary). A few extra faults put the
+// client on the primary's own node, reported apart ("client on the primary").
+//
+// Between faults: the killed node is restarted under the same name and the bench waits
+// until every session has a primary and one joined standby on live nodes; a session
+// that does not get there within 20 s is a finding (kept with its log lines), and is
+// ended and replaced. Several sessions are kept so primaries sit on different nodes;
+// each fault hits the node that has gone longest without one (among those hosting a
+// primary), and a new session is launched when a node hosts none (placement is
+// least-loaded first). A session whose log passed 150 entries is retired after its
+// fault: a new standby replays the log paced, so long logs slow every later refill.
+import { nodeSocketFactory } from '../broker/cli/connect.js';
+import { startCluster, waitForStatus, type ClusterNode, type TestCluster } from '../test/cluster-harness.js';
+import type { ClusterStatus } from '../broker/gateway/status.js';
+import { HoldfastClient, type SessionStream } from '../shared/core/index.js';
+
+export interface Stats {
+  n: number;
+  min?: number;
+  p50?: number;
+  p90?: number;
+  p99?: number;
+  max?: number;
+  mean?: number;
+}
+
+/** The bench's own statistics helpers (scripts/bench.mjs), so every part rounds alike. */
+export interface StatsHelpers {
+  stats(values: number[]): Stats;
+  roundStats(s: Stats, digits?: number): Stats;
+}
+
+export interface FailoverOptions extends StatsHelpers {
+  /** Faults of each kind with the client on a non-primary node. */
+  faults: number;
+  /** Extra faults of each kind with the client on the primary's node. */
+  onPrimaryFaults: number;
+  /** The holdfast CLI the nodes run. */
+  cli: string;
+  progress?: (line: string) => void;
+  /** Keeps every node's log when the part fails; returns where. */
+  saveLogs?: (text: string) => string;
+}
+
+type Kind = 'kill9' | 'sigstop';
+type Gateway = 'standby' | 'other' | 'primary';
+
+interface Sample {
+  kind: Kind;
+  gateway: Gateway;
+  /** Fault → first live output, ms (null: it did not come back within the bound). */
+  ms: number | null;
+  node: string;
+  /** Sessions whose primary was on the faulted node (all fail over at once). */
+  primariesOnNode: number;
+  lostMs: number | null;
+  backoffMs: number | null;
+  streamingMs: number | null;
+  attempts: number;
+  resumedVia: string | null;
+  newPrimary: string | null;
+  /** From the new primary's log: how long its promotion took once it began. */
+  promotionMs: number | null;
+  /** From the new primary's log (wall clock, ms resolution): fault → "promoted to primary". */
+  promotedAtMs: number | null;
+  /** From the new primary's log: fault → "session resumed" for this client. */
+  resumedAtMs: number | null;
+  /** What the client said went wrong while it reconnected (distinct, in order). */
+  clientErrors: string[];
+  markers: { sent: number; seenOnce: number; odd: number };
+  error?: string;
+}
+
+interface Anomaly {
+  /** The fault it followed (its index in the samples). */
+  fault: number;
+  kind: Kind;
+  gateway: Gateway;
+  node: string;
+  what: string;
+  ms: number | null;
+  session?: string;
+  log: string[];
+}
+
+/** Pinned (the cluster harness's default has since become 2000): the client calls a link dead after 80 % of it. */
+const HEARTBEAT_MS = 1000;
+const LEASE_TTL_MS = 2000;
+const KEEP_ALIVE_MS = 500;
+const MARKER_EVERY_MS = 50;
+/** Markers typed per fault at most (one line: the tty's line buffer holds 4095 bytes). */
+const MAX_MARKERS = 200;
+/**
+ * A session whose log grew past this many entries is ended and replaced after its
+ * fault: a new standby replays the log paced (each entry after the app has been quiet
+ * for 25 ms), so a long log makes every later replenishment slower (see the header).
+ */
+const RETIRE_LOG_INDEX = 150;
+const MIN_SESSIONS = 3;
+/** How long a fault may take to come back before the sample counts as failed. */
+const LIVE_BOUND_MS = 20_000;
+/** How long a faulted node may take to be back in the cluster. */
+const NODE_BACK_MS = 30_000;
+/** How long a session may take to have a primary and one joined standby again. */
+const WHOLE_BOUND_MS = 20_000;
+/** A kill -9 sample this slow gets its log lines kept (twice the p50 budget). */
+const SLOW_KILL_MS = 1000;
+const MAX_SESSIONS = 6;
+const BUDGET = { kill9P50Ms: 500, kill9P99Ms: 1500, sigstopP99Ms: LEASE_TTL_MS + 1000 };
+
+/**
+ * A client as `holdfast connect` makes one: the session core with its defaults (connect
+ * timeout 10 s, silence after 80 % of the node's heartbeat), not the tests' 5 s.
+ */
+const client = (url: string) => new HoldfastClient({ brokerUrl: url, socketFactory: nodeSocketFactory });
+const CLIENT_CONNECT_TIMEOUT_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sessionOf = (status: ClusterStatus, id: string) => status.sessions.find((s) => s.id === id);
+
+export async function run(options: FailoverOptions): Promise<Record<string, unknown>> {
+  const say = options.progress ?? (() => {});
+  const c = await startCluster({ nodes: 3, etcdMembers: 1, cli: options.cli, node: { heartbeatMs: HEARTBEAT_MS }, cluster: { leaseTtlMs: LEASE_TTL_MS, keepAliveMs: KEEP_ALIVE_MS } });
+  /** Every process a node name has had (a restart replaces it), for their logs. */
+  const history = new Map<string, ClusterNode[]>(c.nodes.map((n) => [n.name, [n]]));
+  const noteNodes = () => {
+    for (const n of c.nodes) {
+      const list = history.get(n.name)!;
+      if (!list.includes(n)) list.push(n);
+    }
+  };
+  const stopped = new Set<string>();
+  const liveUrl = () => c.nodes.find((n) => n.alive && !stopped.has(n.name))!.url;
+  const status = () => c.status(liveUrl());
+  const pool: string[] = [];
+  const lastUsed = new Map<string, number>();
+  const lastFaulted = new Map<string, number>();
+  const samples: Sample[] = [];
+  const anomalies: Anomaly[] = [];
+  const t0Run = Date.now();
+
+  const whole = (s: ClusterStatus, id: string) => {
+    const x = sessionOf(s, id);
+    return x !== undefined && x.state === 'running' && x.standbys.length === 1 && s.nodes.some((n) => n.name === x.primary) && s.nodes.some((n) => n.name === x.standbys[0]);
+  };
+  const allWhole = (s: ClusterStatus) => s.nodes.length === c.nodes.length && pool.every((id) => whole(s, id));
+  /**
+   * Waits until every node is back and every session whole. A session that does not get
+   * whole in time is a finding, not a reason to stop: it is noted (with its log lines),
+   * ended, and replaced.
+   */
+  const waitWhole = async (after: { i: number; kind: Kind; gateway: Gateway; node: string; since: number } | null) => {
+    await waitForStatus(c, (s) => s.nodes.length === c.nodes.length, NODE_BACK_MS, liveUrl());
+    try {
+      return await waitForStatus(c, allWhole, WHOLE_BOUND_MS, liveUrl());
+    } catch {
+      const s = await status();
+      for (const id of pool.filter((sid) => !whole(s, sid))) {
+        noteNodes();
+        const x = sessionOf(s, id);
+        anomalies.push({
+          fault: after?.i ?? -1,
+          kind: after?.kind ?? 'kill9',
+          gateway: after?.gateway ?? 'other',
+          node: after?.node ?? '',
+          session: id,
+          ms: null,
+          what: `session not whole ${WHOLE_BOUND_MS / 1000} s after the cluster was back: ${x ? `state ${x.state}, epoch ${x.epoch}, primary ${x.primary}, standbys [${x.standbys.join(', ')}], log index ${JSON.stringify(x.logIndex)}` : 'no record'}; ended and replaced`,
+          log: sessionLog(history, id, after?.since ?? t0Run),
+        });
+        pool.splice(pool.indexOf(id), 1);
+        await endSession(c.node(x?.primary ?? c.nodes[0]!.name).url, id).catch(() => {});
+      }
+      return waitForStatus(c, allWhole, WHOLE_BOUND_MS, liveUrl());
+    }
+  };
+
+  /** Launches a `cat` session through `via` (placement decides its primary) and leaves it running, detached. */
+  const launchVia = async (via: ClusterNode) => {
+    const ann = client(via.url);
+    try {
+      await ann.signIn('ann', 'ann-pw');
+      const stream = ann.launch('cat', 80, 24);
+      await stream.ready();
+      const id = stream.sessionId!;
+      stream.detach();
+      pool.push(id);
+      await waitWhole(null);
+      // Let the new load figures reach every node before the next placement.
+      await sleep(300);
+      return id;
+    } finally {
+      ann.signOut();
+    }
+  };
+
+  try {
+    for (const node of c.nodes) await launchVia(node);
+    const schedule: Array<{ kind: Kind; onPrimary: boolean }> = [];
+    const every = Math.max(1, Math.floor(options.faults / Math.max(1, options.onPrimaryFaults)));
+    let extra = 0;
+    for (let j = 0; j < options.faults; j++) {
+      schedule.push({ kind: 'kill9', onPrimary: false }, { kind: 'sigstop', onPrimary: false });
+      if ((j + 1) % every === 0 && extra < options.onPrimaryFaults) {
+        extra += 1;
+        schedule.push({ kind: 'kill9', onPrimary: true }, { kind: 'sigstop', onPrimary: true });
+      }
+    }
+    const gatewayTurn: Record<Kind, number> = { kill9: 0, sigstop: 0 };
+    let retired = 0;
+    let consecutiveFailures = 0;
+
+    for (let i = 0; i < schedule.length; i++) {
+      const { kind, onPrimary } = schedule[i]!;
+      if (pool.length === 0) await launchVia(c.nodes[0]!);
+      const before = await waitWhole(null);
+      // The target: the node hosting a primary that has gone longest without a fault.
+      const primaries = new Map<string, string[]>();
+      for (const id of pool) {
+        const p = sessionOf(before, id)!.primary;
+        primaries.set(p, [...(primaries.get(p) ?? []), id]);
+      }
+      const target = [...primaries.keys()].sort((a, b) => (lastFaulted.get(a) ?? -1) - (lastFaulted.get(b) ?? -1) || a.localeCompare(b))[0]!;
+      const id = primaries.get(target)!.sort((a, b) => (lastUsed.get(a) ?? -1) - (lastUsed.get(b) ?? -1))[0]!;
+      lastUsed.set(id, i);
+      lastFaulted.set(target, i);
+      const record = sessionOf(before, id)!;
+      const standby = record.standbys[0]!;
+      const other = c.nodes.map((n) => n.name).find((n) => n !== target && n !== standby)!;
+      const gateway: Gateway = onPrimary ? 'primary' : gatewayTurn[kind]++ % 2 === 0 ? 'standby' : 'other';
+      const via = c.node(gateway === 'primary' ? target : gateway === 'standby' ? standby : other);
+      noteNodes();
+      const sample = await oneFault(c, { i, kind, gateway, id, target, via, primariesOnNode: primaries.get(target)!.length, stopped, liveUrl, status });
+      samples.push(sample);
+      noteNodes();
+      const slow = kind === 'kill9' ? SLOW_KILL_MS : BUDGET.sigstopP99Ms;
+      const what =
+        sample.ms === null ? `no live output within ${LIVE_BOUND_MS / 1000} s${sample.error ? `: ${sample.error}` : ''}` :
+        sample.markers.odd > 0 ? `${sample.markers.odd} of ${sample.markers.sent} markers not echoed exactly once (lost or doubled input)` :
+        sample.error ? sample.error :
+        sample.ms > slow ? `${Math.round(sample.ms)} ms (kept above ${slow} ms); client errors: ${sample.clientErrors.join(' | ') || '—'}` : null;
+      if (what) anomalies.push({ fault: i, kind, gateway, node: target, session: id, what, ms: sample.ms, log: logAround(history, sample, kind) });
+      say(`failover ${i + 1}/${schedule.length}: ${kind} ${target} (client via ${gateway}) → ${sample.ms === null ? 'FAILED' : `${Math.round(sample.ms)} ms`}`);
+      consecutiveFailures = sample.ms === null ? consecutiveFailures + 1 : 0;
+      if (consecutiveFailures >= 3) throw new Error(`three failovers in a row did not come back (last: ${sample.error ?? 'no live output'})`);
+
+      // The cluster whole again: the faulted node back, every session replicated.
+      await waitWhole({ i, kind, gateway, node: target, since: sample.t0Wall });
+      // Sessions with long logs are retired; a node with no primary gets a new session
+      // (placement puts it on the least loaded), and there are always a few.
+      let now = await status();
+      for (const sid of pool.filter((x) => Math.max(0, ...Object.values(sessionOf(now, x)?.logIndex ?? {})) > RETIRE_LOG_INDEX)) {
+        pool.splice(pool.indexOf(sid), 1);
+        retired += 1;
+        await endSession(c.node(sessionOf(now, sid)!.primary).url, sid).catch(() => {});
+      }
+      for (let n = 0; n < MAX_SESSIONS; n++) {
+        now = await status();
+        const hosting = new Set(pool.map((sid) => sessionOf(now, sid)?.primary));
+        const idle = c.nodes.find((x) => !hosting.has(x.name));
+        if (pool.length >= MAX_SESSIONS || (pool.length >= MIN_SESSIONS && !idle)) break;
+        await launchVia(idle ?? c.nodes[n % c.nodes.length]!);
+      }
+    }
+
+    const pick = (kind: Kind, gateways: Gateway[]) => samples.filter((s) => s.kind === kind && gateways.includes(s.gateway));
+    const summary = (list: Sample[]) => {
+      const ok = list.filter((s) => s.ms !== null).map((s) => s.ms!);
+      const part = (f: (s: Sample) => number | null) => options.roundStats(options.stats(list.map(f).filter((v): v is number => v !== null)), 1);
+      return {
+        faults: list.length,
+        failed: list.length - ok.length,
+        ms: options.roundStats(options.stats(ok), 1),
+        faultToLinkLostMs: part((s) => s.lostMs),
+        backoffScheduledMs: part((s) => s.backoffMs),
+        faultToStreamingMs: part((s) => s.streamingMs),
+        promotionMs: part((s) => s.promotionMs),
+        faultToPromotedMs: part((s) => s.promotedAtMs),
+        faultToResumedOnHostMs: part((s) => s.resumedAtMs),
+      };
+    };
+    const kill9 = summary(pick('kill9', ['standby', 'other']));
+    const sigstop = summary(pick('sigstop', ['standby', 'other']));
+    return {
+      method:
+        'start: this process sends the signal to the primary\'s node; end: the client\'s sink receives the first output, after the fault, that is the echo of a marker typed after the fault (one at once, then every 20 ms; the session core resends unacknowledged input on resume). Client: HoldfastClient (session core) attached to a `cat` session through a node other than the primary\'s (alternately the standby\'s node and the third node); the client\'s own reconnect backoff is included. Between faults the node is restarted and every session is whole again (primary + one joined standby).',
+      settings: {
+        nodes: 3,
+        etcdMembers: 1,
+        heartbeatMs: HEARTBEAT_MS,
+        clientSilenceMs: HEARTBEAT_MS * 0.8,
+        leaseTtlMs: LEASE_TTL_MS,
+        keepAliveMs: KEEP_ALIVE_MS,
+        clientConnectTimeoutMs: CLIENT_CONNECT_TIMEOUT_MS,
+        markerEveryMs: MARKER_EVERY_MS,
+        faultsPerKind: options.faults,
+        onPrimaryFaultsPerKind: options.onPrimaryFaults,
+      },
+      kill9: { ...kill9, byGateway: { standby: summary(pick('kill9', ['standby'])).ms, other: summary(pick('kill9', ['other'])).ms } },
+      sigstop: { ...sigstop, byGateway: { standby: summary(pick('sigstop', ['standby'])).ms, other: summary(pick('sigstop', ['other'])).ms } },
+      clientOnPrimary: { kill9: summary(pick('kill9', ['primary'])), sigstop: summary(pick('sigstop', ['primary'])) },
+      sessionsRetired: retired,
+      sessionsNotWholeAgain: anomalies.filter((a) => a.what.startsWith('session not whole')).length,
+      faultedNodes: Object.fromEntries(c.nodes.map((n) => [n.name, samples.filter((s) => s.node === n.name).length])),
+      budget: BUDGET,
+      withinBudget: {
+        kill9P50: (kill9.ms.p50 ?? Infinity) <= BUDGET.kill9P50Ms,
+        kill9P99: (kill9.ms.p99 ?? Infinity) <= BUDGET.kill9P99Ms && kill9.failed === 0,
+        sigstopP99: (sigstop.ms.p99 ?? Infinity) <= BUDGET.sigstopP99Ms && sigstop.failed === 0,
+      },
+      anomalies,
+      samples: samples.map((s) => ({ ...s, ms: s.ms === null ? null : Math.round(s.ms * 10) / 10 })),
+      seconds: Math.round((Date.now() - t0Run) / 100) / 10,
+    };
+  } catch (error) {
+    noteNodes();
+    const text = [...history].flatMap(([name, processes]) => processes.flatMap((p) => p.log.map((line) => `${name}(pid ${p.pid}) ${line}`))).join('\n');
+    const file = options.saveLogs?.(text + '\n');
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message}${file ? ` (every node's log: ${file})` : ''}; after ${samples.length} faults`);
+  } finally {
+    await c.stop();
+  }
+}
+
+interface FaultPlan {
+  i: number;
+  kind: Kind;
+  gateway: Gateway;
+  id: string;
+  target: string;
+  via: ClusterNode;
+  primariesOnNode: number;
+  stopped: Set<string>;
+  liveUrl: () => string;
+  status: () => Promise<ClusterStatus>;
+}
+
+/** One fault: attach a client through `via`, fault `target`, time until output flows again, then restart `target`. */
+async function oneFault(c: TestCluster, plan: FaultPlan): Promise<Sample & { t0Wall: number; tEndWall: number }> {
+  const { i, kind, id, target } = plan;
+  const sample: Sample & { t0Wall: number; tEndWall: number } = {
+    kind,
+    gateway: plan.gateway,
+    ms: null,
+    node: target,
+    primariesOnNode: plan.primariesOnNode,
+    lostMs: null,
+    backoffMs: null,
+    streamingMs: null,
+    attempts: 0,
+    resumedVia: null,
+    newPrimary: null,
+    promotionMs: null,
+    promotedAtMs: null,
+    resumedAtMs: null,
+    clientErrors: [],
+    markers: { sent: 0, seenOnce: 0, odd: 0 },
+    t0Wall: Date.now(),
+    tEndWall: Date.now(),
+  };
+  let ann: HoldfastClient | null = null;
+  let stream: SessionStream | null = null;
+  let sender: NodeJS.Timeout | undefined;
+  let faulted = false;
+  try {
+    ann = client(plan.via.url);
+    await ann.signIn('ann', 'ann-pw');
+    const summary = (await ann.listSessions()).find((s) => s.sessionId === id);
+    if (!summary) throw new Error(`session ${id} is not listed`);
+    stream = ann.attach(summary, 80, 24);
+    // Output as it arrives: all of it (for the warm-up), and after the fault (for the markers).
+    let text = '';
+    let after = '';
+    let t0 = 0;
+    let tLive: number | null = null;
+    let wake: (() => void) | null = null;
+    const live = new RegExp(`m${i}\\.\\d+;`);
+    stream.setSink({
+      write: (data, done) => {
+        const now = performance.now();
+        const chunk = Buffer.from(data).toString('latin1');
+        text += chunk;
+        if (t0 > 0) {
+          after += chunk;
+          if (tLive === null && live.test(after)) tLive = now;
+        }
+        done();
+        wake?.();
+      },
+      reset: () => {},
+    });
+    const until = async (ok: () => boolean, ms: number, what: string) => {
+      const deadline = performance.now() + ms;
+      while (!ok()) {
+        const left = deadline - performance.now();
+        if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(left, 50));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    };
+    await stream.ready();
+    // Warm up: one line through the whole path, drained (tty echo and cat's copy).
+    const warm = `w${i}`;
+    stream.sendInput(`${warm}\r`);
+    await until(() => text.split(warm).length - 1 >= 2, 5000, 'the warm-up echo');
+    await sleep(50);
+
+    const s = stream;
+    let lost: number | null = null;
+    let streaming: number | null = null;
+    s.subscribe((view) => {
+      if (t0 === 0) return;
+      const now = performance.now();
+      if (view.status === 'reconnecting' && lost === null) {
+        lost = now;
+        if (view.nextTryAt !== null) sample.backoffMs = Math.max(0, view.nextTryAt - Date.now());
+      }
+      if (view.status === 'streaming' && lost !== null && streaming === null) streaming = now;
+      sample.attempts = Math.max(sample.attempts, view.attempt);
+      if (view.lastError && !sample.clientErrors.includes(view.lastError)) sample.clientErrors.push(view.lastError);
+    });
+    let k = 0;
+    const type = () => {
+      if (k >= MAX_MARKERS) return;
+      k += 1;
+      s.sendInput(`m${i}.${k};`);
+    };
+
+    // The fault.
+    sample.t0Wall = Date.now();
+    t0 = performance.now();
+    c.signal(target, kind === 'kill9' ? 'SIGKILL' : 'SIGSTOP');
+    faulted = true;
+    if (kind === 'sigstop') plan.stopped.add(target);
+    type();
+    sender = setInterval(type, MARKER_EVERY_MS);
+    try {
+      await until(() => tLive !== null, LIVE_BOUND_MS, 'live output after the fault');
+    } catch (error) {
+      sample.error = `${error instanceof Error ? error.message : String(error)}; client status ${s.view.status}, last error ${s.view.lastError ?? '—'}`;
+    } finally {
+      clearInterval(sender);
+      sender = undefined;
+    }
+    sample.tEndWall = Date.now();
+    if (tLive !== null) sample.ms = tLive - t0;
+    if (lost !== null) sample.lostMs = Math.round(((lost as number) - t0) * 10) / 10;
+    if (streaming !== null) sample.streamingMs = Math.round(((streaming as number) - t0) * 10) / 10;
+    const url = ann.brokers.current;
+    sample.resumedVia = c.nodes.find((n) => n.url === url)?.name ?? url;
+
+    if (tLive !== null) {
+      // Every marker typed should be echoed exactly once.
+      const last = `m${i}.${k};`;
+      await until(() => after.includes(last), 5000, 'the last marker').catch(() => {});
+      await sleep(50);
+      const seen = new Map<number, number>();
+      for (const m of after.matchAll(new RegExp(`m${i}\\.(\\d+);`, 'g'))) seen.set(Number(m[1]), (seen.get(Number(m[1])) ?? 0) + 1);
+      sample.markers.sent = k;
+      for (let n = 1; n <= k; n++) {
+        if (seen.get(n) === 1) sample.markers.seenOnce += 1;
+        else sample.markers.odd += 1;
+      }
+      // End the line (one input: cat prints it back once) and let it drain.
+      const mark = after.length;
+      s.sendInput('\r');
+      await until(() => after.slice(mark).split(last).length - 1 >= 1, 5000, 'the marker line from cat').catch(() => {});
+    }
+  } catch (error) {
+    sample.error ??= error instanceof Error ? error.message : String(error);
+  } finally {
+    clearInterval(sender);
+    stream?.detach();
+    ann?.signOut();
+  }
+  if (!faulted) return sample;
+
+  // The new primary, and how long its promotion took by its own log.
+  const promoted = await waitForStatus(c, (st) => (sessionOf(st, id)?.primary ?? target) !== target || sessionOf(st, id)?.state !== 'running', LIVE_BOUND_MS, plan.liveUrl()).catch(() => null);
+  const np = promoted ? sessionOf(promoted, id) : undefined;
+  sample.newPrimary = np?.primary ?? null;
+  if (np) {
+    const lines = (c.nodes.find((n) => n.name === np.primary)?.log ?? []).map(parse).filter((l) => l?.session === id && Date.parse(String(l.time)) >= sample.t0Wall - 50);
+    const promotedLine = lines.find((l) => l?.msg === 'promoted to primary');
+    const resumedLine = lines.find((l) => l?.msg === 'session resumed');
+    if (promotedLine) {
+      if (typeof promotedLine.ms === 'number') sample.promotionMs = promotedLine.ms;
+      sample.promotedAtMs = Date.parse(String(promotedLine.time)) - sample.t0Wall;
+    }
+    if (resumedLine) sample.resumedAtMs = Date.parse(String(resumedLine.time)) - sample.t0Wall;
+  }
+  if (kind === 'sigstop') {
+    // Wake the old primary after the promotion, let it find out, then end it for a clean restart.
+    c.signal(target, 'SIGCONT');
+    plan.stopped.delete(target);
+    await sleep(1000);
+    const check = await plan.status().catch(() => null);
+    const now = check ? sessionOf(check, id) : undefined;
+    if (np && now && now.primary !== np.primary) sample.error = `${np.primary} was promoted, but after SIGCONT of ${target} the record names ${now.primary}`;
+  }
+  await c.restart(target);
+  return sample;
+}
+
+/** Ends a session on purpose: attach through `url` and end it. */
+async function endSession(url: string, id: string): Promise<void> {
+  const ann = client(url);
+  try {
+    await ann.signIn('ann', 'ann-pw');
+    const summary = (await ann.listSessions()).find((s) => s.sessionId === id);
+    if (!summary) return;
+    const stream = ann.attach(summary, 80, 24);
+    await Promise.race([stream.ready(), sleep(5000)]);
+    stream.close();
+    await Promise.race([stream.finished(), sleep(5000)]);
+  } finally {
+    ann.signOut();
+  }
+}
+
+/** Every node's log lines since `since` (less a second) that name the session, or peers and leases. */
+function sessionLog(history: Map<string, ClusterNode[]>, id: string, since: number): string[] {
+  const lines: Array<{ t: number; text: string }> = [];
+  for (const [name, processes] of history) {
+    for (const p of processes) {
+      for (const raw of p.log) {
+        const parsed = parse(raw);
+        const t = parsed ? Date.parse(String(parsed.time)) : NaN;
+        if (!(t >= since - 1000)) continue;
+        if (parsed?.session === id || (parsed?.session === undefined && /left the cluster|link from primary|lease|listening|unreachable/.test(String(parsed?.msg)))) lines.push({ t, text: `${name}(pid ${p.pid}) ${raw}` });
+      }
+    }
+  }
+  return lines.sort((a, b) => a.t - b.t).slice(-80).map((l) => l.text);
+}
+
+function parse(line: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** Every node's log lines (old processes too) from 1 s before the fault to 1 s after its end. */
+function logAround(history: Map<string, ClusterNode[]>, sample: { t0Wall: number; tEndWall: number } & Sample, kind: Kind): string[] {
+  const from = sample.t0Wall - 1000;
+  const to = sample.tEndWall + (kind === 'sigstop' ? 2000 : 1000);
+  const lines: Array<{ t: number; text: string }> = [];
+  for (const [name, processes] of history) {
+    for (const p of processes) {
+      for (const raw of p.log) {
+        const parsed = parse(raw);
+        const t = parsed ? Date.parse(String(parsed.time)) : NaN;
+        if (t >= from && t <= to) lines.push({ t, text: `${name}(pid ${p.pid}) ${raw}` });
+      }
+    }
+  }
+  return lines.sort((a, b) => a.t - b.t).slice(0, 80).map((l) => l.text);
+}

@@ -1,0 +1,113 @@
+// Replication benchmark: what lockstep replication adds to a keystroke's echo. On one
+// 3-node cluster (1-member etcd, real node processes from the bench's copy of dist/),
+// two `cat` sessions whose primaries run on the same node: one with a standby (the
+// default, 2 replicas: the primary applies a keystroke only once the standby holds it)
+// and one without (`replicas: 1`). Bundled and run by scripts/bench.mjs
+// (`--only=replication`).
+//
+// The echo loop is the bench's own (scripts/bench.mjs, echoRunProto over its minimal
+// protocol client, passed in): one byte at a time, the next as soon as its echo is
+// back; timed from just before the input frame is sent to the output frame that holds
+// the byte. Each client is connected straight to the primary's node (no gateway hop).
+// The two sessions are measured in alternating blocks, the order flipped every block
+// (ABBA), so drift and noise fall on both alike.
+//
+// Placement is least-loaded first, the launching node winning ties. To put both
+// primaries on node-1: launch the 2-replica session through node-1 (primary node-1,
+// standby node-2), a 1-replica filler through node-3 (so all three carry one replica),
+// then the 1-replica session through node-1. The status is checked, not assumed.
+import { signInToken, startCluster, waitForStatus, type TestCluster } from '../test/cluster-harness.js';
+import type { ClusterStatus } from '../broker/gateway/status.js';
+import type { StatsHelpers } from './failover.js';
+
+export interface EchoSession {
+  readonly started: { sessionId: string };
+  close(): Promise<unknown>;
+}
+
+/** The bench's protocol-client echo helpers (scripts/bench.mjs). */
+export interface EchoHelpers {
+  launch(url: string, token: string, appId: string): Promise<EchoSession>;
+  /** Types `count` single bytes, each once the previous one's echo is back; pushes µs to `samples`. */
+  run(session: EchoSession, count: number, samples?: number[]): Promise<void>;
+}
+
+export interface ReplicationOptions extends StatsHelpers {
+  echo: EchoHelpers;
+  warmup: number;
+  /** Keystrokes per replica count. */
+  samples: number;
+  blocks: number;
+  cli: string;
+}
+
+const SOLO = { id: 'cat1', name: 'Cat (no standby)', command: '/bin/cat', replicas: 1 };
+const FILLER = { id: 'idle1', name: 'Idle (no standby)', command: '/bin/cat', replicas: 1 };
+const BUDGET_ADDED_P50_US = 250;
+
+const sessionOf = (status: ClusterStatus, id: string) => status.sessions.find((s) => s.id === id);
+
+export async function run(options: ReplicationOptions): Promise<Record<string, unknown>> {
+  const c = await startCluster({ nodes: 3, etcdMembers: 1, cli: options.cli, apps: [SOLO, FILLER] });
+  const open: EchoSession[] = [];
+  try {
+    const [n1, , n3] = c.nodes as [TestCluster['nodes'][0], TestCluster['nodes'][0], TestCluster['nodes'][0]];
+    const token = await signInToken(n1.url, 'ann', 'ann-pw');
+    const loadsAre = (load: number) => (s: ClusterStatus) => s.nodes.length === 3 && s.nodes.every((n) => n.load === load);
+    // What node-1 sees is what node-1 places by.
+    await waitForStatus(c, loadsAre(0), 10_000, n1.url);
+
+    const launch = async (url: string, appId: string) => {
+      const session = await options.echo.launch(url, token, appId);
+      open.push(session);
+      return session;
+    };
+    const two = await launch(n1.url, 'cat');
+    await waitForStatus(c, (s) => sessionOf(s, two.started.sessionId)?.standbys.length === 1, 10_000, n1.url);
+    await waitForStatus(c, (s) => s.nodes.filter((n) => n.load === 1).length === 2, 10_000, n3.url);
+    await launch(n3.url, FILLER.id);
+    await waitForStatus(c, loadsAre(1), 10_000, n1.url);
+    const one = await launch(n1.url, SOLO.id);
+    const status = await waitForStatus(c, (s) => sessionOf(s, one.started.sessionId) !== undefined && sessionOf(s, two.started.sessionId)?.standbys.length === 1, 10_000, n1.url);
+    const twoRecord = sessionOf(status, two.started.sessionId)!;
+    const oneRecord = sessionOf(status, one.started.sessionId)!;
+    const placement = {
+      twoReplicas: { primary: twoRecord.primary, standbys: twoRecord.standbys },
+      oneReplica: { primary: oneRecord.primary, standbys: oneRecord.standbys },
+      bothOnNode1Direct: twoRecord.primary === n1.name && oneRecord.primary === n1.name,
+    };
+    if (oneRecord.standbys.length !== 0) throw new Error(`the replicas: 1 session has standbys: ${oneRecord.standbys.join(', ')}`);
+
+    await options.echo.run(two, options.warmup);
+    await options.echo.run(one, options.warmup);
+    const twoUs: number[] = [];
+    const oneUs: number[] = [];
+    const per = Math.ceil(options.samples / options.blocks);
+    for (let b = 0; b < options.blocks; b++) {
+      const order: Array<[EchoSession, number[]]> = b % 2 === 0 ? [[two, twoUs], [one, oneUs]] : [[one, oneUs], [two, twoUs]];
+      for (const [session, samples] of order) await options.echo.run(session, per, samples);
+    }
+    const s2 = options.stats(twoUs);
+    const s1 = options.stats(oneUs);
+    const added = (s2.p50 ?? NaN) - (s1.p50 ?? NaN);
+    const r = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
+    return {
+      method:
+        'byte-at-a-time echo over the bench protocol client (echoRunProto), connected straight to the primary\'s node; `cat` with 2 replicas (primary + lockstep standby) against `cat` with replicas: 1, same cluster, alternating blocks in ABBA order',
+      placement,
+      twoReplicasUs: options.roundStats(s2),
+      oneReplicaUs: options.roundStats(s1),
+      addedP50Us: r(added),
+      addedP99Us: r((s2.p99 ?? NaN) - (s1.p99 ?? NaN)),
+      ratioP50: r((s2.p50 ?? NaN) / (s1.p50 ?? NaN), 2),
+      ratioP99: r((s2.p99 ?? NaN) / (s1.p99 ?? NaN), 2),
+      budgetAddedP50Us: BUDGET_ADDED_P50_US,
+      withinBudget: added <= BUDGET_ADDED_P50_US,
+      settings: { warmup: options.warmup, samplesEach: twoUs.length, blocks: options.blocks, nodes: 3, etcdMembers: 1 },
+      samples: { twoReplicasUs: twoUs.map((v) => r(v)), oneReplicaUs: oneUs.map((v) => r(v)) },
+    };
+  } finally {
+    for (const session of open) await session.close().catch(() => {});
+    await c.stop();
+  }
+}
