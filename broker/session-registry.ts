@@ -272,10 +272,14 @@ export class SessionRegistry {
     }
     switch (message.type) {
       case 'append': {
+        // Acknowledged as held, before it is applied: applying waits for the primary's COMMIT.
         const held = session.appendFromPrimary(message.entries);
         reply.binary(encodeAcked(session.id, session.epoch, held));
         return;
       }
+      case 'commit':
+        session.primaryApplied(message.first, message.after);
+        return;
       case 'replica.end':
         this.replicas.delete(session.id);
         session.end(message.message);
@@ -338,7 +342,7 @@ export class SessionRegistry {
     }
     this.track(session, from);
     const entries = message.entries.map(entryFromJson);
-    session.appendFromPrimary(entries, entries.length > 0);
+    session.appendFromPrimary(entries, true);
     void session.replayed().then(() => {
       reply.json({ type: 'replica.opened', sessionId: session.id, epoch: session.epoch, index: session.appliedIndex });
       reply.binary(encodeAcked(session.id, session.epoch, session.log.length));
@@ -470,7 +474,7 @@ export class SessionRegistry {
     // Another standby may hold entries the old primary sent it but not us yet: take them.
     for (const name of record.standbys) {
       const reply = await this.request(name, { type: 'log.request', sessionId: session.id, epoch: record.epoch, from: session.log.length + 1, request: 0 }, 500);
-      if (reply?.type === 'log.reply' && reply.entries.length > 0) session.appendFromPrimary(reply.entries.map(entryFromJson));
+      if (reply?.type === 'log.reply' && reply.entries.length > 0) session.appendFromPrimary(reply.entries.map(entryFromJson), true);
     }
     session.promote(record.epoch);
     replica.primary = this.self;
@@ -496,7 +500,6 @@ export class SessionRegistry {
       const next = { ...current.record, standbys: current.record.standbys.filter((n) => n !== name) };
       if (next.standbys.length === current.record.standbys.length || (await this.cluster.swapSession(next, current.revision)) !== null) {
         replica.replicator.remove(name);
-        this.peers.disconnect(name);
         this.log.warn('standby dropped', { session: session.id, peer: name, reason: why });
         this.replenish(replica, next);
         return;

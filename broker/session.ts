@@ -28,6 +28,8 @@ export interface SessionPeer {
 /** Where a primary's log entries go; `append` returns true when the entry must wait for acks. */
 export interface ReplicationSink {
   append(entry: LogEntry): boolean;
+  /** The primary applied these entries (each with the output it followed): standbys follow. */
+  applied(entries: LogEntry[]): void;
 }
 
 export interface SessionOptions {
@@ -75,13 +77,11 @@ const BATCH_MS = 2;
 const MAX_FRAME_PAYLOAD = 256 * 1024;
 
 /**
- * While a new standby replays the log, each entry waits until the app has produced as
- * much output as it had when the entry was first applied (`LogEntry.after`), or this
- * long at most (an app whose output is not deterministic never gets there).
+ * A standby applies an entry once its app has produced as much output as the primary's
+ * had when the primary applied it (`LogEntry.after`), or after this long at most (an
+ * app whose output is not deterministic never gets there).
  */
 const REPLAY_MAX_WAIT_MS = 1500;
-/** Entries without that figure wait for this much quiet after one the app answers. */
-const REPLAY_QUIET_MS = 80;
 /**
  * Input is first applied once the app has started: it printed something and then
  * stayed quiet this long (or STARTUP_MAX_MS passed). Every replica waits the same way,
@@ -116,13 +116,13 @@ export class Session {
   /** Highest client input applied to the app: what the client is told (inputAck). */
   private inputSeq = 0;
   private commitIndex = 0;
-  private pacing = false;
-  private paceTimer: NodeJS.Timeout | undefined;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  /** Since when the next entry has waited for its app's output to catch up. */
+  private waitingSince: number | undefined;
   private fencedTimer: NodeJS.Timeout | undefined;
   private readonly applyWaiters: Array<{ index: number; resolve: () => void }> = [];
   private readonly spawnedAt = performance.now();
   private started = false;
-  private startTimer: NodeJS.Timeout | undefined;
   private sent = 0;
   private acked = 0;
   private loneAck: NodeJS.Timeout | undefined;
@@ -254,41 +254,55 @@ export class Session {
     return entry.index;
   }
 
-  /** Every voting standby holds the entries up to `index`: apply them here. */
+  /**
+   * Entries up to `index` may be applied here: on a primary, every voting standby holds
+   * them; on a standby, the primary applied them (COMMIT), or they come from a replay.
+   */
   commitThrough(index: number): void {
     if (index > this.commitIndex) this.commitIndex = Math.min(index, this.log.length);
-    this.applyCommitted();
+    this.pump();
   }
 
-  private applyCommitted(): void {
-    if (this.appliedIndex >= this.commitIndex || this.endMessage !== null) return;
+  /**
+   * Applies committed entries in order. An entry that carries `after` (the output its
+   * app had produced when the primary applied it) waits until this replica's app has
+   * produced as much, at most REPLAY_MAX_WAIT_MS: so the app's answers fall between
+   * the same keystrokes on every replica, and screens stay equal. A primary's own new
+   * entries carry no `after` and go at once.
+   */
+  private pump(): void {
+    if (this.pumpTimer !== undefined || this.appliedIndex >= this.commitIndex || this.endMessage !== null) return;
+    const retry = (ms: number) => {
+      this.pumpTimer = setTimeout(() => {
+        this.pumpTimer = undefined;
+        this.pump();
+      }, ms);
+    };
     if (!this.started) {
       const now = performance.now();
       const printed = this.lastOutputAt > 0 && now - this.lastOutputAt >= STARTUP_QUIET_MS;
       if (printed || now - this.spawnedAt >= STARTUP_MAX_MS) this.started = true;
-      else {
-        this.startTimer ??= setTimeout(() => {
-          this.startTimer = undefined;
-          this.applyCommitted();
-        }, STARTUP_QUIET_MS);
-        return;
-      }
+      else return retry(STARTUP_QUIET_MS);
     }
-    if (!this.options.mayAct()) {
-      // Fenced: this node's lease is not known to be valid. Apply nothing until it is.
-      this.fencedTimer ??= setTimeout(() => {
-        this.fencedTimer = undefined;
-        this.applyCommitted();
-      }, FENCED_RETRY_MS);
-      return;
-    }
+    // Fenced: this node's lease is not known to be valid. A primary applies nothing until it is.
+    if (this.role === 'primary' && !this.options.mayAct()) return retry(FENCED_RETRY_MS);
+    const first = this.appliedIndex + 1;
     let typed = false;
     while (this.appliedIndex < this.commitIndex) {
       const entry = this.log[this.appliedIndex]!;
+      if (entry.after !== undefined && this.outputBytes < entry.after) {
+        this.waitingSince ??= performance.now();
+        if (performance.now() - this.waitingSince < REPLAY_MAX_WAIT_MS) {
+          retry(2);
+          break;
+        }
+      }
+      this.waitingSince = undefined;
       this.apply(entry);
       if (entry.data) typed = true;
     }
-    if (typed) {
+    if (this.appliedIndex >= first && this.role === 'primary') this.replication?.applied(this.log.slice(first - 1, this.appliedIndex));
+    if (typed && this.role === 'primary') {
       this.inputSinceFlush = true;
       this.loneAck ??= setTimeout(() => {
         this.loneAck = undefined;
@@ -324,52 +338,33 @@ export class Session {
   }
 
   /**
-   * A standby takes entries from its primary, in order, and applies them at once (or,
-   * while replaying a backlog, each after the app has gone quiet, as it was typed).
-   * Returns the index it holds.
+   * A standby holds entries from its primary, in order; returns the index it holds
+   * (what it acknowledges). They are applied once the primary reports it applied them
+   * (`committed`, with the output each followed), or at once when `committed` is true
+   * (a replay of the log, which carries those figures already).
    */
-  appendFromPrimary(entries: LogEntry[], pace = false): number {
+  appendFromPrimary(entries: LogEntry[], committed = false): number {
     for (const entry of entries) {
       if (entry.index !== this.log.length + 1) continue; // a resend of what is held already
       this.log.push({ ...entry, data: entry.data ? Buffer.from(entry.data) : null });
       if (entry.seq > this.acceptedSeq) this.acceptedSeq = entry.seq;
     }
-    if (pace) this.pacing = true;
-    if (this.pacing) this.paceNext();
-    else this.commitThrough(this.log.length);
+    if (committed) this.commitThrough(this.log.length);
     return this.log.length;
   }
 
-  /** Resolves once a paced replay has caught up with the log. */
-  replayed(): Promise<void> {
-    return this.whenApplied(this.log.length);
+  /** The primary applied entries `first`… with these output figures: apply them here, in step. */
+  primaryApplied(first: number, after: number[]): void {
+    after.forEach((value, i) => {
+      const entry = this.log[first - 1 + i];
+      if (entry && entry.index > this.appliedIndex) entry.after = value;
+    });
+    this.commitThrough(first + after.length - 1);
   }
 
-  private paceNext(): void {
-    if (this.paceTimer || this.endMessage !== null) return;
-    if (this.appliedIndex >= this.log.length) {
-      this.pacing = false;
-      return;
-    }
-    const next = this.log[this.appliedIndex]!;
-    const previous = this.appliedIndex > 0 ? this.log[this.appliedIndex - 1]! : null;
-    const answered = previous !== null && (previous.data === null || previous.data.some((byte) => byte < 0x20 || byte === 0x7f));
-    const started = performance.now();
-    const step = () => {
-      const now = performance.now();
-      const waiting =
-        next.after !== undefined
-          ? this.outputBytes < next.after
-          : answered && now - Math.max(this.lastOutputAt, started) < REPLAY_QUIET_MS;
-      if (waiting && now - started < REPLAY_MAX_WAIT_MS) {
-        this.paceTimer = setTimeout(step, 5);
-        return;
-      }
-      this.paceTimer = undefined;
-      this.commitThrough(this.appliedIndex + 1);
-      this.paceNext();
-    };
-    this.paceTimer = setTimeout(step, 0);
+  /** Resolves once this replica has applied every entry it holds now. */
+  replayed(): Promise<void> {
+    return this.whenApplied(this.log.length);
   }
 
   /** Entries after `index`, for a standby catching up. */
@@ -491,9 +486,8 @@ export class Session {
     this.endMessage = message;
     clearTimeout(this.holdTimer);
     clearTimeout(this.loneAck);
-    clearTimeout(this.paceTimer);
+    clearTimeout(this.pumpTimer);
     clearTimeout(this.fencedTimer);
-    clearTimeout(this.startTimer);
     for (const waiter of this.applyWaiters.splice(0)) waiter.resolve();
     this.holdExpiresAt = null;
     this.options.screens.close(this.id);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodePeerFrame, encodeAcked, encodeAppend, entryFromJson, entryToJson, PeerMessage, type LogEntry } from './peer-protocol.js';
+import { decodePeerFrame, encodeAcked, encodeAppend, encodeCommit, entryFromJson, entryToJson, PeerMessage, type LogEntry } from './peer-protocol.js';
 
 const entries: LogEntry[] = [
   { index: 7, seq: 41, data: Buffer.from('print(x)\r'), cols: 0, rows: 0 },
@@ -12,6 +12,7 @@ describe('peer frames', () => {
     expect(append).toEqual({ type: 'append', sessionId: 'sess-1', epoch: 3, entries: [{ ...entries[0], data: expect.any(Buffer) }, entries[1]] });
     expect(Buffer.from((append as { entries: LogEntry[] }).entries[0]!.data!).toString()).toBe('print(x)\r');
     expect(decodePeerFrame(encodeAcked('sess-1', 3, 8))).toEqual({ type: 'acked', sessionId: 'sess-1', epoch: 3, index: 8 });
+    expect(decodePeerFrame(encodeCommit('sess-1', 3, 7, [120, 2 ** 40]))).toEqual({ type: 'commit', sessionId: 'sess-1', epoch: 3, first: 7, after: [120, 2 ** 40] });
   });
 
   it('names what is wrong with a malformed frame instead of throwing', () => {

@@ -75,10 +75,12 @@ export function entryFromJson(entry: z.infer<typeof Entry>): LogEntry {
 
 export const APPEND = 0x10;
 export const ACKED = 0x11;
+export const COMMIT = 0x12;
 
 export type BinaryPeerFrame =
   | { type: 'append'; sessionId: string; epoch: number; entries: LogEntry[] }
-  | { type: 'acked'; sessionId: string; epoch: number; index: number };
+  | { type: 'acked'; sessionId: string; epoch: number; index: number }
+  | { type: 'commit'; sessionId: string; epoch: number; first: number; after: number[] };
 
 function header(type: number, sessionId: string, epoch: number, extra: number): { frame: Buffer; at: number } {
   const sid = Buffer.from(sessionId, 'latin1');
@@ -119,6 +121,15 @@ export function encodeAcked(sessionId: string, epoch: number, index: number): Bu
   return frame;
 }
 
+/** The primary applied entries `first`…, each after this much output of its app. */
+export function encodeCommit(sessionId: string, epoch: number, first: number, after: number[]): Buffer {
+  const { frame, at: start } = header(COMMIT, sessionId, epoch, 6 + 6 * after.length);
+  let at = frame.writeUInt32BE(first, start);
+  at = frame.writeUInt16BE(after.length, at);
+  for (const value of after) at = frame.writeUIntBE(value, at, 6);
+  return frame;
+}
+
 /** Decodes a binary peer frame, or returns why it is malformed. */
 export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
   if (frame.length < 6) return 'peer frame too short';
@@ -131,6 +142,16 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
   if (type === ACKED) {
     if (frame.length !== at + 4) return 'ACKED frame has the wrong length';
     return { type: 'acked', sessionId, epoch, index: frame.readUInt32BE(at) };
+  }
+  if (type === COMMIT) {
+    if (frame.length < at + 6) return 'COMMIT frame too short';
+    const first = frame.readUInt32BE(at);
+    const count = frame.readUInt16BE(at + 4);
+    at += 6;
+    if (frame.length !== at + 6 * count) return 'COMMIT frame has the wrong length';
+    const after: number[] = [];
+    for (let i = 0; i < count; i++) after.push(frame.readUIntBE(at + 6 * i, 6));
+    return { type: 'commit', sessionId, epoch, first, after };
   }
   if (type !== APPEND) return `unknown peer frame type 0x${(type ?? 0).toString(16)}`;
   if (frame.length < at + 2) return 'APPEND frame too short';

@@ -2,7 +2,7 @@
 // standby, tracks what each holds, and commits an entry (lets the primary apply it)
 // only once every voting standby holds it — the output rule. A learner (a standby
 // still catching up) gets every entry but does not hold commits back until it joins.
-import { encodeAppend, type LogEntry } from './peer-protocol.js';
+import { encodeAppend, encodeCommit, type LogEntry } from './peer-protocol.js';
 import type { ReplicationSink, Session } from '../session.js';
 
 export interface Member {
@@ -31,6 +31,16 @@ export class Replicator implements ReplicationSink {
       if (member.voting) wait = true;
     }
     return wait;
+  }
+
+  /** Tells every standby what the primary applied, and after how much output: they apply it in step. */
+  applied(entries: LogEntry[]): void {
+    if (this.members.size === 0 || entries.length === 0) return;
+    for (let i = 0; i < entries.length; i += 1000) {
+      const batch = entries.slice(i, i + 1000);
+      const frame = encodeCommit(this.session.id, this.session.epoch, batch[0]!.index, batch.map((e) => e.after ?? 0));
+      for (const member of this.members.values()) this.send(member.name, frame);
+    }
   }
 
   add(name: string, voting: boolean, acked = 0): void {
