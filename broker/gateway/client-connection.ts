@@ -60,7 +60,14 @@ export class ClientConnection {
 
   private onFrame(data: RawData, isBinary: boolean): void {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (this.tunnel) return this.tunnel.forward(bytes, isBinary);
+    if (this.tunnel) {
+      // Liveness pings are answered here: the tunnel watches the far node itself.
+      if (!isBinary && bytes.length < 128) {
+        const parsed = parseJsonFrame(ClientMessage, bytes.toString('utf8'));
+        if (parsed.ok && parsed.value.type === 'ping') return this.send({ type: 'pong', id: parsed.value.id });
+      }
+      return this.tunnel.forward(bytes, isBinary);
+    }
     if (this.routing) return void this.routing.push({ data: bytes, isBinary });
     if (isBinary) return this.onBinary(bytes);
     const text = bytes.toString('utf8');
@@ -168,7 +175,7 @@ export class ClientConnection {
       const target = cluster.place(1, new Set())[0];
       if (target && target !== cluster.name) {
         const routed = await this.route(target, { type: 'session.launch', id, appId, cols, rows }, user);
-        if (routed) return;
+        if (routed === 'ok') return;
       }
     }
     let session: Session;
@@ -220,8 +227,10 @@ export class ClientConnection {
         let gone = !cluster.isLive(record.primary);
         if (!gone) {
           const message = token === null ? { type: 'session.attach' as const, id, sessionId, cols, rows } : { type: 'session.resume' as const, id, sessionId, resumeToken: token, cols, rows };
-          if (await this.route(record.primary, message, this.user)) return;
-          gone = (await this.ctx.sessions.probe(record.primary)) === 'dead';
+          const routed = await this.route(record.primary, message, this.user);
+          if (routed === 'ok') return;
+          // Refused: find out whether the process is gone. Silent (hung, stopped): only its lease can tell.
+          if (routed === 'refused') gone = (await this.ctx.sessions.probe(record.primary)) === 'dead';
         }
         if (gone && record.standbys.every((n) => !cluster.isLive(n)) && record.failover === 'restart') {
           // No standby by design: a fresh instance here, with the same files.
@@ -272,25 +281,25 @@ export class ClientConnection {
 
   /**
    * Carries this connection to `target`, which hosts the session: opens a tunnel and
-   * hands it the request. False when the node could not be reached.
+   * hands it the request; or says why the node could not be reached.
    */
-  private async route(target: string, message: ClientMessage, user: string | null): Promise<boolean> {
+  private async route(target: string, message: ClientMessage, user: string | null): Promise<'ok' | 'refused' | 'silent'> {
     const node = this.ctx.sessions.cluster.node(target);
-    if (!node) return false;
+    if (!node) return 'refused';
     this.routing = [];
     const accessToken = user ? (await this.ctx.tokens.issue(user)).token : null;
-    const tunnel = await Tunnel.open({ url: node.url, accessToken, first: JSON.stringify(message), client: this.ws });
+    const tunnel = await Tunnel.open({ url: node.url, heartbeatMs: this.ctx.config.node.heartbeatMs, accessToken, first: JSON.stringify(message), client: this.ws });
     const queued = this.routing;
     this.routing = null;
-    if (tunnel === 'unreachable') {
-      this.ctx.log.warn('session host unreachable', { peer: target });
-      return false;
+    if (typeof tunnel === 'string') {
+      this.ctx.log.warn('session host unreachable', { peer: target, how: tunnel });
+      return tunnel;
     }
     clearTimeout(this.authTimer);
     this.tunnel = tunnel;
     for (const frame of queued) tunnel.forward(frame.data, frame.isBinary);
     if (this.closed) tunnel.clientClosed();
-    return true;
+    return 'ok';
   }
 
   /** Makes this connection the session's client. */
