@@ -12,7 +12,8 @@ beforeAll(async () => {
   c = await startCluster({ nodes: 3, etcdMembers: 3, tag: 'etcd' });
 }, 90_000);
 afterAll(async () => {
-  await c?.stop();
+  // kill -9 of every node: no sandbox may outlive its node.
+  expect(await c?.stop()).toEqual([]);
 });
 
 const sessionOf = (status: ClusterStatus, id: string) => status.sessions.find((s) => s.id === id);

@@ -5,7 +5,7 @@
 // prints its length and hash), `random` (prints random numbers: diverges) and
 // `fragile` (failover: none).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,7 +54,11 @@ export interface TestCluster {
   /** Starts a node again under the same name and port (after a kill). */
   restart(name: string): Promise<ClusterNode>;
   status(via?: string): Promise<ClusterStatus>;
-  stop(): Promise<void>;
+  /**
+   * Kills every node (kill -9, like the faults) and etcd; resolves with the processes
+   * that outlived their node — sandboxes must not — after killing them too.
+   */
+  stop(): Promise<string[]>;
 }
 
 export interface ClusterOptions {
@@ -157,11 +161,42 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
         node.process.kill('SIGKILL');
       }
       await etcd.stop();
+      // Every sandbox names its directory (under `dir`) on its command line.
+      const deadline = Date.now() + 3000;
+      let left = processesMentioning(dir);
+      while (left.length > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = processesMentioning(dir);
+      }
+      for (const { pid } of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       rmSync(dir, { recursive: true, force: true });
+      return left.map(({ pid, command }) => `${pid}: ${command.slice(0, 120)}`);
     },
   };
   process.on('exit', () => nodes.forEach((n) => n.process.kill('SIGKILL')));
   return cluster;
+}
+
+function processesMentioning(text: string): Array<{ pid: number; command: string }> {
+  const found: Array<{ pid: number; command: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      const command = `(parent ${ppid}) ` + readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (command.includes(text)) found.push({ pid: Number(entry), command });
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return found;
 }
 
 async function waitHealthy(node: ClusterNode): Promise<void> {

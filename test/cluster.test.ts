@@ -13,7 +13,8 @@ beforeAll(async () => {
   c = await startCluster({ nodes: 3, tag: 'faults' });
 }, 60_000);
 afterAll(async () => {
-  await c?.stop();
+  // kill -9 of every node: no sandbox may outlive its node.
+  expect(await c?.stop()).toEqual([]);
 });
 /** Each test starts with every node up, whatever the test before it killed. */
 beforeEach(async () => {

@@ -25,7 +25,8 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(async () => {
   await browser?.close().catch(() => {});
-  await c?.stop();
+  // kill -9 of every node: no sandbox may outlive its node.
+  expect(await c?.stop()).toEqual([]);
 });
 
 function rows(page: Page): Promise<string[]> {

@@ -59,7 +59,13 @@ export class AppProcess {
       exitNonce: this.marker.nonce,
     });
     const memory = options.profile.maxMemoryMiB * 1024 * 1024;
-    this.term = pty.spawn('prlimit', [`--as=${memory}`, '--core=0', '--', 'bwrap', ...args], {
+    // The sandbox must never outlive this process, even when it is killed (kill -9)
+    // while the sandbox is still starting — before bwrap's own --die-with-parent takes
+    // hold. setpriv arms SIGKILL-on-parent-death first thing (it is kept across the
+    // execs that follow), and the shell then checks the parent is still this process,
+    // which closes the window before setpriv ran.
+    const guard = ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', 'test "$PPID" = "$0" || exit 111; exec "$@"', String(process.pid)];
+    this.term = pty.spawn('setpriv', [...guard, 'prlimit', `--as=${memory}`, '--core=0', '--', 'bwrap', ...args], {
       name: 'xterm-256color',
       cols: options.cols,
       rows: options.rows,
