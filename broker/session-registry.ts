@@ -204,6 +204,7 @@ export class SessionRegistry {
       holdSeconds: this.config.node.sessionHoldSeconds,
       screens: this.screens,
       mayAct: this.cluster.clustered ? () => this.cluster.leaseValid() : () => true,
+      keepLog: this.replicasFor(o.app) > 1,
       onEnd: (done, message) => this.ended(done, message),
     });
   }

@@ -50,6 +50,11 @@ export interface SessionOptions {
   screens: Screens;
   /** A home that outlives the app (failover: restart). */
   homeDir?: string;
+  /**
+   * Keep applied entries' bytes (a replica set needs the whole log to start new
+   * standbys). A session that will never have a standby drops them once applied.
+   */
+  keepLog: boolean;
   /** Input numbering continues after this (a restarted app: the client's earlier inputs went to the old one). */
   inputBase?: number;
   /** False while this node must not act as a primary (its control-plane lease is not valid). */
@@ -300,6 +305,7 @@ export class Session {
       this.waitingSince = undefined;
       this.apply(entry);
       if (entry.data) typed = true;
+      if (!this.options.keepLog) entry.data = entry.data ? APPLIED : null;
     }
     if (this.appliedIndex >= first && this.role === 'primary') this.replication?.applied(this.log.slice(first - 1, this.appliedIndex));
     if (typed && this.role === 'primary') {
@@ -509,6 +515,8 @@ export class Session {
 }
 
 const EMPTY = new Uint8Array(0);
+/** What an applied input's bytes become in a log nobody will replay. */
+const APPLIED = new Uint8Array(0);
 
 /** Constant-time comparison of a presented token with the real one. */
 export function tokensEqual(presented: string, actual: string): boolean {
