@@ -5,7 +5,7 @@
 // prints its length and hash), `random` (prints random numbers: diverges) and
 // `fragile` (failover: none).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +14,7 @@ import type { ClusterStatus } from '../broker/gateway/status.js';
 import { Connection } from '../shared/core/index.js';
 import { nodeSocketFactory } from '../broker/cli/connect.js';
 import { freePort, startEtcd, type EtcdCluster } from './etcd.js';
+import { processesMentioning } from './harness.js';
 
 const DIST_CLI = resolve(import.meta.dirname, '..', 'dist', 'broker', 'cli.js');
 const artifacts = resolve(import.meta.dirname, '..', 'test-artifacts');
@@ -181,22 +182,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   };
   process.on('exit', () => nodes.forEach((n) => n.process.kill('SIGKILL')));
   return cluster;
-}
-
-function processesMentioning(text: string): Array<{ pid: number; command: string }> {
-  const found: Array<{ pid: number; command: string }> = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-      const command = `(parent ${ppid}) ` + readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (command.includes(text)) found.push({ pid: Number(entry), command });
-    } catch {
-      /* exited while we looked */
-    }
-  }
-  return found;
 }
 
 async function waitHealthy(node: ClusterNode): Promise<void> {

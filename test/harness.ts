@@ -1,6 +1,6 @@
 // Test harness: a real broker node in this process (port 0, real bubblewrap, real
 // PTYs), and clients that speak the real protocol through the shared session core.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -183,4 +183,21 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Processes (other than this one) whose command line contains `text`, with their parent. */
+export function processesMentioning(text: string): Array<{ pid: number; command: string }> {
+  const found: Array<{ pid: number; command: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      const command = `(parent ${ppid}) ` + readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (command.includes(text)) found.push({ pid: Number(entry), command });
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return found;
 }

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CloseCode, encodeInput } from '../shared/protocol/index.js';
 import { ProtocolError } from '../shared/core/index.js';
-import { Screen, bearer, client, launch, rawSocket, startNode, type TestNode } from './harness.js';
+import { Screen, bearer, client, launch, processesMentioning, rawSocket, startNode, type TestNode } from './harness.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -182,6 +182,26 @@ describe('sessions', () => {
     for (let i = 0; i < 1_000_000; i += 1) if (lines[i] !== String(i)) throw new Error(`line ${i} is "${lines[i]}"`);
     ann.signOut();
   }, 120_000);
+});
+
+describe('sandbox lifetime', () => {
+  it('ends sessions the moment they start, and leaves no process behind', async () => {
+    const ann = client(t.url);
+    await ann.signIn('ann', 'ann-pw');
+    const token = (ann as unknown as { accessToken: string }).accessToken;
+    for (let i = 0; i < 15; i++) {
+      const raw = rawSocket(t.url, bearer(token));
+      await raw.opened;
+      // End each as soon as the broker says it started: bwrap is still setting up the sandbox.
+      raw.ws.on('message', (data, isBinary) => {
+        if (!isBinary && String(data).includes('"session.started"')) raw.ws.send(JSON.stringify({ type: 'session.end' }));
+      });
+      raw.ws.send(JSON.stringify({ type: 'session.launch', id: 1, appId: 'python', cols: 80, rows: 24 }));
+      expect((await raw.closed).code).toBe(CloseCode.normal);
+    }
+    await vi.waitFor(() => expect(processesMentioning(t.stateDir)).toEqual([]), { timeout: 5000, interval: 100 });
+    ann.signOut();
+  });
 });
 
 describe('bad input', () => {

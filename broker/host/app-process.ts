@@ -132,10 +132,16 @@ export class AppProcess {
   kill(): void {
     if (this.gone) return;
     this.release();
-    try {
-      this.term.kill('SIGKILL');
-    } catch {
-      /* already gone */
+    // The whole process group, not only bwrap: killed while it is still starting (after
+    // it cloned the sandbox's init, before that init armed --die-with-parent), bwrap
+    // would leave the init running. The init stays in this group, and when a pid
+    // namespace's init dies the kernel kills everything else inside it.
+    for (const target of [-this.term.pid, this.term.pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   }
 
