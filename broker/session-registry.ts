@@ -16,21 +16,13 @@ import type { Cluster, VersionedSession } from './cluster/cluster.js';
 import type { Incoming, PeerHub, PeerReply } from './cluster/peers.js';
 import { encodeAcked, entryFromJson, entryToJson, type PeerMessage } from './cluster/peer-protocol.js';
 import { Replicator } from './cluster/replicator.js';
+import { Failover } from './cluster/failover.js';
+import { HASH_CHECK_MS, ScreenChecks } from './cluster/screen-checks.js';
 import { hashToken, type SessionRecord } from './cluster/records.js';
 
 export const DEFAULT_PROFILE: SandboxProfile = { network: false, readOnlyPaths: [], maxMemoryMiB: 2048 };
 
 const REMEMBER_ENDED_MS = 60 * 60_000;
-/** Standbys other than the first live one wait this long before trying to promote. */
-const SECOND_STANDBY_DELAY_MS = 400;
-/** How often a primary compares screens with its standbys (when the session is quiet). */
-const HASH_CHECK_MS = 1000;
-/** Quiet means no input for this long… */
-const QUIET_INPUT_MS = 700;
-/** …and no output for this long. */
-const QUIET_OUTPUT_MS = 300;
-/** A session whose standbys diverge this often runs on without standbys. */
-const MAX_DIVERGENCES = 3;
 
 export interface NodeCounters {
   failovers: number;
@@ -40,7 +32,7 @@ export interface NodeCounters {
 
 export type Lookup = { found: 'running'; session: Session } | { found: 'none' };
 
-interface Replica {
+export interface Replica {
   session: Session;
   /** For a standby: the node its primary runs on. */
   primary: string;
@@ -52,28 +44,30 @@ interface Replica {
 }
 
 export class SessionRegistry {
-  private readonly replicas = new Map<string, Replica>();
-  private readonly promoting = new Set<string>();
+  /** The replicas on this node, by session id (for the cluster modules; read, do not replace). */
+  readonly replicas = new Map<string, Replica>();
   private readonly pending = new Map<number, (message: PeerMessage | null) => void>();
   private nextRequest = 1;
   readonly screens = new Screens();
   readonly counters: NodeCounters = { failovers: 0, divergences: 0, replenished: 0 };
+  readonly failover = new Failover(this);
+  readonly checks = new ScreenChecks(this);
 
   constructor(
-    private readonly config: NodeConfig,
+    readonly config: NodeConfig,
     private readonly catalog: Catalog,
-    private readonly log: Logger,
+    readonly log: Logger,
     readonly cluster: Cluster,
-    private readonly peers: PeerHub,
+    readonly peers: PeerHub,
   ) {
     peers.handlers = {
       inbound: (from, message, reply) => this.inbound(from, message, reply),
       outbound: (to, message) => this.outbound(to, message),
-      inboundClosed: (from) => this.inboundClosed(from),
-      outboundClosed: (to) => this.outboundClosed(to),
+      inboundClosed: (from) => this.failover.inboundClosed(from),
+      outboundClosed: (to) => this.failover.outboundClosed(to),
     };
     cluster.events = {
-      nodeGone: (name) => this.nodeGone(name),
+      nodeGone: (name) => this.failover.nodeGone(name),
       leaseLost: () => {},
       leaseRegained: () => void this.reconcile(),
     };
@@ -216,7 +210,7 @@ export class SessionRegistry {
     return replica;
   }
 
-  private replicatorFor(replica: Replica): Replicator {
+  replicatorFor(replica: Replica): Replicator {
     if (!replica.replicator) {
       const session = replica.session;
       replica.replicator = new Replicator(session, (to, frame) => {
@@ -224,18 +218,18 @@ export class SessionRegistry {
         this.sendTo(to, frame);
       });
       session.replication = replica.replicator;
-      replica.hashTimer = setInterval(() => void this.checkHashes(replica), HASH_CHECK_MS);
+      replica.hashTimer = setInterval(() => void this.checks.checkHashes(replica), HASH_CHECK_MS);
       replica.hashTimer.unref();
     }
     return replica.replicator;
   }
 
-  private sendTo(name: string, data: PeerMessage | Uint8Array): void {
+  sendTo(name: string, data: PeerMessage | Uint8Array): void {
     const node = this.cluster.node(name);
     if (node) this.peers.send(name, node.url, data);
   }
 
-  private openStandby(session: Session, name: string): void {
+  openStandby(session: Session, name: string): void {
     this.sendTo(name, {
       type: 'replica.open',
       sessionId: session.id,
@@ -286,7 +280,7 @@ export class SessionRegistry {
         session.end(message.message);
         return;
       case 'hash.request':
-        void this.quietHash(session, message.index).then((hash) => reply.json({ type: 'hash.reply', sessionId: session.id, epoch: session.epoch, index: message.index, request: message.request, hash }));
+        void this.checks.quietHash(session, message.index).then((hash) => reply.json({ type: 'hash.reply', sessionId: session.id, epoch: session.epoch, index: message.index, request: message.request, hash }));
         return;
       case 'log.request':
         reply.json({ type: 'log.reply', sessionId: session.id, epoch: session.epoch, request: message.request, entries: session.entriesAfter(message.from - 1).map(entryToJson) });
@@ -308,13 +302,13 @@ export class SessionRegistry {
         if (message.epoch === replica.session.epoch) replica.replicator?.acked(to, message.index);
         return;
       case 'replica.opened':
-        if (replica.replicator?.members.get(to)?.voting === false) void this.join(replica, to);
+        if (replica.replicator?.members.get(to)?.voting === false) void this.checks.join(replica, to);
         return;
       case 'replica.stale':
         return this.stepDown(replica, `${to} holds a newer epoch`);
       case 'replica.failed':
         this.log.warn('standby failed', { session: message.sessionId, peer: to, reason: message.message });
-        void this.dropStandby(replica, to, 'its replica failed');
+        void this.failover.dropStandby(replica, to, 'its replica failed');
         return;
     }
   }
@@ -351,261 +345,7 @@ export class SessionRegistry {
     this.log.info('standby started', { session: session.id, primary: from, replay: entries.length });
   }
 
-  // ---- failure handling -------------------------------------------------------------
-
-  /** A primary's link to us closed: if its process is gone, take over now. */
-  private inboundClosed(from: string): void {
-    const mine = [...this.replicas.values()].filter((r) => r.session.role === 'standby' && r.primary === from);
-    if (mine.length === 0) return;
-    const node = this.cluster.node(from);
-    if (!node) return void Promise.all(mine.map((r) => this.promote(r, from)));
-    void this.probeUntilDead(node.url).then((state) => {
-      this.log.info('link from primary closed', { peer: from, state, sessions: mine.length });
-      if (state === 'dead') {
-        this.cluster.markDead(from, node.leaseId);
-        for (const replica of mine) void this.promote(replica, from);
-      }
-    });
-  }
-
-  /**
-   * Probes a node whose link just closed, a few times over a second: a killed process
-   * closes its connections a moment before its listening socket, so one early probe
-   * can still find the port open. A node still listening after that is left to its
-   * lease (it may be alive, or stopped).
-   */
-  private async probeUntilDead(url: string): Promise<'dead' | 'listening' | 'unknown'> {
-    let state: 'dead' | 'listening' | 'unknown' = 'unknown';
-    for (const wait of [0, 30, 100, 250, 500]) {
-      if (wait > 0) await sleep(wait);
-      state = await this.peers.probe(url);
-      if (state === 'dead') return state;
-    }
-    return state;
-  }
-
-  /** Our link to a standby closed: a dead standby is dropped; a live one gets what it missed. */
-  private outboundClosed(to: string): void {
-    const mine = [...this.replicas.values()].filter((r) => r.session.role === 'primary' && r.replicator?.members.has(to));
-    if (mine.length === 0) return;
-    const node = this.cluster.node(to);
-    const check = (attempt: number) => {
-      if (!node) return void mine.forEach((r) => this.dropStandby(r, to, 'its node left the cluster'));
-      void this.probeUntilDead(node.url).then((state) => {
-        if (state === 'dead') {
-          this.cluster.markDead(to, node.leaseId);
-          for (const replica of mine) void this.dropStandby(replica, to, 'its node stopped');
-        }
-        else if (state === 'listening') {
-          for (const replica of mine) {
-            const member = replica.replicator?.members.get(to);
-            if (member && ++member.failures > 3) void this.dropStandby(replica, to, 'its link keeps failing');
-            else setTimeout(() => replica.replicator?.resend(to), 100 * (member?.failures ?? 1));
-          }
-        }
-        else if (attempt < 5) setTimeout(() => check(attempt + 1), 200);
-      });
-    };
-    check(1);
-  }
-
-  /** A member's lease expired (a silent failure): promote or drop as its role says. */
-  private nodeGone(name: string): void {
-    for (const replica of this.replicas.values()) {
-      if (replica.session.role === 'standby' && replica.primary === name) void this.promote(replica, name);
-      else if (replica.session.role === 'primary' && replica.replicator?.members.has(name)) void this.dropStandby(replica, name, 'its node left the cluster');
-    }
-  }
-
-  /**
-   * The primary on `dead` is gone: the first live standby becomes primary in epoch+1
-   * by compare-and-swap (the others wait a moment, then try if it did not). The new
-   * primary takes any entries another standby holds beyond its own, then waits for the
-   * client's resume and places a new standby.
-   */
-  private async promote(replica: Replica, dead: string): Promise<void> {
-    const session = replica.session;
-    if (this.promoting.has(session.id)) return;
-    this.promoting.add(session.id);
-    const startedAt = performance.now();
-    try {
-      for (let attempt = 0; attempt < 3; attempt++) {
-        if (!this.cluster.leaseValid()) {
-          await sleep(100);
-          continue;
-        }
-        const current = await this.cluster.getSession(session.id);
-        if (!current || current.record.state !== 'running') return this.dropLocal(replica, 'the session ended');
-        const record = current.record;
-        if (record.epoch > session.epoch || record.primary !== dead) {
-          if (record.primary === this.self) return;
-          if (!record.standbys.includes(this.self)) return this.dropLocal(replica, 'no longer in the replica set');
-          replica.primary = record.primary;
-          return;
-        }
-        const live = record.standbys.filter((n) => n !== dead && this.cluster.isLive(n));
-        if (!live.includes(this.self)) return this.dropLocal(replica, 'no longer in the replica set');
-        if (live[0] !== this.self && attempt === 0) {
-          await sleep(SECOND_STANDBY_DELAY_MS);
-          continue;
-        }
-        const next: SessionRecord = {
-          ...record,
-          epoch: record.epoch + 1,
-          primary: this.self,
-          standbys: live.filter((n) => n !== this.self),
-          attached: false,
-          holdExpiresAt: Date.now() + this.config.node.sessionHoldSeconds * 1000,
-        };
-        if ((await this.cluster.swapSession(next, current.revision)) === null) continue;
-        await this.becomePrimary(replica, next);
-        this.counters.failovers += 1;
-        this.log.warn('promoted to primary', { session: session.id, epoch: next.epoch, from: dead, ms: Math.round(performance.now() - startedAt), logIndex: session.log.length });
-        return;
-      }
-    } catch (error) {
-      this.log.error('promotion failed', { session: session.id, error: String(error) });
-    } finally {
-      this.promoting.delete(session.id);
-    }
-  }
-
-  private async becomePrimary(replica: Replica, record: SessionRecord): Promise<void> {
-    const session = replica.session;
-    // Another standby may hold entries the old primary sent it but not us yet: take them.
-    for (const name of record.standbys) {
-      const reply = await this.request(name, { type: 'log.request', sessionId: session.id, epoch: record.epoch, from: session.log.length + 1, request: 0 }, 500);
-      if (reply?.type === 'log.reply' && reply.entries.length > 0) session.appendFromPrimary(reply.entries.map(entryFromJson), true);
-    }
-    session.promote(record.epoch);
-    replica.primary = this.self;
-    const replicator = this.replicatorFor(replica);
-    for (const name of record.standbys) {
-      replicator.add(name, true, 0);
-      replicator.resend(name);
-    }
-    this.replenish(replica, record);
-  }
-
-  /** Removes a standby from the record (by CAS, so a superseded primary learns it), then stops waiting for it. */
-  private async dropStandby(replica: Replica, name: string, why: string): Promise<void> {
-    const session = replica.session;
-    if (!replica.replicator?.members.has(name)) return;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await this.cluster.getSession(session.id).catch(() => null);
-      if (!current) {
-        await sleep(100);
-        continue;
-      }
-      if (current.record.epoch > session.epoch || current.record.primary !== this.self) return this.stepDown(replica, 'a newer primary took over');
-      const next = { ...current.record, standbys: current.record.standbys.filter((n) => n !== name) };
-      if (next.standbys.length === current.record.standbys.length || (await this.cluster.swapSession(next, current.revision)) !== null) {
-        replica.replicator.remove(name);
-        this.log.warn('standby dropped', { session: session.id, peer: name, reason: why });
-        this.replenish(replica, next);
-        return;
-      }
-    }
-  }
-
-  /** Places new standbys until the replica set is whole again; each joins once its screen matches. */
-  private replenish(replica: Replica, record: SessionRecord): void {
-    const session = replica.session;
-    if (session.endMessage !== null || replica.divergences >= MAX_DIVERGENCES) return;
-    const members = replica.replicator?.members ?? new Map();
-    const missing = this.replicasFor(session.app) - 1 - members.size;
-    if (missing <= 0) return;
-    const exclude = new Set([this.self, ...record.standbys, ...members.keys()]);
-    const placed = this.cluster.place(missing, exclude);
-    const replicator = this.replicatorFor(replica);
-    for (const name of placed) {
-      replicator.add(name, false);
-      this.openStandby(session, name);
-      this.log.info('placing a new standby', { session: session.id, peer: name, logIndex: session.log.length });
-    }
-  }
-
-  /** A learner caught up: it joins the replica set once its screen equals ours at the same index. */
-  private async join(replica: Replica, name: string): Promise<void> {
-    const session = replica.session;
-    for (let attempt = 0; attempt < 8 && session.endMessage === null && replica.replicator?.members.has(name); attempt++) {
-      await this.waitQuiet(replica);
-      const [ours, theirs] = await Promise.all([this.quietHash(session, session.log.length), this.remoteHash(replica, name)]);
-      if (ours !== null && ours === theirs) {
-        const current = await this.cluster.getSession(session.id);
-        if (!current || current.record.epoch !== session.epoch || current.record.primary !== this.self) return this.stepDown(replica, 'a newer primary took over');
-        const next = { ...current.record, standbys: [...new Set([...current.record.standbys, name])] };
-        if ((await this.cluster.swapSession(next, current.revision)) === null) continue;
-        replica.replicator?.setVoting(name);
-        this.counters.replenished += 1;
-        this.log.info('standby joined', { session: session.id, peer: name, logIndex: session.log.length });
-        return;
-      }
-      await sleep(300);
-    }
-    if (!replica.replicator?.members.has(name) || session.endMessage !== null) return;
-    this.diverged(replica, name, 'its screen never matched the primary’s after replaying the log');
-  }
-
-  /** Compares screens with each voting standby while the session is quiet. */
-  private async checkHashes(replica: Replica): Promise<void> {
-    const session = replica.session;
-    if (session.role !== 'primary' || session.endMessage !== null || !replica.replicator) return;
-    const voters = replica.replicator.voters();
-    if (voters.length === 0 || !this.isQuiet(replica)) return;
-    const mark = `${session.log.length}:${session.outputBytes}`;
-    if (mark === replica.checkedAt) return;
-    const ours = await this.quietHash(session, session.log.length);
-    if (ours === null) return;
-    let clean = true;
-    for (const name of voters) {
-      const theirs = await this.remoteHash(replica, name);
-      if (theirs === null || theirs === ours) continue;
-      // Differ once: maybe a late byte. Look again before calling it divergence.
-      await sleep(QUIET_OUTPUT_MS);
-      const [again, theirsAgain] = await Promise.all([this.quietHash(session, session.log.length), this.remoteHash(replica, name)]);
-      if (again !== null && theirsAgain !== null && again !== theirsAgain) {
-        clean = false;
-        this.diverged(replica, name, 'its screen differs from the primary’s');
-      }
-    }
-    if (clean) replica.checkedAt = mark;
-  }
-
-  private diverged(replica: Replica, name: string, why: string): void {
-    const session = replica.session;
-    replica.divergences += 1;
-    this.counters.divergences += 1;
-    this.log.warn('standby diverged', { session: session.id, app: session.app.id, peer: name, reason: why, divergences: replica.divergences });
-    if (replica.divergences >= MAX_DIVERGENCES) this.log.error('app output is not deterministic: the session runs on without standbys', { session: session.id, app: session.app.id });
-    this.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message: 'diverged' });
-    void this.dropStandby(replica, name, why);
-  }
-
-  private isQuiet(replica: Replica): boolean {
-    const now = performance.now();
-    return now - replica.lastEntryAt > QUIET_INPUT_MS && now - replica.session.lastOutputAt > QUIET_OUTPUT_MS;
-  }
-
-  private async waitQuiet(replica: Replica): Promise<void> {
-    for (let i = 0; i < 20 && !this.isQuiet(replica); i++) await sleep(100);
-  }
-
-  /** This replica's screen hash once it has applied `index` and gone quiet; null if it cannot. */
-  private async quietHash(session: Session, index: number): Promise<string | null> {
-    for (let i = 0; i < 20 && (session.appliedIndex < index || performance.now() - session.lastOutputAt < QUIET_OUTPUT_MS); i++) await sleep(50);
-    if (session.appliedIndex !== index) return null;
-    const { index: at, hash } = await session.screenHash();
-    return at === index ? hash : null;
-  }
-
-  private async remoteHash(replica: Replica, name: string): Promise<string | null> {
-    const session = replica.session;
-    const reply = await this.request(name, { type: 'hash.request', sessionId: session.id, epoch: session.epoch, index: session.log.length, request: 0 }, 3000);
-    return reply?.type === 'hash.reply' ? reply.hash : null;
-  }
-
-  private request(name: string, message: Extract<PeerMessage, { type: 'hash.request' | 'log.request' }>, timeoutMs: number): Promise<PeerMessage | null> {
+  request(name: string, message: Extract<PeerMessage, { type: 'hash.request' | 'log.request' }>, timeoutMs: number): Promise<PeerMessage | null> {
     const request = this.nextRequest++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -621,7 +361,7 @@ export class SessionRegistry {
   }
 
   /** A newer primary exists: this replica shows nobody anything more and goes away. */
-  private stepDown(replica: Replica, why: string): void {
+  stepDown(replica: Replica, why: string): void {
     const session = replica.session;
     if (!this.replicas.has(session.id)) return;
     this.log.warn('stepping down: superseded', { session: session.id, epoch: session.epoch, reason: why });
@@ -629,7 +369,7 @@ export class SessionRegistry {
     this.dropLocal(replica, why);
   }
 
-  private dropLocal(replica: Replica, why: string): void {
+  dropLocal(replica: Replica, why: string): void {
     this.replicas.delete(replica.session.id);
     this.cluster.setLoad(this.replicas.size);
     clearInterval(replica.hashTimer);
@@ -700,7 +440,7 @@ export class SessionRegistry {
   async probe(name: string): Promise<'dead' | 'listening' | 'unknown'> {
     const node = this.cluster.node(name);
     if (!node) return 'dead';
-    const state = await this.probeUntilDead(node.url);
+    const state = await this.failover.probeUntilDead(node.url);
     if (state === 'dead') this.cluster.markDead(name, node.leaseId);
     return state;
   }
@@ -760,7 +500,3 @@ export class SessionRegistry {
   }
 }
 
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -1,0 +1,190 @@
+// Keeping a session's replica set whole through failures: promotion of a standby when
+// its primary dies (at once when its process is gone, at lease expiry when it is
+// silent), dropping dead standbys, and placing new ones. Every change to the record is
+// a compare-and-swap, so a superseded primary finds out and steps down.
+import type { SessionRecord } from './records.js';
+import { entryFromJson } from './peer-protocol.js';
+import type { Replica, SessionRegistry } from '../session-registry.js';
+import { MAX_DIVERGENCES } from './screen-checks.js';
+import { sleep } from './replica.js';
+
+/** Standbys other than the first live one wait this long before trying to promote. */
+const SECOND_STANDBY_DELAY_MS = 400;
+
+export class Failover {
+  private readonly promoting = new Set<string>();
+
+  constructor(private readonly host: SessionRegistry) {}
+
+  /** A primary's link to us closed: if its process is gone, take over now. */
+  inboundClosed(from: string): void {
+    const mine = [...this.host.replicas.values()].filter((r) => r.session.role === 'standby' && r.primary === from);
+    if (mine.length === 0) return;
+    const node = this.host.cluster.node(from);
+    if (!node) return void Promise.all(mine.map((r) => this.promote(r, from)));
+    void this.probeUntilDead(node.url).then((state) => {
+      this.host.log.info('link from primary closed', { peer: from, state, sessions: mine.length });
+      if (state === 'dead') {
+        this.host.cluster.markDead(from, node.leaseId);
+        for (const replica of mine) void this.promote(replica, from);
+      }
+    });
+  }
+
+  /**
+   * Probes a node whose link just closed, a few times over a second: a killed process
+   * closes its connections a moment before its listening socket, so one early probe
+   * can still find the port open. A node still listening after that is left to its
+   * lease (it may be alive, or stopped).
+   */
+  async probeUntilDead(url: string): Promise<'dead' | 'listening' | 'unknown'> {
+    let state: 'dead' | 'listening' | 'unknown' = 'unknown';
+    for (const wait of [0, 30, 100, 250, 500]) {
+      if (wait > 0) await sleep(wait);
+      state = await this.host.peers.probe(url);
+      if (state === 'dead') return state;
+    }
+    return state;
+  }
+
+  /** Our link to a standby closed: a dead standby is dropped; a live one gets what it missed. */
+  outboundClosed(to: string): void {
+    const mine = [...this.host.replicas.values()].filter((r) => r.session.role === 'primary' && r.replicator?.members.has(to));
+    if (mine.length === 0) return;
+    const node = this.host.cluster.node(to);
+    const check = (attempt: number) => {
+      if (!node) return void mine.forEach((r) => this.dropStandby(r, to, 'its node left the cluster'));
+      void this.probeUntilDead(node.url).then((state) => {
+        if (state === 'dead') {
+          this.host.cluster.markDead(to, node.leaseId);
+          for (const replica of mine) void this.dropStandby(replica, to, 'its node stopped');
+        }
+        else if (state === 'listening') {
+          for (const replica of mine) {
+            const member = replica.replicator?.members.get(to);
+            if (member && ++member.failures > 3) void this.dropStandby(replica, to, 'its link keeps failing');
+            else setTimeout(() => replica.replicator?.resend(to), 100 * (member?.failures ?? 1));
+          }
+        }
+        else if (attempt < 5) setTimeout(() => check(attempt + 1), 200);
+      });
+    };
+    check(1);
+  }
+
+  /** A member's lease expired (a silent failure): promote or drop as its role says. */
+  nodeGone(name: string): void {
+    for (const replica of this.host.replicas.values()) {
+      if (replica.session.role === 'standby' && replica.primary === name) void this.promote(replica, name);
+      else if (replica.session.role === 'primary' && replica.replicator?.members.has(name)) void this.dropStandby(replica, name, 'its node left the cluster');
+    }
+  }
+
+  /**
+   * The primary on `dead` is gone: the first live standby becomes primary in epoch+1
+   * by compare-and-swap (the others wait a moment, then try if it did not). The new
+   * primary takes any entries another standby holds beyond its own, then waits for the
+   * client's resume and places a new standby.
+   */
+  private async promote(replica: Replica, dead: string): Promise<void> {
+    const session = replica.session;
+    if (this.promoting.has(session.id)) return;
+    this.promoting.add(session.id);
+    const startedAt = performance.now();
+    try {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (!this.host.cluster.leaseValid()) {
+          await sleep(100);
+          continue;
+        }
+        const current = await this.host.cluster.getSession(session.id);
+        if (!current || current.record.state !== 'running') return this.host.dropLocal(replica, 'the session ended');
+        const record = current.record;
+        if (record.epoch > session.epoch || record.primary !== dead) {
+          if (record.primary === this.host.self) return;
+          if (!record.standbys.includes(this.host.self)) return this.host.dropLocal(replica, 'no longer in the replica set');
+          replica.primary = record.primary;
+          return;
+        }
+        const live = record.standbys.filter((n) => n !== dead && this.host.cluster.isLive(n));
+        if (!live.includes(this.host.self)) return this.host.dropLocal(replica, 'no longer in the replica set');
+        if (live[0] !== this.host.self && attempt === 0) {
+          await sleep(SECOND_STANDBY_DELAY_MS);
+          continue;
+        }
+        const next: SessionRecord = {
+          ...record,
+          epoch: record.epoch + 1,
+          primary: this.host.self,
+          standbys: live.filter((n) => n !== this.host.self),
+          attached: false,
+          holdExpiresAt: Date.now() + this.host.config.node.sessionHoldSeconds * 1000,
+        };
+        if ((await this.host.cluster.swapSession(next, current.revision)) === null) continue;
+        await this.becomePrimary(replica, next);
+        this.host.counters.failovers += 1;
+        this.host.log.warn('promoted to primary', { session: session.id, epoch: next.epoch, from: dead, ms: Math.round(performance.now() - startedAt), logIndex: session.log.length });
+        return;
+      }
+    } catch (error) {
+      this.host.log.error('promotion failed', { session: session.id, error: String(error) });
+    } finally {
+      this.promoting.delete(session.id);
+    }
+  }
+
+  private async becomePrimary(replica: Replica, record: SessionRecord): Promise<void> {
+    const session = replica.session;
+    // Another standby may hold entries the old primary sent it but not us yet: take them.
+    for (const name of record.standbys) {
+      const reply = await this.host.request(name, { type: 'log.request', sessionId: session.id, epoch: record.epoch, from: session.log.length + 1, request: 0 }, 500);
+      if (reply?.type === 'log.reply' && reply.entries.length > 0) session.appendFromPrimary(reply.entries.map(entryFromJson), true);
+    }
+    session.promote(record.epoch);
+    replica.primary = this.host.self;
+    const replicator = this.host.replicatorFor(replica);
+    for (const name of record.standbys) {
+      replicator.add(name, true, 0);
+      replicator.resend(name);
+    }
+    this.replenish(replica, record);
+  }
+
+  /** Removes a standby from the record (by CAS, so a superseded primary learns it), then stops waiting for it. */
+  async dropStandby(replica: Replica, name: string, why: string): Promise<void> {
+    const session = replica.session;
+    if (!replica.replicator?.members.has(name)) return;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.host.cluster.getSession(session.id).catch(() => null);
+      if (!current) {
+        await sleep(100);
+        continue;
+      }
+      if (current.record.epoch > session.epoch || current.record.primary !== this.host.self) return this.host.stepDown(replica, 'a newer primary took over');
+      const next = { ...current.record, standbys: current.record.standbys.filter((n) => n !== name) };
+      if (next.standbys.length === current.record.standbys.length || (await this.host.cluster.swapSession(next, current.revision)) !== null) {
+        replica.replicator.remove(name);
+        this.host.log.warn('standby dropped', { session: session.id, peer: name, reason: why });
+        this.replenish(replica, next);
+        return;
+      }
+    }
+  }
+
+  /** Places new standbys until the replica set is whole again; each joins once its screen matches. */
+  private replenish(replica: Replica, record: SessionRecord): void {
+    const session = replica.session;
+    if (session.endMessage !== null || replica.divergences >= MAX_DIVERGENCES) return;
+    const members = replica.replicator?.members ?? new Map();
+    const missing = this.host.replicasFor(session.app) - 1 - members.size;
+    if (missing <= 0) return;
+    const exclude = new Set([this.host.self, ...record.standbys, ...members.keys()]);
+    const placed = this.host.cluster.place(missing, exclude);
+    const replicator = this.host.replicatorFor(replica);
+    for (const name of placed) {
+      replicator.add(name, false);
+      this.host.openStandby(session, name);
+      this.host.log.info('placing a new standby', { session: session.id, peer: name, logIndex: session.log.length });
+    }
+  }
+}

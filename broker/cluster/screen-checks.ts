@@ -1,0 +1,100 @@
+// Do a session's replicas still show the same screen? A primary compares screen
+// hashes with each standby while the session is quiet, and a new standby joins the
+// replica set only once its screen equals the primary's at the same log index. A
+// standby that differs is diverged: logged, counted, ended and replaced.
+import type { Session } from '../session.js';
+import type { Replica, SessionRegistry } from '../session-registry.js';
+import { sleep } from './replica.js';
+
+/** How often a primary compares screens with its standbys (when the session is quiet). */
+export const HASH_CHECK_MS = 1000;
+/** Quiet means no input for this long… */
+const QUIET_INPUT_MS = 700;
+/** …and no output for this long. */
+const QUIET_OUTPUT_MS = 300;
+/** A session whose standbys diverge this often runs on without standbys. */
+export const MAX_DIVERGENCES = 3;
+
+export class ScreenChecks {
+  constructor(private readonly host: SessionRegistry) {}
+
+  /** A learner caught up: it joins the replica set once its screen equals ours at the same index. */
+  async join(replica: Replica, name: string): Promise<void> {
+    const session = replica.session;
+    for (let attempt = 0; attempt < 8 && session.endMessage === null && replica.replicator?.members.has(name); attempt++) {
+      await this.waitQuiet(replica);
+      const [ours, theirs] = await Promise.all([this.quietHash(session, session.log.length), this.remoteHash(replica, name)]);
+      if (ours !== null && ours === theirs) {
+        const current = await this.host.cluster.getSession(session.id);
+        if (!current || current.record.epoch !== session.epoch || current.record.primary !== this.host.self) return this.host.stepDown(replica, 'a newer primary took over');
+        const next = { ...current.record, standbys: [...new Set([...current.record.standbys, name])] };
+        if ((await this.host.cluster.swapSession(next, current.revision)) === null) continue;
+        replica.replicator?.setVoting(name);
+        this.host.counters.replenished += 1;
+        this.host.log.info('standby joined', { session: session.id, peer: name, logIndex: session.log.length });
+        return;
+      }
+      await sleep(300);
+    }
+    if (!replica.replicator?.members.has(name) || session.endMessage !== null) return;
+    this.diverged(replica, name, 'its screen never matched the primary’s after replaying the log');
+  }
+
+  /** Compares screens with each voting standby while the session is quiet. */
+  async checkHashes(replica: Replica): Promise<void> {
+    const session = replica.session;
+    if (session.role !== 'primary' || session.endMessage !== null || !replica.replicator) return;
+    const voters = replica.replicator.voters();
+    if (voters.length === 0 || !this.isQuiet(replica)) return;
+    const mark = `${session.log.length}:${session.outputBytes}`;
+    if (mark === replica.checkedAt) return;
+    const ours = await this.quietHash(session, session.log.length);
+    if (ours === null) return;
+    let clean = true;
+    for (const name of voters) {
+      const theirs = await this.remoteHash(replica, name);
+      if (theirs === null || theirs === ours) continue;
+      // Differ once: maybe a late byte. Look again before calling it divergence.
+      await sleep(QUIET_OUTPUT_MS);
+      const [again, theirsAgain] = await Promise.all([this.quietHash(session, session.log.length), this.remoteHash(replica, name)]);
+      if (again !== null && theirsAgain !== null && again !== theirsAgain) {
+        clean = false;
+        this.diverged(replica, name, 'its screen differs from the primary’s');
+      }
+    }
+    if (clean) replica.checkedAt = mark;
+  }
+
+  private diverged(replica: Replica, name: string, why: string): void {
+    const session = replica.session;
+    replica.divergences += 1;
+    this.host.counters.divergences += 1;
+    this.host.log.warn('standby diverged', { session: session.id, app: session.app.id, peer: name, reason: why, divergences: replica.divergences });
+    if (replica.divergences >= MAX_DIVERGENCES) this.host.log.error('app output is not deterministic: the session runs on without standbys', { session: session.id, app: session.app.id });
+    this.host.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message: 'diverged' });
+    void this.host.failover.dropStandby(replica, name, why);
+  }
+
+  private isQuiet(replica: Replica): boolean {
+    const now = performance.now();
+    return now - replica.lastEntryAt > QUIET_INPUT_MS && now - replica.session.lastOutputAt > QUIET_OUTPUT_MS;
+  }
+
+  private async waitQuiet(replica: Replica): Promise<void> {
+    for (let i = 0; i < 20 && !this.isQuiet(replica); i++) await sleep(100);
+  }
+
+  /** This replica's screen hash once it has applied `index` and gone quiet; null if it cannot. */
+  async quietHash(session: Session, index: number): Promise<string | null> {
+    for (let i = 0; i < 20 && (session.appliedIndex < index || performance.now() - session.lastOutputAt < QUIET_OUTPUT_MS); i++) await sleep(50);
+    if (session.appliedIndex !== index) return null;
+    const { index: at, hash } = await session.screenHash();
+    return at === index ? hash : null;
+  }
+
+  private async remoteHash(replica: Replica, name: string): Promise<string | null> {
+    const session = replica.session;
+    const reply = await this.host.request(name, { type: 'hash.request', sessionId: session.id, epoch: session.epoch, index: session.log.length, request: 0 }, 3000);
+    return reply?.type === 'hash.reply' ? reply.hash : null;
+  }
+}
