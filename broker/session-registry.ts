@@ -1,8 +1,9 @@
-// The replicas on this node — primaries and standbys — and what keeps each session's
-// replica set whole: placement of standbys at launch, promotion when a primary dies,
-// replenishing after a failover, and screen-hash checks for divergence. Every change
-// to a session's record goes through compare-and-swap; a replica that finds its epoch
-// superseded steps down and shows nobody anything.
+// The replicas on this node — primaries and standbys: launching a session with its
+// standbys, starting a standby for another node's primary, the messages between them,
+// and ending. What keeps a replica set whole through failures is in
+// cluster/failover.ts; screen comparisons (joining, divergence) in
+// cluster/screen-checks.ts. Every change to a session's record goes through
+// compare-and-swap; a replica that finds its epoch superseded steps down.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

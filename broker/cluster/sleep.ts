@@ -1,4 +1,4 @@
-// Small things the registry and the cluster modules share.
+// A promise that resolves after `ms` (the cluster modules wait in bounded loops).
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
