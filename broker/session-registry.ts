@@ -490,12 +490,13 @@ export class SessionRegistry {
   async stop(): Promise<void> {
     for (const replica of [...this.replicas.values()]) {
       clearInterval(replica.hashTimer);
-      // A standby going away is not the session ending; a primary shutting down is.
-      if (replica.session.role === 'primary') replica.session.end('The broker node was shut down.');
-      else {
-        this.replicas.delete(replica.session.id);
-        replica.session.end('replica removed: node shut down');
-      }
+      // A standby going away is not the session ending. Nor is a primary that has a
+      // standby: it steps aside like a dead one (its standby takes over when this
+      // node's lease is revoked, moments from now) and its client resumes there. Only a
+      // session with no standby ends with its node.
+      const handedOver = replica.session.role === 'primary' && (replica.replicator?.voters().length ?? 0) > 0;
+      if (replica.session.role === 'primary' && !handedOver) replica.session.end('The broker node was shut down.');
+      else this.dropLocal(replica, handedOver ? 'node shut down; a standby takes over' : 'node shut down');
     }
     await this.screens.stop();
   }

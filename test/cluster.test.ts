@@ -109,6 +109,27 @@ describe('twenty kills in a row', () => {
   }, 240_000);
 });
 
+describe('a node stopped on purpose', () => {
+  it('hands its sessions to their standbys when it is stopped with SIGTERM, instead of ending them', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'cat');
+    const screen = new Screen(stream);
+    const id = stream.sessionId!;
+    const before = sessionOf(await waitForStatus(c, whole(id)), id)!;
+    stream.sendInput('before-stop\r');
+    await screen.waitFor(/before-stop[\s\S]*before-stop/);
+    c.signal(before.primary, 'SIGTERM');
+    stream.sendInput('after-stop\r');
+    await screen.waitFor(/after-stop[\s\S]*after-stop/, 15_000);
+    expect(count(screen.text, 'after-stop')).toBe(2);
+    const after = sessionOf(await waitForStatus(c, (s) => (sessionOf(s, id)?.epoch ?? 0) > before.epoch), id)!;
+    expect(after.primary).toBe(before.standbys[0]);
+    stream.close();
+    ann.signOut();
+  }, 60_000);
+});
+
 describe('two standbys', () => {
   it('promotes exactly one of them when the primary dies; the other follows the new primary', async () => {
     const ann = client(c.nodes[0]!.url);

@@ -24,7 +24,11 @@ export const WRAPPER = [
   '"$@"; s=$?',
   'while jobs %% >/dev/null 2>&1; do fg >/dev/null 2>&1; s=$?; done',
   `printf '\\033]7777;%s;%d\\007' "$n" "$s"`,
-  'exec sleep infinity',
+  // Keep the terminal open until the host has read the marker and kills the sandbox —
+  // but no longer than the terminal lives: if the node is gone (its end of the PTY
+  // closed), this read ends at once and the sandbox with it, even one whose
+  // --die-with-parent never took hold because the node died while it was starting.
+  'exec cat >/dev/null 2>&1',
 ].join('; ');
 
 export class ExitMarkerFilter {
