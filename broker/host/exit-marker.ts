@@ -25,10 +25,10 @@ export const WRAPPER = [
   'while jobs %% >/dev/null 2>&1; do fg >/dev/null 2>&1; s=$?; done',
   `printf '\\033]7777;%s;%d\\007' "$n" "$s"`,
   // Keep the terminal open until the host has read the marker and kills the sandbox —
-  // but no longer than the terminal lives: if the node is gone (its end of the PTY
-  // closed), this read ends at once and the sandbox with it, even one whose
-  // --die-with-parent never took hold because the node died while it was starting.
-  'exec cat >/dev/null 2>&1',
+  // but no longer than the terminal lives: once the node's end of the PTY has closed,
+  // stdin is no longer a terminal and the sandbox ends within a second. That covers a
+  // sandbox whose --die-with-parent never took hold (its node died while it started).
+  'while [ -t 0 ]; do sleep 1; done',
 ].join('; ');
 
 export class ExitMarkerFilter {
