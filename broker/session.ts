@@ -6,7 +6,7 @@
 // standby holds it (the output rule), and standbys apply entries as they arrive. A
 // session outlives its client for the hold time; a standby is promoted when its
 // primary dies.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { OUTPUT_HEADER, encodeOutput, writeOutputHeader } from '../shared/protocol/index.js';
 import type { LogEntry } from './cluster/peer-protocol.js';
 import type { AppConfig, SandboxProfile } from './config/schema.js';
@@ -517,13 +517,6 @@ export class Session {
 const EMPTY = new Uint8Array(0);
 /** What an applied input's bytes become in a log nobody will replay. */
 const APPLIED = new Uint8Array(0);
-
-/** Constant-time comparison of a presented token with the real one. */
-export function tokensEqual(presented: string, actual: string): boolean {
-  const a = Buffer.from(presented);
-  const b = Buffer.from(actual);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 export function formatDuration(seconds: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
