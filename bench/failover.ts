@@ -131,8 +131,8 @@ const MARKER_EVERY_MS = 50;
 const MAX_MARKERS = 200;
 /**
  * A session whose log grew past this many entries is ended and replaced after its
- * fault: a new standby replays the log paced (each entry after the app has been quiet
- * for 25 ms), so a long log makes every later replenishment slower (see the header).
+ * fault: a new standby replays the log paced (each entry once its app has produced the
+ * output the primary's had then), so a long log makes every later replenishment slower.
  */
 const RETIRE_LOG_INDEX = 150;
 const MIN_SESSIONS = 3;

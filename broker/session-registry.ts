@@ -475,10 +475,6 @@ export class SessionRegistry {
     return [...this.replicas.values()].map((r) => ({ sessionId: r.session.id, role: r.session.role, epoch: r.session.epoch, logIndex: r.session.log.length, appliedIndex: r.session.appliedIndex }));
   }
 
-  all(): Session[] {
-    return [...this.replicas.values()].map((r) => r.session);
-  }
-
   /** Drops records of sessions that ended over an hour ago. */
   async sweep(): Promise<void> {
     const now = Date.now();

@@ -133,13 +133,6 @@ export class PeerHub {
     link.send(data instanceof Uint8Array ? data : JSON.stringify(data));
   }
 
-  /** Drops our link to `to` (it is re-opened by the next send). */
-  disconnect(to: string): void {
-    const link = this.outbound.get(to);
-    this.outbound.delete(to);
-    link?.ws.terminate();
-  }
-
   /**
    * Is the node at `url` alive? A refused TCP connection means its process is gone
    * (the port is closed); an accepted one means something listens there — perhaps a
