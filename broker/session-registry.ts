@@ -201,6 +201,7 @@ export class SessionRegistry {
       mayAct: this.cluster.clustered ? () => this.cluster.leaseValid() : () => true,
       keepLog: this.replicasFor(o.app) > 1,
       onEnd: (done, message) => this.ended(done, message),
+      warn: (message, fields) => this.log.warn(message, fields),
     });
   }
 

@@ -10,8 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { OUTPUT_HEADER, encodeOutput, writeOutputHeader } from '../shared/protocol/index.js';
 import type { LogEntry } from './cluster/peer-protocol.js';
 import type { AppConfig, SandboxProfile } from './config/schema.js';
-import { AppProcess, type AppExit } from './host/app-process.js';
+import type { AppExit } from './host/app-process.js';
+import type { Display } from './host/display.js';
+import { RfbDisplay } from './host/rfb-display.js';
 import type { Screens } from './host/screens.js';
+import { TerminalDisplay } from './host/terminal-display.js';
 
 export interface SessionPeer {
   /** `drained`, if given, is called once the frame has been written to the socket. */
@@ -60,6 +63,8 @@ export interface SessionOptions {
   /** False while this node must not act as a primary (its control-plane lease is not valid). */
   mayAct: () => boolean;
   onEnd: (session: Session, message: string, exit: AppExit | null) => void;
+  /** Operator-facing warnings (a GUI display that failed). */
+  warn: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export interface ResumePoint {
@@ -87,14 +92,8 @@ const MAX_FRAME_PAYLOAD = 256 * 1024;
  * app whose output is not deterministic never gets there).
  */
 const REPLAY_MAX_WAIT_MS = 1500;
-/**
- * Input is first applied once the app has started: it printed something and then
- * stayed quiet this long (or STARTUP_MAX_MS passed). Every replica waits the same way,
- * so none of them echoes early keystrokes before the app's banner while another
- * echoes them after it: replicas start in step.
- */
-const STARTUP_QUIET_MS = 30;
-const STARTUP_MAX_MS = 600;
+/** How often input waiting for the app to start (Display.ready) checks again. */
+const STARTUP_POLL_MS = 30;
 /** How often deferred work is retried while this node may not act (no valid lease). */
 const FENCED_RETRY_MS = 50;
 
@@ -113,7 +112,7 @@ export class Session {
   /** Entries up to here have been written to this replica's app. */
   appliedIndex = 0;
   lastOutputAt = 0;
-  private readonly process: AppProcess;
+  private readonly display: Display;
   private readonly options: SessionOptions;
   private peer: SessionPeer | null = null;
   /** Highest client input accepted into the log (for order and duplicate checks). */
@@ -126,7 +125,6 @@ export class Session {
   private waitingSince: number | undefined;
   private fencedTimer: NodeJS.Timeout | undefined;
   private readonly applyWaiters: Array<{ index: number; resolve: () => void }> = [];
-  private readonly spawnedAt = performance.now();
   private started = false;
   private sent = 0;
   private acked = 0;
@@ -155,18 +153,23 @@ export class Session {
     this.app = options.app;
     this.cols = options.cols;
     this.rows = options.rows;
-    options.screens.open(this.id, options.cols, options.rows);
-    options.screens.onProgress(this.id, () => this.maybeRelease());
-    this.process = new AppProcess({
+    const display = {
+      sessionId: this.id,
       app: options.app,
       profile: options.profile,
       stateDir: options.stateDir,
       homeDir: options.homeDir,
       cols: options.cols,
       rows: options.rows,
-      onOutput: (data) => this.output(data),
-      onExit: (exit) => this.finish(exit, this.describeExit(exit)),
-    });
+      screens: options.screens,
+      onOutput: (data: Buffer) => this.output(data),
+      onExit: (exit: AppExit) => this.finish(exit, this.describeExit(exit)),
+      onProgress: () => this.maybeRelease(),
+    };
+    this.display =
+      options.app.display === 'rfb'
+        ? new RfbDisplay({ ...display, onViewerLost: () => this.dropClient(), log: options.warn })
+        : new TerminalDisplay(display);
   }
 
   /** The size the app was started at (a new standby starts there and replays the resizes). */
@@ -180,7 +183,7 @@ export class Session {
   }
 
   get pid(): number {
-    return this.process.pid;
+    return this.display.pid;
   }
 
   get attached(): boolean {
@@ -196,6 +199,7 @@ export class Session {
     clearTimeout(this.holdTimer);
     this.holdExpiresAt = null;
     this.acked = this.sent;
+    this.display.attachViewer();
     this.maybeRelease();
   }
 
@@ -205,12 +209,14 @@ export class Session {
    */
   async resumePoint(cols: number, rows: number): Promise<ResumePoint> {
     this.snapshotting += 1;
-    this.process.hold();
+    // A GUI viewer starts a fresh RFB stream: the old one must not run on into it.
+    this.display.detachViewer();
+    this.display.hold();
     try {
-      if (cols !== this.cols || rows !== this.rows) await this.whenApplied(this.resize(cols, rows));
+      if (this.display.kind === 'terminal' && (cols !== this.cols || rows !== this.rows)) await this.whenApplied(this.resize(cols, rows));
       this.flushOutput();
-      const snapshot = await this.options.screens.snapshot(this.id);
-      return { snapshot: snapshot?.data ?? '', outputOffset: this.sent, inputAck: this.inputSeq, cols: this.cols, rows: this.rows };
+      const snapshot = await this.display.snapshot();
+      return { snapshot, outputOffset: this.sent, inputAck: this.inputSeq, cols: this.cols, rows: this.rows };
     } finally {
       this.snapshotting -= 1;
     }
@@ -220,6 +226,7 @@ export class Session {
   detach(peer: SessionPeer): void {
     if (this.peer !== peer || this.endMessage !== null) return;
     this.peer = null;
+    this.display.detachViewer();
     this.startHold();
   }
 
@@ -238,10 +245,18 @@ export class Session {
   input(seq: number, data: Uint8Array): string | null {
     if (seq <= this.acceptedSeq) return null; // a duplicate, resent after a reconnect: already taken
     if (seq !== this.acceptedSeq + 1) return `input ${seq} arrived before input ${this.acceptedSeq + 1}`;
+    const problem = this.display.checkInput(data);
+    if (problem) return `input ${seq}: ${problem}`;
     this.acceptedSeq = seq;
     // Copied: the caller's buffer is the socket's, and the log keeps entries.
     this.submit({ index: this.log.length + 1, seq, data: Buffer.from(data), cols: 0, rows: 0 });
     return null;
+  }
+
+  /** A GUI client's own viewer stream (RFB frames); returns why it is refused, or null. */
+  viewer(data: Uint8Array): string | null {
+    if (this.role !== 'primary') return 'this replica is not the session\'s primary';
+    return this.display.viewerInput(data);
   }
 
   /** Resizes the app (through the log, like input); returns the entry's index. */
@@ -284,10 +299,8 @@ export class Session {
       }, ms);
     };
     if (!this.started) {
-      const now = performance.now();
-      const printed = this.lastOutputAt > 0 && now - this.lastOutputAt >= STARTUP_QUIET_MS;
-      if (printed || now - this.spawnedAt >= STARTUP_MAX_MS) this.started = true;
-      else return retry(STARTUP_QUIET_MS);
+      if (!this.display.ready()) return retry(STARTUP_POLL_MS);
+      this.started = true;
     }
     // Fenced: this node's lease is not known to be valid. A primary applies nothing until it is.
     if (this.role === 'primary' && !this.options.mayAct()) return retry(FENCED_RETRY_MS);
@@ -295,7 +308,8 @@ export class Session {
     let typed = false;
     while (this.appliedIndex < this.commitIndex) {
       const entry = this.log[this.appliedIndex]!;
-      if (entry.after !== undefined && this.outputBytes < entry.after) {
+      // A GUI app's output is its viewer's stream, which says nothing of the app's progress.
+      if (entry.after !== undefined && this.display.kind === 'terminal' && this.outputBytes < entry.after) {
         this.waitingSince ??= performance.now();
         if (performance.now() - this.waitingSince < REPLAY_MAX_WAIT_MS) {
           retry(2);
@@ -322,10 +336,9 @@ export class Session {
     entry.after = this.outputBytes;
     if (entry.data) {
       this.inputSeq = Math.max(this.inputSeq, entry.seq);
-      this.process.write(entry.data);
+      this.display.write(entry.data);
     } else {
-      this.process.resize(entry.cols, entry.rows);
-      this.options.screens.resize(this.id, entry.cols, entry.rows);
+      this.display.resize(entry.cols, entry.rows);
       if (this.role === 'standby') {
         this.cols = entry.cols;
         this.rows = entry.rows;
@@ -391,7 +404,7 @@ export class Session {
   async screenHash(): Promise<{ index: number; hash: string | null }> {
     const index = this.appliedIndex;
     this.flushOutput();
-    return { index, hash: await this.options.screens.hash(this.id) };
+    return { index, hash: await this.display.hash() };
   }
 
   outputAck(offset: number): string | null {
@@ -405,6 +418,7 @@ export class Session {
   dropClient(): void {
     const peer = this.peer;
     this.peer = null;
+    this.display.detachViewer();
     peer?.moved();
   }
 
@@ -412,7 +426,7 @@ export class Session {
   end(message: string): void {
     if (this.endMessage !== null) return;
     this.finish(null, message);
-    this.process.kill();
+    this.display.kill();
   }
 
   /**
@@ -425,7 +439,6 @@ export class Session {
    */
   private output(data: Buffer): void {
     this.lastOutputAt = performance.now();
-    this.options.screens.write(this.id, data);
     this.outChunks.push(data);
     this.outBytes += data.length;
     if (this.outBytes >= MAX_FRAME_PAYLOAD) this.flushOutput();
@@ -437,8 +450,8 @@ export class Session {
     }
     const peer = this.peer;
     const inFlight = this.sent + this.outBytes - this.acked;
-    if ((peer && (inFlight > this.options.window || peer.bufferedAmount > this.options.window)) || this.options.screens.backlog(this.id) > SCREEN_BACKLOG) {
-      this.process.hold();
+    if ((peer && (inFlight > this.options.window || peer.bufferedAmount > this.options.window)) || this.display.backlog() > SCREEN_BACKLOG) {
+      this.display.hold();
     }
   }
 
@@ -447,7 +460,7 @@ export class Session {
     if (this.outBytes === 0) return;
     if (this.peer && !this.options.mayAct()) {
       // Fenced: show nobody anything until this node's lease is valid again.
-      this.process.hold();
+      this.display.hold();
       this.fencedTimer ??= setTimeout(() => {
         this.fencedTimer = undefined;
         this.flushOutput();
@@ -482,8 +495,8 @@ export class Session {
     const half = this.options.window / 2;
     const peer = this.peer;
     if (peer && (this.sent - this.acked > half || peer.bufferedAmount > half)) return;
-    if (this.options.screens.backlog(this.id) > SCREEN_BACKLOG / 2) return;
-    this.process.release();
+    if (this.display.backlog() > SCREEN_BACKLOG / 2) return;
+    this.display.release();
   }
 
   private finish(exit: AppExit | null, message: string): void {
@@ -496,7 +509,7 @@ export class Session {
     clearTimeout(this.fencedTimer);
     for (const waiter of this.applyWaiters.splice(0)) waiter.resolve();
     this.holdExpiresAt = null;
-    this.options.screens.close(this.id);
+    this.display.close();
     const peer = this.peer;
     this.peer = null;
     peer?.ended(exit, message);
@@ -508,9 +521,14 @@ export class Session {
     if (exit.signal) return `${name} was stopped by signal ${exit.signal}.`;
     if (exit.exitCode === 0) return `${name} exited.`;
     if (this.inputSeq === 0 && Date.now() - this.startedAt < EARLY_EXIT_MS) {
+      if (this.display instanceof RfbDisplay) {
+        const said = this.display.lastWords();
+        return `${name} stopped right after it started (exit code ${exit.exitCode})${said ? `: “${said}”` : ''}. Ask your administrator to check the app's command and its display.`;
+      }
       return `${name} stopped right after it started (exit code ${exit.exitCode}). Its last output is shown; if it says the command was not found, ask your administrator to check the app's command.`;
     }
-    return `${name} exited with code ${exit.exitCode}.`;
+    const said = this.display instanceof RfbDisplay ? this.display.lastWords() : null;
+    return `${name} exited with code ${exit.exitCode}${said ? `: “${said}”` : ''}.`;
   }
 }
 

@@ -2,39 +2,23 @@
 // Chromium (driven by playwright-core), real bubblewrap sandboxes and PTYs. Asserts
 // what a person would notice: which apps they see, what the terminal shows, that the
 // terminal follows the window's size, and what sign-in failures look like.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { alive } from './harness.js';
+import { startDemoNode, waitFor, type DemoNode } from './demo-node.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
 
-let nodeProcess: ChildProcess | null = null;
+let demoNode: DemoNode | null = null;
 let baseUrl = '';
 let browser: Browser | null = null;
 let demo: { context: BrowserContext; page: Page; pageErrors: string[] };
 /** The page the running test drives, and what its console said, for a failure's evidence. */
 let current: { page: Page; log: string[] } | null = null;
-
-/** Polls `check` until it returns a truthy value; fails with `what` and the last value seen. */
-async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      last = await check();
-      if (last) return last as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last saw: ${String(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** Polls until `read()` equals `expected` (deep), then asserts it, so a failure shows a diff. */
 async function waitForEqual<T>(what: string, read: () => Promise<T>, expected: T, timeoutMs = 10_000): Promise<void> {
@@ -48,93 +32,6 @@ async function waitForEqual<T>(what: string, read: () => Promise<T>, expected: T
     /* fall through to the assertion, which reports the difference */
   }
   expect(last, what).toEqual(expected);
-}
-
-/** Every process below `pid`, from /proc (the sandboxes sit in their own sessions, so a process group would miss them). */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      /* exited while we looked */
-    }
-  }
-  const found: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
-
-
-function killHard(): void {
-  if (!nodeProcess?.pid) return;
-  for (const pid of [nodeProcess.pid, ...descendants(nodeProcess.pid)]) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-async function startDemoNode(): Promise<string> {
-  const child = spawn(process.execPath, [join(root, 'bin/holdfast.mjs'), 'node', '--demo', '--port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  nodeProcess = child;
-  // If the worker dies without running afterAll, the node must not outlive it.
-  process.once('exit', killHard);
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the demo node did not start within 15 s\nstdout: ${stdout}\nstderr: ${stderr}`)), 15_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /Holdfast node "demo" listening on (http:\/\/\S+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the demo node exited (${code ?? signal}) before listening\nstdout: ${stdout}\nstderr: ${stderr}`));
-    });
-  });
-}
-
-async function stopDemoNode(): Promise<string[]> {
-  const child = nodeProcess;
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return [];
-  const before = descendants(child.pid);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 5_000))]);
-  if (timedOut) killHard();
-  // Give the sandboxes a moment to follow their node, then report and kill any that did not.
-  const deadline = Date.now() + 2_000;
-  while (before.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const survivors = before.filter(alive);
-  for (const pid of survivors) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-  process.removeListener('exit', killHard);
-  return [...(timedOut ? [`node ${child.pid} ignored SIGTERM for 5 s`] : []), ...survivors.map((pid) => `process ${pid} outlived the node`)];
 }
 
 async function newPage(): Promise<{ context: BrowserContext; page: Page; pageErrors: string[] }> {
@@ -189,7 +86,8 @@ beforeAll(async () => {
     const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
     if (built.status !== 0) throw new Error(`build failed:\n${built.stdout}\n${built.stderr}`);
   }
-  baseUrl = await startDemoNode();
+  demoNode = await startDemoNode(root);
+  baseUrl = demoNode.url;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -205,18 +103,18 @@ afterEach(async (context) => {
 
 afterAll(async () => {
   await browser?.close().catch(() => {});
-  const problems = await stopDemoNode();
+  const problems = (await demoNode?.stop()) ?? [];
   expect(problems, 'processes left behind by the demo node').toEqual([]);
 });
 
 describe('the web client, as a person uses it', () => {
-  it('signs demo in and shows exactly Shell, Python and htop', async () => {
+  it('signs demo in and shows exactly Shell, Python, htop, XTerm and the text editor', async () => {
     demo = await newPage();
     const { page } = demo;
     await page.getByRole('heading', { name: 'Sign in to Holdfast' }).waitFor();
     await signIn(page, 'demo', 'demo');
     await page.getByRole('heading', { name: 'Your apps' }).waitFor();
-    await waitForEqual('the launcher to list demo’s apps', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop']);
+    await waitForEqual('the launcher to list demo’s apps', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop', 'Launch XTerm', 'Launch Text editor']);
     expect(await page.getByRole('status').first().textContent()).toMatch(/Connected · demo/);
     expect(await page.getByText('Demo User', { exact: true }).isVisible()).toBe(true);
     await page.screenshot({ path: join(artifacts, 'launcher.png') });
@@ -231,7 +129,7 @@ describe('the web client, as a person uses it', () => {
     await waitForEqual('nothing to match', () => launchButtons(page), []);
     expect(await page.getByText('No app matches “no-such-app”.').isVisible()).toBe(true);
     await search.fill('');
-    await waitForEqual('every app back', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop']);
+    await waitForEqual('every app back', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop', 'Launch XTerm', 'Launch Text editor']);
   });
 
   it('launches Python, and the terminal shows what it computes', async () => {

@@ -18,8 +18,13 @@ export interface ConnectOptions {
   sessionId: string | null;
 }
 
+/**
+ * Node's WebSocket for the session core. One message per event-loop turn, as in a
+ * browser: a reply's promise continuation runs before the frames that follow it are
+ * handled (so a resumed session's new stream never reaches a sink not yet reset).
+ */
 export const nodeSocketFactory: SocketFactory = (url, protocols) =>
-  new WebSocket(url, protocols, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 }) as unknown as SocketLike;
+  new WebSocket(url, protocols, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, allowSynchronousEvents: false }) as unknown as SocketLike;
 
 /**
  * The CLI's screen: output to stdout, and word of when it is written. Node writes to a terminal
@@ -107,6 +112,12 @@ export async function connect(options: ConnectOptions): Promise<number> {
   try {
     await client.signIn(options.user, options.password);
     const size = () => ({ cols: stdout.columns || 80, rows: stdout.rows || 24 });
+    const graphical = new Set((await client.listApps()).filter((app) => app.display === 'rfb').map((app) => app.id));
+    const refuseGraphical = (appId: string) => {
+      stderr.write(`holdfast connect: "${appId}" is a graphical app and cannot run in a terminal; open it in the Holdfast launcher or the web client at ${options.broker.replace(/^ws/, 'http')}.\n`);
+      client.signOut();
+      return 1;
+    };
     let stream;
     if (options.attach) {
       const running = (await client.listSessions())
@@ -118,9 +129,11 @@ export async function connect(options: ConnectOptions): Promise<number> {
         client.signOut();
         return 1;
       }
+      if (graphical.has(chosen.appId)) return refuseGraphical(chosen.appId);
       stderr.write(`holdfast: attaching to ${chosen.appName}, started ${new Date(chosen.startedAt).toLocaleString()}${chosen.attached ? ' (moving it from another client)' : ''}\r\n`);
       stream = client.attach(chosen, size().cols, size().rows);
     } else {
+      if (graphical.has(options.app!)) return refuseGraphical(options.app!);
       stream = client.launch(options.app!, size().cols, size().rows);
     }
     const sink = terminalSink();

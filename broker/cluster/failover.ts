@@ -6,7 +6,7 @@ import type { SessionRecord } from './records.js';
 import { entryFromJson } from './peer-protocol.js';
 import type { Replica, SessionRegistry } from '../session-registry.js';
 import { MAX_DIVERGENCES } from './screen-checks.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../sleep.js';
 
 /** Standbys other than the first live one wait this long before trying to promote. */
 const SECOND_STANDBY_DELAY_MS = 400;

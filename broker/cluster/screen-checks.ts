@@ -4,7 +4,7 @@
 // standby that differs is diverged: logged, counted, ended and replaced.
 import type { Session } from '../session.js';
 import type { Replica, SessionRegistry } from '../session-registry.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../sleep.js';
 
 /** How often a primary compares screens with its standbys (when the session is quiet). */
 export const HASH_CHECK_MS = 1000;

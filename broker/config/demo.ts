@@ -1,4 +1,4 @@
-// The built-in demo: two users and three apps from Debian packages, so `npm start`
+// The built-in demo: three users and five apps from Debian packages, so `npm start`
 // shows a real catalog with no config file. Passwords are hashed at start.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +37,12 @@ export async function demoConfig(overrides: DemoOverrides = {}): Promise<NodeCon
       { id: 'shell', name: 'Shell', description: 'A bash shell in a private home', icon: 'terminal', command: '/bin/bash', args: ['-l'] },
       { id: 'python', name: 'Python', description: 'The Python 3 interactive interpreter', icon: 'python', command: '/usr/bin/python3', args: ['-q'] },
       { id: 'htop', name: 'htop', description: 'Processes in your sandbox, full screen', icon: 'monitor', command: '/usr/bin/htop' },
+      // Graphical apps: each on its own Xvnc display, streamed to noVNC.
+      { id: 'xterm', name: 'XTerm', description: 'The X terminal emulator, in a window', icon: 'window', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '12'] },
+      { id: 'editor', name: 'Text editor', description: 'xedit, editing notes.txt in your home', icon: 'editor', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xedit', args: ['notes.txt'] },
     ],
     entitlements: [
-      { groups: ['staff'], apps: ['shell', 'python', 'htop'] },
+      { groups: ['staff'], apps: ['shell', 'python', 'htop', 'xterm', 'editor'] },
       { groups: ['guests'], apps: ['python'] },
     ],
   });

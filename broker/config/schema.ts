@@ -24,7 +24,18 @@ export const AppConfig = z
     name: z.string().min(1).max(128),
     description: z.string().max(1024).default(''),
     icon: z.string().max(64).default('terminal'),
-    display: z.literal('terminal').default('terminal'),
+    /** terminal: a PTY streamed to xterm.js. rfb: an X11 app on its own Xvnc display, streamed to noVNC. */
+    display: z.enum(['terminal', 'rfb']).default('terminal'),
+    /** rfb: the display's starting size (the viewer may resize it); WIDTHxHEIGHT. */
+    geometry: z
+      .string()
+      .regex(/^\d{2,4}x\d{2,4}$/, 'a size such as 1280x800')
+      .refine((g) => g.split('x').every((n) => Number(n) >= 64 && Number(n) <= 8192), 'each side from 64 to 8192 pixels')
+      .default('1280x800'),
+    /** rfb: colour depth of the display. */
+    depth: z.union([z.literal(16), z.literal(24)]).default(24),
+    /** rfb: run a window manager (matchbox) that makes the app fill the display and follow its size. */
+    windowManager: z.boolean().default(true),
     command: z.string().min(1),
     args: z.array(z.string()).default([]),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string()).default({}),

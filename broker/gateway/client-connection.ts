@@ -342,7 +342,7 @@ export class ClientConnection {
       this.refuse(null, ErrorCode.badRequest, why);
       return this.close(CloseCode.unsupportedData, why.slice(0, 120));
     }
-    const problem = frame.type === 'input' ? session.input(frame.seq, frame.data) : session.outputAck(frame.offset);
+    const problem = frame.type === 'input' ? session.input(frame.seq, frame.data) : frame.type === 'rfb' ? session.viewer(frame.data) : session.outputAck(frame.offset);
     if (problem) {
       this.refuse(null, ErrorCode.badRequest, problem);
       this.close(CloseCode.protocolError, problem.slice(0, 120));

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { ExitMarkerFilter } from './exit-marker.js';
-import { GROUP, PASSWD, bwrapArgs } from './sandbox.js';
+import { DISPLAY_SOCKET, GROUP, PASSWD, bwrapArgs } from './sandbox.js';
 
 export interface AppExit {
   exitCode: number;
@@ -34,6 +34,8 @@ const PARTIAL_MARKER_MS = 20;
 export class AppProcess {
   readonly id = randomBytes(9).toString('base64url');
   readonly dir: string;
+  /** rfb apps: the host path of the display's RFB socket (appears once Xvnc listens). */
+  readonly displaySocket: string | null;
   private readonly term: pty.IPty;
   private readonly marker = new ExitMarkerFilter(randomBytes(12).toString('base64url'));
   private readonly options: AppProcessOptions;
@@ -50,6 +52,9 @@ export class AppProcess {
     mkdirSync(home, { recursive: true, mode: 0o700 });
     writeFileSync(join(this.dir, 'passwd'), PASSWD);
     writeFileSync(join(this.dir, 'group'), GROUP);
+    const displayDir = options.app.display === 'rfb' ? join(this.dir, 'display') : undefined;
+    if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
+    this.displaySocket = displayDir ? join(displayDir, DISPLAY_SOCKET) : null;
     const args = bwrapArgs({
       app: options.app,
       profile: options.profile,
@@ -57,6 +62,7 @@ export class AppProcess {
       passwdFile: join(this.dir, 'passwd'),
       groupFile: join(this.dir, 'group'),
       exitNonce: this.marker.nonce,
+      ...(displayDir ? { displayDir } : {}),
     });
     const memory = options.profile.maxMemoryMiB * 1024 * 1024;
     // The sandbox must never outlive this process, even when it is killed (kill -9)

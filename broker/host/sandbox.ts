@@ -4,6 +4,7 @@
 // unless its profile allows it). Nothing of the host's users, keys or config leaks in.
 import { existsSync } from 'node:fs';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
+import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { WRAPPER } from './exit-marker.js';
 
 export const SANDBOX_USER = 'user';
@@ -32,6 +33,8 @@ const ETC_ENTRIES = [
   'ssl',
   'ca-certificates',
   'fonts',
+  // X resources (app-defaults): Athena and Motif apps are unusable without them.
+  'X11',
 ];
 
 const SYSTEM_DIRS = ['/usr', '/opt'];
@@ -53,6 +56,33 @@ export interface SandboxSpec {
   groupFile: string;
   /** Nonce for the exit marker the in-sandbox wrapper writes (see exit-marker.ts). */
   exitNonce: string;
+  /** rfb apps: a host directory (mode 0700) where the display's socket appears, as DISPLAY_SOCKET. */
+  displayDir?: string;
+}
+
+/** Where an rfb app's display listens, inside the sandbox; the host reaches it through displayDir. */
+export const DISPLAY_DIR = '/run/holdfast';
+export const DISPLAY_SOCKET = 'rfb.sock';
+
+/**
+ * Runs an rfb app: starts its own Xvnc (display :0, RFB on a Unix socket only the host
+ * can reach, no TCP, no VNC password: the session's sign-in is the gate), waits for the
+ * socket, then execs the app on that display.
+ * `bash -c RFB_LAUNCH holdfast-display XVNC GEOMETRY DEPTH MAXCUT NAME yes|no CMD ARGS…`
+ */
+export const RFB_LAUNCH = [
+  'xvnc=$1 geometry=$2 depth=$3 maxcut=$4 name=$5 wm=$6; shift 6',
+  `"$xvnc" :0 -geometry "$geometry" -depth "$depth" -desktop "$name" -rfbunixpath ${DISPLAY_DIR}/${DISPLAY_SOCKET} -rfbunixmode 0600 -rfbport -1 -nolisten tcp -SecurityTypes None -AlwaysShared -MaxCutText "$maxcut" -AcceptSetDesktopSize &`,
+  `for i in $(seq 250); do [ -S ${DISPLAY_DIR}/${DISPLAY_SOCKET} ] && break; sleep 0.02; done`,
+  'export DISPLAY=:0',
+  // One app fills the display, without decorations, and follows it when it is resized.
+  '[ "$wm" = yes ] && [ -x /usr/bin/matchbox-window-manager ] && matchbox-window-manager -use_titlebar no -use_cursor yes &',
+  'exec "$@"',
+].join('\n');
+
+/** TigerVNC's X server (Debian's /usr/bin/Xvnc is an alternatives link, which the sandbox cannot follow). */
+export function xvncPath(): string {
+  return existsSync('/usr/bin/Xtigervnc') ? '/usr/bin/Xtigervnc' : '/usr/bin/Xvnc';
 }
 
 export function bwrapArgs(spec: SandboxSpec): string[] {
@@ -67,6 +97,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   for (const dir of SYSTEM_DIRS) if (existsSync(dir)) args.push('--ro-bind', dir, dir);
   for (const [target, link] of MERGED_USR_LINKS) if (existsSync(`/${target}`)) args.push('--symlink', target, link);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/etc', '--tmpfs', '/run');
+  if (spec.displayDir) args.push('--perms', '1777', '--dir', '/tmp/.X11-unix', '--bind', spec.displayDir, DISPLAY_DIR);
   for (const entry of ETC_ENTRIES) {
     const path = `/etc/${entry}`;
     if (existsSync(path)) args.push('--ro-bind', path, path);
@@ -79,7 +110,10 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   args.push('--remount-ro', '/etc', '--remount-ro', '/run', '--remount-ro', '/');
   args.push('--clearenv');
   for (const [key, value] of Object.entries(sandboxEnv(app))) args.push('--setenv', key, value);
-  args.push('--', '/bin/bash', '-c', WRAPPER, 'holdfast-init', spec.exitNonce, app.command, ...app.args);
+  const command = spec.displayDir
+    ? ['/bin/bash', '-c', RFB_LAUNCH, 'holdfast-display', xvncPath(), app.geometry, String(app.depth), String(MAX_CUT_TEXT), app.name, app.windowManager ? 'yes' : 'no', app.command, ...app.args]
+    : [app.command, ...app.args];
+  args.push('--', '/bin/bash', '-c', WRAPPER, 'holdfast-init', spec.exitNonce, ...command);
   return args;
 }
 

@@ -6,12 +6,15 @@ import type { ClientState, HoldfastClient, SessionStream } from '../../shared/co
 import { SignIn } from './components/SignIn.js';
 import { Launcher } from './components/Launcher.js';
 import { TerminalView } from './components/TerminalView.js';
+import { RfbView } from './components/RfbView.js';
 import { StatusBar } from './components/StatusBar.js';
 import { Tabs, type Tab } from './components/Tabs.js';
 
 export interface SessionTab {
   key: string;
   name: string;
+  /** terminal: xterm.js; rfb: noVNC. */
+  display: AppInfo['display'];
   stream: SessionStream;
 }
 
@@ -55,14 +58,15 @@ export function App({ client }: { client: HoldfastClient }) {
     };
   }, [client, state.user, active]);
 
-  const open = (name: string, stream: SessionStream) => {
+  const open = (name: string, display: SessionTab['display'], stream: SessionStream) => {
     const key = `s${nextKey++}`;
-    setSessions((all) => [...all, { key, name, stream }]);
+    setSessions((all) => [...all, { key, name, display, stream }]);
     setActive(key);
   };
+  const displayOf = (appId: string) => apps?.find((app) => app.id === appId)?.display ?? 'terminal';
   // Start at a guess; the terminal view fits itself and resizes as soon as it mounts.
-  const launch = (app: AppInfo) => open(app.name, client.launch(app.id, 80, 24));
-  const attach = (summary: SessionSummary) => open(summary.appName, client.attach(summary, 80, 24));
+  const launch = (app: AppInfo) => open(app.name, app.display, client.launch(app.id, 80, 24));
+  const attach = (summary: SessionSummary) => open(summary.appName, displayOf(summary.appId), client.attach(summary, 80, 24));
 
   const closeTab = (key: string) => {
     setSessions((all) => {
@@ -95,16 +99,15 @@ export function App({ client }: { client: HoldfastClient }) {
         {active === 'launcher' && (
           <Launcher apps={apps} error={appsError} onLaunch={launch} running={running.filter((r) => !openHere.has(r.sessionId))} onAttach={attach} />
         )}
-        {sessions.map((s) => (
-          <TerminalView
-            key={s.key}
-            tab={s}
-            visible={s.key === active}
-            onSize={s.key === active ? setSize : undefined}
-          />
-        ))}
+        {sessions.map((s) =>
+          s.display === 'rfb' ? (
+            <RfbView key={s.key} tab={s} visible={s.key === active} />
+          ) : (
+            <TerminalView key={s.key} tab={s} visible={s.key === active} onSize={s.key === active ? setSize : undefined} />
+          ),
+        )}
       </main>
-      <StatusBar state={state} size={current ? size : null} onSignOut={() => client.signOut()} />
+      <StatusBar state={state} size={current?.display === 'terminal' ? size : null} onSignOut={() => client.signOut()} />
     </div>
   );
 }

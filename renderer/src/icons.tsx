@@ -19,6 +19,12 @@ const paths: Record<string, ReactElement> = {
       <path d="M7 18l5-6 4 4 4-7 5 9M11 27h10" />
     </>
   ),
+  window: (
+    <>
+      <rect x="3" y="5" width="26" height="22" rx="2" />
+      <path d="M3 10h26M7 7.5h1M10 7.5h1" />
+    </>
+  ),
   editor: (
     <>
       <path d="M7 3h13l5 5v21H7z" />

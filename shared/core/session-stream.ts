@@ -9,6 +9,7 @@ import {
   decodeFrame,
   encodeInput,
   encodeOutputAck,
+  encodeRfb,
   type SessionResumed,
   type SessionStarted,
 } from '../protocol/index.js';
@@ -19,7 +20,10 @@ import { sessionMachine, type OpenInput, type Opened, type SessionEvent } from '
 export interface OutputSink {
   /** Output to show; call `done` once it is on screen (or written to stdout). */
   write(data: Uint8Array, done: () => void): void;
-  /** Replace the whole screen with the host's snapshot (after a resume). */
+  /**
+   * Replace the whole screen with the host's snapshot (after a resume). For a GUI
+   * session the snapshot is empty: the output that follows is a new RFB stream.
+   */
   reset(snapshot: string): void;
 }
 
@@ -164,15 +168,37 @@ export class SessionStream {
   sendInput(input: string | Uint8Array): boolean {
     const bytes = typeof input === 'string' ? encoder.encode(input) : input;
     if (this.pendingBytes + bytes.length > MAX_PENDING_BYTES) return false;
-    for (let at = 0; at < bytes.length; at += MAX_INPUT_FRAME) {
-      this.seq += 1;
-      const frame = encodeInput(this.seq, bytes.subarray(at, at + MAX_INPUT_FRAME));
-      this.pending.push({ seq: this.seq, frame });
-      this.pendingBytes += frame.length;
-      if (this.live) this.connection?.sendBinary(frame);
-    }
+    for (let at = 0; at < bytes.length; at += MAX_INPUT_FRAME) this.queueInput(bytes.subarray(at, at + MAX_INPUT_FRAME));
     this.notePending();
     return true;
+  }
+
+  /**
+   * One RFB input message of a GUI session (a key, the pointer, clipboard text, a
+   * desktop size): numbered, kept and resent like keystrokes, and never split.
+   */
+  sendInputMessage(message: Uint8Array): boolean {
+    if (this.pendingBytes + message.length > MAX_PENDING_BYTES) return false;
+    this.queueInput(message);
+    this.notePending();
+    return true;
+  }
+
+  /**
+   * A GUI viewer's own RFB stream (its handshake, encodings, update requests). It is
+   * this connection's alone: sent only while attached, and after a resume a new
+   * viewer starts afresh (OutputSink.reset), so nothing of it is kept.
+   */
+  sendViewer(bytes: Uint8Array): void {
+    if (this.live) this.connection?.sendBinary(encodeRfb(bytes));
+  }
+
+  private queueInput(bytes: Uint8Array): void {
+    this.seq += 1;
+    const frame = encodeInput(this.seq, bytes);
+    this.pending.push({ seq: this.seq, frame });
+    this.pendingBytes += frame.length;
+    if (this.live) this.connection?.sendBinary(frame);
   }
 
   resize(cols: number, rows: number): void {

@@ -3,12 +3,15 @@
 //
 //   client → host  INPUT       0x01 | seq u32 | bytes       (seq: 1, 2, 3… per session)
 //   client → host  OUTPUT_ACK  0x02 | offset u64             (output bytes consumed)
+//   client → host  RFB         0x03 | bytes                   (a GUI viewer's own RFB stream)
 //   host → client  OUTPUT      0x81 | inputAck u32 | offset u64 | bytes
 //
 // OUTPUT piggybacks the highest input seq applied, so echo needs no extra frame.
 // `offset` is the position of the first byte in the session's output stream.
+// In a GUI (rfb) session, OUTPUT carries the display's RFB stream to this viewer, and
+// each INPUT carries one RFB input message (rfb.ts says which messages are input).
 
-export const FrameType = { input: 0x01, outputAck: 0x02, output: 0x81 } as const;
+export const FrameType = { input: 0x01, outputAck: 0x02, rfb: 0x03, output: 0x81 } as const;
 export const INPUT_HEADER = 5;
 export const OUTPUT_HEADER = 13;
 const U32 = 0x1_0000_0000;
@@ -16,6 +19,7 @@ const U32 = 0x1_0000_0000;
 export type Frame =
   | { type: 'input'; seq: number; data: Uint8Array }
   | { type: 'outputAck'; offset: number }
+  | { type: 'rfb'; data: Uint8Array }
   | { type: 'output'; inputAck: number; offset: number; data: Uint8Array };
 
 export function encodeInput(seq: number, data: Uint8Array): Uint8Array {
@@ -31,6 +35,13 @@ export function encodeOutputAck(offset: number): Uint8Array {
   const frame = new Uint8Array(9);
   frame[0] = FrameType.outputAck;
   writeU64(new DataView(frame.buffer), 1, offset);
+  return frame;
+}
+
+export function encodeRfb(data: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(1 + data.length);
+  frame[0] = FrameType.rfb;
+  frame.set(data, 1);
   return frame;
 }
 
@@ -60,6 +71,8 @@ export function decodeFrame(frame: Uint8Array): Frame | string {
     case FrameType.outputAck:
       if (frame.length !== 9) return 'output-ack frame must be 9 bytes';
       return { type: 'outputAck', offset: readU64(view, 1) };
+    case FrameType.rfb:
+      return { type: 'rfb', data: frame.subarray(1) };
     case FrameType.output:
       if (frame.length < OUTPUT_HEADER) return 'output frame shorter than its header';
       return {

@@ -2,3 +2,4 @@ export * from './version.js';
 export * from './errors.js';
 export * from './messages.js';
 export * from './frames.js';
+export * from './rfb.js';

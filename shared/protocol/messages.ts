@@ -21,7 +21,8 @@ export const AppInfo = z.object({
   name: z.string().max(128),
   description: z.string().max(1024),
   icon: z.string().max(64),
-  display: z.enum(['terminal']),
+  /** terminal: bytes for a terminal emulator. rfb: an RFB display (a GUI app), see frames.ts. */
+  display: z.enum(['terminal', 'rfb']),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 

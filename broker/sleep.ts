@@ -1,4 +1,4 @@
-// A promise that resolves after `ms` (the cluster modules wait in bounded loops).
+// A promise that resolves after `ms` (for bounded waiting loops).
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

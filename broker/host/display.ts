@@ -1,0 +1,53 @@
+// What a session's replica shows and takes input through. A terminal display is a
+// PTY with a headless screen beside it; an RFB display is an Xvnc server with the app
+// on it. The session above them keeps the log, the numbering and the flow control,
+// the same for both.
+import type { AppConfig, SandboxProfile } from '../config/schema.js';
+import type { AppExit } from './app-process.js';
+import type { Screens } from './screens.js';
+
+export interface Display {
+  readonly kind: 'terminal' | 'rfb';
+  readonly pid: number;
+  /** Input may be applied: the app has started and settled (every replica waits the same way). */
+  ready(): boolean;
+  /** Refuses bytes that cannot be one input entry for this display; null when they can. */
+  checkInput(data: Uint8Array): string | null;
+  /** Applies an input entry's bytes. */
+  write(data: Uint8Array): void;
+  /** Applies a resize entry (terminal cells). */
+  resize(cols: number, rows: number): void;
+  /** Stops (and restarts) reading what streams to the client: backpressure. */
+  hold(): void;
+  release(): void;
+  /** Output taken but not yet processed by the display's own screen (bytes). */
+  backlog(): number;
+  /** What a resuming client is given before the stream continues ('' for RFB: its viewer starts afresh). */
+  snapshot(): Promise<string>;
+  /** A hash of what the app shows, to compare replicas; null if it would not hold still. */
+  hash(): Promise<string | null>;
+  /** A client attached: from here on the stream is its own (RFB: a fresh viewer stream). */
+  attachViewer(): void;
+  /** The client went: stop streaming to it. */
+  detachViewer(): void;
+  /** The client's own viewer stream (RFB frames); returns why it is refused, or null. */
+  viewerInput(data: Uint8Array): string | null;
+  kill(): void;
+  close(): void;
+}
+
+export interface DisplayOptions {
+  sessionId: string;
+  app: AppConfig;
+  profile: SandboxProfile;
+  stateDir: string;
+  homeDir?: string;
+  cols: number;
+  rows: number;
+  screens: Screens;
+  /** What streams to the client. */
+  onOutput: (data: Buffer) => void;
+  onExit: (exit: AppExit) => void;
+  /** The display caught up on some backlog (flow control may release). */
+  onProgress: () => void;
+}

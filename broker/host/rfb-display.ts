@@ -1,0 +1,249 @@
+// A GUI app's display: the app and its own Xvnc in one sandbox (sandbox.ts,
+// RFB_LAUNCH), reached only through a Unix socket in the sandbox's private directory.
+// The host opens two kinds of connection to it:
+//
+//   - its own viewer (RfbViewer), through which every replica applies the session's
+//     logged input messages — so all of them see the same keys and pointer, in order —
+//     and reads the framebuffer to hash it;
+//   - a relay per attached client: the client's noVNC does its own handshake and picks
+//     its own encodings; the host passes Xvnc's bytes through untouched (its encoders
+//     are C, ours would not be faster) and checks every message the client sends.
+//
+// Input never goes through a relay: the client sends it as numbered INPUT frames,
+// which the session logs and applies here through the host's viewer.
+import { existsSync } from 'node:fs';
+import { createConnection, type Socket } from 'node:net';
+import { RfbClientParser, RfbType, checkInputMessage, withoutExtendedClipboard } from '../../shared/protocol/index.js';
+import { sleep } from '../sleep.js';
+import { AppProcess } from './app-process.js';
+import type { Display, DisplayOptions } from './display.js';
+import { RfbViewer } from './rfb-viewer.js';
+
+/** How long Xvnc may take to listen before the display is given up on. */
+const SOCKET_WAIT_MS = 10_000;
+/** The app has started once its screen held still this long after it changed… */
+const SETTLE_POLL_MS = 150;
+/** …or after this long with no change at all (an app that draws nothing new). */
+const SETTLE_UNCHANGED_MS = 2500;
+const SETTLE_MAX_MS = 6000;
+/** Two full frames this far apart must agree for a hash to count. */
+const HASH_STEADY_MS = 100;
+/** What the app and Xvnc print (to their PTY) is kept for the operator and for exit messages. */
+const TAIL_BYTES = 4096;
+
+interface Relay {
+  parser: RfbClientParser;
+  socket: Socket | null;
+  queue: Uint8Array[];
+  handshake: number;
+}
+
+export class RfbDisplay implements Display {
+  readonly kind = 'rfb';
+  private readonly process: AppProcess;
+  private readonly socketPath: string;
+  private control: RfbViewer | null = null;
+  private controlSocket: Socket | null = null;
+  private settled = false;
+  private relay: Relay | null = null;
+  private held = false;
+  private tail = Buffer.alloc(0);
+  private gone = false;
+  private readonly socketReady: Promise<boolean>;
+
+  constructor(
+    private readonly options: DisplayOptions & {
+      /** The client's relay broke (the display dropped it): the client should reconnect. */
+      onViewerLost: () => void;
+      log: (message: string, fields: Record<string, unknown>) => void;
+    },
+  ) {
+    this.process = new AppProcess({
+      app: options.app,
+      profile: options.profile,
+      stateDir: options.stateDir,
+      homeDir: options.homeDir,
+      cols: options.cols,
+      rows: options.rows,
+      onOutput: (data) => {
+        this.tail = Buffer.concat([this.tail, data]).subarray(-TAIL_BYTES);
+      },
+      onExit: (exit) => {
+        this.gone = true;
+        this.close();
+        options.onExit(exit);
+      },
+    });
+    this.socketPath = this.process.displaySocket!;
+    this.socketReady = this.waitForSocket();
+    void this.start();
+  }
+
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  /** The last line the app or its display printed (why it stopped, usually). */
+  lastWords(): string | null {
+    const lines = this.tail
+      .toString('utf8')
+      .split(/\r?\n/)
+      .map((line) => line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').trim())
+      .filter((line) => line.length > 0);
+    return lines.at(-1) ?? null;
+  }
+
+  ready(): boolean {
+    return this.settled;
+  }
+
+  checkInput(data: Uint8Array): string | null {
+    return checkInputMessage(data);
+  }
+
+  write(data: Uint8Array): void {
+    this.control?.input(data);
+  }
+
+  resize(): void {
+    // A GUI display is resized by its viewer's SetDesktopSize, an input message like any other.
+  }
+
+  hold(): void {
+    this.held = true;
+    this.relay?.socket?.pause();
+  }
+
+  release(): void {
+    this.held = false;
+    this.relay?.socket?.resume();
+  }
+
+  backlog(): number {
+    return 0;
+  }
+
+  async snapshot(): Promise<string> {
+    return '';
+  }
+
+  async hash(): Promise<string | null> {
+    const control = this.control;
+    if (!control || !this.settled) return null;
+    try {
+      const first = await control.frameHash();
+      await sleep(HASH_STEADY_MS);
+      const second = await control.frameHash();
+      return first === second ? first : null;
+    } catch {
+      return null;
+    }
+  }
+
+  attachViewer(): void {
+    this.detachViewer();
+    const relay: Relay = { parser: new RfbClientParser(), socket: null, queue: [], handshake: 0 };
+    this.relay = relay;
+    void this.socketReady.then((ok) => {
+      if (!ok || this.relay !== relay) return;
+      const socket = createConnection(this.socketPath);
+      relay.socket = socket;
+      if (this.held) socket.pause();
+      socket.on('connect', () => {
+        for (const bytes of relay.queue.splice(0)) socket.write(bytes);
+      });
+      socket.on('data', (data) => {
+        if (this.relay === relay) this.options.onOutput(data);
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        if (this.relay !== relay) return;
+        this.relay = null;
+        if (!this.gone) this.options.onViewerLost();
+      });
+    });
+  }
+
+  detachViewer(): void {
+    const relay = this.relay;
+    this.relay = null;
+    relay?.socket?.destroy();
+  }
+
+  viewerInput(data: Uint8Array): string | null {
+    const relay = this.relay;
+    if (!relay) return 'no viewer stream is open for this connection';
+    const messages = relay.parser.push(data);
+    if (typeof messages === 'string') return messages;
+    for (const message of messages) {
+      let bytes = message.bytes;
+      if (message.kind === 'input') return `RFB input (message type ${message.type}) must come in a numbered INPUT frame`;
+      if (message.kind === 'handshake' && ++relay.handshake === 3) bytes = new Uint8Array([1]); // ClientInit: always shared
+      if (message.type === RfbType.setEncodings) bytes = withoutExtendedClipboard(bytes);
+      if (relay.socket && !relay.socket.connecting) relay.socket.write(bytes);
+      else relay.queue.push(bytes);
+    }
+    return null;
+  }
+
+  kill(): void {
+    this.process.kill();
+  }
+
+  close(): void {
+    this.detachViewer();
+    this.control?.close();
+    this.controlSocket?.destroy();
+  }
+
+  private async waitForSocket(): Promise<boolean> {
+    const deadline = performance.now() + SOCKET_WAIT_MS;
+    while (!existsSync(this.socketPath)) {
+      if (this.gone || performance.now() > deadline) return false;
+      await sleep(20);
+    }
+    return true;
+  }
+
+  /** Connects the host's own viewer, then waits for the app to draw and hold still. */
+  private async start(): Promise<void> {
+    if (!(await this.socketReady)) {
+      if (!this.gone) this.options.log('the display did not start', { session: this.options.sessionId, output: this.lastWords() });
+      return;
+    }
+    const socket = createConnection(this.socketPath);
+    this.controlSocket = socket;
+    const control = new RfbViewer({
+      send: (bytes) => socket.write(bytes),
+      close: () => socket.destroy(),
+    });
+    socket.on('data', (data) => control.push(data));
+    socket.on('error', () => {});
+    socket.on('close', () => control.end());
+    void control.done.then((error) => {
+      if (error && !this.gone) this.options.log('the display stopped answering the host', { session: this.options.sessionId, error: error.message });
+    });
+    try {
+      await control.ready;
+    } catch {
+      return;
+    }
+    this.control = control;
+    const started = performance.now();
+    try {
+      const first = await control.frameHash();
+      let previous = first;
+      for (;;) {
+        await sleep(SETTLE_POLL_MS);
+        const hash = await control.frameHash();
+        const waited = performance.now() - started;
+        if (hash === previous && (hash !== first || waited >= SETTLE_UNCHANGED_MS)) break;
+        if (waited >= SETTLE_MAX_MS) break;
+        previous = hash;
+      }
+    } catch {
+      return;
+    }
+    this.settled = true;
+  }
+}

@@ -1,0 +1,98 @@
+// A terminal app's display: the app on a PTY, its output streamed as it comes and fed
+// to a headless terminal (the screen worker) for snapshots and hashes.
+import { AppProcess } from './app-process.js';
+import type { Display, DisplayOptions } from './display.js';
+
+/**
+ * Input is first applied once the app has started: it printed something and then
+ * stayed quiet this long (or STARTUP_MAX_MS passed). Every replica waits the same way,
+ * so none of them echoes early keystrokes before the app's banner while another
+ * echoes them after it: replicas start in step.
+ */
+const STARTUP_QUIET_MS = 30;
+const STARTUP_MAX_MS = 600;
+
+export class TerminalDisplay implements Display {
+  readonly kind = 'terminal';
+  private readonly process: AppProcess;
+  private readonly spawnedAt = performance.now();
+  private lastOutputAt = 0;
+
+  constructor(private readonly options: DisplayOptions) {
+    const { screens, sessionId } = options;
+    screens.open(sessionId, options.cols, options.rows);
+    screens.onProgress(sessionId, options.onProgress);
+    this.process = new AppProcess({
+      app: options.app,
+      profile: options.profile,
+      stateDir: options.stateDir,
+      homeDir: options.homeDir,
+      cols: options.cols,
+      rows: options.rows,
+      onOutput: (data) => {
+        this.lastOutputAt = performance.now();
+        screens.write(sessionId, data);
+        options.onOutput(data);
+      },
+      onExit: options.onExit,
+    });
+  }
+
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  ready(): boolean {
+    const now = performance.now();
+    return (this.lastOutputAt > 0 && now - this.lastOutputAt >= STARTUP_QUIET_MS) || now - this.spawnedAt >= STARTUP_MAX_MS;
+  }
+
+  checkInput(): string | null {
+    return null;
+  }
+
+  write(data: Uint8Array): void {
+    this.process.write(data);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.process.resize(cols, rows);
+    this.options.screens.resize(this.options.sessionId, cols, rows);
+  }
+
+  hold(): void {
+    this.process.hold();
+  }
+
+  release(): void {
+    this.process.release();
+  }
+
+  backlog(): number {
+    return this.options.screens.backlog(this.options.sessionId);
+  }
+
+  async snapshot(): Promise<string> {
+    return (await this.options.screens.snapshot(this.options.sessionId))?.data ?? '';
+  }
+
+  hash(): Promise<string | null> {
+    return this.options.screens.hash(this.options.sessionId);
+  }
+
+  attachViewer(): void {}
+
+  detachViewer(): void {}
+
+  viewerInput(): string | null {
+    return 'RFB frames are for graphical sessions; this is a terminal session';
+  }
+
+  kill(): void {
+    this.process.kill();
+  }
+
+  close(): void {
+    this.options.screens.close(this.options.sessionId);
+  }
+}

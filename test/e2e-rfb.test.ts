@@ -1,0 +1,154 @@
+// End to end, graphical apps: the demo node as a child process, the web client in
+// Debian's Chromium, and the demo's text editor (xedit) and XTerm, each on its own
+// Xvnc display in its sandbox, drawn by noVNC. Asserts what a person sees on the
+// canvas and finds on their clipboard.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDemoNode, waitFor, type DemoNode } from './demo-node.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const artifacts = join(root, 'test-artifacts');
+let demoNode: DemoNode | null = null;
+let browser: Browser | null = null;
+let context: BrowserContext | null = null;
+let page: Page;
+
+/** The visible session's canvas, as a grid of cell sums (a cheap picture of what is drawn). */
+async function canvasCells(page: Page, app: string): Promise<{ width: number; height: number; cells: number[] } | null> {
+  return page.getByRole('region', { name: `${app} session` }).evaluate((session) => {
+    const canvas = session.querySelector('.rfb-host canvas') as HTMLCanvasElement | null;
+    if (!canvas || canvas.width === 0) return null;
+    const context = canvas.getContext('2d')!;
+    const { width, height } = canvas;
+    const data = context.getImageData(0, 0, width, height).data;
+    const cell = 16;
+    const cols = Math.ceil(width / cell);
+    const cells = new Array<number>(cols * Math.ceil(height / cell)).fill(0);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const at = (y * width + x) * 4;
+        cells[Math.floor(y / cell) * cols + Math.floor(x / cell)]! += data[at]! + data[at + 1]! + data[at + 2]!;
+      }
+    }
+    return { width, height, cells };
+  });
+}
+
+/** Waits until the canvas has drawn something and then held still (the app has settled). */
+async function settledCanvas(page: Page, app: string): Promise<number[]> {
+  let previous = '';
+  return waitFor(`${app}'s display to draw and hold still`, async () => {
+    const now = await canvasCells(page, app);
+    if (!now || now.cells.every((c) => c === 0)) return null;
+    const key = now.cells.join(',');
+    const steady = key === previous;
+    previous = key;
+    return steady ? now.cells : null;
+  }, 20_000);
+}
+
+async function launch(page: Page, app: string): Promise<void> {
+  await page.getByRole('tab', { name: 'Apps' }).click();
+  await page.getByRole('button', { name: `Launch ${app}`, exact: true }).click();
+  await waitFor(`${app} to stream`, () => page.getByRole('region', { name: `${app} session` }).getAttribute('data-status').then((s) => s === 'streaming'), 15_000);
+}
+
+/** Files called `name` in any sandbox home of the demo node. */
+function sandboxFiles(name: string): string[] {
+  const dir = join(demoNode!.stateDir, 'sandboxes');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((id) => join(dir, id, 'home', name))
+    .filter((path) => existsSync(path))
+    .map((path) => readFileSync(path, 'utf8'));
+}
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  if (!existsSync(join(root, 'dist/renderer/index.html'))) {
+    const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`build failed:\n${built.stdout}\n${built.stderr}`);
+  }
+  demoNode = await startDemoNode(root);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: demoNode.url });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  await page.goto(demoNode.url);
+  await page.getByLabel('User name', { exact: true }).fill('demo');
+  await page.getByLabel('Password', { exact: true }).fill('demo');
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('button', { name: 'Launch Text editor', exact: true }).waitFor();
+});
+
+afterEach(async (test) => {
+  if (test.task.result?.state !== 'fail' || !page || page.isClosed()) return;
+  await page.screenshot({ path: join(artifacts, `failed-rfb-${test.task.name.replace(/\W+/g, '-').slice(0, 50)}.png`) }).catch(() => {});
+});
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  const problems = (await demoNode?.stop()) ?? [];
+  expect(problems, 'processes left behind by the demo node').toEqual([]);
+});
+
+describe('a graphical app in the web client', () => {
+  it('launches the text editor, fills the pane, and shows the line typed into it', async () => {
+    await launch(page, 'Text editor');
+    // The display follows the pane (ExtendedDesktopSize): the canvas becomes the pane's size, not the catalog's 1024×700.
+    const pane = (await page.locator('.rfb-host').boundingBox())!;
+    await waitFor('the display to take the pane’s size', async () => {
+      const now = await canvasCells(page, 'Text editor');
+      return now && Math.abs(now.width - Math.round(pane.width)) <= 2 && Math.abs(now.height - Math.round(pane.height)) <= 2;
+    });
+    const before = await settledCanvas(page, 'Text editor');
+    const drawn = (await canvasCells(page, 'Text editor'))!;
+
+    const canvas = page.getByRole('region', { name: 'Text editor session' }).locator('canvas').first();
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.keyboard.type('Hello from Holdfast 42', { delay: 15 });
+    const after = await waitFor('the typed line to show', async () => {
+      const now = await settledCanvas(page, 'Text editor');
+      return now.join(',') !== before.join(',') ? now : null;
+    });
+    await page.screenshot({ path: join(artifacts, 'rfb-editor.png') });
+
+    // What changed is one line of text near the top of the editing area, and not the
+    // rest of the screen — beside it only xedit's scroll bar (which appears down the
+    // left edge once there is text) and the pointer, which the click moved.
+    const cols = Math.ceil(drawn.width / 16);
+    const changed = after.map((sum, i) => (sum !== before[i] && i % cols >= 2 ? i : -1)).filter((i) => i >= 0);
+    const top = changed.filter((i) => Math.floor(i / cols) * 16 < drawn.height / 4);
+    const rows = new Set(top.map((i) => Math.floor(i / cols)));
+    const columns = top.map((i) => i % cols);
+    expect(rows.size, 'rows of 16 px that changed in the top quarter').toBeGreaterThanOrEqual(1);
+    expect(rows.size, 'rows of 16 px that changed in the top quarter').toBeLessThanOrEqual(2);
+    expect(Math.max(...columns) - Math.min(...columns), 'width of the typed line, in 16 px cells').toBeGreaterThanOrEqual(8);
+    expect(changed.length - top.length, 'cells that changed elsewhere (the pointer)').toBeLessThanOrEqual(8);
+  });
+
+  it('copies text from the app to the local clipboard, and from the local clipboard into the app', async () => {
+    await launch(page, 'XTerm');
+    await settledCanvas(page, 'XTerm');
+    const canvas = page.getByRole('region', { name: 'XTerm session' }).locator('canvas').first();
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.click(box.x + 200, box.y + 200);
+    await page.keyboard.type('printf clip-from-app-42 | xclip -selection clipboard\n', { delay: 10 });
+    await waitFor('the app’s clipboard text on the local clipboard', () => page.evaluate(() => navigator.clipboard.readText()).then((text) => text === 'clip-from-app-42'));
+
+    await page.evaluate(() => navigator.clipboard.writeText('from-local-77'));
+    await page.mouse.click(box.x + 200, box.y + 200); // using the view sends the local clipboard to the app
+    await page.keyboard.type('xclip -o -selection clipboard > pasted.txt\n', { delay: 10 });
+    await waitFor('the app to have read the local clipboard', () => sandboxFiles('pasted.txt').includes('from-local-77'));
+    await page.screenshot({ path: join(artifacts, 'rfb-xterm-clipboard.png') });
+  });
+});
