@@ -5,9 +5,14 @@
 #   python3 htop the demo catalog's apps  chromium    web client tests, and `npm start` without Electron
 #   tmux         CLI tests drive `holdfast connect` in it, as a person would
 #   etcd-server etcd-client  the control plane of a cluster (`holdfast cluster`, cluster tests)
+#   tigervnc-standalone-server  Xvnc: the display of each graphical (rfb) app
+#   matchbox-window-manager     makes a graphical app fill its display
+#   xterm x11-apps xclip        the demo's graphical apps (XTerm, xedit); clipboard in tests
+#   novnc websockify            the reference the RFB benchmark measures against
 set -euo pipefail
 
-packages=(bubblewrap util-linux python3 htop chromium tmux fonts-dejavu-core procps etcd-server etcd-client)
+packages=(bubblewrap util-linux python3 htop chromium tmux fonts-dejavu-core procps etcd-server etcd-client
+  tigervnc-standalone-server matchbox-window-manager xterm x11-apps xclip novnc websockify)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

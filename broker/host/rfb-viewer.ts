@@ -1,7 +1,7 @@
 // A minimal RFB viewer: the host's own view of an app's display (to apply logged input
 // and hash the framebuffer), and the viewer tests and benchmarks drive through a
 // session. It speaks RFB 3.8 with security None, asks for 32-bit BGRX pixels in Raw
-// encoding (plus DesktopSize) and keeps the whole framebuffer. Updates come only when
+// encoding (plus DesktopSize, and the pointer apart) and keeps the whole framebuffer. Updates come only when
 // asked for, so an idle viewer costs Xvnc nothing.
 //
 // The display runs inside the app's sandbox, so what it sends is not trusted: every
@@ -28,6 +28,8 @@ export interface RfbTransport {
 
 const ENCODING_RAW = 0;
 const ENCODING_DESKTOP_SIZE = -223;
+/** The pointer's shape comes apart, so the framebuffer holds only what the apps drew. */
+const ENCODING_CURSOR = -239;
 /** Clipboard text from the display longer than this closes the viewer (it could only be hostile). */
 const MAX_SERVER_CUT_TEXT = 16 * 1024 * 1024;
 
@@ -53,6 +55,7 @@ export class RfbViewer {
   constructor(private readonly transport: RfbTransport) {
     const run = this.run();
     this.ready = run.then(() => undefined);
+    this.ready.catch(() => {}); // a viewer closed before its handshake is not an unhandled error
     this.done = run.then(
       () => this.loop(),
       (error: Error) => error,
@@ -154,7 +157,7 @@ export class RfbViewer {
     if (nameLength > 4096) throw new Error('the display sent an implausible desktop name');
     this.name = text(await this.read(nameLength));
     this.transport.send(setPixelFormatBgrx(), 'viewer');
-    this.transport.send(setEncodings([ENCODING_RAW, ENCODING_DESKTOP_SIZE]), 'viewer');
+    this.transport.send(setEncodings([ENCODING_RAW, ENCODING_DESKTOP_SIZE, ENCODING_CURSOR]), 'viewer');
   }
 
   private async loop(): Promise<Error | null> {
@@ -196,6 +199,11 @@ export class RfbViewer {
       const encoding = new DataView(rect.buffer, rect.byteOffset).getInt32(8);
       if (encoding === ENCODING_DESKTOP_SIZE) {
         this.resize(w, h);
+        continue;
+      }
+      if (encoding === ENCODING_CURSOR) {
+        if (w > 256 || h > 256) throw new Error(`the display sent a ${w}×${h} pointer`);
+        await this.read(w * h * 4 + Math.floor((w + 7) / 8) * h);
         continue;
       }
       if (encoding !== ENCODING_RAW) throw new Error(`the display sent encoding ${encoding}, which was not asked for`);

@@ -1,0 +1,235 @@
+// Graphical (rfb) sessions through the real protocol: a real node on port 0, real
+// bubblewrap, real Xvnc and X apps. The test's viewer (RfbViewer) speaks RFB inside the
+// session's stream as the web client's noVNC does — viewer messages in RFB frames,
+// input messages in numbered INPUT frames — and reads the framebuffer back.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RfbViewer } from '../broker/host/rfb-viewer.js';
+import { clientCutText, encodeInput, encodeRfb, keyEvent, MAX_CUT_TEXT } from '../shared/protocol/index.js';
+import type { HoldfastClient, SessionStream } from '../shared/core/index.js';
+import { FaultProxy } from './fault-proxy.js';
+import { bearer, client, rawSocket, startNode, type TestNode } from './harness.js';
+import { writeBgrxPng } from './png.js';
+import { waitFor } from './demo-node.js';
+
+const artifacts = join(import.meta.dirname, '..', 'test-artifacts');
+const XTERM = { id: 'gui-xterm', name: 'GUI XTerm', display: 'rfb', geometry: '800x600', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11'] };
+const EDITOR = { id: 'gui-editor', name: 'GUI editor', display: 'rfb', geometry: '800x600', command: '/usr/bin/xedit', args: ['notes.txt'] };
+const CRASHER = { id: 'gui-crash', name: 'Crasher', display: 'rfb', command: '/bin/sh', args: ['-c', 'echo "fatal: cannot open the font server" >&2; exit 3'] };
+
+let node: TestNode;
+
+beforeAll(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  node = await startNode({ apps: [XTERM, EDITOR, CRASHER] });
+});
+
+afterAll(async () => {
+  await node?.stop();
+});
+
+/** A GUI session and the viewer currently drawing it (a resume starts a new one). */
+class Gui {
+  viewer: RfbViewer;
+
+  constructor(readonly stream: SessionStream) {
+    this.viewer = this.newViewer();
+    stream.setSink({
+      write: (data, done) => {
+        this.viewer.push(data);
+        done();
+      },
+      reset: () => {
+        this.viewer.close();
+        this.viewer = this.newViewer();
+      },
+    });
+  }
+
+  private newViewer(): RfbViewer {
+    return new RfbViewer({
+      send: (bytes, kind) => (kind === 'input' ? this.stream.sendInputMessage(bytes) : this.stream.sendViewer(bytes)),
+      close: () => {},
+    });
+  }
+
+  /** Waits for the app to have drawn (the bare display is black) and hold still (two equal frames 200 ms apart). */
+  async steady(): Promise<{ hash: string; pixels: Uint8Array; width: number; height: number }> {
+    let previous = '';
+    return waitFor('the app to draw and hold still', async () => {
+      await this.viewer.ready;
+      const hash = await this.viewer.frameHash();
+      const steady = hash === previous && drawn(this.viewer.framebuffer);
+      previous = hash;
+      if (!steady) await new Promise((r) => setTimeout(r, 200));
+      return steady ? { hash, pixels: this.viewer.framebuffer.slice(), width: this.viewer.width, height: this.viewer.height } : null;
+    }, 15_000);
+  }
+}
+
+async function launchGui(c: HoldfastClient, appId: string): Promise<Gui> {
+  const gui = new Gui(c.launch(appId, 80, 24));
+  await gui.stream.ready();
+  await gui.viewer.ready;
+  return gui;
+}
+
+/** More than 1 % of the screen is not black. */
+function drawn(pixels: Uint8Array): boolean {
+  let lit = 0;
+  for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! + pixels[i + 1]! + pixels[i + 2]! > 0) lit += 1;
+  return lit > pixels.length / 4 / 100;
+}
+
+/** The rows (of 8 px bands) where two frames differ, but for a square `except`. */
+function changedBands(a: Uint8Array, b: Uint8Array, width: number, except?: { x: number; y: number; r: number }): number[] {
+  const bands = new Set<number>();
+  for (let i = 0; i < a.length; i += 4) {
+    if (a[i] === b[i] && a[i + 1] === b[i + 1] && a[i + 2] === b[i + 2]) continue;
+    const [x, y] = [(i / 4) % width, Math.floor(i / 4 / width)];
+    if (except && Math.abs(x - except.x) <= except.r && Math.abs(y - except.y) <= except.r) continue;
+    bands.add(Math.floor(y / 8));
+  }
+  return [...bands].sort((x, y) => x - y);
+}
+
+describe('a graphical session', () => {
+  it('takes keys through the protocol and its framebuffer shows them', async () => {
+    const c = client(node.url);
+    await c.signIn('ann', 'ann-pw');
+    const gui = await launchGui(c, XTERM.id);
+    expect([gui.viewer.width, gui.viewer.height]).toEqual([800, 600]);
+    const before = await gui.steady();
+    gui.viewer.type('echo holdfast-$((6*7))\n');
+    const after = await waitFor('the typed line and its answer to show', async () => {
+      const now = await gui.steady();
+      return now.hash !== before.hash ? now : null;
+    });
+    writeBgrxPng(join(artifacts, 'rfb-xterm-typed.png'), after.width, after.height, after.pixels);
+    // The command line and its answer: a few text rows at the top, nothing else on the
+    // screen — but the pointer, which sits where the display started it (the middle)
+    // and which xterm hides while you type.
+    const bands = changedBands(before.pixels, after.pixels, after.width, { x: 400, y: 300, r: 24 });
+    expect(bands.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...bands) * 8, 'lowest changed pixel row').toBeLessThan(80);
+    expect(gui.stream.view.pendingInputs, 'every key applied and acknowledged').toBe(0);
+    gui.stream.close();
+    c.signOut();
+  });
+
+  it('takes the pointer: a click on the editor’s Quit button ends it, and the person is told', async () => {
+    const c = client(node.url);
+    await c.signIn('ann', 'ann-pw');
+    const gui = await launchGui(c, EDITOR.id);
+    await gui.steady();
+    gui.viewer.pointer(0, 16, 8);
+    gui.viewer.pointer(1, 16, 8);
+    gui.viewer.pointer(0, 16, 8);
+    const end = await gui.stream.finished();
+    expect(end.status).toBe('ended');
+    expect(end.exitCode).toBe(0);
+    expect(end.reason).toBe('GUI editor exited.');
+    c.signOut();
+  });
+
+  it('comes back after a dropped connection with a fresh stream showing the same screen', async () => {
+    const proxy = await FaultProxy.start({ host: '127.0.0.1', port: Number(new URL(node.url).port) });
+    try {
+      const c = client(proxy.url);
+      await c.signIn('ann', 'ann-pw');
+      const gui = await launchGui(c, XTERM.id);
+      await gui.steady();
+      gui.viewer.type('echo before-the-drop\n');
+      const before = await waitFor('the echo', async () => {
+        const now = await gui.steady();
+        return gui.stream.view.pendingInputs === 0 ? now : null;
+      });
+      const first = gui.viewer;
+      proxy.drop();
+      gui.viewer.type('echo typed-while-down\n'); // queued in the stream, sent once after the resume
+      await waitFor('a new viewer stream after the resume', () => gui.viewer !== first && gui.stream.view.status === 'streaming');
+      await gui.viewer.ready;
+      const after = await waitFor('the keys typed while down to be applied once', async () => {
+        const now = await gui.steady();
+        return gui.stream.view.pendingInputs === 0 && now.hash !== before.hash ? now : null;
+      });
+      // The old lines are still there (the app kept running); only the lines below changed.
+      const bands = changedBands(before.pixels, after.pixels, after.width);
+      expect(Math.min(...bands) * 8).toBeGreaterThanOrEqual(16);
+      gui.stream.close();
+      c.signOut();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('ends with the app’s own last words when it crashes', async () => {
+    const c = client(node.url);
+    await c.signIn('ann', 'ann-pw');
+    const stream = c.launch(CRASHER.id, 80, 24);
+    new Gui(stream);
+    const end = await stream.finished();
+    expect(end.exitCode).toBe(3);
+    expect(end.reason).toMatch(/^Crasher stopped right after it started \(exit code 3\): “fatal: cannot open the font server”/);
+    c.signOut();
+  });
+});
+
+describe('bad input to a graphical session', () => {
+  async function rawGui(appId: string) {
+    const c = client(node.url);
+    await c.signIn('ann', 'ann-pw');
+    const token = (c as unknown as { accessToken: string }).accessToken;
+    const raw = rawSocket(node.url, bearer(token));
+    await raw.opened;
+    await raw.next('welcome');
+    raw.ws.send(JSON.stringify({ type: 'session.launch', id: 1, appId, cols: 80, rows: 24 }));
+    const started = await raw.next('session.started', 15_000);
+    return { c, raw, started };
+  }
+
+  it('refuses a malformed RFB message with a reason, and the display serves the next client unharmed', async () => {
+    const { c, raw, started } = await rawGui(XTERM.id);
+    raw.ws.send(encodeRfb(new TextEncoder().encode('RFB 003.008\n')));
+    raw.ws.send(encodeRfb(new Uint8Array([1, 1, 99, 0, 0, 0])));
+    const error = await raw.next('error');
+    expect(error.message).toMatch(/unknown RFB message type 99/);
+    expect((await raw.closed).code).toBe(1002);
+
+    // The session lives on: attach to it and work in it.
+    const gui = new Gui(c.attach({ sessionId: started.sessionId as string, appId: XTERM.id, appName: XTERM.name, startedAt: 0, attached: false, holdExpiresAt: null }, 80, 24));
+    await gui.stream.ready();
+    const before = await gui.steady();
+    gui.viewer.type('echo still-here\n');
+    await waitFor('the display to answer', async () => (await gui.steady()).hash !== before.hash);
+    gui.stream.close();
+    c.signOut();
+  });
+
+  it('refuses input frames that are not exactly one allowed input message', async () => {
+    const { c, raw } = await rawGui(XTERM.id);
+    raw.ws.send(encodeInput(1, new Uint8Array([...keyEvent(true, 0x61), ...keyEvent(false, 0x61)])));
+    expect((await raw.next('error')).message).toMatch(/input 1: an input frame must hold exactly one whole RFB input message/);
+    await raw.closed;
+    const second = await rawGui(XTERM.id);
+    second.raw.ws.send(encodeInput(1, clientCutText('x'.repeat(MAX_CUT_TEXT + 1))));
+    expect((await second.raw.next('error')).message).toMatch(/clipboard text of 32769 bytes is over the limit of 32768/);
+    c.signOut();
+    second.c.signOut();
+  });
+
+  it('refuses RFB frames on a terminal session: a terminal has no display to reach', async () => {
+    const c = client(node.url);
+    await c.signIn('ann', 'ann-pw');
+    const token = (c as unknown as { accessToken: string }).accessToken;
+    const raw = rawSocket(node.url, bearer(token));
+    await raw.opened;
+    await raw.next('welcome');
+    raw.ws.send(JSON.stringify({ type: 'session.launch', id: 1, appId: 'cat', cols: 80, rows: 24 }));
+    await raw.next('session.started');
+    raw.ws.send(encodeRfb(new TextEncoder().encode('RFB 003.008\n')));
+    expect((await raw.next('error')).message).toMatch(/RFB frames are for graphical sessions/);
+    c.signOut();
+  });
+});
