@@ -33,12 +33,15 @@ export const CLUSTER_APPS = [
   { id: 'random', name: 'Random', command: '/usr/bin/python3', args: ['-c', 'import random, time\nwhile True:\n    print(random.random(), flush=True)\n    time.sleep(1)'] },
   { id: 'fragile', name: 'Fragile', command: '/bin/cat', failover: 'none' },
   { id: 'trio', name: 'Trio', command: '/bin/cat', replicas: 3 },
+  { id: 'gui-editor', name: 'GUI editor', display: 'rfb', geometry: '800x600', command: '/usr/bin/xedit', args: ['notes.txt'] },
   { id: 'restartable', name: 'Restartable', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' }, failover: 'restart' },
 ];
 
 export interface ClusterNode {
   name: string;
   url: string;
+  /** The node's state directory: sandbox homes are under sandboxes/. */
+  stateDir: string;
   process: ChildProcess;
   readonly pid: number;
   alive: boolean;
@@ -113,7 +116,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const launchNode = async (i: number): Promise<ClusterNode> => {
     const name = `node-${i + 1}`;
     const child = spawn(process.execPath, [CLI, 'node', '--config', configFile(i)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOLDFAST_LOG_LEVEL: 'info' } });
-    const node: ClusterNode = { name, url: `http://127.0.0.1:${ports[i]}`, process: child, pid: child.pid!, alive: true, log: [] };
+    const node: ClusterNode = { name, url: `http://127.0.0.1:${ports[i]}`, stateDir: join(dir, name), process: child, pid: child.pid!, alive: true, log: [] };
     let partial = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString()).split('\n');

@@ -5,6 +5,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { Screen, client, launch, stripAnsi, typingText } from './harness.js';
 import { startCluster, waitForStatus, type TestCluster } from './cluster-harness.js';
+import { launchGui } from './gui.js';
+import { waitFor } from './demo-node.js';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SessionStream } from '../shared/core/index.js';
 import type { ClusterStatus } from '../broker/gateway/status.js';
 
@@ -67,6 +71,49 @@ describe('kill -9 of the primary', () => {
     ann.signOut();
     await c.restart(primary);
   }, 90_000);
+});
+
+/** `name` in the sandbox homes of a node, by content. */
+function homeFiles(stateDir: string, name: string): string[] {
+  const dir = join(stateDir, 'sandboxes');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((id) => join(dir, id, 'home', name))
+    .filter((path) => existsSync(path))
+    .map((path) => readFileSync(path, 'utf8'));
+}
+
+describe('kill -9 of a graphical app’s primary', () => {
+  it('resumes the text editor on its standby while a person types: the saved file holds every line once', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const gui = await launchGui(ann, 'gui-editor');
+    const id = gui.stream.sessionId!;
+    const primary = sessionOf(await waitForStatus(c, whole(id)), id)!.primary;
+    await gui.steady();
+    gui.viewer.pointer(0, 400, 300); // into the editing area: Athena widgets take keys under the pointer
+    const lines = Array.from({ length: 12 }, (_, i) => `line ${i} of the notes ${'abcdefghij'.slice(0, (i % 10) + 1)}`);
+    const typed = lines.map((line) => `${line}\n`).join('');
+    for (const [i, line] of lines.entries()) {
+      if (i === 4) c.signal(primary, 'SIGKILL');
+      gui.viewer.type(`${line}\n`);
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    const after = await waitForStatus(c, (s) => (sessionOf(s, id)?.epoch ?? 0) >= 2);
+    const promoted = sessionOf(after, id)!.primary;
+    expect(promoted).not.toBe(primary);
+    await waitFor('every key applied after the resume', () => gui.stream.view.status === 'streaming' && gui.stream.view.pendingInputs === 0, 30_000);
+    await gui.steady();
+    // Save with the editor's own Save button; the file lands in the new primary's sandbox.
+    gui.viewer.pointer(0, 52, 8);
+    gui.viewer.pointer(1, 52, 8);
+    gui.viewer.pointer(0, 52, 8);
+    const saved = await waitFor('notes.txt saved on the new primary', () => homeFiles(c.node(promoted).stateDir, 'notes.txt')[0], 15_000);
+    expect(saved).toBe(typed);
+    gui.stream.close();
+    ann.signOut();
+    await c.restart(primary);
+  }, 120_000);
 });
 
 /** Lines `cat` echoed (tty echo + cat's copy: each line typed shows twice). */

@@ -1,0 +1,71 @@
+// A graphical session as a test drives it: the session core's stream with an RfbViewer
+// drawing it (a new one after each resume, as noVNC does), and framebuffer helpers.
+import { RfbViewer } from '../broker/host/rfb-viewer.js';
+import type { HoldfastClient, SessionStream } from '../shared/core/index.js';
+import { waitFor } from './demo-node.js';
+
+/** A GUI session and the viewer currently drawing it (a resume starts a new one). */
+export class Gui {
+  viewer: RfbViewer;
+
+  constructor(readonly stream: SessionStream) {
+    this.viewer = this.newViewer();
+    stream.setSink({
+      write: (data, done) => {
+        this.viewer.push(data);
+        done();
+      },
+      reset: () => {
+        this.viewer.close();
+        this.viewer = this.newViewer();
+      },
+    });
+  }
+
+  private newViewer(): RfbViewer {
+    return new RfbViewer({
+      send: (bytes, kind) => (kind === 'input' ? this.stream.sendInputMessage(bytes) : this.stream.sendViewer(bytes)),
+      close: () => {},
+    });
+  }
+
+  /** Waits for the app to have drawn (the bare display is black) and hold still (two equal frames 200 ms apart). */
+  async steady(): Promise<{ hash: string; pixels: Uint8Array; width: number; height: number }> {
+    let previous = '';
+    return waitFor('the app to draw and hold still', async () => {
+      await this.viewer.ready;
+      const hash = await this.viewer.frameHash();
+      const steady = hash === previous && drawn(this.viewer.framebuffer);
+      previous = hash;
+      if (!steady) await new Promise((r) => setTimeout(r, 200));
+      return steady ? { hash, pixels: this.viewer.framebuffer.slice(), width: this.viewer.width, height: this.viewer.height } : null;
+    }, 15_000);
+  }
+}
+
+export async function launchGui(c: HoldfastClient, appId: string): Promise<Gui> {
+  const gui = new Gui(c.launch(appId, 80, 24));
+  await gui.stream.ready();
+  await gui.viewer.ready;
+  return gui;
+}
+
+/** More than 1 % of the screen is not black. */
+function drawn(pixels: Uint8Array): boolean {
+  let lit = 0;
+  for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! + pixels[i + 1]! + pixels[i + 2]! > 0) lit += 1;
+  return lit > pixels.length / 4 / 100;
+}
+
+/** The rows (of 8 px bands) where two frames differ, but for a square `except`. */
+export function changedBands(a: Uint8Array, b: Uint8Array, width: number, except?: { x: number; y: number; r: number }): number[] {
+  const bands = new Set<number>();
+  for (let i = 0; i < a.length; i += 4) {
+    if (a[i] === b[i] && a[i + 1] === b[i + 1] && a[i + 2] === b[i + 2]) continue;
+    const [x, y] = [(i / 4) % width, Math.floor(i / 4 / width)];
+    if (except && Math.abs(x - except.x) <= except.r && Math.abs(y - except.y) <= except.r) continue;
+    bands.add(Math.floor(y / 8));
+  }
+  return [...bands].sort((x, y) => x - y);
+}
+
