@@ -15,7 +15,10 @@
 // 7 resume after a lost path; 8 failover time on a 3-node cluster (kill -9 and SIGSTOP
 // of the primary's node; bench/failover.ts); 9 what lockstep replication adds to the
 // keystroke echo (2 replicas against 1, same cluster; bench/replication.ts). Parts 8
-// and 9 start their own etcd and node processes (test/cluster-harness.ts).
+// and 9 start their own etcd and node processes (test/cluster-harness.ts). 10 GUI
+// (RFB) apps (bench/rfb.ts): updates/s and bytes per update of a scrolling xterm at
+// 1280×800, and key → frame latency on an idle one, through a Holdfast session against
+// Debian's websockify (what noVNC talks to) on the same Xvnc, in the same run.
 // The process exit code is 0 whenever the bench could run, whatever it measured.
 //
 // --use-dist  use dist/ as it is (default: run scripts/build.mjs first, so the numbers
@@ -26,8 +29,8 @@
 // --wait-quiet=S  before starting, wait up to S seconds (default 30; 0: don't) for the
 //             machine to be quiet (< 15 % busy over a second): other load skews everything
 // --only=LIST run only some parts, e.g. --only=echo,throughput (signin, launch, echo,
-//             throughput, exit, stall, memory, resume, failover, replication); the JSON
-//             then holds only those
+//             throughput, exit, stall, memory, resume, failover, replication, rfb); the
+//             JSON then holds only those
 //
 // Environment: BENCH_NODE_FLAGS / BENCH_CLI_FLAGS add Node flags to the broker node /
 // the CLI clients, e.g. BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=bench-results/prof'.
@@ -74,6 +77,10 @@ const N = {
   replicationWarmup: QUICK ? 50 : 200,
   replicationSamples: QUICK ? 400 : 2000, // per replica count, in alternating blocks
   replicationBlocks: 10,
+  rfbFpsBlocks: 4, // per path, alternating (ABBA)
+  rfbFpsBlockMs: QUICK ? 1500 : 3000,
+  rfbKeyPresses: QUICK ? 60 : 200, // per path
+  rfbKeyBlocks: 4,
 };
 const BUDGET = {
   echoP50Us: 200,
@@ -81,7 +88,7 @@ const BUDGET = {
   reference: { ttydEchoP50Us: 113, nodePtyEchoP50Us: 74, ttydMBs: 54, barePtyMBs: 85 },
 };
 // Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own.
-const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0);
+const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 150_000 : 0);
 
 // Apps of the bench catalog. Output sizes are exact so byte counts can be verified:
 // `tr` output has no newline, so the app's PTY (ONLCR) does not change its length.
@@ -97,6 +104,11 @@ const APPS = [
   { id: 'seqa', name: 'seq (protocol client)', command: '/bin/sh', args: ['-c', `seq 1 ${N.seqLines}; echo END-MARKER`] },
   { id: 'seqb', name: 'seq (CLI client, PTY)', command: '/bin/sh', args: ['-c', `seq 1 ${N.seqLines + 1}; echo END-MARKER`] },
   { id: 'seqc', name: 'seq (CLI client, pipe)', command: '/bin/sh', args: ['-c', `seq 1 ${N.seqLines + 2}; echo END-MARKER`] },
+  // Part 10 (bench/rfb.ts): GUI apps, each with its own Xvnc in its sandbox. A
+  // full-screen redraw loop (xterm scrolling numbers forever), and an idle xterm whose
+  // only change is a key's echo.
+  { id: 'gui-scroll', name: 'XTerm scrolling', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/sh', '-c', 'while :; do seq 1 2000000; done'] },
+  { id: 'gui-echo', name: 'XTerm idle', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/cat'] },
 ];
 
 // ---- small utilities -------------------------------------------------------------
@@ -405,6 +417,39 @@ async function benchReplication() {
     cli: CLI,
     stats,
     roundStats,
+  });
+}
+
+/**
+ * Part 10 (bench/rfb.ts): GUI sessions through this bench's protocol client against
+ * Debian's websockify on the same display socket.
+ */
+async function benchRfb(url, token, stateDir) {
+  const { run } = await bundlePart('rfb');
+  return run({
+    launch: async (appId) => {
+      const s = await ProtoSession.launch(url, token, appId);
+      return {
+        sessionId: s.started.sessionId,
+        onOutput: (receiver) => {
+          s.onData = receiver;
+        },
+        input: (bytes) => s.input(bytes),
+        sendFrame: (frame) => s.client.send(frame),
+        problems: () => [...s.client.problems, ...s.errors.map((e) => `${e.code ?? 'error'}: ${e.message ?? ''}`), ...(s.client.closeInfo ? [`closed ${s.client.closeInfo.code} ${s.client.closeInfo.reason}`] : [])],
+        close: () => s.close(),
+      };
+    },
+    stateDir,
+    fpsBlocks: N.rfbFpsBlocks,
+    fpsBlockMs: N.rfbFpsBlockMs,
+    keyPresses: N.rfbKeyPresses,
+    keyBlocks: N.rfbKeyBlocks,
+    track,
+    untrack,
+    stats,
+    roundStats,
+    progress: (line) => process.stderr.write(`bench:   ${line}\n`),
   });
 }
 
@@ -1480,13 +1525,13 @@ function render(result) {
   out.push(`Holdfast bench  ${result.timestamp}${src}  node ${m.node}  ${m.cpus}× ${m.cpuModel}  Linux ${m.kernel}${QUICK ? '  (--quick)' : ''}`);
   const pct = (v) => (typeof v === 'number' ? `${Math.round(v * 100)} %` : '—');
   const r = result.results;
-  const loads = [['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9']]
+  const loads = [['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10']]
     .filter(([k]) => r[k]?.otherLoad)
     .map(([k, n]) => {
       const l = r[k].otherLoad;
       return `${n}: ${pct(l.foreign)}${l.foreign > 0.05 ? ` ⚠${l.top?.length ? ` (${l.top.slice(0, 2).join(', ')})` : ''}` : ''}`;
     });
-  const noisy = [['signIn'], ['launch'], ['echo'], ['throughput'], ['memory'], ['failover'], ['replication']].some(([k]) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
+  const noisy = [['signIn'], ['launch'], ['echo'], ['throughput'], ['memory'], ['failover'], ['replication'], ['rfb']].some(([k]) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
   out.push(
     `Other load on this machine: ${pct(m.cpuBusyBeforeStart)} busy before start${m.waitedForQuietSeconds > 1 ? ` (after waiting ${m.waitedForQuietSeconds} s for quiet)` : ''}; ` +
       `CPU used by others during each part: ${loads.join(', ') || '—'}${noisy ? '  ⚠ parts marked ⚠ are skewed' : ''}`,
@@ -1610,6 +1655,29 @@ function render(result) {
     out.push('');
   } else if (result.errors.replication) out.push(`9  replication: ${err('replication')}`, '');
 
+  const gui = result.results.rfb;
+  if (gui) {
+    const f = gui.fps;
+    const k = gui.keyToFrameMs;
+    const row = (name, x, l) => [name, `${x.updatesPerSecond}/s`, `${(x.bytesPerUpdate / 1024).toFixed(1)} KiB`, fmtMB(x.MBs), fmtMs(l.p50), fmtMs(l.p99), `${l.n ?? 0}`];
+    out.push(
+      table(
+        [
+          row('10 holdfast session', f.holdfast, k.holdfast),
+          row('   reference: websockify', f.reference, k.reference),
+          ['   ratio holdfast / reference', `${f.ratioUpdatesPerSecond}×`, `${f.ratioBytesPerUpdate}×`, `${f.ratioMBs}×`, `${k.ratioP50}×`, `${k.ratioP99}×`, ''],
+        ],
+        [`GUI (RFB) ${gui.geometry}, same Xvnc`, 'updates', 'bytes/update', 'rate', 'key→frame p50', 'p99', 'presses'],
+      ),
+    );
+    const enc = gui.encodingsSeen.preferredByBytes;
+    out.push(
+      `   budget (fps ≥ reference and bytes/update ≤ reference): ${gui.withinBudget ? 'within' : `NOT MET (fps ${gui.budgetParts.fpsAtLeastReference ? 'ok' : 'below'}, bytes ${gui.budgetParts.bytesPerUpdateAtMostReference ? 'ok' : 'above'})`}; ` +
+        `Xvnc's encoding by bytes: ${enc.holdfast} (holdfast) / ${enc.reference} (reference); updates/s per block: holdfast ${f.holdfast.perBlock.map((b) => b.updatesPerSecond).join(' ')}, reference ${f.reference.perBlock.map((b) => b.updatesPerSecond).join(' ')}`,
+    );
+    out.push('');
+  } else if (result.errors.rfb) out.push(`10 GUI (RFB): ${err('rfb')}`, '');
+
   if (result.checks.length > 0) {
     out.push('6  Correctness');
     for (const c of result.checks) out.push(`   ${c.pass ? 'PASS' : 'FAIL'}  ${c.name}${c.pass ? '' : `  — ${summarize(c.detail)}`}`);
@@ -1724,7 +1792,7 @@ async function main() {
 
   try {
     const passwordHash = await hashPassword();
-    const { file } = writeConfig(dir, passwordHash);
+    const { file, config } = writeConfig(dir, passwordHash);
     node = await startNode(file, log);
     process.stderr.write(`bench: node ${node.pid} at ${node.url}; temp dir ${dir}\n`);
     const { control, token } = await signIn(node.url);
@@ -1758,6 +1826,8 @@ async function main() {
       settle(`(b) CLI whose terminal stops reading for ${N.stallMs / 1000} s: app held, then every byte in order`, cli);
       settle(`(b) CLI whose stdout pipe is not read for ${N.stallMs / 1000} s (\`| less\`): app held, then every byte in order`, pipe);
     }
+
+    if (wanted('rfb')) await step('rfb', '10 GUI (RFB): scrolling fps and key → frame, holdfast vs websockify on the same Xvnc', () => benchRfb(node.url, token, config.node.stateDir));
 
     await control.close();
     noteDescendants(node.pid);

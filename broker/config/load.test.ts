@@ -38,7 +38,7 @@ describe('the example config', () => {
   it('is valid', async () => {
     const { loadConfigFile } = await import('./load.js');
     const config = loadConfigFile(new URL('../../examples/node.yaml', import.meta.url).pathname);
-    expect(config.apps.map((app) => app.id)).toEqual(['shell', 'python', 'pip']);
+    expect(config.apps.map((app) => app.id)).toEqual(['shell', 'python', 'editor', 'pip']);
     expect(config.sandboxProfiles.networked?.network).toBe(true);
   });
 });
