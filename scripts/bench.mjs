@@ -105,9 +105,11 @@ const APPS = [
   { id: 'seqb', name: 'seq (CLI client, PTY)', command: '/bin/sh', args: ['-c', `seq 1 ${N.seqLines + 1}; echo END-MARKER`] },
   { id: 'seqc', name: 'seq (CLI client, pipe)', command: '/bin/sh', args: ['-c', `seq 1 ${N.seqLines + 2}; echo END-MARKER`] },
   // Part 10 (bench/rfb.ts): GUI apps, each with its own Xvnc in its sandbox. A
-  // full-screen redraw loop (xterm scrolling numbers forever), and an idle xterm whose
-  // only change is a key's echo.
-  { id: 'gui-scroll', name: 'XTerm scrolling', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/sh', '-c', 'while :; do seq 1 2000000; done'] },
+  // full-screen redraw loop: xterm scrolling lines of fifteen 8-digit numbers forever
+  // (~135 of its ~145 columns, so every row of the screen changes as it scrolls; plain
+  // `seq` only changes a strip at the left edge). And an idle xterm whose only change
+  // is a key's echo.
+  { id: 'gui-scroll', name: 'XTerm scrolling', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/sh', '-c', "while :; do seq -w 10000000 99999999 | paste -d ' ' - - - - - - - - - - - - - - -; done"] },
   { id: 'gui-echo', name: 'XTerm idle', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/cat'] },
 ];
 

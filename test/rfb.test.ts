@@ -111,6 +111,7 @@ describe('a graphical session', () => {
 });
 
 describe('bad input to a graphical session', () => {
+  /** A launched session on a raw protocol socket, for frames the session core would never send. */
   async function rawGui(appId: string) {
     const c = client(node.url);
     await c.signIn('ann', 'ann-pw');
@@ -154,14 +155,7 @@ describe('bad input to a graphical session', () => {
   });
 
   it('refuses RFB frames on a terminal session: a terminal has no display to reach', async () => {
-    const c = client(node.url);
-    await c.signIn('ann', 'ann-pw');
-    const token = (c as unknown as { accessToken: string }).accessToken;
-    const raw = rawSocket(node.url, bearer(token));
-    await raw.opened;
-    await raw.next('welcome');
-    raw.ws.send(JSON.stringify({ type: 'session.launch', id: 1, appId: 'cat', cols: 80, rows: 24 }));
-    await raw.next('session.started');
+    const { c, raw } = await rawGui('cat');
     raw.ws.send(encodeRfb(new TextEncoder().encode('RFB 003.008\n')));
     expect((await raw.next('error')).message).toMatch(/RFB frames are for graphical sessions/);
     c.signOut();

@@ -3,7 +3,7 @@
 // on it. The session above them keeps the log, the numbering and the flow control,
 // the same for both.
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
-import type { AppExit } from './app-process.js';
+import type { AppExit, AppProcessOptions } from './app-process.js';
 import type { Screens } from './screens.js';
 
 export interface Display {
@@ -50,4 +50,10 @@ export interface DisplayOptions {
   onExit: (exit: AppExit) => void;
   /** The display caught up on some backlog (flow control may release). */
   onProgress: () => void;
+}
+
+/** What an AppProcess needs of a display's options; the display supplies the callbacks. */
+export function processOptions(options: DisplayOptions): Omit<AppProcessOptions, 'onOutput' | 'onExit'> {
+  const { app, profile, stateDir, homeDir, cols, rows } = options;
+  return { app, profile, stateDir, homeDir, cols, rows };
 }

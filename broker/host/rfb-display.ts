@@ -16,7 +16,7 @@ import { createConnection, type Socket } from 'node:net';
 import { RfbClientParser, RfbType, checkInputMessage, withoutExtendedClipboard } from '../../shared/protocol/index.js';
 import { sleep } from '../sleep.js';
 import { AppProcess } from './app-process.js';
-import type { Display, DisplayOptions } from './display.js';
+import { processOptions, type Display, type DisplayOptions } from './display.js';
 import { RfbViewer } from './rfb-viewer.js';
 
 /** How long Xvnc may take to listen before the display is given up on. */
@@ -59,12 +59,7 @@ export class RfbDisplay implements Display {
     },
   ) {
     this.process = new AppProcess({
-      app: options.app,
-      profile: options.profile,
-      stateDir: options.stateDir,
-      homeDir: options.homeDir,
-      cols: options.cols,
-      rows: options.rows,
+      ...processOptions(options),
       onOutput: (data) => {
         this.tail = Buffer.concat([this.tail, data]).subarray(-TAIL_BYTES);
       },

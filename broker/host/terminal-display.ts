@@ -1,7 +1,7 @@
 // A terminal app's display: the app on a PTY, its output streamed as it comes and fed
 // to a headless terminal (the screen worker) for snapshots and hashes.
 import { AppProcess } from './app-process.js';
-import type { Display, DisplayOptions } from './display.js';
+import { processOptions, type Display, type DisplayOptions } from './display.js';
 
 /**
  * Input is first applied once the app has started: it printed something and then
@@ -23,12 +23,7 @@ export class TerminalDisplay implements Display {
     screens.open(sessionId, options.cols, options.rows);
     screens.onProgress(sessionId, options.onProgress);
     this.process = new AppProcess({
-      app: options.app,
-      profile: options.profile,
-      stateDir: options.stateDir,
-      homeDir: options.homeDir,
-      cols: options.cols,
-      rows: options.rows,
+      ...processOptions(options),
       onOutput: (data) => {
         this.lastOutputAt = performance.now();
         screens.write(sessionId, data);
