@@ -106,9 +106,9 @@ const APPS = [
   { id: 'seqc', name: 'seq (CLI client, pipe)', command: '/bin/sh', args: ['-c', `seq 1 ${N.seqLines + 2}; echo END-MARKER`] },
   // Part 10 (bench/rfb.ts): GUI apps, each with its own Xvnc in its sandbox. A
   // full-screen redraw loop: xterm scrolling lines of fifteen 8-digit numbers forever
-  // (~135 of its ~145 columns, so every row of the screen changes as it scrolls; plain
-  // `seq` only changes a strip at the left edge). And an idle xterm whose only change
-  // is a key's echo.
+  // (135 characters; 11 pt DejaVu Sans Mono at 96 dpi is ~9 px a cell, ~140 columns),
+  // so every row of the screen changes as it scrolls (plain `seq` only changes a strip
+  // at the left edge). And an idle xterm whose only change is a key's echo.
   { id: 'gui-scroll', name: 'XTerm scrolling', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/sh', '-c', "while :; do seq -w 10000000 99999999 | paste -d ' ' - - - - - - - - - - - - - - -; done"] },
   { id: 'gui-echo', name: 'XTerm idle', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/cat'] },
 ];
@@ -426,7 +426,7 @@ async function benchReplication() {
  * Part 10 (bench/rfb.ts): GUI sessions through this bench's protocol client against
  * Debian's websockify on the same display socket.
  */
-async function benchRfb(url, token, stateDir) {
+async function benchRfb(url, token, stateDir, nodePid) {
   const { run } = await bundlePart('rfb');
   return run({
     launch: async (appId) => {
@@ -443,6 +443,7 @@ async function benchRfb(url, token, stateDir) {
       };
     },
     stateDir,
+    nodePid,
     fpsBlocks: N.rfbFpsBlocks,
     fpsBlockMs: N.rfbFpsBlockMs,
     keyPresses: N.rfbKeyPresses,
@@ -1661,15 +1662,15 @@ function render(result) {
   if (gui) {
     const f = gui.fps;
     const k = gui.keyToFrameMs;
-    const row = (name, x, l) => [name, `${x.updatesPerSecond}/s`, `${(x.bytesPerUpdate / 1024).toFixed(1)} KiB`, fmtMB(x.MBs), fmtMs(l.p50), fmtMs(l.p99), `${l.n ?? 0}`];
+    const row = (name, x, l) => [name, `${x.updatesPerSecond}/s`, `${(x.bytesPerUpdate / 1024).toFixed(1)} KiB`, fmtMB(x.MBs), `${Math.round(x.relayCpuShare * 100)} %`, fmtMs(l.p50), fmtMs(l.p99), `${l.n ?? 0}`];
     out.push(
       table(
         [
           row('10 holdfast session', f.holdfast, k.holdfast),
           row('   reference: websockify', f.reference, k.reference),
-          ['   ratio holdfast / reference', `${f.ratioUpdatesPerSecond}×`, `${f.ratioBytesPerUpdate}×`, `${f.ratioMBs}×`, `${k.ratioP50}×`, `${k.ratioP99}×`, ''],
+          ['   ratio holdfast / reference', `${f.ratioUpdatesPerSecond}×`, `${f.ratioBytesPerUpdate}×`, `${f.ratioMBs}×`, '', `${k.ratioP50}×`, `${k.ratioP99}×`, ''],
         ],
-        [`GUI (RFB) ${gui.geometry}, same Xvnc`, 'updates', 'bytes/update', 'rate', 'key→frame p50', 'p99', 'presses'],
+        [`GUI (RFB) ${gui.geometry}, same Xvnc`, 'updates', 'bytes/update', 'rate', 'relay CPU', 'key→frame p50', 'p99', 'presses'],
       ),
     );
     const enc = gui.encodingsSeen.preferredByBytes;
@@ -1677,6 +1678,8 @@ function render(result) {
       `   budget (fps ≥ reference and bytes/update ≤ reference): ${gui.withinBudget ? 'within' : `NOT MET (fps ${gui.budgetParts.fpsAtLeastReference ? 'ok' : 'below'}, bytes ${gui.budgetParts.bytesPerUpdateAtMostReference ? 'ok' : 'above'})`}; ` +
         `Xvnc's encoding by bytes: ${enc.holdfast} (holdfast) / ${enc.reference} (reference); updates/s per block: holdfast ${f.holdfast.perBlock.map((b) => b.updatesPerSecond).join(' ')}, reference ${f.reference.perBlock.map((b) => b.updatesPerSecond).join(' ')}`,
     );
+    out.push(`   scrolling xterm: an update covers ${Math.round(f.holdfast.screenPerUpdate * 100)} % / ${Math.round(f.reference.screenPerUpdate * 100)} % of the screen (holdfast / reference); per update, request → first byte ${fmtMs(f.holdfast.requestToFirstByteMs)} / ${fmtMs(f.reference.requestToFirstByteMs)}, first → last byte ${fmtMs(f.holdfast.firstToLastByteMs)} / ${fmtMs(f.reference.firstToLastByteMs)}`);
+    out.push('   (relay CPU: the broker node / websockify, share of one core, during the fps blocks; MB = MiB)');
     out.push('');
   } else if (result.errors.rfb) out.push(`10 GUI (RFB): ${err('rfb')}`, '');
 
@@ -1829,7 +1832,7 @@ async function main() {
       settle(`(b) CLI whose stdout pipe is not read for ${N.stallMs / 1000} s (\`| less\`): app held, then every byte in order`, pipe);
     }
 
-    if (wanted('rfb')) await step('rfb', '10 GUI (RFB): scrolling fps and key → frame, holdfast vs websockify on the same Xvnc', () => benchRfb(node.url, token, config.node.stateDir));
+    if (wanted('rfb')) await step('rfb', '10 GUI (RFB): scrolling fps and key → frame, holdfast vs websockify on the same Xvnc', () => benchRfb(node.url, token, config.node.stateDir, node.pid));
 
     await control.close();
     noteDescendants(node.pid);
