@@ -35,11 +35,11 @@
 // Budget (the issue): holdfast fps ≥ the reference's AND bytes/update ≤ the reference's.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { encodeRfb } from '../shared/protocol/frames.js';
 import { keyEvent, setEncodings, setPixelFormatBgrx, updateRequest } from '../shared/protocol/rfb.js';
+import { freePort } from '../test/etcd.js';
 import type { StatsHelpers } from './failover.js';
 
 /** A launched GUI session on the bench's protocol client (scripts/bench.mjs, ProtoSession). */
@@ -587,18 +587,6 @@ interface Reference {
   pids(): number[];
   stderr: () => string;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function referenceViewer(socketPath: string, options: RfbOptions): Promise<Reference> {

@@ -5,10 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { Screen, client, launch, stripAnsi, typingText } from './harness.js';
 import { startCluster, waitForStatus, type TestCluster } from './cluster-harness.js';
-import { launchGui } from './gui.js';
+import { homeFiles, launchGui } from './gui.js';
 import { waitFor } from './demo-node.js';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { SessionStream } from '../shared/core/index.js';
 import type { ClusterStatus } from '../broker/gateway/status.js';
 
@@ -72,16 +70,6 @@ describe('kill -9 of the primary', () => {
     await c.restart(primary);
   }, 90_000);
 });
-
-/** `name` in the sandbox homes of a node, by content. */
-function homeFiles(stateDir: string, name: string): string[] {
-  const dir = join(stateDir, 'sandboxes');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .map((id) => join(dir, id, 'home', name))
-    .filter((path) => existsSync(path))
-    .map((path) => readFileSync(path, 'utf8'));
-}
 
 describe('kill -9 of a graphical app’s primary', () => {
   it('resumes the text editor on its standby while a person types: the saved file holds every line once', async () => {

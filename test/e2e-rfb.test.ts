@@ -3,12 +3,13 @@
 // Xvnc display in its sandbox, drawn by noVNC. Asserts what a person sees on the
 // canvas and finds on their clipboard.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNode, waitFor, type DemoNode } from './demo-node.js';
+import { homeFiles } from './gui.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -55,16 +56,6 @@ async function launch(page: Page, app: string): Promise<void> {
   await page.getByRole('tab', { name: 'Apps' }).click();
   await page.getByRole('button', { name: `Launch ${app}`, exact: true }).click();
   await waitFor(`${app} to stream`, () => page.getByRole('region', { name: `${app} session` }).getAttribute('data-status').then((s) => s === 'streaming'), 15_000);
-}
-
-/** Files called `name` in any sandbox home of the demo node. */
-function sandboxFiles(name: string): string[] {
-  const dir = join(demoNode!.stateDir, 'sandboxes');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .map((id) => join(dir, id, 'home', name))
-    .filter((path) => existsSync(path))
-    .map((path) => readFileSync(path, 'utf8'));
 }
 
 beforeAll(async () => {
@@ -148,7 +139,7 @@ describe('a graphical app in the web client', () => {
     await page.evaluate(() => navigator.clipboard.writeText('from-local-77'));
     await page.mouse.click(box.x + 200, box.y + 200); // using the view sends the local clipboard to the app
     await page.keyboard.type('xclip -o -selection clipboard > pasted.txt\n', { delay: 10 });
-    await waitFor('the app to have read the local clipboard', () => sandboxFiles('pasted.txt').includes('from-local-77'));
+    await waitFor('the app to have read the local clipboard', () => homeFiles(demoNode!.stateDir, 'pasted.txt').includes('from-local-77'));
     await page.screenshot({ path: join(artifacts, 'rfb-xterm-clipboard.png') });
   });
 });

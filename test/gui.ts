@@ -1,5 +1,7 @@
 // A graphical session as a test drives it: the session core's stream with an RfbViewer
 // drawing it (a new one after each resume, as noVNC does), and framebuffer helpers.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { RfbViewer } from '../broker/host/rfb-viewer.js';
 import type { HoldfastClient, SessionStream } from '../shared/core/index.js';
 import { waitFor } from './demo-node.js';
@@ -69,3 +71,13 @@ export function changedBands(a: Uint8Array, b: Uint8Array, width: number, except
   return [...bands].sort((x, y) => x - y);
 }
 
+
+/** The contents of `name` in every sandbox home under a node's state directory. */
+export function homeFiles(stateDir: string, name: string): string[] {
+  const dir = join(stateDir, 'sandboxes');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((id) => join(dir, id, 'home', name))
+    .filter((path) => existsSync(path))
+    .map((path) => readFileSync(path, 'utf8'));
+}
