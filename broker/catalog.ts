@@ -4,10 +4,17 @@ import type { AppInfo, UserInfo } from '../shared/protocol/index.js';
 import type { AppConfig, NodeConfig, UserConfig } from './config/schema.js';
 
 export class Catalog {
-  private readonly apps: Map<string, AppConfig>;
-  private readonly users: Map<string, UserConfig>;
+  private apps = new Map<string, AppConfig>();
+  private users = new Map<string, UserConfig>();
+  private config!: Pick<NodeConfig, 'apps' | 'users' | 'entitlements'>;
 
-  constructor(private readonly config: NodeConfig) {
+  constructor(config: Pick<NodeConfig, 'apps' | 'users' | 'entitlements'>) {
+    this.replace(config);
+  }
+
+  /** A config reload: from now on, sign-ins, app lists and launches see the new catalog. Running sessions keep their app. */
+  replace(config: Pick<NodeConfig, 'apps' | 'users' | 'entitlements'>): void {
+    this.config = config;
     this.apps = new Map(config.apps.map((app) => [app.id, app]));
     this.users = new Map(config.users.map((user) => [user.name, user]));
   }

@@ -1,7 +1,10 @@
-// Structured logs: one JSON object a line on stderr, so operators can grep and ship
-// them. Never logs passwords, tokens or terminal bytes.
-type Level = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+// Structured logs with pino: one JSON object a line on stderr, so operators can grep
+// and ship them. Every line carries the node; lines about a session carry `session`
+// and, where known, `user`. Never logs passwords, tokens or terminal bytes.
+import pino, { type Logger as Pino } from 'pino';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type Level = (typeof LOG_LEVELS)[number];
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -9,25 +12,42 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Changes the level of this logger (a config reload); children made before keep theirs. */
+  setLevel(level: Level): void;
 }
 
-export function createLogger(
-  base: Record<string, unknown> = {},
-  level: Level = (process.env.HOLDFAST_LOG_LEVEL as Level | undefined) ?? 'info',
-  write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
-): Logger {
-  const min = ORDER[level] ?? ORDER.info;
-  const emit = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }));
-  };
+/** HOLDFAST_LOG_LEVEL when set to a level, else `fallback`. */
+export function levelFromEnv(fallback: Level): Level {
+  const env = process.env.HOLDFAST_LOG_LEVEL;
+  return (LOG_LEVELS as readonly string[]).includes(env ?? '') ? (env as Level) : fallback;
+}
+
+/** A logger writing to `destination` (default: stderr, synchronously, so no line is lost on exit). */
+export function createLogger(base: Record<string, unknown> = {}, level: Level = levelFromEnv('info'), destination?: pino.DestinationStream): Logger {
+  const root = pino(
+    {
+      level,
+      base: { pid: process.pid, ...base },
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination ?? pino.destination({ dest: 2, sync: true }),
+  );
+  return wrap(root);
+}
+
+function wrap(p: Pino): Logger {
   return {
-    debug: (msg, fields) => emit('debug', msg, fields),
-    info: (msg, fields) => emit('info', msg, fields),
-    warn: (msg, fields) => emit('warn', msg, fields),
-    error: (msg, fields) => emit('error', msg, fields),
-    child: (fields) => createLogger({ ...base, ...fields }, level, write),
+    debug: (msg, fields) => p.debug(fields ?? {}, msg),
+    info: (msg, fields) => p.info(fields ?? {}, msg),
+    warn: (msg, fields) => p.warn(fields ?? {}, msg),
+    error: (msg, fields) => p.error(fields ?? {}, msg),
+    child: (fields) => wrap(p.child(fields)),
+    setLevel: (level) => {
+      p.level = level;
+    },
   };
 }
 
-export const silentLogger: Logger = createLogger({}, 'error', () => {});
+export const silentLogger: Logger = wrap(pino({ level: 'silent' }));

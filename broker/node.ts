@@ -1,6 +1,6 @@
 // A broker node: HTTP for the web client, the WebSocket gateway, and the sessions
 // it hosts. `start()` resolves once it listens; `stop()` ends every session.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { mkdirSync } from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -13,14 +13,17 @@ import type { NodeConfig } from './config/schema.js';
 import { ClientConnection } from './gateway/client-connection.js';
 import type { NodeContext } from './gateway/context.js';
 import { plain, serveStatic } from './gateway/static-files.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, levelFromEnv, type Logger } from './log.js';
 import { SessionRegistry } from './session-registry.js';
 import { Cluster } from './cluster/cluster.js';
 import { PeerHub } from './cluster/peers.js';
 import { PEER_PATH } from './cluster/peer-protocol.js';
 import { createControlPlane } from './control-plane/index.js';
 import { LOCAL_SUBPROTOCOL } from './gateway/tunnel.js';
-import { statusHandler } from './gateway/status.js';
+import { adminHandler } from './gateway/status.js';
+import { METRICS_CONTENT_TYPE, NodeMetrics } from './metrics.js';
+import { TimedControlPlane } from './control-plane/timed.js';
+import { VERSION } from './version.js';
 
 export interface NodeOptions {
   config: NodeConfig;
@@ -42,10 +45,11 @@ export class BrokerNode {
   private registry: SessionRegistry | null = null;
   /** Set once the node has joined its cluster: until then it serves nobody. */
   private ready = false;
+  readonly metrics: NodeMetrics;
 
   constructor(private readonly options: NodeOptions) {
     const { config } = options;
-    const log = options.log ?? createLogger({ node: config.node.name });
+    const log = options.log ?? createLogger({ node: config.node.name }, config.node.logLevel ?? levelFromEnv('info'));
     const catalog = new Catalog(config);
     const tokens = TokenService.fromKeyFile(config.node.tokenKeyFile, config.node.accessTokenTtlSeconds);
     this.peers = new PeerHub(config.node.name, tokens.key, log);
@@ -54,11 +58,17 @@ export class BrokerNode {
       if (!this.registry) throw new Error('node not started');
       return this.registry;
     };
+    this.metrics = new NodeMetrics(config.node.name, VERSION, {
+      sessions: () => this.registry?.metricsSessions() ?? [],
+      accepting: () => this.cluster?.accepting ?? false,
+      draining: () => this.cluster?.draining ?? false,
+    });
     this.ctx = {
       config,
       catalog,
       log,
       tokens,
+      metrics: this.metrics,
       limits: { byUser: new SignInLimiter({ freeFailures: 3 }), byAddress: new SignInLimiter({ freeFailures: 20 }) },
       get sessions() {
         return registry();
@@ -77,10 +87,12 @@ export class BrokerNode {
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
     this.http = createServer((request, response) => {
+      // The admin API takes POSTs (drain, move, end); everything else is read-only.
+      if (request.url?.startsWith('/api/')) return void adminHandler(this.ctx, request, response);
       if (request.method !== 'GET' && request.method !== 'HEAD') return plain(response, 405, 'Method not allowed.');
       // Ready once the node has joined its cluster (it knows its peers and holds a lease).
       if (request.url === '/healthz') return this.ready ? plain(response, 200, 'ok') : plain(response, 503, 'starting');
-      if (request.url?.startsWith('/api/')) return void statusHandler(this.ctx, request, response);
+      if (request.url === '/metrics' && config.node.metrics) return void this.serveMetrics(response);
       const others = this.cluster ? this.cluster.brokerUrls().slice(1) : [];
       serveStatic(options.webRoot, request, response, others);
     });
@@ -97,9 +109,15 @@ export class BrokerNode {
     });
     const url = this.url;
     const { cluster: clusterConfig } = this.options.config;
-    const plane = createControlPlane(clusterConfig.controlPlane);
+    const metrics = this.metrics;
+    const plane = new TimedControlPlane(createControlPlane(clusterConfig.controlPlane), {
+      observe(op, seconds, ok) {
+        metrics.controlPlane.observe({ op }, seconds);
+        if (!ok) metrics.controlPlaneErrors.inc({ op });
+      },
+    });
     this.cluster = new Cluster(this.options.config.node.name, clusterConfig.advertiseUrl ?? url, plane, clusterConfig, this.ctx.log);
-    this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers);
+    this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics);
     try {
       await this.cluster.start();
     } catch (error) {
@@ -130,6 +148,52 @@ export class BrokerNode {
     for (const client of this.wss.clients) client.close(CloseCode.goingAway, 'node shutting down');
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
     for (const client of this.wss.clients) client.terminate();
+  }
+
+  /**
+   * Applies a reloaded config: the catalog (apps, users and groups, entitlements,
+   * sandbox profiles) and the log level change at once; sessions already running keep
+   * the app they started with. Settings that need a restart (listen address, cluster,
+   * state and key paths…) are left as they are, and named. The new config has passed
+   * the schema already (the caller loaded it); nothing here can fail half-way.
+   */
+  reload(next: NodeConfig): { applied: string[]; needsRestart: string[] } {
+    const config = this.options.config;
+    const needsRestart: string[] = [];
+    for (const key of Object.keys(next.node) as Array<keyof NodeConfig['node']>) {
+      if (key !== 'logLevel' && JSON.stringify(next.node[key]) !== JSON.stringify(config.node[key])) needsRestart.push(`node.${key}`);
+    }
+    if (JSON.stringify(next.cluster) !== JSON.stringify(config.cluster)) needsRestart.push('cluster');
+    const applied: string[] = (['apps', 'users', 'entitlements', 'sandboxProfiles'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
+    config.apps = next.apps;
+    config.users = next.users;
+    config.entitlements = next.entitlements;
+    config.sandboxProfiles = next.sandboxProfiles;
+    this.ctx.catalog.replace(config);
+    if (next.node.logLevel !== config.node.logLevel) {
+      applied.push('node.logLevel');
+      config.node.logLevel = next.node.logLevel;
+      this.ctx.log.setLevel(next.node.logLevel ?? levelFromEnv('info'));
+    }
+    this.metrics.configReloads.inc({ result: 'ok' });
+    this.ctx.log.info('config reloaded', { applied, needsRestart, apps: config.apps.length, users: config.users.length });
+    return { applied, needsRestart };
+  }
+
+  /** A reload that failed validation: the node keeps serving with the config it has. */
+  reloadRefused(why: string): void {
+    this.metrics.configReloads.inc({ result: 'refused' });
+    this.ctx.log.error('config reload refused; the node keeps its current config', { error: why });
+  }
+
+  private async serveMetrics(response: ServerResponse): Promise<void> {
+    try {
+      const text = await this.metrics.text();
+      response.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Cache-Control': 'no-store' });
+      response.end(text);
+    } catch (error) {
+      plain(response, 500, `metrics failed: ${String(error)}`);
+    }
   }
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

@@ -20,6 +20,8 @@ import { Replicator } from './cluster/replicator.js';
 import { Failover } from './cluster/failover.js';
 import { HASH_CHECK_MS, ScreenChecks } from './cluster/screen-checks.js';
 import { hashToken, type SessionRecord } from './cluster/records.js';
+import type { NodeMetrics } from './metrics.js';
+import { sleep } from './sleep.js';
 
 export const DEFAULT_PROFILE: SandboxProfile = { network: false, readOnlyPaths: [], maxMemoryMiB: 2048 };
 
@@ -30,6 +32,31 @@ export interface NodeCounters {
   divergences: number;
   replenished: number;
 }
+
+/** What the admin view lists as recent: failovers, divergences, moves and drains. */
+export interface ClusterEvent {
+  at: number;
+  kind: 'failover' | 'restart' | 'divergence' | 'handover' | 'standby-joined' | 'standby-dropped' | 'drain' | 'undrain';
+  node: string;
+  session: string | null;
+  app: string | null;
+  detail: string;
+}
+const MAX_EVENTS = 100;
+
+/** Where a drain of this node stands (GET /api/replicas, and so holdfast status and the admin view). */
+export interface DrainState {
+  startedAt: number;
+  finishedAt: number | null;
+  moved: number;
+  /** Primaries that stay: not replicated (failover restart or none, or one replica), or every move failed. */
+  staying: Array<{ session: string; app: string; reason: string }>;
+}
+
+/** How often primaries check that their replica set is whole (a node came back, a drain ended). */
+const HEAL_MS = 2000;
+/** How long a drain waits for a session's standby to catch up before saying it cannot move it. */
+const DRAIN_STANDBY_WAIT_MS = 30_000;
 
 export type Lookup = { found: 'running'; session: Session } | { found: 'none' };
 
@@ -42,6 +69,10 @@ export interface Replica {
   lastEntryAt: number;
   checkedAt: string;
   hashTimer?: NodeJS.Timeout;
+  /** A primary still being launched (its record and first standbys not written yet): not for the periodic healing. */
+  launching?: boolean;
+  /** Nodes whose standby of this session failed, and when: placement avoids them for a while. */
+  failedOn?: Map<string, number>;
 }
 
 export class SessionRegistry {
@@ -53,6 +84,10 @@ export class SessionRegistry {
   readonly counters: NodeCounters = { failovers: 0, divergences: 0, replenished: 0 };
   readonly failover = new Failover(this);
   readonly checks = new ScreenChecks(this);
+  /** Recent failovers, divergences, moves and drains here, newest last. */
+  readonly events: ClusterEvent[] = [];
+  drainState: DrainState | null = null;
+  private readonly healTimer: NodeJS.Timeout;
 
   constructor(
     readonly config: NodeConfig,
@@ -60,7 +95,10 @@ export class SessionRegistry {
     readonly log: Logger,
     readonly cluster: Cluster,
     readonly peers: PeerHub,
+    readonly metrics: NodeMetrics,
   ) {
+    this.healTimer = setInterval(() => this.heal(), HEAL_MS);
+    this.healTimer.unref();
     peers.handlers = {
       inbound: (from, message, reply) => this.inbound(from, message, reply),
       outbound: (to, message) => this.outbound(to, message),
@@ -92,6 +130,7 @@ export class SessionRegistry {
     const id = randomBytes(16).toString('base64url');
     const session = this.createReplica({ role: 'primary', epoch: 1, owner, app, cols, rows, id, homeDir: this.homeFor(app, id) });
     const replica = this.track(session, this.self);
+    replica.launching = true;
     const standbys = this.cluster.place(this.replicasFor(app) - 1, new Set([this.self]));
     const record: SessionRecord = {
       id: session.id,
@@ -122,10 +161,25 @@ export class SessionRegistry {
         replicator.add(name, true);
         this.openStandby(session, name);
       }
-      if (standbys.length < this.replicasFor(app) - 1) this.log.warn('not enough nodes for every standby', { session: session.id, wanted: this.replicasFor(app) - 1, placed: standbys.length });
+      if (standbys.length < this.replicasFor(app) - 1) this.log.warn('not enough nodes for every standby', { session: session.id, user: owner, wanted: this.replicasFor(app) - 1, placed: standbys.length });
     }
+    replica.launching = false;
     this.log.info('session started', { session: session.id, user: owner, app: app.id, pid: session.pid, standbys });
+    this.metrics.launches.inc({ result: 'ok' });
     return session;
+  }
+
+  /** Observes how long the app took from its sandbox starting to taking input. */
+  private timeLaunch(session: Session): void {
+    const started = performance.now();
+    const check = setInterval(() => {
+      const elapsed = performance.now() - started;
+      if (session.endMessage !== null || elapsed > 60_000) return clearInterval(check);
+      if (!session.displayReady) return;
+      clearInterval(check);
+      this.metrics.sandboxLaunch.observe({ display: session.app.display }, elapsed / 1000);
+    }, 25);
+    check.unref();
   }
 
   /** Where a failover: restart app keeps its files: on shared storage, so a restart elsewhere finds them. */
@@ -172,8 +226,8 @@ export class SessionRegistry {
     });
     this.track(session, this.self);
     session.startHold();
-    this.counters.failovers += 1;
-    this.log.warn('app restarted after its host died', { session: record.id, app: app.id, from: record.primary, epoch: next.epoch });
+    this.note('restart', record.id, app.id, `restarted here after ${record.primary} stopped (epoch ${next.epoch})`);
+    this.log.warn('app restarted after its host died', { session: record.id, user: record.owner, app: app.id, from: record.primary, epoch: next.epoch });
     return session;
   }
 
@@ -191,7 +245,7 @@ export class SessionRegistry {
     inputBase?: number;
   }): Session {
     const profile = this.config.sandboxProfiles[o.app.sandbox] ?? DEFAULT_PROFILE;
-    return new Session({
+    const session = new Session({
       ...o,
       profile,
       stateDir: this.config.node.stateDir,
@@ -203,6 +257,8 @@ export class SessionRegistry {
       onEnd: (done, message) => this.ended(done, message),
       warn: (message, fields) => this.log.warn(message, fields),
     });
+    this.timeLaunch(session);
+    return session;
   }
 
   private track(session: Session, primary: string): Replica {
@@ -278,8 +334,7 @@ export class SessionRegistry {
         session.primaryApplied(message.first, message.after);
         return;
       case 'replica.end':
-        this.replicas.delete(session.id);
-        session.end(message.message);
+        this.dropLocal(replica, message.message);
         return;
       case 'hash.request':
         void this.checks.quietHash(session, message.index).then((hash) => reply.json({ type: 'hash.reply', sessionId: session.id, epoch: session.epoch, index: message.index, request: message.request, hash }));
@@ -287,11 +342,16 @@ export class SessionRegistry {
       case 'log.request':
         reply.json({ type: 'log.reply', sessionId: session.id, epoch: session.epoch, request: message.request, entries: session.entriesAfter(message.from - 1).map(entryToJson) });
         return;
+      case 'handover':
+        void this.failover.takeOver(replica, from, message.index).then((problem) =>
+          reply.json({ type: 'handover.reply', sessionId: session.id, epoch: session.epoch, request: message.request, ok: problem === null, message: problem ?? 'taken over' }),
+        );
+        return;
     }
   }
 
   private outbound(to: string, message: Incoming): void {
-    if (message.type === 'hash.reply' || message.type === 'log.reply') {
+    if (message.type === 'hash.reply' || message.type === 'log.reply' || message.type === 'handover.reply') {
       const resolve = this.pending.get(message.request);
       this.pending.delete(message.request);
       resolve?.(message);
@@ -309,7 +369,7 @@ export class SessionRegistry {
       case 'replica.stale':
         return this.stepDown(replica, `${to} holds a newer epoch`);
       case 'replica.failed':
-        this.log.warn('standby failed', { session: message.sessionId, peer: to, reason: message.message });
+        this.log.warn('standby failed', { session: message.sessionId, user: replica.session.owner, peer: to, reason: message.message });
         void this.failover.dropStandby(replica, to, 'its replica failed');
         return;
     }
@@ -318,7 +378,11 @@ export class SessionRegistry {
   /** A primary asked this node to run a standby: start the app and replay the log. */
   private startStandby(from: string, message: Extract<PeerMessage, { type: 'replica.open' }>, reply: PeerReply): void {
     const fail = (why: string) => reply.json({ type: 'replica.failed', sessionId: message.sessionId, epoch: message.epoch, message: why });
-    if (this.replicas.has(message.sessionId)) return fail('a replica of this session already runs here');
+    const existing = this.replicas.get(message.sessionId);
+    if (existing?.session.role === 'primary') return fail('this node runs the session’s primary');
+    // The primary opens a standby here again (it dropped the last one): that one is stale.
+    if (existing) this.dropLocal(existing, 'replaced by a new standby');
+    if (!this.cluster.accepting) return fail(this.cluster.draining ? 'this node is being drained' : 'this node has no valid lease');
     const app = this.catalog.app(message.appId);
     if (!app) return fail(`app "${message.appId}" is not in this node's catalog`);
     let session: Session;
@@ -344,10 +408,10 @@ export class SessionRegistry {
       reply.json({ type: 'replica.opened', sessionId: session.id, epoch: session.epoch, index: session.appliedIndex });
       reply.binary(encodeAcked(session.id, session.epoch, session.log.length));
     });
-    this.log.info('standby started', { session: session.id, primary: from, replay: entries.length });
+    this.log.info('standby started', { session: session.id, user: session.owner, primary: from, replay: entries.length });
   }
 
-  request(name: string, message: Extract<PeerMessage, { type: 'hash.request' | 'log.request' }>, timeoutMs: number): Promise<PeerMessage | null> {
+  request(name: string, message: Extract<PeerMessage, { type: 'hash.request' | 'log.request' | 'handover' }>, timeoutMs: number): Promise<PeerMessage | null> {
     const request = this.nextRequest++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -363,11 +427,12 @@ export class SessionRegistry {
   }
 
   /** A newer primary exists: this replica shows nobody anything more and goes away. */
-  stepDown(replica: Replica, why: string): void {
+  stepDown(replica: Replica, why: string, planned = false): void {
     const session = replica.session;
     if (!this.replicas.has(session.id)) return;
-    this.log.warn('stepping down: superseded', { session: session.id, epoch: session.epoch, reason: why });
-    session.dropClient();
+    if (planned) this.log.info('stepping down: moved', { session: session.id, user: session.owner, epoch: session.epoch, reason: why });
+    else this.log.warn('stepping down: superseded', { session: session.id, user: session.owner, epoch: session.epoch, reason: why });
+    session.dropClient(planned);
     this.dropLocal(replica, why);
   }
 
@@ -434,7 +499,7 @@ export class SessionRegistry {
     const next: SessionRecord = { ...record, state: 'ended', endMessage: message, endedAt: Date.now(), attached: false, holdExpiresAt: null };
     const swapped = await this.cluster.swapSession(next, found.revision).catch(() => null);
     if (swapped === null) return null;
-    this.log.warn('session lost with its host', { session: record.id, app: record.appId, primary: record.primary });
+    this.log.warn('session lost with its host', { session: record.id, user: record.owner, app: record.appId, primary: record.primary });
     return message;
   }
 
@@ -453,6 +518,143 @@ export class SessionRegistry {
     if (!current || current.record.epoch !== session.epoch || current.record.state !== 'running') return;
     const next = { ...current.record, attached: session.attached, holdExpiresAt: session.holdExpiresAt };
     await this.cluster.swapSession(next, current.revision).catch(() => null);
+  }
+
+  // ---- events, healing, moves and drains ---------------------------------------------
+
+  /** Counts and remembers something an operator should see (metrics, the admin view, holdfast status). */
+  note(kind: ClusterEvent['kind'], session: string | null, app: string | null, detail: string): void {
+    switch (kind) {
+      case 'failover':
+      case 'restart':
+        this.counters.failovers += 1;
+        this.metrics.failovers.inc();
+        break;
+      case 'divergence':
+        this.counters.divergences += 1;
+        this.metrics.divergences.inc();
+        break;
+      case 'standby-joined':
+        this.counters.replenished += 1;
+        this.metrics.replenished.inc();
+        break;
+    }
+    this.events.push({ at: Date.now(), kind, node: this.self, session, app, detail });
+    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+  }
+
+  /** Every primary here whose replica set is short (a node came back, a drain placed none) gets standbys. */
+  private heal(): void {
+    if (!this.cluster.clustered || !this.cluster.leaseValid()) return;
+    for (const replica of this.replicas.values()) {
+      if (replica.session.role === 'primary' && replica.session.endMessage === null && !replica.launching) this.failover.replenishIfShort(replica);
+    }
+  }
+
+  /**
+   * Moves a primary here to one of its standbys (`to`, or the most caught-up): the
+   * standby promotes itself to epoch+1, this replica steps down and its client
+   * reconnects to the new primary. Waits up to `waitMs` for a standby to be in step
+   * (a new one joining). Resolves null when moved, else why not.
+   */
+  async handover(replica: Replica, to: string | null, waitMs = DRAIN_STANDBY_WAIT_MS): Promise<string | null> {
+    const session = replica.session;
+    if (this.replicasFor(session.app) < 2) return `${session.app.name} is not replicated (failover: ${session.app.failover}${session.app.failover === 'lockstep' ? ', replicas: 1' : ''}), so it cannot move without losing its state`;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (!this.replicas.has(session.id) || session.role !== 'primary') return 'the session is no longer primary here';
+      if (session.endMessage !== null) return 'the session ended';
+      const voters = replica.replicator?.voters().filter((n) => this.cluster.isLive(n)) ?? [];
+      const target = to === null ? voters.sort((a, b) => (replica.replicator!.members.get(b)!.acked - replica.replicator!.members.get(a)!.acked))[0] : voters.find((n) => n === to);
+      if (target) {
+        const reply = await this.request(target, { type: 'handover', sessionId: session.id, epoch: session.epoch, index: session.log.length, request: 0 }, 5000);
+        if (reply?.type === 'handover.reply' && reply.ok) {
+          this.metrics.handovers.inc({ role: 'from' });
+          this.note('handover', session.id, session.app.id, `moved from ${this.self} to ${target} (epoch ${session.epoch + 1})`);
+          this.log.info('session moved', { session: session.id, user: session.owner, app: session.app.id, to: target, logIndex: session.log.length });
+          this.stepDown(replica, `moved to ${target}`, true);
+          return null;
+        }
+        if (Date.now() >= deadline) return reply?.type === 'handover.reply' ? `${target} refused: ${reply.message}` : `${target} did not answer`;
+      } else {
+        if (to !== null && !replica.replicator?.members.has(to)) {
+          const node = this.cluster.node(to);
+          if (!node || !this.cluster.isLive(to) || !node.accepting) return `${to} is not a live node that takes sessions`;
+          this.failover.addStandby(replica, to);
+        }
+        if (Date.now() >= deadline) return to === null ? 'no standby caught up in time' : `${to} did not catch up in time`;
+      }
+      await sleep(200);
+    }
+  }
+
+  /**
+   * Drains this node: no new sessions or standbys here; each primary moves to a
+   * standby; standbys here are handed back to their primaries to be placed elsewhere.
+   * Resolves when every primary that can move has moved.
+   */
+  async drain(): Promise<DrainState> {
+    if (this.drainState && this.cluster.draining) return this.drainState;
+    const state: DrainState = { startedAt: Date.now(), finishedAt: null, moved: 0, staying: [] };
+    this.drainState = state;
+    await this.cluster.setDraining(true);
+    const count = [...this.replicas.values()].filter((r) => r.session.role === 'primary').length;
+    this.note('drain', null, null, `draining ${this.self}: ${count} ${count === 1 ? 'primary' : 'primaries'} to move`);
+    this.log.warn('draining: no new sessions here; moving primaries to their standbys');
+    const primaries = [...this.replicas.values()].filter((r) => r.session.role === 'primary');
+    // A few at a time: each client reconnects once, and a burst of promotions stays small.
+    const queue = [...primaries];
+    const worker = async () => {
+      for (let replica = queue.shift(); replica; replica = queue.shift()) {
+        if (!this.cluster.draining) return;
+        const problem = await this.handover(replica, null);
+        if (problem === null) state.moved += 1;
+        else if (this.replicas.get(replica.session.id) === replica) state.staying.push({ session: replica.session.id, app: replica.session.app.name, reason: problem });
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    for (const replica of [...this.replicas.values()]) {
+      if (replica.session.role !== 'standby') continue;
+      const session = replica.session;
+      this.sendTo(replica.primary, { type: 'replica.failed', sessionId: session.id, epoch: session.epoch, message: 'its node is being drained' });
+      this.dropLocal(replica, 'node drained');
+    }
+    state.finishedAt = Date.now();
+    this.log.warn('drained', { moved: state.moved, staying: state.staying.length });
+    return state;
+  }
+
+  async undrain(): Promise<void> {
+    this.drainState = null;
+    await this.cluster.setDraining(false);
+    this.note('undrain', null, null, `${this.self} takes sessions again`);
+    this.log.info('undrained: taking new sessions again');
+  }
+
+  /** Waits (briefly) for a replica here being promoted to become primary: a client may resume before it has. */
+  async awaitPrimary(id: string, timeoutMs: number): Promise<Session | null> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const replica = this.replicas.get(id);
+      if (!replica) return null;
+      if (replica.session.role === 'primary') return replica.session;
+      if (performance.now() >= deadline) return null;
+      await sleep(20);
+    }
+  }
+
+  /** Where each primary's standbys stand: log entries each does not hold yet (for metrics). */
+  *metricsSessions(): Iterable<{ session: Session; lagByStandby: Map<string, number> | null }> {
+    for (const replica of this.replicas.values()) {
+      const session = replica.session;
+      if (session.role !== 'primary' || !replica.replicator) {
+        yield { session, lagByStandby: null };
+        continue;
+      }
+      const lag = new Map<string, number>();
+      for (const member of replica.replicator.members.values()) lag.set(member.name, Math.max(0, session.log.length - member.acked));
+      yield { session, lagByStandby: lag };
+    }
   }
 
   // ---- queries ----------------------------------------------------------------------
@@ -485,6 +687,7 @@ export class SessionRegistry {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.healTimer);
     for (const replica of [...this.replicas.values()]) {
       clearInterval(replica.hashTimer);
       // A standby going away is not the session ending. Nor is a primary that has a

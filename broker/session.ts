@@ -25,7 +25,8 @@ export interface SessionPeer {
   /** Another client attached: this one is no longer the session's. */
   displaced(): void;
   /** The session is carried on by another replica: the client should resume (elsewhere). */
-  moved(): void;
+  /** `planned`: a drain or an administrator's move (the client may resume at once). */
+  moved(planned: boolean): void;
 }
 
 /** Where a primary's log entries go; `append` returns true when the entry must wait for acks. */
@@ -241,6 +242,11 @@ export class Session {
     this.maybeRelease();
   }
 
+  /** The app has started and settled: input may be applied (what the sandbox launch time measures to). */
+  get displayReady(): boolean {
+    return this.display.ready();
+  }
+
   /** Takes input `seq` exactly once; returns an error text for out-of-order input. */
   input(seq: number, data: Uint8Array): string | null {
     if (seq <= this.acceptedSeq) return null; // a duplicate, resent after a reconnect: already taken
@@ -414,12 +420,12 @@ export class Session {
     return null;
   }
 
-  /** The person's client must move elsewhere (this replica was superseded): close it without ending. */
-  dropClient(): void {
+  /** The person's client must move elsewhere (this replica was superseded, or moved on purpose): close it without ending. */
+  dropClient(planned = false): void {
     const peer = this.peer;
     this.peer = null;
     this.display.detachViewer();
-    peer?.moved();
+    peer?.moved(planned);
   }
 
   /** Ends the session on purpose (the person, the hold timer, or the node stopping). */

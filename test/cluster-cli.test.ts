@@ -52,7 +52,7 @@ describe('holdfast cluster', () => {
         table = execFileSync(process.execPath, [CLI, 'status', '--broker', nodes[0]!.url, '--user', 'admin'], { env, encoding: 'utf8' });
         await new Promise((r) => setTimeout(r, 200));
       }
-      expect(table).toMatch(/^NODE\s+ADDRESS\s+PID\s+LOAD/m);
+      expect(table).toMatch(/^NODE\s+ADDRESS\s+PID\s+VERSION\s+LOAD\s+ACCEPTING/m);
       for (const node of nodes) expect(table).toContain(`${node.name}  ${node.url}  ${node.pid}`);
       expect(table).toMatch(/demo\s+python\s+1\s+node-\d\s+node-\d/);
       const json = JSON.parse(execFileSync(process.execPath, [CLI, 'status', '--broker', nodes[2]!.url, '--user', 'admin', '--json'], { env, encoding: 'utf8' })) as {

@@ -5,10 +5,11 @@
 // prints its length and hash), `random` (prints random numbers: diverges) and
 // `fragile` (failover: none).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { hashPassword } from '../broker/auth/password.js';
 import type { ClusterStatus } from '../broker/gateway/status.js';
 import { Connection } from '../shared/core/index.js';
@@ -57,6 +58,14 @@ export interface TestCluster {
   signal(name: string, signal: NodeJS.Signals): void;
   /** Starts a node again under the same name and port (after a kill). */
   restart(name: string): Promise<ClusterNode>;
+  /** SIGTERM, as an operator stops a node, and waits (bounded) for the process to exit. */
+  stopGracefully(name: string): Promise<void>;
+  /** Changes a node's config file (not the running node: send it SIGHUP to reload). */
+  editConfig(name: string, edit: (config: Record<string, unknown>) => void): void;
+  /** The admin API of `via` (default: a live node), as the admin user; throws on an HTTP error. */
+  admin(method: 'GET' | 'POST', path: string, body?: unknown, via?: string): Promise<unknown>;
+  /** A node's /metrics, parsed: `name{labels}` → value. */
+  metrics(name: string): Promise<Map<string, number>>;
   status(via?: string): Promise<ClusterStatus>;
   /**
    * Kills every node (kill -9, like the faults) and etcd; resolves with the processes
@@ -94,9 +103,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   ];
   const ports: number[] = [];
   for (let i = 0; i < count; i++) ports.push(await freePort());
+  const configs = new Map<string, Record<string, unknown>>();
   const configFile = (i: number) => {
     const name = `node-${i + 1}`;
     const file = join(dir, `${name}.yaml`);
+    if (configs.has(name)) return file;
     const config = {
       node: { name, listen: { host: '127.0.0.1', port: ports[i] }, stateDir: join(dir, name), tokenKeyFile, heartbeatMs: 2000, ...options.node },
       cluster: { controlPlane: { kind: 'etcd', endpoints: etcd.endpoints }, leaseTtlMs: 2000, keepAliveMs: 500, sharedDir: join(dir, 'shared'), ...options.cluster },
@@ -107,6 +118,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
         { users: ['bob'], apps: ['python'] },
       ],
     };
+    configs.set(name, config);
     writeFileSync(file, JSON.stringify(config, null, 2)); // JSON is YAML
     return file;
   };
@@ -148,6 +160,35 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       retired.push(old);
       nodes[i] = await launchNode(i);
       return nodes[i]!;
+    },
+    stopGracefully: async (name) => {
+      const node = cluster.node(name);
+      if (!node.alive) return;
+      const exited = new Promise((r) => node.process.once('exit', r));
+      node.process.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (node.alive) throw new Error(`${name} did not exit within 15 s of SIGTERM`);
+    },
+    editConfig: (name, edit) => {
+      const config = configs.get(name) ?? raise(`no config for ${name}`);
+      edit(config);
+      // Written whole and renamed in, as a config-management tool would.
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file + '.tmp', JSON.stringify(config, null, 2));
+      renameSync(file + '.tmp', file);
+    },
+    admin: async (method, path, body, via) => {
+      const url = via ?? nodes.find((n) => n.alive)!.url;
+      adminToken ??= await signInToken(url, 'admin', 'admin-pw');
+      const reply = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined, signal: AbortSignal.timeout(60_000) });
+      const answer = await reply.json();
+      if (!reply.ok) throw new Error(`${method} ${path}: HTTP ${reply.status}: ${JSON.stringify(answer)}`);
+      return answer;
+    },
+    metrics: async (name) => {
+      const reply = await fetch(`${cluster.node(name).url}/metrics`, { signal: AbortSignal.timeout(5000) });
+      if (!reply.ok) throw new Error(`${name}/metrics: HTTP ${reply.status}`);
+      return parseMetrics(await reply.text());
     },
     status: async (via) => {
       const url = via ?? nodes.find((n) => n.alive)!.url;
@@ -211,6 +252,39 @@ export async function signInToken(url: string, user: string, password: string): 
   }
 }
 
+/**
+ * One cluster for a test file: started before its tests (`use` receives it), every
+ * node a test killed started again before the next test, and everything kill -9'd
+ * after — where no sandbox may outlive its node.
+ */
+export function clusterPerFile(options: ClusterOptions, use: (cluster: TestCluster) => void): void {
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster(options);
+    use(cluster);
+  }, 60_000);
+  beforeEach(async () => {
+    for (const node of cluster?.nodes ?? []) if (!node.alive) await cluster!.restart(node.name);
+  });
+  afterAll(async () => {
+    expect(await cluster?.stop()).toEqual([]);
+  });
+}
+
+export const sessionOf = (status: ClusterStatus, id: string) => status.sessions.find((s) => s.id === id);
+
+/**
+ * Each session fully replicated: its primary on a live node, one standby in the record
+ * that runs (reports a log index), and no replica anywhere that the record does not name.
+ */
+export const whole = (...ids: string[]) => (status: ClusterStatus) =>
+  ids.every((id) => {
+    const s = sessionOf(status, id);
+    if (!s || s.standbys.length !== 1 || !status.nodes.some((n) => n.name === s.primary)) return false;
+    const replicas = Object.keys(s.logIndex);
+    return replicas.length === 2 && [s.primary, ...s.standbys].every((n) => replicas.includes(n));
+  });
+
 /** Waits (bounded) until `check` passes on the cluster's status. */
 export async function waitForStatus(cluster: TestCluster, check: (status: ClusterStatus) => boolean, timeoutMs = 15_000, via?: string): Promise<ClusterStatus> {
   const deadline = Date.now() + timeoutMs;
@@ -225,6 +299,24 @@ export async function waitForStatus(cluster: TestCluster, check: (status: Cluste
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`cluster status did not settle within ${timeoutMs / 1000} s; last: ${JSON.stringify(last)}`);
+}
+
+/**
+ * Prometheus text format → `name{label="value",…}` (labels sorted, the constant `node`
+ * label left out) → value.
+ */
+export function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    const labels = [...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)]
+      .filter((l) => l[1] !== 'node')
+      .map((l) => `${l[1]}="${l[2]}"`)
+      .sort();
+    values.set(labels.length > 0 ? `${match[1]}{${labels.join(',')}}` : match[1]!, Number(match[3]));
+  }
+  return values;
 }
 
 function raise(message: string): never {

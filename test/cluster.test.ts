@@ -1,34 +1,17 @@
 // A cluster on real etcd with real node processes: the app survives the death of its
 // host. Faults are real — kill -9, SIGSTOP — and every check is what a person would
 // notice: what they typed arrives exactly once, the screen is as they left it.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { Screen, client, launch, stripAnsi, typingText } from './harness.js';
-import { startCluster, waitForStatus, type TestCluster } from './cluster-harness.js';
+import { clusterPerFile, sessionOf, waitForStatus, whole, type TestCluster } from './cluster-harness.js';
 import { homeFiles, launchGui } from './gui.js';
 import { waitFor } from './demo-node.js';
 import type { SessionStream } from '../shared/core/index.js';
 import type { ClusterStatus } from '../broker/gateway/status.js';
 
 let c: TestCluster;
-beforeAll(async () => {
-  c = await startCluster({ nodes: 3, tag: 'faults' });
-}, 60_000);
-afterAll(async () => {
-  // kill -9 of every node: no sandbox may outlive its node.
-  expect(await c?.stop()).toEqual([]);
-});
-/** Each test starts with every node up, whatever the test before it killed. */
-beforeEach(async () => {
-  for (const node of c.nodes) if (!node.alive) await c.restart(node.name);
-});
-
-const sessionOf = (status: ClusterStatus, id: string) => status.sessions.find((s) => s.id === id);
-/** Fully replicated: a primary and one standby that joined, on live nodes. */
-const whole = (id: string) => (status: ClusterStatus) => {
-  const s = sessionOf(status, id);
-  return s !== undefined && s.standbys.length === 1 && status.nodes.some((n) => n.name === s.primary);
-};
+clusterPerFile({ nodes: 3, tag: 'faults' }, (started) => (c = started));
 const flat = (text: string) => stripAnsi(text).replace(/\r?\n/g, '');
 
 /** Types `text` ten characters at a time, every 15 ms, calling `at(i)` before each chunk. */

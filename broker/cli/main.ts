@@ -3,6 +3,7 @@
 //   holdfast user hash [--password-stdin]
 //   holdfast connect --broker URL --user NAME --app ID [--password-stdin]
 //   holdfast status --broker URL [--user NAME] [--json]
+//   holdfast node drain|undrain NAME --broker URL [--user NAME]
 //   holdfast cluster --nodes N [--base-port P]
 import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
@@ -13,7 +14,7 @@ import { ConfigError, loadConfigFile } from '../config/load.js';
 import { BrokerNode } from '../node.js';
 import { readPassword } from './password-prompt.js';
 import { connect } from './connect.js';
-import { runStatus } from './status.js';
+import { runDrain, runStatus } from './status.js';
 import { runCluster } from './cluster.js';
 
 const USAGE = `Usage:
@@ -27,6 +28,13 @@ const USAGE = `Usage:
   holdfast status --broker URL [--user NAME] [--json]
                                         nodes, sessions and replicas of a cluster
                                         (as a member of the "admins" group)
+  holdfast node drain NAME --broker URL [--user NAME] [--no-wait]
+                                        stop placing sessions on NAME and move its
+                                        sessions to their standbys; then it can stop
+  holdfast node undrain NAME --broker URL [--user NAME]
+                                        let NAME take sessions again
+  kill -HUP <node pid>                  reload the node's config (catalog, users,
+                                        entitlements, log level); a bad file is refused
   holdfast user hash [--password-stdin] print a password hash for a config file
   holdfast connect --broker URL --user NAME --app ID [--password-stdin]
                                         run an app in this terminal
@@ -39,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'node':
+      if (rest[0] === 'drain' || rest[0] === 'undrain') return runDrain(rest[0], rest.slice(1));
       return runNode(rest);
     case 'user':
       if (rest[0] === 'hash') return userHash(rest.slice(1));
@@ -124,11 +133,23 @@ async function runNode(args: string[]): Promise<number> {
   }
   process.stdout.write(`Holdfast node "${config.node.name}" listening on ${url}\n`);
   if (values.demo) process.stdout.write(`Demo users: demo / ${DEMO_USERS.demo} (all apps), guest / ${DEMO_USERS.guest} (python only), admin / ${DEMO_USERS.admin} (holdfast status)\n`);
+  // SIGHUP reloads the config file: validated first, and a bad one changes nothing.
+  const reload = () => {
+    if (!values.config) return node.reloadRefused('a --demo node has no config file to reload');
+    try {
+      const { needsRestart } = node.reload(loadConfigFile(values.config));
+      if (needsRestart.length > 0) process.stderr.write(`holdfast node: reloaded; these changes take effect on a restart: ${needsRestart.join(', ')}\n`);
+    } catch (error) {
+      node.reloadRefused(error instanceof Error ? error.message : String(error));
+    }
+  };
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  process.off('SIGHUP', reload);
   await node.stop();
   return 0;
 }

@@ -4,43 +4,66 @@
 // tables for people or as JSON for scripts.
 import { parseArgs } from 'node:util';
 import { Connection, ProtocolError } from '../../shared/core/index.js';
-import type { ClusterStatus } from '../gateway/status.js';
+import { ClusterStatusSchema, type ClusterStatus } from '../../shared/protocol/index.js';
 import { nodeSocketFactory } from './connect.js';
 import { readPassword } from './password-prompt.js';
 
+const adminOptions = { broker: { type: 'string' }, user: { type: 'string' }, 'password-stdin': { type: 'boolean' } } as const;
+
+/** Signs in as an administrator and calls the admin API; throws with a message for people. */
+class AdminClient {
+  private constructor(
+    readonly base: string,
+    private readonly token: string,
+  ) {}
+
+  static async signIn(values: { broker?: string; user?: string; 'password-stdin'?: boolean }): Promise<AdminClient> {
+    if (!values.broker) throw new Error(`give --broker URL (any node of the cluster)`);
+    const user = values.user ?? 'admin';
+    const password = process.env.HOLDFAST_PASSWORD ?? (await readPassword(`Password for ${user}: `, values['password-stdin'] ?? false));
+    const base = values.broker.replace(/\/+$/, '').replace(/^ws/, 'http');
+    const connection = new Connection({ brokerUrl: base, socketFactory: nodeSocketFactory, connectTimeoutMs: 5000 });
+    try {
+      await connection.open();
+      return new AdminClient(base, (await connection.request({ type: 'auth.signIn', user, password }, 'auth.signedIn')).accessToken);
+    } catch (error) {
+      throw new Error(error instanceof ProtocolError || error instanceof Error ? error.message : String(error));
+    } finally {
+      connection.close();
+    }
+  }
+
+  async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    let reply: Response;
+    try {
+      reply = await fetch(`${this.base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(60_000),
+      });
+    } catch (error) {
+      throw new Error(`${this.base} did not answer: ${String(error)}`);
+    }
+    const answer = (await reply.json().catch(() => null)) as { message?: unknown } | null;
+    if (!reply.ok || answer === null) throw new Error(typeof answer?.message === 'string' ? answer.message : `HTTP ${reply.status}`);
+    return answer;
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const parsed = ClusterStatusSchema.safeParse(await this.call('GET', '/api/status'));
+    if (!parsed.success) throw new Error(`${this.base} answered with a status this holdfast does not understand (${parsed.error.issues[0]?.message}); is it another version?`);
+    return parsed.data;
+  }
+}
+
 export async function runStatus(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { broker: { type: 'string' }, user: { type: 'string' }, json: { type: 'boolean' }, 'password-stdin': { type: 'boolean' } },
-  });
-  if (!values.broker) {
-    process.stderr.write('holdfast status: give --broker URL (any node of the cluster)\n');
-    return 2;
-  }
-  const user = values.user ?? 'admin';
-  const password = process.env.HOLDFAST_PASSWORD ?? (await readPassword(`Password for ${user}: `, values['password-stdin'] ?? false));
-  const base = values.broker.replace(/\/+$/, '').replace(/^ws/, 'http');
-  let token: string;
-  const connection = new Connection({ brokerUrl: base, socketFactory: nodeSocketFactory, connectTimeoutMs: 5000 });
+  const { values } = parseArgs({ args, options: { ...adminOptions, json: { type: 'boolean' } } });
+  let body: ClusterStatus;
   try {
-    await connection.open();
-    token = (await connection.request({ type: 'auth.signIn', user, password }, 'auth.signedIn')).accessToken;
+    body = await (await AdminClient.signIn(values)).status();
   } catch (error) {
-    process.stderr.write(`holdfast status: ${error instanceof ProtocolError || error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  } finally {
-    connection.close();
-  }
-  let reply: Response;
-  try {
-    reply = await fetch(`${base}/api/status`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
-  } catch (error) {
-    process.stderr.write(`holdfast status: ${base} did not answer: ${String(error)}\n`);
-    return 1;
-  }
-  const body = (await reply.json().catch(() => null)) as (ClusterStatus & { message?: string }) | null;
-  if (!reply.ok || !body) {
-    process.stderr.write(`holdfast status: ${body?.message ?? `HTTP ${reply.status}`}\n`);
+    process.stderr.write(`holdfast status: ${(error as Error).message}\n`);
     return 1;
   }
   if (values.json) {
@@ -53,8 +76,18 @@ export async function runStatus(args: string[]): Promise<number> {
 
 export function formatStatus(status: ClusterStatus): string {
   const nodes = table(
-    ['NODE', 'ADDRESS', 'PID', 'LOAD', 'ACCEPTING', 'LEASE', 'FAILOVERS', 'DIVERGENCES'],
-    status.nodes.map((n) => [n.name, n.url, String(n.pid), String(n.load), n.accepting ? 'yes' : 'no', n.leaseId, String(n.counters?.failovers ?? '?'), String(n.counters?.divergences ?? '?')]),
+    ['NODE', 'ADDRESS', 'PID', 'VERSION', 'LOAD', 'ACCEPTING', 'LEASE', 'FAILOVERS', 'DIVERGENCES'],
+    status.nodes.map((n) => [
+      n.name,
+      n.url,
+      String(n.pid),
+      n.version ?? '?',
+      String(n.load),
+      n.draining ? 'draining' : n.accepting ? 'yes' : 'no',
+      n.leaseId,
+      String(n.counters?.failovers ?? '?'),
+      String(n.counters?.divergences ?? '?'),
+    ]),
   );
   const sessions = table(
     ['SESSION', 'USER', 'APP', 'EPOCH', 'PRIMARY', 'STANDBYS', 'LOG INDEX'],
@@ -77,4 +110,45 @@ function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n';
   return line(header) + rows.map(line).join('') + (rows.length === 0 ? '(none)\n' : '');
+}
+
+/**
+ * `holdfast node drain NAME`: the node stops taking sessions and moves each primary to
+ * a standby (its person sees the reconnect overlay for a moment); waits until it is
+ * done unless --no-wait, then says what stays (apps that are not replicated).
+ */
+export async function runDrain(action: 'drain' | 'undrain', args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...adminOptions, 'no-wait': { type: 'boolean' } } });
+  const name = positionals[0];
+  if (!name || positionals.length > 1) {
+    process.stderr.write(`holdfast node ${action}: give one node name, e.g. holdfast node ${action} node-1 --broker URL\n`);
+    return 2;
+  }
+  try {
+    const admin = await AdminClient.signIn(values);
+    await admin.call('POST', `/api/nodes/${encodeURIComponent(name)}/${action}`, {});
+    if (action === 'undrain') {
+      process.stdout.write(`${name} takes new sessions again.\n`);
+      return 0;
+    }
+    process.stdout.write(`${name} is draining: no new sessions there; moving its sessions to their standbys…\n`);
+    if (values['no-wait']) return 0;
+    const deadline = Date.now() + 10 * 60_000;
+    for (;;) {
+      const node = (await admin.status()).nodes.find((n) => n.name === name);
+      const drain = node?.drain;
+      if (!node) throw new Error(`${name} left the cluster during the drain`);
+      if (drain?.finishedAt) {
+        process.stdout.write(`${name} is drained: ${drain.moved} session${drain.moved === 1 ? '' : 's'} moved.\n`);
+        for (const stay of drain.staying) process.stdout.write(`  stays: ${stay.app} (${stay.session.slice(0, 12)}): ${stay.reason}\n`);
+        if (drain.staying.length > 0) process.stdout.write(`Those end when ${name} stops; wait for them to end, or stop ${name} anyway.\n`);
+        return 0;
+      }
+      if (Date.now() > deadline) throw new Error(`${name} is still draining after 10 minutes; see holdfast status`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } catch (error) {
+    process.stderr.write(`holdfast node ${action}: ${(error as Error).message}\n`);
+    return 1;
+  }
 }

@@ -9,6 +9,7 @@ import type { ClusterConfig } from '../config/schema.js';
 import type { ControlPlane, KeyValue, Lease, Watch } from '../control-plane/types.js';
 import type { Logger } from '../log.js';
 import { NODES, NodeRecord, SESSIONS, SessionRecord, parseRecord } from './records.js';
+import { VERSION } from '../version.js';
 
 export interface VersionedSession {
   record: SessionRecord;
@@ -39,6 +40,8 @@ export class Cluster {
   events: ClusterEvents | null = null;
   /** False while the node may not take new sessions (no lease, or draining). */
   accepting = false;
+  /** Set by an administrator's drain: no new sessions until undrained (or restarted). */
+  private drainingFlag = false;
 
   constructor(
     readonly name: string,
@@ -111,10 +114,22 @@ export class Cluster {
 
   /** Nodes to host `count` replicas, least loaded first, never one in `exclude`. Self wins ties. */
   place(count: number, exclude: Set<string>): string[] {
-    const candidates = [...this.nodes.values()].filter((n) => n.accepting && !exclude.has(n.name) && !this.isDead(n));
-    if (!exclude.has(this.name) && this.accepting && !candidates.some((n) => n.name === this.name)) candidates.push(this.selfRecord());
+    // This node's own record in `nodes` may lag a drain by a watch event: its flag decides.
+    const candidates = [...this.nodes.values()].filter((n) => n.name !== this.name && n.accepting && !exclude.has(n.name) && !this.isDead(n));
+    if (!exclude.has(this.name) && this.accepting) candidates.push(this.selfRecord());
     candidates.sort((a, b) => (a.name === this.name ? this.load : a.load) - (b.name === this.name ? this.load : b.load) || Number(b.name === this.name) - Number(a.name === this.name) || a.name.localeCompare(b.name));
     return candidates.slice(0, count).map((n) => n.name);
+  }
+
+  get draining(): boolean {
+    return this.drainingFlag;
+  }
+
+  /** Starts (or ends) a drain: placement skips this node from the moment its record says so. */
+  async setDraining(draining: boolean): Promise<void> {
+    this.drainingFlag = draining;
+    this.accepting = !draining && this.leaseValid();
+    await this.publish();
   }
 
   /** Replicas hosted here changed: the record follows (coalesced). */
@@ -189,13 +204,23 @@ export class Cluster {
   // ---- membership ------------------------------------------------------------------
 
   private selfRecord(): NodeRecord {
-    return { name: this.name, url: this.url, pid: process.pid, load: this.load, accepting: this.accepting, startedAt: this.startedAt, leaseId: this.lease?.id ?? '' };
+    return {
+      name: this.name,
+      url: this.url,
+      pid: process.pid,
+      load: this.load,
+      accepting: this.accepting,
+      startedAt: this.startedAt,
+      leaseId: this.lease?.id ?? '',
+      version: VERSION,
+      draining: this.drainingFlag,
+    };
   }
 
   private async register(): Promise<void> {
     const lease = await this.plane.grantLease(this.config.leaseTtlMs, this.config.keepAliveMs);
     this.lease = lease;
-    this.accepting = true;
+    this.accepting = !this.drainingFlag;
     await this.publish();
     lease.onLost(() => {
       if (this.stopped || this.lease !== lease) return;

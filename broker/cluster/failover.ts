@@ -122,12 +122,54 @@ export class Failover {
         };
         if ((await this.host.cluster.swapSession(next, current.revision)) === null) continue;
         await this.becomePrimary(replica, next);
-        this.host.counters.failovers += 1;
-        this.host.log.warn('promoted to primary', { session: session.id, epoch: next.epoch, from: dead, ms: Math.round(performance.now() - startedAt), logIndex: session.log.length });
+        this.host.note('failover', session.id, session.app.id, `promoted on ${this.host.self} after ${dead} stopped (epoch ${next.epoch})`);
+        this.host.log.warn('promoted to primary', { session: session.id, user: session.owner, epoch: next.epoch, from: dead, ms: Math.round(performance.now() - startedAt), logIndex: session.log.length });
         return;
       }
     } catch (error) {
-      this.host.log.error('promotion failed', { session: session.id, error: String(error) });
+      this.host.log.error('promotion failed', { session: session.id, user: session.owner, error: String(error) });
+    } finally {
+      this.promoting.delete(session.id);
+    }
+  }
+
+  /**
+   * Our primary (`from`) hands the session over on purpose (a drain or a move): once
+   * we hold everything it had logged (`index`; the entries came before this message on
+   * the same link), promote ourselves to epoch+1 by compare-and-swap, as in a failover.
+   * The old primary leaves the replica set. Resolves null when done, else why not.
+   */
+  async takeOver(replica: Replica, from: string, index: number): Promise<string | null> {
+    const session = replica.session;
+    if (session.role !== 'standby' || replica.primary !== from) return 'this replica is not a standby of that primary';
+    if (this.promoting.has(session.id)) return 'a promotion is already under way';
+    this.promoting.add(session.id);
+    try {
+      for (let i = 0; i < 100 && session.log.length < index; i++) await sleep(20);
+      if (session.log.length < index) return `holds log index ${session.log.length}, not ${index}`;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (!this.host.cluster.leaseValid()) return 'this node has no valid lease';
+        const current = await this.host.cluster.getSession(session.id);
+        if (!current || current.record.state !== 'running') return 'the session ended';
+        const record = current.record;
+        if (record.primary !== from || record.epoch !== session.epoch) return `the record names ${record.primary} in epoch ${record.epoch}`;
+        const next: SessionRecord = {
+          ...record,
+          epoch: record.epoch + 1,
+          primary: this.host.self,
+          standbys: record.standbys.filter((n) => n !== this.host.self && n !== from && this.host.cluster.isLive(n)),
+          attached: false,
+          holdExpiresAt: Date.now() + this.host.config.node.sessionHoldSeconds * 1000,
+        };
+        if ((await this.host.cluster.swapSession(next, current.revision)) === null) continue;
+        await this.becomePrimary(replica, next);
+        this.host.metrics.handovers.inc({ role: 'to' });
+        this.host.log.info('took over a moved session', { session: session.id, user: session.owner, epoch: next.epoch, from, logIndex: session.log.length });
+        return null;
+      }
+      return 'the session record kept changing';
+    } catch (error) {
+      return `the control plane failed: ${String(error)}`;
     } finally {
       this.promoting.delete(session.id);
     }
@@ -147,7 +189,7 @@ export class Failover {
       replicator.add(name, true, 0);
       replicator.resend(name);
     }
-    this.replenish(replica, record);
+    this.replenish(replica, record.standbys);
   }
 
   /** Removes a standby from the record (by CAS, so a superseded primary learns it), then stops waiting for it. */
@@ -164,27 +206,41 @@ export class Failover {
       const next = { ...current.record, standbys: current.record.standbys.filter((n) => n !== name) };
       if (next.standbys.length === current.record.standbys.length || (await this.host.cluster.swapSession(next, current.revision)) !== null) {
         replica.replicator.remove(name);
-        this.host.log.warn('standby dropped', { session: session.id, peer: name, reason: why });
-        this.replenish(replica, next);
+        (replica.failedOn ??= new Map()).set(name, Date.now());
+        // If it is still there, its replica goes: nothing will be sent to it any more.
+        this.host.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message: `dropped from the replica set: ${why}` });
+        this.host.note('standby-dropped', session.id, session.app.id, `${name}: ${why}`);
+        this.host.log.warn('standby dropped', { session: session.id, user: session.owner, peer: name, reason: why });
+        this.replenish(replica, next.standbys);
         return;
       }
     }
   }
 
   /** Places new standbys until the replica set is whole again; each joins once its screen matches. */
-  private replenish(replica: Replica, record: SessionRecord): void {
+  private replenish(replica: Replica, standbys: readonly string[]): void {
     const session = replica.session;
     if (session.endMessage !== null || replica.divergences >= MAX_DIVERGENCES) return;
     const members = replica.replicator?.members ?? new Map();
     const missing = this.host.replicasFor(session.app) - 1 - members.size;
     if (missing <= 0) return;
-    const exclude = new Set([this.host.self, ...record.standbys, ...members.keys()]);
-    const placed = this.host.cluster.place(missing, exclude);
-    const replicator = this.host.replicatorFor(replica);
-    for (const name of placed) {
-      replicator.add(name, false);
-      this.host.openStandby(session, name);
-      this.host.log.info('placing a new standby', { session: session.id, peer: name, logIndex: session.log.length });
-    }
+    // Not where a standby of this session failed in the last 10 s: placement would only fail again.
+    const recent = [...(replica.failedOn ?? new Map<string, number>())].filter(([, at]) => Date.now() - at < 10_000).map(([name]) => name);
+    const exclude = new Set([this.host.self, ...standbys, ...members.keys(), ...recent]);
+    for (const name of this.host.cluster.place(missing, exclude)) this.addStandby(replica, name);
+  }
+
+  /** The periodic check: a replica set short of standbys (no node was free when it lost one) gets them now. */
+  replenishIfShort(replica: Replica): void {
+    if (this.promoting.has(replica.session.id)) return;
+    this.replenish(replica, []);
+  }
+
+  /** Starts a standby of `replica` on `name`: it replays the log and joins once its screen matches. */
+  addStandby(replica: Replica, name: string): void {
+    const session = replica.session;
+    this.host.replicatorFor(replica).add(name, false);
+    this.host.openStandby(session, name);
+    this.host.log.info('placing a new standby', { session: session.id, user: session.owner, peer: name, logIndex: session.log.length });
   }
 }

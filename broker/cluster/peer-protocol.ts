@@ -60,6 +60,13 @@ export const PeerMessage = z.discriminatedUnion('type', [
   /** new primary → other standbys: send me your entries from `from` (they may be ahead). */
   z.object({ type: z.literal('log.request'), ...base, from: z.number().int().min(1), request: z.number().int() }),
   z.object({ type: z.literal('log.reply'), ...base, request: z.number().int(), entries: z.array(Entry) }),
+  /**
+   * primary → one of its voting standbys: take over (a drain, or an administrator's
+   * move). The standby promotes itself to epoch+1 by compare-and-swap, as in a failover,
+   * once it holds `index`; the old primary steps down when the reply says so.
+   */
+  z.object({ type: z.literal('handover'), ...base, index: z.number().int().min(0), request: z.number().int() }),
+  z.object({ type: z.literal('handover.reply'), ...base, request: z.number().int(), ok: z.boolean(), message: z.string() }),
 ]);
 export type PeerMessage = z.infer<typeof PeerMessage>;
 

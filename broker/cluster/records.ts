@@ -18,6 +18,10 @@ export const NodeRecord = z.object({
   accepting: z.boolean(),
   startedAt: z.number(),
   leaseId: z.string(),
+  /** Optional, so nodes of the previous version (without them) still parse during a rolling upgrade. */
+  version: z.string().optional(),
+  /** Set while an administrator drains the node: it takes no new sessions and moves its primaries away. */
+  draining: z.boolean().optional(),
 });
 export type NodeRecord = z.infer<typeof NodeRecord>;
 

@@ -30,8 +30,8 @@ export class ScreenChecks {
         const next = { ...current.record, standbys: [...new Set([...current.record.standbys, name])] };
         if ((await this.host.cluster.swapSession(next, current.revision)) === null) continue;
         replica.replicator?.setVoting(name);
-        this.host.counters.replenished += 1;
-        this.host.log.info('standby joined', { session: session.id, peer: name, logIndex: session.log.length });
+        this.host.note('standby-joined', session.id, session.app.id, `${name} joined at log index ${session.log.length}`);
+        this.host.log.info('standby joined', { session: session.id, user: session.owner, peer: name, logIndex: session.log.length });
         return;
       }
       await sleep(300);
@@ -68,9 +68,9 @@ export class ScreenChecks {
   private diverged(replica: Replica, name: string, why: string): void {
     const session = replica.session;
     replica.divergences += 1;
-    this.host.counters.divergences += 1;
-    this.host.log.warn('standby diverged', { session: session.id, app: session.app.id, peer: name, reason: why, divergences: replica.divergences });
-    if (replica.divergences >= MAX_DIVERGENCES) this.host.log.error('app output is not deterministic: the session runs on without standbys', { session: session.id, app: session.app.id });
+    this.host.note('divergence', session.id, session.app.id, `${name}: ${why}`);
+    this.host.log.warn('standby diverged', { session: session.id, user: session.owner, app: session.app.id, peer: name, reason: why, divergences: replica.divergences });
+    if (replica.divergences >= MAX_DIVERGENCES) this.host.log.error('app output is not deterministic: the session runs on without standbys', { session: session.id, user: session.owner, app: session.app.id });
     this.host.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message: 'diverged' });
     void this.host.failover.dropStandby(replica, name, why);
   }

@@ -118,6 +118,10 @@ export const NodeConfig = z
         maxPayloadBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
         /** Output bytes in flight to a client before the app is held back. */
         outputWindowBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
+        /** debug, info, warn or error. Unset: HOLDFAST_LOG_LEVEL, else info. Changes on a reload (SIGHUP). */
+        logLevel: z.enum(['debug', 'info', 'warn', 'error']).optional(),
+        /** Serve Prometheus metrics at GET /metrics on the listen address. */
+        metrics: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

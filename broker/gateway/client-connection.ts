@@ -32,6 +32,8 @@ export class ClientConnection {
   /** Frames that arrived while a tunnel was being opened. */
   private routing: Array<{ data: Buffer; isBinary: boolean }> | null = null;
   private closed = false;
+  /** When the oldest input not yet followed by output arrived (the echo histogram). */
+  private inputAt: number | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -145,16 +147,19 @@ export class ClientConnection {
     const wait = Math.max(byUser.retryAfter(userKey), byAddress.retryAfter(addressKey));
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
+      this.ctx.metrics.signIns.inc({ result: 'rate_limited' });
       return this.refuse(id, ErrorCode.rateLimited, `Too many failed sign-ins. Try again in ${seconds} s.`, wait);
     }
     const ok = await this.ctx.verifyUser(name, password);
     if (!ok) {
       byUser.recordFailure(userKey);
       byAddress.recordFailure(addressKey);
+      this.ctx.metrics.signIns.inc({ result: 'failed' });
       this.ctx.log.info('sign-in failed', { user: name, address: this.address });
       return this.refuse(id, ErrorCode.signInFailed, 'Sign-in failed: the user name or password is not right.');
     }
     byUser.recordSuccess(userKey);
+    this.ctx.metrics.signIns.inc({ result: 'ok' });
     clearTimeout(this.authTimer);
     this.user = name;
     const { token, expiresAt } = await this.ctx.tokens.issue(name);
@@ -182,6 +187,7 @@ export class ClientConnection {
     try {
       session = await this.ctx.sessions.launch(user, app, cols, rows);
     } catch (error) {
+      this.ctx.metrics.launches.inc({ result: 'failed' });
       this.ctx.log.error('launch failed', { user, app: appId, error: String(error) });
       return this.refuse(id, ErrorCode.launchFailed, `${app.name} could not be started on this node: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -221,8 +227,9 @@ export class ClientConnection {
       if (!record || !this.allowed(record, token)) return this.refuse(id, ErrorCode.noSession, 'There is no such session, or it is not yours.');
       if (record.state === 'ended') return this.refuse(id, ErrorCode.sessionEnded, record.endMessage ?? 'Your session ended.');
       if (record.primary === cluster.name || this.local) {
-        const local = this.ctx.sessions.lookup(sessionId);
-        if (local.found === 'running') return this.resumeHere(id, local.session, cols, rows, token);
+        // A standby here may be finishing its promotion (a failover or a move): give it a moment.
+        const local = await this.ctx.sessions.awaitPrimary(sessionId, 2000);
+        if (local) return this.resumeHere(id, local, cols, rows, token);
       } else {
         let gone = !cluster.isLive(record.primary);
         if (!gone) {
@@ -306,8 +313,15 @@ export class ClientConnection {
   private bind(session: Session): void {
     this.session = session;
     const ws = this.ws;
+    const { echo, streamBytes } = this.ctx.metrics;
+    const display = { display: session.app.display };
     this.peer = {
       sendBinary: (frame, drained) => {
+        streamBytes.observe(display, frame.length);
+        if (this.inputAt !== undefined) {
+          echo.observe(display, (performance.now() - this.inputAt) / 1000);
+          this.inputAt = undefined;
+        }
         if (!this.isOpen()) drained?.();
         else if (drained) ws.send(frame, { binary: true }, () => drained());
         else ws.send(frame, { binary: true });
@@ -320,9 +334,10 @@ export class ClientConnection {
         this.session = null;
         this.close(CloseCode.normal, 'session ended');
       },
-      moved: () => {
+      moved: (planned) => {
         this.session = null;
-        this.close(CloseCode.goingAway, 'the session moved to another node; reconnect to resume it');
+        if (planned) this.close(CloseCode.moved, 'the session moved to another node; resume it there');
+        else this.close(CloseCode.goingAway, 'the session moved to another node; reconnect to resume it');
       },
       displaced: () => {
         this.send({ type: 'session.detached', sessionId: session.id, message: 'This session was opened from another client.' });
@@ -342,6 +357,7 @@ export class ClientConnection {
       this.refuse(null, ErrorCode.badRequest, why);
       return this.close(CloseCode.unsupportedData, why.slice(0, 120));
     }
+    if (frame.type === 'input') this.inputAt ??= performance.now();
     const problem = frame.type === 'input' ? session.input(frame.seq, frame.data) : frame.type === 'rfb' ? session.viewer(frame.data) : session.outputAck(frame.offset);
     if (problem) {
       this.refuse(null, ErrorCode.badRequest, problem);

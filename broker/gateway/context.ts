@@ -4,6 +4,7 @@ import type { NodeConfig } from '../config/schema.js';
 import type { SignInLimiter } from '../auth/rate-limit.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
+import type { NodeMetrics } from '../metrics.js';
 import type { SessionRegistry } from '../session-registry.js';
 
 export interface NodeContext {
@@ -14,5 +15,6 @@ export interface NodeContext {
   limits: { byUser: SignInLimiter; byAddress: SignInLimiter };
   sessions: SessionRegistry;
   log: Logger;
+  metrics: NodeMetrics;
   verifyUser(name: string, password: string): Promise<boolean>;
 }

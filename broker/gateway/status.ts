@@ -1,13 +1,25 @@
-// The operators' view over HTTP: GET /api/status (the cluster: nodes, sessions and
-// every replica's log index) and GET /api/replicas (this node's replicas, which
-// /api/status gathers from each node). Both need an access token of a user in the
-// "admins" group, as `Authorization: Bearer <token>`; `holdfast status` signs in and
-// asks for it.
+// The operators' API over HTTP (docs/protocol.md#admin-api). Every call needs an
+// access token of a user in the "admins" group, as `Authorization: Bearer <token>`
+// (a header, never a cookie: no other site can make a browser send it).
+//   GET  /api/status                 the cluster: nodes, sessions, lag, recent events
+//   GET  /api/replicas               this node's replicas, counters, events, drain (what /api/status gathers)
+//   POST /api/nodes/NAME/drain       stop placing sessions on NAME and move its primaries away
+//   POST /api/nodes/NAME/undrain     let NAME take sessions again
+//   POST /api/sessions/ID/move       move a session's primary to a standby ({"to": NODE} optional)
+//   POST /api/sessions/ID/end        end a session (its person is told an administrator ended it)
+// Any node answers any call: a call about another node or session is forwarded to the
+// node that can act on it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SECURITY_HEADERS } from './static-files.js';
 import type { NodeContext } from './context.js';
+import { MoveRequestSchema, type ClusterEventInfo, type ClusterStatus, type DrainStateInfo, type SessionStatus } from '../../shared/protocol/index.js';
 
 export const ADMIN_GROUP = 'admins';
+export type { ClusterStatus };
+
+/** Marks a call one node passes to another, so it is never passed on again. */
+const FORWARDED = 'x-holdfast-forwarded';
+const MAX_BODY_BYTES = 4096;
 
 export interface ReplicaStatus {
   sessionId: string;
@@ -17,20 +29,22 @@ export interface ReplicaStatus {
   appliedIndex: number;
 }
 
-export interface ClusterStatus {
+interface NodeReport {
   node: string;
-  nodes: Array<{ name: string; url: string; pid: number; load: number; accepting: boolean; leaseId: string; counters: Record<string, number> | null }>;
-  sessions: Array<{
-    id: string;
-    user: string;
-    app: string;
-    state: string;
-    epoch: number;
-    primary: string;
-    standbys: string[];
-    attached: boolean;
-    logIndex: Record<string, number>;
-  }>;
+  counters: Record<string, number> | null;
+  replicas: ReplicaStatus[];
+  events: ClusterEventInfo[];
+  drain: DrainStateInfo | null;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 function json(response: ServerResponse, status: number, body: unknown): void {
@@ -38,22 +52,134 @@ function json(response: ServerResponse, status: number, body: unknown): void {
   response.end(JSON.stringify(body) + '\n');
 }
 
-export async function statusHandler(ctx: NodeContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const header = request.headers.authorization ?? '';
-  const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-  const claims = token ? await ctx.tokens.verify(token) : null;
-  if (!claims) return json(response, 401, { error: 'unauthenticated', message: 'Send an access token: Authorization: Bearer <token>.' });
-  if (!ctx.catalog.user(claims.user)?.groups.includes(ADMIN_GROUP)) {
-    return json(response, 403, { error: 'forbidden', message: `Only members of the "${ADMIN_GROUP}" group may see the cluster's status.` });
-  }
-  const path = (request.url ?? '').split('?')[0];
+export async function adminHandler(ctx: NodeContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
   try {
-    if (path === '/api/replicas') return json(response, 200, { node: ctx.config.node.name, counters: ctx.sessions.counters, replicas: ctx.sessions.localReplicas() });
-    if (path === '/api/status') return json(response, 200, await clusterStatus(ctx, token));
+    const header = request.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    const claims = token ? await ctx.tokens.verify(token) : null;
+    if (!claims) throw new HttpError(401, 'unauthenticated', 'Send an access token: Authorization: Bearer <token>.');
+    if (!ctx.catalog.user(claims.user)?.groups.includes(ADMIN_GROUP)) {
+      throw new HttpError(403, 'forbidden', `Only members of the "${ADMIN_GROUP}" group may use the admin API.`);
+    }
+    const path = (request.url ?? '').split('?')[0]!;
+    const method = request.method ?? 'GET';
+    const call = { ctx, token, admin: claims.user, forwarded: request.headers[FORWARDED] === '1' };
+    if (method === 'GET' || method === 'HEAD') {
+      if (path === '/api/replicas') return json(response, 200, localReport(ctx));
+      if (path === '/api/status') return json(response, 200, await clusterStatus(ctx, token));
+      throw new HttpError(404, 'not_found', 'Try GET /api/status.');
+    }
+    if (method !== 'POST') throw new HttpError(405, 'method_not_allowed', 'The admin API takes GET and POST.');
+    const body = await readBody(request);
+    const node = /^\/api\/nodes\/([^/]+)\/(drain|undrain)$/.exec(path);
+    if (node) return json(response, 200, await nodeAction(call, decodeURIComponent(node[1]!), node[2] as 'drain' | 'undrain'));
+    const session = /^\/api\/sessions\/([^/]+)\/(move|end)$/.exec(path);
+    if (session) return json(response, 200, await sessionAction(call, decodeURIComponent(session[1]!), session[2] as 'move' | 'end', body));
+    throw new HttpError(404, 'not_found', 'No such admin call; see docs/protocol.md#admin-api.');
   } catch (error) {
-    return json(response, 503, { error: 'unavailable', message: `The control plane did not answer: ${String(error)}` });
+    if (error instanceof HttpError) return json(response, error.status, { error: error.code, message: error.message });
+    ctx.log.error('admin call failed', { url: request.url, error: String(error) });
+    json(response, 503, { error: 'unavailable', message: `The cluster could not answer: ${error instanceof Error ? error.message : String(error)}` });
   }
-  json(response, 404, { error: 'not_found', message: 'Try /api/status.' });
+}
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'too_large', `Admin requests are at most ${MAX_BODY_BYTES} bytes.`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'bad_request', 'The request body is not JSON.');
+  }
+}
+
+interface Call {
+  ctx: NodeContext;
+  token: string;
+  admin: string;
+  forwarded: boolean;
+}
+
+/** Passes a call to the node that can act on it, and returns its answer (or its error). */
+async function forward(call: Call, url: string, path: string, body: unknown): Promise<unknown> {
+  if (call.forwarded) throw new HttpError(409, 'moved', 'That node or session is not here any more; try again.');
+  let reply: Response;
+  try {
+    reply = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${call.token}`, 'content-type': 'application/json', [FORWARDED]: '1' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(120_000),
+    });
+  } catch (error) {
+    throw new HttpError(502, 'unreachable', `${url} did not answer: ${String(error)}`);
+  }
+  const answer = (await reply.json().catch(() => null)) as { error?: string; message?: string } | null;
+  if (!reply.ok) throw new HttpError(reply.status, answer?.error ?? 'failed', answer?.message ?? `HTTP ${reply.status}`);
+  return answer;
+}
+
+async function nodeAction(call: Call, name: string, action: 'drain' | 'undrain'): Promise<unknown> {
+  const { ctx } = call;
+  const cluster = ctx.sessions.cluster;
+  if (name !== cluster.name) {
+    const node = cluster.node(name);
+    if (!node || !cluster.isLive(name)) throw new HttpError(404, 'no_such_node', `There is no live node "${name}" in the cluster.`);
+    return forward(call, node.url, `/api/nodes/${encodeURIComponent(name)}/${action}`, {});
+  }
+  ctx.log.warn(`admin: ${action}`, { admin: call.admin });
+  if (action === 'undrain') {
+    await ctx.sessions.undrain();
+    return { node: name, draining: false };
+  }
+  // Drains take as long as the slowest standby to catch up: answer at once, report progress in /api/status.
+  void ctx.sessions.drain().catch((error: unknown) => ctx.log.error('drain failed', { error: String(error) }));
+  return { node: name, draining: true };
+}
+
+async function sessionAction(call: Call, id: string, action: 'move' | 'end', body: unknown): Promise<unknown> {
+  const { ctx } = call;
+  const parsed = action === 'move' ? MoveRequestSchema.safeParse(body) : null;
+  if (parsed && !parsed.success) throw new HttpError(400, 'bad_request', `A move takes {"to": "NODE"} or {}: ${parsed.error.issues[0]?.message ?? 'invalid'}.`);
+  const to = parsed?.data.to ?? null;
+  const cluster = ctx.sessions.cluster;
+  const found = await cluster.getSession(id);
+  if (!found || found.record.state !== 'running') throw new HttpError(404, 'no_such_session', `There is no running session "${id}".`);
+  const record = found.record;
+  if (record.primary !== cluster.name) {
+    const node = cluster.node(record.primary);
+    if (!node || !cluster.isLive(record.primary)) throw new HttpError(409, 'no_primary', `The session's primary (${record.primary}) is not live; it fails over on its own.`);
+    return forward(call, node.url, `/api/sessions/${encodeURIComponent(id)}/${action}`, body);
+  }
+  const replica = ctx.sessions.replicas.get(id);
+  if (!replica || replica.session.role !== 'primary') throw new HttpError(409, 'moved', 'The session is changing primary; try again.');
+  ctx.log.warn(`admin: session ${action}`, { admin: call.admin, session: id, user: record.owner, to });
+  if (action === 'end') {
+    replica.session.end('An administrator ended this session.');
+    return { session: id, ended: true };
+  }
+  if (to === cluster.name) throw new HttpError(400, 'bad_request', `The session's primary is already on ${to}.`);
+  const problem = await ctx.sessions.handover(replica, to, 30_000);
+  if (problem !== null) throw new HttpError(409, 'cannot_move', `The session could not move: ${problem}.`);
+  const now = await cluster.getSession(id);
+  return { session: id, primary: now?.record.primary ?? null, epoch: now?.record.epoch ?? null };
+}
+
+function localReport(ctx: NodeContext): NodeReport {
+  return {
+    node: ctx.config.node.name,
+    counters: { ...ctx.sessions.counters },
+    replicas: ctx.sessions.localReplicas(),
+    events: ctx.sessions.events,
+    drain: ctx.sessions.drainState,
+  };
 }
 
 async function clusterStatus(ctx: NodeContext, token: string): Promise<ClusterStatus> {
@@ -61,32 +187,60 @@ async function clusterStatus(ctx: NodeContext, token: string): Promise<ClusterSt
   const names = new Set([cluster.name, ...cluster.nodes.keys()]);
   const nodes = [...names].sort().map((name) => cluster.node(name)!).filter(Boolean);
   // Every node's replicas, asked in parallel; a node that does not answer shows none.
-  const replicas = await Promise.all(
-    nodes.map(async (node) => {
-      if (node.name === cluster.name) return { node: node.name, counters: { ...ctx.sessions.counters } as Record<string, number>, replicas: ctx.sessions.localReplicas() };
+  const reports = await Promise.all(
+    nodes.map(async (node): Promise<NodeReport> => {
+      if (node.name === cluster.name) return localReport(ctx);
       try {
         const reply = await fetch(`${node.url}/api/replicas`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(1000) });
-        const body = (await reply.json()) as { counters?: Record<string, number>; replicas?: ReplicaStatus[] };
-        return { node: node.name, counters: body.counters ?? null, replicas: Array.isArray(body.replicas) ? body.replicas : [] };
+        const body = (await reply.json()) as Partial<NodeReport>;
+        return {
+          node: node.name,
+          counters: body.counters ?? null,
+          replicas: Array.isArray(body.replicas) ? body.replicas : [],
+          events: Array.isArray(body.events) ? body.events : [],
+          drain: body.drain ?? null,
+        };
       } catch {
-        return { node: node.name, counters: null, replicas: [] as ReplicaStatus[] };
+        return { node: node.name, counters: null, replicas: [], events: [], drain: null };
       }
     }),
   );
   const records = await cluster.listSessions();
+  const sessions: SessionStatus[] = records
+    .map((v) => v.record)
+    .filter((r) => r.state === 'running')
+    .map((r) => {
+      const logIndex: Record<string, number> = {};
+      for (const report of reports) {
+        const replica = report.replicas.find((x) => x.sessionId === r.id);
+        if (replica) logIndex[report.node] = replica.logIndex;
+      }
+      const lag: Record<string, number> = {};
+      const head = logIndex[r.primary];
+      for (const standby of r.standbys) if (head !== undefined) lag[standby] = Math.max(0, head - (logIndex[standby] ?? 0));
+      return { id: r.id, user: r.owner, app: r.appId, state: 'running', epoch: r.epoch, primary: r.primary, standbys: r.standbys, attached: r.attached, logIndex, lag };
+    });
   return {
     node: cluster.name,
-    nodes: nodes.map((n) => ({ name: n.name, url: n.url, pid: n.pid, load: n.load, accepting: n.accepting, leaseId: n.leaseId, counters: replicas.find((r) => r.node === n.name)?.counters ?? null })),
-    sessions: records
-      .map((v) => v.record)
-      .filter((r) => r.state === 'running')
-      .map((r) => {
-        const logIndex: Record<string, number> = {};
-        for (const at of replicas) {
-          const replica = at.replicas.find((x) => x.sessionId === r.id);
-          if (replica) logIndex[at.node] = replica.logIndex;
-        }
-        return { id: r.id, user: r.owner, app: r.appId, state: r.state, epoch: r.epoch, primary: r.primary, standbys: r.standbys, attached: r.attached, logIndex };
-      }),
+    nodes: nodes.map((n) => {
+      const report = reports.find((r) => r.node === n.name);
+      return {
+        name: n.name,
+        url: n.url,
+        pid: n.pid,
+        version: n.version ?? null,
+        load: n.load,
+        accepting: n.accepting,
+        draining: n.draining ?? false,
+        leaseId: n.leaseId,
+        counters: report?.counters ?? null,
+        drain: report?.drain ?? null,
+      };
+    }),
+    sessions,
+    events: reports
+      .flatMap((r) => r.events)
+      .sort((a, b) => b.at - a.at)
+      .slice(0, 50),
   };
 }

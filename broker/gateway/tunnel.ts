@@ -12,7 +12,7 @@ export const LOCAL_SUBPROTOCOL = 'holdfast.local';
 
 const OPEN_TIMEOUT_MS = 1000;
 /** Codes the far node closes with that mean the same to the client. */
-const PASS_THROUGH = new Set<number>([CloseCode.normal, CloseCode.displaced, CloseCode.unauthenticated, CloseCode.protocolError, CloseCode.unsupportedData, CloseCode.invalidPayload, CloseCode.policyViolation, CloseCode.tooBig]);
+const PASS_THROUGH = new Set<number>([CloseCode.normal, CloseCode.displaced, CloseCode.moved, CloseCode.unauthenticated, CloseCode.protocolError, CloseCode.unsupportedData, CloseCode.invalidPayload, CloseCode.policyViolation, CloseCode.tooBig]);
 
 export interface TunnelOptions {
   url: string;

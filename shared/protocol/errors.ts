@@ -36,5 +36,7 @@ export const CloseCode = {
   sessionEnded: 4000,
   /** The session was attached from another client: the newer one wins. */
   displaced: 4409,
+  /** The session was moved to another node on purpose (a drain): resume at once, no backoff. */
+  moved: 4301,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './messages.js';
 export * from './frames.js';
 export * from './rfb.js';
+export * from './admin.js';

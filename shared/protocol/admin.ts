@@ -1,0 +1,71 @@
+// The operators' HTTP API (docs/protocol.md#admin-api): what GET /api/status returns
+// and what the admin actions take. Schemas here, so the admin page and `holdfast`
+// parse what a node sends as unknown, like every other boundary.
+import { z } from 'zod';
+
+export const ClusterEventSchema = z.object({
+  at: z.number(),
+  kind: z.enum(['failover', 'restart', 'divergence', 'handover', 'standby-joined', 'standby-dropped', 'drain', 'undrain']),
+  node: z.string(),
+  session: z.string().nullable(),
+  app: z.string().nullable(),
+  detail: z.string(),
+});
+export type ClusterEventInfo = z.infer<typeof ClusterEventSchema>;
+
+export const DrainStateSchema = z.object({
+  startedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  moved: z.number().int(),
+  staying: z.array(z.object({ session: z.string(), app: z.string(), reason: z.string() })),
+});
+export type DrainStateInfo = z.infer<typeof DrainStateSchema>;
+
+export const NodeStatusSchema = z.object({
+  name: z.string(),
+  url: z.string(),
+  pid: z.number(),
+  version: z.string().nullable(),
+  load: z.number(),
+  accepting: z.boolean(),
+  draining: z.boolean(),
+  leaseId: z.string(),
+  /** null when the node did not answer the status call. */
+  counters: z.record(z.string(), z.number()).nullable(),
+  drain: DrainStateSchema.nullable(),
+});
+export type NodeStatus = z.infer<typeof NodeStatusSchema>;
+
+export const SessionStatusSchema = z.object({
+  id: z.string(),
+  user: z.string(),
+  app: z.string(),
+  /** Only running sessions are listed. */
+  state: z.literal('running'),
+  epoch: z.number(),
+  primary: z.string(),
+  standbys: z.array(z.string()),
+  /** A client streams it; false: it waits for its client for the hold time. */
+  attached: z.boolean(),
+  /** Log index each replica holds, by node. */
+  logIndex: z.record(z.string(), z.number()),
+  /** Entries each standby is behind its primary, by node (0: in step). */
+  lag: z.record(z.string(), z.number()),
+});
+export type SessionStatus = z.infer<typeof SessionStatusSchema>;
+
+export const ClusterStatusSchema = z.object({
+  /** The node that answered. */
+  node: z.string(),
+  nodes: z.array(NodeStatusSchema),
+  sessions: z.array(SessionStatusSchema),
+  /** Recent failovers, divergences, moves and drains on every node, newest first. */
+  events: z.array(ClusterEventSchema),
+});
+export type ClusterStatus = z.infer<typeof ClusterStatusSchema>;
+
+/** POST /api/sessions/ID/move */
+export const MoveRequestSchema = z.object({ to: z.string().min(1).max(64).optional() }).strict();
+
+/** Every admin API error: a code for scripts, a message for people. */
+export const AdminErrorSchema = z.object({ error: z.string(), message: z.string() });
