@@ -72,6 +72,19 @@ describe('session machine', () => {
     expect(backoffMs(7, () => 0)).toBe(2500);
   });
 
+  it('resumes without backing off after a planned move, and backs off again if that attempt fails', async () => {
+    const { actor, clock, calls, settle, link } = harness([opened]);
+    await settle();
+    link({ type: 'link.lost', reason: 'the session moved to another node; resume it there', atOnce: true });
+    clock.increment(0);
+    expect(actor.getSnapshot().value).toBe('resuming');
+    expect(calls.at(-1)).toEqual({ mode: 'resume', sessionId: 's1', resumeToken: 'tok' });
+    await settle(); // unreachable: the next wait is the usual backoff
+    const snap = actor.getSnapshot();
+    expect(snap.value).toBe('reconnecting');
+    expect(snap.context.nextTryAt! - clock.now()).toBe(500);
+  });
+
   it('retries at once on "Reconnect now" and goes back to streaming', async () => {
     const { actor, settle, link } = harness([opened, { ...opened }]);
     await settle();

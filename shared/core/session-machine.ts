@@ -25,7 +25,8 @@ export interface OpenError {
 }
 
 export type SessionEvent =
-  | { type: 'link.lost'; reason: string }
+  /** `atOnce`: the session moved on purpose and waits on another node: resume without backing off. */
+  | { type: 'link.lost'; reason: string; atOnce?: boolean }
   | { type: 'link.exited'; message: string; exitCode: number }
   | { type: 'link.displaced'; message: string }
   | { type: 'retry' }
@@ -41,6 +42,8 @@ export interface SessionContext {
   /** When the link was lost; the hold time runs from here. */
   lostAt: number | null;
   nextTryAt: number | null;
+  /** The next attempt goes without backoff (set by a planned move). */
+  atOnce: boolean;
   lastError: string | null;
   /** Why the session ended or failed, for people. */
   reason: string | null;
@@ -104,6 +107,7 @@ export const sessionMachine = setup({
     attempt: 0,
     lostAt: null,
     nextTryAt: null,
+    atOnce: false,
     lastError: null,
     reason: null,
     exitCode: null,
@@ -132,7 +136,7 @@ export const sessionMachine = setup({
       on: {
         'link.lost': {
           target: 'reconnecting',
-          actions: assign({ lostAt: ({ context }) => context.now(), lastError: ({ event }) => event.reason }),
+          actions: assign({ lostAt: ({ context }) => context.now(), lastError: ({ event }) => event.reason, atOnce: ({ event }) => event.atOnce === true }),
         },
         'link.exited': { target: 'ended', actions: assign({ reason: ({ event }) => event.message, exitCode: ({ event }) => event.exitCode }) },
         'link.displaced': { target: 'ended', actions: assign({ reason: ({ event }) => event.message }) },
@@ -142,7 +146,8 @@ export const sessionMachine = setup({
     reconnecting: {
       entry: assign(({ context }) => ({
         attempt: context.attempt + 1,
-        nextTryAt: context.now() + backoffMs(context.attempt + 1, context.random),
+        nextTryAt: context.now() + (context.atOnce ? 0 : backoffMs(context.attempt + 1, context.random)),
+        atOnce: false,
       })),
       always: {
         guard: 'holdPassed',

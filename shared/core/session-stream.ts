@@ -287,9 +287,9 @@ export class SessionStream {
       if (message.type === 'session.exited') sendBack({ type: 'link.exited', message: message.message, exitCode: message.exitCode });
       else if (message.type === 'session.detached') sendBack({ type: 'link.displaced', message: message.message });
     };
-    connection.options.onClose = (_code, reason) => {
+    connection.options.onClose = (code, reason) => {
       this.live = false;
-      sendBack({ type: 'link.lost', reason });
+      sendBack({ type: 'link.lost', reason, atOnce: code === CloseCode.moved });
     };
     // Browsers cannot see WebSocket pings, so liveness is checked with our own: a ping
     // every third of the period keeps a healthy link talking, and silence for 80 % of
