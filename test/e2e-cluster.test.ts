@@ -1,13 +1,15 @@
 // End to end on a cluster: the web client in Debian's Chromium, served by one node of
 // three; the node running the person's Python is killed with kill -9. What a person
 // sees: a brief "Reconnecting…" overlay, then the same Python, with their variable
-// still set — nothing else.
+// still set — nothing else. And an administrator's page that shows the cluster live:
+// draining a node there moves the person's session, which they barely notice.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, waitForStatus, type TestCluster } from './cluster-harness.js';
+import type { ClusterStatus } from '../shared/protocol/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -36,6 +38,14 @@ function rows(page: Page): Promise<string[]> {
     .evaluateAll((divs) => divs.map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
 }
 
+async function signIn(page: Page, url: string, user: string, password: string): Promise<void> {
+  page.setDefaultTimeout(15_000);
+  await page.goto(url);
+  await page.getByLabel('User name', { exact: true }).fill(user);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check().catch(() => false))) {
@@ -50,11 +60,7 @@ describe('the web client on a cluster', () => {
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.setDefaultTimeout(15_000);
-    await page.goto(c.nodes[0]!.url);
-    await page.getByLabel('User name', { exact: true }).fill('ann');
-    await page.getByLabel('Password', { exact: true }).fill('ann-pw');
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signIn(page, c.nodes[0]!.url, 'ann', 'ann-pw');
     await page.getByRole('button', { name: 'Launch Python', exact: true }).click();
     await waitFor('the Python prompt', async () => (await rows(page)).some((row) => row.startsWith('>>>')));
     await page.getByRole('region', { name: 'Python session' }).locator('.xterm-screen').click();
@@ -89,5 +95,50 @@ describe('the web client on a cluster', () => {
     expect(after.sessions[0]).toMatchObject({ epoch: 2 });
     expect(after.sessions[0]!.primary).not.toBe(primary);
     await context.close();
+  }, 90_000);
+
+  it('shows an administrator the cluster live: draining a node from the admin page moves the session, and the person keeps working', async () => {
+    for (const node of c.nodes) if (!node.alive) await c.restart(node.name);
+    const earlier = new Set((await c.status()).sessions.map((s) => s.id));
+    const person = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+    const page = await person.newPage();
+    await signIn(page, c.nodes[1]!.url, 'ann', 'ann-pw');
+    // The person is no administrator: no admin page for them.
+    await page.getByRole('button', { name: 'Launch Python', exact: true }).click();
+    expect(await page.getByRole('tab', { name: 'Admin' }).count()).toBe(0);
+    await waitFor('the Python prompt', async () => (await rows(page)).some((row) => row.startsWith('>>>')));
+    await page.getByRole('region', { name: 'Python session' }).locator('.xterm-screen').click();
+    await page.keyboard.type('y = 6*7');
+    await page.keyboard.press('Enter');
+    const mine = (s: ClusterStatus) => s.sessions.find((x) => !earlier.has(x.id));
+    const before = await waitForStatus(c, (s) => mine(s)?.standbys.length === 1 && Object.keys(mine(s)!.logIndex).length === 2);
+    const { primary, standbys, id } = mine(before)!;
+
+    const operator = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const admin = await operator.newPage();
+    const adminErrors: string[] = [];
+    admin.on('pageerror', (error) => adminErrors.push(error.message));
+    await signIn(admin, c.nodes[2]!.url, 'admin', 'admin-pw');
+    await admin.getByRole('tab', { name: 'Admin' }).click();
+    const row = admin.locator(`tr[data-session="${id}"]`);
+    await waitFor('the session on the admin page', async () => (await row.locator('.primary').textContent()) === primary);
+    expect(await row.textContent()).toContain('ann');
+    expect(await admin.locator('tr[data-node]').count()).toBe(3);
+    await admin.getByRole('button', { name: `Drain ${primary}`, exact: true }).click();
+    // Live: the page shows the node drained and the session on its former standby.
+    await waitFor('the session to move on the admin page', async () => (await row.locator('.primary').textContent()) === standbys[0]);
+    await waitFor('the node to show drained', async () => /drained: \d+ moved/.test((await admin.locator(`tr[data-node="${primary}"]`).textContent()) ?? ''));
+    await waitFor('the move in recent events', async () => (await admin.locator('.event-handover').count()) >= 1);
+    await admin.screenshot({ path: join(artifacts, 'admin-after-drain.png') });
+    // The person's Python is the same interpreter.
+    await page.keyboard.type('print(y + 2)');
+    await page.keyboard.press('Enter');
+    await waitFor('Python to print 44 on the new primary', async () => (await rows(page)).includes('44'), 20_000);
+    expect(await page.locator('.session-ended').count()).toBe(0);
+    await admin.getByRole('button', { name: `Undrain ${primary}`, exact: true }).click();
+    await waitFor('the node to take sessions again', async () => /accepting/.test((await admin.locator(`tr[data-node="${primary}"]`).textContent()) ?? ''));
+    expect(adminErrors).toEqual([]);
+    await person.close();
+    await operator.close();
   }, 90_000);
 });

@@ -9,6 +9,10 @@ import { TerminalView } from './components/TerminalView.js';
 import { RfbView } from './components/RfbView.js';
 import { StatusBar } from './components/StatusBar.js';
 import { Tabs, type Tab } from './components/Tabs.js';
+import { AdminView } from './components/AdminView.js';
+
+/** Members of this group see the admin page (the broker checks it again on every call). */
+const ADMIN_GROUP = 'admins';
 
 export interface SessionTab {
   key: string;
@@ -86,8 +90,10 @@ export function App({ client }: { client: HoldfastClient }) {
     );
   }
 
+  const isAdmin = state.user.groups.includes(ADMIN_GROUP);
   const tabs: Tab[] = [
     { key: 'launcher', label: 'Apps', closable: false },
+    ...(isAdmin ? [{ key: 'admin', label: 'Admin', closable: false }] : []),
     ...sessions.map((s) => ({ key: s.key, label: s.name, closable: true })),
   ];
   const current = sessions.find((s) => s.key === active);
@@ -99,6 +105,7 @@ export function App({ client }: { client: HoldfastClient }) {
         {active === 'launcher' && (
           <Launcher apps={apps} error={appsError} onLaunch={launch} running={running.filter((r) => !openHere.has(r.sessionId))} onAttach={attach} />
         )}
+        {isAdmin && <AdminView client={client} visible={active === 'admin'} />}
         {sessions.map((s) =>
           s.display === 'rfb' ? (
             <RfbView key={s.key} tab={s} visible={s.key === active} />

@@ -64,6 +64,11 @@ export class HoldfastClient {
     return this.options.brokerUrl;
   }
 
+  /** The current access token, for the broker's HTTP admin API (Authorization: Bearer); null when signed out. */
+  get apiToken(): string | null {
+    return this.accessToken;
+  }
+
   subscribe(listener: (state: ClientState) => void): () => void {
     this.listeners.add(listener);
     listener(this.state);

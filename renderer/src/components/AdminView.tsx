@@ -1,0 +1,216 @@
+// The administrators' page: the cluster's nodes and sessions, live (polled every
+// second), recent failovers, divergences and moves; and the actions an operator needs
+// — drain or undrain a node, move a session's primary, end a session.
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { ClusterStatus, NodeStatus, SessionStatus } from '../../../shared/protocol/index.js';
+import type { HoldfastClient } from '../../../shared/core/index.js';
+import { AdminApi } from '../admin-api.js';
+
+const POLL_MS = 1000;
+
+const time = (at: number) => new Date(at).toLocaleTimeString();
+const short = (id: string) => id.slice(0, 8);
+
+function nodeState(node: NodeStatus): string {
+  if (node.draining) {
+    const drain = node.drain;
+    if (!drain) return 'draining';
+    if (drain.finishedAt === null) return `draining (${drain.moved} moved)`;
+    return `drained: ${drain.moved} moved${drain.staying.length > 0 ? `, ${drain.staying.length} staying` : ''}`;
+  }
+  return node.accepting ? 'accepting' : 'no lease';
+}
+
+export function AdminView({ client, visible }: { client: HoldfastClient; visible: boolean }) {
+  const api = useMemo(() => new AdminApi(client), [client]);
+  const [status, setStatus] = useState<ClusterStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [busy, setBusy] = useState<Set<string>>(new Set());
+
+  const refresh = useCallback(() => api.status().then(
+    (next) => {
+      setStatus(next);
+      setError(null);
+    },
+    (e: Error) => setError(e.message),
+  ), [api]);
+
+  useEffect(() => {
+    if (!visible) return;
+    void refresh();
+    const timer = setInterval(() => void refresh(), POLL_MS);
+    return () => clearInterval(timer);
+  }, [visible, refresh]);
+
+  /** Runs an action, marking `key` busy, and says how it went. */
+  const act = async (key: string, what: string, action: () => Promise<unknown>) => {
+    setBusy((b) => new Set(b).add(key));
+    setNotice(null);
+    try {
+      await action();
+      setNotice(what);
+      setError(null);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy((b) => {
+        const next = new Set(b);
+        next.delete(key);
+        return next;
+      });
+      void refresh();
+    }
+  };
+
+  return (
+    <section className="admin" aria-labelledby="admin-title" hidden={!visible}>
+      <header>
+        <h1 id="admin-title">Cluster</h1>
+        <span className="muted">{status ? `as seen from ${status.node} · updated ${new Date().toLocaleTimeString()}` : 'loading…'}</span>
+      </header>
+      <p className="error" role="alert">{error ?? ''}</p>
+      <p className="admin-notice" role="status">{notice ?? ''}</p>
+      {status && (
+        <>
+          <h2 id="nodes-title">Nodes ({status.nodes.length})</h2>
+          <table className="admin-table" aria-labelledby="nodes-title">
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col">Address</th>
+                <th scope="col">Version</th>
+                <th scope="col">Load</th>
+                <th scope="col">Lease</th>
+                <th scope="col">State</th>
+                <th scope="col">Failovers</th>
+                <th scope="col">Divergences</th>
+                <th scope="col"><span className="visually-hidden">Actions</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {status.nodes.map((node) => (
+                <tr key={node.name} data-node={node.name}>
+                  <th scope="row">{node.name}</th>
+                  <td>{node.url}</td>
+                  <td>{node.version ?? '?'}</td>
+                  <td className="num">{node.load}</td>
+                  <td className="mono" title={node.leaseId}>{node.leaseId ? node.leaseId.slice(-8) : '—'}</td>
+                  <td className={node.draining ? 'warn' : node.accepting ? 'good' : 'bad'}>{nodeState(node)}</td>
+                  <td className="num">{node.counters?.failovers ?? '?'}</td>
+                  <td className="num">{node.counters?.divergences ?? '?'}</td>
+                  <td>
+                    {node.draining ? (
+                      <button disabled={busy.has(node.name)} onClick={() => void act(node.name, `${node.name} takes sessions again.`, () => api.undrain(node.name))}>
+                        Undrain {node.name}
+                      </button>
+                    ) : (
+                      <button disabled={busy.has(node.name)} onClick={() => void act(node.name, `${node.name} is draining: its sessions move to their standbys.`, () => api.drain(node.name))}>
+                        Drain {node.name}
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+
+          <h2 id="sessions-title">Sessions ({status.sessions.length})</h2>
+          <table className="admin-table" aria-labelledby="sessions-title">
+            <thead>
+              <tr>
+                <th scope="col">Session</th>
+                <th scope="col">User</th>
+                <th scope="col">App</th>
+                <th scope="col">Primary</th>
+                <th scope="col">Standbys (lag)</th>
+                <th scope="col">Epoch</th>
+                <th scope="col">State</th>
+                <th scope="col"><span className="visually-hidden">Actions</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {status.sessions.length === 0 && (
+                <tr>
+                  <td colSpan={8} className="muted">No sessions are running.</td>
+                </tr>
+              )}
+              {status.sessions.map((session) => (
+                <SessionRow key={session.id} session={session} nodes={status.nodes} busy={busy.has(session.id)} act={act} api={api} />
+              ))}
+            </tbody>
+          </table>
+
+          <h2 id="events-title">Recent events</h2>
+          {status.events.length === 0 ? (
+            <p className="muted">No failovers, divergences or moves yet.</p>
+          ) : (
+            <ol className="admin-events" aria-labelledby="events-title">
+              {status.events.slice(0, 20).map((event, i) => (
+                <li key={`${event.at}-${i}`} className={`event-${event.kind}`}>
+                  <time dateTime={new Date(event.at).toISOString()}>{time(event.at)}</time> <strong>{event.kind}</strong> on {event.node}
+                  {event.app ? ` · ${event.app}` : ''}
+                  {event.session ? ` (${short(event.session)})` : ''} — {event.detail}
+                </li>
+              ))}
+            </ol>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function SessionRow({
+  session,
+  nodes,
+  busy,
+  act,
+  api,
+}: {
+  session: SessionStatus;
+  nodes: NodeStatus[];
+  busy: boolean;
+  act: (key: string, what: string, action: () => Promise<unknown>) => Promise<void>;
+  api: AdminApi;
+}) {
+  const targets = nodes.filter((n) => n.name !== session.primary && n.accepting);
+  const [to, setTo] = useState('');
+  const target = targets.some((n) => n.name === to) ? to : (session.standbys.find((s) => targets.some((n) => n.name === s)) ?? targets[0]?.name ?? '');
+  const label = `${session.app} of ${session.user} (${short(session.id)})`;
+  return (
+    <tr data-session={session.id}>
+      <th scope="row" className="mono">{short(session.id)}</th>
+      <td>{session.user}</td>
+      <td>{session.app}</td>
+      <td className="primary">{session.primary}</td>
+      <td>{session.standbys.length === 0 ? '—' : session.standbys.map((s) => `${s} (${session.lag[s] ?? '?'})`).join(', ')}</td>
+      <td className="num">{session.epoch}</td>
+      <td>{session.attached ? 'attached' : 'held'}</td>
+      <td className="admin-actions">
+        <label>
+          <span className="visually-hidden">Move {label} to</span>
+          <select value={target} onChange={(e) => setTo(e.target.value)} disabled={busy || targets.length === 0}>
+            {targets.map((n) => (
+              <option key={n.name} value={n.name}>
+                {n.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button disabled={busy || !target} aria-label={`Move ${label}`} onClick={() => void act(session.id, `${label} moved to ${target}.`, () => api.move(session.id, target))}>
+          Move
+        </button>
+        <button
+          disabled={busy}
+          aria-label={`End ${label}`}
+          onClick={() => {
+            if (window.confirm(`End ${label}? Its person loses what is not saved.`)) void act(session.id, `${label} ended.`, () => api.end(session.id));
+          }}
+        >
+          End
+        </button>
+      </td>
+    </tr>
+  );
+}
