@@ -35,12 +35,20 @@ export class Gui {
   async steady(): Promise<{ hash: string; pixels: Uint8Array; width: number; height: number }> {
     let previous = '';
     return waitFor('the app to draw and hold still', async () => {
-      await this.viewer.ready;
-      const hash = await this.viewer.frameHash();
-      const steady = hash === previous && drawn(this.viewer.framebuffer);
+      const viewer = this.viewer;
+      let hash: string;
+      try {
+        await viewer.ready;
+        hash = await viewer.frameHash();
+      } catch (error) {
+        // A resume replaced the viewer mid-look (a reconnect): look again with the new one.
+        if (viewer !== this.viewer) return null;
+        throw error;
+      }
+      const steady = hash === previous && drawn(viewer.framebuffer);
       previous = hash;
       if (!steady) await new Promise((r) => setTimeout(r, 200));
-      return steady ? { hash, pixels: this.viewer.framebuffer.slice(), width: this.viewer.width, height: this.viewer.height } : null;
+      return steady ? { hash, pixels: viewer.framebuffer.slice(), width: viewer.width, height: viewer.height } : null;
     }, 15_000);
   }
 }
