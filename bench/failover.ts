@@ -2,6 +2,11 @@
 // primary fails, on a real 3-node cluster (1-member etcd, real node processes from the
 // bench's copy of dist/). Bundled and run by scripts/bench.mjs (`--only=failover`).
 //
+// Beside the faults, the planned counterpart, interleaved in the same run: an
+// administrator's move of the session to its standby (POST /api/sessions/ID/move, what
+// a drain does for each primary). Same start (the request is sent) and end (first
+// echo of input typed after it), so the two compare directly.
+//
 // Two kinds of fault, interleaved: kill -9 of the primary's node process, and SIGSTOP
 // of it (a silent failure: its sockets stay open, nothing answers, its etcd lease runs
 // out after leaseTtlMs and the standby is promoted then; the stopped node is SIGCONTed
@@ -81,7 +86,7 @@ export interface FailoverOptions extends StatsHelpers {
   saveLogs?: (text: string) => string;
 }
 
-type Kind = 'kill9' | 'sigstop';
+type Kind = 'kill9' | 'sigstop' | 'move';
 type Gateway = 'standby' | 'other' | 'primary';
 
 interface Sample {
@@ -239,13 +244,13 @@ export async function run(options: FailoverOptions): Promise<Record<string, unkn
     const every = Math.max(1, Math.floor(options.faults / Math.max(1, options.onPrimaryFaults)));
     let extra = 0;
     for (let j = 0; j < options.faults; j++) {
-      schedule.push({ kind: 'kill9', onPrimary: false }, { kind: 'sigstop', onPrimary: false });
+      schedule.push({ kind: 'kill9', onPrimary: false }, { kind: 'sigstop', onPrimary: false }, { kind: 'move', onPrimary: false });
       if ((j + 1) % every === 0 && extra < options.onPrimaryFaults) {
         extra += 1;
         schedule.push({ kind: 'kill9', onPrimary: true }, { kind: 'sigstop', onPrimary: true });
       }
     }
-    const gatewayTurn: Record<Kind, number> = { kill9: 0, sigstop: 0 };
+    const gatewayTurn: Record<Kind, number> = { kill9: 0, sigstop: 0, move: 0 };
     let retired = 0;
     let consecutiveFailures = 0;
 
@@ -272,7 +277,7 @@ export async function run(options: FailoverOptions): Promise<Record<string, unkn
       const sample = await oneFault(c, { i, kind, gateway, id, target, via, primariesOnNode: primaries.get(target)!.length, stopped, liveUrl, status });
       samples.push(sample);
       noteNodes();
-      const slow = kind === 'kill9' ? SLOW_KILL_MS : BUDGET.sigstopP99Ms;
+      const slow = kind === 'sigstop' ? BUDGET.sigstopP99Ms : SLOW_KILL_MS;
       const what =
         sample.ms === null ? `no live output within ${LIVE_BOUND_MS / 1000} s${sample.error ? `: ${sample.error}` : ''}` :
         sample.markers.odd > 0 ? `${sample.markers.odd} of ${sample.markers.sent} markers not echoed exactly once (lost or doubled input)` :
@@ -320,6 +325,7 @@ export async function run(options: FailoverOptions): Promise<Record<string, unkn
     };
     const kill9 = summary(pick('kill9', ['standby', 'other']));
     const sigstop = summary(pick('sigstop', ['standby', 'other']));
+    const move = summary(pick('move', ['standby', 'other']));
     return {
       method:
         'start: this process sends the signal to the primary\'s node; end: the client\'s sink receives the first output, after the fault, that is the echo of a marker typed after the fault (one at once, then every 20 ms; the session core resends unacknowledged input on resume). Client: HoldfastClient (session core) attached to a `cat` session through a node other than the primary\'s (alternately the standby\'s node and the third node); the client\'s own reconnect backoff is included. Between faults the node is restarted and every session is whole again (primary + one joined standby).',
@@ -337,6 +343,8 @@ export async function run(options: FailoverOptions): Promise<Record<string, unkn
       },
       kill9: { ...kill9, byGateway: { standby: summary(pick('kill9', ['standby'])).ms, other: summary(pick('kill9', ['other'])).ms } },
       sigstop: { ...sigstop, byGateway: { standby: summary(pick('sigstop', ['standby'])).ms, other: summary(pick('sigstop', ['other'])).ms } },
+      move: { ...move, byGateway: { standby: summary(pick('move', ['standby'])).ms, other: summary(pick('move', ['other'])).ms } },
+      moveVsKill9P50: move.ms.p50 !== undefined && kill9.ms.p50 ? Math.round((move.ms.p50 / kill9.ms.p50) * 100) / 100 : null,
       clientOnPrimary: { kill9: summary(pick('kill9', ['primary'])), sigstop: summary(pick('sigstop', ['primary'])) },
       sessionsRetired: retired,
       sessionsNotWholeAgain: anomalies.filter((a) => a.what.startsWith('session not whole')).length,
@@ -475,7 +483,9 @@ async function oneFault(c: TestCluster, plan: FaultPlan): Promise<Sample & { t0W
     // The fault.
     sample.t0Wall = Date.now();
     t0 = performance.now();
-    c.signal(target, kind === 'kill9' ? 'SIGKILL' : 'SIGSTOP');
+    let moved: Promise<unknown> | null = null;
+    if (kind === 'move') moved = c.admin('POST', `/api/sessions/${id}/move`, {}, plan.liveUrl()).catch((error: unknown) => (sample.error = `the move failed: ${String(error)}`));
+    else c.signal(target, kind === 'kill9' ? 'SIGKILL' : 'SIGSTOP');
     faulted = true;
     if (kind === 'sigstop') plan.stopped.add(target);
     type();
@@ -489,6 +499,7 @@ async function oneFault(c: TestCluster, plan: FaultPlan): Promise<Sample & { t0W
       sender = undefined;
     }
     sample.tEndWall = Date.now();
+    await moved;
     if (tLive !== null) sample.ms = tLive - t0;
     if (lost !== null) sample.lostMs = Math.round(((lost as number) - t0) * 10) / 10;
     if (streaming !== null) sample.streamingMs = Math.round(((streaming as number) - t0) * 10) / 10;
@@ -527,7 +538,7 @@ async function oneFault(c: TestCluster, plan: FaultPlan): Promise<Sample & { t0W
   sample.newPrimary = np?.primary ?? null;
   if (np) {
     const lines = (c.nodes.find((n) => n.name === np.primary)?.log ?? []).map(parse).filter((l) => l?.session === id && Date.parse(String(l.time)) >= sample.t0Wall - 50);
-    const promotedLine = lines.find((l) => l?.msg === 'promoted to primary');
+    const promotedLine = lines.find((l) => l?.msg === 'promoted to primary' || l?.msg === 'took over a moved session');
     const resumedLine = lines.find((l) => l?.msg === 'session resumed');
     if (promotedLine) {
       if (typeof promotedLine.ms === 'number') sample.promotionMs = promotedLine.ms;
@@ -544,7 +555,8 @@ async function oneFault(c: TestCluster, plan: FaultPlan): Promise<Sample & { t0W
     const now = check ? sessionOf(check, id) : undefined;
     if (np && now && now.primary !== np.primary) sample.error = `${np.primary} was promoted, but after SIGCONT of ${target} the record names ${now.primary}`;
   }
-  await c.restart(target);
+  // A move leaves every node running: nothing to restart.
+  if (kind !== 'move') await c.restart(target);
   return sample;
 }
 

@@ -13,7 +13,8 @@
 // bare PTY); 5 memory per idle session at 1/50/200; 6 PASS/FAIL checks: the tail of an
 // exiting app, and a 30 s stalled reader (protocol client, CLI on a PTY, CLI on a pipe);
 // 7 resume after a lost path; 8 failover time on a 3-node cluster (kill -9 and SIGSTOP
-// of the primary's node; bench/failover.ts); 9 what lockstep replication adds to the
+// of the primary's node, and a planned move to the standby as a drain does it;
+// bench/failover.ts); 9 what lockstep replication adds to the
 // keystroke echo (2 replicas against 1, same cluster; bench/replication.ts). Parts 8
 // and 9 start their own etcd and node processes (test/cluster-harness.ts). 10 GUI
 // (RFB) apps (bench/rfb.ts): updates/s and bytes per update of a scrolling xterm at
@@ -72,7 +73,7 @@ const N = {
   stallMs: QUICK ? 5_000 : 30_000,
   seqLines: 2_000_000,
   tailRandomBytes: 1_000_000,
-  failoverFaults: QUICK ? 10 : 20, // per kind (kill -9, SIGSTOP), client on a non-primary node
+  failoverFaults: QUICK ? 10 : 20, // per kind (kill -9, SIGSTOP, planned move), client on a non-primary node
   failoverOnPrimaryFaults: QUICK ? 2 : 5, // per kind, client on the primary's node (reported apart)
   replicationWarmup: QUICK ? 50 : 200,
   replicationSamples: QUICK ? 400 : 2000, // per replica count, in alternating blocks
@@ -1630,12 +1631,13 @@ function render(result) {
           row('   SIGSTOP of the primary\'s node', fo.sigstop, `budget p99 ≤ ${fo.budget.sigstopP99Ms} ms (lease TTL + 1 s): ${ok(fo.withinBudget.sigstopP99)}`),
           row('   kill -9, client on the primary', fo.clientOnPrimary.kill9, 'the client\'s own node died'),
           row('   SIGSTOP, client on the primary', fo.clientOnPrimary.sigstop, ''),
+          ...(fo.move ? [row('   planned move (drain) to the standby', fo.move, `${fo.moveVsKill9P50 ?? '?'}× kill -9's p50, same run`)] : []),
         ],
         ['Failover: fault → live output', 'p50', 'p99', 'min', 'max', 'n', 'notes'],
       ),
     );
-    const at = (k) => [fo.kill9, fo.sigstop].map((x) => fmtMs(x[k].p50)).join(' / ');
-    out.push(`   timeline, p50 from the fault (kill -9 / SIGSTOP): client sees the link lost ${at('faultToLinkLostMs')} (then waits its backoff ${at('backoffScheduledMs')}); standby promoted ${at('faultToPromotedMs')} (promotion itself ${at('promotionMs')}); host logs the resume ${at('faultToResumedOnHostMs')}; client streaming ${at('faultToStreamingMs')}`);
+    const at = (k) => [fo.kill9, fo.sigstop, ...(fo.move ? [fo.move] : [])].map((x) => fmtMs(x[k].p50)).join(' / ');
+    out.push(`   timeline, p50 from the fault (kill -9 / SIGSTOP${fo.move ? ' / move' : ''}): client sees the link lost ${at('faultToLinkLostMs')} (then waits its backoff ${at('backoffScheduledMs')}); standby promoted ${at('faultToPromotedMs')} (promotion itself ${at('promotionMs')}); host logs the resume ${at('faultToResumedOnHostMs')}; client streaming ${at('faultToStreamingMs')}`);
     out.push(`   client on the standby's node / the third node, p50: kill -9 ${fmtMs(fo.kill9.byGateway.standby.p50)} / ${fmtMs(fo.kill9.byGateway.other.p50)}; SIGSTOP ${fmtMs(fo.sigstop.byGateway.standby.p50)} / ${fmtMs(fo.sigstop.byGateway.other.p50)}`);
     out.push(`   3 nodes, 1 etcd member; heartbeatMs ${st.heartbeatMs} (client silence ${st.clientSilenceMs} ms), lease TTL ${st.leaseTtlMs} ms, keep-alive ${st.keepAliveMs} ms; faults per node: ${Object.entries(fo.faultedNodes).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     out.push(`   ${fo.anomalies.length} anomalies with node log lines in the JSON (slow or failed failovers, lost/doubled input); ${fo.sessionsNotWholeAgain} sessions did not get a joined standby back within 20 s (ended and replaced); ${fo.sessionsRetired} retired for long logs`);
