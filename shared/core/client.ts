@@ -7,7 +7,7 @@ import type { AppInfo, SessionSummary, UserInfo } from '../protocol/index.js';
 import { Connection, ProtocolError } from './connection.js';
 import { SessionStream } from './session-stream.js';
 import { backoffMs } from './session-machine.js';
-import { clientMachine } from './client-machine.js';
+import { clientMachine, type SignInInput } from './client-machine.js';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import type { SocketFactory } from './socket.js';
 import { BrokerList } from './brokers.js';
@@ -21,6 +21,15 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** A session link that carries nothing for this long is treated as lost (default: the node's heartbeat). */
   deadAfterMs?: number;
+  /** Called with each refresh token the broker issues ("remember me"); each replaces the one before. */
+  onRefreshToken?: (grant: RefreshGrant) => void;
+}
+
+export interface RefreshGrant {
+  brokerUrl: string;
+  user: string;
+  refreshToken: string;
+  expiresAt: number;
 }
 
 export interface ClientState {
@@ -50,7 +59,7 @@ export class HoldfastClient {
   constructor(private readonly options: ClientOptions) {
     this.brokers = new BrokerList(options.brokerUrl);
     const machine = clientMachine.provide({
-      actors: { signIn: fromPromise<UserInfo, { user: string; password: string }>(({ input }) => this.openControl(input.user, input.password)) },
+      actors: { signIn: fromPromise<UserInfo, SignInInput>(({ input }) => this.openControl(input)) },
     });
     this.actor = createActor(machine);
     this.actor.subscribe((snapshot) => {
@@ -71,7 +80,16 @@ export class HoldfastClient {
   }
 
   /** Signs in (signing out first); resolves with the person, or rejects with why not. */
-  signIn(user: string, password: string): Promise<UserInfo> {
+  signIn(user: string, password: string, options: { remember?: boolean } = {}): Promise<UserInfo> {
+    return this.startSignIn({ user, password, remember: options.remember === true });
+  }
+
+  /** Signs in with a refresh token kept from a "remember me" sign-in; the broker rotates it (onRefreshToken). */
+  signInWithToken(refreshToken: string): Promise<UserInfo> {
+    return this.startSignIn({ refreshToken });
+  }
+
+  private startSignIn(input: SignInInput): Promise<UserInfo> {
     this.signOut();
     return new Promise((resolve, reject) => {
       const subscription = this.actor.subscribe((snapshot) => {
@@ -80,13 +98,13 @@ export class HoldfastClient {
         else return;
         queueMicrotask(() => subscription.unsubscribe());
       });
-      this.actor.send({ type: 'signIn', user, password });
+      this.actor.send({ type: 'signIn', ...input });
     });
   }
 
   private lastSignInError: Error | null = null;
 
-  private async openControl(user: string, password: string): Promise<UserInfo> {
+  private async openControl(input: SignInInput): Promise<UserInfo> {
     this.lastSignInError = null;
     this.update({ status: 'connecting', statusDetail: 'signing in' });
     const connection = this.connection(undefined, (_code, reason) => this.controlLost(connection, reason));
@@ -95,8 +113,14 @@ export class HoldfastClient {
       const welcome = await connection.open();
       this.brokers.update(welcome.brokers);
       this.update({ node: welcome.node });
-      const signedIn = await connection.request({ type: 'auth.signIn', user, password }, 'auth.signedIn');
+      const signedIn =
+        'refreshToken' in input
+          ? await connection.request({ type: 'auth.signInWithToken', refreshToken: input.refreshToken }, 'auth.signedIn')
+          : await connection.request({ type: 'auth.signIn', user: input.user, password: input.password, ...(input.remember ? { remember: true } : {}) }, 'auth.signedIn');
       this.accessToken = signedIn.accessToken;
+      if (signedIn.refreshToken && signedIn.refreshExpiresAt) {
+        this.options.onRefreshToken?.({ brokerUrl: this.options.brokerUrl, user: signedIn.user.name, refreshToken: signedIn.refreshToken, expiresAt: signedIn.refreshExpiresAt });
+      }
       this.scheduleRefresh(signedIn.expiresAt);
       this.update({ status: 'online', statusDetail: `connected to ${welcome.node}`, user: signedIn.user });
       return signedIn.user;
