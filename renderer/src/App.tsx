@@ -9,6 +9,7 @@ import { TerminalView } from './components/TerminalView.js';
 import { RfbView } from './components/RfbView.js';
 import { StatusBar } from './components/StatusBar.js';
 import { Tabs, type Tab } from './components/Tabs.js';
+import { KioskEscape, UpdateBanner, useAutomaticSignIn, useRequestedLaunches, type DesktopShell } from './desktop.js';
 
 export interface SessionTab {
   key: string;
@@ -25,8 +26,12 @@ function useClientState(client: HoldfastClient): ClientState {
 
 let nextKey = 1;
 
-export function App({ client }: { client: HoldfastClient }) {
+/** `desktop` is set inside the Electron shell only; the web client runs without it. */
+export function App({ client, desktop }: { client: HoldfastClient; desktop?: DesktopShell }) {
   const state = useClientState(client);
+  const kiosk = desktop?.config.kiosk != null;
+  const signInNotice = useAutomaticSignIn(client, state, desktop);
+  const [ended, setEnded] = useState<string | null>(null);
   const [apps, setApps] = useState<AppInfo[] | null>(null);
   const [appsError, setAppsError] = useState<string | null>(null);
   const [sessions, setSessions] = useState<SessionTab[]>([]);
@@ -62,11 +67,15 @@ export function App({ client }: { client: HoldfastClient }) {
     const key = `s${nextKey++}`;
     setSessions((all) => [...all, { key, name, display, stream }]);
     setActive(key);
+    setEnded(null);
+    // A kiosk goes back to its launcher when an app ends, never to an ended tab.
+    if (kiosk) void stream.finished().then((view) => (closeTab(key), setEnded(`${name} ended. ${view.reason ?? ''}`)));
   };
   const displayOf = (appId: string) => apps?.find((app) => app.id === appId)?.display ?? 'terminal';
   // Start at a guess; the terminal view fits itself and resizes as soon as it mounts.
   const launch = (app: AppInfo) => open(app.name, app.display, client.launch(app.id, 80, 24));
   const attach = (summary: SessionSummary) => open(summary.appName, displayOf(summary.appId), client.attach(summary, 80, 24));
+  const launchNotice = useRequestedLaunches(desktop, state.user !== null, apps, launch);
 
   const closeTab = (key: string) => {
     setSessions((all) => {
@@ -80,8 +89,9 @@ export function App({ client }: { client: HoldfastClient }) {
   if (!state.user) {
     return (
       <div className="shell">
-        <SignIn client={client} status={state} />
+        <SignIn client={client} status={state} desktop={desktop} notice={signInNotice} />
         <StatusBar state={state} size={null} onSignOut={null} />
+        <KioskEscape desktop={desktop} />
       </div>
     );
   }
@@ -93,9 +103,15 @@ export function App({ client }: { client: HoldfastClient }) {
   const current = sessions.find((s) => s.key === active);
 
   return (
-    <div className="shell">
+    <div className={kiosk ? 'shell kiosk' : 'shell'}>
+      <UpdateBanner desktop={desktop} />
       <Tabs tabs={tabs} active={active} onSelect={setActive} onClose={closeTab} />
       <main className="content">
+        {active === 'launcher' && (launchNotice ?? ended) && (
+          <p className="notice" role="status">
+            {launchNotice ?? ended}
+          </p>
+        )}
         {active === 'launcher' && (
           <Launcher apps={apps} error={appsError} onLaunch={launch} running={running.filter((r) => !openHere.has(r.sessionId))} onAttach={attach} />
         )}
@@ -107,7 +123,12 @@ export function App({ client }: { client: HoldfastClient }) {
           ),
         )}
       </main>
-      <StatusBar state={state} size={current?.display === 'terminal' ? size : null} onSignOut={() => client.signOut()} />
+      <StatusBar
+        state={state}
+        size={current?.display === 'terminal' ? size : null}
+        onSignOut={kiosk ? null : () => (void desktop?.bridge.clearCredential(), client.signOut())}
+      />
+      <KioskEscape desktop={desktop} />
     </div>
   );
 }
