@@ -6,6 +6,7 @@ import { CloseCode } from '../shared/protocol/index.js';
 import { HoldfastClient, type ProtocolError, type RefreshGrant } from '../shared/core/index.js';
 import { nodeSocketFactory } from '../broker/cli/connect.js';
 import { bearer, rawSocket, startNode, type TestNode } from './harness.js';
+import { waitFor } from './demo-node.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -66,6 +67,58 @@ describe('remember me', () => {
     client.signOut();
     const socket = rawSocket(t.url, bearer(grants[0]!.refreshToken));
     expect((await socket.closed).code).toBe(CloseCode.unauthenticated);
+  });
+});
+
+describe('renewing a refused sign-in', () => {
+  /** A node restarted on the same port with a fresh token key: every access and refresh token it issued before is refused. */
+  async function restartWithNewKey(node: TestNode): Promise<TestNode> {
+    const port = Number(new URL(node.url).port);
+    await node.node.stop();
+    return startNode({ node: { listen: { host: '127.0.0.1', port } } });
+  }
+
+  it('a kiosk whose access token the broker no longer accepts signs in again with its stored secret', async () => {
+    let node = await startNode();
+    const renewals: number[] = [];
+    const client = new HoldfastClient({
+      brokerUrl: node.url,
+      socketFactory: nodeSocketFactory,
+      connectTimeoutMs: 2000,
+      renewSignIn: async () => (renewals.push(Date.now()), { user: 'ann', password: 'ann-pw' }),
+    });
+    try {
+      await client.signIn('ann', 'ann-pw');
+      node = await restartWithNewKey(node);
+      await waitFor('the client to be signed in again', async () => (await client.listApps().catch(() => [])).length > 0);
+      expect(renewals.length).toBeGreaterThanOrEqual(1);
+      expect(client.state).toMatchObject({ status: 'online', user: { name: 'ann' } });
+    } finally {
+      client.signOut();
+      await node.stop();
+    }
+  });
+
+  it('a remembered token from before the key changed is refused: the client stays offline and says why', async () => {
+    let node = await startNode();
+    const grants: RefreshGrant[] = [];
+    const client = new HoldfastClient({
+      brokerUrl: node.url,
+      socketFactory: nodeSocketFactory,
+      connectTimeoutMs: 2000,
+      onRefreshToken: (grant) => grants.push(grant),
+      renewSignIn: async () => ({ refreshToken: grants.at(-1)!.refreshToken }),
+    });
+    try {
+      await client.signIn('ann', 'ann-pw', { remember: true });
+      node = await restartWithNewKey(node);
+      await expect(client.listApps()).rejects.toMatchObject({ code: 'sign_in_failed' });
+      expect(client.state.status).toBe('offline');
+      expect(client.state.statusDetail).toMatch(/saved sign-in has expired or is no longer valid/);
+    } finally {
+      client.signOut();
+      await node.stop();
+    }
   });
 });
 

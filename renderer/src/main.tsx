@@ -8,6 +8,15 @@ import { PolicyError, type DesktopShell } from './desktop.js';
 import '@xterm/xterm/css/xterm.css';
 import './styles.css';
 
+async function renewal({ bridge, config }: DesktopShell) {
+  if (config.kiosk) {
+    const secret = await bridge.loadKioskSecret();
+    return secret === null ? null : { user: config.kiosk.account, password: secret };
+  }
+  const credential = await bridge.loadCredential();
+  return credential === null ? null : { refreshToken: credential.refreshToken };
+}
+
 async function start(): Promise<void> {
   const bridge = desktopBridge();
   const root = createRoot(document.getElementById('root')!);
@@ -18,6 +27,8 @@ async function start(): Promise<void> {
     socketFactory: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
     // Only a "remember me" sign-in (or one with a kept token) brings a refresh token; each replaces the last.
     onRefreshToken: desktop ? ({ brokerUrl, user, refreshToken }) => void desktop.bridge.saveCredential({ brokerUrl, user, refreshToken }) : undefined,
+    // A kiosk (its stored secret) or a remembered sign-in renews itself when the broker refuses an old access token.
+    renewSignIn: desktop ? () => renewal(desktop) : undefined,
   });
   root.render(<App client={client} desktop={desktop} />);
 }

@@ -23,6 +23,12 @@ export interface ClientOptions {
   deadAfterMs?: number;
   /** Called with each refresh token the broker issues ("remember me"); each replaces the one before. */
   onRefreshToken?: (grant: RefreshGrant) => void;
+  /**
+   * When the broker refuses the access token on a reconnect (it expired while the link
+   * was down, or the node's key changed), a way to sign in again without the person:
+   * a kiosk's stored secret, or a remembered refresh token. Sessions are not touched.
+   */
+  renewSignIn?: () => Promise<SignInInput | null>;
 }
 
 export interface RefreshGrant {
@@ -113,14 +119,7 @@ export class HoldfastClient {
       const welcome = await connection.open();
       this.brokers.update(welcome.brokers);
       this.update({ node: welcome.node });
-      const signedIn =
-        'refreshToken' in input
-          ? await connection.request({ type: 'auth.signInWithToken', refreshToken: input.refreshToken }, 'auth.signedIn')
-          : await connection.request({ type: 'auth.signIn', user: input.user, password: input.password, ...(input.remember ? { remember: true } : {}) }, 'auth.signedIn');
-      this.accessToken = signedIn.accessToken;
-      if (signedIn.refreshToken && signedIn.refreshExpiresAt) {
-        this.options.onRefreshToken?.({ brokerUrl: this.options.brokerUrl, user: signedIn.user.name, refreshToken: signedIn.refreshToken, expiresAt: signedIn.refreshExpiresAt });
-      }
+      const signedIn = await this.requestSignIn(connection, input);
       this.scheduleRefresh(signedIn.expiresAt);
       this.update({ status: 'online', statusDetail: `connected to ${welcome.node}`, user: signedIn.user });
       return signedIn.user;
@@ -131,6 +130,39 @@ export class HoldfastClient {
       }
       this.update({ status: 'offline', statusDetail: error instanceof Error ? error.message : String(error), user: null });
       this.lastSignInError = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
+  }
+
+  private async requestSignIn(connection: Connection, input: SignInInput) {
+    const signedIn =
+      'refreshToken' in input
+        ? await connection.request({ type: 'auth.signInWithToken', refreshToken: input.refreshToken }, 'auth.signedIn')
+        : await connection.request({ type: 'auth.signIn', user: input.user, password: input.password, ...(input.remember ? { remember: true } : {}) }, 'auth.signedIn');
+    this.accessToken = signedIn.accessToken;
+    if (signedIn.refreshToken && signedIn.refreshExpiresAt) {
+      this.options.onRefreshToken?.({ brokerUrl: this.options.brokerUrl, user: signedIn.user.name, refreshToken: signedIn.refreshToken, expiresAt: signedIn.refreshExpiresAt });
+    }
+    return signedIn;
+  }
+
+  /** The control connection after the access token was refused: sign in again with renewSignIn's credential. */
+  private async renewControl(refused: ProtocolError): Promise<Connection> {
+    const input = await this.options.renewSignIn?.();
+    if (!input) throw refused;
+    const connection = this.connection(undefined, (_code, reason) => this.controlLost(connection, reason));
+    this.control = connection;
+    try {
+      const welcome = await connection.open();
+      this.brokers.update(welcome.brokers);
+      const signedIn = await this.requestSignIn(connection, input);
+      this.scheduleRefresh(signedIn.expiresAt);
+      this.controlAttempts = 0;
+      this.update({ status: 'online', statusDetail: `connected to ${welcome.node}`, node: welcome.node });
+      return connection;
+    } catch (error) {
+      if (this.control === connection) this.control = null;
+      connection.close();
       throw error;
     }
   }
@@ -233,6 +265,14 @@ export class HoldfastClient {
       return connection;
     } catch (error) {
       if (this.control === connection) this.control = null;
+      if (error instanceof ProtocolError && error.code === 'unauthenticated' && this.options.renewSignIn && this.accessToken === token) {
+        try {
+          return await this.renewControl(error);
+        } catch (renewError) {
+          this.update({ status: 'offline', statusDetail: renewError instanceof Error ? renewError.message : String(renewError) });
+          throw renewError;
+        }
+      }
       if (error instanceof ProtocolError && (error.code === 'unreachable' || error.code === 'timeout')) this.brokers.next();
       this.update({ status: 'offline', statusDetail: error instanceof Error ? error.message : String(error) });
       throw error;
@@ -250,7 +290,11 @@ export class HoldfastClient {
           this.accessToken = reply.accessToken;
           this.scheduleRefresh(reply.expiresAt);
         })
-        .catch(() => this.update({ statusDetail: 'could not renew sign-in' }));
+        .catch(() => {
+          this.update({ statusDetail: 'could not renew sign-in; trying again' });
+          // The link may be down at the moment of renewal: try again while the token is still good.
+          if (this.accessToken && Date.now() < expiresAt) this.scheduleRefresh(expiresAt);
+        });
     }, Math.min(lifetime, 2 ** 31 - 1));
   }
 
