@@ -21,6 +21,7 @@ import { PEER_PATH } from './cluster/peer-protocol.js';
 import { createControlPlane } from './control-plane/index.js';
 import { LOCAL_SUBPROTOCOL } from './gateway/tunnel.js';
 import { adminHandler } from './gateway/status.js';
+import { UPDATES_PATH, serveUpdateFeed } from './gateway/update-feed.js';
 import { METRICS_CONTENT_TYPE, NodeMetrics } from './metrics.js';
 import { TimedControlPlane } from './control-plane/timed.js';
 import { VERSION } from './version.js';
@@ -51,7 +52,7 @@ export class BrokerNode {
     const { config } = options;
     const log = options.log ?? createLogger({ node: config.node.name }, config.node.logLevel ?? levelFromEnv('info'));
     const catalog = new Catalog(config);
-    const tokens = TokenService.fromKeyFile(config.node.tokenKeyFile, config.node.accessTokenTtlSeconds);
+    const tokens = TokenService.fromKeyFile(config.node.tokenKeyFile, config.node.accessTokenTtlSeconds, config.node.refreshTokenTtlDays * 86_400);
     this.peers = new PeerHub(config.node.name, tokens.key, log);
     // The registry needs this node's URL, known only once it listens: see start().
     const registry = (): SessionRegistry => {
@@ -93,6 +94,7 @@ export class BrokerNode {
       // Ready once the node has joined its cluster (it knows its peers and holds a lease).
       if (request.url === '/healthz') return this.ready ? plain(response, 200, 'ok') : plain(response, 503, 'starting');
       if (request.url === '/metrics' && config.node.metrics) return void this.serveMetrics(response);
+      if (request.url?.startsWith(UPDATES_PATH)) return serveUpdateFeed(config.node.updatesDir, request, response);
       const others = this.cluster ? this.cluster.brokerUrls().slice(1) : [];
       serveStatic(options.webRoot, request, response, others);
     });

@@ -1,50 +1,85 @@
-// main/ against a faithful fake of the parts of `electron` it uses: the secure
-// defaults are what every window gets, and every webContents is locked down.
-import { describe, expect, it, vi } from 'vitest';
+// main/ against the fake `electron` module: the secure defaults every window gets,
+// the CSP, and the lock-down of every webContents.
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeBrowserWindow, FakeWebContents, fake } from '../test/fake-electron.js';
 
-const handlers: Record<string, (...args: unknown[]) => void> = {};
-const session = {
-  permissionRequest: null as null | ((...args: unknown[]) => void),
-  permissionCheck: null as null | ((...args: unknown[]) => boolean),
-};
-vi.mock('electron', () => ({
-  app: { on: (event: string, handler: (...args: unknown[]) => void) => (handlers[event] = handler) },
-  session: {
-    defaultSession: {
-      setPermissionRequestHandler: (handler: (...args: unknown[]) => void) => (session.permissionRequest = handler),
-      setPermissionCheckHandler: (handler: (...args: unknown[]) => boolean) => (session.permissionCheck = handler),
-    },
-  },
-}));
+vi.mock('electron', async () => (await import('../test/fake-electron.js')).electronModule);
 
-const { lockDownWebContents, secureWindowOptions } = await import('./windows.js');
+const { contentSecurityPolicy, createShellWindow, lockDownWebContents } = await import('./windows.js');
 
-describe('secure window defaults', () => {
-  it('sandboxes and isolates every renderer', () => {
-    const prefs = secureWindowOptions().webPreferences!;
-    expect(prefs).toMatchObject({ sandbox: true, contextIsolation: true, nodeIntegration: false, webSecurity: true, webviewTag: false });
-    expect(prefs.preload).toMatch(/preload\.cjs$/);
+beforeEach(() => fake.reset());
+
+describe('secure windows', () => {
+  it('sandboxes and isolates every renderer, in both modes', () => {
+    for (const mode of ['desktop', 'kiosk'] as const) {
+      const window = createShellWindow(mode, null) as unknown as FakeBrowserWindow;
+      expect(window.options.webPreferences, mode).toMatchObject({
+        sandbox: true,
+        contextIsolation: true,
+        nodeIntegration: false,
+        nodeIntegrationInWorker: false,
+        webSecurity: true,
+        allowRunningInsecureContent: false,
+        webviewTag: false,
+      });
+      expect(window.options.webPreferences!.preload).toMatch(/preload\.cjs$/);
+    }
   });
 
-  it('denies permissions and blocks navigation, redirects, webviews and new windows', () => {
-    lockDownWebContents();
-    const granted = vi.fn();
-    session.permissionRequest!({}, 'media', granted);
-    expect(granted).toHaveBeenCalledWith(false);
-    expect(session.permissionCheck!()).toBe(false);
+  it('a desktop window is an ordinary resizable window at its remembered place; a kiosk window covers the screen with no devtools', () => {
+    const desktop = createShellWindow('desktop', { bounds: { x: 5, y: 6, width: 900, height: 600 }, maximized: false }) as unknown as FakeBrowserWindow;
+    expect(desktop.options).toMatchObject({ x: 5, y: 6, width: 900, height: 600, minWidth: 640 });
+    expect(desktop.options.kiosk).toBeUndefined();
+    expect(desktop.options.webPreferences!.devTools).toBe(true);
+    const kiosk = createShellWindow('kiosk', { bounds: { width: 900, height: 600 }, maximized: false }) as unknown as FakeBrowserWindow;
+    expect(kiosk.options).toMatchObject({ kiosk: true, fullscreen: true, frame: false, closable: false, minimizable: false, alwaysOnTop: true });
+    expect(kiosk.options.width).toBeUndefined();
+    expect(kiosk.options.webPreferences!.devTools).toBe(false);
+  });
+});
 
-    const events: Record<string, (event: { preventDefault: () => void }) => void> = {};
-    let openHandler: (() => { action: string }) | null = null;
-    const contents = {
-      on: (name: string, handler: (event: { preventDefault: () => void }) => void) => (events[name] = handler),
-      setWindowOpenHandler: (handler: () => { action: string }) => (openHandler = handler),
-    };
-    handlers['web-contents-created']!({}, contents);
-    for (const name of ['will-navigate', 'will-redirect', 'will-attach-webview']) {
-      const preventDefault = vi.fn();
-      events[name]!({ preventDefault });
-      expect(preventDefault, name).toHaveBeenCalled();
+describe('content security policy', () => {
+  it('begins default-src none and lets the page reach exactly the configured brokers (their socket and their admin API)', () => {
+    const csp = contentSecurityPolicy(['https://a.example.com', 'http://127.0.0.1:8080', 'https://a.example.com']);
+    expect(csp.startsWith("default-src 'none';")).toBe(true);
+    const connect = csp.split('; ').find((d) => d.startsWith('connect-src'));
+    expect(connect).toBe('connect-src wss://a.example.com https://a.example.com ws://127.0.0.1:8080 http://127.0.0.1:8080');
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/unsafe-eval|\*/);
+  });
+
+  it('allows no connections at all without a broker (the policy-error screen)', () => {
+    expect(contentSecurityPolicy([])).toContain("connect-src 'none'");
+  });
+});
+
+describe('lock-down of every webContents', () => {
+  it('blocks navigation, redirects, webviews and new windows', () => {
+    lockDownWebContents();
+    const contents = new FakeWebContents();
+    fake.fireApp('web-contents-created', contents);
+    for (const name of ['will-navigate', 'will-frame-navigate', 'will-redirect', 'will-attach-webview']) {
+      expect(contents.fire(name, 'https://evil.example/').defaultPrevented, name).toBe(true);
     }
-    expect(openHandler!()).toEqual({ action: 'deny' });
+    expect(contents.windowOpenHandler!({ url: 'https://evil.example/' })).toEqual({ action: 'deny' });
+  });
+
+  it('denies permissions, except the clipboard for Holdfast’s own page', () => {
+    lockDownWebContents();
+    const ask = (permission: string, requestingUrl: string, isMainFrame = true) => {
+      const callback = vi.fn();
+      fake.permissionRequest!({}, permission, callback, { requestingUrl, isMainFrame });
+      return callback.mock.calls[0]![0] as boolean;
+    };
+    const own = 'holdfast-app://renderer/index.html';
+    for (const permission of ['media', 'geolocation', 'notifications', 'openExternal', 'fullscreen', 'hid']) {
+      expect(ask(permission, own), permission).toBe(false);
+    }
+    expect(ask('clipboard-read', own)).toBe(true);
+    expect(ask('clipboard-read', 'https://evil.example/')).toBe(false);
+    expect(ask('clipboard-read', own, false)).toBe(false);
+    expect(fake.permissionCheck!({}, 'media', 'holdfast-app://renderer', { isMainFrame: true })).toBe(false);
+    expect(fake.permissionCheck!({}, 'clipboard-sanitized-write', 'holdfast-app://renderer', { isMainFrame: true })).toBe(true);
+    expect(fake.devicePermission!({})).toBe(false);
   });
 });

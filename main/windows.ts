@@ -1,36 +1,100 @@
 // Secure window defaults, set in one place. Every BrowserWindow Holdfast opens is
-// built from these; nothing else in main/ sets webPreferences.
-import { app, session, type BrowserWindowConstructorOptions, type WebContents } from 'electron';
+// created here; nothing else in main/ constructs windows or sets webPreferences.
+// The webPreferences are literal at the constructor so a scanner (and a reader) sees them.
+import { app, BrowserWindow, session, type Rectangle, type WebContents } from 'electron';
 import { join } from 'node:path';
+import { APP_ORIGIN } from './app-protocol.js';
 
-export function secureWindowOptions(): BrowserWindowConstructorOptions {
-  return {
-    width: 1200,
-    height: 800,
-    minWidth: 640,
-    minHeight: 420,
-    backgroundColor: '#0b0f14',
-    show: false,
+export type WindowMode = 'desktop' | 'kiosk';
+
+export interface WindowPlacement {
+  bounds: Partial<Rectangle>;
+  maximized: boolean;
+}
+
+/** Size and chrome per mode; a kiosk window covers the screen and cannot be left. */
+export function windowShape(mode: WindowMode, placement: WindowPlacement | null) {
+  const common = { title: 'Holdfast', backgroundColor: '#0b0f14', show: false };
+  if (mode === 'kiosk') {
+    return { ...common, kiosk: true, fullscreen: true, frame: false, autoHideMenuBar: true, alwaysOnTop: true, minimizable: false, movable: false, resizable: false, closable: false, skipTaskbar: false };
+  }
+  return { ...common, width: 1200, height: 800, minWidth: 640, minHeight: 420, ...placement?.bounds };
+}
+
+export function createShellWindow(mode: WindowMode, placement: WindowPlacement | null): BrowserWindow {
+  return new BrowserWindow({
+    ...windowShape(mode, placement),
     webPreferences: {
       preload: join(__dirname, 'preload.cjs'),
       sandbox: true,
       contextIsolation: true,
       nodeIntegration: false,
       nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
       webSecurity: true,
       allowRunningInsecureContent: false,
+      experimentalFeatures: false,
       webviewTag: false,
+      navigateOnDragDrop: false,
       spellcheck: false,
+      // Kiosk terminals have no developer tools at all, not merely no shortcut for them.
+      devTools: mode !== 'kiosk',
     },
-  };
+  });
 }
+
+/**
+ * The renderer's CSP. It begins `default-src 'none'` and lets the page reach exactly
+ * the configured brokers, nothing else: their WebSocket (sessions) and their HTTP
+ * origin (the admin page's API, for administrators), no other host.
+ * style-src allows inline styles because xterm.js injects <style> for its geometry.
+ */
+export function contentSecurityPolicy(brokers: readonly string[]): string {
+  const sockets = [
+    ...new Set(
+      brokers.flatMap((url) => {
+        const base = url.replace(/\/$/, '');
+        return [base.replace(/^http/i, 'ws'), base.replace(/^ws/i, 'http')];
+      }),
+    ),
+  ];
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    sockets.length > 0 ? `connect-src ${sockets.join(' ')}` : "connect-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-src 'none'",
+    "object-src 'none'",
+  ].join('; ');
+}
+
+/** The only permissions ever granted: the clipboard, to Holdfast's own page (copy and paste with GUI apps). */
+const GRANTED = new Set(['clipboard-read', 'clipboard-sanitized-write']);
+
+export function permissionAllowed(permission: string, origin: string): boolean {
+  return GRANTED.has(permission) && origin === APP_ORIGIN;
+}
+
+/** scheme://host of a URL or origin (Node's URL gives "null" for custom schemes). */
+const originOf = (url: string): string => /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url)?.[0].toLowerCase() ?? '';
 
 /** Blocks navigation, new windows and webviews for every webContents, and denies permissions. */
 export function lockDownWebContents(): void {
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  session.defaultSession.setPermissionCheckHandler(() => false);
+  const defaults = session.defaultSession;
+  defaults.setPermissionRequestHandler((_contents, permission, callback, details) =>
+    callback(details.isMainFrame && permissionAllowed(permission, originOf(details.requestingUrl))),
+  );
+  defaults.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) =>
+    details.isMainFrame && permissionAllowed(permission, originOf(requestingOrigin)),
+  );
+  defaults.setDevicePermissionHandler(() => false);
   app.on('web-contents-created', (_event, contents: WebContents) => {
     contents.on('will-navigate', (event) => event.preventDefault());
+    contents.on('will-frame-navigate', (event) => event.preventDefault());
     contents.on('will-redirect', (event) => event.preventDefault());
     contents.on('will-attach-webview', (event) => event.preventDefault());
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));

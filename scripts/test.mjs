@@ -15,6 +15,8 @@ const step = (name, result) => {
 step('type check', npx(['tsc', '-b', 'tsconfig.json']));
 step('lint', npx(['eslint', '.', '--max-warnings', '0']));
 step('build', spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' }));
+// electron-builder.yml against its schema; Electronegativity over the desktop sources (fails on HIGH).
+step('desktop checks', spawnSync(process.execPath, ['scripts/desktop-checks.mjs'], { stdio: 'inherit' }));
 
 mkdirSync('test-artifacts', { recursive: true });
 const report = 'test-artifacts/vitest-report.json';

@@ -2,21 +2,98 @@
 // once. Channel names carry the `holdfast:` prefix; main parses every argument with
 // the schema here and checks the sender frame; the preload exposes named functions.
 import { z } from 'zod';
+import { BrokerUrl, UpdateChannel, SETTING_NAMES } from './policy.js';
 
 export const DesktopConfig = z.object({
   /** The broker the desktop client signs in to. */
   brokerUrl: z.string().url(),
   /** The shell's own version, for the about box and support. */
   version: z.string(),
+  /** Set when the machine policy is invalid: the shell runs nothing else and shows this. */
+  policyError: z.object({ file: z.string(), problems: z.array(z.string()) }).nullable(),
+  /** Kiosk terminal: the account it signs in as; null on an everyday desktop. */
+  kiosk: z.object({ account: z.string() }).nullable(),
+  /** Launch this app once signed in (policy). */
+  autoLaunchApp: z.string().nullable(),
+  /** Whether "remember me" is offered: allowed by policy and safeStorage can encrypt here. */
+  rememberMe: z.object({ offered: z.boolean(), reason: z.string().nullable() }),
+  settings: z.object({
+    brokerUrl: z.string(),
+    updateChannel: UpdateChannel,
+    locked: z.array(z.enum(SETTING_NAMES)),
+  }),
 });
 export type DesktopConfig = z.infer<typeof DesktopConfig>;
 
+/** A refresh credential, kept encrypted by main ("remember me"). */
+export const StoredCredential = z.object({
+  brokerUrl: z.string().max(256),
+  user: z.string().min(1).max(64),
+  refreshToken: z.string().min(1).max(4096),
+});
+export type StoredCredential = z.infer<typeof StoredCredential>;
+
+export const SaveResult = z.object({ saved: z.boolean(), reason: z.string().nullable() });
+export type SaveResult = z.infer<typeof SaveResult>;
+
+export const SettingsPatch = z.object({ brokerUrl: BrokerUrl.optional(), updateChannel: UpdateChannel.optional() }).strict();
+export type SettingsPatch = z.infer<typeof SettingsPatch>;
+
+export const UpdateStatus = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('idle') }),
+  z.object({ state: z.literal('downloading'), version: z.string(), percent: z.number().min(0).max(100) }),
+  /** Downloaded and verified: restart now, or it installs when the app quits. */
+  z.object({ state: z.literal('ready'), version: z.string() }),
+  z.object({ state: z.literal('error'), message: z.string() }),
+]);
+export type UpdateStatus = z.infer<typeof UpdateStatus>;
+
+export const EscapeResult = z.object({ ok: z.boolean(), message: z.string() });
+export type EscapeResult = z.infer<typeof EscapeResult>;
+
+const secret = z.string().min(1).max(1024);
+
+/** Renderer → main requests (ipcRenderer.invoke / ipcMain.handle). */
 export const ipcContract = {
   'holdfast:config.get': { request: z.tuple([]), reply: DesktopConfig },
+  'holdfast:settings.set': { request: z.tuple([SettingsPatch]), reply: DesktopConfig },
+  'holdfast:credential.load': { request: z.tuple([]), reply: StoredCredential.nullable() },
+  'holdfast:credential.save': { request: z.tuple([StoredCredential]), reply: SaveResult },
+  'holdfast:credential.clear': { request: z.tuple([]), reply: z.null() },
+  'holdfast:kiosk.secret.load': { request: z.tuple([]), reply: z.string().nullable() },
+  'holdfast:kiosk.secret.save': { request: z.tuple([secret]), reply: SaveResult },
+  'holdfast:kiosk.escape': { request: z.tuple([secret]), reply: EscapeResult },
+  'holdfast:update.install': { request: z.tuple([]), reply: z.null() },
+  'holdfast:launch.take': { request: z.tuple([]), reply: z.string().nullable() },
 } as const;
 export type IpcChannel = keyof typeof ipcContract;
+export type IpcRequest<C extends IpcChannel> = z.infer<(typeof ipcContract)[C]['request']>;
+export type IpcReply<C extends IpcChannel> = z.infer<(typeof ipcContract)[C]['reply']>;
 
-/** What the preload puts on window.holdfast. */
+/** Main → renderer notifications (webContents.send / ipcRenderer.on). */
+export const ipcEvents = {
+  'holdfast:update.status': UpdateStatus,
+  /** A holdfast://launch/<appId> link arrived: launch it (after sign-in). */
+  'holdfast:launch.requested': z.object({ appId: z.string() }),
+  /** The administrator pressed the kiosk escape chord: ask for the escape secret. */
+  'holdfast:kiosk.escapeRequested': z.object({}),
+} as const;
+export type IpcEvent = keyof typeof ipcEvents;
+export type IpcEventPayload<E extends IpcEvent> = z.infer<(typeof ipcEvents)[E]>;
+
+/** What the preload puts on window.holdfast. Listener functions return an unsubscribe. */
 export interface DesktopApi {
   getConfig(): Promise<DesktopConfig>;
+  setSettings(patch: SettingsPatch): Promise<DesktopConfig>;
+  loadCredential(): Promise<StoredCredential | null>;
+  saveCredential(credential: StoredCredential): Promise<SaveResult>;
+  clearCredential(): Promise<null>;
+  loadKioskSecret(): Promise<string | null>;
+  saveKioskSecret(secret: string): Promise<SaveResult>;
+  kioskEscape(secret: string): Promise<EscapeResult>;
+  installUpdate(): Promise<null>;
+  takePendingLaunch(): Promise<string | null>;
+  onUpdateStatus(listener: (status: UpdateStatus) => void): () => void;
+  onLaunchRequested(listener: (request: { appId: string }) => void): () => void;
+  onKioskEscapeRequested(listener: () => void): () => void;
 }

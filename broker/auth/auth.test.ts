@@ -49,3 +49,18 @@ describe('access tokens', () => {
     expect(await service.verify(expired.token)).toBeNull();
   });
 });
+
+describe('refresh tokens', () => {
+  it('are a separate audience: neither kind of token passes as the other; expired ones are refused', async () => {
+    const service = new TokenService(new Uint8Array(32).fill(1), 60, 3600);
+    const refresh = await service.issueRefresh('ann');
+    const access = await service.issue('ann');
+    expect(await service.verifyRefresh(refresh.token)).toEqual({ user: 'ann' });
+    expect(await service.verify(refresh.token)).toBeNull();
+    expect(await service.verifyRefresh(access.token)).toBeNull();
+    expect(refresh.expiresAt - Date.now()).toBeGreaterThan(3500_000);
+    expect((await service.issueRefresh('ann')).token).not.toBe(refresh.token);
+    const expired = await new TokenService(new Uint8Array(32).fill(1), 60, -10).issueRefresh('ann');
+    expect(await service.verifyRefresh(expired.token)).toBeNull();
+  });
+});

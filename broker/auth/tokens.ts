@@ -1,5 +1,7 @@
 // Access tokens: HS256 JWTs (jose) naming the user, with issuer, audience and expiry.
 // A connection presents one at WebSocket upgrade; the node checks it before any frame.
+// Refresh tokens ("remember me") are JWTs for another audience with a longer life: they
+// sign in again (auth.signInWithToken) and are never accepted where an access token is.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -7,6 +9,7 @@ import { SignJWT, jwtVerify } from 'jose';
 
 const ISSUER = 'holdfast';
 const AUDIENCE = 'holdfast-client';
+const REFRESH_AUDIENCE = 'holdfast-refresh';
 
 export interface TokenClaims {
   user: string;
@@ -17,11 +20,12 @@ export class TokenService {
     /** Also keys the HMAC that nodes of one cluster present to each other. */
     readonly key: Uint8Array,
     private readonly ttlSeconds: number,
+    private readonly refreshTtlSeconds = 30 * 86_400,
   ) {}
 
   /** Reads the node's key, creating it (mode 0600) when the file is missing. */
-  static fromKeyFile(file: string | undefined, ttlSeconds: number): TokenService {
-    if (!file) return new TokenService(randomBytes(32), ttlSeconds);
+  static fromKeyFile(file: string | undefined, ttlSeconds: number, refreshTtlSeconds?: number): TokenService {
+    if (!file) return new TokenService(randomBytes(32), ttlSeconds, refreshTtlSeconds);
     let key: Buffer;
     try {
       key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
@@ -31,26 +35,38 @@ export class TokenService {
       writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600 });
     }
     if (key.length < 32) throw new Error(`${file}: token key must be at least 32 bytes of base64`);
-    return new TokenService(key, ttlSeconds);
+    return new TokenService(key, ttlSeconds, refreshTtlSeconds);
   }
 
-  async issue(user: string): Promise<{ token: string; expiresAt: number }> {
-    const expiresAt = Date.now() + this.ttlSeconds * 1000;
-    const token = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(user)
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(expiresAt / 1000))
-      .sign(this.key);
-    return { token, expiresAt };
+  issue(user: string): Promise<{ token: string; expiresAt: number }> {
+    return this.sign(user, AUDIENCE, this.ttlSeconds);
   }
 
   /** Returns the claims, or null for anything expired, tampered or foreign. */
-  async verify(token: string): Promise<TokenClaims | null> {
+  verify(token: string): Promise<TokenClaims | null> {
+    return this.check(token, AUDIENCE);
+  }
+
+  /** A refresh token: each carries a random id, so a rotated one differs from its predecessor. */
+  issueRefresh(user: string): Promise<{ token: string; expiresAt: number }> {
+    return this.sign(user, REFRESH_AUDIENCE, this.refreshTtlSeconds);
+  }
+
+  verifyRefresh(token: string): Promise<TokenClaims | null> {
+    return this.check(token, REFRESH_AUDIENCE);
+  }
+
+  private async sign(user: string, audience: string, ttlSeconds: number): Promise<{ token: string; expiresAt: number }> {
+    const expiresAt = Date.now() + ttlSeconds * 1000;
+    const builder = new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuer(ISSUER).setAudience(audience).setIssuedAt();
+    if (audience === REFRESH_AUDIENCE) builder.setJti(randomBytes(16).toString('base64url'));
+    const token = await builder.setExpirationTime(Math.floor(expiresAt / 1000)).sign(this.key);
+    return { token, expiresAt };
+  }
+
+  private async check(token: string, audience: string): Promise<TokenClaims | null> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience, algorithms: ['HS256'] });
       return typeof payload.sub === 'string' ? { user: payload.sub } : null;
     } catch {
       return null;

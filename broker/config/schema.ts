@@ -112,6 +112,10 @@ export const NodeConfig = z
         /** HMAC key file for access tokens (created with mode 0600 if missing). Unset: a fresh key per start. */
         tokenKeyFile: z.string().optional(),
         accessTokenTtlSeconds: z.number().int().min(30).max(86_400).default(3600),
+        /** Life of a "remember me" refresh token (desktop app); each use returns a new one. */
+        refreshTokenTtlDays: z.number().int().min(1).max(365).default(30),
+        /** Directory served at /updates/ as the desktop app's update feed (latest.yml and installers). */
+        updatesDir: z.string().min(1).optional(),
         heartbeatMs: z.number().int().min(200).max(120_000).default(3000),
         /** How long a session whose client is gone keeps running, waiting for it. */
         sessionHoldSeconds: z.number().int().min(0).max(7 * 86_400).default(180),

@@ -106,7 +106,9 @@ export class ClientConnection {
   private handle(message: ClientMessage): Promise<void> | void {
     switch (message.type) {
       case 'auth.signIn':
-        return this.signIn(message.id, message.user, message.password);
+        return this.signIn(message.id, message.user, message.password, message.remember === true);
+      case 'auth.signInWithToken':
+        return this.signInWithToken(message.id, message.refreshToken);
       case 'ping':
         return this.send({ type: 'pong', id: message.id });
       case 'session.resume':
@@ -140,7 +142,7 @@ export class ClientConnection {
     }
   }
 
-  private async signIn(id: number, name: string, password: string): Promise<void> {
+  private async signIn(id: number, name: string, password: string, remember = false): Promise<void> {
     const { byUser, byAddress } = this.ctx.limits;
     const userKey = [name.toLowerCase()];
     const addressKey = [this.address];
@@ -163,8 +165,41 @@ export class ClientConnection {
     clearTimeout(this.authTimer);
     this.user = name;
     const { token, expiresAt } = await this.ctx.tokens.issue(name);
-    this.ctx.log.info('signed in', { user: name, address: this.address });
-    this.send({ type: 'auth.signedIn', id, accessToken: token, expiresAt, user: this.ctx.catalog.userInfo(name)! });
+    const refresh = remember ? await this.ctx.tokens.issueRefresh(name) : null;
+    this.ctx.log.info('signed in', { user: name, address: this.address, remember });
+    this.send({
+      type: 'auth.signedIn',
+      id,
+      accessToken: token,
+      expiresAt,
+      user: this.ctx.catalog.userInfo(name)!,
+      ...(refresh ? { refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt } : {}),
+    });
+  }
+
+  /**
+   * "Remember me": a refresh token signs in again and is replaced by a new one. A token
+   * for a user no longer in the catalog is refused like any bad token. (Revoking a
+   * token before it expires, and detecting a reused rotated one, are not done yet.)
+   */
+  private async signInWithToken(id: number, refreshToken: string): Promise<void> {
+    const { byAddress } = this.ctx.limits;
+    const addressKey = [this.address];
+    const wait = byAddress.retryAfter(addressKey);
+    if (wait > 0) return this.refuse(id, ErrorCode.rateLimited, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} s.`, wait);
+    const claims = await this.ctx.tokens.verifyRefresh(refreshToken);
+    const user = claims && this.ctx.catalog.userInfo(claims.user);
+    if (!claims || !user) {
+      byAddress.recordFailure(addressKey);
+      this.ctx.log.info('sign-in with a saved token failed', { address: this.address });
+      return this.refuse(id, ErrorCode.signInFailed, 'Your saved sign-in has expired or is no longer valid; sign in again.');
+    }
+    clearTimeout(this.authTimer);
+    this.user = claims.user;
+    const access = await this.ctx.tokens.issue(claims.user);
+    const refresh = await this.ctx.tokens.issueRefresh(claims.user);
+    this.ctx.log.info('signed in', { user: claims.user, address: this.address, with: 'refresh token' });
+    this.send({ type: 'auth.signedIn', id, accessToken: access.token, expiresAt: access.expiresAt, user, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt });
   }
 
   private async launch(user: string, id: number, appId: string, cols: number, rows: number): Promise<void> {

@@ -10,6 +10,7 @@ import { RfbView } from './components/RfbView.js';
 import { StatusBar } from './components/StatusBar.js';
 import { Tabs, type Tab } from './components/Tabs.js';
 import { AdminView } from './components/AdminView.js';
+import { KioskEscape, UpdateBanner, useAutomaticSignIn, useRequestedLaunches, type DesktopShell } from './desktop.js';
 
 /** Members of this group see the admin page (the broker checks it again on every call). */
 const ADMIN_GROUP = 'admins';
@@ -29,8 +30,12 @@ function useClientState(client: HoldfastClient): ClientState {
 
 let nextKey = 1;
 
-export function App({ client }: { client: HoldfastClient }) {
+/** `desktop` is set inside the Electron shell only; the web client runs without it. */
+export function App({ client, desktop }: { client: HoldfastClient; desktop?: DesktopShell }) {
   const state = useClientState(client);
+  const kiosk = desktop?.config.kiosk != null;
+  const signInNotice = useAutomaticSignIn(client, state, desktop);
+  const [ended, setEnded] = useState<string | null>(null);
   const [apps, setApps] = useState<AppInfo[] | null>(null);
   const [appsError, setAppsError] = useState<string | null>(null);
   const [sessions, setSessions] = useState<SessionTab[]>([]);
@@ -66,11 +71,15 @@ export function App({ client }: { client: HoldfastClient }) {
     const key = `s${nextKey++}`;
     setSessions((all) => [...all, { key, name, display, stream }]);
     setActive(key);
+    setEnded(null);
+    // A kiosk goes back to its launcher when an app ends, never to an ended tab.
+    if (kiosk) void stream.finished().then((view) => (closeTab(key), setEnded(`${name} ended. ${view.reason ?? ''}`)));
   };
   const displayOf = (appId: string) => apps?.find((app) => app.id === appId)?.display ?? 'terminal';
   // Start at a guess; the terminal view fits itself and resizes as soon as it mounts.
   const launch = (app: AppInfo) => open(app.name, app.display, client.launch(app.id, 80, 24));
   const attach = (summary: SessionSummary) => open(summary.appName, displayOf(summary.appId), client.attach(summary, 80, 24));
+  const launchNotice = useRequestedLaunches(desktop, state.user !== null, apps, launch);
 
   const closeTab = (key: string) => {
     setSessions((all) => {
@@ -84,13 +93,14 @@ export function App({ client }: { client: HoldfastClient }) {
   if (!state.user) {
     return (
       <div className="shell">
-        <SignIn client={client} status={state} />
+        <SignIn client={client} status={state} desktop={desktop} notice={signInNotice} />
         <StatusBar state={state} size={null} onSignOut={null} />
+        <KioskEscape desktop={desktop} />
       </div>
     );
   }
 
-  const isAdmin = state.user.groups.includes(ADMIN_GROUP);
+  const isAdmin = state.user.groups.includes(ADMIN_GROUP) && !kiosk;
   const tabs: Tab[] = [
     { key: 'launcher', label: 'Apps', closable: false },
     ...(isAdmin ? [{ key: 'admin', label: 'Admin', closable: false }] : []),
@@ -99,9 +109,15 @@ export function App({ client }: { client: HoldfastClient }) {
   const current = sessions.find((s) => s.key === active);
 
   return (
-    <div className="shell">
+    <div className={kiosk ? 'shell kiosk' : 'shell'}>
+      <UpdateBanner desktop={desktop} />
       <Tabs tabs={tabs} active={active} onSelect={setActive} onClose={closeTab} />
       <main className="content">
+        {active === 'launcher' && (launchNotice ?? ended) && (
+          <p className="notice" role="status">
+            {launchNotice ?? ended}
+          </p>
+        )}
         {active === 'launcher' && (
           <Launcher apps={apps} error={appsError} onLaunch={launch} running={running.filter((r) => !openHere.has(r.sessionId))} onAttach={attach} />
         )}
@@ -114,7 +130,12 @@ export function App({ client }: { client: HoldfastClient }) {
           ),
         )}
       </main>
-      <StatusBar state={state} size={current?.display === 'terminal' ? size : null} onSignOut={() => client.signOut()} />
+      <StatusBar
+        state={state}
+        size={current?.display === 'terminal' ? size : null}
+        onSignOut={kiosk ? null : () => (void desktop?.bridge.clearCredential(), client.signOut())}
+      />
+      <KioskEscape desktop={desktop} />
     </div>
   );
 }

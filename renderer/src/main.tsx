@@ -4,17 +4,33 @@ import { createRoot } from 'react-dom/client';
 import { HoldfastClient, type SocketLike } from '../../shared/core/index.js';
 import { App } from './App.js';
 import { desktopBridge } from './bridge.js';
+import { PolicyError, type DesktopShell } from './desktop.js';
 import '@xterm/xterm/css/xterm.css';
 import './styles.css';
 
+async function renewal({ bridge, config }: DesktopShell) {
+  if (config.kiosk) {
+    const secret = await bridge.loadKioskSecret();
+    return secret === null ? null : { user: config.kiosk.account, password: secret };
+  }
+  const credential = await bridge.loadCredential();
+  return credential === null ? null : { refreshToken: credential.refreshToken };
+}
+
 async function start(): Promise<void> {
   const bridge = desktopBridge();
-  const brokerUrl = bridge ? (await bridge.getConfig()).brokerUrl : window.location.origin;
+  const root = createRoot(document.getElementById('root')!);
+  const desktop: DesktopShell | undefined = bridge ? { bridge, config: await bridge.getConfig() } : undefined;
+  if (desktop?.config.policyError) return root.render(<PolicyError error={desktop.config.policyError} />);
   const client = new HoldfastClient({
-    brokerUrl,
+    brokerUrl: desktop?.config.brokerUrl ?? window.location.origin,
     socketFactory: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
+    // Only a "remember me" sign-in (or one with a kept token) brings a refresh token; each replaces the last.
+    onRefreshToken: desktop ? ({ brokerUrl, user, refreshToken }) => void desktop.bridge.saveCredential({ brokerUrl, user, refreshToken }) : undefined,
+    // A kiosk (its stored secret) or a remembered sign-in renews itself when the broker refuses an old access token.
+    renewSignIn: desktop ? () => renewal(desktop) : undefined,
   });
-  createRoot(document.getElementById('root')!).render(<App client={client} />);
+  root.render(<App client={client} desktop={desktop} />);
 }
 
 void start();

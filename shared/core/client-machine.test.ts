@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise } from 'xstate';
 import type { UserInfo } from '../protocol/index.js';
-import { clientMachine } from './client-machine.js';
+import { clientMachine, type SignInInput } from './client-machine.js';
 
 const ann: UserInfo = { name: 'ann', displayName: 'Ann', groups: [] };
 
-function start(result: UserInfo | Error) {
+function start(result: UserInfo | Error, expected: SignInInput = { user: 'ann', password: 'pw' }) {
   const machine = clientMachine.provide({
     actors: {
-      signIn: fromPromise<UserInfo, { user: string; password: string }>(async ({ input }) => {
+      signIn: fromPromise<UserInfo, SignInInput>(async ({ input }) => {
         if (result instanceof Error) throw result;
-        expect(input).toEqual({ user: 'ann', password: 'pw' });
+        expect(input).toEqual(expected);
         return result;
       }),
     },
@@ -40,5 +40,12 @@ describe('client machine', () => {
     await settle();
     expect(actor.getSnapshot().value).toBe('signedOut');
     expect(actor.getSnapshot().context.error).toBe('Sign-in failed: the user name or password is not right.');
+  });
+
+  it('signs in with a kept refresh token the same way (remember me)', async () => {
+    const actor = start(ann, { refreshToken: 'kept-token' });
+    actor.send({ type: 'signIn', refreshToken: 'kept-token' });
+    await settle();
+    expect(actor.getSnapshot().value).toBe('ready');
   });
 });

@@ -4,7 +4,9 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { UserInfo } from '../protocol/index.js';
 
-export type ClientEvent = { type: 'signIn'; user: string; password: string } | { type: 'signOut' };
+/** A password (optionally asking for a refresh token: "remember me"), or a refresh token kept from before. */
+export type SignInInput = { user: string; password: string; remember?: boolean } | { refreshToken: string };
+export type ClientEvent = ({ type: 'signIn' } & SignInInput) | { type: 'signOut' };
 
 export interface ClientContext {
   user: UserInfo | null;
@@ -15,7 +17,7 @@ export interface ClientContext {
 export const clientMachine = setup({
   types: { context: {} as ClientContext, events: {} as ClientEvent },
   actors: {
-    signIn: fromPromise<UserInfo, { user: string; password: string }>(async () => {
+    signIn: fromPromise<UserInfo, SignInInput>(async () => {
       throw new Error('signIn: not provided');
     }),
   },
@@ -32,7 +34,10 @@ export const clientMachine = setup({
       entry: assign({ error: null }),
       invoke: {
         src: 'signIn',
-        input: ({ event }) => (event.type === 'signIn' ? { user: event.user, password: event.password } : { user: '', password: '' }),
+        input: ({ event }): SignInInput => {
+          if (event.type !== 'signIn') return { user: '', password: '' };
+          return 'refreshToken' in event ? { refreshToken: event.refreshToken } : { user: event.user, password: event.password, remember: event.remember };
+        },
         onDone: { target: 'ready', actions: assign({ user: ({ event }) => event.output }) },
         onError: {
           target: 'signedOut',

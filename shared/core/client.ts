@@ -7,7 +7,7 @@ import type { AppInfo, SessionSummary, UserInfo } from '../protocol/index.js';
 import { Connection, ProtocolError } from './connection.js';
 import { SessionStream } from './session-stream.js';
 import { backoffMs } from './session-machine.js';
-import { clientMachine } from './client-machine.js';
+import { clientMachine, type SignInInput } from './client-machine.js';
 import { createActor, fromPromise, type Actor } from 'xstate';
 import type { SocketFactory } from './socket.js';
 import { BrokerList } from './brokers.js';
@@ -21,6 +21,21 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** A session link that carries nothing for this long is treated as lost (default: the node's heartbeat). */
   deadAfterMs?: number;
+  /** Called with each refresh token the broker issues ("remember me"); each replaces the one before. */
+  onRefreshToken?: (grant: RefreshGrant) => void;
+  /**
+   * When the broker refuses the access token on a reconnect (it expired while the link
+   * was down, or the node's key changed), a way to sign in again without the person:
+   * a kiosk's stored secret, or a remembered refresh token. Sessions are not touched.
+   */
+  renewSignIn?: () => Promise<SignInInput | null>;
+}
+
+export interface RefreshGrant {
+  brokerUrl: string;
+  user: string;
+  refreshToken: string;
+  expiresAt: number;
 }
 
 export interface ClientState {
@@ -50,7 +65,7 @@ export class HoldfastClient {
   constructor(private readonly options: ClientOptions) {
     this.brokers = new BrokerList(options.brokerUrl);
     const machine = clientMachine.provide({
-      actors: { signIn: fromPromise<UserInfo, { user: string; password: string }>(({ input }) => this.openControl(input.user, input.password)) },
+      actors: { signIn: fromPromise<UserInfo, SignInInput>(({ input }) => this.openControl(input)) },
     });
     this.actor = createActor(machine);
     this.actor.subscribe((snapshot) => {
@@ -76,7 +91,16 @@ export class HoldfastClient {
   }
 
   /** Signs in (signing out first); resolves with the person, or rejects with why not. */
-  signIn(user: string, password: string): Promise<UserInfo> {
+  signIn(user: string, password: string, options: { remember?: boolean } = {}): Promise<UserInfo> {
+    return this.startSignIn({ user, password, remember: options.remember === true });
+  }
+
+  /** Signs in with a refresh token kept from a "remember me" sign-in; the broker rotates it (onRefreshToken). */
+  signInWithToken(refreshToken: string): Promise<UserInfo> {
+    return this.startSignIn({ refreshToken });
+  }
+
+  private startSignIn(input: SignInInput): Promise<UserInfo> {
     this.signOut();
     return new Promise((resolve, reject) => {
       const subscription = this.actor.subscribe((snapshot) => {
@@ -85,13 +109,13 @@ export class HoldfastClient {
         else return;
         queueMicrotask(() => subscription.unsubscribe());
       });
-      this.actor.send({ type: 'signIn', user, password });
+      this.actor.send({ type: 'signIn', ...input });
     });
   }
 
   private lastSignInError: Error | null = null;
 
-  private async openControl(user: string, password: string): Promise<UserInfo> {
+  private async openControl(input: SignInInput): Promise<UserInfo> {
     this.lastSignInError = null;
     this.update({ status: 'connecting', statusDetail: 'signing in' });
     const connection = this.connection(undefined, (_code, reason) => this.controlLost(connection, reason));
@@ -100,8 +124,7 @@ export class HoldfastClient {
       const welcome = await connection.open();
       this.brokers.update(welcome.brokers);
       this.update({ node: welcome.node });
-      const signedIn = await connection.request({ type: 'auth.signIn', user, password }, 'auth.signedIn');
-      this.accessToken = signedIn.accessToken;
+      const signedIn = await this.requestSignIn(connection, input);
       this.scheduleRefresh(signedIn.expiresAt);
       this.update({ status: 'online', statusDetail: `connected to ${welcome.node}`, user: signedIn.user });
       return signedIn.user;
@@ -112,6 +135,39 @@ export class HoldfastClient {
       }
       this.update({ status: 'offline', statusDetail: error instanceof Error ? error.message : String(error), user: null });
       this.lastSignInError = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
+  }
+
+  private async requestSignIn(connection: Connection, input: SignInInput) {
+    const signedIn =
+      'refreshToken' in input
+        ? await connection.request({ type: 'auth.signInWithToken', refreshToken: input.refreshToken }, 'auth.signedIn')
+        : await connection.request({ type: 'auth.signIn', user: input.user, password: input.password, ...(input.remember ? { remember: true } : {}) }, 'auth.signedIn');
+    this.accessToken = signedIn.accessToken;
+    if (signedIn.refreshToken && signedIn.refreshExpiresAt) {
+      this.options.onRefreshToken?.({ brokerUrl: this.options.brokerUrl, user: signedIn.user.name, refreshToken: signedIn.refreshToken, expiresAt: signedIn.refreshExpiresAt });
+    }
+    return signedIn;
+  }
+
+  /** The control connection after the access token was refused: sign in again with renewSignIn's credential. */
+  private async renewControl(refused: ProtocolError): Promise<Connection> {
+    const input = await this.options.renewSignIn?.();
+    if (!input) throw refused;
+    const connection = this.connection(undefined, (_code, reason) => this.controlLost(connection, reason));
+    this.control = connection;
+    try {
+      const welcome = await connection.open();
+      this.brokers.update(welcome.brokers);
+      const signedIn = await this.requestSignIn(connection, input);
+      this.scheduleRefresh(signedIn.expiresAt);
+      this.controlAttempts = 0;
+      this.update({ status: 'online', statusDetail: `connected to ${welcome.node}`, node: welcome.node });
+      return connection;
+    } catch (error) {
+      if (this.control === connection) this.control = null;
+      connection.close();
       throw error;
     }
   }
@@ -214,6 +270,14 @@ export class HoldfastClient {
       return connection;
     } catch (error) {
       if (this.control === connection) this.control = null;
+      if (error instanceof ProtocolError && error.code === 'unauthenticated' && this.options.renewSignIn && this.accessToken === token) {
+        try {
+          return await this.renewControl(error);
+        } catch (renewError) {
+          this.update({ status: 'offline', statusDetail: renewError instanceof Error ? renewError.message : String(renewError) });
+          throw renewError;
+        }
+      }
       if (error instanceof ProtocolError && (error.code === 'unreachable' || error.code === 'timeout')) this.brokers.next();
       this.update({ status: 'offline', statusDetail: error instanceof Error ? error.message : String(error) });
       throw error;
@@ -231,7 +295,11 @@ export class HoldfastClient {
           this.accessToken = reply.accessToken;
           this.scheduleRefresh(reply.expiresAt);
         })
-        .catch(() => this.update({ statusDetail: 'could not renew sign-in' }));
+        .catch(() => {
+          this.update({ statusDetail: 'could not renew sign-in; trying again' });
+          // The link may be down at the moment of renewal: try again while the token is still good.
+          if (this.accessToken && Date.now() < expiresAt) this.scheduleRefresh(expiresAt);
+        });
     }, Math.min(lifetime, 2 ** 31 - 1));
   }
 

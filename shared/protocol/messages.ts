@@ -33,7 +33,11 @@ export const SignIn = z.object({
   id,
   user: z.string().min(1).max(64),
   password: z.string().max(1024),
+  /** Also issue a refresh token ("remember me", desktop app). */
+  remember: z.boolean().optional(),
 });
+/** Sign in again with a refresh token; the reply carries a new access token and a new refresh token. */
+export const SignInWithToken = z.object({ type: z.literal('auth.signInWithToken'), id, refreshToken: z.string().min(1).max(4096) });
 export const Refresh = z.object({ type: z.literal('auth.refresh'), id });
 export const ListApps = z.object({ type: z.literal('apps.list'), id });
 export const Launch = z.object({
@@ -63,7 +67,7 @@ export const End = z.object({ type: z.literal('session.end') });
 export const ListSessions = z.object({ type: z.literal('sessions.list'), id });
 export const Ping = z.object({ type: z.literal('ping'), id });
 
-export const ClientMessage = z.discriminatedUnion('type', [SignIn, Refresh, ListApps, Launch, Resize, Resume, Attach, End, ListSessions, Ping]);
+export const ClientMessage = z.discriminatedUnion('type', [SignIn, SignInWithToken, Refresh, ListApps, Launch, Resize, Resume, Attach, End, ListSessions, Ping]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 
@@ -86,6 +90,9 @@ export const SignedIn = z.object({
   /** Milliseconds since the epoch. */
   expiresAt: z.number(),
   user: UserInfo,
+  /** Present after a sign-in with remember: true or with a refresh token: keep it encrypted, it replaces the last one. */
+  refreshToken: z.string().optional(),
+  refreshExpiresAt: z.number().optional(),
 });
 export const AppList = z.object({ type: z.literal('apps.list.ok'), id, apps: z.array(AppInfo) });
 export const SessionStarted = z.object({

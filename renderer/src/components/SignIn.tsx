@@ -1,35 +1,61 @@
 import { useState, type FormEvent } from 'react';
 import type { ClientState, HoldfastClient } from '../../../shared/core/index.js';
+import { DesktopSettings, type DesktopShell } from '../desktop.js';
 
-export function SignIn({ client, status }: { client: HoldfastClient; status: ClientState }) {
-  const [user, setUser] = useState('');
+/**
+ * In the desktop app it may also offer "remember me" and the person's settings; on a
+ * kiosk the user is the kiosk's account, and the first sign-in (by an administrator)
+ * stores its secret with the OS's secret storage for every start after.
+ */
+export function SignIn({ client, status, desktop, notice = null }: { client: HoldfastClient; status: ClientState; desktop?: DesktopShell; notice?: string | null }) {
+  const kioskAccount = desktop?.config.kiosk?.account ?? null;
+  const [user, setUser] = useState(kioskAccount ?? '');
   const [password, setPassword] = useState('');
+  const [remember, setRemember] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const busy = status.phase === 'signingIn';
+  const rememberMe = desktop?.config.rememberMe;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setError(null);
-    client.signIn(user.trim(), password).catch((e: Error) => {
-      setError(e.message);
-      setPassword('');
-    });
+    const secret = password;
+    client.signIn(user.trim(), secret, { remember: remember && rememberMe?.offered === true }).then(
+      () => {
+        if (kioskAccount && desktop) {
+          void desktop.bridge.saveKioskSecret(secret).then((result) => {
+            if (!result.saved) setError(`Signed in, but this kiosk cannot keep the secret: ${result.reason ?? 'unknown reason'}.`);
+          });
+        }
+      },
+      (e: Error) => {
+        setError(e.message);
+        setPassword('');
+      },
+    );
   };
 
   return (
     <main className="sign-in">
       <form className="card" onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">Sign in to Holdfast</h1>
+        {kioskAccount && <p className="muted">This kiosk signs in as {kioskAccount}. An administrator signs in once; after that it signs in by itself.</p>}
         <label htmlFor="user">User name</label>
-        <input id="user" name="username" autoComplete="username" autoFocus required value={user} onChange={(e) => setUser(e.target.value)} />
+        <input id="user" name="username" autoComplete="username" autoFocus={!kioskAccount} readOnly={kioskAccount !== null} required value={user} onChange={(e) => setUser(e.target.value)} />
         <label htmlFor="password">Password</label>
         <input id="password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        {rememberMe?.offered && !kioskAccount && (
+          <label className="remember">
+            <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} /> Remember me on this computer
+          </label>
+        )}
         <p className="error" role="alert">
-          {error ?? ''}
+          {error ?? notice ?? ''}
         </p>
         <button type="submit" disabled={busy || user.trim() === ''}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
+        {desktop && !kioskAccount && <DesktopSettings desktop={desktop} />}
       </form>
     </main>
   );
