@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './etcd.js';
 import { alive, client, launch } from './harness.js';
+import { descendants } from './demo-node.js';
 
 const CLI = resolve(import.meta.dirname, '..', 'dist', 'broker', 'cli.js');
 
@@ -71,7 +72,18 @@ describe('holdfast cluster', () => {
       expect(child.exitCode).toBe(0);
       for (const node of nodes) expect(alive(node.pid), `${node.name} still running`).toBe(false);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      // A failed check must not leave etcd and three nodes running: kill what it started.
+      if (child.exitCode === null) {
+        const started = descendants(child.pid!);
+        child.kill('SIGKILL');
+        for (const pid of started) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      }
     }
   }, 90_000);
 });

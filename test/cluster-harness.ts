@@ -136,10 +136,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       node.log.push(...lines);
     });
     child.once('exit', () => (node.alive = false));
-    await waitHealthy(node);
+    try {
+      await waitHealthy(node);
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw error;
+    }
     return node;
   };
-  for (let i = 0; i < count; i++) nodes.push(await launchNode(i));
+  try {
+    for (let i = 0; i < count; i++) nodes.push(await launchNode(i));
+  } catch (error) {
+    // A node that would not start must not leave etcd and the others running.
+    for (const node of nodes) node.process.kill('SIGKILL');
+    await etcd.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   let adminToken: string | null = null;
   const cluster: TestCluster = {
     etcd,
