@@ -9,7 +9,6 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync,
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { hashPassword } from '../broker/auth/password.js';
 import type { ClusterStatus } from '../broker/gateway/status.js';
 import { Connection } from '../shared/core/index.js';
@@ -263,25 +262,6 @@ export async function signInToken(url: string, user: string, password: string): 
   } finally {
     connection.close();
   }
-}
-
-/**
- * One cluster for a test file: started before its tests (`use` receives it), every
- * node a test killed started again before the next test, and everything kill -9'd
- * after — where no sandbox may outlive its node.
- */
-export function clusterPerFile(options: ClusterOptions, use: (cluster: TestCluster) => void): void {
-  let cluster: TestCluster | undefined;
-  beforeAll(async () => {
-    cluster = await startCluster(options);
-    use(cluster);
-  }, 60_000);
-  beforeEach(async () => {
-    for (const node of cluster?.nodes ?? []) if (!node.alive) await cluster!.restart(node.name);
-  });
-  afterAll(async () => {
-    expect(await cluster?.stop()).toEqual([]);
-  });
 }
 
 export const sessionOf = (status: ClusterStatus, id: string) => status.sessions.find((s) => s.id === id);

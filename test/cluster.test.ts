@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { Screen, client, launch, stripAnsi, typingText } from './harness.js';
-import { clusterPerFile, sessionOf, waitForStatus, whole, type TestCluster } from './cluster-harness.js';
+import { sessionOf, waitForStatus, whole, type TestCluster } from './cluster-harness.js';
+import { clusterPerFile } from './cluster-per-file.js';
 import { homeFiles, launchGui } from './gui.js';
 import { waitFor } from './demo-node.js';
 import type { SessionStream } from '../shared/core/index.js';

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Screen, client, launch } from './harness.js';
-import { clusterPerFile, sessionOf, waitForStatus, whole, type TestCluster } from './cluster-harness.js';
+import { sessionOf, waitForStatus, whole, type TestCluster } from './cluster-harness.js';
+import { clusterPerFile } from './cluster-per-file.js';
 import type { HoldfastClient, SessionStream } from '../shared/core/index.js';
 
 const CLI = resolve(import.meta.dirname, '..', 'dist', 'broker', 'cli.js');
