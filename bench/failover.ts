@@ -4,8 +4,10 @@
 //
 // Beside the faults, the planned counterpart, interleaved in the same run: an
 // administrator's move of the session to its standby (POST /api/sessions/ID/move, what
-// a drain does for each primary). Same start (the request is sent) and end (first
-// echo of input typed after it), so the two compare directly.
+// a drain does for each primary). Start: the request is sent. End: the first echo of
+// a marker that comes after the client lost its link (until the handover the old
+// primary keeps echoing, so earlier echoes say nothing). For every kind the samples
+// also give "link lost → live": what the person sees as the reconnect overlay.
 //
 // Two kinds of fault, interleaved: kill -9 of the primary's node process, and SIGSTOP
 // of it (a silent failure: its sockets stay open, nothing answers, its etcd lease runs
@@ -316,6 +318,7 @@ export async function run(options: FailoverOptions): Promise<Record<string, unkn
         failed: list.length - ok.length,
         ms: options.roundStats(options.stats(ok), 1),
         faultToLinkLostMs: part((s) => s.lostMs),
+        linkLostToLiveMs: part((s) => (s.ms !== null && s.lostMs !== null ? s.ms - s.lostMs : null)),
         backoffScheduledMs: part((s) => s.backoffMs),
         faultToStreamingMs: part((s) => s.streamingMs),
         promotionMs: part((s) => s.promotionMs),
@@ -421,6 +424,9 @@ async function oneFault(c: TestCluster, plan: FaultPlan): Promise<Sample & { t0W
     let after = '';
     let t0 = 0;
     let tLive: number | null = null;
+    /** A move counts only output after the link was lost: the old primary echoes until the handover. */
+    let counting = kind !== 'move';
+    let counted = '';
     let wake: (() => void) | null = null;
     const live = new RegExp(`m${i}\\.\\d+;`);
     stream.setSink({
@@ -430,7 +436,8 @@ async function oneFault(c: TestCluster, plan: FaultPlan): Promise<Sample & { t0W
         text += chunk;
         if (t0 > 0) {
           after += chunk;
-          if (tLive === null && live.test(after)) tLive = now;
+          if (counting) counted += chunk;
+          if (tLive === null && live.test(counted)) tLive = now;
         }
         done();
         wake?.();
@@ -467,6 +474,7 @@ async function oneFault(c: TestCluster, plan: FaultPlan): Promise<Sample & { t0W
       const now = performance.now();
       if (view.status === 'reconnecting' && lost === null) {
         lost = now;
+        counting = true;
         if (view.nextTryAt !== null) sample.backoffMs = Math.max(0, view.nextTryAt - Date.now());
       }
       if (view.status === 'streaming' && lost !== null && streaming === null) streaming = now;
