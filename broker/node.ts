@@ -14,6 +14,8 @@ import { ClientConnection } from './gateway/client-connection.js';
 import type { NodeContext } from './gateway/context.js';
 import { plain, serveStatic } from './gateway/static-files.js';
 import { createLogger, levelFromEnv, type Logger } from './log.js';
+import { noAudit, openAuditLog } from './audit.js';
+import { join } from 'node:path';
 import { SessionRegistry } from './session-registry.js';
 import { Cluster } from './cluster/cluster.js';
 import { PeerHub } from './cluster/peers.js';
@@ -34,6 +36,9 @@ export interface NodeOptions {
 }
 
 type Tracked = WebSocket & { alive?: boolean };
+
+/** The desktop app's pages (main/app-protocol.ts serves the renderer there). */
+const DESKTOP_ORIGIN = 'holdfast-app://renderer';
 
 export class BrokerNode {
   readonly ctx: NodeContext;
@@ -70,7 +75,12 @@ export class BrokerNode {
       log,
       tokens,
       metrics: this.metrics,
-      limits: { byUser: new SignInLimiter({ freeFailures: 3 }), byAddress: new SignInLimiter({ freeFailures: 20 }) },
+      limits: {
+        byPair: new SignInLimiter({ freeFailures: 3, lockoutAfter: config.node.limits.lockoutAfter, lockoutMs: config.node.limits.lockoutMinutes * 60_000 }),
+        byAddress: new SignInLimiter({ freeFailures: 20 }),
+        byUser: new SignInLimiter({ freeFailures: 50, maxDelayMs: 30_000 }),
+      },
+      audit: config.node.auditLog === false ? noAudit : openAuditLog(config.node.auditLog ?? join(config.node.stateDir, 'audit.log'), config.node.name, (error) => log.error('audit log', { error: String(error) })),
       get sessions() {
         return registry();
       },
@@ -119,7 +129,7 @@ export class BrokerNode {
       },
     });
     this.cluster = new Cluster(this.options.config.node.name, clusterConfig.advertiseUrl ?? url, plane, clusterConfig, this.ctx.log);
-    this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics);
+    this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, this.ctx.audit);
     try {
       await this.cluster.start();
     } catch (error) {
@@ -204,6 +214,11 @@ export class BrokerNode {
     if (!this.ready) return reject(socket, 503, 'Service Unavailable', 'the node is starting; try again in a moment');
     if (path === PEER_PATH) return this.peers.accept(request, socket, head);
     if (path !== WS_PATH) return reject(socket, 404, 'Not Found');
+    const origin = request.headers.origin;
+    if (origin !== undefined && !this.originAllowed(origin, request.headers.host)) {
+      this.ctx.audit.record('connection.refused', { address: request.socket.remoteAddress ?? 'unknown', detail: `page origin ${origin.slice(0, 200)}` });
+      return reject(socket, 403, 'Forbidden', `a page from ${origin.slice(0, 200)} may not open Holdfast sessions; an administrator can allow it in node.allowedOrigins`);
+    }
     if (!offered.includes(SUBPROTOCOL)) return reject(socket, 400, 'Bad Request', `offer the "${SUBPROTOCOL}" subprotocol`);
     const bearer = offered.find((p) => p.startsWith(BEARER_PREFIX));
     const claims = bearer ? await this.ctx.tokens.verify(bearer.slice(BEARER_PREFIX.length)) : null;
@@ -219,6 +234,26 @@ export class BrokerNode {
       ws.on('pong', () => (tracked.alive = true));
       new ClientConnection(ws, this.ctx, address, claims?.user ?? null, offered.includes(LOCAL_SUBPROTOCOL));
     });
+  }
+
+  /**
+   * A browser says which page opens a WebSocket (Origin); only Holdfast's own pages may:
+   * this node's (the Host the browser asked for), the cluster's other nodes', the
+   * desktop app's, and those the config allows. Clients that are not browsers (the
+   * CLI, other nodes) send no Origin and are judged by their credentials alone.
+   */
+  private originAllowed(origin: string, host: string | undefined): boolean {
+    const lower = origin.toLowerCase();
+    if (lower === DESKTOP_ORIGIN) return true;
+    let parsed: URL;
+    try {
+      parsed = new URL(lower);
+    } catch {
+      return false;
+    }
+    if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && host !== undefined && parsed.host === host.toLowerCase()) return true;
+    const known = [...[...(this.cluster?.nodes.values() ?? [])].map((n) => n.url), this.url, ...this.options.config.node.allowedOrigins];
+    return known.some((url) => url.toLowerCase().replace(/\/+$/, '') === parsed.origin);
   }
 
   /** Pings every half period; a peer that missed a whole period is cut off. */

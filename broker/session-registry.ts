@@ -21,6 +21,7 @@ import { Failover } from './cluster/failover.js';
 import { HASH_CHECK_MS, ScreenChecks } from './cluster/screen-checks.js';
 import { hashToken, type SessionRecord } from './cluster/records.js';
 import type { NodeMetrics } from './metrics.js';
+import { noAudit, type AuditLog } from './audit.js';
 import { sleep } from './sleep.js';
 
 export const DEFAULT_PROFILE: SandboxProfile = { network: false, readOnlyPaths: [], maxMemoryMiB: 2048 };
@@ -57,6 +58,9 @@ export interface DrainState {
 const HEAL_MS = 2000;
 /** How long a drain waits for a session's standby to catch up before saying it cannot move it. */
 const DRAIN_STANDBY_WAIT_MS = 30_000;
+
+/** The node runs node.limits.sessionsPerNode primaries already. */
+export class NodeFullError extends Error {}
 
 export type Lookup = { found: 'running'; session: Session } | { found: 'none' };
 
@@ -96,6 +100,7 @@ export class SessionRegistry {
     readonly cluster: Cluster,
     readonly peers: PeerHub,
     readonly metrics: NodeMetrics,
+    private readonly audit: AuditLog = noAudit,
   ) {
     this.healTimer = setInterval(() => this.heal(), HEAL_MS);
     this.healTimer.unref();
@@ -126,7 +131,13 @@ export class SessionRegistry {
 
   /** Starts `app` for `owner` with this node as primary, and its standbys on others. */
   async launch(owner: string, app: AppConfig, cols: number, rows: number): Promise<Session> {
-    if (!this.cluster.accepting) throw new Error('this node has lost touch with the control plane and takes no new sessions; try again in a moment');
+    if (!this.cluster.accepting) {
+      throw new Error(this.cluster.draining ? 'this node is being drained for maintenance and takes no new sessions; try again in a moment' : 'this node has lost touch with the control plane and takes no new sessions; try again in a moment');
+    }
+    const max = this.config.node.limits.sessionsPerNode;
+    if ([...this.replicas.values()].filter((r) => r.session.role === 'primary').length >= max) {
+      throw new NodeFullError(`This node runs ${max} sessions, the most it may; try again in a few minutes, or ask your administrator to add capacity.`);
+    }
     const id = randomBytes(16).toString('base64url');
     const session = this.createReplica({ role: 'primary', epoch: 1, owner, app, cols, rows, id, homeDir: this.homeFor(app, id) });
     const replica = this.track(session, this.self);
@@ -540,6 +551,8 @@ export class SessionRegistry {
         break;
     }
     this.events.push({ at: Date.now(), kind, node: this.self, session, app, detail });
+    const audited = { failover: 'session.failover', restart: 'session.restart', handover: 'session.move' } as const;
+    if (kind in audited) this.audit.record(audited[kind as keyof typeof audited], { session: session ?? undefined, app: app ?? undefined, detail });
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
   }
 

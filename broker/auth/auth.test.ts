@@ -36,6 +36,23 @@ describe('sign-in limiter', () => {
   });
 });
 
+describe('sign-in lockout', () => {
+  it('locks a key after lockoutAfter failures for lockoutMs, and says it is a lockout', () => {
+    let now = 0;
+    const limiter = new SignInLimiter({ freeFailures: 3, baseDelayMs: 1000, lockoutAfter: 5, lockoutMs: 15 * 60_000 }, () => now);
+    const keys = ['ann|10.0.0.1'];
+    for (let i = 0; i < 4; i++) limiter.recordFailure(keys);
+    expect(limiter.refusal(keys)).toEqual({ waitMs: 1000, locked: false });
+    now += 1000;
+    expect(limiter.refusal(keys)).toBeNull();
+    limiter.recordFailure(keys);
+    expect(limiter.refusal(keys)).toEqual({ waitMs: 15 * 60_000, locked: true });
+    expect(limiter.refusal(['ann|10.0.0.2'])).toBeNull();
+    now += 15 * 60_000;
+    expect(limiter.refusal(keys)).toBeNull();
+  });
+});
+
 describe('access tokens', () => {
   it('verifies its own tokens and refuses tampered, foreign and expired ones', async () => {
     const service = new TokenService(new Uint8Array(32).fill(1), 60);

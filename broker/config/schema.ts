@@ -126,6 +126,32 @@ export const NodeConfig = z
         logLevel: z.enum(['debug', 'info', 'warn', 'error']).optional(),
         /** Serve Prometheus metrics at GET /metrics on the listen address. */
         metrics: z.boolean().default(true),
+        /** The audit log (JSON lines, append-only, 0600). Unset: stateDir/audit.log; false: none. */
+        auditLog: z.union([z.string().startsWith('/', 'an absolute path'), z.literal(false)]).optional(),
+        /**
+         * Origins (scheme://host:port) whose pages may open the WebSocket, besides this
+         * node's own, the cluster's nodes and the desktop app. A browser page from anywhere
+         * else is refused at the upgrade.
+         */
+        allowedOrigins: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/, 'an origin such as https://portal.example.com')).default([]),
+        limits: z
+          .object({
+            /** JSON requests a connection may send per second (sustained), and in a burst. */
+            requestsPerSecond: z.number().int().min(1).max(10_000).default(50),
+            requestBurst: z.number().int().min(1).max(100_000).default(200),
+            /** Binary frames (input, RFB) a connection may send per second, and in a burst. */
+            framesPerSecond: z.number().int().min(1).max(100_000).default(2000),
+            frameBurst: z.number().int().min(1).max(1_000_000).default(10_000),
+            /** Running sessions one person may have, cluster-wide. */
+            sessionsPerUser: z.number().int().min(1).max(1000).default(10),
+            /** Sessions whose primary runs on this node. */
+            sessionsPerNode: z.number().int().min(1).max(100_000).default(200),
+            /** This many failed sign-ins for one name from one address lock it there for lockoutMinutes. */
+            lockoutAfter: z.number().int().min(2).max(1000).default(5),
+            lockoutMinutes: z.number().int().min(1).max(24 * 60).default(15),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -17,6 +17,8 @@ import type { NodeContext } from './context.js';
 import type { Session, SessionPeer } from '../session.js';
 import { tokenMatches, type SessionRecord } from '../cluster/records.js';
 import { Tunnel } from './tunnel.js';
+import { NodeFullError } from '../session-registry.js';
+import { TokenBucket } from './token-bucket.js';
 
 const AUTH_DEADLINE_MS = 10_000;
 
@@ -34,6 +36,8 @@ export class ClientConnection {
   private closed = false;
   /** When the oldest input not yet followed by output arrived (the echo histogram). */
   private inputAt: number | undefined;
+  private readonly requests: TokenBucket;
+  private readonly frames: TokenBucket;
 
   constructor(
     private readonly ws: WebSocket,
@@ -44,6 +48,9 @@ export class ClientConnection {
     private readonly local = false,
   ) {
     this.user = user;
+    const limits = ctx.config.node.limits;
+    this.requests = new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
+    this.frames = new TokenBucket(limits.framesPerSecond, limits.frameBurst);
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     ws.on('close', () => this.onClose());
     ws.on('error', (error) => ctx.log.debug('client socket error', { address, error: error.message }));
@@ -61,6 +68,16 @@ export class ClientConnection {
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    if (!(isBinary ? this.frames : this.requests).take()) {
+      const { requestsPerSecond, framesPerSecond } = this.ctx.config.node.limits;
+      const what = isBinary ? `${framesPerSecond} binary frames` : `${requestsPerSecond} requests`;
+      this.ctx.log.warn('connection over its message rate; closed', { user: this.user, address: this.address, binary: isBinary });
+      this.ctx.audit.record('connection.refused', { user: this.user, address: this.address, detail: `over ${what} a second` });
+      this.refuse(null, ErrorCode.rateLimited, `This connection sent more than ${what} a second and was closed; reconnect and send less often.`);
+      this.closed = true;
+      return this.close(CloseCode.policyViolation, 'message rate limit');
+    }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (this.tunnel) {
       // Liveness pings are answered here: the tunnel watches the far node itself.
@@ -142,26 +159,38 @@ export class ClientConnection {
     }
   }
 
+  /**
+   * Password sign-in. Unknown names get exactly what wrong passwords get (the same
+   * work, the same words, the same limits), so nobody learns which names exist.
+   */
   private async signIn(id: number, name: string, password: string, remember = false): Promise<void> {
-    const { byUser, byAddress } = this.ctx.limits;
-    const userKey = [name.toLowerCase()];
-    const addressKey = [this.address];
-    const wait = Math.max(byUser.retryAfter(userKey), byAddress.retryAfter(addressKey));
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
+    const { byPair, byAddress, byUser } = this.ctx.limits;
+    const keys = { pair: [`${name.toLowerCase()}|${this.address}`], address: [this.address], user: [name.toLowerCase()] };
+    const refusal = () =>
+      [byPair.refusal(keys.pair), byAddress.refusal(keys.address), byUser.refusal(keys.user)]
+        .filter((r) => r !== null)
+        .sort((a, b) => b.waitMs - a.waitMs)[0];
+    const before = refusal();
+    if (before) {
       this.ctx.metrics.signIns.inc({ result: 'rate_limited' });
-      return this.refuse(id, ErrorCode.rateLimited, `Too many failed sign-ins. Try again in ${seconds} s.`, wait);
+      this.ctx.audit.record('sign-in.refused', { user: name, address: this.address, detail: before.locked ? 'locked' : `wait ${Math.ceil(before.waitMs / 1000)} s` });
+      return this.refuse(id, ErrorCode.rateLimited, before.locked ? lockedMessage(before.waitMs) : `Too many failed sign-ins. Try again in ${Math.ceil(before.waitMs / 1000)} s.`, before.waitMs);
     }
     const ok = await this.ctx.verifyUser(name, password);
     if (!ok) {
-      byUser.recordFailure(userKey);
-      byAddress.recordFailure(addressKey);
+      byPair.recordFailure(keys.pair);
+      byAddress.recordFailure(keys.address);
+      byUser.recordFailure(keys.user);
       this.ctx.metrics.signIns.inc({ result: 'failed' });
       this.ctx.log.info('sign-in failed', { user: name, address: this.address });
-      return this.refuse(id, ErrorCode.signInFailed, 'Sign-in failed: the user name or password is not right.');
+      this.ctx.audit.record('sign-in.failed', { user: name, address: this.address });
+      const now = refusal();
+      const more = now?.locked ? ` ${lockedMessage(now.waitMs)}` : '';
+      return this.refuse(id, ErrorCode.signInFailed, `Sign-in failed: the user name or password is not right.${more}`, now?.waitMs);
     }
-    byUser.recordSuccess(userKey);
+    byPair.recordSuccess(keys.pair);
     this.ctx.metrics.signIns.inc({ result: 'ok' });
+    this.ctx.audit.record('sign-in.ok', { user: name, address: this.address, detail: remember ? 'remember me' : undefined });
     clearTimeout(this.authTimer);
     this.user = name;
     const { token, expiresAt } = await this.ctx.tokens.issue(name);
@@ -192,6 +221,7 @@ export class ClientConnection {
     if (!claims || !user) {
       byAddress.recordFailure(addressKey);
       this.ctx.log.info('sign-in with a saved token failed', { address: this.address });
+      this.ctx.audit.record('sign-in.failed', { user: claims?.user ?? null, address: this.address, detail: 'refresh token' });
       return this.refuse(id, ErrorCode.signInFailed, 'Your saved sign-in has expired or is no longer valid; sign in again.');
     }
     clearTimeout(this.authTimer);
@@ -199,6 +229,7 @@ export class ClientConnection {
     const access = await this.ctx.tokens.issue(claims.user);
     const refresh = await this.ctx.tokens.issueRefresh(claims.user);
     this.ctx.log.info('signed in', { user: claims.user, address: this.address, with: 'refresh token' });
+    this.ctx.audit.record('sign-in.ok', { user: claims.user, address: this.address, detail: 'refresh token' });
     this.send({ type: 'auth.signedIn', id, accessToken: access.token, expiresAt: access.expiresAt, user, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt });
   }
 
@@ -207,7 +238,15 @@ export class ClientConnection {
     const app = this.ctx.catalog.app(appId);
     if (!app) return this.refuse(id, ErrorCode.unknownApp, `There is no app "${appId}" in the catalog.`);
     if (!this.ctx.catalog.entitledAppIds(user).has(appId)) {
+      this.ctx.audit.record('session.launch-refused', { user, address: this.address, app: appId, detail: 'not entitled' });
       return this.refuse(id, ErrorCode.notEntitled, `You are not entitled to launch "${app.name}"; ask your administrator for access.`);
+    }
+    const perUser = this.ctx.config.node.limits.sessionsPerUser;
+    // Without the control plane the count is unknown; the launch itself then says why it cannot start.
+    const running = (await this.ctx.sessions.summaries(user).catch(() => null))?.length ?? 0;
+    if (running >= perUser) {
+      this.ctx.audit.record('session.launch-refused', { user, address: this.address, app: appId, detail: `${running} sessions running` });
+      return this.refuse(id, ErrorCode.limitReached, `You have ${running} sessions running, the most allowed (${perUser}). End one you no longer need — the launcher lists them — and launch again.`);
     }
     const cluster = this.ctx.sessions.cluster;
     if (!this.local && cluster.clustered) {
@@ -223,9 +262,12 @@ export class ClientConnection {
       session = await this.ctx.sessions.launch(user, app, cols, rows);
     } catch (error) {
       this.ctx.metrics.launches.inc({ result: 'failed' });
+      this.ctx.audit.record('session.launch-refused', { user, address: this.address, app: appId, detail: String(error) });
+      if (error instanceof NodeFullError) return this.refuse(id, ErrorCode.limitReached, error.message);
       this.ctx.log.error('launch failed', { user, app: appId, error: String(error) });
       return this.refuse(id, ErrorCode.launchFailed, `${app.name} could not be started on this node: ${error instanceof Error ? error.message : String(error)}`);
     }
+    this.ctx.audit.record('session.launch', { user, address: this.address, app: appId, session: session.id });
     if (!this.isOpen()) {
       // The client left while the app started: keep it for the hold time, like any detach.
       session.startHold();
@@ -318,6 +360,7 @@ export class ClientConnection {
       snapshot: notice + point.snapshot,
     });
     this.ctx.log.info(token === null ? 'session attached' : 'session resumed', { session: session.id, user: session.owner, address: this.address });
+    this.ctx.audit.record(token === null ? 'session.attach' : 'session.resume', { user: session.owner, address: this.address, session: session.id, app: session.app.id });
     this.bind(session);
   }
 
@@ -427,4 +470,10 @@ export class ClientConnection {
   private close(code: number, reason: string): void {
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
   }
+}
+
+/** A lockout, in words: until when (UTC, the node's clock) and what to do. */
+function lockedMessage(waitMs: number): string {
+  const until = new Date(Date.now() + waitMs).toISOString().slice(11, 16);
+  return `Too many failed sign-ins for this name from your address: sign-in is locked here until ${until} UTC. Try again then, or ask your administrator.`;
 }

@@ -4,6 +4,7 @@ import type { NodeConfig } from '../config/schema.js';
 import type { SignInLimiter } from '../auth/rate-limit.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
+import type { AuditLog } from '../audit.js';
 import type { NodeMetrics } from '../metrics.js';
 import type { SessionRegistry } from '../session-registry.js';
 
@@ -11,8 +12,13 @@ export interface NodeContext {
   config: NodeConfig;
   catalog: Catalog;
   tokens: TokenService;
-  /** Per user name, tight; per client address, looser (offices share addresses behind NAT). */
-  limits: { byUser: SignInLimiter; byAddress: SignInLimiter };
+  /**
+   * Sign-in limiters. byPair (name and address): tight, with a lockout — an attacker
+   * locks a name only from their own address. byAddress: looser (offices share an
+   * address behind NAT). byUser (name alone): loosest, slows a name tried from many places.
+   */
+  limits: { byPair: SignInLimiter; byAddress: SignInLimiter; byUser: SignInLimiter };
+  audit: AuditLog;
   sessions: SessionRegistry;
   log: Logger;
   metrics: NodeMetrics;

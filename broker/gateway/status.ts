@@ -58,12 +58,14 @@ export async function adminHandler(ctx: NodeContext, request: IncomingMessage, r
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     const claims = token ? await ctx.tokens.verify(token) : null;
     if (!claims) throw new HttpError(401, 'unauthenticated', 'Send an access token: Authorization: Bearer <token>.');
+    const address = request.socket.remoteAddress ?? 'unknown';
     if (!ctx.catalog.user(claims.user)?.groups.includes(ADMIN_GROUP)) {
+      ctx.audit.record('admin.denied', { user: claims.user, address, target: request.url ?? '' });
       throw new HttpError(403, 'forbidden', `Only members of the "${ADMIN_GROUP}" group may use the admin API.`);
     }
     const path = (request.url ?? '').split('?')[0]!;
     const method = request.method ?? 'GET';
-    const call = { ctx, token, admin: claims.user, forwarded: request.headers[FORWARDED] === '1' };
+    const call = { ctx, token, admin: claims.user, address, forwarded: request.headers[FORWARDED] === '1' };
     if (method === 'GET' || method === 'HEAD') {
       if (path === '/api/replicas') return json(response, 200, localReport(ctx));
       if (path === '/api/status') return json(response, 200, await clusterStatus(ctx, token));
@@ -104,6 +106,8 @@ interface Call {
   ctx: NodeContext;
   token: string;
   admin: string;
+  /** The caller's address (for a forwarded call: the node that passed it on). */
+  address: string;
   forwarded: boolean;
 }
 
@@ -135,6 +139,7 @@ async function nodeAction(call: Call, name: string, action: 'drain' | 'undrain')
     return forward(call, node.url, `/api/nodes/${encodeURIComponent(name)}/${action}`, {});
   }
   ctx.log.warn(`admin: ${action}`, { admin: call.admin });
+  ctx.audit.record(action === 'drain' ? 'admin.drain' : 'admin.undrain', { user: call.admin, address: call.address, target: name });
   if (action === 'undrain') {
     await ctx.sessions.undrain();
     return { node: name, draining: false };
@@ -161,12 +166,15 @@ async function sessionAction(call: Call, id: string, action: 'move' | 'end', bod
   const replica = ctx.sessions.replicas.get(id);
   if (!replica || replica.session.role !== 'primary') throw new HttpError(409, 'moved', 'The session is changing primary; try again.');
   ctx.log.warn(`admin: session ${action}`, { admin: call.admin, session: id, user: record.owner, to });
+  const audit = { user: call.admin, address: call.address, session: id, app: record.appId, target: record.owner };
   if (action === 'end') {
+    ctx.audit.record('admin.end', { ...audit, result: 'ended' });
     replica.session.end('An administrator ended this session.');
     return { session: id, ended: true };
   }
   if (to === cluster.name) throw new HttpError(400, 'bad_request', `The session's primary is already on ${to}.`);
   const problem = await ctx.sessions.handover(replica, to, 30_000);
+  ctx.audit.record('admin.move', { ...audit, result: problem === null ? 'moved' : 'refused', detail: problem ?? `to ${to ?? 'a standby'}` });
   if (problem !== null) throw new HttpError(409, 'cannot_move', `The session could not move: ${problem}.`);
   const now = await cluster.getSession(id);
   return { session: id, primary: now?.record.primary ?? null, epoch: now?.record.epoch ?? null };

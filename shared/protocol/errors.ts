@@ -6,6 +6,8 @@ export const ErrorCode = {
   unauthenticated: 'unauthenticated',
   signInFailed: 'sign_in_failed',
   rateLimited: 'rate_limited',
+  /** A limit on sessions (per person, or on the node) is reached: the message says which and what to do. */
+  limitReached: 'limit_reached',
   unknownApp: 'unknown_app',
   notEntitled: 'not_entitled',
   launchFailed: 'launch_failed',

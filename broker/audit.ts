@@ -1,0 +1,69 @@
+// The audit log: an append-only file of JSON lines recording who did what, from where,
+// when — sign-ins (ok, failed, refused while locked), launches, attaches and resumes,
+// failovers and moves, and every administrator's action. Separate from the operational
+// log (pino, stderr): it is for security review, kept as long as the operator wants,
+// and written synchronously so an event is on disk before the node answers.
+import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type AuditEvent =
+  | 'sign-in.ok'
+  | 'sign-in.failed'
+  | 'sign-in.refused'
+  | 'session.launch'
+  | 'session.launch-refused'
+  | 'session.attach'
+  | 'session.resume'
+  | 'session.failover'
+  | 'session.restart'
+  | 'session.move'
+  | 'admin.drain'
+  | 'admin.undrain'
+  | 'admin.move'
+  | 'admin.end'
+  | 'admin.denied'
+  | 'connection.refused';
+
+export interface AuditFields {
+  /** The person the event is about, or who acted. */
+  user?: string | null;
+  /** The client's address (for node-internal events: omitted). */
+  address?: string;
+  session?: string;
+  app?: string;
+  /** For admin actions: the node or session acted on, and the result. */
+  target?: string;
+  result?: string;
+  detail?: string;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent, fields: AuditFields): void;
+  close(): void;
+}
+
+/** Appends to `file` (created 0600, its directory 0700); O_APPEND, so concurrent writers never interleave a line. */
+export function openAuditLog(file: string, node: string, onError: (error: unknown) => void): AuditLog {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const fd = openSync(file, 'a', 0o600);
+  if ((fstatSync(fd).mode & 0o077) !== 0) onError(new Error(`${file} is readable by others than its owner; chmod 600 it`));
+  let failed = false;
+  return {
+    record(event, fields) {
+      const line = JSON.stringify({ time: new Date().toISOString(), node, event, ...fields }) + '\n';
+      try {
+        writeSync(fd, line);
+        failed = false;
+      } catch (error) {
+        // Said once per spell of failures, not once per event.
+        if (!failed) onError(error);
+        failed = true;
+      }
+    },
+    close() {
+      closeSync(fd);
+    },
+  };
+}
+
+export const noAudit: AuditLog = { record() {}, close() {} };

@@ -1,0 +1,145 @@
+// A broker facing a hostile network: a thousand wrong passwords, a client flooding its
+// connection, a person over their session limit, a page from another site, and the
+// audit log that records all of it. Real node, real sockets, real sandboxes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloseCode, SUBPROTOCOL } from '../shared/protocol/index.js';
+import { Screen, client, launch, rawSocket, startNode, type TestNode } from './harness.js';
+
+let t: TestNode;
+beforeAll(async () => {
+  t = await startNode({ node: { limits: { sessionsPerUser: 2, lockoutAfter: 5, lockoutMinutes: 15 } } });
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+type Reply = Record<string, unknown>;
+
+/** Signs in over a raw socket from `localAddress` (any 127.x address reaches a loopback node). */
+async function attempt(from: string, user: string, password: string, socket?: ReturnType<typeof rawSocket>): Promise<{ reply: Reply; socket: ReturnType<typeof rawSocket> }> {
+  const ws = socket ?? rawSocket(t.url, [SUBPROTOCOL], { localAddress: from });
+  if (!socket) await ws.opened;
+  const id = Math.floor(Math.random() * 1e9);
+  ws.ws.send(JSON.stringify({ type: 'auth.signIn', id, user, password }));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const reply = ws.messages.find((m) => m.id === id);
+    if (reply) {
+      ws.messages.splice(ws.messages.indexOf(reply), 1);
+      return { reply, socket: ws };
+    }
+    // Closed under it (the connection's 10 s to sign in, or its request rate): an attacker reconnects.
+    if (ws.ws.readyState !== ws.ws.OPEN && socket) return attempt(from, user, password);
+    if (Date.now() > deadline) throw new Error(`no answer to sign-in ${id}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Wrong passwords for `user`, one after another; short waits (not lockouts) are waited out, as a patient attacker would. */
+async function hammer(from: string, user: string, count: number): Promise<Reply[]> {
+  let socket: ReturnType<typeof rawSocket> | undefined;
+  const answers: Reply[] = [];
+  for (let i = 0; i < count; i++) {
+    const { reply, socket: used } = await attempt(from, user, `guess-${i}`, socket);
+    socket = used;
+    answers.push(reply);
+    const wait = typeof reply.retryAfterMs === 'number' ? reply.retryAfterMs : 0;
+    if (reply.code === 'rate_limited' && wait < 5000) await new Promise((r) => setTimeout(r, wait + 10));
+  }
+  socket?.ws.close();
+  return answers;
+}
+
+function audit(): Array<Record<string, unknown>> {
+  return readFileSync(join(t.stateDir, 'audit.log'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('brute force', () => {
+  it('slows 1,000 wrong passwords, then locks the name from that address only; the person signs in from theirs', async () => {
+    const answers = await hammer('127.0.0.1', 'ann', 1000);
+    const checked = answers.filter((a) => a.code === 'sign_in_failed');
+    expect(checked).toHaveLength(5);
+    expect(answers.filter((a) => a.code === 'rate_limited').length).toBeGreaterThanOrEqual(994);
+    const locked = answers.at(-1)!;
+    expect(locked.code).toBe('rate_limited');
+    expect(String(locked.message)).toMatch(/sign-in is locked here until \d\d:\d\d UTC\. Try again then, or ask your administrator\./);
+    expect(Number(locked.retryAfterMs)).toBeGreaterThan(14 * 60_000);
+    // Locked means locked: the right password from that address is refused too, in the same words as a name that does not exist.
+    const right = (await attempt('127.0.0.1', 'ann', 'ann-pw')).reply;
+    expect(right.code).toBe('rate_limited');
+    const nobody = (await hammer('127.0.0.1', 'nobody', 10)).at(-1)!;
+    const words = (m: unknown) => String(m).replace(/\d\d:\d\d/, 'HH:MM');
+    expect(words(nobody.message)).toBe(words(right.message));
+    // The real person, from their own address, is not locked out by someone else's guessing.
+    const ok = (await attempt('127.0.0.2', 'ann', 'ann-pw')).reply;
+    expect(ok.type).toBe('auth.signedIn');
+    // The audit log has every checked failure and the refusals, with the address.
+    const lines = audit().filter((l) => l.user === 'ann');
+    expect(lines.filter((l) => l.event === 'sign-in.failed' && l.address === '127.0.0.1')).toHaveLength(5);
+    expect(lines.filter((l) => l.event === 'sign-in.refused' && l.detail === 'locked').length).toBeGreaterThan(900);
+    expect(lines.some((l) => l.event === 'sign-in.ok' && l.address === '127.0.0.2')).toBe(true);
+  }, 60_000);
+});
+
+describe('limits', () => {
+  it('closes a connection that floods requests, and the node serves everyone else', async () => {
+    const bystander = client(t.url);
+    await bystander.signIn('bob', 'bob-pw');
+    const stream = await launch(bystander, 'python');
+    const screen = new Screen(stream);
+    const flood = rawSocket(t.url, [SUBPROTOCOL], { localAddress: '127.0.0.3' });
+    await flood.opened;
+    for (let i = 0; i < 2000; i++) flood.ws.send(JSON.stringify({ type: 'ping', id: i }));
+    const closed = await flood.closed;
+    expect(closed.code).toBe(CloseCode.policyViolation);
+    expect(flood.messages.find((m) => m.type === 'error')).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/more than 50 requests a second and was closed; reconnect and send less often/) });
+    expect(flood.messages.filter((m) => m.type === 'pong').length).toBeLessThan(400);
+    stream.sendInput('print(6 * 7)\r');
+    await screen.waitFor('42');
+    stream.close();
+    bystander.signOut();
+  });
+
+  it('refuses a launch over the person’s session limit, saying what to do', async () => {
+    const bob = client(t.url);
+    await bob.signIn('bob', 'bob-pw');
+    const first = await launch(bob, 'python');
+    const second = await launch(bob, 'python');
+    const third = bob.launch('python', 80, 24);
+    const refused = await third.finished();
+    expect(refused.status).toBe('failed');
+    expect(refused.reason).toBe('You have 2 sessions running, the most allowed (2). End one you no longer need — the launcher lists them — and launch again.');
+    first.close();
+    await first.finished();
+    const fourth = await launch(bob, 'python');
+    expect(fourth.sessionId).toBeTruthy();
+    second.close();
+    fourth.close();
+    bob.signOut();
+    expect(audit().some((l) => l.event === 'session.launch-refused' && l.user === 'bob' && l.detail === '2 sessions running')).toBe(true);
+    expect(audit().filter((l) => l.event === 'session.launch' && l.user === 'bob' && l.app === 'python').length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('origin', () => {
+  it('refuses a WebSocket opened by a page from another site, and takes pages of its own and clients without a page', async () => {
+    const evil = rawSocket(t.url, [SUBPROTOCOL], { origin: 'https://evil.example' });
+    await expect(evil.opened).rejects.toThrow(/HTTP 403/);
+    const own = rawSocket(t.url, [SUBPROTOCOL], { origin: t.url });
+    await own.opened;
+    expect((await own.next('welcome')).type).toBe('welcome');
+    own.ws.close();
+    const desktop = rawSocket(t.url, [SUBPROTOCOL], { origin: 'holdfast-app://renderer' });
+    await desktop.opened;
+    desktop.ws.close();
+    const cli = rawSocket(t.url);
+    await cli.opened;
+    cli.ws.close();
+    expect(audit().some((l) => l.event === 'connection.refused' && l.detail === 'page origin https://evil.example')).toBe(true);
+  });
+});
