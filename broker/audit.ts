@@ -10,6 +10,8 @@ export type AuditEvent =
   | 'sign-in.ok'
   | 'sign-in.failed'
   | 'sign-in.refused'
+  | 'sign-out'
+  | 'admin.revoke'
   | 'session.launch'
   | 'session.launch-refused'
   | 'session.attach'

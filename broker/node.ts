@@ -15,6 +15,7 @@ import type { NodeContext } from './gateway/context.js';
 import { plain, serveStatic } from './gateway/static-files.js';
 import { createLogger, levelFromEnv, type Logger } from './log.js';
 import { noAudit, openAuditLog } from './audit.js';
+import { Revocations } from './auth/revocations.js';
 import { join } from 'node:path';
 import { SessionRegistry } from './session-registry.js';
 import { Cluster } from './cluster/cluster.js';
@@ -49,6 +50,7 @@ export class BrokerNode {
   private readonly peers: PeerHub;
   private cluster: Cluster | null = null;
   private registry: SessionRegistry | null = null;
+  private revocations: Revocations | null = null;
   /** Set once the node has joined its cluster: until then it serves nobody. */
   private ready = false;
   readonly metrics: NodeMetrics;
@@ -63,6 +65,10 @@ export class BrokerNode {
     const registry = (): SessionRegistry => {
       if (!this.registry) throw new Error('node not started');
       return this.registry;
+    };
+    const revocations = (): Revocations => {
+      if (!this.revocations) throw new Error('node not started');
+      return this.revocations;
     };
     this.metrics = new NodeMetrics(config.node.name, VERSION, {
       sessions: () => this.registry?.metricsSessions() ?? [],
@@ -84,6 +90,10 @@ export class BrokerNode {
       get sessions() {
         return registry();
       },
+      get revocations() {
+        return revocations();
+      },
+      connections: new Set(),
       verifyUser: async (name, password) => {
         const user = catalog.user(name);
         // Unknown names cost the same scrypt work as known ones: no timing oracle.
@@ -130,8 +140,14 @@ export class BrokerNode {
     });
     this.cluster = new Cluster(this.options.config.node.name, clusterConfig.advertiseUrl ?? url, plane, clusterConfig, this.ctx.log);
     this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, this.ctx.audit);
+    this.revocations = new Revocations(plane);
+    this.revocations.onUserRevoked = (user) => {
+      for (const connection of this.ctx.connections) if (connection.user === user) connection.revoked();
+    };
     try {
       await this.cluster.start();
+      await this.revocations.start();
+      this.ctx.tokens.revocations = this.revocations;
     } catch (error) {
       await new Promise<void>((resolve) => this.http.close(() => resolve()));
       throw new Error(`cannot join the cluster: ${error instanceof Error ? error.message : String(error)}`);
@@ -156,6 +172,7 @@ export class BrokerNode {
     clearInterval(this.sweeper);
     await this.registry?.stop();
     this.peers.close();
+    this.revocations?.stop();
     await this.cluster?.stop();
     for (const client of this.wss.clients) client.close(CloseCode.goingAway, 'node shutting down');
     await new Promise<void>((resolve) => this.http.close(() => resolve()));

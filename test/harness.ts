@@ -21,8 +21,8 @@ export interface TestNode {
 
 const cheap = { N: 1024, r: 8, p: 1 };
 
-/** Users ann (staff: every app) and bob (python only); password = name + "-pw". */
-export async function startNode(overrides: { node?: Record<string, unknown>; apps?: unknown[]; entitlements?: unknown[]; webRoot?: string } = {}): Promise<TestNode> {
+/** Users ann (staff: every app) and bob (python only), and with `admin: true` admin (admins group); password = name + "-pw". */
+export async function startNode(overrides: { node?: Record<string, unknown>; apps?: unknown[]; entitlements?: unknown[]; webRoot?: string; admin?: boolean } = {}): Promise<TestNode> {
   const stateDir = mkdtempSync(join(tmpdir(), 'holdfast-test-'));
   const apps = [
     { id: 'shell', name: 'Shell', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } },
@@ -35,6 +35,7 @@ export async function startNode(overrides: { node?: Record<string, unknown>; app
     users: [
       { name: 'ann', passwordHash: await hashPassword('ann-pw', cheap), groups: ['staff'] },
       { name: 'bob', passwordHash: await hashPassword('bob-pw', cheap) },
+      ...(overrides.admin ? [{ name: 'admin', passwordHash: await hashPassword('admin-pw', cheap), groups: ['admins'] }] : []),
     ],
     apps,
     entitlements: overrides.entitlements ?? [

@@ -13,9 +13,21 @@ const REFRESH_AUDIENCE = 'holdfast-refresh';
 
 export interface TokenClaims {
   user: string;
+  /** The token's own id (a sign-out revokes it by this). */
+  jti?: string;
+  /** When it expires, ms. */
+  expiresAt?: number;
+}
+
+/** What decides whether an otherwise good token was revoked (broker/auth/revocations.ts). */
+export interface RevocationCheck {
+  revoked(user: string, issuedAt: number, jti: string | undefined): boolean;
 }
 
 export class TokenService {
+  /** Set once the node has joined its cluster; until then nothing is revoked. */
+  revocations: RevocationCheck | null = null;
+
   constructor(
     /** Also keys the HMAC that nodes of one cluster present to each other. */
     readonly key: Uint8Array,
@@ -56,10 +68,16 @@ export class TokenService {
     return this.check(token, REFRESH_AUDIENCE);
   }
 
+  /** An access or a refresh token (a sign-out revokes whichever the client holds). */
+  async verifyEither(token: string): Promise<TokenClaims | null> {
+    return (await this.check(token, AUDIENCE)) ?? (await this.check(token, REFRESH_AUDIENCE));
+  }
+
   private async sign(user: string, audience: string, ttlSeconds: number): Promise<{ token: string; expiresAt: number }> {
     const expiresAt = Date.now() + ttlSeconds * 1000;
-    const builder = new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuer(ISSUER).setAudience(audience).setIssuedAt();
-    if (audience === REFRESH_AUDIENCE) builder.setJti(randomBytes(16).toString('base64url'));
+    // `t`: issued-at in ms (iat is whole seconds), so a revocation cuts exactly between tokens.
+    const builder = new SignJWT({ t: Date.now() }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuer(ISSUER).setAudience(audience).setIssuedAt();
+    builder.setJti(randomBytes(16).toString('base64url'));
     const token = await builder.setExpirationTime(Math.floor(expiresAt / 1000)).sign(this.key);
     return { token, expiresAt };
   }
@@ -67,7 +85,10 @@ export class TokenService {
   private async check(token: string, audience: string): Promise<TokenClaims | null> {
     try {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience, algorithms: ['HS256'] });
-      return typeof payload.sub === 'string' ? { user: payload.sub } : null;
+      if (typeof payload.sub !== 'string') return null;
+      const issuedAt = typeof payload.t === 'number' ? payload.t : (payload.iat ?? 0) * 1000;
+      if (this.revocations?.revoked(payload.sub, issuedAt, payload.jti)) return null;
+      return { user: payload.sub, jti: payload.jti, expiresAt: payload.exp !== undefined ? payload.exp * 1000 : undefined };
     } catch {
       return null;
     }

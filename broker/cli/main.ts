@@ -14,7 +14,7 @@ import { ConfigError, loadConfigFile } from '../config/load.js';
 import { BrokerNode } from '../node.js';
 import { readPassword } from './password-prompt.js';
 import { connect } from './connect.js';
-import { runDrain, runStatus } from './status.js';
+import { runDrain, runRevoke, runStatus } from './status.js';
 import { runCluster } from './cluster.js';
 
 const USAGE = `Usage:
@@ -36,6 +36,9 @@ const USAGE = `Usage:
   kill -HUP <node pid>                  reload the node's config (catalog, users,
                                         entitlements, log level); a bad file is refused
   holdfast user hash [--password-stdin] print a password hash for a config file
+  holdfast user revoke NAME --broker URL [--user NAME]
+                                        end NAME's sign-ins everywhere (tokens and
+                                        connections); their sessions wait for them
   holdfast connect --broker URL --user NAME --app ID [--password-stdin]
                                         run an app in this terminal
   holdfast connect --broker URL --user NAME --attach [--app ID | --session ID]
@@ -51,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       return runNode(rest);
     case 'user':
       if (rest[0] === 'hash') return userHash(rest.slice(1));
+      if (rest[0] === 'revoke') return runRevoke(rest.slice(1));
       break;
     case 'connect':
       return runConnect(rest);

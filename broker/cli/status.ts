@@ -152,3 +152,22 @@ export async function runDrain(action: 'drain' | 'undrain', args: string[]): Pro
     return 1;
   }
 }
+
+/** `holdfast user revoke NAME`: every token NAME holds stops working on every node, and their connections close. */
+export async function runRevoke(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: adminOptions });
+  const name = positionals[0];
+  if (!name || positionals.length > 1) {
+    process.stderr.write('holdfast user revoke: give one user name, e.g. holdfast user revoke ann --broker URL\n');
+    return 2;
+  }
+  try {
+    const admin = await AdminClient.signIn(values);
+    await admin.call('POST', `/api/users/${encodeURIComponent(name)}/revoke`, {});
+    process.stdout.write(`${name}'s sign-ins are revoked on every node; they must sign in again. Their sessions wait for them.\n`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`holdfast user revoke: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

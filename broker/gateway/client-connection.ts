@@ -23,7 +23,8 @@ import { TokenBucket } from './token-bucket.js';
 const AUTH_DEADLINE_MS = 10_000;
 
 export class ClientConnection {
-  private user: string | null;
+  /** Who this connection is signed in as (null: nobody yet). */
+  private who: string | null;
   private session: Session | null = null;
   private peer: SessionPeer | null = null;
   private authTimer: NodeJS.Timeout | undefined;
@@ -47,7 +48,8 @@ export class ClientConnection {
     /** Opened by another node's gateway: serve sessions here, never route them on. */
     private readonly local = false,
   ) {
-    this.user = user;
+    this.who = user;
+    ctx.connections.add(this);
     const limits = ctx.config.node.limits;
     this.requests = new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
     this.frames = new TokenBucket(limits.framesPerSecond, limits.frameBurst);
@@ -67,13 +69,17 @@ export class ClientConnection {
     }
   }
 
+  get user(): string | null {
+    return this.who;
+  }
+
   private onFrame(data: RawData, isBinary: boolean): void {
     if (this.closed) return;
     if (!(isBinary ? this.frames : this.requests).take()) {
       const { requestsPerSecond, framesPerSecond } = this.ctx.config.node.limits;
       const what = isBinary ? `${framesPerSecond} binary frames` : `${requestsPerSecond} requests`;
-      this.ctx.log.warn('connection over its message rate; closed', { user: this.user, address: this.address, binary: isBinary });
-      this.ctx.audit.record('connection.refused', { user: this.user, address: this.address, detail: `over ${what} a second` });
+      this.ctx.log.warn('connection over its message rate; closed', { user: this.who, address: this.address, binary: isBinary });
+      this.ctx.audit.record('connection.refused', { user: this.who, address: this.address, detail: `over ${what} a second` });
       this.refuse(null, ErrorCode.rateLimited, `This connection sent more than ${what} a second and was closed; reconnect and send less often.`);
       this.closed = true;
       return this.close(CloseCode.policyViolation, 'message rate limit');
@@ -138,12 +144,14 @@ export class ClientConnection {
         if (!this.session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to end.');
         return this.session.end('You ended the session.');
     }
-    const user = this.user;
+    const user = this.who;
     if (!user) {
       this.refuse('id' in message ? message.id : null, ErrorCode.unauthenticated, 'Sign in first.');
       return this.close(CloseCode.unauthenticated, 'not signed in');
     }
     switch (message.type) {
+      case 'auth.signOut':
+        return this.signOut(user, message.id, message.tokens);
       case 'auth.refresh':
         return this.ctx.tokens.issue(user).then(({ token, expiresAt }) =>
           this.send({ type: 'auth.signedIn', id: message.id, accessToken: token, expiresAt, user: this.ctx.catalog.userInfo(user)! }),
@@ -192,7 +200,7 @@ export class ClientConnection {
     this.ctx.metrics.signIns.inc({ result: 'ok' });
     this.ctx.audit.record('sign-in.ok', { user: name, address: this.address, detail: remember ? 'remember me' : undefined });
     clearTimeout(this.authTimer);
-    this.user = name;
+    this.who = name;
     const { token, expiresAt } = await this.ctx.tokens.issue(name);
     const refresh = remember ? await this.ctx.tokens.issueRefresh(name) : null;
     this.ctx.log.info('signed in', { user: name, address: this.address, remember });
@@ -204,6 +212,27 @@ export class ClientConnection {
       user: this.ctx.catalog.userInfo(name)!,
       ...(refresh ? { refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt } : {}),
     });
+  }
+
+  /** Revokes the tokens the client held (its own: another user's are ignored), then this connection is anonymous. */
+  private async signOut(user: string, id: number, tokens: string[]): Promise<void> {
+    let revoked = 0;
+    for (const token of tokens) {
+      const claims = await this.ctx.tokens.verifyEither(token);
+      if (!claims || claims.user !== user || !claims.jti) continue;
+      await this.ctx.revocations.revokeToken(claims.jti, claims.expiresAt ?? Date.now() + 86_400_000);
+      revoked += 1;
+    }
+    this.ctx.audit.record('sign-out', { user, address: this.address, detail: `${revoked} token${revoked === 1 ? '' : 's'} revoked` });
+    this.ctx.log.info('signed out', { user, address: this.address, revoked });
+    this.who = null;
+    this.send({ type: 'auth.signedOut', id, revoked });
+  }
+
+  /** An administrator revoked this user's tokens: the connection closes; the person signs in again (sessions wait). */
+  revoked(): void {
+    this.refuse(null, ErrorCode.unauthenticated, 'An administrator ended your sign-in; sign in again.');
+    this.close(CloseCode.unauthenticated, 'your sign-in was revoked; sign in again');
   }
 
   /**
@@ -225,7 +254,7 @@ export class ClientConnection {
       return this.refuse(id, ErrorCode.signInFailed, 'Your saved sign-in has expired or is no longer valid; sign in again.');
     }
     clearTimeout(this.authTimer);
-    this.user = claims.user;
+    this.who = claims.user;
     const access = await this.ctx.tokens.issue(claims.user);
     const refresh = await this.ctx.tokens.issueRefresh(claims.user);
     this.ctx.log.info('signed in', { user: claims.user, address: this.address, with: 'refresh token' });
@@ -311,7 +340,7 @@ export class ClientConnection {
         let gone = !cluster.isLive(record.primary);
         if (!gone) {
           const message = token === null ? { type: 'session.attach' as const, id, sessionId, cols, rows } : { type: 'session.resume' as const, id, sessionId, resumeToken: token, cols, rows };
-          const routed = await this.route(record.primary, message, this.user);
+          const routed = await this.route(record.primary, message, this.who);
           if (routed === 'ok') return;
           // Refused: find out whether the process is gone. Silent (hung, stopped): only its lease can tell.
           if (routed === 'refused') gone = (await this.ctx.sessions.probe(record.primary)) === 'dead';
@@ -336,8 +365,8 @@ export class ClientConnection {
   }
 
   private allowed(record: SessionRecord, token: string | null): boolean {
-    if (token === null) return this.user === record.owner;
-    return tokenMatches(token, record.resumeTokenHash) && (this.user === null || this.user === record.owner);
+    if (token === null) return this.who === record.owner;
+    return tokenMatches(token, record.resumeTokenHash) && (this.who === null || this.who === record.owner);
   }
 
   private async resumeHere(id: number, session: Session, cols: number, rows: number, token: string | null, notice = ''): Promise<void> {
@@ -445,6 +474,7 @@ export class ClientConnection {
 
   private onClose(): void {
     this.closed = true;
+    this.ctx.connections.delete(this);
     clearTimeout(this.authTimer);
     this.tunnel?.clientClosed();
     // A lost connection only detaches: the session waits for its client for the hold time.

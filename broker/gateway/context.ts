@@ -5,6 +5,7 @@ import type { SignInLimiter } from '../auth/rate-limit.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../audit.js';
+import type { Revocations } from '../auth/revocations.js';
 import type { NodeMetrics } from '../metrics.js';
 import type { SessionRegistry } from '../session-registry.js';
 
@@ -19,6 +20,10 @@ export interface NodeContext {
    */
   limits: { byPair: SignInLimiter; byAddress: SignInLimiter; byUser: SignInLimiter };
   audit: AuditLog;
+  /** Revoked tokens, cluster-wide (available once the node has joined its cluster). */
+  revocations: Revocations;
+  /** The client connections this node serves (a revoked user's are closed). */
+  connections: Set<{ user: string | null; revoked(): void }>;
   sessions: SessionRegistry;
   log: Logger;
   metrics: NodeMetrics;

@@ -7,6 +7,7 @@
 //   POST /api/nodes/NAME/undrain     let NAME take sessions again
 //   POST /api/sessions/ID/move       move a session's primary to a standby ({"to": NODE} optional)
 //   POST /api/sessions/ID/end        end a session (its person is told an administrator ended it)
+//   POST /api/users/NAME/revoke      revoke every token NAME holds, cluster-wide; their connections close
 // Any node answers any call: a call about another node or session is forwarded to the
 // node that can act on it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -75,6 +76,15 @@ export async function adminHandler(ctx: NodeContext, request: IncomingMessage, r
     const body = await readBody(request);
     const node = /^\/api\/nodes\/([^/]+)\/(drain|undrain)$/.exec(path);
     if (node) return json(response, 200, await nodeAction(call, decodeURIComponent(node[1]!), node[2] as 'drain' | 'undrain'));
+    const revoke = /^\/api\/users\/([^/]+)\/revoke$/.exec(path);
+    if (revoke) {
+      const name = decodeURIComponent(revoke[1]!);
+      if (!ctx.catalog.user(name)) throw new HttpError(404, 'no_such_user', `There is no user "${name}" in this node's catalog.`);
+      await ctx.revocations.revokeUser(name);
+      ctx.audit.record('admin.revoke', { user: claims.user, address, target: name, result: 'revoked' });
+      ctx.log.warn('admin: revoke', { admin: claims.user, user: name });
+      return json(response, 200, { user: name, revoked: true });
+    }
     const session = /^\/api\/sessions\/([^/]+)\/(move|end)$/.exec(path);
     if (session) return json(response, 200, await sessionAction(call, decodeURIComponent(session[1]!), session[2] as 'move' | 'end', body));
     throw new HttpError(404, 'not_found', 'No such admin call; see docs/protocol.md#admin-api.');

@@ -218,10 +218,13 @@ export class HoldfastClient {
     this.controlTimer = undefined;
     for (const session of this.sessions) session.close();
     this.sessions.clear();
+    const token = this.accessToken;
     this.accessToken = null;
     const control = this.control;
     this.control = null;
-    control?.close();
+    // The broker revokes the token (cluster-wide) before the connection closes; best effort.
+    if (control && token) void control.request({ type: 'auth.signOut', tokens: [token] }, 'auth.signedOut').catch(() => {}).finally(() => control.close());
+    else control?.close();
     if (this.actor.getSnapshot().value !== 'signedOut') this.actor.send({ type: 'signOut' });
     this.update({ status: 'offline', statusDetail: 'signed out', user: null });
   }

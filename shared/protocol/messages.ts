@@ -39,6 +39,8 @@ export const SignIn = z.object({
 /** Sign in again with a refresh token; the reply carries a new access token and a new refresh token. */
 export const SignInWithToken = z.object({ type: z.literal('auth.signInWithToken'), id, refreshToken: z.string().min(1).max(4096) });
 export const Refresh = z.object({ type: z.literal('auth.refresh'), id });
+/** Signing out: the broker revokes these tokens (the client's access and refresh tokens), cluster-wide. */
+export const SignOut = z.object({ type: z.literal('auth.signOut'), id, tokens: z.array(z.string().min(1).max(4096)).max(4) });
 export const ListApps = z.object({ type: z.literal('apps.list'), id });
 export const Launch = z.object({
   type: z.literal('session.launch'),
@@ -67,7 +69,7 @@ export const End = z.object({ type: z.literal('session.end') });
 export const ListSessions = z.object({ type: z.literal('sessions.list'), id });
 export const Ping = z.object({ type: z.literal('ping'), id });
 
-export const ClientMessage = z.discriminatedUnion('type', [SignIn, SignInWithToken, Refresh, ListApps, Launch, Resize, Resume, Attach, End, ListSessions, Ping]);
+export const ClientMessage = z.discriminatedUnion('type', [SignIn, SignInWithToken, Refresh, SignOut, ListApps, Launch, Resize, Resume, Attach, End, ListSessions, Ping]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 
@@ -150,9 +152,12 @@ export const ErrorMessage = z.object({
   retryAfterMs: z.number().int().nonnegative().optional(),
 });
 
+export const SignedOut = z.object({ type: z.literal('auth.signedOut'), id, revoked: z.number().int().min(0) });
+
 export const ServerMessage = z.discriminatedUnion('type', [
   Welcome,
   SignedIn,
+  SignedOut,
   AppList,
   SessionStarted,
   SessionResumed,
