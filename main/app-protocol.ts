@@ -4,20 +4,11 @@
 import { protocol } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { RENDERER_CONTENT_TYPES } from '../shared/renderer-policy.js';
 
 export const APP_SCHEME = 'holdfast-app';
 export const APP_ORIGIN = `${APP_SCHEME}://renderer`;
 export const APP_INDEX = `${APP_ORIGIN}/index.html`;
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-};
 
 /** Must run before the app is ready. */
 export function registerAppScheme(): void {
@@ -48,7 +39,7 @@ export function serveApp(root: string, csp: () => string): void {
     if (!file) return new Response('Not found.', { status: 404, headers });
     try {
       const body = await readFile(file);
-      return new Response(body, { status: 200, headers: { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' } });
+      return new Response(body, { status: 200, headers: { ...headers, 'Content-Type': RENDERER_CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' } });
     } catch {
       return new Response('Not found.', { status: 404, headers });
     }

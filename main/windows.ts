@@ -4,6 +4,7 @@
 import { app, BrowserWindow, session, type Rectangle, type WebContents } from 'electron';
 import { join } from 'node:path';
 import { APP_ORIGIN } from './app-protocol.js';
+import { rendererCsp } from '../shared/renderer-policy.js';
 
 export type WindowMode = 'desktop' | 'kiosk';
 
@@ -47,7 +48,6 @@ export function createShellWindow(mode: WindowMode, placement: WindowPlacement |
  * The renderer's CSP. It begins `default-src 'none'` and lets the page reach exactly
  * the configured brokers, nothing else: their WebSocket (sessions) and their HTTP
  * origin (the admin page's API, for administrators), no other host.
- * style-src allows inline styles because xterm.js injects <style> for its geometry.
  */
 export function contentSecurityPolicy(brokers: readonly string[]): string {
   const sockets = [
@@ -58,18 +58,7 @@ export function contentSecurityPolicy(brokers: readonly string[]): string {
       }),
     ),
   ];
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    sockets.length > 0 ? `connect-src ${sockets.join(' ')}` : "connect-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-src 'none'",
-    "object-src 'none'",
-  ].join('; ');
+  return rendererCsp(sockets);
 }
 
 /** The only permissions ever granted: the clipboard, to Holdfast's own page (copy and paste with GUI apps). */

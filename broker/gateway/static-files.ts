@@ -3,37 +3,11 @@
 import { createReadStream, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RENDERER_CONTENT_TYPES, rendererCsp } from '../../shared/renderer-policy.js';
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-  '.map': 'application/json',
-};
-
-/**
- * style-src allows inline styles because xterm.js injects <style> elements for its
- * theme and geometry; scripts stay 'self' only, which is what keeps injection out.
- */
+/** The web client's CSP: this node ('self') and the cluster's other nodes, so the client can resume there if this node goes. */
 export function contentSecurityPolicy(otherBrokers: string[] = []): string {
-  // Other nodes of the cluster, so the client can resume there if this node goes.
-  const sockets = otherBrokers.map((url) => url.replace(/^http/, 'ws'));
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    ["connect-src 'self'", ...sockets].join(' '),
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+  return rendererCsp(["'self'", ...otherBrokers.map((url) => url.replace(/^http/, 'ws'))]);
 }
 
 export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
@@ -71,7 +45,7 @@ export function serveStatic(root: string, request: IncomingMessage, response: Se
   response.writeHead(200, {
     ...SECURITY_HEADERS,
     'Content-Security-Policy': contentSecurityPolicy(otherBrokers),
-    'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'Content-Type': RENDERER_CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
     'Content-Length': size,
     'Cache-Control': file.endsWith('index.html') ? 'no-cache' : 'public, max-age=300',
   });
