@@ -11,6 +11,7 @@ export type AuditEvent =
   | 'sign-in.failed'
   | 'sign-in.refused'
   | 'sign-out'
+  | 'sign-in.second-factor-enabled'
   | 'admin.revoke'
   | 'session.launch'
   | 'session.launch-refused'

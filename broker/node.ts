@@ -15,7 +15,9 @@ import type { NodeContext } from './gateway/context.js';
 import { plain, serveStatic } from './gateway/static-files.js';
 import { createLogger, levelFromEnv, type Logger } from './log.js';
 import { noAudit, openAuditLog } from './audit.js';
-import { Revocations } from './auth/revocations.js';
+import { REVOKED, Revocations } from './auth/revocations.js';
+import { SecondFactors, TOTP } from './auth/second-factor.js';
+import type { ControlPlane } from './control-plane/types.js';
 import { join } from 'node:path';
 import { SessionRegistry } from './session-registry.js';
 import { Cluster } from './cluster/cluster.js';
@@ -51,6 +53,7 @@ export class BrokerNode {
   private cluster: Cluster | null = null;
   private registry: SessionRegistry | null = null;
   private revocations: Revocations | null = null;
+  private readonly startSecondFactors: (plane: ControlPlane) => void;
   /** Set once the node has joined its cluster: until then it serves nobody. */
   private ready = false;
   readonly metrics: NodeMetrics;
@@ -66,6 +69,8 @@ export class BrokerNode {
       if (!this.registry) throw new Error('node not started');
       return this.registry;
     };
+    let secondFactors: SecondFactors | null = null;
+    this.startSecondFactors = (plane) => (secondFactors = new SecondFactors(plane, tokens.key));
     const revocations = (): Revocations => {
       if (!this.revocations) throw new Error('node not started');
       return this.revocations;
@@ -92,6 +97,10 @@ export class BrokerNode {
       },
       get revocations() {
         return revocations();
+      },
+      get secondFactors() {
+        if (!secondFactors) throw new Error('node not started');
+        return secondFactors;
       },
       connections: new Set(),
       verifyUser: async (name, password) => {
@@ -132,7 +141,9 @@ export class BrokerNode {
     const url = this.url;
     const { cluster: clusterConfig } = this.options.config;
     const metrics = this.metrics;
-    const plane = new TimedControlPlane(createControlPlane(clusterConfig.controlPlane), {
+    // A single node keeps second factors and revocations on disk (a cluster keeps them in etcd).
+    const durable = { file: join(this.options.config.node.stateDir, 'control-plane.json'), prefixes: [TOTP, REVOKED] };
+    const plane = new TimedControlPlane(createControlPlane(clusterConfig.controlPlane, durable), {
       observe(op, seconds, ok) {
         metrics.controlPlane.observe({ op }, seconds);
         if (!ok) metrics.controlPlaneErrors.inc({ op });
@@ -141,6 +152,7 @@ export class BrokerNode {
     this.cluster = new Cluster(this.options.config.node.name, clusterConfig.advertiseUrl ?? url, plane, clusterConfig, this.ctx.log);
     this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, this.ctx.audit);
     this.revocations = new Revocations(plane);
+    this.startSecondFactors(plane);
     this.revocations.onUserRevoked = (user) => {
       for (const connection of this.ctx.connections) if (connection.user === user) connection.revoked();
     };

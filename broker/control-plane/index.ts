@@ -1,7 +1,7 @@
 // The control plane's public face: the contract, both implementations, and the factory
 // that picks one from the node's cluster configuration.
 import { EtcdControlPlane } from './etcd.js';
-import { MemoryControlPlane } from './memory.js';
+import { MemoryControlPlane, type MemoryControlPlaneOptions } from './memory.js';
 import type { ControlPlane } from './types.js';
 
 export * from './types.js';
@@ -10,10 +10,10 @@ export { MemoryControlPlane, type MemoryControlPlaneOptions } from './memory.js'
 
 export type ControlPlaneConfig = { kind: 'embedded' } | { kind: 'etcd'; endpoints: string[]; requestTimeoutMs?: number };
 
-export function createControlPlane(config: ControlPlaneConfig): ControlPlane {
+export function createControlPlane(config: ControlPlaneConfig, persist?: MemoryControlPlaneOptions['persist']): ControlPlane {
   switch (config.kind) {
     case 'embedded':
-      return new MemoryControlPlane();
+      return new MemoryControlPlane({ persist });
     case 'etcd':
       return new EtcdControlPlane({ endpoints: config.endpoints, requestTimeoutMs: config.requestTimeoutMs });
   }

@@ -2,6 +2,8 @@
 // revision that every change bumps, leases whose keys vanish with them, ordered watches)
 // without a network. Keep-alive is implicit — the process holding the state is alive —
 // so a lease ends only by revoke() or by the test hook expireLease().
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ControlPlane, KeyValue, Lease, PutOptions, Watch, WatchEvent } from './types.js';
 
 /** How many change events are kept for watches that start in the past. */
@@ -16,6 +18,12 @@ interface Entry {
 export interface MemoryControlPlaneOptions {
   /** Events kept for `watch({ fromRevision })`; older ones are compacted away. */
   historyLimit?: number;
+  /**
+   * Keys under these prefixes (without a lease) are kept in `file` (0600) and there
+   * again after a restart: what a single node must not forget — people's second
+   * factors, revoked tokens. Everything else lives and dies with the process.
+   */
+  persist?: { file: string; prefixes: string[] };
 }
 
 class MemoryLease implements Lease {
@@ -129,8 +137,32 @@ export class MemoryControlPlane implements ControlPlane {
   private closed = false;
   private readonly historyLimit: number;
 
+  private readonly persist: { file: string; prefixes: string[] } | null;
+
   constructor(options: MemoryControlPlaneOptions = {}) {
     this.historyLimit = options.historyLimit ?? DEFAULT_HISTORY;
+    this.persist = options.persist ?? null;
+    if (this.persist && existsSync(this.persist.file)) {
+      const saved = JSON.parse(readFileSync(this.persist.file, 'utf8')) as unknown;
+      if (saved && typeof saved === 'object') {
+        for (const [key, value] of Object.entries(saved)) if (typeof value === 'string' && this.durable(key)) this.data.set(key, { value, revision: ++this.revision, lease: null });
+      }
+    }
+  }
+
+  private durable(key: string): boolean {
+    return this.persist?.prefixes.some((prefix) => key.startsWith(prefix)) ?? false;
+  }
+
+  /** Writes the durable keys out whole (they change rarely: an enrolment, a revocation). */
+  private save(): void {
+    if (!this.persist) return;
+    const out: Record<string, string> = {};
+    for (const [key, entry] of this.data) if (!entry.lease && this.durable(key)) out[key] = entry.value;
+    mkdirSync(dirname(this.persist.file), { recursive: true, mode: 0o700 });
+    const temp = `${this.persist.file}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(out), { mode: 0o600 });
+    renameSync(temp, this.persist.file);
   }
 
   async grantLease(ttlMs: number, _keepAliveMs: number): Promise<Lease> {
@@ -247,6 +279,7 @@ export class MemoryControlPlane implements ControlPlane {
     this.data.get(key)?.lease?.keys.delete(key);
     this.data.set(key, { value, revision, lease });
     lease?.keys.add(key);
+    if (!lease && this.durable(key)) this.save();
     this.record({ type: 'put', key, value, revision });
     return revision;
   }
@@ -257,6 +290,7 @@ export class MemoryControlPlane implements ControlPlane {
     revision ??= ++this.revision;
     entry.lease?.keys.delete(key);
     this.data.delete(key);
+    if (this.durable(key)) this.save();
     this.record({ type: 'delete', key, revision });
   }
 

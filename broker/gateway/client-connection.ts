@@ -19,6 +19,8 @@ import { tokenMatches, type SessionRecord } from '../cluster/records.js';
 import { Tunnel } from './tunnel.js';
 import { NodeFullError } from '../session-registry.js';
 import { TokenBucket } from './token-bucket.js';
+import QRCode from 'qrcode';
+import { matchStep, newSecret, otpauthUri } from '../auth/totp.js';
 
 const AUTH_DEADLINE_MS = 10_000;
 
@@ -35,6 +37,8 @@ export class ClientConnection {
   /** Frames that arrived while a tunnel was being opened. */
   private routing: Array<{ data: Buffer; isBinary: boolean }> | null = null;
   private closed = false;
+  /** A TOTP secret shown to this person, waiting for its first code. */
+  private pendingTotp: string | null = null;
   /** When the oldest input not yet followed by output arrived (the echo histogram). */
   private inputAt: number | undefined;
   private readonly requests: TokenBucket;
@@ -129,7 +133,7 @@ export class ClientConnection {
   private handle(message: ClientMessage): Promise<void> | void {
     switch (message.type) {
       case 'auth.signIn':
-        return this.signIn(message.id, message.user, message.password, message.remember === true);
+        return this.signIn(message.id, message.user, message.password, message.remember === true, message.code);
       case 'auth.signInWithToken':
         return this.signInWithToken(message.id, message.refreshToken);
       case 'ping':
@@ -152,6 +156,10 @@ export class ClientConnection {
     switch (message.type) {
       case 'auth.signOut':
         return this.signOut(user, message.id, message.tokens);
+      case 'auth.totp.begin':
+        return this.beginTotp(user, message.id);
+      case 'auth.totp.confirm':
+        return this.confirmTotp(user, message.id, message.code);
       case 'auth.refresh':
         return this.ctx.tokens.issue(user).then(({ token, expiresAt }) =>
           this.send({ type: 'auth.signedIn', id: message.id, accessToken: token, expiresAt, user: this.ctx.catalog.userInfo(user)! }),
@@ -171,7 +179,7 @@ export class ClientConnection {
    * Password sign-in. Unknown names get exactly what wrong passwords get (the same
    * work, the same words, the same limits), so nobody learns which names exist.
    */
-  private async signIn(id: number, name: string, password: string, remember = false): Promise<void> {
+  private async signIn(id: number, name: string, password: string, remember = false, code?: string): Promise<void> {
     const { byPair, byAddress, byUser } = this.ctx.limits;
     const keys = { pair: [`${name.toLowerCase()}|${this.address}`], address: [this.address], user: [name.toLowerCase()] };
     const refusal = () =>
@@ -184,21 +192,28 @@ export class ClientConnection {
       this.ctx.audit.record('sign-in.refused', { user: name, address: this.address, detail: before.locked ? 'locked' : `wait ${Math.ceil(before.waitMs / 1000)} s` });
       return this.refuse(id, ErrorCode.rateLimited, before.locked ? lockedMessage(before.waitMs) : `Too many failed sign-ins. Try again in ${Math.ceil(before.waitMs / 1000)} s.`, before.waitMs);
     }
-    const ok = await this.ctx.verifyUser(name, password);
-    if (!ok) {
+    const fail = (what: string, detail?: string) => {
       byPair.recordFailure(keys.pair);
       byAddress.recordFailure(keys.address);
       byUser.recordFailure(keys.user);
       this.ctx.metrics.signIns.inc({ result: 'failed' });
-      this.ctx.log.info('sign-in failed', { user: name, address: this.address });
-      this.ctx.audit.record('sign-in.failed', { user: name, address: this.address });
+      this.ctx.log.info('sign-in failed', { user: name, address: this.address, detail });
+      this.ctx.audit.record('sign-in.failed', { user: name, address: this.address, detail });
       const now = refusal();
       const more = now?.locked ? ` ${lockedMessage(now.waitMs)}` : '';
-      return this.refuse(id, ErrorCode.signInFailed, `Sign-in failed: the user name or password is not right.${more}`, now?.waitMs);
+      this.refuse(id, ErrorCode.signInFailed, `Sign-in failed: ${what}${more}`, now?.waitMs);
+    };
+    if (!(await this.ctx.verifyUser(name, password))) return fail('the user name or password is not right.');
+    let factor = 'password';
+    if (await this.ctx.secondFactors.enabled(name)) {
+      if (!code) return this.refuse(id, ErrorCode.secondFactor, 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.');
+      const checked = await this.ctx.secondFactors.check(name, code);
+      if (checked === 'wrong') return fail('that code is not right. Codes change every 30 seconds, and each works once.', 'wrong second-factor code');
+      factor = checked === 'recovery' ? 'password and a recovery code' : 'password and TOTP';
     }
     byPair.recordSuccess(keys.pair);
     this.ctx.metrics.signIns.inc({ result: 'ok' });
-    this.ctx.audit.record('sign-in.ok', { user: name, address: this.address, detail: remember ? 'remember me' : undefined });
+    this.ctx.audit.record('sign-in.ok', { user: name, address: this.address, detail: remember ? `${factor}, remember me` : factor });
     clearTimeout(this.authTimer);
     this.who = name;
     const { token, expiresAt } = await this.ctx.tokens.issue(name);
@@ -212,6 +227,27 @@ export class ClientConnection {
       user: this.ctx.catalog.userInfo(name)!,
       ...(refresh ? { refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt } : {}),
     });
+  }
+
+  /** A TOTP secret for this person to add to their authenticator app; on only once confirmed with a code. */
+  private async beginTotp(user: string, id: number): Promise<void> {
+    if (await this.ctx.secondFactors.enabled(user)) return this.refuse(id, ErrorCode.badRequest, 'Two-step sign-in is already on for you; ask your administrator to reset it if you lost your phone and your recovery codes.');
+    const secret = newSecret();
+    this.pendingTotp = secret;
+    const uri = otpauthUri(user, secret);
+    this.send({ type: 'auth.totp.setup', id, secret, uri, qrSvg: await QRCode.toString(uri, { type: 'svg', margin: 2 }) });
+  }
+
+  private async confirmTotp(user: string, id: number, code: string): Promise<void> {
+    const secret = this.pendingTotp;
+    if (!secret) return this.refuse(id, ErrorCode.badRequest, 'Start setting up two-step sign-in first.');
+    const step = matchStep(secret, code.trim(), Date.now(), 0);
+    if (step === null) return this.refuse(id, ErrorCode.signInFailed, 'That code is not right. Check the time on your phone, and enter the code it shows now.');
+    this.pendingTotp = null;
+    const recoveryCodes = await this.ctx.secondFactors.enable(user, secret, step);
+    this.ctx.audit.record('sign-in.second-factor-enabled', { user, address: this.address });
+    this.ctx.log.info('two-step sign-in enabled', { user, address: this.address });
+    this.send({ type: 'auth.totp.enabled', id, recoveryCodes });
   }
 
   /** Revokes the tokens the client held (its own: another user's are ignored), then this connection is anonymous. */

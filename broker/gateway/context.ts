@@ -6,6 +6,7 @@ import type { TokenService } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../audit.js';
 import type { Revocations } from '../auth/revocations.js';
+import type { SecondFactors } from '../auth/second-factor.js';
 import type { NodeMetrics } from '../metrics.js';
 import type { SessionRegistry } from '../session-registry.js';
 
@@ -22,6 +23,8 @@ export interface NodeContext {
   audit: AuditLog;
   /** Revoked tokens, cluster-wide (available once the node has joined its cluster). */
   revocations: Revocations;
+  /** People's second factors (TOTP), cluster-wide. */
+  secondFactors: SecondFactors;
   /** The client connections this node serves (a revoked user's are closed). */
   connections: Set<{ user: string | null; revoked(): void }>;
   sessions: SessionRegistry;

@@ -10,6 +10,7 @@ import { RfbView } from './components/RfbView.js';
 import { StatusBar } from './components/StatusBar.js';
 import { Tabs, type Tab } from './components/Tabs.js';
 import { AdminView } from './components/AdminView.js';
+import { TwoStepSetup } from './components/TwoStep.js';
 import { KioskEscape, UpdateBanner, useAutomaticSignIn, useRequestedLaunches, type DesktopShell } from './desktop.js';
 
 /** Members of this group see the admin page (the broker checks it again on every call). */
@@ -119,7 +120,14 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
           </p>
         )}
         {active === 'launcher' && (
-          <Launcher apps={apps} error={appsError} onLaunch={launch} running={running.filter((r) => !openHere.has(r.sessionId))} onAttach={attach} />
+          <Launcher
+            apps={apps}
+            error={appsError}
+            onLaunch={launch}
+            running={running.filter((r) => !openHere.has(r.sessionId))}
+            onAttach={attach}
+            footer={kiosk ? null : <TwoStepSetup client={client} />}
+          />
         )}
         {isAdmin && <AdminView client={client} visible={active === 'admin'} />}
         {sessions.map((s) =>

@@ -5,7 +5,7 @@ import { assign, fromPromise, setup } from 'xstate';
 import type { UserInfo } from '../protocol/index.js';
 
 /** A password (optionally asking for a refresh token: "remember me"), or a refresh token kept from before. */
-export type SignInInput = { user: string; password: string; remember?: boolean } | { refreshToken: string };
+export type SignInInput = { user: string; password: string; remember?: boolean; code?: string } | { refreshToken: string };
 export type ClientEvent = ({ type: 'signIn' } & SignInInput) | { type: 'signOut' };
 
 export interface ClientContext {
@@ -36,7 +36,7 @@ export const clientMachine = setup({
         src: 'signIn',
         input: ({ event }): SignInInput => {
           if (event.type !== 'signIn') return { user: '', password: '' };
-          return 'refreshToken' in event ? { refreshToken: event.refreshToken } : { user: event.user, password: event.password, remember: event.remember };
+          return 'refreshToken' in event ? { refreshToken: event.refreshToken } : { user: event.user, password: event.password, remember: event.remember, code: event.code };
         },
         onDone: { target: 'ready', actions: assign({ user: ({ event }) => event.output }) },
         onError: {

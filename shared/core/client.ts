@@ -91,8 +91,19 @@ export class HoldfastClient {
   }
 
   /** Signs in (signing out first); resolves with the person, or rejects with why not. */
-  signIn(user: string, password: string, options: { remember?: boolean } = {}): Promise<UserInfo> {
-    return this.startSignIn({ user, password, remember: options.remember === true });
+  signIn(user: string, password: string, options: { remember?: boolean; code?: string } = {}): Promise<UserInfo> {
+    return this.startSignIn({ user, password, remember: options.remember === true, ...(options.code ? { code: options.code } : {}) });
+  }
+
+  /** Starts setting up two-step sign-in: the secret to add to an authenticator app (text, URI, QR code as SVG). */
+  async beginTotp(): Promise<{ secret: string; uri: string; qrSvg: string }> {
+    const { secret, uri, qrSvg } = await (await this.ensureControl()).request({ type: 'auth.totp.begin' }, 'auth.totp.setup');
+    return { secret, uri, qrSvg };
+  }
+
+  /** Confirms two-step sign-in with the app's first code; resolves with the recovery codes (shown once). */
+  async confirmTotp(code: string): Promise<string[]> {
+    return (await (await this.ensureControl()).request({ type: 'auth.totp.confirm', code }, 'auth.totp.enabled')).recoveryCodes;
   }
 
   /** Signs in with a refresh token kept from a "remember me" sign-in; the broker rotates it (onRefreshToken). */
@@ -143,7 +154,7 @@ export class HoldfastClient {
     const signedIn =
       'refreshToken' in input
         ? await connection.request({ type: 'auth.signInWithToken', refreshToken: input.refreshToken }, 'auth.signedIn')
-        : await connection.request({ type: 'auth.signIn', user: input.user, password: input.password, ...(input.remember ? { remember: true } : {}) }, 'auth.signedIn');
+        : await connection.request({ type: 'auth.signIn', user: input.user, password: input.password, ...(input.remember ? { remember: true } : {}), ...(input.code ? { code: input.code } : {}) }, 'auth.signedIn');
     this.accessToken = signedIn.accessToken;
     if (signedIn.refreshToken && signedIn.refreshExpiresAt) {
       this.options.onRefreshToken?.({ brokerUrl: this.options.brokerUrl, user: signedIn.user.name, refreshToken: signedIn.refreshToken, expiresAt: signedIn.refreshExpiresAt });

@@ -6,6 +6,8 @@ export const ErrorCode = {
   unauthenticated: 'unauthenticated',
   signInFailed: 'sign_in_failed',
   rateLimited: 'rate_limited',
+  /** The password was right; this person also needs their authenticator code (send auth.signIn again with `code`). */
+  secondFactor: 'second_factor',
   /** A limit on sessions (per person, or on the node) is reached: the message says which and what to do. */
   limitReached: 'limit_reached',
   unknownApp: 'unknown_app',

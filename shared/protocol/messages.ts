@@ -35,10 +35,15 @@ export const SignIn = z.object({
   password: z.string().max(1024),
   /** Also issue a refresh token ("remember me", desktop app). */
   remember: z.boolean().optional(),
+  /** The second factor, for people who set one up: a 6-digit TOTP code or a recovery code. */
+  code: z.string().max(32).optional(),
 });
 /** Sign in again with a refresh token; the reply carries a new access token and a new refresh token. */
 export const SignInWithToken = z.object({ type: z.literal('auth.signInWithToken'), id, refreshToken: z.string().min(1).max(4096) });
 export const Refresh = z.object({ type: z.literal('auth.refresh'), id });
+/** Two-step sign-in: start setting up TOTP (signed in), then confirm it with a first code. */
+export const TotpBegin = z.object({ type: z.literal('auth.totp.begin'), id });
+export const TotpConfirm = z.object({ type: z.literal('auth.totp.confirm'), id, code: z.string().max(32) });
 /** Signing out: the broker revokes these tokens (the client's access and refresh tokens), cluster-wide. */
 export const SignOut = z.object({ type: z.literal('auth.signOut'), id, tokens: z.array(z.string().min(1).max(4096)).max(4) });
 export const ListApps = z.object({ type: z.literal('apps.list'), id });
@@ -69,7 +74,7 @@ export const End = z.object({ type: z.literal('session.end') });
 export const ListSessions = z.object({ type: z.literal('sessions.list'), id });
 export const Ping = z.object({ type: z.literal('ping'), id });
 
-export const ClientMessage = z.discriminatedUnion('type', [SignIn, SignInWithToken, Refresh, SignOut, ListApps, Launch, Resize, Resume, Attach, End, ListSessions, Ping]);
+export const ClientMessage = z.discriminatedUnion('type', [SignIn, SignInWithToken, Refresh, SignOut, TotpBegin, TotpConfirm, ListApps, Launch, Resize, Resume, Attach, End, ListSessions, Ping]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 
@@ -153,11 +158,17 @@ export const ErrorMessage = z.object({
 });
 
 export const SignedOut = z.object({ type: z.literal('auth.signedOut'), id, revoked: z.number().int().min(0) });
+/** The secret to put in an authenticator app: as text, as an otpauth:// URI, and as that URI's QR code (SVG). */
+export const TotpSetup = z.object({ type: z.literal('auth.totp.setup'), id, secret: z.string(), uri: z.string(), qrSvg: z.string() });
+/** Two-step sign-in is on; the recovery codes are shown this once. */
+export const TotpEnabled = z.object({ type: z.literal('auth.totp.enabled'), id, recoveryCodes: z.array(z.string()) });
 
 export const ServerMessage = z.discriminatedUnion('type', [
   Welcome,
   SignedIn,
   SignedOut,
+  TotpSetup,
+  TotpEnabled,
   AppList,
   SessionStarted,
   SessionResumed,

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type ReactNode } from 'react';
 import type { AppInfo, SessionSummary } from '../../../shared/protocol/index.js';
 import { AppIcon } from '../icons.js';
 
@@ -8,12 +8,15 @@ export function Launcher({
   onLaunch,
   running,
   onAttach,
+  footer = null,
 }: {
   apps: AppInfo[] | null;
   error: string | null;
   onLaunch: (app: AppInfo) => void;
   running: SessionSummary[];
   onAttach: (session: SessionSummary) => void;
+  /** Below the apps: the person's own settings (two-step sign-in). */
+  footer?: ReactNode;
 }) {
   const [query, setQuery] = useState('');
   const shown = useMemo(() => {
@@ -64,6 +67,7 @@ export function Launcher({
           </li>
         ))}
       </ul>
+      {footer}
     </section>
   );
 }

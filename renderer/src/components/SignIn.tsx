@@ -13,6 +13,9 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
   const [password, setPassword] = useState('');
   const [remember, setRemember] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  /** The password was right and this person uses two-step sign-in: ask for the code. */
+  const [needCode, setNeedCode] = useState(false);
+  const [code, setCode] = useState('');
   const busy = status.phase === 'signingIn';
   const rememberMe = desktop?.config.rememberMe;
 
@@ -20,7 +23,7 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
     event.preventDefault();
     setError(null);
     const secret = password;
-    client.signIn(user.trim(), secret, { remember: remember && rememberMe?.offered === true }).then(
+    client.signIn(user.trim(), secret, { remember: remember && rememberMe?.offered === true, ...(needCode && code.trim() ? { code: code.trim() } : {}) }).then(
       () => {
         if (kioskAccount && desktop) {
           void desktop.bridge.saveKioskSecret(secret).then((result) => {
@@ -28,9 +31,11 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
           });
         }
       },
-      (e: Error) => {
+      (e: Error & { code?: string }) => {
         setError(e.message);
-        setPassword('');
+        setCode('');
+        if (e.code === 'second_factor') setNeedCode(true);
+        else if (!needCode) setPassword('');
       },
     );
   };
@@ -44,6 +49,13 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
         <input id="user" name="username" autoComplete="username" autoFocus={!kioskAccount} readOnly={kioskAccount !== null} required value={user} onChange={(e) => setUser(e.target.value)} />
         <label htmlFor="password">Password</label>
         <input id="password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        {needCode && (
+          <>
+            <label htmlFor="code">Code from your authenticator app</label>
+            <input id="code" name="one-time-code" autoComplete="one-time-code" inputMode="numeric" autoFocus required value={code} onChange={(e) => setCode(e.target.value)} aria-describedby="code-help" />
+            <p id="code-help" className="muted">Or one of your recovery codes.</p>
+          </>
+        )}
         {rememberMe?.offered && !kioskAccount && (
           <label className="remember">
             <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} /> Remember me on this computer

@@ -1,0 +1,72 @@
+// Each person's second factor, cluster-wide in the control plane: their TOTP secret
+// (encrypted with a key derived from the node's token key: etcd alone does not give it
+// away), the hashes of their unused recovery codes, and the last step a code was used
+// for (a code works once). Every change is a compare-and-swap.
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { ControlPlane } from '../control-plane/types.js';
+import { PREFIX, parseRecord } from '../cluster/records.js';
+import { hashRecoveryCode, matchStep, newRecoveryCodes } from './totp.js';
+
+export const TOTP = `${PREFIX}totp/`;
+
+const Record_ = z.object({ secret: z.string(), recovery: z.array(z.string()), lastStep: z.number().int(), enabledAt: z.number() });
+type SecondFactorRecord = z.infer<typeof Record_>;
+
+export type CodeCheck = 'ok' | 'recovery' | 'wrong';
+
+export class SecondFactors {
+  private readonly key: Buffer;
+
+  constructor(
+    private readonly plane: ControlPlane,
+    tokenKey: Uint8Array,
+  ) {
+    this.key = Buffer.from(hkdfSync('sha256', tokenKey, Buffer.alloc(0), 'holdfast-totp-secrets', 32));
+  }
+
+  async enabled(user: string): Promise<boolean> {
+    return (await this.plane.get(TOTP + user)) !== null;
+  }
+
+  /** Turns the second factor on with `secret` (already confirmed by a code); returns the recovery codes, shown once. */
+  async enable(user: string, secret: string, confirmedStep: number): Promise<string[]> {
+    const codes = newRecoveryCodes();
+    const record: SecondFactorRecord = { secret: this.seal(secret), recovery: codes.map(hashRecoveryCode), lastStep: confirmedStep, enabledAt: Date.now() };
+    await this.plane.put(TOTP + user, JSON.stringify(record));
+    return codes;
+  }
+
+  /** Checks a code (TOTP, or a recovery code, which is then used up). */
+  async check(user: string, code: string, now = Date.now()): Promise<CodeCheck> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const kv = await this.plane.get(TOTP + user);
+      const record = kv ? parseRecord(Record_, kv.value) : null;
+      if (!kv || !record) return 'wrong';
+      const step = matchStep(this.open(record.secret), code.trim(), now, record.lastStep);
+      let next: SecondFactorRecord | null = null;
+      if (step !== null) next = { ...record, lastStep: step };
+      else {
+        const hash = hashRecoveryCode(code);
+        if (record.recovery.includes(hash)) next = { ...record, recovery: record.recovery.filter((h) => h !== hash) };
+      }
+      if (!next) return 'wrong';
+      if ((await this.plane.compareAndSwap(TOTP + user, kv.revision, JSON.stringify(next))) !== null) return step !== null ? 'ok' : 'recovery';
+    }
+    return 'wrong';
+  }
+
+  private seal(secret: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const data = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+    return [iv, cipher.getAuthTag(), data].map((b) => b.toString('base64')).join('.');
+  }
+
+  private open(sealed: string): string {
+    const [iv, tag, data] = sealed.split('.').map((part) => Buffer.from(part, 'base64'));
+    const decipher = createDecipheriv('aes-256-gcm', this.key, iv!);
+    decipher.setAuthTag(tag!);
+    return Buffer.concat([decipher.update(data!), decipher.final()]).toString('utf8');
+  }
+}
