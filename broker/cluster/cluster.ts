@@ -56,7 +56,17 @@ export class Cluster {
   }
 
   async start(): Promise<void> {
-    await this.register();
+    // etcd may be slow to answer for a moment (busy, electing a leader): try a few times before giving up.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.register();
+        break;
+      } catch (error) {
+        if (attempt >= 4) throw error;
+        this.log.warn('control plane not answering yet; trying again', { attempt, error: String(error) });
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
     this.watch = this.plane.watch(NODES, (event) => {
       const name = event.key.slice(NODES.length);
       if (event.type === 'put') {
