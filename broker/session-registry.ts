@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SessionSummary } from '../shared/protocol/index.js';
-import type { AppConfig, NodeConfig, SandboxProfile } from './config/schema.js';
+import { SandboxProfile, type AppConfig, type NodeConfig } from './config/schema.js';
 import type { Logger } from './log.js';
 import { Screens } from './host/screens.js';
 import { Session } from './session.js';
@@ -23,7 +23,7 @@ import { hashToken, type SessionRecord } from './cluster/records.js';
 import type { NodeMetrics } from './metrics.js';
 import { sleep } from './sleep.js';
 
-export const DEFAULT_PROFILE: SandboxProfile = { network: false, readOnlyPaths: [], maxMemoryMiB: 2048 };
+export const DEFAULT_PROFILE: SandboxProfile = SandboxProfile.parse({});
 
 const REMEMBER_ENDED_MS = 60 * 60_000;
 
