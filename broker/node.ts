@@ -15,6 +15,7 @@ import type { NodeContext } from './gateway/context.js';
 import { plain, serveStatic } from './gateway/static-files.js';
 import { createLogger, levelFromEnv, type Logger } from './log.js';
 import { SessionRegistry } from './session-registry.js';
+import { SandboxHost } from './host/sandbox-host.js';
 import { Cluster } from './cluster/cluster.js';
 import { PeerHub } from './cluster/peers.js';
 import { PEER_PATH } from './cluster/peer-protocol.js';
@@ -31,6 +32,8 @@ export interface NodeOptions {
   /** Directory holding the built web client (index.html). */
   webRoot: string;
   log?: Logger;
+  /** The config file the node was started with: hidden from every sandbox, like the token key. */
+  configFile?: string;
 }
 
 type Tracked = WebSocket & { alive?: boolean };
@@ -119,7 +122,14 @@ export class BrokerNode {
       },
     });
     this.cluster = new Cluster(this.options.config.node.name, clusterConfig.advertiseUrl ?? url, plane, clusterConfig, this.ctx.log);
-    this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics);
+    const { node: nodeConfig } = this.options.config;
+    const sandbox = new SandboxHost({
+      name: nodeConfig.name,
+      stateDir: nodeConfig.stateDir,
+      hide: [this.options.configFile, nodeConfig.tokenKeyFile, nodeConfig.stateDir, clusterConfig.sharedDir],
+    });
+    this.ctx.log.info('sandbox', { ...sandbox.info, staleCgroupsRemoved: sandbox.staleRemoved });
+    this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, sandbox);
     try {
       await this.cluster.start();
     } catch (error) {

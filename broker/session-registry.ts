@@ -9,6 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SessionSummary } from '../shared/protocol/index.js';
 import { SandboxProfile, type AppConfig, type NodeConfig } from './config/schema.js';
+import type { SandboxHost } from './host/sandbox-host.js';
 import type { Logger } from './log.js';
 import { Screens } from './host/screens.js';
 import { Session } from './session.js';
@@ -96,6 +97,8 @@ export class SessionRegistry {
     readonly cluster: Cluster,
     readonly peers: PeerHub,
     readonly metrics: NodeMetrics,
+    /** The node's sandbox setup, shared by every session (limits, seccomp, hidden paths). */
+    readonly sandbox: SandboxHost,
   ) {
     this.healTimer = setInterval(() => this.heal(), HEAL_MS);
     this.healTimer.unref();
@@ -249,6 +252,7 @@ export class SessionRegistry {
       ...o,
       profile,
       stateDir: this.config.node.stateDir,
+      sandbox: this.sandbox,
       window: this.config.node.outputWindowBytes,
       holdSeconds: this.config.node.sessionHoldSeconds,
       screens: this.screens,

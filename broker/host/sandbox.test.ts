@@ -21,6 +21,17 @@ describe('bubblewrap arguments', () => {
     expect(bound.some((path) => /shadow|sudoers|ssh|holdfast/.test(path))).toBe(false);
   });
 
+  it("covers the node's own files wherever a bound directory holds them, and loads the filter last", () => {
+    const withBinds = { ...DEFAULT_PROFILE, readOnlyPaths: ['/srv/data'] };
+    const args = bwrapArgs({ ...spec, profile: withBinds, hide: ['/srv/data/holdfast/node.yaml', '/tmp/elsewhere.key'], seccompFd: 3 });
+    // A file that does not exist is treated as a file: covered with /dev/null.
+    expect(args.join(' ')).toContain('--ro-bind /dev/null /srv/data/holdfast/node.yaml');
+    // Outside every bound directory: nothing to cover (it is not there to see).
+    expect(args).not.toContain('/tmp/elsewhere.key');
+    expect(args.slice(args.indexOf('--seccomp'), args.indexOf('--seccomp') + 2)).toEqual(['--seccomp', '3']);
+    expect(args.indexOf('--seccomp')).toBeGreaterThan(args.lastIndexOf('--bind'));
+  });
+
   it('runs the command last, after --, with a fixed environment', () => {
     const args = bwrapArgs(spec);
     const command = args.slice(args.indexOf('--'));
