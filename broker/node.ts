@@ -155,6 +155,7 @@ export class BrokerNode {
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);
     await this.registry?.stop();
+    this.registry?.sandbox.close();
     this.peers.close();
     await this.cluster?.stop();
     for (const client of this.wss.clients) client.close(CloseCode.goingAway, 'node shutting down');

@@ -75,6 +75,11 @@ export class SandboxLimits {
     return new SandboxLimits('prlimit', new Map(), summary);
   }
 
+  /** The node's own cgroup directories (one per v1 hierarchy, one for v2). */
+  get directories(): string[] {
+    return [...new Set(this.bases.values())];
+  }
+
   /** Controllers in effect (none with prlimit only). */
   get controllers(): Controller[] {
     return CONTROLLERS.filter((c) => this.bases.has(c));
@@ -104,6 +109,12 @@ export class SandboxLimits {
       forksRefused: () => (pidsDir ? counter(join(pidsDir, 'pids.events'), 'max') : 0),
       remove,
     };
+  }
+
+  /** At node stop: removes what sessions left (their own removal may still be retrying) and the node's directories. */
+  close(): void {
+    const bases = this.directories;
+    removeAll([...bases.flatMap((base) => safeReaddir(base).map((entry) => join(base, entry))), ...bases]);
   }
 
   /** Removes the cgroups a previous run of this node left behind; returns their names. */

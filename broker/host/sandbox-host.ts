@@ -51,4 +51,9 @@ export class SandboxHost {
       seccomp: filter ? `on: ${DENIED.filter((d) => (process.arch === 'x64' ? d[1] : d[2]) !== null).length} syscalls denied` : `off: no syscall table for ${process.arch}`,
     };
   }
+
+  /** At node stop: the node's cgroup directories go too. */
+  close(): void {
+    this.limits.close();
+  }
 }
