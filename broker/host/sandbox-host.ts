@@ -5,7 +5,7 @@
 // (its config, token key, stateDir with every session's home, sharedDir).
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SandboxLimits, type LimitsEnvironment } from './limits.js';
 import { DENIED, compiledFilter } from './seccomp.js';
 
@@ -43,7 +43,8 @@ export class SandboxHost {
     const filter = compiledFilter();
     this.seccompFile = filter ? join(options.stateDir, 'seccomp.bpf') : null;
     if (filter && this.seccompFile) writeFileSync(this.seccompFile, filter, { mode: 0o600 });
-    this.hide = [...new Set(options.hide.filter((p): p is string => typeof p === 'string' && existsSync(p)).map((p) => realpathSync(p)))];
+    // Kept even when missing now (a sharedDir made later): each sandbox checks again as it starts.
+    this.hide = [...new Set(options.hide.filter((p): p is string => typeof p === 'string').map((p) => (existsSync(p) ? realpathSync(p) : resolve(p))))];
     const help = spawnSync('bwrap', ['--help'], { encoding: 'utf8' });
     this.disableUserns = `${help.stdout}`.includes('--disable-userns');
     this.info = {

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bwrapArgs, sandboxEnv } from './sandbox.js';
 import { AppConfig } from '../config/schema.js';
@@ -22,14 +25,21 @@ describe('bubblewrap arguments', () => {
   });
 
   it("covers the node's own files wherever a bound directory holds them, and loads the filter last", () => {
-    const withBinds = { ...DEFAULT_PROFILE, readOnlyPaths: ['/srv/data'] };
-    const args = bwrapArgs({ ...spec, profile: withBinds, hide: ['/srv/data/holdfast/node.yaml', '/tmp/elsewhere.key'], seccompFd: 3 });
-    // A file that does not exist is treated as a file: covered with /dev/null.
-    expect(args.join(' ')).toContain('--ro-bind /dev/null /srv/data/holdfast/node.yaml');
-    // Outside every bound directory: nothing to cover (it is not there to see).
+    const data = mkdtempSync(join(tmpdir(), 'bound-'));
+    mkdirSync(join(data, 'state'));
+    writeFileSync(join(data, 'node.yaml'), '');
+    const withBinds = { ...DEFAULT_PROFILE, readOnlyPaths: [data] };
+    const hide = [join(data, 'node.yaml'), join(data, 'state'), join(data, 'shared-not-yet-made'), '/tmp/elsewhere.key'];
+    const args = bwrapArgs({ ...spec, profile: withBinds, hide, seccompFd: 3 }).join(' ');
+    rmSync(data, { recursive: true });
+    expect(args).toContain(`--ro-bind /dev/null ${data}/node.yaml`);
+    expect(args).toContain(`--tmpfs ${data}/state --remount-ro ${data}/state`);
+    // Missing (nothing to see, nowhere to mount), or outside every bound directory: nothing to cover.
+    expect(args).not.toContain('shared-not-yet-made');
     expect(args).not.toContain('/tmp/elsewhere.key');
-    expect(args.slice(args.indexOf('--seccomp'), args.indexOf('--seccomp') + 2)).toEqual(['--seccomp', '3']);
-    expect(args.indexOf('--seccomp')).toBeGreaterThan(args.lastIndexOf('--bind'));
+    const argv = args.split(' ');
+    expect(argv.slice(argv.indexOf('--seccomp'), argv.indexOf('--seccomp') + 2)).toEqual(['--seccomp', '3']);
+    expect(argv.indexOf('--seccomp')).toBeGreaterThan(argv.lastIndexOf('--bind'));
   });
 
   it('runs the command last, after --, with a fixed environment', () => {

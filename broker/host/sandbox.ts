@@ -119,7 +119,9 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   const bound = [...SYSTEM_DIRS, ...ETC_ENTRIES.map((entry) => `/etc/${entry}`), ...profile.readOnlyPaths];
   for (const path of spec.hide ?? []) {
     if (!bound.some((dir) => path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`))) continue;
-    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) args.push('--tmpfs', path, '--remount-ro', path);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) continue; // not there to see (and nowhere to mount over)
+    if (stat.isDirectory()) args.push('--tmpfs', path, '--remount-ro', path);
     else args.push('--ro-bind', '/dev/null', path);
   }
   args.push('--dir', '/home', '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
