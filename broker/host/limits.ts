@@ -111,10 +111,18 @@ export class SandboxLimits {
     };
   }
 
-  /** At node stop: removes what sessions left (their own removal may still be retrying) and the node's directories. */
+  /**
+   * At node stop: removes what sessions left and the node's directories. It waits (up
+   * to a second) for the sessions' last processes to be reaped, because the process
+   * may exit right after and nothing would retry.
+   */
   close(): void {
     const bases = this.directories;
-    removeAll([...bases.flatMap((base) => safeReaddir(base).map((entry) => join(base, entry))), ...bases]);
+    let left = [...bases.flatMap((base) => safeReaddir(base).map((entry) => join(base, entry))), ...bases];
+    for (let attempt = 0; left.length > 0 && attempt < 20; attempt++) {
+      left = removeOnce(left);
+      if (left.length > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
   }
 
   /** Removes the cgroups a previous run of this node left behind; returns their names. */
@@ -220,7 +228,13 @@ function safeReaddir(dir: string): string[] {
  * up to two seconds, without blocking the node.
  */
 function removeAll(dirs: string[], attempt = 0): void {
-  const left = dirs.filter((dir) => {
+  const left = removeOnce(dirs);
+  if (left.length > 0 && attempt < 40) setTimeout(() => removeAll(left, attempt + 1), 50).unref();
+}
+
+/** One pass: removes what it can (children before parents, in the order given); returns what is left. */
+function removeOnce(dirs: string[]): string[] {
+  return dirs.filter((dir) => {
     try {
       if (existsSync(join(dir, 'cgroup.kill'))) writeFileSync(join(dir, 'cgroup.kill'), '1');
       rmdirSync(dir);
@@ -237,7 +251,6 @@ function removeAll(dirs: string[], attempt = 0): void {
       return true;
     }
   });
-  if (left.length > 0 && attempt < 40) setTimeout(() => removeAll(left, attempt + 1), 50).unref();
 }
 
 function readPids(file: string): number[] {
