@@ -20,6 +20,7 @@ import { SecondFactors, TOTP } from './auth/second-factor.js';
 import type { ControlPlane } from './control-plane/types.js';
 import { join } from 'node:path';
 import { SessionRegistry } from './session-registry.js';
+import { SandboxHost } from './host/sandbox-host.js';
 import { Cluster } from './cluster/cluster.js';
 import { PeerHub } from './cluster/peers.js';
 import { PEER_PATH } from './cluster/peer-protocol.js';
@@ -36,6 +37,8 @@ export interface NodeOptions {
   /** Directory holding the built web client (index.html). */
   webRoot: string;
   log?: Logger;
+  /** The config file the node was started with: hidden from every sandbox, like the token key. */
+  configFile?: string;
 }
 
 type Tracked = WebSocket & { alive?: boolean };
@@ -150,7 +153,14 @@ export class BrokerNode {
       },
     });
     this.cluster = new Cluster(this.options.config.node.name, clusterConfig.advertiseUrl ?? url, plane, clusterConfig, this.ctx.log);
-    this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, this.ctx.audit);
+    const { node: nodeConfig } = this.options.config;
+    const sandbox = new SandboxHost({
+      name: nodeConfig.name,
+      stateDir: nodeConfig.stateDir,
+      hide: [this.options.configFile, nodeConfig.tokenKeyFile, nodeConfig.stateDir, clusterConfig.sharedDir],
+    });
+    this.ctx.log.info('sandbox', { ...sandbox.info, staleCgroupsRemoved: sandbox.staleRemoved });
+    this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, sandbox, this.ctx.audit);
     this.revocations = new Revocations(plane);
     this.startSecondFactors(plane);
     this.revocations.onUserRevoked = (user) => {
@@ -183,6 +193,7 @@ export class BrokerNode {
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);
     await this.registry?.stop();
+    this.registry?.sandbox.close();
     this.peers.close();
     this.revocations?.stop();
     await this.cluster?.stop();

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SessionSummary } from '../shared/protocol/index.js';
-import type { AppConfig, NodeConfig, SandboxProfile } from './config/schema.js';
+import { SandboxProfile, type AppConfig, type NodeConfig } from './config/schema.js';
+import type { SandboxHost } from './host/sandbox-host.js';
 import type { Logger } from './log.js';
 import { Screens } from './host/screens.js';
 import { Session } from './session.js';
@@ -24,7 +25,7 @@ import type { NodeMetrics } from './metrics.js';
 import { noAudit, type AuditLog } from './audit.js';
 import { sleep } from './sleep.js';
 
-export const DEFAULT_PROFILE: SandboxProfile = { network: false, readOnlyPaths: [], maxMemoryMiB: 2048 };
+export const DEFAULT_PROFILE: SandboxProfile = SandboxProfile.parse({});
 
 const REMEMBER_ENDED_MS = 60 * 60_000;
 
@@ -100,6 +101,8 @@ export class SessionRegistry {
     readonly cluster: Cluster,
     readonly peers: PeerHub,
     readonly metrics: NodeMetrics,
+    /** The node's sandbox setup, shared by every session (limits, seccomp, hidden paths). */
+    readonly sandbox: SandboxHost,
     private readonly audit: AuditLog = noAudit,
   ) {
     this.healTimer = setInterval(() => this.heal(), HEAL_MS);
@@ -260,6 +263,7 @@ export class SessionRegistry {
       ...o,
       profile,
       stateDir: this.config.node.stateDir,
+      sandbox: this.sandbox,
       window: this.config.node.outputWindowBytes,
       holdSeconds: this.config.node.sessionHoldSeconds,
       screens: this.screens,

@@ -14,6 +14,7 @@ import type { AppExit } from './host/app-process.js';
 import type { Display } from './host/display.js';
 import { RfbDisplay } from './host/rfb-display.js';
 import type { Screens } from './host/screens.js';
+import type { SandboxHost } from './host/sandbox-host.js';
 import { TerminalDisplay } from './host/terminal-display.js';
 
 export interface SessionPeer {
@@ -47,6 +48,7 @@ export interface SessionOptions {
   app: AppConfig;
   profile: SandboxProfile;
   stateDir: string;
+  sandbox: SandboxHost;
   cols: number;
   rows: number;
   window: number;
@@ -159,6 +161,7 @@ export class Session {
       app: options.app,
       profile: options.profile,
       stateDir: options.stateDir,
+      sandbox: options.sandbox,
       homeDir: options.homeDir,
       cols: options.cols,
       rows: options.rows,
@@ -524,6 +527,9 @@ export class Session {
 
   private describeExit(exit: AppExit): string {
     const name = this.app.name;
+    if (exit.outOfMemoryMiB !== undefined) {
+      return `${name} ran out of memory: it reached the ${exit.outOfMemoryMiB} MiB its sandbox allows and was stopped. Start it again; if it needs more, ask your administrator to raise maxMemoryMiB in its sandbox profile ("${this.app.sandbox}").`;
+    }
     if (exit.signal) return `${name} was stopped by signal ${exit.signal}.`;
     if (exit.exitCode === 0) return `${name} exited.`;
     if (this.inputSeq === 0 && Date.now() - this.startedAt < EARLY_EXIT_MS) {

@@ -22,7 +22,9 @@ export interface TestNode {
 const cheap = { N: 1024, r: 8, p: 1 };
 
 /** Users ann (staff: every app) and bob (python only), and with `admin: true` admin (admins group); password = name + "-pw". */
-export async function startNode(overrides: { node?: Record<string, unknown>; apps?: unknown[]; entitlements?: unknown[]; webRoot?: string; admin?: boolean } = {}): Promise<TestNode> {
+export async function startNode(
+  overrides: { node?: Record<string, unknown>; apps?: unknown[]; entitlements?: unknown[]; webRoot?: string; sandboxProfiles?: Record<string, unknown>; configFile?: string; admin?: boolean } = {},
+): Promise<TestNode> {
   const stateDir = mkdtempSync(join(tmpdir(), 'holdfast-test-'));
   const apps = [
     { id: 'shell', name: 'Shell', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } },
@@ -38,12 +40,13 @@ export async function startNode(overrides: { node?: Record<string, unknown>; app
       ...(overrides.admin ? [{ name: 'admin', passwordHash: await hashPassword('admin-pw', cheap), groups: ['admins'] }] : []),
     ],
     apps,
+    sandboxProfiles: overrides.sandboxProfiles ?? {},
     entitlements: overrides.entitlements ?? [
       { groups: ['staff'], apps: apps.map((app) => (app as { id: string }).id) },
       { users: ['bob'], apps: ['python'] },
     ],
   });
-  const node = new BrokerNode({ config, webRoot: overrides.webRoot ?? join(stateDir, 'no-web'), log: silentLogger });
+  const node = new BrokerNode({ config, webRoot: overrides.webRoot ?? join(stateDir, 'no-web'), log: silentLogger, ...(overrides.configFile ? { configFile: overrides.configFile } : {}) });
   const url = await node.start();
   return {
     node,

@@ -6,7 +6,7 @@
 //   holdfast node drain|undrain NAME --broker URL [--user NAME]
 //   holdfast cluster --nodes N [--base-port P]
 import { parseArgs } from 'node:util';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../auth/password.js';
 import { demoConfig, DEMO_USERS } from '../config/demo.js';
@@ -121,7 +121,7 @@ async function runNode(args: string[]): Promise<number> {
   if (port !== undefined) config.node.listen.port = port;
   if (values.host !== undefined) config.node.listen.host = values.host;
   const webRoot = join(dirname(fileURLToPath(import.meta.url)), '..', 'renderer');
-  const node = new BrokerNode({ config, webRoot });
+  const node = new BrokerNode({ config, webRoot, ...(values.demo || !values.config ? {} : { configFile: resolve(values.config) }) });
   let url: string;
   try {
     url = await node.start();

@@ -103,7 +103,11 @@ export function formatStatus(status: ClusterStatus): string {
         .join(' ') || '-',
     ]),
   );
-  return `Nodes (${status.nodes.length}), as seen from ${status.node}:\n${nodes}\nSessions (${status.sessions.length}):\n${sessions}`;
+  const sandboxes = table(
+    ['NODE', 'LIMITS', 'SECCOMP'],
+    status.nodes.map((n) => [n.name, n.sandbox?.limits ?? '?', n.sandbox?.seccomp ?? '?']),
+  );
+  return `Nodes (${status.nodes.length}), as seen from ${status.node}:\n${nodes}\nSandboxes:\n${sandboxes}\nSessions (${status.sessions.length}):\n${sessions}`;
 }
 
 function table(header: string[], rows: string[][]): string {

@@ -12,8 +12,15 @@ export const SandboxProfile = z
     network: z.boolean().default(false),
     /** Extra host paths bound read-only into the sandbox. */
     readOnlyPaths: z.array(z.string().startsWith('/')).default([]),
-    /** RLIMIT_AS in MiB. */
-    maxMemoryMiB: z.number().int().positive().default(2048),
+    /**
+     * Memory of the whole session in MiB (every process in it): a cgroup limit where the
+     * node has cgroups, at which the kernel stops the biggest process; else RLIMIT_AS per process.
+     */
+    maxMemoryMiB: z.number().int().min(16, 'at least 16 MiB: less and no app starts').default(2048),
+    /** Processes and threads of the session together (cgroup pids.max): a fork bomb stops here. */
+    maxProcesses: z.number().int().min(16, 'at least 16: the sandbox itself needs a few').max(1_000_000).default(512),
+    /** CPU time of the session as a percentage of one core (200: two cores' worth). */
+    maxCpuPercent: z.number().int().min(5, 'at least 5 (% of one core)').max(100_000).default(100),
   })
   .strict();
 export type SandboxProfile = z.infer<typeof SandboxProfile>;

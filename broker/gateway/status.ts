@@ -13,6 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SECURITY_HEADERS } from './static-files.js';
 import type { NodeContext } from './context.js';
+import type { SandboxInfo } from '../host/sandbox-host.js';
 import { MoveRequestSchema, type ClusterEventInfo, type ClusterStatus, type DrainStateInfo, type SessionStatus } from '../../shared/protocol/index.js';
 
 export const ADMIN_GROUP = 'admins';
@@ -36,6 +37,7 @@ interface NodeReport {
   replicas: ReplicaStatus[];
   events: ClusterEventInfo[];
   drain: DrainStateInfo | null;
+  sandbox: SandboxInfo | null;
 }
 
 class HttpError extends Error {
@@ -197,6 +199,7 @@ function localReport(ctx: NodeContext): NodeReport {
     replicas: ctx.sessions.localReplicas(),
     events: ctx.sessions.events,
     drain: ctx.sessions.drainState,
+    sandbox: ctx.sessions.sandbox.info,
   };
 }
 
@@ -217,9 +220,10 @@ async function clusterStatus(ctx: NodeContext, token: string): Promise<ClusterSt
           replicas: Array.isArray(body.replicas) ? body.replicas : [],
           events: Array.isArray(body.events) ? body.events : [],
           drain: body.drain ?? null,
+          sandbox: body.sandbox ?? null,
         };
       } catch {
-        return { node: node.name, counters: null, replicas: [], events: [], drain: null };
+        return { node: node.name, counters: null, replicas: [], events: [], drain: null, sandbox: null };
       }
     }),
   );
@@ -253,6 +257,7 @@ async function clusterStatus(ctx: NodeContext, token: string): Promise<ClusterSt
         leaseId: n.leaseId,
         counters: report?.counters ?? null,
         drain: report?.drain ?? null,
+        sandbox: report?.sandbox ?? null,
       };
     }),
     sessions,

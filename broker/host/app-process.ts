@@ -10,10 +10,14 @@ import * as pty from 'node-pty';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { ExitMarkerFilter } from './exit-marker.js';
 import { DISPLAY_SOCKET, GROUP, PASSWD, bwrapArgs } from './sandbox.js';
+import type { SandboxHost } from './sandbox-host.js';
+import type { SessionLimits } from './limits.js';
 
 export interface AppExit {
   exitCode: number;
   signal: number | null;
+  /** The session's memory limit (MiB) when the kernel stopped a process of it for reaching it. */
+  outOfMemoryMiB?: number;
 }
 
 export interface AppProcessOptions {
@@ -26,7 +30,24 @@ export interface AppProcessOptions {
   onExit: (exit: AppExit) => void;
   /** A home that outlives this process (failover: restart keeps it on shared storage); default: a private one, removed at exit. */
   homeDir?: string;
+  /** The node's sandbox setup: limits mechanism, seccomp filter, paths to hide. */
+  sandbox: SandboxHost;
 }
+
+/** bwrap reads the seccomp filter from this fd, opened by the launcher. */
+const SECCOMP_FD = 3;
+
+/**
+ * `sh -c LAUNCHER NODE_PID FILTER PROCS_FILE… -- prlimit … bwrap …`: checks the node is
+ * still the parent, moves itself into each cgroup (its children inherit them), then
+ * execs the rest with the filter on fd 3. A cgroup it cannot join fails the start.
+ */
+const LAUNCHER = [
+  'test "$PPID" = "$0" || exit 111',
+  'filter=$1; shift',
+  'while [ "$1" != -- ]; do echo $$ > "$1" || exit 112; shift; done; shift',
+  `exec "$@" ${SECCOMP_FD}<"$filter"`,
+].join('; ');
 
 /** A held-back partial marker is released after this long if the rest never comes. */
 const PARTIAL_MARKER_MS = 20;
@@ -43,6 +64,7 @@ export class AppProcess {
   private held = false;
   private reported = false;
   private gone = false;
+  private readonly limits: SessionLimits | null;
 
   constructor(options: AppProcessOptions) {
     this.options = options;
@@ -55,6 +77,7 @@ export class AppProcess {
     const displayDir = options.app.display === 'rfb' ? join(this.dir, 'display') : undefined;
     if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
     this.displaySocket = displayDir ? join(displayDir, DISPLAY_SOCKET) : null;
+    const { sandbox } = options;
     const args = bwrapArgs({
       app: options.app,
       profile: options.profile,
@@ -63,15 +86,24 @@ export class AppProcess {
       groupFile: join(this.dir, 'group'),
       exitNonce: this.marker.nonce,
       ...(displayDir ? { displayDir } : {}),
+      ...(sandbox.seccompFile ? { seccompFd: SECCOMP_FD } : {}),
+      hide: sandbox.hide,
+      disableUserns: sandbox.disableUserns,
     });
-    const memory = options.profile.maxMemoryMiB * 1024 * 1024;
+    this.limits = sandbox.limits.create(this.id, options.profile);
+    // With a cgroup memory limit the session's real use is bounded; an address-space
+    // limit on top would only break apps that reserve more than they use (JITs, Go).
+    const limitsMemory = sandbox.limits.controllers.includes('memory');
+    const prlimit = ['prlimit', ...(limitsMemory ? [] : [`--as=${options.profile.maxMemoryMiB * 1024 * 1024}`]), '--core=0', '--'];
     // The sandbox must never outlive this process, even when it is killed (kill -9)
     // while the sandbox is still starting — before bwrap's own --die-with-parent takes
     // hold. setpriv arms SIGKILL-on-parent-death first thing (it is kept across the
     // execs that follow), and the shell then checks the parent is still this process,
-    // which closes the window before setpriv ran.
-    const guard = ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', 'test "$PPID" = "$0" || exit 111; exec "$@"', String(process.pid)];
-    this.term = pty.spawn('setpriv', [...guard, 'prlimit', `--as=${memory}`, '--core=0', '--', 'bwrap', ...args], {
+    // which closes the window before setpriv ran. The shell then joins the session's
+    // cgroups (before anything of the sandbox exists, so nothing escapes them) and opens
+    // the seccomp filter on the fd bwrap reads it from.
+    const guard = ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', LAUNCHER, String(process.pid), sandbox.seccompFile ?? '/dev/null', ...(this.limits?.procsFiles ?? []), '--'];
+    this.term = pty.spawn('setpriv', [...guard, ...prlimit, 'bwrap', ...args], {
       name: 'xterm-256color',
       cols: options.cols,
       rows: options.rows,
@@ -88,6 +120,7 @@ export class AppProcess {
       rmSync(this.dir, { recursive: true, force: true });
       // Reached only without a marker: the sandbox was killed, or failed to start.
       this.report({ exitCode, signal: signal ? signal : null });
+      this.limits?.remove();
     });
   }
 
@@ -172,6 +205,14 @@ export class AppProcess {
   private report(exit: AppExit): void {
     if (this.reported) return;
     this.reported = true;
+    // Killed (SIGKILL, or 128+9 from the wrapper) while the session's OOM count rose: its memory limit.
+    const killed = exit.signal === 9 || exit.exitCode === 137;
+    if (killed && (this.limits?.oomKills() ?? 0) > 0) exit = { ...exit, outOfMemoryMiB: this.options.profile.maxMemoryMiB };
     this.options.onExit(exit);
+  }
+
+  /** Times a fork in the session was refused at its process limit (0 without cgroups). */
+  forksRefused(): number {
+    return this.limits?.forksRefused() ?? 0;
   }
 }

@@ -5,6 +5,7 @@
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import type { AppExit, AppProcessOptions } from './app-process.js';
 import type { Screens } from './screens.js';
+import type { SandboxHost } from './sandbox-host.js';
 
 export interface Display {
   readonly kind: 'terminal' | 'rfb';
@@ -41,6 +42,7 @@ export interface DisplayOptions {
   app: AppConfig;
   profile: SandboxProfile;
   stateDir: string;
+  sandbox: SandboxHost;
   homeDir?: string;
   cols: number;
   rows: number;
@@ -54,6 +56,6 @@ export interface DisplayOptions {
 
 /** What an AppProcess needs of a display's options; the display supplies the callbacks. */
 export function processOptions(options: DisplayOptions): Omit<AppProcessOptions, 'onOutput' | 'onExit'> {
-  const { app, profile, stateDir, homeDir, cols, rows } = options;
-  return { app, profile, stateDir, homeDir, cols, rows };
+  const { app, profile, stateDir, sandbox, homeDir, cols, rows } = options;
+  return { app, profile, stateDir, sandbox, homeDir, cols, rows };
 }

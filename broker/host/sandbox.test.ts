@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bwrapArgs, sandboxEnv } from './sandbox.js';
 import { AppConfig } from '../config/schema.js';
@@ -19,6 +22,24 @@ describe('bubblewrap arguments', () => {
     const bound = args.filter((_, i) => args[i - 1] === '--ro-bind' || args[i - 1] === '--bind');
     expect(bound).not.toContain('/etc');
     expect(bound.some((path) => /shadow|sudoers|ssh|holdfast/.test(path))).toBe(false);
+  });
+
+  it("covers the node's own files wherever a bound directory holds them, and loads the filter last", () => {
+    const data = mkdtempSync(join(tmpdir(), 'bound-'));
+    mkdirSync(join(data, 'state'));
+    writeFileSync(join(data, 'node.yaml'), '');
+    const withBinds = { ...DEFAULT_PROFILE, readOnlyPaths: [data] };
+    const hide = [join(data, 'node.yaml'), join(data, 'state'), join(data, 'shared-not-yet-made'), '/tmp/elsewhere.key'];
+    const args = bwrapArgs({ ...spec, profile: withBinds, hide, seccompFd: 3 }).join(' ');
+    rmSync(data, { recursive: true });
+    expect(args).toContain(`--ro-bind /dev/null ${data}/node.yaml`);
+    expect(args).toContain(`--tmpfs ${data}/state --remount-ro ${data}/state`);
+    // Missing (nothing to see, nowhere to mount), or outside every bound directory: nothing to cover.
+    expect(args).not.toContain('shared-not-yet-made');
+    expect(args).not.toContain('/tmp/elsewhere.key');
+    const argv = args.split(' ');
+    expect(argv.slice(argv.indexOf('--seccomp'), argv.indexOf('--seccomp') + 2)).toEqual(['--seccomp', '3']);
+    expect(argv.indexOf('--seccomp')).toBeGreaterThan(argv.lastIndexOf('--bind'));
   });
 
   it('runs the command last, after --, with a fixed environment', () => {

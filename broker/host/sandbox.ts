@@ -1,8 +1,10 @@
 // Builds the bubblewrap command line that confines one app. Everything the app can
 // see is listed here: read-only system directories, a minimal /etc, a private home
 // and /tmp, fresh /proc and /dev, and new namespaces for everything (network too,
-// unless its profile allows it). Nothing of the host's users, keys or config leaks in.
-import { existsSync } from 'node:fs';
+// unless its profile allows it). Nothing of the host's users, keys or config leaks in,
+// not even from a directory a profile binds; a seccomp filter (seccomp.ts) and the
+// session's limits (limits.ts) are applied by the launcher in app-process.ts.
+import { existsSync, statSync } from 'node:fs';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { WRAPPER } from './exit-marker.js';
@@ -58,6 +60,12 @@ export interface SandboxSpec {
   exitNonce: string;
   /** rfb apps: a host directory (mode 0700) where the display's socket appears, as DISPLAY_SOCKET. */
   displayDir?: string;
+  /** A compiled seccomp filter open on this fd in bwrap (sandbox-host.ts). */
+  seccompFd?: number;
+  /** Host paths of the node's own (config, keys, stateDir) hidden wherever a bound directory holds them. */
+  hide?: string[];
+  /** bwrap ≥ 0.8: forbid new user namespaces inside, besides the filter. */
+  disableUserns?: boolean;
 }
 
 /** Where an rfb app's display listens, inside the sandbox; the host reaches it through displayDir. */
@@ -93,6 +101,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   // never reach it — to guard against TIOCSTI into a terminal that is not shared.
   const args = ['--die-with-parent', '--unshare-all', '--unshare-user', '--hostname', SANDBOX_HOSTNAME];
   if (profile.network) args.push('--share-net');
+  if (spec.disableUserns) args.push('--disable-userns');
   args.push('--uid', '1000', '--gid', '1000');
   for (const dir of SYSTEM_DIRS) if (existsSync(dir)) args.push('--ro-bind', dir, dir);
   for (const [target, link] of MERGED_USR_LINKS) if (existsSync(`/${target}`)) args.push('--symlink', target, link);
@@ -105,10 +114,22 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group');
   if (profile.network && existsSync('/etc/resolv.conf')) args.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
   for (const path of profile.readOnlyPaths) args.push('--ro-bind-try', path, path);
+  // A profile may bind a directory that holds the node's own files (or they may live
+  // under /opt): cover each with an empty, read-only file or directory.
+  const bound = [...SYSTEM_DIRS, ...ETC_ENTRIES.map((entry) => `/etc/${entry}`), ...profile.readOnlyPaths];
+  for (const path of spec.hide ?? []) {
+    if (!bound.some((dir) => path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`))) continue;
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) continue; // not there to see (and nowhere to mount over)
+    if (stat.isDirectory()) args.push('--tmpfs', path, '--remount-ro', path);
+    else args.push('--ro-bind', '/dev/null', path);
+  }
   args.push('--dir', '/home', '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
   // The root, /etc and /run tmpfs only exist to hold the mounts above; seal them.
   args.push('--remount-ro', '/etc', '--remount-ro', '/run', '--remount-ro', '/');
   args.push('--clearenv');
+  // Loaded last, just before the app's wrapper runs: bwrap's own setup (mounts, namespaces) is done by then.
+  if (spec.seccompFd !== undefined) args.push('--seccomp', String(spec.seccompFd));
   for (const [key, value] of Object.entries(sandboxEnv(app))) args.push('--setenv', key, value);
   const command = spec.displayDir
     ? ['/bin/bash', '-c', RFB_LAUNCH, 'holdfast-display', xvncPath(), app.geometry, String(app.depth), String(MAX_CUT_TEXT), app.name, app.windowManager ? 'yes' : 'no', app.command, ...app.args]

@@ -1,0 +1,60 @@
+// What every sandbox on this node shares, set up once at node start: the limits
+// mechanism (limits.ts), the compiled seccomp filter (a file in stateDir that each
+// sandbox's launcher opens as fd 3 for bwrap --seccomp), and the node's own files
+// that must never be visible inside a sandbox even when a bound directory holds them
+// (its config, token key, stateDir with every session's home, sharedDir).
+import { spawnSync } from 'node:child_process';
+import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SandboxLimits, type LimitsEnvironment } from './limits.js';
+import { DENIED, compiledFilter } from './seccomp.js';
+
+export interface SandboxHostOptions {
+  name: string;
+  stateDir: string;
+  /** Host paths no sandbox may see (missing ones are skipped). */
+  hide: Array<string | undefined>;
+  /** Tests: a fake cgroup view. */
+  environment?: LimitsEnvironment;
+}
+
+/** What `holdfast status` shows of a node's sandboxes. */
+export interface SandboxInfo {
+  /** Which mechanism bounds processes, memory and CPU, e.g. "cgroup v1: pids, memory, cpu". */
+  limits: string;
+  /** "on (N syscalls denied)" or why there is none. */
+  seccomp: string;
+}
+
+export class SandboxHost {
+  readonly limits: SandboxLimits;
+  /** The compiled filter, or null where there is no syscall table for this machine. */
+  readonly seccompFile: string | null;
+  readonly hide: string[];
+  /** bwrap ≥ 0.8 can forbid new user namespaces inside (besides the filter). */
+  readonly disableUserns: boolean;
+  readonly info: SandboxInfo;
+  /** Stale session cgroups removed at start. */
+  readonly staleRemoved: number;
+
+  constructor(options: SandboxHostOptions) {
+    this.limits = SandboxLimits.detect({ name: options.name, stateDir: options.stateDir }, options.environment);
+    this.staleRemoved = this.limits.removeStale().length;
+    const filter = compiledFilter();
+    this.seccompFile = filter ? join(options.stateDir, 'seccomp.bpf') : null;
+    if (filter && this.seccompFile) writeFileSync(this.seccompFile, filter, { mode: 0o600 });
+    // Kept even when missing now (a sharedDir made later): each sandbox checks again as it starts.
+    this.hide = [...new Set(options.hide.filter((p): p is string => typeof p === 'string').map((p) => (existsSync(p) ? realpathSync(p) : resolve(p))))];
+    const help = spawnSync('bwrap', ['--help'], { encoding: 'utf8' });
+    this.disableUserns = `${help.stdout}`.includes('--disable-userns');
+    this.info = {
+      limits: this.limits.summary,
+      seccomp: filter ? `on: ${DENIED.filter((d) => (process.arch === 'x64' ? d[1] : d[2]) !== null).length} syscalls denied` : `off: no syscall table for ${process.arch}`,
+    };
+  }
+
+  /** At node stop: the node's cgroup directories go too. */
+  close(): void {
+    this.limits.close();
+  }
+}
