@@ -17,7 +17,6 @@ import { createLogger, levelFromEnv, type Logger } from './log.js';
 import { noAudit, openAuditLog } from './audit.js';
 import { REVOKED, Revocations } from './auth/revocations.js';
 import { SecondFactors, TOTP } from './auth/second-factor.js';
-import type { ControlPlane } from './control-plane/types.js';
 import { join } from 'node:path';
 import { SessionRegistry } from './session-registry.js';
 import { SandboxHost } from './host/sandbox-host.js';
@@ -56,7 +55,7 @@ export class BrokerNode {
   private cluster: Cluster | null = null;
   private registry: SessionRegistry | null = null;
   private revocations: Revocations | null = null;
-  private readonly startSecondFactors: (plane: ControlPlane) => void;
+  private secondFactors: SecondFactors | null = null;
   /** Set once the node has joined its cluster: until then it serves nobody. */
   private ready = false;
   readonly metrics: NodeMetrics;
@@ -72,8 +71,10 @@ export class BrokerNode {
       if (!this.registry) throw new Error('node not started');
       return this.registry;
     };
-    let secondFactors: SecondFactors | null = null;
-    this.startSecondFactors = (plane) => (secondFactors = new SecondFactors(plane, tokens.key));
+    const secondFactors = (): SecondFactors => {
+      if (!this.secondFactors) throw new Error('node not started');
+      return this.secondFactors;
+    };
     const revocations = (): Revocations => {
       if (!this.revocations) throw new Error('node not started');
       return this.revocations;
@@ -102,8 +103,7 @@ export class BrokerNode {
         return revocations();
       },
       get secondFactors() {
-        if (!secondFactors) throw new Error('node not started');
-        return secondFactors;
+        return secondFactors();
       },
       connections: new Set(),
       verifyUser: async (name, password) => {
@@ -162,7 +162,7 @@ export class BrokerNode {
     this.ctx.log.info('sandbox', { ...sandbox.info, staleCgroupsRemoved: sandbox.staleRemoved });
     this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, sandbox, this.ctx.audit);
     this.revocations = new Revocations(plane);
-    this.startSecondFactors(plane);
+    this.secondFactors = new SecondFactors(plane, this.ctx.tokens.key);
     this.revocations.onUserRevoked = (user) => {
       for (const connection of this.ctx.connections) if (connection.user === user) connection.revoked();
     };

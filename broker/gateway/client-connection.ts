@@ -456,13 +456,15 @@ export class ClientConnection {
   private bind(session: Session): void {
     this.session = session;
     const ws = this.ws;
-    const { echo, streamBytes } = this.ctx.metrics;
+    // Bound once: observing through a labelled child skips the label lookup on every frame (the keystroke path).
     const display = { display: session.app.display };
+    const echo = this.ctx.metrics.echo.labels(display);
+    const streamBytes = this.ctx.metrics.streamBytes.labels(display);
     this.peer = {
       sendBinary: (frame, drained) => {
-        streamBytes.observe(display, frame.length);
+        streamBytes.observe(frame.length);
         if (this.inputAt !== undefined) {
-          echo.observe(display, (performance.now() - this.inputAt) / 1000);
+          echo.observe((performance.now() - this.inputAt) / 1000);
           this.inputAt = undefined;
         }
         if (!this.isOpen()) drained?.();
