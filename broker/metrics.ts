@@ -53,6 +53,16 @@ export class NodeMetrics {
   });
   readonly configReloads = new Counter({ name: 'holdfast_config_reloads_total', help: 'Config reloads (SIGHUP) by result.', labelNames: ['result'] as const, registers: [this.registry] });
 
+  private readonly certificateNotAfter = new Gauge({
+    name: 'holdfast_tls_certificate_expiry_timestamp_seconds',
+    help: 'When the TLS certificate this node serves expires (Unix time); absent without node.tls.',
+    registers: [this.registry],
+  });
+
+  certificateExpiry(notAfter: Date): void {
+    this.certificateNotAfter.set(Math.floor(notAfter.getTime() / 1000));
+  }
+
   constructor(node: string, version: string, source: MetricsSource) {
     this.registry.setDefaultLabels({ node });
     collectDefaultMetrics({ register: this.registry, prefix: 'holdfast_' });

@@ -1,6 +1,7 @@
 // A broker node: HTTP for the web client, the WebSocket gateway, and the sessions
 // it hosts. `start()` resolves once it listens; `stop()` ends every session.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { mkdirSync } from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -30,6 +31,8 @@ import { UPDATES_PATH, serveUpdateFeed } from './gateway/update-feed.js';
 import { METRICS_CONTENT_TYPE, NodeMetrics } from './metrics.js';
 import { TimedControlPlane } from './control-plane/timed.js';
 import { VERSION } from './version.js';
+import { loadServerTls, type ServerTls } from './tls/server.js';
+import { makeTrust, SYSTEM_TRUST } from './tls/trust.js';
 
 export interface NodeOptions {
   config: NodeConfig;
@@ -47,7 +50,9 @@ const DESKTOP_ORIGIN = 'holdfast-app://renderer';
 
 export class BrokerNode {
   readonly ctx: NodeContext;
-  private readonly http: Server;
+  private readonly http: Server | TlsServer;
+  /** node.tls, read and checked; null: plain http and ws. */
+  private tls: ServerTls | null;
   private readonly wss: WebSocketServer;
   private heartbeat: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
@@ -65,7 +70,11 @@ export class BrokerNode {
     const log = options.log ?? createLogger({ node: config.node.name }, config.node.logLevel ?? levelFromEnv('info'));
     const catalog = new Catalog(config);
     const tokens = TokenService.fromKeyFile(config.node.tokenKeyFile, config.node.accessTokenTtlSeconds, config.node.refreshTokenTtlDays * 86_400);
-    this.peers = new PeerHub(config.node.name, tokens.key, log);
+    this.tls = config.node.tls ? loadServerTls(config.node.tls) : null;
+    // Links to other nodes (peers, tunnels, forwarded admin calls) trust the system's
+    // CAs and node.tls.caFile — by default, this node's own certificate.
+    const trust = this.tls ? makeTrust({ extraCa: this.tls.peerCa }) : SYSTEM_TRUST;
+    this.peers = new PeerHub(config.node.name, tokens.key, log, trust);
     // The registry needs this node's URL, known only once it listens: see start().
     const registry = (): SessionRegistry => {
       if (!this.registry) throw new Error('node not started');
@@ -89,6 +98,7 @@ export class BrokerNode {
       catalog,
       log,
       tokens,
+      trust,
       metrics: this.metrics,
       limits: {
         byPair: new SignInLimiter({ freeFailures: 3, lockoutAfter: config.node.limits.lockoutAfter, lockoutMs: config.node.limits.lockoutMinutes * 60_000 }),
@@ -119,7 +129,7 @@ export class BrokerNode {
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
-    this.http = createServer((request, response) => {
+    const handler = (request: IncomingMessage, response: ServerResponse) => {
       // The admin API takes POSTs (drain, move, end); everything else is read-only.
       if (request.url?.startsWith('/api/')) return void adminHandler(this.ctx, request, response);
       if (request.method !== 'GET' && request.method !== 'HEAD') return plain(response, 405, 'Method not allowed.');
@@ -129,7 +139,9 @@ export class BrokerNode {
       if (request.url?.startsWith(UPDATES_PATH)) return serveUpdateFeed(config.node.updatesDir, request, response);
       const others = this.cluster ? this.cluster.brokerUrls().slice(1) : [];
       serveStatic(options.webRoot, request, response, others);
-    });
+    };
+    this.http = this.tls ? createTlsServer({ cert: this.tls.cert, key: this.tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
+    if (this.tls) this.metrics.certificateExpiry(this.tls.notAfter);
     this.http.on('upgrade', (request, socket, head) => void this.upgrade(request, socket, head));
     this.http.on('clientError', (_error, socket) => socket.destroy());
   }
@@ -178,7 +190,10 @@ export class BrokerNode {
     this.sweeper = setInterval(() => void this.registry?.sweep().catch(() => {}), 60_000);
     this.sweeper.unref();
     this.startHeartbeat();
-    this.ctx.log.info('listening', { url });
+    this.ctx.log.info('listening', { url, ...(this.tls ? { tls: { names: this.tls.names, pin: this.tls.pin, notAfter: this.tls.notAfter.toISOString() } } : {}) });
+    if (this.tls && this.tls.notAfter.getTime() - Date.now() < 14 * 86_400_000) {
+      this.ctx.log.warn('the TLS certificate expires soon: renew it and reload (SIGHUP)', { notAfter: this.tls.notAfter.toISOString() });
+    }
     return url;
   }
 
@@ -186,7 +201,7 @@ export class BrokerNode {
     const address = this.http.address();
     if (!address || typeof address === 'string') throw new Error('node is not listening');
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `http://${host}:${address.port}`;
+    return `${this.tls ? 'https' : 'http'}://${host}:${address.port}`;
   }
 
   async stop(): Promise<void> {
@@ -206,13 +221,21 @@ export class BrokerNode {
    * Applies a reloaded config: the catalog (apps, users and groups, entitlements,
    * sandbox profiles) and the log level change at once; sessions already running keep
    * the app they started with. Settings that need a restart (listen address, cluster,
-   * state and key paths…) are left as they are, and named. The new config has passed
-   * the schema already (the caller loaded it); nothing here can fail half-way.
+   * state and key paths…) are left as they are, and named; a renewed TLS certificate is
+   * served to new connections at once. The new config has passed the schema already
+   * (the caller loaded it), and the certificate is read before anything changes: a bad
+   * one throws and the node keeps what it had; nothing here fails half-way.
    */
   reload(next: NodeConfig): { applied: string[]; needsRestart: string[] } {
     const config = this.options.config;
+    // A renewed certificate is read (and checked) first: a bad one throws before anything changes.
+    const tls = this.tls && next.node.tls ? loadServerTls(next.node.tls) : null;
     const needsRestart: string[] = [];
     for (const key of Object.keys(next.node) as Array<keyof NodeConfig['node']>) {
+      if (key === 'tls' && tls) {
+        if (next.node.tls?.caFile !== config.node.tls?.caFile) needsRestart.push('node.tls.caFile');
+        continue;
+      }
       if (key !== 'logLevel' && JSON.stringify(next.node[key]) !== JSON.stringify(config.node[key])) needsRestart.push(`node.${key}`);
     }
     if (JSON.stringify(next.cluster) !== JSON.stringify(config.cluster)) needsRestart.push('cluster');
@@ -226,6 +249,13 @@ export class BrokerNode {
       applied.push('node.logLevel');
       config.node.logLevel = next.node.logLevel;
       this.ctx.log.setLevel(next.node.logLevel ?? levelFromEnv('info'));
+    }
+    if (tls && this.tls && (tls.cert !== this.tls.cert || tls.key !== this.tls.key)) {
+      (this.http as TlsServer).setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+      this.tls = tls;
+      config.node.tls = next.node.tls;
+      this.metrics.certificateExpiry(tls.notAfter);
+      applied.push('node.tls');
     }
     this.metrics.configReloads.inc({ result: 'ok' });
     this.ctx.log.info('config reloaded', { applied, needsRestart, apps: config.apps.length, users: config.users.length });

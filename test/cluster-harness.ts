@@ -12,7 +12,8 @@ import { join, resolve } from 'node:path';
 import { hashPassword } from '../broker/auth/password.js';
 import type { ClusterStatus } from '../broker/gateway/status.js';
 import { Connection } from '../shared/core/index.js';
-import { nodeSocketFactory } from '../broker/cli/connect.js';
+import { nodeSocketFactoryWith } from '../broker/cli/connect.js';
+import { SYSTEM_TRUST, request, requestJson, type Trust } from '../broker/tls/trust.js';
 import { freePort, startEtcd, type EtcdCluster } from './etcd.js';
 import { processesMentioning } from './harness.js';
 
@@ -51,6 +52,8 @@ export interface ClusterNode {
 
 export interface TestCluster {
   etcd: EtcdCluster;
+  /** What the test's clients trust (the nodes' certificate, with node.tls). */
+  trust: Trust;
   nodes: ClusterNode[];
   node(name: string): ClusterNode;
   /** kill -9 (or another signal) a node's process. */
@@ -84,6 +87,8 @@ export interface ClusterOptions {
   cli?: string;
   /** Names the node logs written to test-artifacts/ when the cluster stops. */
   tag?: string;
+  /** With node.tls: what the harness trusts to reach the nodes over https. */
+  trust?: Trust;
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
@@ -91,6 +96,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const apps = [...CLUSTER_APPS, ...(options.apps ?? [])];
   const count = options.nodes ?? 3;
+  const trust = options.trust ?? SYSTEM_TRUST;
+  const scheme = options.node?.tls ? 'https' : 'http';
   const etcd = await startEtcd({ members: options.etcdMembers ?? 1 });
   const dir = mkdtempSync(join(tmpdir(), 'holdfast-cluster-test-'));
   const tokenKeyFile = join(dir, 'token.key');
@@ -127,7 +134,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const launchNode = async (i: number): Promise<ClusterNode> => {
     const name = `node-${i + 1}`;
     const child = spawn(process.execPath, [CLI, 'node', '--config', configFile(i)], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOLDFAST_LOG_LEVEL: 'info' } });
-    const node: ClusterNode = { name, url: `http://127.0.0.1:${ports[i]}`, stateDir: join(dir, name), process: child, pid: child.pid!, alive: true, log: [] };
+    const node: ClusterNode = { name, url: `${scheme}://127.0.0.1:${ports[i]}`, stateDir: join(dir, name), process: child, pid: child.pid!, alive: true, log: [] };
     let partial = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString()).split('\n');
@@ -136,7 +143,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     });
     child.once('exit', () => (node.alive = false));
     try {
-      await waitHealthy(node);
+      await waitHealthy(node, trust);
     } catch (error) {
       child.kill('SIGKILL');
       throw error;
@@ -155,6 +162,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   let adminToken: string | null = null;
   const cluster: TestCluster = {
     etcd,
+    trust,
     nodes,
     node: (name) => nodes.find((n) => n.name === name) ?? raise(`no node ${name}`),
     signal: (name, signal) => {
@@ -191,23 +199,22 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     },
     admin: async (method, path, body, via) => {
       const url = via ?? nodes.find((n) => n.alive)!.url;
-      adminToken ??= await signInToken(url, 'admin', 'admin-pw');
-      const reply = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined, signal: AbortSignal.timeout(60_000) });
-      const answer = await reply.json();
-      if (!reply.ok) throw new Error(`${method} ${path}: HTTP ${reply.status}: ${JSON.stringify(answer)}`);
-      return answer;
+      adminToken ??= await signInToken(url, 'admin', 'admin-pw', trust);
+      const reply = await requestJson(`${url}${path}`, { method, headers: { authorization: `Bearer ${adminToken}` }, body: method === 'POST' ? (body ?? {}) : undefined, timeoutMs: 60_000 }, trust);
+      if (!reply.ok) throw new Error(`${method} ${path}: HTTP ${reply.status}: ${JSON.stringify(reply.body)}`);
+      return reply.body;
     },
     metrics: async (name) => {
-      const reply = await fetch(`${cluster.node(name).url}/metrics`, { signal: AbortSignal.timeout(5000) });
+      const reply = await request(`${cluster.node(name).url}/metrics`, { timeoutMs: 5000 }, trust);
       if (!reply.ok) throw new Error(`${name}/metrics: HTTP ${reply.status}`);
-      return parseMetrics(await reply.text());
+      return parseMetrics(reply.text);
     },
     status: async (via) => {
       const url = via ?? nodes.find((n) => n.alive)!.url;
-      adminToken ??= await signInToken(url, 'admin', 'admin-pw');
-      const reply = await fetch(`${url}/api/status`, { headers: { authorization: `Bearer ${adminToken}` }, signal: AbortSignal.timeout(5000) });
-      if (!reply.ok) throw new Error(`status: HTTP ${reply.status}: ${await reply.text()}`);
-      return (await reply.json()) as ClusterStatus;
+      adminToken ??= await signInToken(url, 'admin', 'admin-pw', trust);
+      const reply = await requestJson(`${url}/api/status`, { headers: { authorization: `Bearer ${adminToken}` }, timeoutMs: 5000 }, trust);
+      if (!reply.ok) throw new Error(`status: HTTP ${reply.status}: ${JSON.stringify(reply.body)}`);
+      return reply.body as ClusterStatus;
     },
     stop: async () => {
       // Each node's log, for a failure's evidence.
@@ -240,12 +247,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   return cluster;
 }
 
-async function waitHealthy(node: ClusterNode): Promise<void> {
+async function waitHealthy(node: ClusterNode, trust: Trust): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (!node.alive) throw new Error(`${node.name} exited while starting:\n${node.log.join('\n')}`);
     try {
-      if ((await fetch(`${node.url}/healthz`, { signal: AbortSignal.timeout(500) })).ok) return;
+      if ((await request(`${node.url}/healthz`, { timeoutMs: 500 }, trust)).ok) return;
     } catch {
       /* not yet */
     }
@@ -254,8 +261,8 @@ async function waitHealthy(node: ClusterNode): Promise<void> {
   throw new Error(`${node.name} did not start within 15 s:\n${node.log.join('\n')}`);
 }
 
-export async function signInToken(url: string, user: string, password: string): Promise<string> {
-  const connection = new Connection({ brokerUrl: url, socketFactory: nodeSocketFactory, connectTimeoutMs: 5000 });
+export async function signInToken(url: string, user: string, password: string, trust: Trust = SYSTEM_TRUST): Promise<string> {
+  const connection = new Connection({ brokerUrl: url, socketFactory: nodeSocketFactoryWith(trust), connectTimeoutMs: 5000 });
   try {
     await connection.open();
     return (await connection.request({ type: 'auth.signIn', user, password }, 'auth.signedIn')).accessToken;

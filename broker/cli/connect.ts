@@ -5,6 +5,7 @@
 import { readFileSync, write as fsWrite, writeSync } from 'node:fs';
 import WebSocket from 'ws';
 import { HoldfastClient, ProtocolError, type OutputSink, type SocketFactory, type SocketLike } from '../../shared/core/index.js';
+import { SYSTEM_TRUST, wsTrustOptions, type Trust } from '../tls/trust.js';
 
 export interface ConnectOptions {
   broker: string;
@@ -16,6 +17,8 @@ export interface ConnectOptions {
   attach: boolean;
   /** With `attach`: this session, rather than the newest. */
   sessionId: string | null;
+  /** Whom to trust for an https/wss broker (--ca, --pin). */
+  trust?: Trust;
 }
 
 /**
@@ -23,8 +26,27 @@ export interface ConnectOptions {
  * browser: a reply's promise continuation runs before the frames that follow it are
  * handled (so a resumed session's new stream never reaches a sink not yet reset).
  */
-export const nodeSocketFactory: SocketFactory = (url, protocols) =>
-  new WebSocket(url, protocols, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, allowSynchronousEvents: false }) as unknown as SocketLike;
+export function nodeSocketFactoryWith(trust: Trust): SocketFactory {
+  return (url, protocols) =>
+    withFailureReason(new WebSocket(url, protocols, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, allowSynchronousEvents: false, ...wsTrustOptions(url, trust) }));
+}
+
+/** Trusts what the system trusts (and NODE_EXTRA_CA_CERTS). */
+export const nodeSocketFactory: SocketFactory = nodeSocketFactoryWith(SYSTEM_TRUST);
+
+/**
+ * A browser says nothing about why a socket failed to open; Node knows (refused,
+ * untrusted certificate, unknown host). A close without a reason that follows an
+ * error carries the error's message, so a person reads what went wrong.
+ */
+function withFailureReason(ws: WebSocket): SocketLike {
+  let why = '';
+  let handler: SocketLike['onclose'] = null;
+  ws.on('error', (error) => (why ||= error.message));
+  ws.on('close', (code, reason) => handler?.({ code, reason: reason.toString('utf8') || why }));
+  Object.defineProperty(ws, 'onclose', { get: () => handler, set: (next: SocketLike['onclose']) => (handler = next), configurable: true });
+  return ws as unknown as SocketLike;
+}
 
 /**
  * The CLI's screen: output to stdout, and word of when it is written. Node writes to a terminal
@@ -108,7 +130,7 @@ function terminalSink(): OutputSink & { flushed(): Promise<void> } {
 
 export async function connect(options: ConnectOptions): Promise<number> {
   const { stdin, stdout, stderr } = process;
-  const client = new HoldfastClient({ brokerUrl: options.broker, socketFactory: nodeSocketFactory });
+  const client = new HoldfastClient({ brokerUrl: options.broker, socketFactory: nodeSocketFactoryWith(options.trust ?? SYSTEM_TRUST) });
   try {
     await client.signIn(options.user, options.password);
     const size = () => ({ cols: stdout.columns || 80, rows: stdout.rows || 24 });

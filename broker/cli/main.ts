@@ -5,6 +5,7 @@
 //   holdfast status --broker URL [--user NAME] [--json]
 //   holdfast node drain|undrain NAME --broker URL [--user NAME]
 //   holdfast cluster --nodes N [--base-port P]
+//   holdfast cert dev [--out DIR] [--name HOST]…
 import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,9 @@ import { readPassword } from './password-prompt.js';
 import { connect } from './connect.js';
 import { runDrain, runRevoke, runStatus } from './status.js';
 import { runCluster } from './cluster.js';
+import { runCertDev } from './cert.js';
+import { TRUST_OPTIONS, TRUST_USAGE, trustFrom } from './trust-options.js';
+import type { Trust } from '../tls/trust.js';
 
 const USAGE = `Usage:
   holdfast node --config FILE           start a broker node
@@ -44,6 +48,12 @@ const USAGE = `Usage:
   holdfast connect --broker URL --user NAME --attach [--app ID | --session ID]
                                         carry on in a running session (the newest,
                                         or of that app, or that one) in this terminal
+  holdfast cert dev [--out DIR] [--name HOST]… [--days N] [--force]
+                                        a self-signed certificate and key for node.tls
+                                        (a lab or a laptop); prints the pin clients trust
+
+Commands that take --broker also take ${TRUST_USAGE}: trust a broker whose
+certificate this system does not (a company CA file, or the pin of its key).
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -62,6 +72,9 @@ export async function main(argv: string[]): Promise<number> {
       return runStatus(rest);
     case 'cluster':
       return runCluster(rest);
+    case 'cert':
+      if (rest[0] === 'dev') return runCertDev(rest.slice(1));
+      break;
     case '--help':
     case '-h':
     case undefined:
@@ -121,7 +134,14 @@ async function runNode(args: string[]): Promise<number> {
   if (port !== undefined) config.node.listen.port = port;
   if (values.host !== undefined) config.node.listen.host = values.host;
   const webRoot = join(dirname(fileURLToPath(import.meta.url)), '..', 'renderer');
-  const node = new BrokerNode({ config, webRoot, ...(values.demo || !values.config ? {} : { configFile: resolve(values.config) }) });
+  let node: BrokerNode;
+  try {
+    node = new BrokerNode({ config, webRoot, ...(values.demo || !values.config ? {} : { configFile: resolve(values.config) }) });
+  } catch (error) {
+    // Files the config names (the TLS certificate and key, the token key) that cannot be used.
+    process.stderr.write(`holdfast node: ${error instanceof Error ? error.message : String(error)}; the node did not start.\n`);
+    return 1;
+  }
   let url: string;
   try {
     url = await node.start();
@@ -179,6 +199,7 @@ async function runConnect(args: string[]): Promise<number> {
       attach: { type: 'boolean' },
       session: { type: 'string' },
       'password-stdin': { type: 'boolean' },
+      ...TRUST_OPTIONS,
     },
   });
   const missing = (values.attach ? (['broker', 'user'] as const) : (['broker', 'user', 'app'] as const)).filter((key) => !values[key]);
@@ -186,8 +207,16 @@ async function runConnect(args: string[]): Promise<number> {
     process.stderr.write(`holdfast connect: missing ${missing.map((m) => `--${m}`).join(', ')}\n`);
     return 2;
   }
+  let trust: Trust;
+  try {
+    trust = trustFrom(values);
+  } catch (error) {
+    process.stderr.write(`holdfast connect: ${(error as Error).message}\n`);
+    return 2;
+  }
   const password = await readPassword(`Password for ${values.user}: `, values['password-stdin'] ?? false);
   return connect({
+    trust,
     broker: values.broker!,
     user: values.user!,
     app: values.app ?? null,

@@ -5,27 +5,31 @@
 import { parseArgs } from 'node:util';
 import { Connection, ProtocolError } from '../../shared/core/index.js';
 import { ClusterStatusSchema, type ClusterStatus } from '../../shared/protocol/index.js';
-import { nodeSocketFactory } from './connect.js';
+import { nodeSocketFactoryWith } from './connect.js';
+import { TRUST_OPTIONS, trustFrom } from './trust-options.js';
+import { requestJson, type JsonReply, type Trust } from '../tls/trust.js';
 import { readPassword } from './password-prompt.js';
 
-const adminOptions = { broker: { type: 'string' }, user: { type: 'string' }, 'password-stdin': { type: 'boolean' } } as const;
+const adminOptions = { broker: { type: 'string' }, user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ...TRUST_OPTIONS } as const;
 
 /** Signs in as an administrator and calls the admin API; throws with a message for people. */
 class AdminClient {
   private constructor(
     readonly base: string,
     private readonly token: string,
+    private readonly trust: Trust,
   ) {}
 
-  static async signIn(values: { broker?: string; user?: string; 'password-stdin'?: boolean }): Promise<AdminClient> {
+  static async signIn(values: { broker?: string; user?: string; 'password-stdin'?: boolean; ca?: string[]; pin?: string[] }): Promise<AdminClient> {
     if (!values.broker) throw new Error(`give --broker URL (any node of the cluster)`);
+    const trust = trustFrom(values);
     const user = values.user ?? 'admin';
     const password = process.env.HOLDFAST_PASSWORD ?? (await readPassword(`Password for ${user}: `, values['password-stdin'] ?? false));
     const base = values.broker.replace(/\/+$/, '').replace(/^ws/, 'http');
-    const connection = new Connection({ brokerUrl: base, socketFactory: nodeSocketFactory, connectTimeoutMs: 5000 });
+    const connection = new Connection({ brokerUrl: base, socketFactory: nodeSocketFactoryWith(trust), connectTimeoutMs: 5000 });
     try {
       await connection.open();
-      return new AdminClient(base, (await connection.request({ type: 'auth.signIn', user, password }, 'auth.signedIn')).accessToken);
+      return new AdminClient(base, (await connection.request({ type: 'auth.signIn', user, password }, 'auth.signedIn')).accessToken, trust);
     } catch (error) {
       throw new Error(error instanceof ProtocolError || error instanceof Error ? error.message : String(error));
     } finally {
@@ -34,18 +38,13 @@ class AdminClient {
   }
 
   async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    let reply: Response;
+    let reply: JsonReply;
     try {
-      reply = await fetch(`${this.base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(60_000),
-      });
+      reply = await requestJson(`${this.base}${path}`, { method, headers: { authorization: `Bearer ${this.token}` }, body, timeoutMs: 60_000 }, this.trust);
     } catch (error) {
-      throw new Error(`${this.base} did not answer: ${String(error)}`);
+      throw new Error(`${this.base} did not answer: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const answer = (await reply.json().catch(() => null)) as { message?: unknown } | null;
+    const answer = reply.body as { message?: unknown } | null;
     if (!reply.ok || answer === null) throw new Error(typeof answer?.message === 'string' ? answer.message : `HTTP ${reply.status}`);
     return answer;
   }

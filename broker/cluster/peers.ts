@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import { SYSTEM_TRUST, wsTrustOptions, type Trust } from '../tls/trust.js';
 import type { Logger } from '../log.js';
 import { PEER_BEARER_PREFIX, PEER_PATH, PEER_SUBPROTOCOL, PeerMessage, decodePeerFrame, type BinaryPeerFrame } from './peer-protocol.js';
 
@@ -35,8 +36,13 @@ class OutboundLink {
   private readonly queue: Array<string | Uint8Array> = [];
   open = false;
 
-  constructor(url: string, protocols: string[], onMessage: (data: RawData, isBinary: boolean) => void, onClose: () => void) {
-    this.ws = new WebSocket(url.replace(/^http/, 'ws') + PEER_PATH, protocols, { perMessageDeflate: false, maxPayload: MAX_PEER_PAYLOAD, handshakeTimeout: CONNECT_TIMEOUT_MS });
+  constructor(url: string, protocols: string[], trust: Trust, onMessage: (data: RawData, isBinary: boolean) => void, onClose: () => void) {
+    this.ws = new WebSocket(url.replace(/^http/, 'ws') + PEER_PATH, protocols, {
+      perMessageDeflate: false,
+      maxPayload: MAX_PEER_PAYLOAD,
+      handshakeTimeout: CONNECT_TIMEOUT_MS,
+      ...wsTrustOptions(url, trust),
+    });
     this.ws.on('open', () => {
       this.open = true;
       (this.ws as unknown as { _socket?: { setNoDelay(v: boolean): void } })._socket?.setNoDelay(true);
@@ -70,6 +76,7 @@ export class PeerHub {
     private readonly self: string,
     private readonly key: Uint8Array,
     private readonly log: Logger,
+    private readonly trust: Trust = SYSTEM_TRUST,
   ) {}
 
   /** The credential a node presents: its name and an HMAC of it under the cluster key. */
@@ -118,6 +125,7 @@ export class PeerHub {
       const created: OutboundLink = new OutboundLink(
         url,
         [PEER_SUBPROTOCOL, `${PEER_BEARER_PREFIX}${this.self}.${this.credential(this.self)}`],
+        this.trust,
         (raw, isBinary) => {
           const message = this.parse(raw, isBinary);
           if (message) this.handlers?.outbound(to, message);
@@ -142,7 +150,7 @@ export class PeerHub {
   probe(url: string, timeoutMs = 300): Promise<'dead' | 'listening' | 'unknown'> {
     const parsed = new URL(url);
     return new Promise((resolve) => {
-      const socket = connect({ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 80) });
+      const socket = connect({ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80)) });
       const done = (result: 'dead' | 'listening' | 'unknown') => {
         clearTimeout(timer);
         socket.destroy();

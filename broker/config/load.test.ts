@@ -29,6 +29,14 @@ describe('config loading', () => {
     expect(message).toContain('n.yaml:4: entitlements.0.users.0: user "bob" is not defined');
   });
 
+  it('takes node.tls with absolute paths, and an advertised URL whose scheme matches it', () => {
+    const tls = `node:\n  tls:\n    certFile: /etc/holdfast/node.crt\n    keyFile: /etc/holdfast/node.key\n`;
+    expect(parseConfig(tls, 'n.yaml').node.tls).toEqual({ certFile: '/etc/holdfast/node.crt', keyFile: '/etc/holdfast/node.key' });
+    expect(() => parseConfig(`node:\n  tls:\n    certFile: node.crt\n    keyFile: /k\n`, 'n.yaml')).toThrowError(/^n\.yaml:3: node\.tls\.certFile: an absolute path/);
+    expect(() => parseConfig(`${tls}cluster:\n  advertiseUrl: http://10.0.0.5:8443\n`, 'n.yaml')).toThrowError(/n\.yaml:6: cluster\.advertiseUrl: this node serves TLS \(node\.tls\): advertise an https:\/\/ URL/);
+    expect(() => parseConfig(`cluster:\n  advertiseUrl: https://10.0.0.5:8443\n`, 'n.yaml')).toThrowError(/cluster\.advertiseUrl: an https:\/\/ URL needs node\.tls/);
+  });
+
   it('reports YAML syntax errors with line and column', () => {
     expect(() => parseConfig('apps:\n  - id: [unclosed\n', 'bad.yaml')).toThrowError(/^bad\.yaml:\d+:\d+: this is not valid YAML/);
   });

@@ -95,8 +95,8 @@ export const ClusterConfig = z
      * with failover: restart keep their home here, so a restarted instance has the same files.
      */
     sharedDir: z.string().startsWith('/').optional(),
-    /** The URL other nodes and clients reach this node at. Default: from listen (http://host:port). */
-    advertiseUrl: z.string().regex(/^https?:\/\/[^/]+$/, 'a URL such as http://10.0.0.5:8080').optional(),
+    /** The URL other nodes and clients reach this node at. Default: from listen (http://host:port, or https:// with node.tls). */
+    advertiseUrl: z.string().regex(/^https?:\/\/[^/]+$/, 'a URL such as https://10.0.0.5:8443').optional(),
   })
   .strict()
   .refine((c) => c.keepAliveMs * 2 <= c.leaseTtlMs, { message: 'keepAliveMs must be at most half of leaseTtlMs', path: ['keepAliveMs'] });
@@ -114,6 +114,26 @@ export const NodeConfig = z
           })
           .strict()
           .prefault({}),
+        /**
+         * Serve https and wss instead of http and ws. `holdfast cert dev` makes a
+         * self-signed pair for a lab; in production, a certificate from your CA. Reloaded
+         * on SIGHUP (a renewed certificate needs no restart).
+         */
+        tls: z
+          .object({
+            /** PEM certificate (chain), leaf first. */
+            certFile: z.string().startsWith('/', 'an absolute path'),
+            /** PEM private key of the certificate. */
+            keyFile: z.string().startsWith('/', 'an absolute path'),
+            /**
+             * CA certificates (PEM) that the other nodes' certificates chain to, for the
+             * node-to-node links. Default: the system's CAs and this node's own
+             * certificate (enough for a cluster sharing one certificate).
+             */
+            caFile: z.string().startsWith('/', 'an absolute path').optional(),
+          })
+          .strict()
+          .optional(),
         /** Where sandboxes keep their private homes. */
         stateDir: z.string().default('/tmp/holdfast'),
         /** HMAC key file for access tokens (created with mode 0600 if missing). Unset: a fresh key per start. */
@@ -173,7 +193,7 @@ export const NodeConfig = z
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
 type Raw = {
-  node: { tokenKeyFile?: string | undefined; name: string };
+  node: { tokenKeyFile?: string | undefined; name: string; tls?: unknown };
   cluster: ClusterConfig;
   users: UserConfig[];
   apps: AppConfig[];
@@ -188,6 +208,14 @@ function checkReferences(config: Raw, ctx: z.RefinementCtx): void {
       code: 'custom',
       path: ['node', 'tokenKeyFile'],
       message: 'a cluster needs node.tokenKeyFile: the same key file on every node, so a sign-in on one node is good on all of them',
+    });
+  }
+  const advertised = config.cluster.advertiseUrl;
+  if (advertised !== undefined && advertised.startsWith('https:') !== (config.node.tls !== undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cluster', 'advertiseUrl'],
+      message: config.node.tls ? 'this node serves TLS (node.tls): advertise an https:// URL' : 'an https:// URL needs node.tls (certFile and keyFile); or advertise http://',
     });
   }
   if (config.cluster.controlPlane.kind === 'embedded') {

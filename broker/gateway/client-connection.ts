@@ -438,7 +438,7 @@ export class ClientConnection {
     if (!node) return 'refused';
     this.routing = [];
     const accessToken = user ? (await this.ctx.tokens.issue(user)).token : null;
-    const tunnel = await Tunnel.open({ url: node.url, heartbeatMs: this.ctx.config.node.heartbeatMs, accessToken, first: JSON.stringify(message), client: this.ws });
+    const tunnel = await Tunnel.open({ url: node.url, heartbeatMs: this.ctx.config.node.heartbeatMs, accessToken, first: JSON.stringify(message), client: this.ws, trust: this.ctx.trust });
     const queued = this.routing;
     this.routing = null;
     if (typeof tunnel === 'string') {

@@ -9,11 +9,14 @@ import type { Revocations } from '../auth/revocations.js';
 import type { SecondFactors } from '../auth/second-factor.js';
 import type { NodeMetrics } from '../metrics.js';
 import type { SessionRegistry } from '../session-registry.js';
+import type { Trust } from '../tls/trust.js';
 
 export interface NodeContext {
   config: NodeConfig;
   catalog: Catalog;
   tokens: TokenService;
+  /** Whom this node trusts on its TLS links to other nodes (tunnels, forwarded admin calls). */
+  trust: Trust;
   /**
    * Sign-in limiters. byPair (name and address): tight, with a lockout — an attacker
    * locks a name only from their own address. byAddress: looser (offices share an

@@ -10,6 +10,7 @@
 //   POST /api/users/NAME/revoke      revoke every token NAME holds, cluster-wide; their connections close
 // Any node answers any call: a call about another node or session is forwarded to the
 // node that can act on it.
+import { requestJson, type JsonReply } from '../tls/trust.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SECURITY_HEADERS } from './static-files.js';
 import type { NodeContext } from './context.js';
@@ -126,18 +127,13 @@ interface Call {
 /** Passes a call to the node that can act on it, and returns its answer (or its error). */
 async function forward(call: Call, url: string, path: string, body: unknown): Promise<unknown> {
   if (call.forwarded) throw new HttpError(409, 'moved', 'That node or session is not here any more; try again.');
-  let reply: Response;
+  let reply: JsonReply;
   try {
-    reply = await fetch(`${url}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${call.token}`, 'content-type': 'application/json', [FORWARDED]: '1' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(120_000),
-    });
+    reply = await requestJson(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${call.token}`, [FORWARDED]: '1' }, body, timeoutMs: 120_000 }, call.ctx.trust);
   } catch (error) {
-    throw new HttpError(502, 'unreachable', `${url} did not answer: ${String(error)}`);
+    throw new HttpError(502, 'unreachable', `${url} did not answer: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const answer = (await reply.json().catch(() => null)) as { error?: string; message?: string } | null;
+  const answer = reply.body as { error?: string; message?: string } | null;
   if (!reply.ok) throw new HttpError(reply.status, answer?.error ?? 'failed', answer?.message ?? `HTTP ${reply.status}`);
   return answer;
 }
@@ -212,8 +208,8 @@ async function clusterStatus(ctx: NodeContext, token: string): Promise<ClusterSt
     nodes.map(async (node): Promise<NodeReport> => {
       if (node.name === cluster.name) return localReport(ctx);
       try {
-        const reply = await fetch(`${node.url}/api/replicas`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(1000) });
-        const body = (await reply.json()) as Partial<NodeReport>;
+        const reply = await requestJson(`${node.url}/api/replicas`, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 1000 }, ctx.trust);
+        const body = (reply.body ?? {}) as Partial<NodeReport>;
         return {
           node: node.name,
           counters: body.counters ?? null,

@@ -6,6 +6,7 @@
 // is closed with "going away" and resumes — through any node — on the new primary.
 import WebSocket, { type RawData } from 'ws';
 import { BEARER_PREFIX, CloseCode, SUBPROTOCOL, WS_PATH } from '../../shared/protocol/index.js';
+import { wsTrustOptions, type Trust } from '../tls/trust.js';
 
 /** Offered by a gateway: handle this connection's session here, do not route it on. */
 export const LOCAL_SUBPROTOCOL = 'holdfast.local';
@@ -22,6 +23,8 @@ export interface TunnelOptions {
   /** The request (JSON text) that starts the session on the far node. */
   first: string;
   client: WebSocket;
+  /** Whom to trust when the far node serves TLS. */
+  trust: Trust;
 }
 
 export class Tunnel {
@@ -42,7 +45,12 @@ export class Tunnel {
   static open(options: TunnelOptions): Promise<Tunnel | 'refused' | 'silent'> {
     const protocols = [SUBPROTOCOL, LOCAL_SUBPROTOCOL];
     if (options.accessToken) protocols.push(BEARER_PREFIX + options.accessToken);
-    const upstream = new WebSocket(options.url.replace(/^http/, 'ws') + WS_PATH, protocols, { perMessageDeflate: false, handshakeTimeout: OPEN_TIMEOUT_MS, maxPayload: 64 * 1024 * 1024 });
+    const upstream = new WebSocket(options.url.replace(/^http/, 'ws') + WS_PATH, protocols, {
+      perMessageDeflate: false,
+      handshakeTimeout: OPEN_TIMEOUT_MS,
+      maxPayload: 64 * 1024 * 1024,
+      ...wsTrustOptions(options.url, options.trust),
+    });
     const tunnel = new Tunnel(upstream);
     return new Promise((resolve) => {
       let settled = false;
