@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashPassword } from '../broker/auth/password.js';
 import { FakeBrowserWindow, FakeFrame, FakeWebContents, fake, updaterModule } from '../test/fake-electron.js';
+import { makeDevCertificate } from '../broker/tls/certificate.js';
 
 vi.mock('electron', async () => (await import('../test/fake-electron.js')).electronModule);
 vi.mock('electron-updater', async () => (await import('../test/fake-electron.js')).updaterModule);
@@ -189,6 +190,31 @@ describe('policy: brokers and locked settings', () => {
     const { window } = start({ brokers: ['https://holdfast.example.com'], locked: ['brokerUrl'] });
     expect(await fake.invoke('holdfast:config.get', from(window))).toMatchObject({ brokerUrl: 'https://holdfast.example.com' });
     expect((await cspOf()).csp).not.toContain('mine.example.com');
+  });
+});
+
+describe('policy: trusting a broker by the pin of its key', () => {
+  const pinned = makeDevCertificate({ names: ['holdfast.lab'] });
+  const stranger = makeDevCertificate({ names: ['holdfast.lab'] });
+  const verify = (certificate: { certPem: string }, errorCode: number) =>
+    new Promise<number>((resolve) => fake.certificateVerify!({ hostname: 'holdfast.lab', errorCode, verificationResult: errorCode ? 'net::ERR_CERT_AUTHORITY_INVALID' : 'net::OK', certificate: { data: certificate.certPem } }, resolve));
+
+  it('accepts an untrusted certificate whose key the policy pins, and leaves every other verdict to Chromium', async () => {
+    start({ brokers: ['https://holdfast.lab'], tls: { pins: [pinned.pin.slice('sha256/'.length)] } });
+    expect(await verify(pinned, -202)).toBe(0);
+    expect(await verify(stranger, -202)).toBe(-3);
+    expect(await verify(stranger, 0)).toBe(-3);
+  });
+
+  it('without pins, accepts nothing Chromium refuses', async () => {
+    start({ brokers: ['https://holdfast.lab'] });
+    expect(await verify(pinned, -202)).toBe(-3);
+  });
+
+  it('refuses a malformed pin as a policy error, in words', async () => {
+    const { window } = start({ brokers: ['https://holdfast.lab'], tls: { pins: ['sha256/nope'] } });
+    const config = (await fake.invoke('holdfast:config.get', from(window))) as { policyError: { problems: string[] } };
+    expect(config.policyError.problems).toEqual(['tls.pins.0: "sha256/nope" is not a pin: expected sha256/ followed by 44 characters of base64 (holdfast cert dev prints one)']);
   });
 });
 

@@ -1,12 +1,13 @@
 // The desktop shell once Electron is ready: reads the machine policy, decides the
 // mode (desktop, kiosk, or the policy-error screen), opens the one window, and serves
 // the renderer's IPC. OS integration only; sign-in and sessions live in the renderer.
-import { app, Menu, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
+import { app, Menu, session, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import { readFileSync, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { StoredCredential, type DesktopConfig } from '../shared/ipc.js';
 import { effectiveSettings, type EffectiveSettings, type MachinePolicy } from '../shared/policy.js';
 import { APP_INDEX, serveApp } from './app-protocol.js';
+import { certificateVerifier } from './certificate-trust.js';
 import { deepLinkFromArgv, parseDeepLink, type DeepLink } from './deep-link.js';
 import { handleIpc, isFromWindow, sendEvent } from './ipc.js';
 import { EscapeLimiter, guardKioskWindow, verifyEscapeSecret, type KioskGuard } from './kiosk.js';
@@ -61,6 +62,8 @@ export class Shell {
 
   start(): void {
     lockDownWebContents();
+    // Brokers the system does not trust are reached only when the policy pins their key.
+    session.defaultSession.setCertificateVerifyProc(certificateVerifier(this.policyOk?.tls.pins ?? []));
     serveApp(this.options.rendererRoot, () => contentSecurityPolicy(this.policy.kind === 'invalid' ? [] : this.settings.brokers));
     // Windows and Linux get no menu (its accelerators would take Ctrl+R/W/Q from terminal
     // apps); macOS keeps the standard one on a desktop, for Cmd+Q and copy/paste.

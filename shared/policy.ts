@@ -2,6 +2,7 @@
 // person's own settings it may lock. Parsed from `unknown` (a JSON file) in main;
 // what the renderer sees is the effective result, never the raw file.
 import { z } from 'zod';
+import { Pin } from './pin.js';
 
 /** Where the policy file lives, per platform (main may override it for tests). */
 export const POLICY_PATHS = {
@@ -76,6 +77,15 @@ export const MachinePolicy = z
     /** Present: the machine is a kiosk terminal. */
     kiosk: KioskPolicy.optional(),
     updates: UpdatePolicy.prefault({}),
+    /**
+     * Brokers whose certificate the system does not trust (self-signed, or from a CA
+     * not installed on the machine) and that the client accepts anyway, by the pin of
+     * their key. A CA is better installed in the system's store than pinned here.
+     */
+    tls: z
+      .object({ pins: z.array(Pin).max(32).default([]) })
+      .strict()
+      .prefault({}),
     /** Offer "remember me" (a refresh credential kept with safeStorage). */
     rememberMe: z.boolean().default(true),
     /** Settings the person cannot change: the policy's value holds. */

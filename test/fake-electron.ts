@@ -128,6 +128,7 @@ export const fake = {
   permissionRequest: null as null | Listener,
   permissionCheck: null as null | Listener,
   devicePermission: null as null | Listener,
+  certificateVerify: null as null | ((request: unknown, callback: (result: number) => void) => void),
   privilegedSchemes: [] as unknown[],
   protocolHandlers: new Map<string, (request: { url: string }) => Promise<Response> | Response>(),
   safeStorage: { available: true, backend: 'gnome_libsecret' as string, keyChanged: false },
@@ -141,7 +142,7 @@ export const fake = {
     this.relaunchCalls = 0;
     this.applicationMenu = undefined;
     this.handlers.clear();
-    this.permissionRequest = this.permissionCheck = this.devicePermission = null;
+    this.permissionRequest = this.permissionCheck = this.devicePermission = this.certificateVerify = null;
     this.privilegedSchemes = [];
     this.protocolHandlers.clear();
     this.safeStorage = { available: true, backend: 'gnome_libsecret', keyChanged: false };
@@ -193,6 +194,7 @@ export const electronModule = {
       setPermissionRequestHandler: (handler: Listener) => void (fake.permissionRequest = handler),
       setPermissionCheckHandler: (handler: Listener) => void (fake.permissionCheck = handler),
       setDevicePermissionHandler: (handler: Listener) => void (fake.devicePermission = handler),
+      setCertificateVerifyProc: (proc: typeof fake.certificateVerify) => void (fake.certificateVerify = proc),
     },
   },
   protocol: {
