@@ -13,6 +13,7 @@ export type AuditEvent =
   | 'sign-out'
   | 'sign-in.second-factor-enabled'
   | 'admin.revoke'
+  | 'admin.totp-reset'
   | 'session.launch'
   | 'session.launch-refused'
   | 'session.attach'

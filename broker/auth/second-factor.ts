@@ -37,6 +37,16 @@ export class SecondFactors {
     return codes;
   }
 
+  /**
+   * Turns the second factor off (an administrator's reset for someone who lost their
+   * phone and their recovery codes); false when it was not on.
+   */
+  async reset(user: string): Promise<boolean> {
+    if (!(await this.enabled(user))) return false;
+    await this.plane.delete(TOTP + user);
+    return true;
+  }
+
   /** Checks a code (TOTP, or a recovery code, which is then used up). */
   async check(user: string, code: string, now = Date.now()): Promise<CodeCheck> {
     for (let attempt = 0; attempt < 3; attempt++) {

@@ -15,7 +15,7 @@ import { ConfigError, loadConfigFile } from '../config/load.js';
 import { BrokerNode } from '../node.js';
 import { readPassword } from './password-prompt.js';
 import { connect } from './connect.js';
-import { runDrain, runRevoke, runStatus } from './status.js';
+import { runDrain, runResetSecondFactor, runRevoke, runStatus } from './status.js';
 import { runCluster } from './cluster.js';
 import { runCertDev } from './cert.js';
 import { TRUST_OPTIONS, TRUST_USAGE, trustFrom } from './trust-options.js';
@@ -43,6 +43,9 @@ const USAGE = `Usage:
   holdfast user revoke NAME --broker URL [--user NAME]
                                         end NAME's sign-ins everywhere (tokens and
                                         connections); their sessions wait for them
+  holdfast user reset-totp NAME --broker URL [--user NAME]
+                                        turn NAME's two-step sign-in off (a lost phone
+                                        and lost recovery codes); they set it up again
   holdfast connect --broker URL --user NAME --app ID [--password-stdin]
                                         run an app in this terminal
   holdfast connect --broker URL --user NAME --attach [--app ID | --session ID]
@@ -65,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'user':
       if (rest[0] === 'hash') return userHash(rest.slice(1));
       if (rest[0] === 'revoke') return runRevoke(rest.slice(1));
+      if (rest[0] === 'reset-totp') return runResetSecondFactor(rest.slice(1));
       break;
     case 'connect':
       return runConnect(rest);

@@ -174,3 +174,25 @@ export async function runRevoke(args: string[]): Promise<number> {
     return 1;
   }
 }
+
+export async function runResetSecondFactor(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: adminOptions });
+  const name = positionals[0];
+  if (!name || positionals.length > 1) {
+    process.stderr.write('holdfast user reset-totp: give one user name, e.g. holdfast user reset-totp ann --broker URL\n');
+    return 2;
+  }
+  try {
+    const admin = await AdminClient.signIn(values);
+    const answer = (await admin.call('POST', `/api/users/${encodeURIComponent(name)}/second-factor/reset`, {})) as { reset?: boolean };
+    process.stdout.write(
+      answer.reset
+        ? `${name}'s two-step sign-in is off: they sign in with their password alone, and can set it up again from the launcher.\n`
+        : `${name} had no two-step sign-in; nothing changed.\n`,
+    );
+    return 0;
+  } catch (error) {
+    process.stderr.write(`holdfast user reset-totp: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

@@ -8,6 +8,7 @@
 //   POST /api/sessions/ID/move       move a session's primary to a standby ({"to": NODE} optional)
 //   POST /api/sessions/ID/end        end a session (its person is told an administrator ended it)
 //   POST /api/users/NAME/revoke      revoke every token NAME holds, cluster-wide; their connections close
+//   POST /api/users/NAME/second-factor/reset   turn NAME's two-step sign-in off (lost phone and codes)
 // Any node answers any call: a call about another node or session is forwarded to the
 // node that can act on it.
 import { requestJson, type JsonReply } from '../tls/trust.js';
@@ -87,6 +88,15 @@ export async function adminHandler(ctx: NodeContext, request: IncomingMessage, r
       ctx.audit.record('admin.revoke', { user: claims.user, address, target: name, result: 'revoked' });
       ctx.log.warn('admin: revoke', { admin: claims.user, user: name });
       return json(response, 200, { user: name, revoked: true });
+    }
+    const reset = /^\/api\/users\/([^/]+)\/second-factor\/reset$/.exec(path);
+    if (reset) {
+      const name = decodeURIComponent(reset[1]!);
+      if (!ctx.catalog.user(name)) throw new HttpError(404, 'no_such_user', `There is no user "${name}" in this node's catalog.`);
+      const wasOn = await ctx.secondFactors.reset(name);
+      ctx.audit.record('admin.totp-reset', { user: claims.user, address, target: name, result: wasOn ? 'reset' : 'was-off' });
+      ctx.log.warn('admin: two-step sign-in reset', { admin: claims.user, user: name, wasOn });
+      return json(response, 200, { user: name, reset: wasOn });
     }
     const session = /^\/api\/sessions\/([^/]+)\/(move|end)$/.exec(path);
     if (session) return json(response, 200, await sessionAction(call, decodeURIComponent(session[1]!), session[2] as 'move' | 'end', body));
