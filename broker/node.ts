@@ -18,6 +18,7 @@ import { createLogger, levelFromEnv, type Logger } from './log.js';
 import { noAudit, openAuditLog } from './audit.js';
 import { REVOKED, Revocations } from './auth/revocations.js';
 import { SecondFactors, TOTP } from './auth/second-factor.js';
+import { SharedSignInLimits } from './auth/shared-limits.js';
 import { join } from 'node:path';
 import { SessionRegistry } from './session-registry.js';
 import { SandboxHost } from './host/sandbox-host.js';
@@ -61,6 +62,7 @@ export class BrokerNode {
   private registry: SessionRegistry | null = null;
   private revocations: Revocations | null = null;
   private secondFactors: SecondFactors | null = null;
+  private sharedLimits: SharedSignInLimits | null = null;
   /** Set once the node has joined its cluster: until then it serves nobody. */
   private ready = false;
   readonly metrics: NodeMetrics;
@@ -182,6 +184,10 @@ export class BrokerNode {
       await this.cluster.start();
       await this.revocations.start();
       this.ctx.tokens.revocations = this.revocations;
+      // Sign-in failures count cluster-wide: spreading guesses over nodes gains nothing.
+      const { byPair, byAddress, byUser } = this.ctx.limits;
+      this.sharedLimits = new SharedSignInLimits(plane, { pair: byPair, address: byAddress, user: byUser }, this.ctx.log);
+      await this.sharedLimits.start();
     } catch (error) {
       await new Promise<void>((resolve) => this.http.close(() => resolve()));
       throw new Error(`cannot join the cluster: ${error instanceof Error ? error.message : String(error)}`);
@@ -211,6 +217,7 @@ export class BrokerNode {
     this.registry?.sandbox.close();
     this.peers.close();
     this.revocations?.stop();
+    this.sharedLimits?.stop();
     await this.cluster?.stop();
     for (const client of this.wss.clients) client.close(CloseCode.goingAway, 'node shutting down');
     await new Promise<void>((resolve) => this.http.close(() => resolve()));

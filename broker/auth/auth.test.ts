@@ -53,6 +53,29 @@ describe('sign-in lockout', () => {
   });
 });
 
+describe('sign-in counts from other nodes', () => {
+  it('refuse a key as if the failures had happened here, only ever raising the count, and a success elsewhere clears it', () => {
+    let now = 10_000;
+    const here = new SignInLimiter({ freeFailures: 3, baseDelayMs: 1000, lockoutAfter: 5, lockoutMs: 15 * 60_000 }, () => now);
+    const there = new SignInLimiter({ freeFailures: 3, baseDelayMs: 1000, lockoutAfter: 5, lockoutMs: 15 * 60_000 }, () => now);
+    const shared: Array<[string, number]> = [];
+    there.onFailure = (digest, failures) => shared.push([digest, failures]);
+    const keys = ['ann|10.0.0.1'];
+    for (let i = 0; i < 4; i++) there.recordFailure(keys);
+    const [digest, failures] = shared.at(-1)!;
+    expect(digest).not.toContain('ann'); // kept and shared as a digest only
+    here.observe(digest, failures, now);
+    expect(here.refusal(keys)).toEqual({ waitMs: 1000, locked: false });
+    here.observe(digest, 2, now); // an older, smaller count changes nothing
+    expect(here.refusal(keys)).toEqual({ waitMs: 1000, locked: false });
+    now += 1000;
+    here.recordFailure(keys); // the fifth, here: locked
+    expect(here.refusal(keys)).toEqual({ waitMs: 15 * 60_000, locked: true });
+    here.forget(digest);
+    expect(here.refusal(keys)).toBeNull();
+  });
+});
+
 describe('access tokens', () => {
   it('verifies its own tokens and refuses tampered, foreign and expired ones', async () => {
     const service = new TokenService(new Uint8Array(32).fill(1), 60);

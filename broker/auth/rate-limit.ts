@@ -6,6 +6,8 @@
 // their own address only, and the real person signs in from theirs — and looser ones
 // by address alone (many names from one place) and by name alone (one name from many).
 
+import { createHash } from 'node:crypto';
+
 export interface RateLimitOptions {
   /** Failures allowed before any delay applies. */
   freeFailures: number;
@@ -33,6 +35,12 @@ type Entry = { failures: number; blockedUntil: number; locked: boolean; touched:
 export class SignInLimiter {
   private readonly entries = new Map<string, Entry>();
   private readonly options: RateLimitOptions;
+  /**
+   * Told of every failure and success here, by the key's digest (keys are kept only
+   * as digests), with the count: a cluster shares them (shared-limits.ts).
+   */
+  onFailure: (digest: string, failures: number) => void = () => {};
+  onSuccess: (digest: string) => void = () => {};
 
   constructor(options: Partial<RateLimitOptions> = {}, private readonly now: () => number = Date.now) {
     this.options = { ...DEFAULTS, ...options };
@@ -48,7 +56,7 @@ export class SignInLimiter {
     const now = this.now();
     let refusal: Refusal | null = null;
     for (const key of keys) {
-      const entry = this.entries.get(key);
+      const entry = this.entries.get(digest(key));
       if (!entry || entry.blockedUntil <= now) continue;
       const waitMs = entry.blockedUntil - now;
       if (!refusal || waitMs > refusal.waitMs) refusal = { waitMs, locked: entry.locked };
@@ -59,21 +67,47 @@ export class SignInLimiter {
   recordFailure(keys: string[]): void {
     const now = this.now();
     this.sweep(now);
-    for (const key of keys) {
+    for (const key of keys.map(digest)) {
       const entry = this.entries.get(key) ?? { failures: 0, blockedUntil: 0, locked: false, touched: now };
-      entry.failures += 1;
-      entry.touched = now;
-      const over = entry.failures - this.options.freeFailures;
-      if (this.options.lockoutAfter > 0 && entry.failures >= this.options.lockoutAfter) {
-        entry.blockedUntil = now + this.options.lockoutMs;
-        entry.locked = true;
-      } else if (over > 0) entry.blockedUntil = now + Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(over - 1, 30));
+      this.block(entry, entry.failures + 1, now);
       this.entries.set(key, entry);
+      this.onFailure(key, entry.failures);
     }
   }
 
   recordSuccess(keys: string[]): void {
-    for (const key of keys) this.entries.delete(key);
+    for (const key of keys.map(digest)) {
+      this.entries.delete(key);
+      this.onSuccess(key);
+    }
+  }
+
+  /**
+   * Another node counted `failures` for the key with this digest, the last at `at`
+   * (ms): this node refuses the key as if they had happened here. Counts only grow.
+   */
+  observe(keyDigest: string, failures: number, at: number): void {
+    const entry = this.entries.get(keyDigest) ?? { failures: 0, blockedUntil: 0, locked: false, touched: at };
+    if (failures <= entry.failures) return;
+    this.block(entry, failures, at);
+    this.entries.set(keyDigest, entry);
+  }
+
+  /** Another node saw the key with this digest succeed: its count starts again. */
+  forget(keyDigest: string): void {
+    this.entries.delete(keyDigest);
+  }
+
+  private block(entry: Entry, failures: number, at: number): void {
+    entry.failures = failures;
+    entry.touched = Math.max(entry.touched, at);
+    const over = failures - this.options.freeFailures;
+    let until = 0;
+    if (this.options.lockoutAfter > 0 && failures >= this.options.lockoutAfter) {
+      until = at + this.options.lockoutMs;
+      entry.locked = true;
+    } else if (over > 0) until = at + Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(over - 1, 30));
+    entry.blockedUntil = Math.max(entry.blockedUntil, until);
   }
 
   private sweep(now: number): void {
@@ -82,4 +116,9 @@ export class SignInLimiter {
       if (now - entry.touched > this.options.forgetAfterMs && entry.blockedUntil <= now) this.entries.delete(key);
     }
   }
+}
+
+/** What a limiter keeps of a key (a name, an address, or both): its SHA-256, base64url. */
+export function digest(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
 }
