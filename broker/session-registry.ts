@@ -5,7 +5,7 @@
 // cluster/screen-checks.ts. Every change to a session's record goes through
 // compare-and-swap; a replica that finds its epoch superseded steps down.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SessionSummary } from '../shared/protocol/index.js';
 import { SandboxProfile, type AppConfig, type NodeConfig } from './config/schema.js';
@@ -200,6 +200,10 @@ export class SessionRegistry {
   private homeFor(app: AppConfig, id: string): string | undefined {
     const shared = this.config.cluster.sharedDir;
     if (app.failover !== 'restart' || !shared) return undefined;
+    // Sandboxes run as their own users: they must be able to pass through to their home
+    // (sharedDir itself, if it exists already, needs o+x: docs/operations.md).
+    mkdirSync(join(shared, 'homes'), { recursive: true, mode: 0o711 });
+    chmodSync(join(shared, 'homes'), 0o711);
     const home = join(shared, 'homes', id);
     mkdirSync(home, { recursive: true, mode: 0o700 });
     return home;

@@ -57,7 +57,7 @@ describe('holdfast cluster', () => {
       for (const node of nodes) expect(table).toContain(`${node.name}  ${node.url}  ${node.pid}`);
       expect(table).toMatch(/demo\s+python\s+1\s+node-\d\s+node-\d/);
       // Each node says how it confines its apps (asked of every node, not guessed by the one that answers).
-      for (const node of nodes) expect(table).toMatch(new RegExp(`^${node.name}\\s+(cgroup v2|cgroup v1|prlimit only)[^\\n]*\\s+on: \\d+ syscalls denied$`, 'm'));
+      for (const node of nodes) expect(table).toMatch(new RegExp(`^${node.name}\\s+(cgroup v2|cgroup v1|prlimit only)[^\\n]*\\s+on: \\d+ syscalls denied\\s+(a uid per session|root in a user namespace)[^\\n]*$`, 'm'));
       const json = JSON.parse(execFileSync(process.execPath, [CLI, 'status', '--broker', nodes[2]!.url, '--user', 'admin', '--json'], { env, encoding: 'utf8' })) as {
         sessions: Array<{ id: string; user: string; primary: string; standbys: string[]; logIndex: Record<string, number> }>;
         nodes: Array<{ sandbox?: { limits: string; seccomp: string } | null }>;

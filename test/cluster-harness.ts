@@ -5,7 +5,7 @@
 // prints its length and hash), `random` (prints random numbers: diverges) and
 // `fragile` (failover: none).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -100,6 +100,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
   const scheme = options.node?.tls ? 'https' : 'http';
   const etcd = await startEtcd({ members: options.etcdMembers ?? 1 });
   const dir = mkdtempSync(join(tmpdir(), 'holdfast-cluster-test-'));
+  // As /var/lib is: sandboxes run as their own users and pass through to their directories.
+  chmodSync(dir, 0o711);
   const tokenKeyFile = join(dir, 'token.key');
   writeFileSync(tokenKeyFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
   const users = [

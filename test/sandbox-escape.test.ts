@@ -4,7 +4,7 @@
 // node must still serve another session and be itself unharmed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,7 @@ beforeAll(async () => {
   // The node's files in a directory a sandbox profile binds read-only ("binds"): the
   // config, the token key, and stateDir with every session's home in it.
   root = mkdtempSync(join(tmpdir(), 'holdfast-escape-'));
+  chmodSync(root, 0o711); // as /var/lib is: sandboxes, running as their own users, pass through to theirs
   writeFileSync(join(root, 'node.yaml'), 'secret: config-file-contents\n', { mode: 0o600 });
   writeFileSync(join(root, 'notes.txt'), 'ordinary shared file\n');
   t = await startNode({
@@ -121,6 +122,31 @@ describe('escape attempts from inside a sandbox', () => {
     // Its processes are not even visible: only this sandbox's few.
     expect(Number((await run('ls -d /proc/[0-9]* | wc -l')).output.trim())).toBeLessThan(10);
     a.stream.close();
+    await nodeStillServes();
+  }, 60_000);
+
+  it("runs as its own unprivileged host user: not root, not another session's, and owning only its home", async () => {
+    expect(t.node.ctx.sessions.sandbox.info.users).toMatch(/^a uid per session \(2000000000–2000065535\)$/);
+    const a = await shell();
+    const b = await shell();
+    const owners: number[] = [];
+    for (const s of [a, b]) {
+      const tag = `mine-${Math.random().toString(36).slice(2, 8)}`;
+      expect((await s.run(`id -u; touch ~/${tag}`)).output.trim()).toBe('1000'); // inside, everyone is "user"
+      const sandboxes = join(root, 'state', 'sandboxes');
+      const file = readdirSync(sandboxes).map((id) => join(sandboxes, id, 'home', tag)).find((path) => existsSync(path))!;
+      owners.push(statSync(file).uid);
+      // Its sandbox directory (passwd, group, home) is that user's too.
+      expect(statSync(join(file, '..', '..')).uid).toBe(owners.at(-1));
+    }
+    expect(owners[0]).toBeGreaterThanOrEqual(2_000_000_000);
+    expect(owners[1]).toBeGreaterThanOrEqual(2_000_000_000);
+    expect(owners[0]).not.toBe(owners[1]);
+    // Seen from the host, the sandboxes' processes run as those users.
+    const hostUids = spawnSync('ps', ['-eo', 'uid=,args='], { encoding: 'utf8' }).stdout.split('\n').filter((line) => /holdfast-init/.test(line)).map((line) => Number(line.trim().split(/\s+/)[0]));
+    for (const uid of owners) expect(hostUids).toContain(uid);
+    a.stream.close();
+    b.stream.close();
     await nodeStillServes();
   }, 60_000);
 

@@ -103,8 +103,8 @@ export function formatStatus(status: ClusterStatus): string {
     ]),
   );
   const sandboxes = table(
-    ['NODE', 'LIMITS', 'SECCOMP'],
-    status.nodes.map((n) => [n.name, n.sandbox?.limits ?? '?', n.sandbox?.seccomp ?? '?']),
+    ['NODE', 'LIMITS', 'SECCOMP', 'RUNS AS'],
+    status.nodes.map((n) => [n.name, n.sandbox?.limits ?? '?', n.sandbox?.seccomp ?? '?', n.sandbox?.users ?? '?']),
   );
   return `Nodes (${status.nodes.length}), as seen from ${status.node}:\n${nodes}\nSandboxes:\n${sandboxes}\nSessions (${status.sessions.length}):\n${sessions}`;
 }

@@ -3,7 +3,8 @@
 // it acknowledged), so a client that stops reading holds the app back — it is never
 // disconnected and nothing is dropped. The app's end is taken from the exit marker
 // its wrapper writes after it (exit-marker.ts), so its last bytes always arrive.
-import { mkdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chownSync, mkdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
@@ -65,6 +66,8 @@ export class AppProcess {
   private reported = false;
   private gone = false;
   private readonly limits: SessionLimits | null;
+  /** The host uid (and gid) the sandbox runs as; null: the node's own, in a user namespace. */
+  readonly uid: number | null;
 
   constructor(options: AppProcessOptions) {
     this.options = options;
@@ -78,6 +81,13 @@ export class AppProcess {
     if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
     this.displaySocket = displayDir ? join(displayDir, DISPLAY_SOCKET) : null;
     const { sandbox } = options;
+    // The sandbox's own host user owns its directory and home (a kept home, too: the
+    // same session's uid where it was free, else it is handed over whole).
+    this.uid = sandbox.uids?.take(options.homeDir ?? this.id) ?? null;
+    if (this.uid !== null) {
+      for (const dir of [this.dir, ...(displayDir ? [displayDir] : [])]) chownSync(dir, this.uid, this.uid);
+      if (statSync(home).uid !== this.uid) spawnSync('chown', ['-R', '--', `${this.uid}:${this.uid}`, home]);
+    }
     const args = bwrapArgs({
       app: options.app,
       profile: options.profile,
@@ -103,7 +113,9 @@ export class AppProcess {
     // cgroups (before anything of the sandbox exists, so nothing escapes them) and opens
     // the seccomp filter on the fd bwrap reads it from.
     const guard = ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', LAUNCHER, String(process.pid), sandbox.seccompFile ?? '/dev/null', ...(this.limits?.procsFiles ?? []), '--'];
-    this.term = pty.spawn('setpriv', [...guard, ...prlimit, 'bwrap', ...args], {
+    // Root's last act: become the session's user, with no groups and no capabilities to pass on.
+    const drop = this.uid === null ? [] : ['setpriv', `--reuid=${this.uid}`, `--regid=${this.uid}`, '--clear-groups', '--inh-caps=-all', '--'];
+    this.term = pty.spawn('setpriv', [...guard, ...drop, ...prlimit, 'bwrap', ...args], {
       name: 'xterm-256color',
       cols: options.cols,
       rows: options.rows,
@@ -118,6 +130,7 @@ export class AppProcess {
       const tail = this.marker.flush();
       if (tail.length > 0 && !this.reported) options.onOutput(tail);
       rmSync(this.dir, { recursive: true, force: true });
+      if (this.uid !== null) options.sandbox.uids?.release(this.uid);
       // Reached only without a marker: the sandbox was killed, or failed to start.
       this.report({ exitCode, signal: signal ? signal : null });
       this.limits?.remove();

@@ -8,6 +8,7 @@ import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SandboxLimits, type LimitsEnvironment } from './limits.js';
 import { DENIED, compiledFilter } from './seccomp.js';
+import { SandboxUids, UID_BASE, UID_COUNT, unprivilegedSandboxProblem } from './sandbox-uids.js';
 
 export interface SandboxHostOptions {
   name: string;
@@ -16,6 +17,8 @@ export interface SandboxHostOptions {
   hide: Array<string | undefined>;
   /** Tests: a fake cgroup view. */
   environment?: LimitsEnvironment;
+  /** false: run every sandbox as the node's user in a user namespace (tests that fake the host). */
+  separateUsers?: boolean;
 }
 
 /** What `holdfast status` shows of a node's sandboxes. */
@@ -24,6 +27,8 @@ export interface SandboxInfo {
   limits: string;
   /** "on (N syscalls denied)" or why there is none. */
   seccomp: string;
+  /** Whom the sandboxes run as on the host: a uid per session, or why not. */
+  users?: string;
 }
 
 export class SandboxHost {
@@ -36,6 +41,8 @@ export class SandboxHost {
   readonly info: SandboxInfo;
   /** Stale session cgroups removed at start. */
   readonly staleRemoved: number;
+  /** A host uid per session; null where bwrap cannot start unprivileged (info.users says why). */
+  readonly uids: SandboxUids | null;
 
   constructor(options: SandboxHostOptions) {
     this.limits = SandboxLimits.detect({ name: options.name, stateDir: options.stateDir }, options.environment);
@@ -47,7 +54,10 @@ export class SandboxHost {
     this.hide = [...new Set(options.hide.filter((p): p is string => typeof p === 'string').map((p) => (existsSync(p) ? realpathSync(p) : resolve(p))))];
     const help = spawnSync('bwrap', ['--help'], { encoding: 'utf8' });
     this.disableUserns = `${help.stdout}`.includes('--disable-userns');
+    const problem = options.separateUsers === false ? 'one user for all (tests)' : unprivilegedSandboxProblem(options.stateDir);
+    this.uids = problem === null ? new SandboxUids() : null;
     this.info = {
+      users: problem === null ? `a uid per session (${UID_BASE}–${UID_BASE + UID_COUNT - 1})` : `root in a user namespace: ${problem}`,
       limits: this.limits.summary,
       seccomp: filter ? `on: ${DENIED.filter((d) => (process.arch === 'x64' ? d[1] : d[2]) !== null).length} syscalls denied` : `off: no syscall table for ${process.arch}`,
     };

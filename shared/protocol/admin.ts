@@ -34,7 +34,7 @@ export const NodeStatusSchema = z.object({
   counters: z.record(z.string(), z.number()).nullable(),
   drain: DrainStateSchema.nullable(),
   /** How the node confines its apps: the limits mechanism and the seccomp filter (null: did not answer; absent: an older node). */
-  sandbox: z.object({ limits: z.string(), seccomp: z.string() }).nullable().optional(),
+  sandbox: z.object({ limits: z.string(), seccomp: z.string(), users: z.string().optional() }).nullable().optional(),
 });
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
 
