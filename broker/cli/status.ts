@@ -156,43 +156,35 @@ export async function runDrain(action: 'drain' | 'undrain', args: string[]): Pro
   }
 }
 
-/** `holdfast user revoke NAME`: every token NAME holds stops working on every node, and their connections close. */
-export async function runRevoke(args: string[]): Promise<number> {
+/**
+ * `holdfast user VERB NAME --broker URL`: one admin API call about one person, and
+ * what came of it in words (from `describe`, given the API's answer).
+ */
+async function userCommand(verb: string, args: string[], call: (name: string) => string, describe: (name: string, answer: unknown) => string): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: adminOptions });
   const name = positionals[0];
   if (!name || positionals.length > 1) {
-    process.stderr.write('holdfast user revoke: give one user name, e.g. holdfast user revoke ann --broker URL\n');
+    process.stderr.write(`holdfast user ${verb}: give one user name, e.g. holdfast user ${verb} ann --broker URL\n`);
     return 2;
   }
   try {
     const admin = await AdminClient.signIn(values);
-    await admin.call('POST', `/api/users/${encodeURIComponent(name)}/revoke`, {});
-    process.stdout.write(`${name}'s sign-ins are revoked on every node; they must sign in again. Their sessions wait for them.\n`);
+    process.stdout.write(describe(name, await admin.call('POST', call(encodeURIComponent(name)), {})) + '\n');
     return 0;
   } catch (error) {
-    process.stderr.write(`holdfast user revoke: ${(error as Error).message}\n`);
+    process.stderr.write(`holdfast user ${verb}: ${(error as Error).message}\n`);
     return 1;
   }
 }
 
-export async function runResetSecondFactor(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: adminOptions });
-  const name = positionals[0];
-  if (!name || positionals.length > 1) {
-    process.stderr.write('holdfast user reset-totp: give one user name, e.g. holdfast user reset-totp ann --broker URL\n');
-    return 2;
-  }
-  try {
-    const admin = await AdminClient.signIn(values);
-    const answer = (await admin.call('POST', `/api/users/${encodeURIComponent(name)}/second-factor/reset`, {})) as { reset?: boolean };
-    process.stdout.write(
-      answer.reset
-        ? `${name}'s two-step sign-in is off: they sign in with their password alone, and can set it up again from the launcher.\n`
-        : `${name} had no two-step sign-in; nothing changed.\n`,
-    );
-    return 0;
-  } catch (error) {
-    process.stderr.write(`holdfast user reset-totp: ${(error as Error).message}\n`);
-    return 1;
-  }
-}
+/** `holdfast user revoke NAME`: every token NAME holds stops working on every node, and their connections close. */
+export const runRevoke = (args: string[]) =>
+  userCommand('revoke', args, (name) => `/api/users/${name}/revoke`, (name) => `${name}'s sign-ins are revoked on every node; they must sign in again. Their sessions wait for them.`);
+
+/** `holdfast user reset-totp NAME`: NAME's lost second factor is turned off; they set it up again. */
+export const runResetSecondFactor = (args: string[]) =>
+  userCommand('reset-totp', args, (name) => `/api/users/${name}/second-factor/reset`, (name, answer) =>
+    (answer as { reset?: boolean }).reset
+      ? `${name}'s two-step sign-in is off: they sign in with their password alone, and can set it up again from the launcher.`
+      : `${name} had no two-step sign-in; nothing changed.`,
+  );
