@@ -5,6 +5,7 @@
 import type { AppInfo, UserInfo } from '../shared/protocol/index.js';
 import type { FederatedClaims } from './auth/tokens.js';
 import type { AppConfig, NodeConfig, UserConfig } from './config/schema.js';
+import { ADMIN_GROUP } from './gateway/status.js';
 
 type CatalogConfig = Pick<NodeConfig, 'apps' | 'users' | 'entitlements'> & Partial<Pick<NodeConfig, 'oidc'>>;
 
@@ -49,6 +50,11 @@ export class Catalog {
     if (listed) return listed;
     if (!federated || !this.allowsUnlisted) return null;
     return { name, displayName: federated.displayName, groups: federated.groups };
+  }
+
+  /** Groups that mean something here: those entitlements name, and the admins group. */
+  groupsInUse(): Set<string> {
+    return new Set([ADMIN_GROUP, ...this.config.entitlements.flatMap((entitlement) => entitlement.groups)]);
   }
 
   app(id: string): AppConfig | undefined {

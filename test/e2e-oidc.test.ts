@@ -340,11 +340,11 @@ describe('the desktop app’s hand-off (holdfast://oidc), without Electron', () 
     await context.close();
     const refreshTokens: string[] = [];
     const withRefresh = new HoldfastClient({ brokerUrl: open.url, socketFactory: nodeSocketFactory, onRefreshToken: (grant) => refreshTokens.push(grant.refreshToken) });
-    expect(await withRefresh.signInWithCode(seen.code(), handoff, { remember: true })).toEqual({ name: 'zoe', displayName: 'Zoe Z', groups: ['engineering', 'everyone'] });
+    expect(await withRefresh.signInWithCode(seen.code(), handoff, { remember: true })).toEqual({ name: 'zoe', displayName: 'Zoe Z', groups: ['engineering'] });
     expect(refreshTokens).toHaveLength(1);
     withRefresh.signOut();
     const later = client(open.url);
-    expect(await later.signInWithToken(refreshTokens[0]!)).toMatchObject({ name: 'zoe', groups: ['engineering', 'everyone'] });
+    expect(await later.signInWithToken(refreshTokens[0]!)).toMatchObject({ name: 'zoe', groups: ['engineering'] });
     expect((await later.listApps()).map((a) => a.id)).toEqual(['python', 'cat']);
     later.signOut();
   }, 60_000);

@@ -6,7 +6,14 @@ import { NodeConfig, OidcConfig } from '../config/schema.js';
 import { personFor } from './oidc.js';
 
 const hash = 'scrypt$16384$8$1$c2FsdA==$aGFzaA==';
-const catalog = new Catalog(NodeConfig.parse({ users: [{ name: 'ann', passwordHash: hash, groups: ['staff'] }], apps: [] }));
+const catalog = new Catalog(
+  NodeConfig.parse({
+    users: [{ name: 'ann', passwordHash: hash, groups: ['staff'] }],
+    apps: [{ id: 'shell', name: 'Shell', command: '/bin/bash' }],
+    entitlements: [{ groups: ['staff', 'engineering'], apps: ['shell'] }],
+    oidc: { issuer: 'https://sso.example.com', clientId: 'holdfast', allowUnlisted: true, groupsClaim: 'groups' },
+  }),
+);
 const settings = (extra: Record<string, unknown> = {}) => OidcConfig.parse({ issuer: 'https://sso.example.com', clientId: 'holdfast', displayName: 'Example SSO', ...extra });
 
 describe('mapping a provider’s person to a Holdfast person', () => {
@@ -23,11 +30,12 @@ describe('mapping a provider’s person to a Holdfast person', () => {
     expect(personFor({ sub: '3' }, settings(), catalog)).toMatchObject({ ok: false, message: expect.stringContaining('did not say who you are (no "preferred_username"') });
   });
 
-  it('with allowUnlisted, others come with the groups of groupsClaim (Keycloak paths and unusable names dropped)', () => {
+  it('with allowUnlisted, others come with the groups of groupsClaim that mean something here (Keycloak paths and unusable names dropped)', () => {
     const unlisted = settings({ allowUnlisted: true, groupsClaim: 'groups' });
-    expect(personFor({ sub: '2', preferred_username: 'zoe', name: 'Zoe Q', groups: ['/staff', 'Engineering', 'no spaces', 7] }, unlisted, catalog)).toEqual({
+    const directory = Array.from({ length: 500 }, (_, i) => `dl-all-staff-${i}`);
+    expect(personFor({ sub: '2', preferred_username: 'zoe', name: 'Zoe Q', groups: ['/staff', 'Engineering', 'no spaces', 7, 'admins', ...directory] }, unlisted, catalog)).toEqual({
       ok: true,
-      grant: { user: 'zoe', federated: { displayName: 'Zoe Q', groups: ['staff', 'engineering'] } },
+      grant: { user: 'zoe', federated: { displayName: 'Zoe Q', groups: ['staff', 'engineering', 'admins'] } },
       idpName: 'zoe',
     });
     expect(personFor({ sub: '2', preferred_username: 'zoe.q@example.com' }, unlisted, catalog)).toMatchObject({ ok: false, detail: expect.stringContaining('not usable') });

@@ -146,7 +146,9 @@ export function personFor(claims: Record<string, unknown>, settings: OidcConfig,
   }
   if (!settings.allowUnlisted) return { ...refused, detail: 'not under users: (allowUnlisted: false)' };
   if (!IDENT.test(name)) return { ...refused, detail: 'the user name is not usable in Holdfast (lowercase letters, digits, "-", "_", starting with a letter)' };
-  const groups = groupsOf(settings.groupsClaim ? claims[settings.groupsClaim] : undefined);
+  // Only groups that mean something here: a directory's hundreds of others would only swell every token.
+  const inUse = catalog.groupsInUse();
+  const groups = groupsOf(settings.groupsClaim ? claims[settings.groupsClaim] : undefined).filter((g) => inUse.has(g));
   const displayName = typeof claims.name === 'string' && claims.name.trim() !== '' ? claims.name.trim().slice(0, 128) : name;
   return { ok: true, grant: { user: name, federated: { displayName, groups } }, idpName: name };
 }
@@ -155,5 +157,5 @@ export function personFor(claims: Record<string, unknown>, settings: OidcConfig,
 function groupsOf(raw: unknown): string[] {
   if (!Array.isArray(raw)) return [];
   const names = raw.filter((g): g is string => typeof g === 'string').map((g) => g.replace(/^\//, '').toLowerCase());
-  return [...new Set(names.filter((g) => IDENT.test(g)))].slice(0, 256);
+  return [...new Set(names.filter((g) => IDENT.test(g)))];
 }
