@@ -38,6 +38,8 @@ export interface AuditFields {
   /** For admin actions: the node or session acted on, and the result. */
   target?: string;
   result?: string;
+  /** How a person signed in, where it is not a password: "oidc" (an identity provider). */
+  method?: 'oidc';
   detail?: string;
 }
 

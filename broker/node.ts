@@ -3,9 +3,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { BEARER_PREFIX, CloseCode, SUBPROTOCOL, WS_PATH } from '../shared/protocol/index.js';
+import { BEARER_PREFIX, CloseCode, OIDC_CALLBACK_PATH, SUBPROTOCOL, WS_PATH } from '../shared/protocol/index.js';
 import { SignInLimiter } from './auth/rate-limit.js';
 import { decoyHash, verifyPassword } from './auth/password.js';
 import { TokenService } from './auth/tokens.js';
@@ -34,6 +34,9 @@ import { TimedControlPlane } from './control-plane/timed.js';
 import { VERSION } from './version.js';
 import { loadServerTls, type ServerTls } from './tls/server.js';
 import { makeTrust, SYSTEM_TRUST } from './tls/trust.js';
+import { IdentityProvider } from './auth/oidc.js';
+import { SignInCodes } from './auth/sign-in-codes.js';
+import { OidcRoutes } from './gateway/oidc-routes.js';
 
 export interface NodeOptions {
   config: NodeConfig;
@@ -63,6 +66,8 @@ export class BrokerNode {
   private revocations: Revocations | null = null;
   private secondFactors: SecondFactors | null = null;
   private sharedLimits: SharedSignInLimits | null = null;
+  private signInCodes: SignInCodes | null = null;
+  private readonly oidc: OidcRoutes;
   /** Set once the node has joined its cluster: until then it serves nobody. */
   private ready = false;
   readonly metrics: NodeMetrics;
@@ -89,6 +94,10 @@ export class BrokerNode {
     const revocations = (): Revocations => {
       if (!this.revocations) throw new Error('node not started');
       return this.revocations;
+    };
+    const signInCodes = (): SignInCodes => {
+      if (!this.signInCodes) throw new Error('node not started');
+      return this.signInCodes;
     };
     this.metrics = new NodeMetrics(config.node.name, VERSION, {
       sessions: () => this.registry?.metricsSessions() ?? [],
@@ -117,14 +126,22 @@ export class BrokerNode {
       get secondFactors() {
         return secondFactors();
       },
+      get signInCodes() {
+        return signInCodes();
+      },
       connections: new Set(),
       verifyUser: async (name, password) => {
-        const user = catalog.user(name);
-        // Unknown names cost the same scrypt work as known ones: no timing oracle.
-        const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
-        return ok && user !== undefined;
+        const hash = catalog.user(name)?.passwordHash;
+        // Unknown names, and people who sign in only through the identity provider, cost
+        // the same scrypt work as known ones and get the same answer: no oracle.
+        const ok = await verifyPassword(password, hash ?? (await decoyHash()));
+        return ok && hash !== undefined;
       },
     };
+    const provider = config.oidc
+      ? new IdentityProvider(config.oidc, oidcSecret(config.oidc), () => config.oidc?.redirectUrl ?? `${config.cluster.advertiseUrl ?? this.url}${OIDC_CALLBACK_PATH}`)
+      : null;
+    this.oidc = new OidcRoutes(this.ctx, provider, signInCodes);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.node.maxPayloadBytes,
@@ -139,6 +156,10 @@ export class BrokerNode {
       if (request.url === '/healthz') return this.ready ? plain(response, 200, 'ok') : plain(response, 503, 'starting');
       if (request.url === '/metrics' && config.node.metrics) return void this.serveMetrics(response);
       if (request.url?.startsWith(UPDATES_PATH)) return serveUpdateFeed(config.node.updatesDir, request, response);
+      if (OidcRoutes.handles((request.url ?? '').split('?')[0]!)) {
+        if (!this.ready) return plain(response, 503, 'The node is starting; try again in a moment.');
+        return void this.oidc.handle(request, response);
+      }
       const others = this.cluster ? this.cluster.brokerUrls().slice(1) : [];
       serveStatic(options.webRoot, request, response, others);
     };
@@ -171,12 +192,13 @@ export class BrokerNode {
     const sandbox = new SandboxHost({
       name: nodeConfig.name,
       stateDir: nodeConfig.stateDir,
-      hide: [this.options.configFile, nodeConfig.tokenKeyFile, nodeConfig.stateDir, clusterConfig.sharedDir],
+      hide: [this.options.configFile, nodeConfig.tokenKeyFile, nodeConfig.stateDir, clusterConfig.sharedDir, this.options.config.oidc?.clientSecretFile],
     });
     this.ctx.log.info('sandbox', { ...sandbox.info, staleCgroupsRemoved: sandbox.staleRemoved });
     this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, sandbox, this.ctx.audit);
     this.revocations = new Revocations(plane);
     this.secondFactors = new SecondFactors(plane, this.ctx.tokens.key);
+    this.signInCodes = new SignInCodes(plane);
     this.revocations.onUserRevoked = (user) => {
       for (const connection of this.ctx.connections) if (connection.user === user) connection.revoked();
     };
@@ -246,6 +268,7 @@ export class BrokerNode {
       if (key !== 'logLevel' && JSON.stringify(next.node[key]) !== JSON.stringify(config.node[key])) needsRestart.push(`node.${key}`);
     }
     if (JSON.stringify(next.cluster) !== JSON.stringify(config.cluster)) needsRestart.push('cluster');
+    if (JSON.stringify(next.oidc) !== JSON.stringify(config.oidc)) needsRestart.push('oidc');
     const applied: string[] = (['apps', 'users', 'entitlements', 'sandboxProfiles'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
     config.apps = next.apps;
     config.users = next.users;
@@ -301,7 +324,7 @@ export class BrokerNode {
     const claims = bearer ? await this.ctx.tokens.verify(bearer.slice(BEARER_PREFIX.length)) : null;
     const address = request.socket.remoteAddress ?? 'unknown';
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      if (bearer && (!claims || !this.ctx.catalog.user(claims.user))) {
+      if (bearer && (!claims || !this.ctx.catalog.identify(claims.user, claims.federated))) {
         // Completing the handshake first lets a browser see why: it cannot read a 401.
         ws.close(CloseCode.unauthenticated, 'your sign-in has expired or is not valid; sign in again');
         return;
@@ -309,7 +332,7 @@ export class BrokerNode {
       const tracked = ws as Tracked;
       tracked.alive = true;
       ws.on('pong', () => (tracked.alive = true));
-      new ClientConnection(ws, this.ctx, address, claims?.user ?? null, offered.includes(LOCAL_SUBPROTOCOL));
+      new ClientConnection(ws, this.ctx, address, claims?.user ?? null, offered.includes(LOCAL_SUBPROTOCOL), claims?.federated);
     });
   }
 
@@ -348,6 +371,18 @@ export class BrokerNode {
       }
     }, Math.max(100, Math.floor(period / 2)));
     this.heartbeat.unref();
+  }
+}
+
+/** The OIDC client secret: inline, or read from its file at start (a node that cannot read it does not start). */
+function oidcSecret(oidc: NonNullable<NodeConfig['oidc']>): string | undefined {
+  if (oidc.clientSecretFile === undefined) return oidc.clientSecret;
+  try {
+    const secret = readFileSync(oidc.clientSecretFile, 'utf8').trim();
+    if (secret === '') throw new Error('the file is empty');
+    return secret;
+  } catch (error) {
+    throw new Error(`oidc.clientSecretFile: cannot read the client secret from ${oidc.clientSecretFile}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

@@ -24,9 +24,11 @@ const api: DesktopApi = {
   kioskEscape: (secret) => invoke('holdfast:kiosk.escape', secret),
   installUpdate: () => invoke('holdfast:update.install'),
   takePendingLaunch: () => invoke('holdfast:launch.take'),
+  startOidc: (handoff) => invoke('holdfast:oidc.start', handoff),
   onUpdateStatus: (listener) => listen('holdfast:update.status', listener),
   onLaunchRequested: (listener) => listen('holdfast:launch.requested', listener),
   onKioskEscapeRequested: (listener) => listen('holdfast:kiosk.escapeRequested', () => listener()),
+  onOidcCode: (listener) => listen('holdfast:oidc.code', listener),
 };
 
 contextBridge.exposeInMainWorld('holdfast', api);

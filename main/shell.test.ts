@@ -348,3 +348,43 @@ describe('deep links', () => {
     expect(window.webContents.sent.filter((m) => m.channel === 'holdfast:launch.requested')).toHaveLength(1);
   });
 });
+
+describe('sign-in through the broker’s identity provider', () => {
+  const handoff = 'h4nd0ff-h4nd0ff-h4nd0ff-h4nd0ff';
+  const code = 'c0de'.repeat(11);
+
+  it('opens the start page in the system browser, for the configured broker, with the renderer’s handoff value', async () => {
+    const { window } = start({ brokers: ['https://holdfast.example.com/'] });
+    expect(await fake.invoke('holdfast:oidc.start', from(window), handoff)).toBeNull();
+    expect(fake.opened).toEqual([`https://holdfast.example.com/auth/oidc/start?client=desktop&handoff=${handoff}`]);
+    // The renderer names no address, and a value that is not a handoff is refused.
+    await expect(fake.invoke('holdfast:oidc.start', from(window), 'https://evil.example.com/')).rejects.toThrow(/holdfast:oidc\.start: refused/);
+    await expect(fake.invoke('holdfast:oidc.start', from(window), handoff, 'extra')).rejects.toThrow(/refused/);
+    expect(fake.opened).toHaveLength(1);
+  });
+
+  it('passes the code of a holdfast://oidc link to the renderer only after a sign-in started here, from the same broker', async () => {
+    const { shell, window } = start({ brokers: ['https://holdfast.example.com'] });
+    const link = `holdfast://oidc?code=${code}&broker=https%3A%2F%2Fholdfast.example.com`;
+    const delivered = () => window.webContents.sent.filter((m) => m.channel === 'holdfast:oidc.code');
+    shell.onOpenUrl(link);
+    expect(delivered()).toEqual([]);
+    await fake.invoke('holdfast:oidc.start', from(window), handoff);
+    shell.onOpenUrl(`holdfast://oidc?code=${code}&broker=https%3A%2F%2Fother.example.com`);
+    expect(delivered()).toEqual([]);
+    shell.onSecondInstance(['/opt/Holdfast/holdfast', link]);
+    expect(delivered()).toEqual([{ channel: 'holdfast:oidc.code', payload: { code } }]);
+    expect(window.focused).toBeGreaterThan(0);
+  });
+
+  it('a kiosk has no such sign-in, and a sign-in link that starts the app is ignored', async () => {
+    const { window } = start(await kioskPolicy());
+    await expect(fake.invoke('holdfast:oidc.start', from(window), handoff)).rejects.toThrow(/a kiosk signs in with its own account/);
+    expect(fake.opened).toEqual([]);
+    fake.reset();
+    const cold = start(null, ['/opt/Holdfast/holdfast', `holdfast://oidc?code=${code}&broker=http://127.0.0.1:8080`]);
+    expect(await fake.invoke('holdfast:launch.take', from(cold.window))).toBeNull();
+    expect(cold.window.webContents.sent.filter((m) => m.channel === 'holdfast:oidc.code')).toEqual([]);
+  });
+});
+

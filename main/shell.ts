@@ -1,14 +1,15 @@
 // The desktop shell once Electron is ready: reads the machine policy, decides the
 // mode (desktop, kiosk, or the policy-error screen), opens the one window, and serves
 // the renderer's IPC. OS integration only; sign-in and sessions live in the renderer.
-import { app, Menu, session, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
+import { app, Menu, session, shell, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
 import { readFileSync, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { StoredCredential, type DesktopConfig } from '../shared/ipc.js';
 import { effectiveSettings, type EffectiveSettings, type MachinePolicy } from '../shared/policy.js';
 import { APP_INDEX, serveApp } from './app-protocol.js';
 import { certificateVerifier } from './certificate-trust.js';
-import { deepLinkFromArgv, parseDeepLink, type DeepLink } from './deep-link.js';
+import { deepLinkFromArgv, originOf, parseDeepLink, type DeepLink } from './deep-link.js';
+import { oidcStartUrl } from '../shared/protocol/sign-in-methods.js';
 import { handleIpc, isFromWindow, sendEvent } from './ipc.js';
 import { EscapeLimiter, guardKioskWindow, verifyEscapeSecret, type KioskGuard } from './kiosk.js';
 import { loadPolicy, type PolicyResult } from './policy.js';
@@ -17,6 +18,9 @@ import { loadUserSettings, saveUserSettings } from './settings.js';
 import { startUpdates, updateFeedConfig, type UpdateController } from './updates.js';
 import { loadPlacement, rememberPlacement } from './window-state.js';
 import { contentSecurityPolicy, createShellWindow, lockDownWebContents, type WindowMode } from './windows.js';
+
+/** A sign-in started in the system browser may come back this long after (the broker's flow lasts 10 minutes). */
+const OIDC_LINK_WINDOW_MS = 15 * 60_000;
 
 export interface ShellOptions {
   rendererRoot: string;
@@ -34,6 +38,8 @@ export class Shell {
   readonly mode: WindowMode;
   private settings: EffectiveSettings;
   private pendingLaunch: string | null = null;
+  /** When the renderer last started a sign-in in the system browser: holdfast://oidc links are taken only after one. */
+  private oidcStartedAt = 0;
   private kioskGuard: KioskGuard | null = null;
   private updates: UpdateController | null = null;
   private quitting = false;
@@ -49,7 +55,9 @@ export class Shell {
     this.settings = effectiveSettings(this.policyOk, loadUserSettings(this.settingsFile), options.fallbackBroker);
     this.credential = new SecretStore(join(options.userData, 'credential.bin'), this.platform);
     this.kioskSecret = new SecretStore(join(options.userData, 'kiosk-secret.bin'), this.platform);
-    this.pendingLaunch = deepLinkFromArgv(options.argv)?.appId ?? null;
+    // A sign-in link that starts the app is ignored: no window of this run started that sign-in.
+    const link = deepLinkFromArgv(options.argv);
+    this.pendingLaunch = link?.kind === 'launch' ? link.appId : null;
   }
 
   private get policyOk(): MachinePolicy | null {
@@ -114,6 +122,13 @@ export class Shell {
 
   private deliver(link: DeepLink): void {
     if (this.policy.kind === 'invalid') return;
+    if (link.kind === 'oidc') {
+      // Only for a sign-in this app started, with the broker it is set to use; the code is
+      // useless anyway without the renderer's handoff value (broker/auth/sign-in-codes.ts).
+      if (Date.now() - this.oidcStartedAt > OIDC_LINK_WINDOW_MS || link.broker !== originOf(this.settings.brokerUrl)) return;
+      sendEvent(this.window?.webContents, 'holdfast:oidc.code', { code: link.code });
+      return;
+    }
     this.pendingLaunch = link.appId;
     sendEvent(this.window?.webContents, 'holdfast:launch.requested', { appId: link.appId });
   }
@@ -196,6 +211,14 @@ export class Shell {
     handleIpc('holdfast:kiosk.escape', trusted, (secret) => this.escape(secret));
     handleIpc('holdfast:update.install', trusted, () => {
       this.updates?.installNow();
+      return null;
+    });
+    handleIpc('holdfast:oidc.start', trusted, async (handoff) => {
+      refuseIfInvalid();
+      if (this.mode === 'kiosk') throw new Error('refused: a kiosk signs in with its own account');
+      // The URL is made here, from the configured broker: the renderer names no address.
+      await shell.openExternal(oidcStartUrl(this.settings.brokerUrl, 'desktop', handoff));
+      this.oidcStartedAt = Date.now();
       return null;
     });
     handleIpc('holdfast:launch.take', trusted, () => {

@@ -3,6 +3,7 @@
 // the schema here and checks the sender frame; the preload exposes named functions.
 import { z } from 'zod';
 import { BrokerUrl, UpdateChannel, SETTING_NAMES } from './policy.js';
+import { HandoffSchema, SignInCodeSchema } from './protocol/sign-in-methods.js';
 
 export const DesktopConfig = z.object({
   /** The broker the desktop client signs in to. */
@@ -65,6 +66,8 @@ export const ipcContract = {
   'holdfast:kiosk.escape': { request: z.tuple([secret]), reply: EscapeResult },
   'holdfast:update.install': { request: z.tuple([]), reply: z.null() },
   'holdfast:launch.take': { request: z.tuple([]), reply: z.string().nullable() },
+  /** Sign in with the broker's identity provider: main opens it in the system browser (the renderer's handoff value goes with it). */
+  'holdfast:oidc.start': { request: z.tuple([HandoffSchema]), reply: z.null() },
 } as const;
 export type IpcChannel = keyof typeof ipcContract;
 export type IpcRequest<C extends IpcChannel> = z.infer<(typeof ipcContract)[C]['request']>;
@@ -77,6 +80,8 @@ export const ipcEvents = {
   'holdfast:launch.requested': z.object({ appId: z.string() }),
   /** The administrator pressed the kiosk escape chord: ask for the escape secret. */
   'holdfast:kiosk.escapeRequested': z.object({}),
+  /** A holdfast://oidc link brought the one-time code of a sign-in this app started: redeem it. */
+  'holdfast:oidc.code': z.object({ code: SignInCodeSchema }),
 } as const;
 export type IpcEvent = keyof typeof ipcEvents;
 export type IpcEventPayload<E extends IpcEvent> = z.infer<(typeof ipcEvents)[E]>;
@@ -93,7 +98,9 @@ export interface DesktopApi {
   kioskEscape(secret: string): Promise<EscapeResult>;
   installUpdate(): Promise<null>;
   takePendingLaunch(): Promise<string | null>;
+  startOidc(handoff: string): Promise<null>;
   onUpdateStatus(listener: (status: UpdateStatus) => void): () => void;
   onLaunchRequested(listener: (request: { appId: string }) => void): () => void;
   onKioskEscapeRequested(listener: () => void): () => void;
+  onOidcCode(listener: (delivery: { code: string }) => void): () => void;
 }

@@ -74,6 +74,8 @@ async function desktopPage(shell: Partial<FakeShell>): Promise<Page> {
         onUpdateStatus: on('holdfast:update.status'),
         onLaunchRequested: on('holdfast:launch.requested'),
         onKioskEscapeRequested: on('holdfast:kiosk.escapeRequested'),
+        startOidc: async () => null,
+        onOidcCode: on('holdfast:oidc.code'),
       },
     });
   }, state);

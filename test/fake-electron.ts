@@ -133,6 +133,8 @@ export const fake = {
   protocolHandlers: new Map<string, (request: { url: string }) => Promise<Response> | Response>(),
   safeStorage: { available: true, backend: 'gnome_libsecret' as string, keyChanged: false },
   displays: [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }],
+  /** URLs handed to the system browser (shell.openExternal). */
+  opened: [] as string[],
 
   reset(): void {
     this.app.removeAllListeners();
@@ -147,6 +149,7 @@ export const fake = {
     this.protocolHandlers.clear();
     this.safeStorage = { available: true, backend: 'gnome_libsecret', keyChanged: false };
     this.displays = [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }];
+    this.opened = [];
     FakeBrowserWindow.instances = [];
   },
 
@@ -212,6 +215,9 @@ export const electronModule = {
   },
   screen: {
     getAllDisplays: () => fake.displays,
+  },
+  shell: {
+    openExternal: async (url: string) => void fake.opened.push(url),
   },
 };
 

@@ -21,9 +21,22 @@ export interface TestNode {
 
 const cheap = { N: 1024, r: 8, p: 1 };
 
-/** Users ann (staff: every app) and bob (python only), and with `admin: true` admin (admins group); password = name + "-pw". */
+/**
+ * Users ann (staff: every app) and bob (python only), and with `admin: true` admin (admins
+ * group); password = name + "-pw". `users` adds more; `oidc` is the config's oidc: section.
+ */
 export async function startNode(
-  overrides: { node?: Record<string, unknown>; apps?: unknown[]; entitlements?: unknown[]; webRoot?: string; sandboxProfiles?: Record<string, unknown>; configFile?: string; admin?: boolean } = {},
+  overrides: {
+    node?: Record<string, unknown>;
+    apps?: unknown[];
+    entitlements?: unknown[];
+    webRoot?: string;
+    sandboxProfiles?: Record<string, unknown>;
+    configFile?: string;
+    admin?: boolean;
+    users?: unknown[];
+    oidc?: Record<string, unknown>;
+  } = {},
 ): Promise<TestNode> {
   const stateDir = mkdtempSync(join(tmpdir(), 'holdfast-test-'));
   const apps = [
@@ -38,7 +51,9 @@ export async function startNode(
       { name: 'ann', passwordHash: await hashPassword('ann-pw', cheap), groups: ['staff'] },
       { name: 'bob', passwordHash: await hashPassword('bob-pw', cheap) },
       ...(overrides.admin ? [{ name: 'admin', passwordHash: await hashPassword('admin-pw', cheap), groups: ['admins'] }] : []),
+      ...(overrides.users ?? []),
     ],
+    ...(overrides.oidc ? { oidc: overrides.oidc } : {}),
     apps,
     sandboxProfiles: overrides.sandboxProfiles ?? {},
     entitlements: overrides.entitlements ?? [

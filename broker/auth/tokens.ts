@@ -2,6 +2,8 @@
 // A connection presents one at WebSocket upgrade; the node checks it before any frame.
 // Refresh tokens ("remember me") are JWTs for another audience with a longer life: they
 // sign in again (auth.signInWithToken) and are never accepted where an access token is.
+// A person the identity provider let in without an entry under users: carries their
+// display name and groups in their tokens (`fed`), as the provider gave them at sign-in.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,8 +13,16 @@ const ISSUER = 'holdfast';
 const AUDIENCE = 'holdfast-client';
 const REFRESH_AUDIENCE = 'holdfast-refresh';
 
+/** Who an IdP user not under users: is, as their sign-in said: kept in their tokens. */
+export interface FederatedClaims {
+  displayName: string;
+  groups: string[];
+}
+
 export interface TokenClaims {
   user: string;
+  /** Set for a person the identity provider let in who is not under users:. */
+  federated?: FederatedClaims;
   /** The token's own id (a sign-out revokes it by this). */
   jti?: string;
   /** When it expires, ms. */
@@ -50,8 +60,8 @@ export class TokenService {
     return new TokenService(key, ttlSeconds, refreshTtlSeconds);
   }
 
-  issue(user: string): Promise<{ token: string; expiresAt: number }> {
-    return this.sign(user, AUDIENCE, this.ttlSeconds);
+  issue(user: string, federated?: FederatedClaims): Promise<{ token: string; expiresAt: number }> {
+    return this.sign(user, AUDIENCE, this.ttlSeconds, federated);
   }
 
   /** Returns the claims, or null for anything expired, tampered or foreign. */
@@ -60,8 +70,8 @@ export class TokenService {
   }
 
   /** A refresh token: each carries a random id, so a rotated one differs from its predecessor. */
-  issueRefresh(user: string): Promise<{ token: string; expiresAt: number }> {
-    return this.sign(user, REFRESH_AUDIENCE, this.refreshTtlSeconds);
+  issueRefresh(user: string, federated?: FederatedClaims): Promise<{ token: string; expiresAt: number }> {
+    return this.sign(user, REFRESH_AUDIENCE, this.refreshTtlSeconds, federated);
   }
 
   verifyRefresh(token: string): Promise<TokenClaims | null> {
@@ -73,10 +83,11 @@ export class TokenService {
     return (await this.check(token, AUDIENCE)) ?? (await this.check(token, REFRESH_AUDIENCE));
   }
 
-  private async sign(user: string, audience: string, ttlSeconds: number): Promise<{ token: string; expiresAt: number }> {
+  private async sign(user: string, audience: string, ttlSeconds: number, federated?: FederatedClaims): Promise<{ token: string; expiresAt: number }> {
     const expiresAt = Date.now() + ttlSeconds * 1000;
     // `t`: issued-at in ms (iat is whole seconds), so a revocation cuts exactly between tokens.
-    const builder = new SignJWT({ t: Date.now() }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuer(ISSUER).setAudience(audience).setIssuedAt();
+    const fed = federated ? { fed: { dn: federated.displayName, grp: federated.groups } } : {};
+    const builder = new SignJWT({ t: Date.now(), ...fed }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuer(ISSUER).setAudience(audience).setIssuedAt();
     builder.setJti(randomBytes(16).toString('base64url'));
     const token = await builder.setExpirationTime(Math.floor(expiresAt / 1000)).sign(this.key);
     return { token, expiresAt };
@@ -88,9 +99,20 @@ export class TokenService {
       if (typeof payload.sub !== 'string') return null;
       const issuedAt = typeof payload.t === 'number' ? payload.t : (payload.iat ?? 0) * 1000;
       if (this.revocations?.revoked(payload.sub, issuedAt, payload.jti)) return null;
-      return { user: payload.sub, jti: payload.jti, expiresAt: payload.exp !== undefined ? payload.exp * 1000 : undefined };
+      const federated = federatedOf(payload.fed);
+      if (federated === null) return null;
+      return { user: payload.sub, jti: payload.jti, expiresAt: payload.exp !== undefined ? payload.exp * 1000 : undefined, ...(federated ? { federated } : {}) };
     } catch {
       return null;
     }
   }
+}
+
+/** The `fed` claim: undefined when absent, null when malformed (the token is refused). */
+function federatedOf(raw: unknown): FederatedClaims | undefined | null {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null) return null;
+  const { dn, grp } = raw as { dn?: unknown; grp?: unknown };
+  if (typeof dn !== 'string' || !Array.isArray(grp) || !grp.every((g): g is string => typeof g === 'string')) return null;
+  return { displayName: dn, groups: grp };
 }

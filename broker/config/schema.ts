@@ -63,12 +63,80 @@ export const UserConfig = z
   .object({
     name: ident,
     displayName: z.string().max(128).optional(),
-    /** From `holdfast user hash`: scrypt$N$r$p$salt$hash. */
-    passwordHash: z.string().startsWith('scrypt$', 'a hash made by "holdfast user hash" (scrypt$…)'),
+    /** From `holdfast user hash`: scrypt$N$r$p$salt$hash. Unset: this person signs in only through the identity provider (oidc). */
+    passwordHash: z.string().startsWith('scrypt$', 'a hash made by "holdfast user hash" (scrypt$…)').optional(),
     groups: z.array(ident).default([]),
   })
   .strict();
 export type UserConfig = z.infer<typeof UserConfig>;
+
+const urlOf = (text: string): URL | null => {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+};
+/** http only on this machine (a test identity provider); anywhere else the sign-in would travel in clear. */
+const isLoopback = (url: URL) => url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+const httpsUrl = (example: string) =>
+  z
+    .string()
+    .refine((text) => urlOf(text) !== null, `a URL such as ${example}`)
+    .refine((text) => {
+      const url = urlOf(text);
+      return url === null || url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url));
+    }, 'must be https:// (http:// only on 127.0.0.1 or localhost)')
+    .refine((text) => !urlOf(text)?.hash, 'a URL without a #fragment');
+
+/**
+ * Sign-in through an OpenID Connect identity provider (authorization code with PKCE).
+ * Which of its people may sign in: those whose name is under users: (allowListed), and,
+ * with allowUnlisted, anyone else, with the groups the provider gives them.
+ */
+export const OidcConfig = z
+  .object({
+    /** The issuer: its /.well-known/openid-configuration is read on first use. */
+    issuer: httpsUrl('https://sso.example.com/realms/staff'),
+    clientId: z.string().min(1).max(256),
+    /** A confidential client's secret; or clientSecretFile; neither: a public client (PKCE alone). */
+    clientSecret: z.string().min(1).max(1024).optional(),
+    clientSecretFile: z.string().startsWith('/', 'an absolute path').optional(),
+    /** How the client authenticates at the token endpoint, when it has a secret. */
+    clientAuth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+    /** The button's label: "Sign in with <displayName>". */
+    displayName: z.string().min(1).max(64).default('your organisation'),
+    scopes: z
+      .string()
+      .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'scopes separated by single spaces, such as "openid profile email"')
+      .refine((s) => s.split(' ').includes('openid'), 'must include openid')
+      .default('openid profile email'),
+    /** The claim holding the person's user name (compared with users: in lower case). */
+    usernameClaim: z.string().min(1).max(64).default('preferred_username'),
+    /** The claim holding the person's groups (an array of names); used for people not under users:. */
+    groupsClaim: z.string().min(1).max(64).optional(),
+    /** Where the provider sends people back; register it there. Default: this node's URL + /auth/oidc/callback. */
+    redirectUrl: httpsUrl('https://holdfast.example.com/auth/oidc/callback')
+      .refine((text) => urlOf(text)?.pathname.endsWith('/auth/oidc/callback') ?? true, 'must end in /auth/oidc/callback (the node serves it there)')
+      .optional(),
+    /** People whose provider user name is under users: sign in as that user. */
+    allowListed: z.boolean().default(true),
+    /** Anyone else the provider signs in may use Holdfast too, with groups from groupsClaim. */
+    allowUnlisted: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((oidc, ctx) => {
+    if (oidc.clientSecret !== undefined && oidc.clientSecretFile !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['clientSecretFile'], message: 'give clientSecret or clientSecretFile, not both' });
+    }
+    if (!oidc.allowListed && !oidc.allowUnlisted) {
+      ctx.addIssue({ code: 'custom', path: ['allowListed'], message: 'with allowListed and allowUnlisted both false nobody could sign in with the identity provider; remove oidc: instead' });
+    }
+    if (oidc.allowUnlisted && oidc.groupsClaim === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['groupsClaim'], message: 'allowUnlisted needs groupsClaim: people not under users: get their apps through the groups the provider gives them' });
+    }
+  });
+export type OidcConfig = z.infer<typeof OidcConfig>;
 
 export const Entitlement = z
   .object({
@@ -183,6 +251,8 @@ export const NodeConfig = z
       .strict()
       .prefault({}),
     cluster: ClusterConfig.prefault({}),
+    /** Sign-in through an OpenID Connect identity provider, besides passwords. */
+    oidc: OidcConfig.optional(),
     users: z.array(UserConfig).default([]),
     apps: z.array(AppConfig).default([]),
     sandboxProfiles: z.record(ident, SandboxProfile).default({}),
@@ -195,6 +265,7 @@ export type NodeConfig = z.infer<typeof NodeConfig>;
 type Raw = {
   node: { tokenKeyFile?: string | undefined; name: string; tls?: unknown };
   cluster: ClusterConfig;
+  oidc?: OidcConfig | undefined;
   users: UserConfig[];
   apps: AppConfig[];
   sandboxProfiles: Record<string, SandboxProfile>;
@@ -227,7 +298,13 @@ function checkReferences(config: Raw, ctx: z.RefinementCtx): void {
   config.users.forEach((user, i) => {
     if (users.has(user.name)) ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], message: `user "${user.name}" is defined twice` });
     users.add(user.name);
+    if (user.passwordHash === undefined && !config.oidc?.allowListed) {
+      const why = config.oidc ? 'oidc.allowListed is false' : 'no oidc: is configured';
+      ctx.addIssue({ code: 'custom', path: ['users', i, 'passwordHash'], message: `user "${user.name}" has no passwordHash and could never sign in (${why}); add one with "holdfast user hash"` });
+    }
   });
+  // People the identity provider lets in unlisted bring their own names and groups.
+  const unlisted = config.oidc?.allowUnlisted === true;
   const apps = new Set<string>();
   config.apps.forEach((app, i) => {
     if (apps.has(app.id)) ctx.addIssue({ code: 'custom', path: ['apps', i, 'id'], message: `app "${app.id}" is defined twice` });
@@ -242,10 +319,10 @@ function checkReferences(config: Raw, ctx: z.RefinementCtx): void {
       if (!apps.has(app)) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'apps', j], message: `app "${app}" is not in the catalog (apps:)` });
     });
     entitlement.users.forEach((user, j) => {
-      if (!users.has(user)) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'users', j], message: `user "${user}" is not defined under users:` });
+      if (!users.has(user) && !unlisted) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'users', j], message: `user "${user}" is not defined under users:` });
     });
     entitlement.groups.forEach((group, j) => {
-      if (!groups.has(group)) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'groups', j], message: `no user is in group "${group}"` });
+      if (!groups.has(group) && !unlisted) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'groups', j], message: `no user is in group "${group}"` });
     });
   });
 }

@@ -12,6 +12,7 @@ import {
   parseJsonFrame,
   requestIdOf,
   type ServerMessage,
+  type UserInfo,
 } from '../../shared/protocol/index.js';
 import type { NodeContext } from './context.js';
 import type { Session, SessionPeer } from '../session.js';
@@ -21,12 +22,15 @@ import { NodeFullError } from '../session-registry.js';
 import { TokenBucket } from './token-bucket.js';
 import QRCode from 'qrcode';
 import { matchStep, newSecret, otpauthUri } from '../auth/totp.js';
+import type { FederatedClaims } from '../auth/tokens.js';
 
 const AUTH_DEADLINE_MS = 10_000;
 
 export class ClientConnection {
   /** Who this connection is signed in as (null: nobody yet). */
   private who: string | null;
+  /** For someone the identity provider let in who is not under users:, what their sign-in said of them. */
+  private federated: FederatedClaims | undefined;
   private session: Session | null = null;
   private peer: SessionPeer | null = null;
   private authTimer: NodeJS.Timeout | undefined;
@@ -51,8 +55,10 @@ export class ClientConnection {
     user: string | null,
     /** Opened by another node's gateway: serve sessions here, never route them on. */
     private readonly local = false,
+    federated?: FederatedClaims,
   ) {
     this.who = user;
+    this.federated = federated;
     ctx.connections.add(this);
     const limits = ctx.config.node.limits;
     this.requests = new TokenBucket(limits.requestsPerSecond, limits.requestBurst);
@@ -64,7 +70,7 @@ export class ClientConnection {
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
       node: ctx.config.node.name,
-      user: user ? ctx.catalog.userInfo(user) : null,
+      user: user ? ctx.catalog.identify(user, federated) : null,
       heartbeatMs: ctx.config.node.heartbeatMs,
       brokers: ctx.sessions.cluster.brokerUrls(),
     });
@@ -75,6 +81,11 @@ export class ClientConnection {
 
   get user(): string | null {
     return this.who;
+  }
+
+  /** The signed-in person as the catalog sees them now (null if the config no longer has them). */
+  private person(user: string): UserInfo | null {
+    return this.ctx.catalog.identify(user, this.federated);
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
@@ -136,6 +147,8 @@ export class ClientConnection {
         return this.signIn(message.id, message.user, message.password, message.remember === true, message.code);
       case 'auth.signInWithToken':
         return this.signInWithToken(message.id, message.refreshToken);
+      case 'auth.signInWithCode':
+        return this.signInWithCode(message.id, message.code, message.handoff, message.remember === true);
       case 'ping':
         return this.send({ type: 'pong', id: message.id });
       case 'session.resume':
@@ -160,12 +173,15 @@ export class ClientConnection {
         return this.beginTotp(user, message.id);
       case 'auth.totp.confirm':
         return this.confirmTotp(user, message.id, message.code);
-      case 'auth.refresh':
-        return this.ctx.tokens.issue(user).then(({ token, expiresAt }) =>
-          this.send({ type: 'auth.signedIn', id: message.id, accessToken: token, expiresAt, user: this.ctx.catalog.userInfo(user)! }),
+      case 'auth.refresh': {
+        const person = this.person(user);
+        if (!person) return this.refuse(message.id, ErrorCode.signInFailed, 'You are no longer a user of this node; ask your administrator.');
+        return this.ctx.tokens.issue(user, this.federated).then(({ token, expiresAt }) =>
+          this.send({ type: 'auth.signedIn', id: message.id, accessToken: token, expiresAt, user: person }),
         );
+      }
       case 'apps.list':
-        return this.send({ type: 'apps.list.ok', id: message.id, apps: this.ctx.catalog.appsFor(user) });
+        return this.send({ type: 'apps.list.ok', id: message.id, apps: this.ctx.catalog.appsFor(this.person(user) ?? user) });
       case 'session.launch':
         return this.launch(user, message.id, message.appId, message.cols, message.rows);
       case 'session.attach':
@@ -216,6 +232,7 @@ export class ClientConnection {
     this.ctx.audit.record('sign-in.ok', { user: name, address: this.address, detail: remember ? `${factor}, remember me` : factor });
     clearTimeout(this.authTimer);
     this.who = name;
+    this.federated = undefined;
     const { token, expiresAt } = await this.ctx.tokens.issue(name);
     const refresh = remember ? await this.ctx.tokens.issueRefresh(name) : null;
     this.ctx.log.info('signed in', { user: name, address: this.address, remember });
@@ -231,6 +248,10 @@ export class ClientConnection {
 
   /** A TOTP secret for this person to add to their authenticator app; on only once confirmed with a code. */
   private async beginTotp(user: string, id: number): Promise<void> {
+    if (!this.ctx.catalog.user(user)?.passwordHash) {
+      const where = this.ctx.config.oidc?.displayName ?? 'your identity provider';
+      return this.refuse(id, ErrorCode.badRequest, `You sign in with ${where}, not a Holdfast password: set up two-step sign-in there.`);
+    }
     if (await this.ctx.secondFactors.enabled(user)) return this.refuse(id, ErrorCode.badRequest, 'Two-step sign-in is already on for you; ask your administrator to reset it if you lost your phone and your recovery codes.');
     const secret = newSecret();
     this.pendingTotp = secret;
@@ -262,6 +283,7 @@ export class ClientConnection {
     this.ctx.audit.record('sign-out', { user, address: this.address, detail: `${revoked} token${revoked === 1 ? '' : 's'} revoked` });
     this.ctx.log.info('signed out', { user, address: this.address, revoked });
     this.who = null;
+    this.federated = undefined;
     this.send({ type: 'auth.signedOut', id, revoked });
   }
 
@@ -282,7 +304,7 @@ export class ClientConnection {
     const wait = byAddress.retryAfter(addressKey);
     if (wait > 0) return this.refuse(id, ErrorCode.rateLimited, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} s.`, wait);
     const claims = await this.ctx.tokens.verifyRefresh(refreshToken);
-    const user = claims && this.ctx.catalog.userInfo(claims.user);
+    const user = claims && this.ctx.catalog.identify(claims.user, claims.federated);
     if (!claims || !user) {
       byAddress.recordFailure(addressKey);
       this.ctx.log.info('sign-in with a saved token failed', { address: this.address });
@@ -291,18 +313,60 @@ export class ClientConnection {
     }
     clearTimeout(this.authTimer);
     this.who = claims.user;
-    const access = await this.ctx.tokens.issue(claims.user);
-    const refresh = await this.ctx.tokens.issueRefresh(claims.user);
+    this.federated = claims.federated;
+    const access = await this.ctx.tokens.issue(claims.user, claims.federated);
+    const refresh = await this.ctx.tokens.issueRefresh(claims.user, claims.federated);
     this.ctx.log.info('signed in', { user: claims.user, address: this.address, with: 'refresh token' });
     this.ctx.audit.record('sign-in.ok', { user: claims.user, address: this.address, detail: 'refresh token' });
     this.send({ type: 'auth.signedIn', id, accessToken: access.token, expiresAt: access.expiresAt, user, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt });
+  }
+
+  /**
+   * The one-time code an identity provider's sign-in left (auth/sign-in-codes.ts), with
+   * the handoff value this client gave /auth/oidc/start. A bad code counts against the
+   * address like a bad password, and every bad code gets the same answer.
+   */
+  private async signInWithCode(id: number, code: string, handoff: string, remember: boolean): Promise<void> {
+    const { byAddress } = this.ctx.limits;
+    const addressKey = [this.address];
+    const wait = byAddress.retryAfter(addressKey);
+    if (wait > 0) {
+      this.ctx.metrics.signIns.inc({ result: 'rate_limited' });
+      this.ctx.audit.record('sign-in.refused', { address: this.address, method: 'oidc', detail: `wait ${Math.ceil(wait / 1000)} s` });
+      return this.refuse(id, ErrorCode.rateLimited, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} s.`, wait);
+    }
+    const grant = await this.ctx.signInCodes.redeem(code, handoff);
+    const person = grant && this.ctx.catalog.identify(grant.user, grant.federated);
+    if (!grant || !person) {
+      byAddress.recordFailure(addressKey);
+      this.ctx.metrics.signIns.inc({ result: 'failed' });
+      this.ctx.log.info('sign-in with a code failed', { address: this.address, user: grant?.user });
+      this.ctx.audit.record('sign-in.failed', { user: grant?.user ?? null, address: this.address, method: 'oidc', detail: grant ? 'no longer allowed' : 'sign-in code unknown, used, expired or for another client' });
+      return this.refuse(id, ErrorCode.signInFailed, 'Sign-in could not be finished: the sign-in code has expired or was already used. Start again with the sign-in button.');
+    }
+    clearTimeout(this.authTimer);
+    this.who = grant.user;
+    this.federated = grant.federated;
+    this.ctx.metrics.signIns.inc({ result: 'ok' });
+    this.ctx.audit.record('sign-in.ok', { user: grant.user, address: this.address, method: 'oidc', ...(remember ? { detail: 'remember me' } : {}) });
+    this.ctx.log.info('signed in', { user: grant.user, address: this.address, with: 'oidc', remember });
+    const access = await this.ctx.tokens.issue(grant.user, grant.federated);
+    const refresh = remember ? await this.ctx.tokens.issueRefresh(grant.user, grant.federated) : null;
+    this.send({
+      type: 'auth.signedIn',
+      id,
+      accessToken: access.token,
+      expiresAt: access.expiresAt,
+      user: person,
+      ...(refresh ? { refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt } : {}),
+    });
   }
 
   private async launch(user: string, id: number, appId: string, cols: number, rows: number): Promise<void> {
     if (this.session || this.tunnel) return this.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to launch another.');
     const app = this.ctx.catalog.app(appId);
     if (!app) return this.refuse(id, ErrorCode.unknownApp, `There is no app "${appId}" in the catalog.`);
-    if (!this.ctx.catalog.entitledAppIds(user).has(appId)) {
+    if (!this.ctx.catalog.entitledAppIds(this.person(user) ?? user).has(appId)) {
       this.ctx.audit.record('session.launch-refused', { user, address: this.address, app: appId, detail: 'not entitled' });
       return this.refuse(id, ErrorCode.notEntitled, `You are not entitled to launch "${app.name}"; ask your administrator for access.`);
     }
@@ -437,7 +501,7 @@ export class ClientConnection {
     const node = this.ctx.sessions.cluster.node(target);
     if (!node) return 'refused';
     this.routing = [];
-    const accessToken = user ? (await this.ctx.tokens.issue(user)).token : null;
+    const accessToken = user ? (await this.ctx.tokens.issue(user, this.federated)).token : null;
     const tunnel = await Tunnel.open({ url: node.url, heartbeatMs: this.ctx.config.node.heartbeatMs, accessToken, first: JSON.stringify(message), client: this.ws, trust: this.ctx.trust });
     const queued = this.routing;
     this.routing = null;

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { AuditLog } from '../audit.js';
 import type { Revocations } from '../auth/revocations.js';
 import type { SecondFactors } from '../auth/second-factor.js';
+import type { SignInCodes } from '../auth/sign-in-codes.js';
 import type { NodeMetrics } from '../metrics.js';
 import type { SessionRegistry } from '../session-registry.js';
 import type { Trust } from '../tls/trust.js';
@@ -28,6 +29,8 @@ export interface NodeContext {
   revocations: Revocations;
   /** People's second factors (TOTP), cluster-wide. */
   secondFactors: SecondFactors;
+  /** One-time codes left by identity-provider sign-ins, cluster-wide. */
+  signInCodes: SignInCodes;
   /** The client connections this node serves (a revoked user's are closed). */
   connections: Set<{ user: string | null; revoked(): void }>;
   sessions: SessionRegistry;

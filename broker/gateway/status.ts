@@ -64,7 +64,7 @@ export async function adminHandler(ctx: NodeContext, request: IncomingMessage, r
     const claims = token ? await ctx.tokens.verify(token) : null;
     if (!claims) throw new HttpError(401, 'unauthenticated', 'Send an access token: Authorization: Bearer <token>.');
     const address = request.socket.remoteAddress ?? 'unknown';
-    if (!ctx.catalog.user(claims.user)?.groups.includes(ADMIN_GROUP)) {
+    if (!ctx.catalog.identify(claims.user, claims.federated)?.groups.includes(ADMIN_GROUP)) {
       ctx.audit.record('admin.denied', { user: claims.user, address, target: request.url ?? '' });
       throw new HttpError(403, 'forbidden', `Only members of the "${ADMIN_GROUP}" group may use the admin API.`);
     }
@@ -83,7 +83,10 @@ export async function adminHandler(ctx: NodeContext, request: IncomingMessage, r
     const revoke = /^\/api\/users\/([^/]+)\/revoke$/.exec(path);
     if (revoke) {
       const name = decodeURIComponent(revoke[1]!);
-      if (!ctx.catalog.user(name)) throw new HttpError(404, 'no_such_user', `There is no user "${name}" in this node's catalog.`);
+      // People the identity provider lets in unlisted are in no catalog, but hold tokens all the same.
+      if (!ctx.catalog.user(name) && !(ctx.catalog.allowsUnlisted && /^[a-z][a-z0-9_-]{0,63}$/.test(name))) {
+        throw new HttpError(404, 'no_such_user', `There is no user "${name}" in this node's catalog.`);
+      }
       await ctx.revocations.revokeUser(name);
       ctx.audit.record('admin.revoke', { user: claims.user, address, target: name, result: 'revoked' });
       ctx.log.warn('admin: revoke', { admin: claims.user, user: name });

@@ -5,6 +5,7 @@ import { HoldfastClient, type SocketLike } from '../../shared/core/index.js';
 import { App } from './App.js';
 import { desktopBridge } from './bridge.js';
 import { PolicyError, type DesktopShell } from './desktop.js';
+import { captureReturnedCode } from './oidc.js';
 import '@xterm/xterm/css/xterm.css';
 import './styles.css';
 
@@ -18,6 +19,8 @@ async function renewal({ bridge, config }: DesktopShell) {
 }
 
 async function start(): Promise<void> {
+  // Before anything else: a sign-in code in the address bar leaves it (and the history) at once.
+  captureReturnedCode();
   const bridge = desktopBridge();
   const root = createRoot(document.getElementById('root')!);
   const desktop: DesktopShell | undefined = bridge ? { bridge, config: await bridge.getConfig() } : undefined;

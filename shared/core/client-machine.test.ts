@@ -48,4 +48,11 @@ describe('client machine', () => {
     await settle();
     expect(actor.getSnapshot().value).toBe('ready');
   });
+
+  it('signs in with an identity provider’s one-time code and the handoff value the same way', async () => {
+    const actor = start(ann, { oidcCode: 'one-time', handoff: 'mine', remember: true });
+    actor.send({ type: 'signIn', oidcCode: 'one-time', handoff: 'mine', remember: true });
+    await settle();
+    expect(actor.getSnapshot().value).toBe('ready');
+  });
 });

@@ -4,8 +4,15 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { UserInfo } from '../protocol/index.js';
 
-/** A password (optionally asking for a refresh token: "remember me"), or a refresh token kept from before. */
-export type SignInInput = { user: string; password: string; remember?: boolean; code?: string } | { refreshToken: string };
+/**
+ * A password (optionally asking for a refresh token: "remember me"), a refresh token kept
+ * from before, or the one-time code an identity provider's sign-in left (with the
+ * handoff value this client started that sign-in with).
+ */
+export type SignInInput =
+  | { user: string; password: string; remember?: boolean; code?: string }
+  | { refreshToken: string }
+  | { oidcCode: string; handoff: string; remember?: boolean };
 export type ClientEvent = ({ type: 'signIn' } & SignInInput) | { type: 'signOut' };
 
 export interface ClientContext {
@@ -36,7 +43,8 @@ export const clientMachine = setup({
         src: 'signIn',
         input: ({ event }): SignInInput => {
           if (event.type !== 'signIn') return { user: '', password: '' };
-          return 'refreshToken' in event ? { refreshToken: event.refreshToken } : { user: event.user, password: event.password, remember: event.remember, code: event.code };
+          const { type: _type, ...input } = event;
+          return input;
         },
         onDone: { target: 'ready', actions: assign({ user: ({ event }) => event.output }) },
         onError: {

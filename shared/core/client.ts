@@ -106,6 +106,15 @@ export class HoldfastClient {
     return (await (await this.ensureControl()).request({ type: 'auth.totp.confirm', code }, 'auth.totp.enabled')).recoveryCodes;
   }
 
+  /**
+   * Finishes a sign-in through the node's identity provider: the one-time code it left
+   * (in the web client's URL fragment, or a holdfast:// link) and the handoff value this
+   * client started it with (docs/protocol.md#sign-in-with-an-identity-provider).
+   */
+  signInWithCode(code: string, handoff: string, options: { remember?: boolean } = {}): Promise<UserInfo> {
+    return this.startSignIn({ oidcCode: code, handoff, remember: options.remember === true });
+  }
+
   /** Signs in with a refresh token kept from a "remember me" sign-in; the broker rotates it (onRefreshToken). */
   signInWithToken(refreshToken: string): Promise<UserInfo> {
     return this.startSignIn({ refreshToken });
@@ -154,7 +163,9 @@ export class HoldfastClient {
     const signedIn =
       'refreshToken' in input
         ? await connection.request({ type: 'auth.signInWithToken', refreshToken: input.refreshToken }, 'auth.signedIn')
-        : await connection.request({ type: 'auth.signIn', user: input.user, password: input.password, ...(input.remember ? { remember: true } : {}), ...(input.code ? { code: input.code } : {}) }, 'auth.signedIn');
+        : 'oidcCode' in input
+          ? await connection.request({ type: 'auth.signInWithCode', code: input.oidcCode, handoff: input.handoff, ...(input.remember ? { remember: true } : {}) }, 'auth.signedIn')
+          : await connection.request({ type: 'auth.signIn', user: input.user, password: input.password, ...(input.remember ? { remember: true } : {}), ...(input.code ? { code: input.code } : {}) }, 'auth.signedIn');
     this.accessToken = signedIn.accessToken;
     if (signedIn.refreshToken && signedIn.refreshExpiresAt) {
       this.options.onRefreshToken?.({ brokerUrl: this.options.brokerUrl, user: signedIn.user.name, refreshToken: signedIn.refreshToken, expiresAt: signedIn.refreshExpiresAt });

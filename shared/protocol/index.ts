@@ -4,3 +4,4 @@ export * from './messages.js';
 export * from './frames.js';
 export * from './rfb.js';
 export * from './admin.js';
+export * from './sign-in-methods.js';

@@ -40,6 +40,18 @@ export const SignIn = z.object({
 });
 /** Sign in again with a refresh token; the reply carries a new access token and a new refresh token. */
 export const SignInWithToken = z.object({ type: z.literal('auth.signInWithToken'), id, refreshToken: z.string().min(1).max(4096) });
+/**
+ * Sign in with the one-time code an identity provider's sign-in left (docs: sign-in
+ * with an identity provider); `handoff` is the value this client gave /auth/oidc/start.
+ */
+export const SignInWithCode = z.object({
+  type: z.literal('auth.signInWithCode'),
+  id,
+  code: z.string().min(1).max(128),
+  handoff: z.string().min(1).max(128),
+  /** Also issue a refresh token ("remember me", desktop app). */
+  remember: z.boolean().optional(),
+});
 export const Refresh = z.object({ type: z.literal('auth.refresh'), id });
 /** Two-step sign-in: start setting up TOTP (signed in), then confirm it with a first code. */
 export const TotpBegin = z.object({ type: z.literal('auth.totp.begin'), id });
@@ -74,7 +86,7 @@ export const End = z.object({ type: z.literal('session.end') });
 export const ListSessions = z.object({ type: z.literal('sessions.list'), id });
 export const Ping = z.object({ type: z.literal('ping'), id });
 
-export const ClientMessage = z.discriminatedUnion('type', [SignIn, SignInWithToken, Refresh, SignOut, TotpBegin, TotpConfirm, ListApps, Launch, Resize, Resume, Attach, End, ListSessions, Ping]);
+export const ClientMessage = z.discriminatedUnion('type', [SignIn, SignInWithToken, SignInWithCode, Refresh, SignOut, TotpBegin, TotpConfirm, ListApps, Launch, Resize, Resume, Attach, End, ListSessions, Ping]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 

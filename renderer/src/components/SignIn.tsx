@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { ClientState, HoldfastClient } from '../../../shared/core/index.js';
 import { DesktopSettings, type DesktopShell } from '../desktop.js';
+import { OidcSignIn } from './OidcSignIn.js';
 
 /**
  * In the desktop app it may also offer "remember me" and the person's settings; on a
@@ -67,6 +68,7 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
         <button type="submit" disabled={busy || user.trim() === ''}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
+        {!kioskAccount && <OidcSignIn client={client} desktop={desktop} remember={remember && rememberMe?.offered === true} busy={busy} onError={setError} />}
         {desktop && !kioskAccount && <DesktopSettings desktop={desktop} />}
       </form>
     </main>
