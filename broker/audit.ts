@@ -14,6 +14,7 @@ export type AuditEvent =
   | 'sign-in.second-factor-enabled'
   | 'admin.revoke'
   | 'admin.totp-reset'
+  | 'sign-in.refresh-reused'
   | 'session.launch'
   | 'session.launch-refused'
   | 'session.attach'

@@ -1,6 +1,8 @@
 // "Remember me" against a real node: a sign-in with remember: true also gets a refresh
 // token; it signs in again later (without the password) and is replaced each time; it
 // is never an access token, and an access token is never a refresh token.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '../shared/protocol/index.js';
 import { HoldfastClient, type ProtocolError, type RefreshGrant } from '../shared/core/index.js';
@@ -45,6 +47,33 @@ describe('remember me', () => {
     expect(grants[1]!.refreshToken).not.toBe(grants[0]!.refreshToken);
     expect((await later.listApps()).map((app) => app.id)).toContain('python');
     later.signOut();
+  });
+
+  it('a refresh token works once; shown again (it was copied), it ends every sign-in of that person', async () => {
+    const grants: RefreshGrant[] = [];
+    const first = rememberingClient(grants);
+    await first.signIn('ann', 'ann-pw', { remember: true });
+    first.signOut();
+    const desk = rememberingClient(grants);
+    await desk.signInWithToken(grants[0]!.refreshToken);
+    expect(grants).toHaveLength(2);
+    const deskToken = desk.apiToken!;
+
+    // Someone else replays the first token: refused, and everything of ann's is revoked.
+    const thief = (await rememberingClient([]).signInWithToken(grants[0]!.refreshToken).catch((e: ProtocolError) => e)) as ProtocolError;
+    expect(thief.code).toBe('sign_in_failed');
+    expect(thief.message).toBe('This saved sign-in was already used, so it may have been copied. To be safe, every sign-in of yours has been ended; sign in again with your password.');
+    const rotated = (await rememberingClient([]).signInWithToken(grants[1]!.refreshToken).catch((e: ProtocolError) => e)) as ProtocolError;
+    expect(rotated.message).toBe('Your saved sign-in has expired or is no longer valid; sign in again.');
+    // The access token the desk client holds opens nothing any more.
+    const live = rawSocket(t.url, bearer(deskToken));
+    expect((await live.closed).code).toBe(CloseCode.unauthenticated);
+    // The password still works.
+    const again = rememberingClient([]);
+    await expect(again.signIn('ann', 'ann-pw')).resolves.toMatchObject({ name: 'ann' });
+    again.signOut();
+    const audit = readFileSync(join(t.stateDir, 'audit.log'), 'utf8');
+    expect(audit).toMatch(/"event":"sign-in\.refresh-reused","user":"ann"/);
   });
 
   it('refuses a tampered token and an access token, with a message that says to sign in again', async () => {

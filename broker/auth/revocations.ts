@@ -14,11 +14,14 @@ const USERS = `${REVOKED}users/`;
 const TOKENS = `${REVOKED}tokens/`;
 
 const UserRevocation = z.object({ before: z.number() });
-const TokenRevocation = z.object({ until: z.number() });
+/** `rotated`: a refresh token exchanged for a new one; seeing it again means it was copied. */
+const TokenRevocation = z.object({ until: z.number(), rotated: z.boolean().optional() });
 
 export class Revocations {
   private readonly users = new Map<string, number>();
   private readonly tokens = new Map<string, number>();
+  /** Revoked tokens that were refresh tokens used up by rotation (a subset of `tokens`). */
+  private readonly rotated = new Set<string>();
   private watch: Watch | null = null;
   private sweeper: NodeJS.Timeout | undefined;
   /** Called when a user's tokens are revoked (here or on another node): their connections close. */
@@ -29,7 +32,10 @@ export class Revocations {
   async start(): Promise<void> {
     this.watch = this.plane.watch(REVOKED, (event) => {
       if (event.type === 'put') this.apply(event.key, event.value);
-      else if (event.key.startsWith(TOKENS)) this.tokens.delete(event.key.slice(TOKENS.length));
+      else if (event.key.startsWith(TOKENS)) {
+        this.tokens.delete(event.key.slice(TOKENS.length));
+        this.rotated.delete(event.key.slice(TOKENS.length));
+      }
       else if (event.key.startsWith(USERS)) this.users.delete(event.key.slice(USERS.length));
     });
     await this.watch.ready;
@@ -59,10 +65,16 @@ export class Revocations {
     this.onUserRevoked(user);
   }
 
-  /** Revokes one token (a sign-out) until it would expire anyway. */
-  async revokeToken(jti: string, until: number): Promise<void> {
-    await this.plane.put(TOKENS + jti, JSON.stringify({ until }));
+  /** Revokes one token (a sign-out, or a refresh token `rotated` into a new one) until it would expire anyway. */
+  async revokeToken(jti: string, until: number, rotated = false): Promise<void> {
+    await this.plane.put(TOKENS + jti, JSON.stringify(rotated ? { until, rotated } : { until }));
     this.tokens.set(jti, until);
+    if (rotated) this.rotated.add(jti);
+  }
+
+  /** Was this refresh token already exchanged for a new one? (Then whoever shows it again copied it.) */
+  wasRotated(jti: string): boolean {
+    return this.rotated.has(jti);
   }
 
   private apply(key: string, value: string, announce = true): void {
@@ -75,7 +87,9 @@ export class Revocations {
       if (announce && known !== record.before) this.onUserRevoked(user);
     } else if (key.startsWith(TOKENS)) {
       const record = parseRecord(TokenRevocation, value);
-      if (record) this.tokens.set(key.slice(TOKENS.length), record.until);
+      if (!record) return;
+      this.tokens.set(key.slice(TOKENS.length), record.until);
+      if (record.rotated) this.rotated.add(key.slice(TOKENS.length));
     }
   }
 
@@ -84,6 +98,7 @@ export class Revocations {
     for (const [jti, until] of this.tokens) {
       if (until < now) {
         this.tokens.delete(jti);
+        this.rotated.delete(jti);
         await this.plane.delete(TOKENS + jti);
       }
     }

@@ -78,6 +78,11 @@ export class TokenService {
     return this.check(token, REFRESH_AUDIENCE);
   }
 
+  /** A refresh token's claims whether or not it was revoked (to tell a copied, already rotated one): signature, audience and expiry still hold. */
+  inspectRefresh(token: string): Promise<TokenClaims | null> {
+    return this.check(token, REFRESH_AUDIENCE, false);
+  }
+
   /** An access or a refresh token (a sign-out revokes whichever the client holds). */
   async verifyEither(token: string): Promise<TokenClaims | null> {
     return (await this.check(token, AUDIENCE)) ?? (await this.check(token, REFRESH_AUDIENCE));
@@ -93,12 +98,12 @@ export class TokenService {
     return { token, expiresAt };
   }
 
-  private async check(token: string, audience: string): Promise<TokenClaims | null> {
+  private async check(token: string, audience: string, honourRevocations = true): Promise<TokenClaims | null> {
     try {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience, algorithms: ['HS256'] });
       if (typeof payload.sub !== 'string') return null;
       const issuedAt = typeof payload.t === 'number' ? payload.t : (payload.iat ?? 0) * 1000;
-      if (this.revocations?.revoked(payload.sub, issuedAt, payload.jti)) return null;
+      if (honourRevocations && this.revocations?.revoked(payload.sub, issuedAt, payload.jti)) return null;
       const federated = federatedOf(payload.fed);
       if (federated === null) return null;
       return { user: payload.sub, jti: payload.jti, expiresAt: payload.exp !== undefined ? payload.exp * 1000 : undefined, ...(federated ? { federated } : {}) };

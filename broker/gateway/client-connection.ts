@@ -294,9 +294,10 @@ export class ClientConnection {
   }
 
   /**
-   * "Remember me": a refresh token signs in again and is replaced by a new one. A token
-   * for a user no longer in the catalog is refused like any bad token. (Revoking a
-   * token before it expires, and detecting a reused rotated one, are not done yet.)
+   * "Remember me": a refresh token signs in again and is replaced by a new one; the
+   * one presented is revoked (marked rotated). A rotated token presented again means
+   * it was copied: every token of its user is revoked. A token for a user no longer in
+   * the catalog is refused like any bad token.
    */
   private async signInWithToken(id: number, refreshToken: string): Promise<void> {
     const { byAddress } = this.ctx.limits;
@@ -305,12 +306,25 @@ export class ClientConnection {
     if (wait > 0) return this.refuse(id, ErrorCode.rateLimited, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 1000)} s.`, wait);
     const claims = await this.ctx.tokens.verifyRefresh(refreshToken);
     const user = claims && this.ctx.catalog.identify(claims.user, claims.federated);
+    if (!claims) {
+      // A refresh token that was already exchanged for a new one, shown again: one of
+      // the two holders copied it. End every sign-in of that person (both copies included).
+      const copied = await this.ctx.tokens.inspectRefresh(refreshToken);
+      if (copied?.jti && this.ctx.revocations.wasRotated(copied.jti)) {
+        await this.ctx.revocations.revokeUser(copied.user);
+        this.ctx.log.warn('a used-up refresh token came back: every sign-in of its user revoked', { user: copied.user, address: this.address });
+        this.ctx.audit.record('sign-in.refresh-reused', { user: copied.user, address: this.address, result: 'revoked', detail: 'a rotated refresh token was presented again; all of the user\'s tokens revoked' });
+        return this.refuse(id, ErrorCode.signInFailed, 'This saved sign-in was already used, so it may have been copied. To be safe, every sign-in of yours has been ended; sign in again with your password.');
+      }
+    }
     if (!claims || !user) {
       byAddress.recordFailure(addressKey);
       this.ctx.log.info('sign-in with a saved token failed', { address: this.address });
       this.ctx.audit.record('sign-in.failed', { user: claims?.user ?? null, address: this.address, detail: 'refresh token' });
       return this.refuse(id, ErrorCode.signInFailed, 'Your saved sign-in has expired or is no longer valid; sign in again.');
     }
+    // Rotation: the token presented is used up before its successor exists.
+    if (claims.jti) await this.ctx.revocations.revokeToken(claims.jti, claims.expiresAt ?? Date.now() + 86_400_000, true);
     clearTimeout(this.authTimer);
     this.who = claims.user;
     this.federated = claims.federated;
