@@ -12,7 +12,7 @@ import { waitFor } from './demo-node.js';
 
 let t: TestNode;
 beforeAll(async () => {
-  t = await startNode({ node: { refreshTokenTtlDays: 7 } });
+  t = await startNode({ node: { refreshTokenTtlDays: 7, refreshTokenReuseGraceSeconds: 1 } });
 });
 afterAll(() => t?.stop());
 
@@ -59,7 +59,12 @@ describe('remember me', () => {
     expect(grants).toHaveLength(2);
     const deskToken = desk.apiToken!;
 
-    // Someone else replays the first token: refused, and everything of ann's is revoked.
+    // Within the grace period a used token is only refused (the same client retrying)…
+    const retry = (await rememberingClient([]).signInWithToken(grants[0]!.refreshToken).catch((e: ProtocolError) => e)) as ProtocolError;
+    expect(retry.message).toBe('Your saved sign-in has expired or is no longer valid; sign in again.');
+    expect((await desk.listApps()).length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1100));
+    // …after it, it is a copy: refused, and everything of ann's is revoked.
     const thief = (await rememberingClient([]).signInWithToken(grants[0]!.refreshToken).catch((e: ProtocolError) => e)) as ProtocolError;
     expect(thief.code).toBe('sign_in_failed');
     expect(thief.message).toBe('This saved sign-in was already used, so it may have been copied. To be safe, every sign-in of yours has been ended; sign in again with your password.');

@@ -15,13 +15,13 @@ const TOKENS = `${REVOKED}tokens/`;
 
 const UserRevocation = z.object({ before: z.number() });
 /** `rotated`: a refresh token exchanged for a new one; seeing it again means it was copied. */
-const TokenRevocation = z.object({ until: z.number(), rotated: z.boolean().optional() });
+const TokenRevocation = z.object({ until: z.number(), rotated: z.boolean().optional(), at: z.number().optional() });
 
 export class Revocations {
   private readonly users = new Map<string, number>();
   private readonly tokens = new Map<string, number>();
-  /** Revoked tokens that were refresh tokens used up by rotation (a subset of `tokens`). */
-  private readonly rotated = new Set<string>();
+  /** Revoked tokens that were refresh tokens used up by rotation (a subset of `tokens`), and when. */
+  private readonly rotated = new Map<string, number>();
   private watch: Watch | null = null;
   private sweeper: NodeJS.Timeout | undefined;
   /** Called when a user's tokens are revoked (here or on another node): their connections close. */
@@ -67,14 +67,15 @@ export class Revocations {
 
   /** Revokes one token (a sign-out, or a refresh token `rotated` into a new one) until it would expire anyway. */
   async revokeToken(jti: string, until: number, rotated = false): Promise<void> {
-    await this.plane.put(TOKENS + jti, JSON.stringify(rotated ? { until, rotated } : { until }));
+    const at = Date.now();
+    await this.plane.put(TOKENS + jti, JSON.stringify(rotated ? { until, rotated, at } : { until }));
     this.tokens.set(jti, until);
-    if (rotated) this.rotated.add(jti);
+    if (rotated) this.rotated.set(jti, at);
   }
 
-  /** Was this refresh token already exchanged for a new one? (Then whoever shows it again copied it.) */
-  wasRotated(jti: string): boolean {
-    return this.rotated.has(jti);
+  /** When this refresh token was exchanged for a new one (ms), or null: whoever shows it again copied it. */
+  rotatedAt(jti: string): number | null {
+    return this.rotated.get(jti) ?? null;
   }
 
   private apply(key: string, value: string, announce = true): void {
@@ -89,7 +90,7 @@ export class Revocations {
       const record = parseRecord(TokenRevocation, value);
       if (!record) return;
       this.tokens.set(key.slice(TOKENS.length), record.until);
-      if (record.rotated) this.rotated.add(key.slice(TOKENS.length));
+      if (record.rotated) this.rotated.set(key.slice(TOKENS.length), record.at ?? 0);
     }
   }
 

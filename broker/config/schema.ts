@@ -209,6 +209,11 @@ export const NodeConfig = z
         accessTokenTtlSeconds: z.number().int().min(30).max(86_400).default(3600),
         /** Life of a "remember me" refresh token (desktop app); each use returns a new one. */
         refreshTokenTtlDays: z.number().int().min(1).max(365).default(30),
+        /**
+         * A used refresh token shown again after this long is taken for a copy, and every
+         * token of its person is revoked; sooner, it is only refused (the same client retrying).
+         */
+        refreshTokenReuseGraceSeconds: z.number().int().min(0).max(300).default(10),
         /** Directory served at /updates/ as the desktop app's update feed (latest.yml and installers). */
         updatesDir: z.string().min(1).optional(),
         heartbeatMs: z.number().int().min(200).max(120_000).default(3000),

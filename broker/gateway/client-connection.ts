@@ -308,9 +308,12 @@ export class ClientConnection {
     const user = claims && this.ctx.catalog.identify(claims.user, claims.federated);
     if (!claims) {
       // A refresh token that was already exchanged for a new one, shown again: one of
-      // the two holders copied it. End every sign-in of that person (both copies included).
+      // the two holders copied it. End every sign-in of that person (both copies
+      // included) — unless it comes back within the grace period, which is the same
+      // client retrying (it lost the answer, or two of its requests raced).
       const copied = await this.ctx.tokens.inspectRefresh(refreshToken);
-      if (copied?.jti && this.ctx.revocations.wasRotated(copied.jti)) {
+      const rotatedAt = copied?.jti ? this.ctx.revocations.rotatedAt(copied.jti) : null;
+      if (copied && rotatedAt !== null && Date.now() - rotatedAt > this.ctx.config.node.refreshTokenReuseGraceSeconds * 1000) {
         await this.ctx.revocations.revokeUser(copied.user);
         this.ctx.log.warn('a used-up refresh token came back: every sign-in of its user revoked', { user: copied.user, address: this.address });
         this.ctx.audit.record('sign-in.refresh-reused', { user: copied.user, address: this.address, result: 'revoked', detail: 'a rotated refresh token was presented again; all of the user\'s tokens revoked' });

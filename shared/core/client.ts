@@ -173,8 +173,19 @@ export class HoldfastClient {
     return signedIn;
   }
 
-  /** The control connection after the access token was refused: sign in again with renewSignIn's credential. */
-  private async renewControl(refused: ProtocolError): Promise<Connection> {
+  /**
+   * The control connection after the access token was refused: sign in again with
+   * renewSignIn's credential — once, however many requests found the token refused
+   * together (a refresh token works once; the broker takes a second use for a copy).
+   */
+  private renewControl(refused: ProtocolError): Promise<Connection> {
+    this.renewing ??= this.renewControlOnce(refused).finally(() => (this.renewing = null));
+    return this.renewing;
+  }
+
+  private renewing: Promise<Connection> | null = null;
+
+  private async renewControlOnce(refused: ProtocolError): Promise<Connection> {
     const input = await this.options.renewSignIn?.();
     if (!input) throw refused;
     const connection = this.connection(undefined, (_code, reason) => this.controlLost(connection, reason));
