@@ -473,6 +473,10 @@ export class SessionRegistry {
       else if (record.epoch > replica.session.epoch) {
         if (replica.session.role === 'primary' || !record.standbys.includes(this.self)) this.stepDown(replica, `epoch ${record.epoch} is newer`);
         else replica.primary = record.primary;
+      } else if (replica.session.role === 'standby' && !record.standbys.includes(this.self)) {
+        // Its primary dropped it (same epoch) while this node was out: the word to end may never have come.
+        this.log.warn('stale standby ended', { session: replica.session.id, user: replica.session.owner, primary: record.primary, reason: 'its primary dropped it while this node had no lease' });
+        this.dropLocal(replica, 'its primary dropped this standby while this node had no lease');
       }
     }
   }

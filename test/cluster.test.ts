@@ -245,6 +245,33 @@ describe('gateway and silent failures', () => {
   }, 90_000);
 });
 
+describe('a standby left behind', () => {
+  it('a standby whose node stopped past its lease ends its stale replica when the node comes back; the session has a standby elsewhere', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'cat');
+    const screen = new Screen(stream);
+    const id = stream.sessionId!;
+    const before = sessionOf(await waitForStatus(c, whole(id)), id)!;
+    const standby = before.standbys[0]!;
+    // Stopped longer than its lease (2 s): the primary drops it and places a standby on the third node.
+    c.signal(standby, 'SIGSTOP');
+    const replaced = await waitForStatus(c, (s) => {
+      const now = sessionOf(s, id);
+      return now !== undefined && now.standbys.length === 1 && now.standbys[0] !== standby && (now.lag[now.standbys[0]!] ?? 1) === 0;
+    }, 20_000, c.node(before.primary).url);
+    c.signal(standby, 'SIGCONT');
+    // Back with a new lease, it keeps nothing the record does not give it: the set is whole again.
+    await waitForExpect(() => expect(c.node(standby).log.join('\n')).toMatch(new RegExp(`"session":"${id}".*"msg":"stale standby ended"`)), 15_000);
+    await waitForStatus(c, whole(id), 20_000);
+    stream.sendInput('still-here\r');
+    await screen.waitFor(/still-here[\s\S]*still-here/, 10_000);
+    expect(sessionOf(await c.status(), id)).toMatchObject({ primary: before.primary, standbys: sessionOf(replaced, id)!.standbys });
+    stream.close();
+    ann.signOut();
+  }, 90_000);
+});
+
 describe('what cannot be replicated', () => {
   it('detects an app that prints random numbers as divergent, and keeps it running for the person', async () => {
     const ann = client(c.nodes[0]!.url);
