@@ -19,7 +19,9 @@
 // and 9 start their own etcd and node processes (test/cluster-harness.ts). 10 GUI
 // (RFB) apps (bench/rfb.ts): updates/s and bytes per update of a scrolling xterm at
 // 1280×800, and key → frame latency on an idle one, through a Holdfast session against
-// Debian's websockify (what noVNC talks to) on the same Xvnc, in the same run.
+// Debian's websockify (what noVNC talks to) on the same Xvnc, in the same run. 11 TLS:
+// connect → welcome, keystroke echo and 100 MiB of output over wss (a second node with
+// node.tls) against ws, alternating.
 // The process exit code is 0 whenever the bench could run, whatever it measured.
 //
 // --use-dist  use dist/ as it is (default: run scripts/build.mjs first, so the numbers
@@ -30,7 +32,7 @@
 // --wait-quiet=S  before starting, wait up to S seconds (default 30; 0: don't) for the
 //             machine to be quiet (< 15 % busy over a second): other load skews everything
 // --only=LIST run only some parts, e.g. --only=echo,throughput (signin, launch, echo,
-//             throughput, exit, stall, memory, resume, failover, replication, rfb); the
+//             throughput, exit, stall, memory, resume, failover, replication, rfb, tls); the
 //             JSON then holds only those
 //
 // Environment: BENCH_NODE_FLAGS / BENCH_CLI_FLAGS add Node flags to the broker node /
@@ -89,7 +91,7 @@ const BUDGET = {
   reference: { ttydEchoP50Us: 113, nodePtyEchoP50Us: 74, ttydMBs: 54, barePtyMBs: 85 },
 };
 // Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own.
-const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 150_000 : 0);
+const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 150_000 : 0) + (wanted('tls') ? 120_000 : 0);
 
 // Apps of the bench catalog. Output sizes are exact so byte counts can be verified:
 // `tr` output has no newline, so the app's PTY (ONLCR) does not change its length.
@@ -495,7 +497,7 @@ async function startNode(configFile, logFile) {
     new Promise((resolve, reject) => {
       child.stdout.on('data', (d) => {
         out += d;
-        const m = /listening on (http:\/\/\S+)/.exec(out);
+        const m = /listening on (https?:\/\/\S+)/.exec(out);
         if (m) resolve(m[1]);
       });
       exited.then(({ code }) => reject(new Error(`node exited (code ${code}) before listening; see ${logFile}`)));
@@ -546,11 +548,14 @@ function encodeAck(offset) {
 }
 
 let eventSeq = 0;
+/** Part 11: the certificate of the bench's TLS node (`holdfast cert dev`), trusted as a CA by its clients. */
+let benchCa = null;
 class ProtoClient {
   static async open(baseUrl, token) {
     const protocols = [SUBPROTOCOL];
     if (token) protocols.push(BEARER_PREFIX + token);
-    const client = new ProtoClient(new WebSocket(wsUrl(baseUrl), protocols, { perMessageDeflate: false, maxPayload: 64 << 20 }));
+    const tls = baseUrl.startsWith('https:') ? { ca: benchCa } : {};
+    const client = new ProtoClient(new WebSocket(wsUrl(baseUrl), protocols, { perMessageDeflate: false, maxPayload: 64 << 20, ...tls }));
     await withTimeout(client.welcomed, 10_000, 'welcome');
     return client;
   }
@@ -1171,6 +1176,97 @@ async function benchThroughput(url, token, nodePid) {
   return results;
 }
 
+// ---- 11. TLS: what https/wss costs ----------------------------------------------------
+/**
+ * A second node with the same catalog and node.tls (a pair from `holdfast cert dev`),
+ * next to the plain one: connect → welcome, keystroke echo and 100 MiB of output over
+ * wss against ws, in alternating blocks of one run.
+ */
+async function benchTls(dir, passwordHash, plain) {
+  const tlsDir = join(dir, 'tls');
+  const made = spawnSync(process.execPath, [CLI, 'cert', 'dev', '--out', tlsDir], { encoding: 'utf8', timeout: 30_000 });
+  if (made.status !== 0) throw new Error(`holdfast cert dev failed: ${made.stderr}`);
+  benchCa = readFileSync(join(tlsDir, 'holdfast-dev.crt'));
+  const config = {
+    node: { name: 'bench-tls', listen: { host: '127.0.0.1', port: 0 }, stateDir: join(dir, 'state-tls'), tls: { certFile: join(tlsDir, 'holdfast-dev.crt'), keyFile: join(tlsDir, 'holdfast-dev.key') } },
+    users: [{ name: USER, displayName: 'Bench', passwordHash }],
+    apps: APPS,
+    entitlements: [{ users: [USER], apps: APPS.map((a) => a.id) }],
+  };
+  const file = join(dir, 'node-tls.yaml');
+  writeFileSync(file, YAML.stringify(config));
+  const secure = await startNode(file, join(dir, 'node-tls.log'));
+  const closers = [];
+  try {
+    const { control, token } = await signIn(secure.url);
+    closers.push(() => control.close());
+    const paths = [
+      { name: 'ws', url: plain.url, token: plain.token, pid: plain.pid },
+      { name: 'wss', url: secure.url, token, pid: secure.pid },
+    ];
+    // Connect → welcome: TCP, (TLS,) the upgrade with a token, the welcome frame.
+    const connectMs = { ws: [], wss: [] };
+    for (let i = 0; i < (QUICK ? 10 : 40); i++) {
+      for (const path of i % 2 ? [...paths].reverse() : paths) {
+        const t0 = nowNs();
+        const c = await ProtoClient.open(path.url, path.token);
+        connectMs[path.name].push(Number(nowNs() - t0) / 1e6);
+        await c.close();
+      }
+    }
+    // Keystroke echo through each, ABBA blocks.
+    const sessions = {};
+    for (const path of paths) {
+      const s = await ProtoSession.launch(path.url, path.token, 'ready');
+      // Ended as a person would (EOF to cat), so the session does not wait out its hold.
+      closers.push(async () => {
+        s.input(Buffer.from('\r\x04'));
+        await sleep(50);
+        await s.close();
+      });
+      await until(() => s.received >= 'ready\r\n'.length, 15_000, `"ready" over ${path.name}`);
+      await echoRunProto(s, N.echoWarmup);
+      sessions[path.name] = s;
+    }
+    const echoUs = { ws: [], wss: [] };
+    const per = Math.ceil(N.echoSamples / 8);
+    for (let b = 0; b < 8; b++) {
+      const order = b % 4 === 0 || b % 4 === 3 ? ['ws', 'wss'] : ['wss', 'ws'];
+      for (const name of order) await echoRunProto(sessions[name], per, echoUs[name]);
+    }
+    // The echo sessions end (EOF to cat) before the output runs, which wait for their own sandbox alone.
+    for (const close of closers.splice(1).reverse()) await close().catch(() => {});
+    for (const path of paths) await waitSandboxesGone(path.pid);
+    // 100 MiB of output to the protocol client, twice each, alternating.
+    const throughput = { ws: [], wss: [] };
+    for (const name of ['ws', 'wss', 'wss', 'ws']) {
+      const path = paths.find((p) => p.name === name);
+      const c = xCounter(N.bulkBytes);
+      const broker = cpuMeter(path.pid);
+      const s = await ProtoSession.launch(path.url, path.token, 'bulk');
+      s.onData = (d) => c.feed(d);
+      await s.waitExit(120_000);
+      throughput[name].push({ ...c.result({ what: `protocol client over ${name}` }), brokerCpu: broker.stop() });
+      await waitSandboxesGone(path.pid);
+    }
+    const mbs = (name) => round(throughput[name].reduce((sum, r) => sum + r.MBs, 0) / throughput[name].length, 1);
+    const ws = stats(echoUs.ws);
+    const wss = stats(echoUs.wss);
+    const cws = stats(connectMs.ws);
+    const cwss = stats(connectMs.wss);
+    return {
+      method: 'a second node with node.tls (ECDSA P-256 from holdfast cert dev; TLS 1.3, the client trusting the certificate as a CA) beside the plain node, same machine and catalog; the bench protocol client on each, alternating',
+      connectMs: { ws: roundStats(cws, 2), wss: roundStats(cwss, 2), ratioP50: round(cwss.p50 / cws.p50, 2) },
+      echoUs: { ws: roundStats(ws), wss: roundStats(wss), addedP50Us: round(wss.p50 - ws.p50), ratioP50: round(wss.p50 / ws.p50, 2), ratioP99: round(wss.p99 / ws.p99, 2) },
+      throughputMBs: { ws: mbs('ws'), wss: mbs('wss'), ratio: round(mbs('wss') / mbs('ws'), 2), runs: throughput },
+    };
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    noteDescendants(secure.pid);
+    await secure.stop();
+  }
+}
+
 // ---- 5. memory per idle session -----------------------------------------------------
 function sandboxTotals(nodePid) {
   const procs = descendants(nodePid);
@@ -1529,13 +1625,13 @@ function render(result) {
   out.push(`Holdfast bench  ${result.timestamp}${src}  node ${m.node}  ${m.cpus}× ${m.cpuModel}  Linux ${m.kernel}${QUICK ? '  (--quick)' : ''}`);
   const pct = (v) => (typeof v === 'number' ? `${Math.round(v * 100)} %` : '—');
   const r = result.results;
-  const loads = [['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10']]
+  const loads = [['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10'], ['tls', '11']]
     .filter(([k]) => r[k]?.otherLoad)
     .map(([k, n]) => {
       const l = r[k].otherLoad;
       return `${n}: ${pct(l.foreign)}${l.foreign > 0.05 ? ` ⚠${l.top?.length ? ` (${l.top.slice(0, 2).join(', ')})` : ''}` : ''}`;
     });
-  const noisy = [['signIn'], ['launch'], ['echo'], ['throughput'], ['memory'], ['failover'], ['replication'], ['rfb']].some(([k]) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
+  const noisy = [['signIn'], ['launch'], ['echo'], ['throughput'], ['memory'], ['failover'], ['replication'], ['rfb'], ['tls']].some(([k]) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
   out.push(
     `Other load on this machine: ${pct(m.cpuBusyBeforeStart)} busy before start${m.waitedForQuietSeconds > 1 ? ` (after waiting ${m.waitedForQuietSeconds} s for quiet)` : ''}; ` +
       `CPU used by others during each part: ${loads.join(', ') || '—'}${noisy ? '  ⚠ parts marked ⚠ are skewed' : ''}`,
@@ -1685,6 +1781,22 @@ function render(result) {
     out.push('   (relay CPU: the broker node / websockify, share of one core, during the fps blocks; MB = MiB)');
     out.push('');
   } else if (result.errors.rfb) out.push(`10 GUI (RFB): ${err('rfb')}`, '');
+
+  const tls = result.results.tls;
+  if (tls) {
+    out.push(
+      table(
+        [
+          ['11 connect → welcome', fmtMs(tls.connectMs.ws.p50), fmtMs(tls.connectMs.wss.p50), `${tls.connectMs.ratioP50}×`, ''],
+          ['   keystroke echo p50', fmtUs(tls.echoUs.ws.p50), fmtUs(tls.echoUs.wss.p50), `${tls.echoUs.ratioP50}×`, `+${fmtUs(tls.echoUs.addedP50Us)}`],
+          ['   keystroke echo p99', fmtUs(tls.echoUs.ws.p99), fmtUs(tls.echoUs.wss.p99), `${tls.echoUs.ratioP99}×`, ''],
+          ['   100 MiB to the protocol client', fmtMB(tls.throughputMBs.ws), fmtMB(tls.throughputMBs.wss), `${tls.throughputMBs.ratio}×`, ''],
+        ],
+        ['TLS (node.tls) against plain', 'ws', 'wss', 'wss / ws', 'added'],
+      ),
+    );
+    out.push('');
+  } else if (result.errors.tls) out.push(`11 TLS: ${err('tls')}`, '');
 
   if (result.checks.length > 0) {
     out.push('6  Correctness');
@@ -1836,6 +1948,7 @@ async function main() {
     }
 
     if (wanted('rfb')) await step('rfb', '10 GUI (RFB): scrolling fps and key → frame, holdfast vs websockify on the same Xvnc', () => benchRfb(node.url, token, config.node.stateDir, node.pid));
+    if (wanted('tls')) await step('tls', '11 TLS: connect, keystroke echo and throughput over wss against ws', () => benchTls(dir, passwordHash, { url: node.url, token, pid: node.pid }));
 
     await control.close();
     noteDescendants(node.pid);
