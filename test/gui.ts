@@ -56,8 +56,16 @@ export class Gui {
 export async function launchGui(c: HoldfastClient, appId: string): Promise<Gui> {
   const gui = new Gui(c.launch(appId, 80, 24));
   await gui.stream.ready();
-  await gui.viewer.ready;
-  return gui;
+  for (;;) {
+    const viewer = gui.viewer;
+    try {
+      await viewer.ready;
+      return gui;
+    } catch (error) {
+      // A resume replaced the viewer before its handshake (the stream reconnected at once): wait for the new one.
+      if (viewer === gui.viewer) throw error;
+    }
+  }
 }
 
 /** More than 1 % of the screen is not black. */
