@@ -445,12 +445,17 @@ export class Session {
    * the I/O phase; output that follows a frame sent under BATCH_MS ago is a stream,
    * and is gathered for BATCH_MS into one frame (up to 256 KiB) — one frame, one
    * socket write and one client-side write instead of dozens.
+   *
+   * A GUI display's stream goes out as it is read: a read of its socket holds what
+   * Xvnc wrote (kilobytes, not a PTY's dribble), and a viewer asks for its next
+   * update only once the last byte of this one is in, so a BATCH_MS timer on the
+   * tail of every update costs frames per second (docs/performance.md, RFB).
    */
   private output(data: Buffer): void {
     this.lastOutputAt = performance.now();
     this.outChunks.push(data);
     this.outBytes += data.length;
-    if (this.outBytes >= MAX_FRAME_PAYLOAD) this.flushOutput();
+    if (this.outBytes >= MAX_FRAME_PAYLOAD || this.display.kind === 'rfb') this.flushOutput();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       const streaming = !this.inputSinceFlush && performance.now() - this.lastFlush < BATCH_MS;
