@@ -192,7 +192,7 @@ export class BrokerNode {
     const sandbox = new SandboxHost({
       name: nodeConfig.name,
       stateDir: nodeConfig.stateDir,
-      hide: [this.options.configFile, nodeConfig.tokenKeyFile, nodeConfig.stateDir, clusterConfig.sharedDir, this.options.config.oidc?.clientSecretFile],
+      hide: [this.options.configFile, nodeConfig.tokenKeyFile, nodeConfig.tls?.keyFile, nodeConfig.stateDir, clusterConfig.sharedDir, this.options.config.oidc?.clientSecretFile],
     });
     this.ctx.log.info('sandbox', { ...sandbox.info, staleCgroupsRemoved: sandbox.staleRemoved });
     this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, sandbox, this.ctx.audit);

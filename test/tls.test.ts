@@ -4,7 +4,7 @@
 // does not trust it, working in one that pins it), and a renewed certificate taken on
 // a reload while a session carries on.
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +70,10 @@ describe('a node with node.tls', () => {
     const metrics = await request(`${t.url}/metrics`, { timeoutMs: 5000 }, makeTrust({ pins: [pin] }));
     const expiry = Number(/^holdfast_tls_certificate_expiry_timestamp_seconds\{[^}]*\} (\d+)$/m.exec(metrics.text)?.[1]);
     expect(expiry * 1000 - Date.now()).toBeGreaterThan(364 * 86_400_000);
+  });
+
+  it('keeps its TLS key out of every sandbox, as it does the token key', () => {
+    expect(t.node.ctx.sessions.sandbox.hide).toContain(realpathSync(keyFile));
   });
 
   it('holdfast connect refuses the self-signed broker in words, with its pin; with --pin, the person works in Python', async () => {
