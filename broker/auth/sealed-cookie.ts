@@ -3,27 +3,21 @@
 // with AES-256-GCM under a key derived from the node's token key (HKDF), so any node
 // of a cluster opens what another sealed, and nobody else can read, forge or alter it.
 // Each seal is bound to its cookie's name and carries its own expiry.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { IV_BYTES, TAG_BYTES, deriveKey, open, seal } from './aead.js';
 
 const VERSION = 'v1.';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 export class CookieSealer {
   private readonly key: Buffer;
 
   constructor(tokenKey: Uint8Array, purpose: string) {
-    this.key = Buffer.from(hkdfSync('sha256', tokenKey, Buffer.alloc(0), `holdfast-sealed-cookie:${purpose}`, 32));
+    this.key = deriveKey(tokenKey, `holdfast-sealed-cookie:${purpose}`);
   }
 
   /** `value` as an opaque cookie value for the cookie `name`, good for `ttlMs`. */
   seal(name: string, value: unknown, ttlMs: number, now = Date.now()): string {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    cipher.setAAD(Buffer.from(name, 'utf8'));
-    const plain = Buffer.from(JSON.stringify({ e: now + ttlMs, v: value }), 'utf8');
-    const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-    return VERSION + sealed.toString('base64url');
+    const { iv, data, tag } = seal(this.key, Buffer.from(JSON.stringify({ e: now + ttlMs, v: value }), 'utf8'), Buffer.from(name, 'utf8'));
+    return VERSION + Buffer.concat([iv, data, tag]).toString('base64url');
   }
 
   /** What seal() was given, or null for anything expired, altered, sealed under another key or for another name. */
@@ -32,10 +26,8 @@ export class CookieSealer {
     const bytes = Buffer.from(text.slice(VERSION.length), 'base64url');
     if (bytes.length < IV_BYTES + TAG_BYTES) return null;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, bytes.subarray(0, IV_BYTES));
-      decipher.setAAD(Buffer.from(name, 'utf8'));
-      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
+      const parts = { iv: bytes.subarray(0, IV_BYTES), data: bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES), tag: bytes.subarray(bytes.length - TAG_BYTES) };
+      const plain = open(this.key, parts, Buffer.from(name, 'utf8'));
       const { e, v } = JSON.parse(plain.toString('utf8')) as { e?: unknown; v?: unknown };
       return typeof e === 'number' && now < e ? (v ?? null) : null;
     } catch {

@@ -2,7 +2,7 @@
 // (encrypted with a key derived from the node's token key: etcd alone does not give it
 // away), the hashes of their unused recovery codes, and the last step a code was used
 // for (a code works once). Every change is a compare-and-swap.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { deriveKey, open, seal } from './aead.js';
 import { z } from 'zod';
 import type { ControlPlane } from '../control-plane/types.js';
 import { PREFIX, parseRecord } from '../cluster/records.js';
@@ -22,7 +22,7 @@ export class SecondFactors {
     private readonly plane: ControlPlane,
     tokenKey: Uint8Array,
   ) {
-    this.key = Buffer.from(hkdfSync('sha256', tokenKey, Buffer.alloc(0), 'holdfast-totp-secrets', 32));
+    this.key = deriveKey(tokenKey, 'holdfast-totp-secrets');
   }
 
   async enabled(user: string): Promise<boolean> {
@@ -66,17 +66,14 @@ export class SecondFactors {
     return 'wrong';
   }
 
+  /** Stored as base64 iv.tag.ciphertext. */
   private seal(secret: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    const data = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
-    return [iv, cipher.getAuthTag(), data].map((b) => b.toString('base64')).join('.');
+    const { iv, data, tag } = seal(this.key, Buffer.from(secret, 'utf8'));
+    return [iv, tag, data].map((b) => b.toString('base64')).join('.');
   }
 
   private open(sealed: string): string {
     const [iv, tag, data] = sealed.split('.').map((part) => Buffer.from(part, 'base64'));
-    const decipher = createDecipheriv('aes-256-gcm', this.key, iv!);
-    decipher.setAuthTag(tag!);
-    return Buffer.concat([decipher.update(data!), decipher.final()]).toString('utf8');
+    return open(this.key, { iv: iv!, data: data!, tag: tag! }).toString('utf8');
   }
 }

@@ -1,6 +1,6 @@
 // Serves the built web client. Every response carries the same strict CSP the
 // desktop shell uses; paths are resolved inside the root and nowhere else.
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RENDERER_CONTENT_TYPES, rendererCsp } from '../../shared/renderer-policy.js';
@@ -22,22 +22,14 @@ export const SECURITY_HEADERS: Record<string, string> = {
 
 export function serveStatic(root: string, request: IncomingMessage, response: ServerResponse, otherBrokers: string[] = []): void {
   const base = resolve(root);
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
-  } catch {
-    return plain(response, 400, 'Bad request: the path is not valid URL encoding.');
-  }
+  let pathname = decodedPath(request);
+  if (pathname === null) return plain(response, 400, 'Bad request: the path is not valid URL encoding.');
   if (pathname.endsWith('/')) pathname += 'index.html';
   const file = resolve(join(base, normalize(pathname)));
   if (file !== base && !file.startsWith(base + sep)) return plain(response, 404, 'Not found.');
-  let size: number;
-  try {
-    const stat = statSync(file);
-    if (!stat.isFile()) return plain(response, 404, 'Not found.');
-    size = stat.size;
-  } catch {
-    if (pathname === '/index.html') {
+  const size = fileSize(file);
+  if (size === null) {
+    if (pathname === '/index.html' && !existsSync(file)) {
       return plain(response, 503, 'The web client has not been built. Run "npm run build" and reload.');
     }
     return plain(response, 404, 'Not found.');
@@ -51,6 +43,25 @@ export function serveStatic(root: string, request: IncomingMessage, response: Se
   });
   if (request.method === 'HEAD') return void response.end();
   createReadStream(file).pipe(response);
+}
+
+/** The request's path, URL-decoded; null when it is not valid URL encoding. */
+export function decodedPath(request: IncomingMessage): string | null {
+  try {
+    return decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
+  } catch {
+    return null;
+  }
+}
+
+/** The size of a regular file, or null when there is none at `file`. */
+export function fileSize(file: string): number | null {
+  try {
+    const stat = statSync(file);
+    return stat.isFile() ? stat.size : null;
+  } catch {
+    return null; // missing, a path through a file (ENOTDIR), unreadable
+  }
 }
 
 export function plain(response: ServerResponse, status: number, text: string): void {

@@ -2,10 +2,10 @@
 // /updates/: electron-updater's generic provider reads latest.yml (latest-linux.yml,
 // latest-mac.yml, beta*.yml) there and downloads the installer it names, checking the
 // sha512 the feed gives. Only plain files directly in the directory are served.
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SECURITY_HEADERS, plain } from './static-files.js';
+import { SECURITY_HEADERS, decodedPath, fileSize, plain } from './static-files.js';
 
 export const UPDATES_PATH = '/updates/';
 
@@ -14,22 +14,13 @@ const FEED_FILE = /^[A-Za-z0-9][A-Za-z0-9._+ -]{0,254}$/;
 
 export function serveUpdateFeed(dir: string | undefined, request: IncomingMessage, response: ServerResponse): void {
   if (!dir) return plain(response, 404, 'This node serves no update feed (set node.updatesDir).');
-  let name: string;
-  try {
-    name = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname.slice(UPDATES_PATH.length));
-  } catch {
-    return plain(response, 400, 'Bad request: the path is not valid URL encoding.');
-  }
+  const path = decodedPath(request);
+  if (path === null) return plain(response, 400, 'Bad request: the path is not valid URL encoding.');
+  const name = path.slice(UPDATES_PATH.length);
   if (!FEED_FILE.test(name) || name.includes('..')) return plain(response, 404, 'Not found.');
   const file = join(resolve(dir), name);
-  let size: number;
-  try {
-    const stat = statSync(file);
-    if (!stat.isFile()) return plain(response, 404, 'Not found.');
-    size = stat.size;
-  } catch {
-    return plain(response, 404, 'Not found.');
-  }
+  const size = fileSize(file);
+  if (size === null) return plain(response, 404, 'Not found.');
   const feed = ['.yml', '.yaml'].includes(extname(name));
   response.writeHead(200, {
     ...SECURITY_HEADERS,
