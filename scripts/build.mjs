@@ -48,6 +48,7 @@ await Promise.all([
 cpSync('renderer/index.html', `${out}/renderer/index.html`);
 // The screen worker is plain JavaScript, loaded beside the CLI bundle.
 cpSync('broker/host/screen-worker.mjs', `${out}/broker/screen-worker.mjs`);
+cpSync('broker/host/screen-digest.mjs', `${out}/broker/screen-digest.mjs`);
 rmSync('dist.old', { recursive: true, force: true });
 try {
   renameSync('dist', 'dist.old');

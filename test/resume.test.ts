@@ -1,6 +1,7 @@
 // Session reliability without a fault proxy: reattach from another client, the hold
 // time, and resume tokens that must not open other people's sessions.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import headless from '@xterm/headless';
 import { CloseCode } from '../shared/protocol/index.js';
 import { Screen, client, launch, rawSocket, startNode, type TestNode } from './harness.js';
 
@@ -44,6 +45,58 @@ describe('reattach', () => {
     expect(await bob.listSessions()).toEqual([]);
     for (const c of [desk, laptop, bob]) c.signOut();
   });
+});
+
+describe('the screen after a flood', () => {
+  // The host's screen model skips what a flood scrolls away (broker/host/screen-digest.mjs).
+  // A second client's snapshot must still equal what the first client drew from every byte.
+  const lines = (terminal: InstanceType<typeof headless.Terminal>) => {
+    const buffer = terminal.buffer.active;
+    const out: string[] = [];
+    for (let y = 0; y < buffer.length; y++) out.push(buffer.getLine(y)?.translateToString(true) ?? '');
+    return { lines: out, cursor: [buffer.cursorX, buffer.cursorY] };
+  };
+  const written = (terminal: InstanceType<typeof headless.Terminal>, data: Uint8Array | string) => new Promise<void>((resolve) => terminal.write(data, resolve));
+
+  it('shows a reattaching client the same lines, scrollback and cursor as a client that read every byte', async () => {
+    const desk = client(t.url);
+    await desk.signIn('ann', 'ann-pw');
+    const first = await launch(desk, 'shell', 80, 24);
+    const seen = new headless.Terminal({ cols: 80, rows: 24, scrollback: 1000, allowProposedApi: true });
+    let text = '';
+    let parsed = Promise.resolve();
+    first.setSink({
+      write: (data, done) => {
+        const copy = new Uint8Array(data);
+        parsed = parsed.then(() => written(seen, copy));
+        text = (text + new TextDecoder().decode(data)).slice(-200);
+        done();
+      },
+      reset: () => {},
+    });
+    // 3 MB of one character with no line ends, then log lines with colours (about 6 MB).
+    first.sendInput(`head -c 3000000 /dev/zero | tr '\\0' x; echo; seq 1 200000 | sed -E 's/^(.*([0-7]))$/\\x1b[3\\2mline \\1 of the build log\\x1b[0m/'; echo FLOOD''-END\r`);
+    await vi.waitFor(() => expect(text).toMatch(/FLOOD-END\r\n.*\$ $/), { timeout: 60_000, interval: 100 });
+    await parsed;
+
+    const laptop = client(t.url);
+    await laptop.signIn('ann', 'ann-pw');
+    const [listed] = await laptop.listSessions();
+    const second = laptop.attach(listed!, 80, 24);
+    let snapshot: string | null = null;
+    second.setSink({ write: (_data, done) => done(), reset: (data) => (snapshot = data) });
+    await second.ready();
+    await vi.waitFor(() => expect(snapshot).not.toBeNull(), { timeout: 10_000 });
+    const shown = new headless.Terminal({ cols: 80, rows: 24, scrollback: 1000, allowProposedApi: true });
+    await written(shown, snapshot!);
+
+    const expected = lines(seen);
+    expect(expected.lines.at(-2)).toBe('FLOOD-END');
+    expect(expected.lines.some((line) => line.includes('line 200000 of the build log'))).toBe(true);
+    expect(lines(shown)).toEqual(expected);
+    second.close();
+    for (const c of [desk, laptop]) c.signOut();
+  }, 120_000);
 });
 
 describe('hold time', () => {

@@ -1,6 +1,7 @@
 // Worker thread that keeps one headless xterm.js per session: the screen a resuming
-// client is given as a snapshot. Parsing terminal output costs about as much as
-// moving it, so it runs beside the gateway's thread instead of on it.
+// client is given as a snapshot. Parsing terminal output costs more than moving it,
+// so it runs beside the gateway's thread instead of on it, and skips what a flood
+// scrolls away (screen-digest.mjs).
 // Plain JavaScript so the same file runs from source (tests) and from dist/.
 import { parentPort } from 'node:worker_threads';
 import { readlinkSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { setPriority } from 'node:os';
 import { createHash } from 'node:crypto';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
+import { digest } from './screen-digest.mjs';
 
 const { Terminal } = headless;
 const { SerializeAddon } = serialize;
@@ -23,59 +25,129 @@ try {
   /* not Linux, or not allowed: run at normal priority */
 }
 
-/**
- * Replies to a snapshot or hash request with `produce(screen)`, computed after every
- * byte written so far: the write queue runs in order, so an empty write's callback
- * comes after every chunk sent before this request has been parsed.
- */
-function answer(message, produce) {
-  const screen = screens.get(message.id);
+// Output is gathered per screen and parsed when it stops coming for COALESCE_MS or
+// COALESCE_BYTES have piled up: a flood is then parsed in big pieces, and the digest
+// skips most of a piece that only scrolls by (screen-digest.mjs). Requests that read
+// or change the screen (snapshot, hash, resize, close) queue behind the output sent
+// before them, so each sees exactly the bytes written so far.
+//
+// Memory is reused, not allocated per piece: fresh pages cost a fault each, and a
+// flood would otherwise touch every byte's page three times (docs/performance.md).
+// The host's batches are copied into a pooled gathering buffer and handed back.
+const COALESCE_BYTES = 4 * 1024 * 1024;
+const COALESCE_MS = 20;
+const GATHER_BYTES = COALESCE_BYTES + 512 * 1024;
+const FIRST_GATHER_BYTES = 64 * 1024;
+const MAX_POOLED = 4;
+/** The host's full batch size: only those are worth handing back. */
+const SPARE_BYTES = 256 * 1024;
+const pool = [];
+
+function gatherInto(screen, bytes) {
+  const needed = screen.gatherBytes + bytes.byteLength;
+  if (screen.gather && needed > screen.gather.byteLength) {
+    if (screen.gather.byteLength < GATHER_BYTES && needed <= GATHER_BYTES) {
+      // Typing starts small; output that keeps coming moves to a full-size buffer.
+      const grown = pool.pop() ?? Buffer.allocUnsafeSlow(GATHER_BYTES);
+      grown.set(screen.gather.subarray(0, screen.gatherBytes));
+      screen.gather = grown;
+    } else gathered(screen);
+  }
+  if (!screen.gather) {
+    screen.gather = Buffer.allocUnsafeSlow(Math.max(FIRST_GATHER_BYTES, bytes.byteLength));
+    screen.gatherBytes = 0;
+  }
+  screen.gather.set(bytes, screen.gatherBytes);
+  screen.gatherBytes += bytes.byteLength;
+}
+
+/** Moves the screen's gathered output into its queue as one piece. */
+function gathered(screen) {
+  clearTimeout(screen.timer);
+  screen.timer = undefined;
+  if (!screen.gather) return;
+  screen.queue.push({ data: screen.gather.subarray(0, screen.gatherBytes), memory: screen.gather });
+  screen.gather = null;
+  screen.gatherBytes = 0;
+}
+
+function enqueue(screen, step) {
+  gathered(screen);
+  screen.queue.push({ step });
+  void pump(screen);
+}
+
+async function pump(screen) {
+  if (screen.pumping) return;
+  screen.pumping = true;
+  while (screen.queue.length > 0 && !screen.closed) {
+    const item = screen.queue.shift();
+    if (item.data) {
+      await digest(screen.terminal, item.data, screen.scrollback);
+      if (item.memory.byteLength === GATHER_BYTES && pool.length < MAX_POOLED) pool.push(item.memory);
+      // Progress once parsed, so the host can bound the backlog.
+      parentPort.postMessage({ op: 'written', id: screen.id, bytes: item.data.byteLength });
+    } else item.step();
+  }
+  screen.pumping = false;
+  if (screen.closed) screen.terminal.dispose();
+}
+
+function reply(message, screen, produce) {
   if (!screen) {
     parentPort.postMessage({ op: 'snapshot', request: message.request, data: null });
     return;
   }
-  screen.terminal.write('', () => {
-    parentPort.postMessage({ op: 'snapshot', request: message.request, data: produce(screen), cols: screen.terminal.cols, rows: screen.terminal.rows });
-  });
+  enqueue(screen, () => parentPort.postMessage({ op: 'snapshot', request: message.request, data: produce(screen), cols: screen.terminal.cols, rows: screen.terminal.rows }));
 }
 
 parentPort.on('message', (message) => {
+  const screen = screens.get(message.id);
   switch (message.op) {
     case 'open': {
-      const terminal = new Terminal({ cols: message.cols, rows: message.rows, scrollback: message.scrollback, allowProposedApi: true });
+      const terminal = new Terminal({ cols: message.cols, rows: message.rows, scrollback: message.scrollback, allowProposedApi: true, logLevel: 'off' });
       const serializer = new SerializeAddon();
       terminal.loadAddon(serializer);
-      screens.set(message.id, { terminal, serializer });
+      screens.set(message.id, { id: message.id, terminal, serializer, scrollback: message.scrollback, gather: null, gatherBytes: 0, timer: undefined, queue: [], pumping: false, closed: false });
       break;
     }
     case 'write': {
-      const screen = screens.get(message.id);
-      const bytes = message.data.byteLength;
+      if (screen) gatherInto(screen, new Uint8Array(message.data, 0, message.bytes));
+      if (message.data.byteLength >= SPARE_BYTES) parentPort.postMessage({ op: 'spare', memory: message.data }, [message.data]);
       if (!screen) break;
-      // Report progress once xterm has parsed the chunk, so the host can bound the backlog.
-      screen.terminal.write(new Uint8Array(message.data), () => parentPort.postMessage({ op: 'written', id: message.id, bytes }));
+      clearTimeout(screen.timer);
+      if (screen.gatherBytes >= COALESCE_BYTES) gathered(screen);
+      else screen.timer = setTimeout(() => {
+        gathered(screen);
+        void pump(screen);
+      }, COALESCE_MS);
+      void pump(screen);
       break;
     }
     case 'resize':
-      screens.get(message.id)?.terminal.resize(message.cols, message.rows);
+      if (screen) enqueue(screen, () => screen.terminal.resize(message.cols, message.rows));
       break;
     case 'snapshot':
-      answer(message, (screen) => screen.serializer.serialize({ scrollback: message.scrollback }));
+      reply(message, screen, (s) => s.serializer.serialize({ scrollback: message.scrollback }));
       break;
     case 'hash':
       // What replicas compare: the visible screen's text and the cursor (scrollback
       // and colours are left out).
-      answer(message, (screen) => {
-        const buffer = screen.terminal.buffer.active;
+      reply(message, screen, (s) => {
+        const buffer = s.terminal.buffer.active;
         const hash = createHash('sha256');
-        for (let y = 0; y < screen.terminal.rows; y++) hash.update((buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '') + '\n');
-        hash.update(`${buffer.cursorX},${buffer.cursorY},${screen.terminal.cols}x${screen.terminal.rows}`);
+        for (let y = 0; y < s.terminal.rows; y++) hash.update((buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '') + '\n');
+        hash.update(`${buffer.cursorX},${buffer.cursorY},${s.terminal.cols}x${s.terminal.rows}`);
         return hash.digest('hex').slice(0, 32);
       });
       break;
     case 'close':
-      screens.get(message.id)?.terminal.dispose();
+      if (!screen) break;
       screens.delete(message.id);
+      clearTimeout(screen.timer);
+      screen.closed = true;
+      screen.queue = [];
+      if (!screen.pumping) screen.terminal.dispose();
       break;
   }
 });

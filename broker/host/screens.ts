@@ -4,6 +4,8 @@
 import { Worker } from 'node:worker_threads';
 
 const BATCH_BYTES = 256 * 1024;
+const FIRST_BATCH_BYTES = 16 * 1024;
+const MAX_SPARE = 8;
 const BATCH_MS = 50;
 
 export interface Snapshot {
@@ -12,7 +14,10 @@ export interface Snapshot {
   rows: number;
 }
 
-type Reply = { op: 'written'; id: string; bytes: number } | { op: 'snapshot'; request: number; data: string | null; cols: number; rows: number };
+type Reply =
+  | { op: 'written'; id: string; bytes: number }
+  | { op: 'snapshot'; request: number; data: string | null; cols: number; rows: number }
+  | { op: 'spare'; memory: ArrayBuffer };
 
 export class Screens {
   private readonly worker: Worker;
@@ -20,7 +25,9 @@ export class Screens {
   private readonly waiting = new Map<number, (snapshot: Snapshot | null) => void>();
   private readonly drained = new Map<string, () => void>();
   private nextRequest = 1;
-  private readonly batches = new Map<string, { chunks: Uint8Array[]; bytes: number }>();
+  private readonly batches = new Map<string, { buffer: Buffer; bytes: number }>();
+  /** Batch memory the worker has handed back: reused, so a stream touches no fresh pages. */
+  private readonly spare: ArrayBuffer[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly scrollback = 1000) {
@@ -37,6 +44,8 @@ export class Screens {
         const left = (this.backlogs.get(reply.id) ?? 0) - reply.bytes;
         this.backlogs.set(reply.id, Math.max(0, left));
         this.drained.get(reply.id)?.();
+      } else if (reply.op === 'spare') {
+        if (reply.memory.byteLength === BATCH_BYTES && this.spare.length < MAX_SPARE) this.spare.push(reply.memory);
       } else {
         const resolve = this.waiting.get(reply.request);
         this.waiting.delete(reply.request);
@@ -53,30 +62,42 @@ export class Screens {
   /**
    * Queues output for the session's screen. Output is batched (up to 256 KiB, or
    * 50 ms) so the worker is off the keystroke path and bulk output costs one message
-   * per batch; a snapshot flushes the batch first.
+   * per batch; a snapshot flushes the batch first. Each byte is copied once, into the
+   * batch, whose memory then moves to the worker.
    */
   write(id: string, data: Uint8Array): void {
     this.backlogs.set(id, (this.backlogs.get(id) ?? 0) + data.byteLength);
     let batch = this.batches.get(id);
-    if (!batch) this.batches.set(id, (batch = { chunks: [], bytes: 0 }));
-    // Copy now: the caller's buffer may be reused.
-    batch.chunks.push(new Uint8Array(data));
+    if (!batch) this.batches.set(id, (batch = { buffer: this.batchMemory(FIRST_BATCH_BYTES, data.byteLength), bytes: 0 }));
+    else if (batch.bytes + data.byteLength > batch.buffer.byteLength) {
+      if (batch.buffer.byteLength >= BATCH_BYTES) {
+        this.flush(id);
+        this.batches.set(id, (batch = { buffer: this.batchMemory(BATCH_BYTES, data.byteLength), bytes: 0 }));
+      } else {
+        // Typing needs a few bytes, a stream the full batch: grow as output keeps coming.
+        const grown = this.batchMemory(BATCH_BYTES, batch.bytes + data.byteLength);
+        batch.buffer.copy(grown, 0, 0, batch.bytes);
+        batch.buffer = grown;
+      }
+    }
+    batch.buffer.set(data, batch.bytes);
     batch.bytes += data.byteLength;
     if (batch.bytes >= BATCH_BYTES) this.flush(id);
     else this.flushTimer ??= setTimeout(() => this.flushAll(), BATCH_MS);
   }
 
+  /** A spare batch if there is one (they are BATCH_BYTES), else fresh memory of at least `size`. */
+  private batchMemory(size: number, needed: number): Buffer {
+    const memory = needed <= BATCH_BYTES ? this.spare.pop() : undefined;
+    return memory ? Buffer.from(memory) : Buffer.allocUnsafeSlow(Math.max(size, needed));
+  }
+
   private flush(id: string): void {
     const batch = this.batches.get(id);
-    if (!batch || batch.bytes === 0) return;
+    if (!batch) return;
     this.batches.delete(id);
-    const joined = new Uint8Array(batch.bytes);
-    let at = 0;
-    for (const chunk of batch.chunks) {
-      joined.set(chunk, at);
-      at += chunk.byteLength;
-    }
-    this.worker.postMessage({ op: 'write', id, data: joined.buffer }, [joined.buffer]);
+    const memory = batch.buffer.buffer as ArrayBuffer;
+    this.worker.postMessage({ op: 'write', id, data: memory, bytes: batch.bytes }, [memory]);
   }
 
   private flushAll(): void {

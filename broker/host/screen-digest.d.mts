@@ -1,0 +1,14 @@
+// Types for screen-digest.mjs (plain JavaScript, run by the screen worker).
+import type { Terminal } from '@xterm/headless';
+
+export interface Skip {
+  rule: 'cr' | 'cols';
+  s: number;
+  e: number;
+  kept: Uint8Array | null;
+}
+export const MIN_SKIP_BYTES: number;
+export function linesNeeded(rows: number, scrollback: number): number;
+export function planSkips(bytes: Uint8Array, cols: number, rows: number, scrollback: number, minSkip?: number): Skip[];
+export function skipVerdict(terminal: Terminal, skip: Skip): boolean;
+export function digest(terminal: Terminal, bytes: Uint8Array, scrollback: number, minSkip?: number): Promise<number>;

@@ -1,0 +1,202 @@
+// Feeding a headless terminal a flood of output without parsing all of it.
+//
+// A screen keeps rows + scrollback lines. When a stretch of output is plain text —
+// printable characters, CR, LF, tabs, colours (SGR) and erase-in-line, nothing that
+// moves the cursor elsewhere or changes a mode — and what follows it in the same
+// stretch pushes at least two screens plus the scrollback of fresh lines, then no cell
+// the skipped part wrote survives. The screen after the whole stretch equals the
+// screen after its head and its tail, with the skipped part's colour changes replayed
+// (they are state), exactly: same cells, same attributes, same wrap flags, same
+// cursor. Two forms keep the cursor's column in step:
+//   - 'cr': the skipped part starts and ends right after a carriage return (column 0
+//     on both sides);
+//   - 'cols': pure printable ASCII with auto-wrap on, skipped in whole multiples of
+//     the terminal's width.
+// Each skip is checked against the terminal's state where it starts (parser in its
+// ground state, whole-screen scroll region, insert mode off, auto-wrap for 'cols');
+// the check reads xterm.js internals and answers "do not skip" if they are missing.
+// broker/host/screen-digest.test.ts compares the result with a full parse.
+// Plain JavaScript so the same file runs in the worker from source and from dist/.
+
+/** A skip is only worth a round trip through the parser if it saves this much. */
+export const MIN_SKIP_BYTES = 64 * 1024;
+
+const ESC = 0x1b;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** Fresh lines the tail must push after a skip: enough to reach the bottom, then refill screen and scrollback. */
+export function linesNeeded(rows, scrollback) {
+  return 2 * rows + scrollback + 2;
+}
+
+/**
+ * Where `bytes` may be skipped: sorted, non-overlapping `{ rule, s, e, kept }` with
+ * bytes [s, e) replaceable by `kept` (the colour changes among them), if the
+ * terminal's state at `s` allows (`skipVerdict`). Syntax only: no terminal state.
+ */
+export function planSkips(bytes, cols, rows, scrollback, minSkip = MIN_SKIP_BYTES) {
+  const need = linesNeeded(rows, scrollback);
+  const colsTail = (need + 1) * cols + 2;
+  const skips = [];
+  const colsSkips = [];
+
+  // The current region of plain text.
+  let firstCut = -1; // just after the region's first CR
+  let lastCut = -1; // just after its latest CR
+  let lfCount = 0;
+  const lfCuts = new Int32Array(need); // ring: the cut before each of the last `need` LFs
+  let sgrs = []; // [start, end, kind] of colour sequences; kind 1 plain reset, 2 other plain, 3 private
+  // The current run of printable ASCII.
+  let runStart = 0;
+
+  const closeRun = (end) => {
+    const length = end - runStart;
+    if (length < colsTail + cols + minSkip) return;
+    const k = Math.floor((length - colsTail) / cols);
+    if (k * cols >= minSkip) colsSkips.push({ rule: 'cols', s: runStart, e: runStart + k * cols, kept: null });
+  };
+  const closeRegion = () => {
+    if (firstCut >= 0 && lfCount >= need) {
+      const e = lfCuts[(lfCount - need) % need];
+      if (e - firstCut >= minSkip) skips.push({ rule: 'cr', s: firstCut, e, kept: keptColours(bytes, sgrs, firstCut, e) });
+    }
+    firstCut = -1;
+    lastCut = -1;
+    lfCount = 0;
+    sgrs = [];
+  };
+
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    const b = bytes[i];
+    if (b >= 0x20 && b <= 0x7e) {
+      i += 1;
+      continue;
+    }
+    closeRun(i);
+    if (b === CR) {
+      lastCut = i + 1;
+      if (firstCut < 0) firstCut = lastCut;
+      i += 1;
+    } else if (b === LF) {
+      lfCuts[lfCount % need] = lastCut;
+      lfCount += 1;
+      i += 1;
+    } else if (b === 0x09) {
+      // A tab moves the cursor within its line, to a stop the text cannot change.
+      i += 1;
+    } else if (b >= 0x80) {
+      // UTF-8 text; U+0080–U+009F (C2 80–C2 9F) are C1 controls to the parser.
+      if (b === 0xc2 && (i + 1 >= n || (bytes[i + 1] >= 0x80 && bytes[i + 1] <= 0x9f))) {
+        closeRegion();
+        i += 1;
+      } else i += 1;
+    } else if (b === ESC) {
+      const sequence = csi(bytes, i);
+      if (sequence && (sequence.final === 0x6d || sequence.final === 0x4b)) {
+        if (sequence.final === 0x6d) sgrs.push([i, sequence.end, sequence.kind]);
+        i = sequence.end;
+      } else {
+        closeRegion();
+        i += 1;
+      }
+    } else {
+      closeRegion();
+      i += 1;
+    }
+    runStart = i;
+  }
+  closeRun(n);
+  closeRegion();
+
+  // A 'cols' skip inside a 'cr' skip's range is already covered.
+  for (const skip of colsSkips) {
+    if (!skips.some((other) => skip.s < other.e && other.s < skip.e)) skips.push(skip);
+  }
+  return skips.sort((a, b) => a.s - b.s);
+}
+
+/**
+ * `ESC [ params final` at `at` with no intermediates: its end and final byte, and
+ * whether it is a reset (SGR with an empty or zero first parameter), another plain
+ * SGR, or one with a private marker. Anything else (or cut off) → null.
+ */
+function csi(bytes, at) {
+  const n = bytes.length;
+  if (at + 1 >= n || bytes[at + 1] !== 0x5b) return null;
+  let i = at + 2;
+  const paramsStart = i;
+  while (i < n && bytes[i] >= 0x30 && bytes[i] <= 0x3f) i += 1;
+  if (i >= n || bytes[i] < 0x40 || bytes[i] > 0x7e) return null;
+  const final = bytes[i];
+  let kind = 2;
+  if (paramsStart < i && bytes[paramsStart] >= 0x3c) kind = 3;
+  else {
+    let j = paramsStart;
+    while (j < i && bytes[j] === 0x30) j += 1;
+    if (j === i || bytes[j] === 0x3b) kind = 1;
+  }
+  return { end: i + 1, final, kind };
+}
+
+/** The colour sequences in [s, e) that still matter: plain ones from the last reset on, and every private one. */
+function keptColours(bytes, sgrs, s, e) {
+  const inside = sgrs.filter(([start, end]) => start >= s && end <= e);
+  let from = 0;
+  for (let k = inside.length - 1; k >= 0; k--) {
+    if (inside[k][2] === 1) {
+      from = k;
+      break;
+    }
+  }
+  const kept = inside.filter(([, , kind], k) => k >= from || kind === 3);
+  if (kept.length === 0) return null;
+  const out = new Uint8Array(kept.reduce((sum, [start, end]) => sum + end - start, 0));
+  let at = 0;
+  for (const [start, end] of kept) {
+    out.set(bytes.subarray(start, end), at);
+    at += end - start;
+  }
+  return out;
+}
+
+/**
+ * Whether a planned skip is exact from the terminal's current state. (A 'cols' skip
+ * may start at either edge of a line: the tail's next character lands in column 0 of
+ * a fresh line either way.)
+ */
+export function skipVerdict(terminal, skip) {
+  const core = terminal._core;
+  const parser = core?._inputHandler?._parser;
+  const buffer = core?.buffer;
+  if (!parser || !buffer || parser.currentState !== 0) return false;
+  if (buffer.scrollTop !== 0 || buffer.scrollBottom !== terminal.rows - 1) return false;
+  const modes = terminal.modes;
+  if (modes.insertMode) return false;
+  return skip.rule === 'cr' || modes.wraparoundMode;
+}
+
+const written = (terminal, data) => new Promise((resolve) => terminal.write(data, resolve));
+
+/**
+ * Writes `bytes` to `terminal` with every exact skip taken; resolves once all of it is
+ * parsed, with the number of bytes the parser did not have to read.
+ */
+export async function digest(terminal, bytes, scrollback, minSkip = MIN_SKIP_BYTES) {
+  const skips = planSkips(bytes, terminal.cols, terminal.rows, scrollback, minSkip);
+  let at = 0;
+  let skipped = 0;
+  for (const skip of skips) {
+    if (skip.s < at) continue;
+    if (skip.s > at) await written(terminal, bytes.subarray(at, skip.s));
+    at = skip.s;
+    if (!skipVerdict(terminal, skip)) continue;
+    if (skip.kept) terminal.write(skip.kept);
+    skipped += skip.e - skip.s - (skip.kept?.length ?? 0);
+    at = skip.e;
+  }
+  if (at < bytes.length || at === 0) await written(terminal, bytes.subarray(at));
+  return skipped;
+}
