@@ -1,12 +1,14 @@
 // `holdfast connect` driven in tmux as a person would: type the password at the
 // prompt, work in the app, resize the terminal, and get the app's exit code back.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Screen, client, launch, startNode, type TestNode } from './harness.js';
+import { tmuxServer } from './tmux.js';
 
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
-const screen = (name: string) => tmux('capture-pane', '-p', '-t', name);
+const terminal = tmuxServer('cli');
+const tmux = terminal.run;
+const screen = (name: string) => terminal.screen(name);
 const name = `holdfast-cli-${process.pid}`;
 
 async function waitForScreen(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
@@ -25,7 +27,7 @@ beforeAll(async () => {
   t = await startNode();
 });
 afterAll(async () => {
-  spawnSync('tmux', ['kill-session', '-t', name]);
+  terminal.stop();
   await t?.stop();
 });
 
@@ -61,7 +63,7 @@ describe('holdfast connect in a terminal', () => {
   });
 
   it('says clearly when the password is wrong', async () => {
-    spawnSync('tmux', ['kill-session', '-t', name]);
+    terminal.kill(name);
     const command = `node bin/holdfast.mjs connect --broker ${t.url} --user ann --app python; echo "CLI-EXIT=$?"; sleep 60`;
     tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', 'sh', '-c', command);
     await waitForScreen(/Password for ann:/);
@@ -71,7 +73,7 @@ describe('holdfast connect in a terminal', () => {
   });
 
   it('carries on in a session started elsewhere, with the screen as it was', async () => {
-    spawnSync('tmux', ['kill-session', '-t', name]);
+    terminal.kill(name);
     const desk = client(t.url);
     await desk.signIn('ann', 'ann-pw');
     const stream = await launch(desk, 'python');

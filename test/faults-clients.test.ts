@@ -3,11 +3,12 @@
 // and in `holdfast connect` (tmux). The text must arrive exactly once, in order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { FaultProxy } from './fault-proxy.js';
 import { startNode, typingText, type TestNode } from './harness.js';
+import { tmuxServer } from './tmux.js';
 
 const READLINE = {
   id: 'readline',
@@ -83,11 +84,12 @@ describe('web client through ten drops', () => {
 
 describe('CLI client through ten drops', () => {
   const name = `holdfast-drops-${process.pid}`;
-  afterAll(() => spawnSync('tmux', ['kill-session', '-t', name]));
+  const terminal = tmuxServer('drops');
+  afterAll(() => terminal.stop());
 
   it('types 2,000 characters into input() and Python gets each exactly once', async () => {
-    const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
-    const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', name);
+    const tmux = terminal.run;
+    const screen = () => terminal.screen(name, '-J', '-S', '-200');
     const waitFor = async (pattern: RegExp, timeoutMs = 20_000) => {
       const deadline = Date.now() + timeoutMs;
       while (!pattern.test(screen())) {

@@ -18,11 +18,13 @@ import { makeTrust, request, UntrustedCertificateError } from '../broker/tls/tru
 import { HoldfastClient } from '../shared/core/index.js';
 import { Screen, launch, startNode, type TestNode } from './harness.js';
 import { waitFor } from './demo-node.js';
+import { tmuxServer } from './tmux.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
 const run = promisify(execFile);
-const tmux = (...args: string[]) => spawnSync('tmux', args, { encoding: 'utf8' }).stdout;
+const terminal = tmuxServer('tls');
+const tmux = terminal.run;
 const term = `holdfast-tls-${process.pid}`;
 const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
@@ -35,7 +37,7 @@ const browsers: Browser[] = [];
 
 async function waitForScreen(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
   let text = '';
-  await waitFor(`the terminal to show ${pattern}`, async () => pattern.test((text = tmux('capture-pane', '-p', '-J', '-t', term))), timeoutMs).catch(() => {
+  await waitFor(`the terminal to show ${pattern}`, async () => pattern.test((text = terminal.screen(term, '-J'))), timeoutMs).catch(() => {
     throw new Error(`the terminal never showed ${pattern}:\n${text}`);
   });
   return text;
@@ -55,7 +57,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  spawnSync('tmux', ['kill-session', '-t', term]);
+  terminal.stop();
   for (const browser of browsers) await browser.close().catch(() => {});
   await t?.stop();
 });
