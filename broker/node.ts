@@ -82,23 +82,16 @@ export class BrokerNode {
     // CAs and node.tls.caFile — by default, this node's own certificate.
     const trust = this.tls ? makeTrust({ extraCa: this.tls.peerCa }) : SYSTEM_TRUST;
     this.peers = new PeerHub(config.node.name, tokens.key, log, trust);
-    // The registry needs this node's URL, known only once it listens: see start().
-    const registry = (): SessionRegistry => {
-      if (!this.registry) throw new Error('node not started');
-      return this.registry;
+    // Parts made in start(): the registry needs this node's URL, known only once it listens.
+    const late = <T>(part: () => T | null) => (): T => {
+      const made = part();
+      if (!made) throw new Error('node not started');
+      return made;
     };
-    const secondFactors = (): SecondFactors => {
-      if (!this.secondFactors) throw new Error('node not started');
-      return this.secondFactors;
-    };
-    const revocations = (): Revocations => {
-      if (!this.revocations) throw new Error('node not started');
-      return this.revocations;
-    };
-    const signInCodes = (): SignInCodes => {
-      if (!this.signInCodes) throw new Error('node not started');
-      return this.signInCodes;
-    };
+    const registry = late(() => this.registry);
+    const secondFactors = late(() => this.secondFactors);
+    const revocations = late(() => this.revocations);
+    const signInCodes = late(() => this.signInCodes);
     this.metrics = new NodeMetrics(config.node.name, VERSION, {
       sessions: () => this.registry?.metricsSessions() ?? [],
       accepting: () => this.cluster?.accepting ?? false,

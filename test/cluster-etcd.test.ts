@@ -3,8 +3,7 @@
 // say why) and stop acting as a primary — nothing is applied without a valid lease.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Screen, client, launch } from './harness.js';
-import { startCluster, waitForStatus, type TestCluster } from './cluster-harness.js';
-import type { ClusterStatus } from '../broker/gateway/status.js';
+import { sessionOf, startCluster, waitForStatus, type TestCluster } from './cluster-harness.js';
 import { ProtocolError } from '../shared/core/index.js';
 
 let c: TestCluster;
@@ -15,8 +14,6 @@ afterAll(async () => {
   // kill -9 of every node: no sandbox may outlive its node.
   expect(await c?.stop()).toEqual([]);
 });
-
-const sessionOf = (status: ClusterStatus, id: string) => status.sessions.find((s) => s.id === id);
 
 describe('etcd faults', () => {
   it('loses one etcd member of three without anything a person would notice', async () => {

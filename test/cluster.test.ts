@@ -24,6 +24,17 @@ async function type(stream: SessionStream, text: string, at: (i: number) => void
   }
 }
 
+/** Ann's `cat`, launched through node `index`, once it runs whole (its primary and one standby). */
+async function replicatedCat(index: number) {
+  const ann = client(c.nodes[index]!.url);
+  await ann.signIn('ann', 'ann-pw');
+  const stream = await launch(ann, 'cat');
+  const screen = new Screen(stream);
+  const id = stream.sessionId!;
+  const before = sessionOf(await waitForStatus(c, whole(id)), id)!;
+  return { ann, stream, screen, id, before };
+}
+
 describe('kill -9 of the primary', () => {
   it('resumes on the standby while a person types: every character once, the screen as it was', async () => {
     const ann = client(c.nodes[0]!.url);
@@ -130,12 +141,7 @@ describe('twenty kills in a row', () => {
 
 describe('a node stopped on purpose', () => {
   it('hands its sessions to their standbys when it is stopped with SIGTERM, instead of ending them', async () => {
-    const ann = client(c.nodes[0]!.url);
-    await ann.signIn('ann', 'ann-pw');
-    const stream = await launch(ann, 'cat');
-    const screen = new Screen(stream);
-    const id = stream.sessionId!;
-    const before = sessionOf(await waitForStatus(c, whole(id)), id)!;
+    const { ann, stream, screen, id, before } = await replicatedCat(0);
     stream.sendInput('before-stop\r');
     await screen.waitFor(/before-stop[\s\S]*before-stop/);
     c.signal(before.primary, 'SIGTERM');
@@ -209,12 +215,7 @@ describe('gateway and silent failures', () => {
   }, 90_000);
 
   it('fences a SIGSTOPped primary: after the promotion it applies nothing and shows nothing', async () => {
-    const ann = client(c.nodes[2]!.url);
-    await ann.signIn('ann', 'ann-pw');
-    const stream = await launch(ann, 'cat');
-    const screen = new Screen(stream);
-    const id = stream.sessionId!;
-    const before = sessionOf(await waitForStatus(c, whole(id)), id)!;
+    const { ann, stream, screen, id, before } = await replicatedCat(2);
     const states: string[] = [];
     stream.subscribe((view) => states.push(view.status));
     c.signal(before.primary, 'SIGSTOP');
@@ -247,12 +248,7 @@ describe('gateway and silent failures', () => {
 
 describe('a standby left behind', () => {
   it('a standby whose node stopped past its lease ends its stale replica when the node comes back; the session has a standby elsewhere', async () => {
-    const ann = client(c.nodes[0]!.url);
-    await ann.signIn('ann', 'ann-pw');
-    const stream = await launch(ann, 'cat');
-    const screen = new Screen(stream);
-    const id = stream.sessionId!;
-    const before = sessionOf(await waitForStatus(c, whole(id)), id)!;
+    const { ann, stream, screen, id, before } = await replicatedCat(0);
     const standby = before.standbys[0]!;
     // Stopped longer than its lease (2 s): the primary drops it and places a standby on the third node.
     c.signal(standby, 'SIGSTOP');

@@ -15,6 +15,7 @@ import type { DesktopConfig } from '../shared/ipc.js';
 import { waitFor } from './demo-node.js';
 import { client, rawSocket, startNode, type TestNode } from './harness.js';
 import { CLIENT_ID, CLIENT_SECRET, signInAtProvider, startIdentityProvider, type TestIdentityProvider } from './identity-provider.js';
+import { launchButtons, terminalRows } from './page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -76,17 +77,6 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page; errors:
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   return { context, page, errors };
-}
-
-function launchButtons(page: Page): Promise<string[]> {
-  return page.getByRole('button', { name: /^Launch / }).evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label') ?? ''));
-}
-
-function terminalRows(page: Page, app: string): Promise<string[]> {
-  return page
-    .getByRole('region', { name: `${app} session` })
-    .locator('.xterm-rows > div')
-    .evaluateAll((rows) => rows.map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
 }
 
 /** What went between the browser and the node: the handoff value the client started with, and the code it was sent back with. */

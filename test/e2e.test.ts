@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNode, waitFor, type DemoNode } from './demo-node.js';
+import { launchButtons, terminalRows } from './page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -51,19 +52,6 @@ async function signIn(page: Page, user: string, password: string): Promise<void>
   await page.getByLabel('User name', { exact: true }).fill(user);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
-
-/** The app tiles a person sees, by their accessible names ("Launch Shell", …). */
-function launchButtons(page: Page): Promise<string[]> {
-  return page.getByRole('button', { name: /^Launch / }).evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label') ?? ''));
-}
-
-/** The text of the visible session's terminal, one entry per screen row, as xterm's DOM renderer shows it. */
-function terminalRows(page: Page, app: string): Promise<string[]> {
-  return page
-    .getByRole('region', { name: `${app} session` })
-    .locator('.xterm-rows > div')
-    .evaluateAll((rows) => rows.map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
 }
 
 /** How the visible terminal's grid sits in its pane: overflow (> 0 is hidden) and the space left below it. */
