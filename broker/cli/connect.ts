@@ -2,7 +2,7 @@
 // core as the desktop and web clients. Raw mode in, bytes out, SIGWINCH → resize,
 // and the app's exit code becomes ours. Output is acknowledged only once stdout has
 // taken it, so a paused terminal holds the app back instead of filling memory.
-import { readFileSync, write as fsWrite, writeSync } from 'node:fs';
+import { constants as fsConstants, openSync, readFileSync, write as fsWrite, writeSync } from 'node:fs';
 import WebSocket from 'ws';
 import { HoldfastClient, ProtocolError, type OutputSink, type SocketFactory, type SocketLike } from '../../shared/core/index.js';
 import { SYSTEM_TRUST, wsTrustOptions, type Trust } from '../tls/trust.js';
@@ -49,23 +49,32 @@ function withFailureReason(ws: WebSocket): SocketLike {
 }
 
 /**
+ * A non-blocking way to write to the terminal on fd 1, for the fast path: fd 1 itself
+ * if it is non-blocking, else a file description of our own on the same terminal
+ * (Node sets process.stdout's blocking, and we must not change a description the
+ * shell shares). Null where neither can be had (not Linux, or the terminal belongs to
+ * another user): every write then takes the thread pool.
+ */
+function nonBlockingTerminal(): number | null {
+  try {
+    const flags = /^flags:\s+(\d+)/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'))?.[1];
+    if (flags === undefined) return null;
+    if ((parseInt(flags, 8) & fsConstants.O_NONBLOCK) !== 0) return 1;
+    return openSync('/proc/self/fd/1', fsConstants.O_WRONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOCTTY);
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The CLI's screen: output to stdout, and word of when it is written. Node writes to a terminal
  * synchronously, so a terminal that stops reading (Ctrl-S, a stalled emulator) would
  * freeze the whole client — no pings answered, the session dropped. Terminal writes
  * therefore go through fs.write, one at a time: a blocked write ties up a thread-pool
  * thread, not the event loop, acknowledgements stop, and the broker holds the app.
- * Pipes are asynchronous already and keep stdout.write with its drain event.
+ * What the terminal takes at once — a keystroke's echo — is written straight to a
+ * non-blocking description of it, without the thread pool's two wake-ups. Pipes are asynchronous already and keep stdout.write with its drain event.
  */
-/** Whether fd 1 has O_NONBLOCK (Linux: from /proc); false when it cannot tell. */
-function stdoutIsNonBlocking(): boolean {
-  try {
-    const flags = /^flags:\s+(\d+)/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'))?.[1];
-    return flags !== undefined && (parseInt(flags, 8) & 0o4000) !== 0;
-  } catch {
-    return false;
-  }
-}
-
 function terminalSink(): OutputSink & { flushed(): Promise<void> } {
   const { stdout } = process;
   const queue: Array<{ data: Uint8Array; done: () => void }> = [];
@@ -95,7 +104,7 @@ function terminalSink(): OutputSink & { flushed(): Promise<void> } {
       next();
     });
   };
-  const nonBlocking = stdoutIsNonBlocking();
+  const fast = stdout.isTTY ? nonBlockingTerminal() : null;
   const write = (data: Uint8Array, done: () => void) => {
     if (!stdout.isTTY) {
       if (stdout.write(data)) done();
@@ -103,10 +112,11 @@ function terminalSink(): OutputSink & { flushed(): Promise<void> } {
       return;
     }
     // Fast path for a keystroke's echo: a non-blocking terminal takes a write at once
-    // or says EAGAIN, so writeSync cannot freeze the client; the queue takes the rest.
-    if (nonBlocking && queue.length === 0) {
+    // or says EAGAIN, so writeSync cannot freeze the client, and no thread-pool hop
+    // delays the echo; the queue takes the rest.
+    if (fast !== null && queue.length === 0) {
       try {
-        const written = writeSync(1, data);
+        const written = writeSync(fast, data);
         if (written === data.length) return done();
         data = data.subarray(written);
       } catch (error) {
