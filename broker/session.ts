@@ -114,20 +114,29 @@ export class Session {
   replication: ReplicationSink | null = null;
   /** Entries up to here have been written to this replica's app. */
   appliedIndex = 0;
+  /**
+   * Entries up to here are applied and committed (every voting standby holds them):
+   * only their input is acknowledged to the client, and only output read after them
+   * may be shown. A primary applies ahead of this (see pump); a standby never does.
+   */
+  settledIndex = 0;
   lastOutputAt = 0;
   private readonly display: Display;
   private readonly options: SessionOptions;
   private peer: SessionPeer | null = null;
   /** Highest client input accepted into the log (for order and duplicate checks). */
   private acceptedSeq = 0;
-  /** Highest client input applied to the app: what the client is told (inputAck). */
+  /** Highest client input applied and committed (settled): what the client is told (inputAck). */
   private inputSeq = 0;
   private commitIndex = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
   /** Since when the next entry has waited for its app's output to catch up. */
   private waitingSince: number | undefined;
+  /** The output count that entry waits for: output reaching it applies the entry at once. */
+  private waitingFor: number | undefined;
   private fencedTimer: NodeJS.Timeout | undefined;
   private readonly applyWaiters: Array<{ index: number; resolve: () => void }> = [];
+  private readonly settleWaiters: Array<{ index: number; resolve: () => void }> = [];
   private started = false;
   private sent = 0;
   private acked = 0;
@@ -135,6 +144,8 @@ export class Session {
   private holdTimer: NodeJS.Timeout | undefined;
   private snapshotting = 0;
   private outChunks: Buffer[] = [];
+  /** For each gathered chunk, the log index its app had been given when it was read. */
+  private outAfter: number[] = [];
   private outBytes = 0;
   private flushScheduled = false;
   private lastFlush = -Infinity;
@@ -167,7 +178,7 @@ export class Session {
       rows: options.rows,
       screens: options.screens,
       onOutput: (data: Buffer) => this.output(data),
-      onExit: (exit: AppExit) => this.finish(exit, this.describeExit(exit)),
+      onExit: (exit: AppExit) => this.exited(exit),
       onProgress: () => this.maybeRelease(),
     };
     this.display =
@@ -218,7 +229,12 @@ export class Session {
     this.display.hold();
     try {
       if (this.display.kind === 'terminal' && (cols !== this.cols || rows !== this.rows)) await this.whenApplied(this.resize(cols, rows));
-      this.flushOutput();
+      // The screen holds all output read so far: it must all be shown before the
+      // snapshot, so none of it may still wait for its input's commit.
+      do {
+        await this.whenSettled(this.appliedIndex);
+        this.flushOutput();
+      } while (this.outBytes > 0 && this.endMessage === null);
       const snapshot = await this.display.snapshot();
       return { snapshot, outputOffset: this.sent, inputAck: this.inputSeq, cols: this.cols, rows: this.rows };
     } finally {
@@ -275,21 +291,57 @@ export class Session {
     return this.submit({ index: this.log.length + 1, seq: 0, data: null, cols, rows });
   }
 
-  /** Appends a primary's entry to the log and applies it now, or once the standbys hold it. */
+  /**
+   * Appends a primary's entry to the log, sends it to the standbys and applies it at
+   * once; what the app answers is shown once the standbys hold the entry (settle).
+   */
   private submit(entry: LogEntry): number {
     this.log.push(entry);
     const wait = this.replication?.append(entry) ?? false;
     if (!wait) this.commitThrough(entry.index);
+    else this.pump();
     return entry.index;
   }
 
   /**
-   * Entries up to `index` may be applied here: on a primary, every voting standby holds
+   * Entries up to `index` are committed: on a primary, every voting standby holds
    * them; on a standby, the primary applied them (COMMIT), or they come from a replay.
+   * A standby applies them now; a primary has, and may now show what they caused.
    */
   commitThrough(index: number): void {
     if (index > this.commitIndex) this.commitIndex = Math.min(index, this.log.length);
     this.pump();
+    this.settle();
+  }
+
+  /**
+   * The output rule, in VMware FT's form: a primary applies an entry before its
+   * standbys hold it — the app's answer and the round trip to the standbys overlap —
+   * and holds back the output read after it until they do. Until then the client is
+   * not told the input was applied, so after a failover it sends it again, and the
+   * new primary (which never had it) applies it once. Entries settled here are
+   * reported to the standbys (COMMIT), which apply them in step.
+   */
+  private settle(): void {
+    const through = Math.min(this.appliedIndex, this.commitIndex);
+    if (through <= this.settledIndex) return;
+    const settled = this.log.slice(this.settledIndex, through);
+    this.settledIndex = through;
+    let typed = false;
+    for (const entry of settled) {
+      if (entry.seq > this.inputSeq) this.inputSeq = entry.seq;
+      if (entry.data) typed = true;
+    }
+    while (this.settleWaiters.length > 0 && this.settleWaiters[0]!.index <= this.settledIndex) this.settleWaiters.shift()!.resolve();
+    if (this.role !== 'primary') return;
+    this.replication?.applied(settled);
+    if (typed) {
+      this.loneAck ??= setTimeout(() => {
+        this.loneAck = undefined;
+        if (this.outBytes === 0) this.peer?.sendBinary(encodeOutput(this.inputSeq, this.sent, EMPTY));
+      }, LONE_ACK_MS);
+    }
+    if (this.outBytes > 0) this.flushOutput();
   }
 
   /**
@@ -300,7 +352,9 @@ export class Session {
    * entries carry no `after` and go at once.
    */
   private pump(): void {
-    if (this.pumpTimer !== undefined || this.appliedIndex >= this.commitIndex || this.endMessage !== null) return;
+    // A primary applies what it has logged (settle holds the output back); a standby, what is committed.
+    const limit = this.role === 'primary' ? this.log.length : this.commitIndex;
+    if (this.pumpTimer !== undefined || this.appliedIndex >= limit || this.endMessage !== null) return;
     const retry = (ms: number) => {
       this.pumpTimer = setTimeout(() => {
         this.pumpTimer = undefined;
@@ -313,38 +367,32 @@ export class Session {
     }
     // Fenced: this node's lease is not known to be valid. A primary applies nothing until it is.
     if (this.role === 'primary' && !this.options.mayAct()) return retry(FENCED_RETRY_MS);
-    const first = this.appliedIndex + 1;
     let typed = false;
-    while (this.appliedIndex < this.commitIndex) {
+    while (this.appliedIndex < limit) {
       const entry = this.log[this.appliedIndex]!;
       // A GUI app's output is its viewer's stream, which says nothing of the app's progress.
       if (entry.after !== undefined && this.display.kind === 'terminal' && this.outputBytes < entry.after) {
         this.waitingSince ??= performance.now();
-        if (performance.now() - this.waitingSince < REPLAY_MAX_WAIT_MS) {
-          retry(2);
+        const waited = performance.now() - this.waitingSince;
+        if (waited < REPLAY_MAX_WAIT_MS) {
+          this.waitingFor = entry.after;
+          retry(REPLAY_MAX_WAIT_MS - waited);
           break;
         }
       }
-      this.waitingSince = undefined;
+      this.waitingSince = this.waitingFor = undefined;
       this.apply(entry);
       if (entry.data) typed = true;
       if (!this.options.keepLog) entry.data = entry.data ? APPLIED : null;
     }
-    if (this.appliedIndex >= first && this.role === 'primary') this.replication?.applied(this.log.slice(first - 1, this.appliedIndex));
-    if (typed && this.role === 'primary') {
-      this.inputSinceFlush = true;
-      this.loneAck ??= setTimeout(() => {
-        this.loneAck = undefined;
-        if (this.outBytes === 0) this.peer?.sendBinary(encodeOutput(this.inputSeq, this.sent, EMPTY));
-      }, LONE_ACK_MS);
-    }
+    if (typed && this.role === 'primary') this.inputSinceFlush = true;
+    this.settle();
   }
 
   private apply(entry: LogEntry): void {
     this.appliedIndex = entry.index;
     entry.after = this.outputBytes;
     if (entry.data) {
-      this.inputSeq = Math.max(this.inputSeq, entry.seq);
       this.display.write(entry.data);
     } else {
       this.display.resize(entry.cols, entry.rows);
@@ -354,6 +402,15 @@ export class Session {
       }
     }
     while (this.applyWaiters.length > 0 && this.applyWaiters[0]!.index <= this.appliedIndex) this.applyWaiters.shift()!.resolve();
+  }
+
+  /** Resolves once the entry at `index` is applied and committed here (or the session ended). */
+  private whenSettled(index: number): Promise<void> {
+    if (index <= this.settledIndex || this.endMessage !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.settleWaiters.push({ index, resolve });
+      this.settleWaiters.sort((a, b) => a.index - b.index);
+    });
   }
 
   /** Resolves once the entry at `index` has been applied here. */
@@ -404,7 +461,7 @@ export class Session {
   promote(epoch: number): void {
     this.role = 'primary';
     this.epoch = epoch;
-    this.acceptedSeq = this.inputSeq = this.log.reduce((max, e) => Math.max(max, e.seq), 0);
+    this.acceptedSeq = this.log.reduce((max, e) => Math.max(max, e.seq), 0);
     this.commitThrough(this.log.length);
     this.startHold();
   }
@@ -454,6 +511,7 @@ export class Session {
   private output(data: Buffer): void {
     this.lastOutputAt = performance.now();
     this.outChunks.push(data);
+    this.outAfter.push(this.appliedIndex);
     this.outBytes += data.length;
     if (this.outBytes >= MAX_FRAME_PAYLOAD || this.display.kind === 'rfb') this.flushOutput();
     else if (!this.flushScheduled) {
@@ -461,6 +519,13 @@ export class Session {
       const streaming = !this.inputSinceFlush && performance.now() - this.lastFlush < BATCH_MS;
       if (streaming) setTimeout(this.flushOutput, BATCH_MS);
       else setImmediate(this.flushOutput);
+    }
+    if (this.waitingFor !== undefined && this.outputBytes >= this.waitingFor) {
+      // The app has answered what came before the waiting entry: apply it now.
+      this.waitingFor = undefined;
+      clearTimeout(this.pumpTimer);
+      this.pumpTimer = undefined;
+      this.pump();
     }
     const peer = this.peer;
     const inFlight = this.sent + this.outBytes - this.acked;
@@ -482,25 +547,46 @@ export class Session {
       }, FENCED_RETRY_MS);
       return;
     }
+    // Output read after an entry the standbys do not hold yet waits for it (settle).
+    let count = this.outChunks.length;
+    if (this.outAfter[count - 1]! > this.settledIndex) {
+      count = 0;
+      while (this.outAfter[count]! <= this.settledIndex) count += 1;
+      if (count === 0) return;
+    }
+    const chunks = this.outChunks;
+    if (count === chunks.length) {
+      this.outChunks = [];
+      this.outAfter = [];
+    } else {
+      this.outChunks = chunks.splice(count);
+      this.outAfter.splice(0, count);
+    }
     this.lastFlush = performance.now();
     this.inputSinceFlush = false;
-    const frame = Buffer.allocUnsafe(OUTPUT_HEADER + this.outBytes);
-    writeOutputHeader(frame, this.inputSeq, this.sent);
-    let at = OUTPUT_HEADER;
-    for (const chunk of this.outChunks) at += chunk.copy(frame, at);
-    this.sent += this.outBytes;
-    this.outChunks = [];
-    this.outBytes = 0;
     clearTimeout(this.loneAck);
     this.loneAck = undefined;
-    const peer = this.peer;
-    if (!peer) {
-      this.acked = this.sent;
-      return;
+    // Frames of up to MAX_FRAME_PAYLOAD (output held for a commit can add up to more).
+    for (let first = 0; first < chunks.length; ) {
+      let bytes = chunks[first]!.length;
+      let end = first + 1;
+      while (end < chunks.length && bytes + chunks[end]!.length <= MAX_FRAME_PAYLOAD) bytes += chunks[end++]!.length;
+      const frame = Buffer.allocUnsafe(OUTPUT_HEADER + bytes);
+      writeOutputHeader(frame, this.inputSeq, this.sent);
+      let at = OUTPUT_HEADER;
+      for (let i = first; i < end; i++) at += chunks[i]!.copy(frame, at);
+      first = end;
+      this.sent += bytes;
+      this.outBytes -= bytes;
+      const peer = this.peer;
+      if (!peer) {
+        this.acked = this.sent;
+        continue;
+      }
+      // Only a socket that is backing up needs to report when it drains.
+      const congested = peer.bufferedAmount > this.options.window / 4;
+      peer.sendBinary(frame, congested ? () => this.maybeRelease() : undefined);
     }
-    // Only a socket that is backing up needs to report when it drains.
-    const congested = peer.bufferedAmount > this.options.window / 4;
-    peer.sendBinary(frame, congested ? () => this.maybeRelease() : undefined);
   };
 
   private maybeRelease(): void {
@@ -513,6 +599,16 @@ export class Session {
     this.display.release();
   }
 
+  /**
+   * The app exited. Its last output may be waiting for the standbys to hold the input
+   * before it (settle): the session ends once that is shown — or once they are given
+   * up on, which commits too.
+   */
+  private exited(exit: AppExit): void {
+    if (this.settledIndex >= this.appliedIndex) return this.finish(exit, this.describeExit(exit));
+    void this.whenSettled(this.appliedIndex).then(() => this.finish(exit, this.describeExit(exit)));
+  }
+
   private finish(exit: AppExit | null, message: string): void {
     if (this.endMessage !== null) return;
     this.flushOutput();
@@ -522,6 +618,7 @@ export class Session {
     clearTimeout(this.pumpTimer);
     clearTimeout(this.fencedTimer);
     for (const waiter of this.applyWaiters.splice(0)) waiter.resolve();
+    for (const waiter of this.settleWaiters.splice(0)) waiter.resolve();
     this.holdExpiresAt = null;
     this.display.close();
     const peer = this.peer;

@@ -252,10 +252,19 @@ describe('a standby left behind', () => {
     const standby = before.standbys[0]!;
     // Stopped longer than its lease (2 s): the primary drops it and places a standby on the third node.
     c.signal(standby, 'SIGSTOP');
+    // The output rule: the primary applies a keystroke at once, but shows nothing it
+    // caused until every standby holds it — nothing, while its only standby is stopped.
+    stream.sendInput('while-held\r');
+    await new Promise((r) => setTimeout(r, 800)); // the lease is 2 s: it is in the set still
+    const heldText = screen.text;
     const replaced = await waitForStatus(c, (s) => {
       const now = sessionOf(s, id);
       return now !== undefined && now.standbys.length === 1 && now.standbys[0] !== standby && (now.lag[now.standbys[0]!] ?? 1) === 0;
     }, 20_000, c.node(before.primary).url);
+    expect(heldText).not.toContain('while-held');
+    // Given up on, it holds nothing back: the keystrokes' echo and cat's answer, once each.
+    await screen.waitFor(/while-held[\s\S]*while-held/, 10_000);
+    expect(count(screen.text, 'while-held')).toBe(2);
     c.signal(standby, 'SIGCONT');
     // Back with a new lease, it keeps nothing the record does not give it: the set is whole again.
     await waitForExpect(() => expect(c.node(standby).log.join('\n')).toMatch(new RegExp(`"session":"${id}".*"msg":"stale standby ended"`)), 15_000);
