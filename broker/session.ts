@@ -229,12 +229,10 @@ export class Session {
     this.display.hold();
     try {
       if (this.display.kind === 'terminal' && (cols !== this.cols || rows !== this.rows)) await this.whenApplied(this.resize(cols, rows));
-      // The screen holds all output read so far: it must all be shown before the
+      // The screen holds all output read so far: it must all be sent before the
       // snapshot, so none of it may still wait for its input's commit.
-      do {
-        await this.whenSettled(this.appliedIndex);
-        this.flushOutput();
-      } while (this.outBytes > 0 && this.endMessage === null);
+      while (this.settledIndex < this.appliedIndex && this.endMessage === null) await this.whenSettled(this.appliedIndex);
+      this.flushOutput();
       const snapshot = await this.display.snapshot();
       return { snapshot, outputOffset: this.sent, inputAck: this.inputSeq, cols: this.cols, rows: this.rows };
     } finally {
