@@ -324,6 +324,8 @@ export class Session {
     const through = Math.min(this.appliedIndex, this.commitIndex);
     if (through <= this.settledIndex) return;
     const settled = this.log.slice(this.settledIndex, through);
+    // Output read after an entry that was not settled: held, and released below.
+    const held = this.outAfter.length > 0 && this.outAfter[this.outAfter.length - 1]! > this.settledIndex;
     this.settledIndex = through;
     let typed = false;
     for (const entry of settled) {
@@ -339,7 +341,7 @@ export class Session {
         if (this.outBytes === 0) this.peer?.sendBinary(encodeOutput(this.inputSeq, this.sent, EMPTY));
       }, LONE_ACK_MS);
     }
-    if (this.outBytes > 0) this.flushOutput();
+    if (held) this.flushOutput();
   }
 
   /**
