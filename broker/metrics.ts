@@ -7,6 +7,14 @@ import type { Session } from './session.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+/**
+ * How often the event-loop lag histogram samples. prom-client's default (10 ms) is a
+ * timer that wakes an idle node 100 times a second — about 200 polls a second, each
+ * a context switch, on a machine that should sleep; and on a busy one a wake-up that
+ * competes with keystrokes and display updates. Ten samples a second still show lag.
+ */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
 /** What the scrape-time gauges read. */
 export interface MetricsSource {
   sessions(): Iterable<{ session: Session; lagByStandby: Map<string, number> | null }>;
@@ -65,7 +73,7 @@ export class NodeMetrics {
 
   constructor(node: string, version: string, source: MetricsSource) {
     this.registry.setDefaultLabels({ node });
-    collectDefaultMetrics({ register: this.registry, prefix: 'holdfast_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'holdfast_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     new Gauge({ name: 'holdfast_node_info', help: 'Always 1; the labels say which version this node runs.', labelNames: ['version'] as const, registers: [this.registry] }).set({ version }, 1);
     new Gauge({
       name: 'holdfast_node_accepting',
