@@ -3,7 +3,7 @@
 // Xvnc display in its sandbox, drawn by noVNC. Asserts what a person sees on the
 // canvas and finds on their clipboard.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -17,6 +17,8 @@ let demoNode: DemoNode | null = null;
 let browser: Browser | null = null;
 let context: BrowserContext | null = null;
 let page: Page;
+/** The page's console, kept for a failing test's artifacts. */
+const consoleLines: string[] = [];
 
 /** The visible session's canvas, as a grid of cell sums (a cheap picture of what is drawn). */
 async function canvasCells(page: Page, app: string): Promise<{ width: number; height: number; cells: number[] } | null> {
@@ -72,6 +74,7 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: demoNode.url });
   page = await context.newPage();
+  page.on('console', (message) => consoleLines.push(`${new Date().toISOString()} ${message.type()}: ${message.text()}`));
   page.setDefaultTimeout(15_000);
   await page.goto(demoNode.url);
   await page.getByLabel('User name', { exact: true }).fill('demo');
@@ -82,7 +85,10 @@ beforeAll(async () => {
 
 afterEach(async (test) => {
   if (test.task.result?.state !== 'fail' || !page || page.isClosed()) return;
-  await page.screenshot({ path: join(artifacts, `failed-rfb-${test.task.name.replace(/\W+/g, '-').slice(0, 50)}.png`) }).catch(() => {});
+  const name = `failed-rfb-${test.task.name.replace(/\W+/g, '-').slice(0, 50)}`;
+  await page.screenshot({ path: join(artifacts, `${name}.png`) }).catch(() => {});
+  // What the node and the page said, to tell a lost input from a reconnect or a refusal.
+  writeFileSync(join(artifacts, `${name}.log`), `${demoNode?.output() ?? ''}\n---- page console ----\n${consoleLines.join('\n')}\n`);
 });
 
 afterAll(async () => {
