@@ -73,7 +73,8 @@ function nonBlockingTerminal(): number | null {
  * therefore go through fs.write, one at a time: a blocked write ties up a thread-pool
  * thread, not the event loop, acknowledgements stop, and the broker holds the app.
  * What the terminal takes at once — a keystroke's echo — is written straight to a
- * non-blocking description of it, without the thread pool's two wake-ups. Pipes are asynchronous already and keep stdout.write with its drain event.
+ * non-blocking description of it, without the thread pool's two wake-ups. Pipes are
+ * asynchronous already and keep stdout.write with its drain event.
  */
 function terminalSink(): OutputSink & { flushed(): Promise<void> } {
   const { stdout } = process;
