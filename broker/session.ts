@@ -119,7 +119,7 @@ export class Session {
    * only their input is acknowledged to the client, and only output read after them
    * may be shown. A primary applies ahead of this (see pump); a standby never does.
    */
-  settledIndex = 0;
+  private settledIndex = 0;
   lastOutputAt = 0;
   private readonly display: Display;
   private readonly options: SessionOptions;
