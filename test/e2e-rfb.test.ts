@@ -112,7 +112,9 @@ describe('a graphical app in the web client', () => {
     const canvas = page.getByRole('region', { name: 'Text editor session' }).locator('canvas').first();
     const box = (await canvas.boundingBox())!;
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-    await page.keyboard.type('Hello from Holdfast 42', { delay: 15 });
+    // Long enough to span well over 8 cells of 16 px in any of xedit's usual fonts (22
+    // characters of a 6 px font end right at the 8th: too close to tell a line from a word).
+    await page.keyboard.type('Hello from Holdfast 42, typed in Chromium', { delay: 15 });
     const after = await waitFor('the typed line to show', async () => {
       const now = await settledCanvas(page, 'Text editor');
       return now.join(',') !== before.join(',') ? now : null;
