@@ -30,6 +30,42 @@ export function linesNeeded(rows, scrollback) {
   return 2 * rows + scrollback + 2;
 }
 
+/** Whether any of the four bytes of `w` is outside printable ASCII (0x20–0x7e): any below 0x20, or any above 0x7e. */
+const unprintableIn = (w) => (((w - 0x20202020) & ~w) | (w + 0x01010101) | w) & 0x80808080;
+
+/**
+ * The end of the run of printable ASCII (0x20–0x7e) that starts at `i`: the first
+ * index at or after `i` holding another byte, or `n`. Four bytes at a time through
+ * `words` (a Uint32Array over the same memory whose first word starts `lead` bytes
+ * into `bytes`), byte by byte at the edges: a flood of text is mostly such runs.
+ */
+export function printableEnd(bytes, words, lead, i, n) {
+  while (i < n && ((i - lead) & 3) !== 0) {
+    const b = bytes[i];
+    if (b < 0x20 || b > 0x7e) return i;
+    i += 1;
+  }
+  if (i < n) {
+    const last = words.length;
+    let k = (i - lead) >> 2;
+    while (k < last && !unprintableIn(words[k])) k += 1;
+    i = lead + (k << 2);
+  }
+  while (i < n) {
+    const b = bytes[i];
+    if (b < 0x20 || b > 0x7e) return i;
+    i += 1;
+  }
+  return n;
+}
+
+/** `bytes` as whole aligned 32-bit words, and where the first of them starts. */
+function wordsOf(bytes) {
+  const lead = (4 - (bytes.byteOffset & 3)) & 3;
+  const count = bytes.length > lead ? (bytes.length - lead) >> 2 : 0;
+  return { words: new Uint32Array(bytes.buffer, bytes.byteOffset + (count > 0 ? lead : 0), count), lead };
+}
+
 /**
  * Where `bytes` may be skipped: sorted, non-overlapping `{ rule, s, e, kept }` with
  * bytes [s, e) replaceable by `kept` (the colour changes among them), if the
@@ -40,13 +76,15 @@ export function planSkips(bytes, cols, rows, scrollback, minSkip = MIN_SKIP_BYTE
   const colsTail = (need + 1) * cols + 2;
   const skips = [];
   const colsSkips = [];
+  const { words, lead } = wordsOf(bytes);
 
   // The current region of plain text.
   let firstCut = -1; // just after the region's first CR
   let lastCut = -1; // just after its latest CR
   let lfCount = 0;
   const lfCuts = new Int32Array(need); // ring: the cut before each of the last `need` LFs
-  let sgrs = []; // [start, end, kind] of colour sequences; kind 1 plain reset, 2 other plain, 3 private
+  // Colour sequences, three numbers each: start, end, kind (1 plain reset, 2 other plain, 3 private).
+  let sgrs = [];
   // The current run of printable ASCII.
   let runStart = 0;
 
@@ -72,7 +110,7 @@ export function planSkips(bytes, cols, rows, scrollback, minSkip = MIN_SKIP_BYTE
   while (i < n) {
     const b = bytes[i];
     if (b >= 0x20 && b <= 0x7e) {
-      i += 1;
+      i = printableEnd(bytes, words, lead, i + 1, n);
       continue;
     }
     closeRun(i);
@@ -94,10 +132,9 @@ export function planSkips(bytes, cols, rows, scrollback, minSkip = MIN_SKIP_BYTE
         i += 1;
       } else i += 1;
     } else if (b === ESC) {
-      const sequence = csi(bytes, i);
-      if (sequence && (sequence.final === 0x6d || sequence.final === 0x4b)) {
-        if (sequence.final === 0x6d) sgrs.push([i, sequence.end, sequence.kind]);
-        i = sequence.end;
+      if (csi(bytes, i) && (csiFinal === 0x6d || csiFinal === 0x4b)) {
+        if (csiFinal === 0x6d) sgrs.push(i, csiEnd, csiKind);
+        i = csiEnd;
       } else {
         closeRegion();
         i += 1;
@@ -118,19 +155,25 @@ export function planSkips(bytes, cols, rows, scrollback, minSkip = MIN_SKIP_BYTE
   return skips.sort((a, b) => a.s - b.s);
 }
 
+// What csi() found, kept here rather than in an object per sequence (a coloured log
+// has several a line): its end, its final byte, and its kind.
+let csiEnd = 0;
+let csiFinal = 0;
+let csiKind = 0;
+
 /**
- * `ESC [ params final` at `at` with no intermediates: its end and final byte, and
- * whether it is a reset (SGR with an empty or zero first parameter), another plain
- * SGR, or one with a private marker. Anything else (or cut off) → null.
+ * `ESC [ params final` at `at` with no intermediates: true, with its end and final
+ * byte in csiEnd and csiFinal, and in csiKind whether it is a reset (SGR with an empty
+ * or zero first parameter: 1), another plain SGR (2), or one with a private marker
+ * (3). Anything else (or cut off) → false.
  */
 function csi(bytes, at) {
   const n = bytes.length;
-  if (at + 1 >= n || bytes[at + 1] !== 0x5b) return null;
+  if (at + 1 >= n || bytes[at + 1] !== 0x5b) return false;
   let i = at + 2;
   const paramsStart = i;
   while (i < n && bytes[i] >= 0x30 && bytes[i] <= 0x3f) i += 1;
-  if (i >= n || bytes[i] < 0x40 || bytes[i] > 0x7e) return null;
-  const final = bytes[i];
+  if (i >= n || bytes[i] < 0x40 || bytes[i] > 0x7e) return false;
   let kind = 2;
   if (paramsStart < i && bytes[paramsStart] >= 0x3c) kind = 3;
   else {
@@ -138,26 +181,39 @@ function csi(bytes, at) {
     while (j < i && bytes[j] === 0x30) j += 1;
     if (j === i || bytes[j] === 0x3b) kind = 1;
   }
-  return { end: i + 1, final, kind };
+  csiEnd = i + 1;
+  csiFinal = bytes[i];
+  csiKind = kind;
+  return true;
 }
 
-/** The colour sequences in [s, e) that still matter: plain ones from the last reset on, and every private one. */
-function keptColours(bytes, sgrs, s, e) {
-  const inside = sgrs.filter(([start, end]) => start >= s && end <= e);
-  let from = 0;
-  for (let k = inside.length - 1; k >= 0; k--) {
-    if (inside[k][2] === 1) {
-      from = k;
-      break;
-    }
+/**
+ * The colour sequences in [s, e) that still matter: plain ones from the last reset on,
+ * and every private one. `flat` holds three numbers a sequence (start, end, kind), in
+ * order: read in place, a flood's hundred thousand of them cost no allocations.
+ */
+function keptColours(bytes, flat, s, e) {
+  let first = -1;
+  let from = -1;
+  let last = -1;
+  for (let k = 0; k < flat.length; k += 3) {
+    if (flat[k] < s || flat[k + 1] > e) continue;
+    if (first < 0) first = k;
+    if (flat[k + 2] === 1) from = k;
+    last = k;
   }
-  const kept = inside.filter(([, , kind], k) => k >= from || kind === 3);
-  if (kept.length === 0) return null;
-  const out = new Uint8Array(kept.reduce((sum, [start, end]) => sum + end - start, 0));
+  if (first < 0) return null;
+  if (from < 0) from = first;
+  const kept = (k) => flat[k] >= s && flat[k + 1] <= e && (k >= from || flat[k + 2] === 3);
+  let total = 0;
+  for (let k = first; k <= last; k += 3) if (kept(k)) total += flat[k + 1] - flat[k];
+  if (total === 0) return null;
+  const out = new Uint8Array(total);
   let at = 0;
-  for (const [start, end] of kept) {
-    out.set(bytes.subarray(start, end), at);
-    at += end - start;
+  for (let k = first; k <= last; k += 3) {
+    if (!kept(k)) continue;
+    out.set(bytes.subarray(flat[k], flat[k + 1]), at);
+    at += flat[k + 1] - flat[k];
   }
   return out;
 }

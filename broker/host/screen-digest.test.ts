@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
-import { digest, planSkips } from './screen-digest.mjs';
+import { digest, planSkips, printableEnd } from './screen-digest.mjs';
 
 const { Terminal } = headless;
 const { SerializeAddon } = serialize;
@@ -216,5 +216,44 @@ describe('screen digest: skipping a flood leaves exactly the screen a full parse
     expect(skip?.rule).toBe('cols');
     expect((skip!.e - skip!.s) % 80).toBe(0);
     expect(bytes.length - skip!.e).toBeGreaterThanOrEqual((2 * 24 + 1000 + 3) * 80);
+  });
+});
+
+describe('printableEnd: the run of printable ASCII, four bytes at a time', () => {
+  /** Byte by byte: the reference. */
+  const slowEnd = (bytes: Uint8Array, i: number) => {
+    while (i < bytes.length && bytes[i]! >= 0x20 && bytes[i]! <= 0x7e) i += 1;
+    return i;
+  };
+  const edges = [0x00, 0x09, 0x0a, 0x0d, 0x1b, 0x1f, 0x20, 0x21, 0x41, 0x7d, 0x7e, 0x7f, 0x80, 0x9b, 0xc2, 0xfe, 0xff];
+
+  it('stops at the first byte outside 0x20–0x7e, from every alignment and start', () => {
+    const next = random(7);
+    const memory = new Uint8Array(4096 + 8);
+    for (let round = 0; round < 300; round++) {
+      // Mostly printable, with an edge byte now and then: long runs and every kind of stop.
+      for (let k = 0; k < memory.length; k++) memory[k] = next() < 0.02 ? edges[Math.floor(next() * edges.length)]! : 0x20 + Math.floor(next() * 95);
+      const offset = round % 8;
+      const length = 1 + Math.floor(next() * 4096);
+      const bytes = memory.subarray(offset, offset + length);
+      const lead = (4 - (bytes.byteOffset & 3)) & 3;
+      const count = bytes.length > lead ? (bytes.length - lead) >> 2 : 0;
+      const words = new Uint32Array(bytes.buffer, bytes.byteOffset + (count > 0 ? lead : 0), count);
+      for (let start = 0; start < bytes.length; start += 1 + Math.floor(next() * 37)) {
+        expect(printableEnd(bytes, words, lead, start, bytes.length), `round ${round}, start ${start}`).toBe(slowEnd(bytes, start));
+      }
+    }
+  });
+
+  it('finds each edge byte wherever it sits in a word', () => {
+    for (const edge of edges) {
+      for (let at = 0; at < 16; at++) {
+        const bytes = new Uint8Array(16).fill(0x78);
+        bytes[at] = edge;
+        const words = new Uint32Array(bytes.buffer, 0, 4);
+        const expected = edge >= 0x20 && edge <= 0x7e ? 16 : at;
+        expect(printableEnd(bytes, words, 0, 0, 16), `0x${edge.toString(16)} at ${at}`).toBe(expected);
+      }
+    }
   });
 });
