@@ -473,7 +473,9 @@ async function hashPassword() {
 
 function writeConfig(dir, passwordHash) {
   const config = {
-    node: { name: 'bench', listen: { host: '127.0.0.1', port: 0 }, stateDir: join(dir, 'state') },
+    // Part 5 holds 200 idle sessions of one person at once (and 1 + 50 before them): more
+    // than the default per-person (10) and per-node (200) session limits allow.
+    node: { name: 'bench', listen: { host: '127.0.0.1', port: 0 }, stateDir: join(dir, 'state'), limits: { sessionsPerUser: 260, sessionsPerNode: 300 } },
     users: [{ name: USER, displayName: 'Bench', passwordHash }],
     apps: APPS,
     entitlements: [{ users: [USER], apps: APPS.map((a) => a.id) }],
