@@ -254,7 +254,8 @@ async function waitHealthy(node: ClusterNode, trust: Trust): Promise<void> {
   while (Date.now() < deadline) {
     if (!node.alive) throw new Error(`${node.name} exited while starting:\n${node.log.join('\n')}`);
     try {
-      if ((await request(`${node.url}/healthz`, { timeoutMs: 500 }, trust)).ok) return;
+      // Its own "listening" first: a healthy answer on its port could come from another process.
+      if (node.log.some((line) => line.includes('"msg":"listening"')) && (await request(`${node.url}/healthz`, { timeoutMs: 500 }, trust)).ok) return;
     } catch {
       /* not yet */
     }

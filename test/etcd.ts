@@ -36,17 +36,32 @@ function installExitHook(): void {
 }
 
 /** A loopback TCP port that was free a moment ago (bound to port 0, then closed). */
+/** Ports this process has handed out: a port bound and closed may come up again at once. */
+const handedOut = new Set<number>();
+
+/**
+ * A loopback port nothing listens on now, and never one this process handed out before:
+ * two quick bind-to-0 probes can be given the same port, and two nodes of one test
+ * cluster were (found by CI: the second could not listen, and the first answered for it).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no port'))));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.unref();
+      server.on('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        const found = typeof address === 'object' && address ? address.port : 0;
+        server.close(() => (found ? resolve(found) : reject(new Error('no port'))));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no loopback port that was not handed out already');
 }
 
 interface Member {
