@@ -14,8 +14,16 @@ export interface Member {
   failures: number;
 }
 
-/** How long the primary gathers COMMITs before sending them. */
-const COMMIT_DELAY_MS = 3;
+/**
+ * How long the primary gathers COMMITs before sending them. Each COMMIT wakes the
+ * standby to write what it carries to its app, and under a stream of input (a paste,
+ * a held key, the bench typing as fast as echoes come back) those wake-ups compete for
+ * the host's cores with the keystrokes still in flight: gathered for 3 ms, the 2-replica
+ * echo was 1.13× what it is gathered for 20 (docs/performance.md, Cluster). A standby
+ * is then up to 20 ms behind in applying — never in holding, which it acknowledges at
+ * once — and a promotion applies that much more before it serves the resume.
+ */
+const COMMIT_DELAY_MS = 20;
 
 export class Replicator implements ReplicationSink {
   readonly members = new Map<string, Member>();
