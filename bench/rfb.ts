@@ -890,30 +890,40 @@ interface FpsBlock {
   settled: boolean;
 }
 
+/** What one block counts of its updates, and what the relay spent meanwhile (from now until `stop`). */
+function blockTally(relay: () => number[]) {
+  const pids = relay();
+  const cpu0 = cpuSeconds(pids);
+  const io0 = ioCalls(pids);
+  const counts = { updates: 0, bytes: 0, pixels: 0, waitMs: 0, transferMs: 0 };
+  return {
+    counts,
+    count(info: UpdateInfo, waitedMs: number): void {
+      counts.updates += 1;
+      counts.bytes += info.bytes;
+      counts.pixels += info.pixels;
+      counts.waitMs += waitedMs;
+      counts.transferMs += info.at - info.startedAt;
+    },
+    stop() {
+      const io = ioCalls(pids);
+      return { relayCpuSeconds: cpuSeconds(pids) - cpu0, relayReads: io.reads - io0.reads, relayWrites: io.writes - io0.writes };
+    },
+  };
+}
+
 /** One block: a request always outstanding for `ms`; the first update (idle damage) not counted. */
 async function fpsBlock(v: Viewer, ms: number, relay: () => number[] = () => []): Promise<FpsBlock> {
   const first = v.nextUpdate();
   v.request(true);
   const drain = await first;
-  let updates = 0;
-  let bytes = 0;
-  let pixels = 0;
-  let waitMs = 0;
-  let transferMs = 0;
-  const pids = relay();
-  const cpu0 = cpuSeconds(pids);
-  const io0 = ioCalls(pids);
-  const t0 = performance.now();
-  const end = t0 + ms;
+  const tally = blockTally(relay);
+  const end = performance.now() + ms;
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
   v.onUpdate = (info) => {
     if (info.at <= end) {
-      updates += 1;
-      bytes += info.bytes;
-      pixels += info.pixels;
-      waitMs += info.startedAt - v.requestedAt;
-      transferMs += info.at - info.startedAt;
+      tally.count(info, info.startedAt - v.requestedAt);
       if (performance.now() < end) {
         v.request(true);
         return;
@@ -924,11 +934,10 @@ async function fpsBlock(v: Viewer, ms: number, relay: () => number[] = () => [])
   v.request(true);
   await Promise.race([done, sleep(ms + UPDATE_TIMEOUT_MS)]);
   v.onUpdate = null;
-  const relayCpuSeconds = cpuSeconds(pids) - cpu0;
-  const io = ioCalls(pids);
+  const spent = tally.stop();
   const settled = await v.settle();
   if (v.error) throw v.error;
-  return { path: v.path, updates, bytes, pixels, waitMs, transferMs, relayCpuSeconds, relayReads: io.reads - io0.reads, relayWrites: io.writes - io0.writes, seconds: ms / 1000, drainBytes: drain.bytes, settled };
+  return { path: v.path, ...tally.counts, ...spent, seconds: ms / 1000, drainBytes: drain.bytes, settled };
 }
 
 /**
@@ -942,32 +951,20 @@ async function fpsBlockContinuous(v: Viewer, ms: number, relay: () => number[] =
   const first = v.nextUpdate();
   await v.setContinuous(true);
   const drain = await first;
-  let updates = 0;
-  let bytes = 0;
-  let pixels = 0;
-  let waitMs = 0;
-  let transferMs = 0;
+  const tally = blockTally(relay);
   let lastAt = drain.at;
-  const pids = relay();
-  const cpu0 = cpuSeconds(pids);
-  const io0 = ioCalls(pids);
   const end = performance.now() + ms;
   v.onUpdate = (info) => {
     if (info.at > end) return;
-    updates += 1;
-    bytes += info.bytes;
-    pixels += info.pixels;
-    waitMs += Math.max(0, info.startedAt - lastAt);
-    transferMs += info.at - info.startedAt;
+    tally.count(info, Math.max(0, info.startedAt - lastAt));
     lastAt = info.at;
   };
   await sleep(ms);
   v.onUpdate = null;
-  const relayCpuSeconds = cpuSeconds(pids) - cpu0;
-  const io = ioCalls(pids);
+  const spent = tally.stop();
   const settled = await v.setContinuous(false);
   if (v.error) throw v.error;
-  return { path: v.path, updates, bytes, pixels, waitMs, transferMs, relayCpuSeconds, relayReads: io.reads - io0.reads, relayWrites: io.writes - io0.writes, seconds: ms / 1000, drainBytes: drain.bytes, settled };
+  return { path: v.path, ...tally.counts, ...spent, seconds: ms / 1000, drainBytes: drain.bytes, settled };
 }
 
 /** updates/s, bytes, CPU and timings of one path over its blocks. */
