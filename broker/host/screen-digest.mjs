@@ -59,8 +59,8 @@ export function printableEnd(bytes, words, lead, i, n) {
   return n;
 }
 
-/** `bytes` as whole aligned 32-bit words, and where the first of them starts. */
-function wordsOf(bytes) {
+/** `bytes` as whole aligned 32-bit words, and where the first of them starts (for printableEnd). */
+export function wordsOf(bytes) {
   const lead = (4 - (bytes.byteOffset & 3)) & 3;
   const count = bytes.length > lead ? (bytes.length - lead) >> 2 : 0;
   return { words: new Uint32Array(bytes.buffer, bytes.byteOffset + (count > 0 ? lead : 0), count), lead };

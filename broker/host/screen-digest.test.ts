@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import headless from '@xterm/headless';
 import serialize from '@xterm/addon-serialize';
-import { digest, planSkips, printableEnd } from './screen-digest.mjs';
+import { digest, planSkips, printableEnd, wordsOf } from './screen-digest.mjs';
 
 const { Terminal } = headless;
 const { SerializeAddon } = serialize;
@@ -236,9 +236,7 @@ describe('printableEnd: the run of printable ASCII, four bytes at a time', () =>
       const offset = round % 8;
       const length = 1 + Math.floor(next() * 4096);
       const bytes = memory.subarray(offset, offset + length);
-      const lead = (4 - (bytes.byteOffset & 3)) & 3;
-      const count = bytes.length > lead ? (bytes.length - lead) >> 2 : 0;
-      const words = new Uint32Array(bytes.buffer, bytes.byteOffset + (count > 0 ? lead : 0), count);
+      const { words, lead } = wordsOf(bytes);
       for (let start = 0; start < bytes.length; start += 1 + Math.floor(next() * 37)) {
         expect(printableEnd(bytes, words, lead, start, bytes.length), `round ${round}, start ${start}`).toBe(slowEnd(bytes, start));
       }
