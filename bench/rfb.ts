@@ -558,6 +558,8 @@ class Viewer {
   /** Continuous mode: EndOfContinuousUpdates seen so far, and fences answered. */
   endsOfContinuous = 0;
   fences = 0;
+  /** WebSocket messages received: one per read of the display's socket by either relay. */
+  messages = 0;
   private waiters: Array<{ resolve: (info: UpdateInfo) => void; reject: (error: Error) => void }> = [];
   private endWaiters: Array<() => void> = [];
   private resolveReady!: () => void;
@@ -649,6 +651,12 @@ class Viewer {
     });
   }
 
+  /** One message of the relay's stream. */
+  received(data: Uint8Array): void {
+    this.messages += 1;
+    this.stream.push(data);
+  }
+
   /** Waits for the outstanding request's update, if any (bounded). */
   async settle(ms = UPDATE_TIMEOUT_MS): Promise<boolean> {
     if (!this.outstanding) return true;
@@ -672,7 +680,7 @@ function holdfastViewer(session: HoldfastRfbSession, continuous: boolean): Viewe
     },
     continuous,
   );
-  session.onOutput((data) => viewer.stream.push(data));
+  session.onOutput((data) => viewer.received(data));
   return viewer;
 }
 
@@ -738,7 +746,7 @@ async function referenceViewer(socketPath: string, options: RfbOptions, continuo
     };
     const viewer = new Viewer('reference', { viewer: send, input: send }, continuous);
     socket.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) viewer.stream.push(data);
+      if (isBinary) viewer.received(data);
       else viewer.fail(new Error('websockify sent a text frame'));
     });
     socket.on('close', () => viewer.fail(new Error('the websockify connection closed')));
@@ -770,19 +778,29 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-/** CPU seconds (user + system) used so far by these processes. */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
+/**
+ * CPU seconds used so far by these processes: `total` to the nanosecond (the scheduler's
+ * run time of every thread), and `system`, the kernel's part, in 10 ms ticks.
+ */
+function cpuSeconds(pids: number[]): { total: number; system: number } {
+  let ns = 0;
+  let system = 0;
   for (const pid of pids) {
     try {
       const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
+      system += Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[12]);
+      for (const task of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+        } catch {
+          /* the thread ended */
+        }
+      }
     } catch {
       /* gone */
     }
   }
-  return ticks / 100;
+  return { total: ns / 1e9, system: system / 100 };
 }
 
 /** Read and write system calls made so far by these processes (every thread; /proc/PID/io). */
@@ -882,6 +900,10 @@ interface FpsBlock {
   waitMs: number;
   transferMs: number;
   relayCpuSeconds: number;
+  /** Messages the viewer received meanwhile: each relay sends one per read of the display's socket. */
+  relayMessages: number;
+  /** The part of it spent in the kernel (system calls, the loopback's TCP). */
+  relaySystemSeconds: number;
   /** Read and write system calls the relay made meanwhile (/proc/PID/io syscr, syscw). */
   relayReads: number;
   relayWrites: number;
@@ -891,10 +913,11 @@ interface FpsBlock {
 }
 
 /** What one block counts of its updates, and what the relay spent meanwhile (from now until `stop`). */
-function blockTally(relay: () => number[]) {
+function blockTally(v: Viewer, relay: () => number[]) {
   const pids = relay();
   const cpu0 = cpuSeconds(pids);
   const io0 = ioCalls(pids);
+  const messages0 = v.messages;
   const counts = { updates: 0, bytes: 0, pixels: 0, waitMs: 0, transferMs: 0 };
   return {
     counts,
@@ -907,7 +930,8 @@ function blockTally(relay: () => number[]) {
     },
     stop() {
       const io = ioCalls(pids);
-      return { relayCpuSeconds: cpuSeconds(pids) - cpu0, relayReads: io.reads - io0.reads, relayWrites: io.writes - io0.writes };
+      const cpu = cpuSeconds(pids);
+      return { relayMessages: v.messages - messages0, relayCpuSeconds: cpu.total - cpu0.total, relaySystemSeconds: cpu.system - cpu0.system, relayReads: io.reads - io0.reads, relayWrites: io.writes - io0.writes };
     },
   };
 }
@@ -917,7 +941,7 @@ async function fpsBlock(v: Viewer, ms: number, relay: () => number[] = () => [])
   const first = v.nextUpdate();
   v.request(true);
   const drain = await first;
-  const tally = blockTally(relay);
+  const tally = blockTally(v, relay);
   const end = performance.now() + ms;
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
@@ -951,7 +975,7 @@ async function fpsBlockContinuous(v: Viewer, ms: number, relay: () => number[] =
   const first = v.nextUpdate();
   await v.setContinuous(true);
   const drain = await first;
-  const tally = blockTally(relay);
+  const tally = blockTally(v, relay);
   let lastAt = drain.at;
   const end = performance.now() + ms;
   v.onUpdate = (info) => {
@@ -975,6 +999,8 @@ function fpsOf(blocks: FpsBlock[], path: string, pair: Pair) {
   const seconds = mine.reduce((s, x) => s + x.seconds, 0);
   const pixels = mine.reduce((s, x) => s + x.pixels, 0);
   const cpu = mine.reduce((s, x) => s + x.relayCpuSeconds, 0);
+  const system = mine.reduce((s, x) => s + x.relaySystemSeconds, 0);
+  const messages = mine.reduce((s, x) => s + x.relayMessages, 0);
   const relayReads = mine.reduce((s, x) => s + x.relayReads, 0);
   const relayWrites = mine.reduce((s, x) => s + x.relayWrites, 0);
   const waitMs = mine.reduce((s, x) => s + x.waitMs, 0);
@@ -995,6 +1021,15 @@ function fpsOf(blocks: FpsBlock[], path: string, pair: Pair) {
     relayReadsPerUpdate: relayReads > 0 ? r(relayReads / Math.max(1, updates), 1) : null,
     relayWritesPerUpdate: relayWrites > 0 ? r(relayWrites / Math.max(1, updates), 1) : null,
     relayCpuUsPerUpdate: r((cpu * 1e6) / Math.max(1, updates), 0),
+    /** The kernel's part of relayCpuUsPerUpdate (the rest is the relay's own code, in user space). */
+    relaySystemUsPerUpdate: r((system * 1e6) / Math.max(1, updates), 0),
+    /**
+     * Messages relayed per update (each relay sends one per read of the display's
+     * socket, so this counts websockify's reads too), and the relay's CPU per message:
+     * what one wake-up of the relay costs, whatever the updates' sizes.
+     */
+    relayMessagesPerUpdate: r(messages / Math.max(1, updates), 1),
+    relayCpuUsPerMessage: r((cpu * 1e6) / Math.max(1, messages), 1),
     /** Mean time from sending the request (continuous mode: from the last update's last byte) to the update's first byte, and from its first byte to its last. */
     requestToFirstByteMs: r(waitMs / Math.max(1, updates), 2),
     firstToLastByteMs: r(transferMs / Math.max(1, updates), 2),
