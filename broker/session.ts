@@ -177,7 +177,7 @@ export class Session {
       cols: options.cols,
       rows: options.rows,
       screens: options.screens,
-      onOutput: (data: Buffer) => this.output(data),
+      onOutput: (data: Buffer, room?: boolean) => this.output(data, room),
       onExit: (exit: AppExit) => this.exited(exit),
       onProgress: () => this.maybeRelease(),
     };
@@ -508,8 +508,25 @@ export class Session {
    * update only once the last byte of this one is in, so a BATCH_MS timer on the
    * tail of every update costs frames per second (docs/performance.md, RFB).
    */
-  private output(data: Buffer): void {
+  private output(data: Buffer, room = false): boolean {
     this.lastOutputAt = performance.now();
+    if (room) {
+      // A GUI stream's read, in the display's own buffer: it goes out as it lies, under
+      // a header written into the room in front of it — unless output before it is still
+      // waiting (held for a commit, fenced), behind which it waits in a copy of its own.
+      const peer = this.peer;
+      if (this.outBytes === 0 && peer && this.appliedIndex <= this.settledIndex && this.options.mayAct()) {
+        const frame = Buffer.from(data.buffer, data.byteOffset - OUTPUT_HEADER, OUTPUT_HEADER + data.length);
+        writeOutputHeader(frame, this.inputSeq, this.sent);
+        this.sent += data.length;
+        this.sendFrame(frame);
+        // Written through to the kernel, or queued on the socket (which then holds this memory).
+        const kept = peer.bufferedAmount > 0;
+        this.afterOutput();
+        return kept;
+      }
+      data = Buffer.from(data);
+    }
     this.outChunks.push(data);
     this.outAfter.push(this.appliedIndex);
     this.outBytes += data.length;
@@ -520,6 +537,12 @@ export class Session {
       if (streaming) setTimeout(this.flushOutput, BATCH_MS);
       else setImmediate(this.flushOutput);
     }
+    this.afterOutput();
+    return false;
+  }
+
+  /** What any output read does: an entry waiting for it is applied; a client or screen that is behind holds the app back. */
+  private afterOutput(): void {
     if (this.waitingFor !== undefined && this.outputBytes >= this.waitingFor) {
       // The app has answered what came before the waiting entry: apply it now.
       this.waitingFor = undefined;
@@ -562,10 +585,6 @@ export class Session {
       this.outChunks = chunks.splice(count);
       this.outAfter.splice(0, count);
     }
-    this.lastFlush = performance.now();
-    this.inputSinceFlush = false;
-    clearTimeout(this.loneAck);
-    this.loneAck = undefined;
     // Frames of up to MAX_FRAME_PAYLOAD (output held for a commit can add up to more).
     for (let first = 0; first < chunks.length; ) {
       let bytes = chunks[first]!.length;
@@ -578,16 +597,27 @@ export class Session {
       first = end;
       this.sent += bytes;
       this.outBytes -= bytes;
-      const peer = this.peer;
-      if (!peer) {
-        this.acked = this.sent;
-        continue;
-      }
-      // Only a socket that is backing up needs to report when it drains.
-      const congested = peer.bufferedAmount > this.options.window / 4;
-      peer.sendBinary(frame, congested ? () => this.maybeRelease() : undefined);
+      this.sendFrame(frame);
     }
   };
+
+  /** Sends an OUTPUT frame whose bytes `sent` already counts (with no client, they count as acknowledged). */
+  private sendFrame(frame: Buffer): void {
+    this.lastFlush = performance.now();
+    this.inputSinceFlush = false;
+    if (this.loneAck !== undefined) {
+      clearTimeout(this.loneAck);
+      this.loneAck = undefined;
+    }
+    const peer = this.peer;
+    if (!peer) {
+      this.acked = this.sent;
+      return;
+    }
+    // Only a socket that is backing up needs to report when it drains.
+    const congested = peer.bufferedAmount > this.options.window / 4;
+    peer.sendBinary(frame, congested ? () => this.maybeRelease() : undefined);
+  }
 
   private maybeRelease(): void {
     if (this.snapshotting > 0) return;

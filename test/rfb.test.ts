@@ -5,7 +5,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientCutText, encodeInput, encodeRfb, keyEvent, MAX_CUT_TEXT } from '../shared/protocol/index.js';
+import type { Socket } from 'node:net';
+import { nodeSocketFactory } from '../broker/cli/connect.js';
+import { HoldfastClient } from '../shared/core/index.js';
+import { clientCutText, encodeInput, encodeRfb, keyEvent, MAX_CUT_TEXT, updateRequest } from '../shared/protocol/index.js';
 import { FaultProxy } from './fault-proxy.js';
 import { bearer, client, rawSocket, startNode, type TestNode } from './harness.js';
 import { writeBgrxPng } from './png.js';
@@ -95,6 +98,49 @@ describe('a graphical session', () => {
       c.signOut();
     } finally {
       await proxy.stop();
+    }
+  });
+
+  it('delivers every byte intact to a viewer that stops reading while the display streams', async () => {
+    // The relay sends each read of the display from the buffer it was read into, and must
+    // read into new memory while the client's socket still holds a frame from it. A
+    // viewer that reads nothing while 10 or more whole frames (1.9 MB each, raw) pile up on its
+    // connection — far beyond the kernel's buffers, under a 64 MiB output window — must
+    // then parse every one of them and see the screen as it is.
+    // A heartbeat slower than the pause, so neither end takes the silence for a dead link.
+    const wide = await startNode({ apps: [XTERM], node: { outputWindowBytes: 64 * 1024 * 1024, heartbeatMs: 20_000 } });
+    try {
+      const sockets: Array<{ _socket?: Socket }> = [];
+      const c = new HoldfastClient({
+        brokerUrl: wide.url,
+        socketFactory: (url, protocols) => {
+          const socket = nodeSocketFactory(url, protocols);
+          sockets.push(socket as never);
+          return socket;
+        },
+        connectTimeoutMs: 5000,
+      });
+      await c.signIn('ann', 'ann-pw');
+      const gui = await launchGui(c, XTERM.id);
+      const before = await gui.steady();
+      const viewer = gui.viewer;
+      const tcp = sockets.at(-1)!._socket!;
+      tcp.pause();
+      const updates = viewer.updates;
+      // One request at a time (requests that wait together are answered by one update).
+      for (let i = 0; i < 16; i++) {
+        gui.stream.sendViewer(updateRequest(false, 0, 0, viewer.width, viewer.height));
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      tcp.resume();
+      const after = await gui.steady();
+      expect(gui.viewer, 'the same stream throughout (no resume)').toBe(viewer);
+      expect(viewer.updates - updates, 'whole frames that piled up and arrived').toBeGreaterThanOrEqual(10);
+      expect(after.hash, 'the screen as it was').toBe(before.hash);
+      gui.stream.close();
+      c.signOut();
+    } finally {
+      await wide.stop();
     }
   });
 

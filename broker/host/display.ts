@@ -47,8 +47,14 @@ export interface DisplayOptions {
   cols: number;
   rows: number;
   screens: Screens;
-  /** What streams to the client. */
-  onOutput: (data: Buffer) => void;
+  /**
+   * What streams to the client. `room`: `data` is a view of a buffer the display reads
+   * into again, valid only during the call, with OUTPUT_HEADER bytes free in front of it
+   * for the frame's header, so the frame can go out as it lies. Returns true when
+   * something still holds that memory after the call (the socket queued the frame): the
+   * display then reads into new memory.
+   */
+  onOutput: (data: Buffer, room?: boolean) => boolean;
   onExit: (exit: AppExit) => void;
   /** The display caught up on some backlog (flow control may release). */
   onProgress: () => void;

@@ -13,7 +13,7 @@
 // which the session logs and applies here through the host's viewer.
 import { existsSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { RfbClientParser, RfbType, checkInputMessage, withoutExtendedClipboard } from '../../shared/protocol/index.js';
+import { OUTPUT_HEADER, RfbClientParser, RfbType, checkInputMessage, withoutExtendedClipboard } from '../../shared/protocol/index.js';
 import { sleep } from '../sleep.js';
 import { AppProcess } from './app-process.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
@@ -28,6 +28,8 @@ const SETTLE_UNCHANGED_MS = 2500;
 const SETTLE_MAX_MS = 6000;
 /** Two full frames this far apart must agree for a hash to count. */
 const HASH_STEADY_MS = 100;
+/** A relay reads the display's socket into a buffer of this size (Xvnc's pieces are a few KiB). */
+const RELAY_READ_BYTES = 64 * 1024;
 /** What the app and Xvnc print (to their PTY) is kept for the operator and for exit messages. */
 const TAIL_BYTES = 4096;
 
@@ -141,14 +143,34 @@ export class RfbDisplay implements Display {
     this.relay = relay;
     void this.socketReady.then((ok) => {
       if (!ok || this.relay !== relay) return;
-      const socket = createConnection(this.socketPath);
+      // Xvnc writes an update in pieces of a few KiB, each read on its own. They are read
+      // into one buffer, after room for the frame header, and go out from there: no
+      // allocation, copy or stream event per read (docs/performance.md, RFB). New memory
+      // is taken only when the client's socket kept the last read queued.
+      let space = Buffer.allocUnsafeSlow(OUTPUT_HEADER + RELAY_READ_BYTES);
+      let readInto = space.subarray(OUTPUT_HEADER);
+      let kept = false;
+      const socket = createConnection({
+        path: this.socketPath,
+        onread: {
+          buffer: () => {
+            if (kept) {
+              space = Buffer.allocUnsafeSlow(OUTPUT_HEADER + RELAY_READ_BYTES);
+              readInto = space.subarray(OUTPUT_HEADER);
+              kept = false;
+            }
+            return readInto;
+          },
+          callback: (bytes: number) => {
+            if (this.relay === relay) kept = this.options.onOutput(readInto.subarray(0, bytes), true);
+            return true;
+          },
+        },
+      });
       relay.socket = socket;
       if (this.held) socket.pause();
       socket.on('connect', () => {
         for (const bytes of relay.queue.splice(0)) socket.write(bytes);
-      });
-      socket.on('data', (data) => {
-        if (this.relay === relay) this.options.onOutput(data);
       });
       socket.on('error', () => {});
       socket.on('close', () => {
