@@ -900,6 +900,8 @@ interface FpsBlock {
   waitMs: number;
   transferMs: number;
   relayCpuSeconds: number;
+  /** CPU this process (the viewers, and the bench around them) used meanwhile. */
+  viewerCpuSeconds: number;
   /** Messages the viewer received meanwhile: each relay sends one per read of the display's socket. */
   relayMessages: number;
   /** The part of it spent in the kernel (system calls, the loopback's TCP). */
@@ -918,6 +920,7 @@ function blockTally(v: Viewer, relay: () => number[]) {
   const cpu0 = cpuSeconds(pids);
   const io0 = ioCalls(pids);
   const messages0 = v.messages;
+  const viewer0 = process.cpuUsage();
   const counts = { updates: 0, bytes: 0, pixels: 0, waitMs: 0, transferMs: 0 };
   return {
     counts,
@@ -931,7 +934,8 @@ function blockTally(v: Viewer, relay: () => number[]) {
     stop() {
       const io = ioCalls(pids);
       const cpu = cpuSeconds(pids);
-      return { relayMessages: v.messages - messages0, relayCpuSeconds: cpu.total - cpu0.total, relaySystemSeconds: cpu.system - cpu0.system, relayReads: io.reads - io0.reads, relayWrites: io.writes - io0.writes };
+      const viewer = process.cpuUsage(viewer0);
+      return { viewerCpuSeconds: (viewer.user + viewer.system) / 1e6, relayMessages: v.messages - messages0, relayCpuSeconds: cpu.total - cpu0.total, relaySystemSeconds: cpu.system - cpu0.system, relayReads: io.reads - io0.reads, relayWrites: io.writes - io0.writes };
     },
   };
 }
@@ -1001,6 +1005,7 @@ function fpsOf(blocks: FpsBlock[], path: string, pair: Pair) {
   const cpu = mine.reduce((s, x) => s + x.relayCpuSeconds, 0);
   const system = mine.reduce((s, x) => s + x.relaySystemSeconds, 0);
   const messages = mine.reduce((s, x) => s + x.relayMessages, 0);
+  const viewerCpu = mine.reduce((s, x) => s + x.viewerCpuSeconds, 0);
   const relayReads = mine.reduce((s, x) => s + x.relayReads, 0);
   const relayWrites = mine.reduce((s, x) => s + x.relayWrites, 0);
   const waitMs = mine.reduce((s, x) => s + x.waitMs, 0);
@@ -1030,6 +1035,8 @@ function fpsOf(blocks: FpsBlock[], path: string, pair: Pair) {
      */
     relayMessagesPerUpdate: r(messages / Math.max(1, updates), 1),
     relayCpuUsPerMessage: r((cpu * 1e6) / Math.max(1, messages), 1),
+    /** The viewer's own CPU per update (this process: the holdfast path parses and acknowledges OUTPUT frames too). */
+    viewerCpuUsPerUpdate: r((viewerCpu * 1e6) / Math.max(1, updates), 0),
     /** Mean time from sending the request (continuous mode: from the last update's last byte) to the update's first byte, and from its first byte to its last. */
     requestToFirstByteMs: r(waitMs / Math.max(1, updates), 2),
     firstToLastByteMs: r(transferMs / Math.max(1, updates), 2),
