@@ -2,11 +2,14 @@
 // bubblewrap, real Xvnc and X apps. The test's viewer (RfbViewer) speaks RFB inside the
 // session's stream as the web client's noVNC does — viewer messages in RFB frames,
 // input messages in numbered INPUT frames — and reads the framebuffer back.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
-import { nodeSocketFactory } from '../broker/cli/connect.js';
+import { nodeSocketFactoryWith } from '../broker/cli/connect.js';
+import { makeDevCertificate } from '../broker/tls/certificate.js';
+import { SYSTEM_TRUST, makeTrust } from '../broker/tls/trust.js';
 import { HoldfastClient } from '../shared/core/index.js';
 import { clientCutText, encodeInput, encodeRfb, keyEvent, MAX_CUT_TEXT, updateRequest } from '../shared/protocol/index.js';
 import { FaultProxy } from './fault-proxy.js';
@@ -101,20 +104,32 @@ describe('a graphical session', () => {
     }
   });
 
-  it('delivers every byte intact to a viewer that stops reading while the display streams', async () => {
+  it.each([['ws'], ['wss']])('delivers every byte intact to a viewer that stops reading while the display streams (%s)', async (scheme) => {
     // The relay sends each read of the display from the buffer it was read into, and must
     // read into new memory while the client's socket still holds a frame from it. A
-    // viewer that reads nothing while 10 or more whole frames (1.9 MB each, raw) pile up on its
-    // connection — far beyond the kernel's buffers, under a 64 MiB output window — must
-    // then parse every one of them and see the screen as it is.
+    // viewer that reads nothing while 10 or more whole frames (1.9 MB each, raw) pile up
+    // on its connection — far beyond the kernel's buffers, under a 64 MiB output window —
+    // must then parse every one of them and see the screen as it is. Over TLS too, where
+    // the socket encrypts what it is given.
+    let tls: { certFile: string; keyFile: string } | undefined;
+    let trust = SYSTEM_TRUST;
+    if (scheme === 'wss') {
+      const dir = mkdtempSync(join(tmpdir(), 'holdfast-rfb-tls-'));
+      const cert = makeDevCertificate({ names: ['127.0.0.1'] });
+      tls = { certFile: join(dir, 'node.crt'), keyFile: join(dir, 'node.key') };
+      writeFileSync(tls.certFile, cert.certPem);
+      writeFileSync(tls.keyFile, cert.keyPem, { mode: 0o600 });
+      trust = makeTrust({ pins: [cert.pin] });
+    }
     // A heartbeat slower than the pause, so neither end takes the silence for a dead link.
-    const wide = await startNode({ apps: [XTERM], node: { outputWindowBytes: 64 * 1024 * 1024, heartbeatMs: 20_000 } });
+    const wide = await startNode({ apps: [XTERM], node: { outputWindowBytes: 64 * 1024 * 1024, heartbeatMs: 20_000, ...(tls ? { tls } : {}) } });
+    expect(wide.url.startsWith(scheme === 'wss' ? 'https:' : 'http:')).toBe(true);
     try {
       const sockets: Array<{ _socket?: Socket }> = [];
       const c = new HoldfastClient({
         brokerUrl: wide.url,
         socketFactory: (url, protocols) => {
-          const socket = nodeSocketFactory(url, protocols);
+          const socket = nodeSocketFactoryWith(trust)(url, protocols);
           sockets.push(socket as never);
           return socket;
         },
