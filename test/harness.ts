@@ -131,11 +131,11 @@ export async function launch(c: HoldfastClient, appId: string, cols = 80, rows =
 }
 
 /** Runs a shell command line in a sandboxed shell session; resolves with its output and status. */
-export async function sh(stream: SessionStream, screen: Screen, command: string): Promise<{ output: string; status: number }> {
+export async function sh(stream: SessionStream, screen: Screen, command: string, timeoutMs?: number): Promise<{ output: string; status: number }> {
   const tag = Math.random().toString(36).slice(2, 8);
   const start = screen.text.length;
   stream.sendInput(`${command}; echo "@@${tag}-$?@@"\r`);
-  const match = await screen.waitFor(new RegExp(`@@${tag}-(\\d+)@@`));
+  const match = await screen.waitFor(new RegExp(`@@${tag}-(\\d+)@@`), timeoutMs);
   const text = screen.text.slice(start);
   // Output starts after the last echo of the command line itself (typed-ahead input
   // is echoed once by the tty and again when the shell draws its prompt).
