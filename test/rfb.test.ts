@@ -107,7 +107,7 @@ describe('a graphical session', () => {
   it.each([['ws'], ['wss']])('delivers every byte intact to a viewer that stops reading while the display streams (%s)', async (scheme) => {
     // The relay sends each read of the display from the buffer it was read into, and must
     // read into new memory while the client's socket still holds a frame from it. A
-    // viewer that reads nothing while 10 or more whole frames (1.9 MB each, raw) pile up
+    // viewer that reads nothing while 12 whole frames (1.9 MB each, raw) pile up
     // on its connection — far beyond the kernel's buffers, under a 64 MiB output window —
     // must then parse every one of them and see the screen as it is. Over TLS too, where
     // the socket encrypts what it is given.
@@ -142,15 +142,21 @@ describe('a graphical session', () => {
       const tcp = sockets.at(-1)!._socket!;
       tcp.pause();
       const updates = viewer.updates;
-      // One request at a time (requests that wait together are answered by one update).
-      for (let i = 0; i < 16; i++) {
+      // One request at a time, each once the last whole frame has left the session for the
+      // socket (requests that wait together are answered by one update): 12 frames, about
+      // 23 MB, queued behind a client that reads nothing.
+      const found = wide.node.ctx.sessions.lookup(gui.stream.view.sessionId!);
+      if (found.found !== 'running') throw new Error('the session is not running on this node');
+      const frameBytes = viewer.width * viewer.height * 4;
+      const start = found.session.outputBytes;
+      for (let i = 1; i <= 12; i++) {
         gui.stream.sendViewer(updateRequest(false, 0, 0, viewer.width, viewer.height));
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        await waitFor(`whole frame ${i} to leave the session`, () => found.session.outputBytes - start >= i * frameBytes, 15_000);
       }
       tcp.resume();
       const after = await gui.steady();
       expect(gui.viewer, 'the same stream throughout (no resume)').toBe(viewer);
-      expect(viewer.updates - updates, 'whole frames that piled up and arrived').toBeGreaterThanOrEqual(10);
+      expect(viewer.updates - updates, 'whole frames that piled up and arrived').toBeGreaterThanOrEqual(12);
       expect(after.hash, 'the screen as it was').toBe(before.hash);
       gui.stream.close();
       c.signOut();
