@@ -900,12 +900,12 @@ interface FpsBlock {
   waitMs: number;
   transferMs: number;
   relayCpuSeconds: number;
-  /** CPU this process (the viewers, and the bench around them) used meanwhile. */
-  viewerCpuSeconds: number;
-  /** Messages the viewer received meanwhile: each relay sends one per read of the display's socket. */
-  relayMessages: number;
   /** The part of it spent in the kernel (system calls, the loopback's TCP). */
   relaySystemSeconds: number;
+  /** Messages the viewer received meanwhile: each relay sends one per read of the display's socket. */
+  relayMessages: number;
+  /** CPU this process (the viewers, and the bench around them) used meanwhile. */
+  viewerCpuSeconds: number;
   /** Read and write system calls the relay made meanwhile (/proc/PID/io syscr, syscw). */
   relayReads: number;
   relayWrites: number;

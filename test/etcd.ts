@@ -35,7 +35,6 @@ function installExitHook(): void {
   });
 }
 
-/** A loopback TCP port that was free a moment ago (bound to port 0, then closed). */
 /** Ports this process has handed out: a port bound and closed may come up again at once. */
 const handedOut = new Set<number>();
 

@@ -9,9 +9,9 @@ export interface Skip {
 }
 export const MIN_SKIP_BYTES: number;
 export function linesNeeded(rows: number, scrollback: number): number;
-/** The end of the run of printable ASCII from `i` (`words`: the same memory as whole words, the first `lead` bytes in). */
 /** `bytes` as whole aligned 32-bit words, and how many bytes into `bytes` the first of them starts. */
 export function wordsOf(bytes: Uint8Array): { words: Uint32Array; lead: number };
+/** The end of the run of printable ASCII from `i` (`words`: the same memory as whole words, the first `lead` bytes in). */
 export function printableEnd(bytes: Uint8Array, words: Uint32Array, lead: number, i: number, n: number): number;
 export function planSkips(bytes: Uint8Array, cols: number, rows: number, scrollback: number, minSkip?: number): Skip[];
 export function skipVerdict(terminal: Terminal, skip: Skip): boolean;
