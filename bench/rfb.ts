@@ -558,7 +558,7 @@ class Viewer {
   /** Continuous mode: EndOfContinuousUpdates seen so far, and fences answered. */
   endsOfContinuous = 0;
   fences = 0;
-  /** WebSocket messages received (websockify: one per read of the display's socket; the node: one per whole update). */
+  /** WebSocket messages received: one per read of the display's socket by either relay. */
   messages = 0;
   private waiters: Array<{ resolve: (info: UpdateInfo) => void; reject: (error: Error) => void }> = [];
   private endWaiters: Array<() => void> = [];
@@ -902,7 +902,7 @@ interface FpsBlock {
   relayCpuSeconds: number;
   /** The part of it spent in the kernel (system calls, the loopback's TCP). */
   relaySystemSeconds: number;
-  /** WebSocket messages the viewer received meanwhile (websockify sends one per read of the display's socket). */
+  /** Messages the viewer received meanwhile: each relay sends one per read of the display's socket. */
   relayMessages: number;
   /** CPU this process (the viewers, and the bench around them) used meanwhile. */
   viewerCpuSeconds: number;
@@ -1029,10 +1029,9 @@ function fpsOf(blocks: FpsBlock[], path: string, pair: Pair) {
     /** The kernel's part of relayCpuUsPerUpdate (the rest is the relay's own code, in user space). */
     relaySystemUsPerUpdate: r((system * 1e6) / Math.max(1, updates), 0),
     /**
-     * WebSocket messages relayed per update, and the relay's CPU per message. websockify
-     * sends one per read of the display's socket, so for it this counts reads, and CPU
-     * per message is what one wake-up costs. The node reads as often (relayReadsPerUpdate)
-     * but sends each update whole: one message, or one per 224 KiB of a larger one.
+     * Messages relayed per update (each relay sends one per read of the display's
+     * socket, so this counts websockify's reads too), and the relay's CPU per message:
+     * what one wake-up of the relay costs, whatever the updates' sizes.
      */
     relayMessagesPerUpdate: r(messages / Math.max(1, updates), 1),
     relayCpuUsPerMessage: r((cpu * 1e6) / Math.max(1, messages), 1),

@@ -44,12 +44,6 @@ export class NodeMetrics {
     buckets: [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576],
     registers: [this.registry],
   });
-  readonly relayFrames = new Counter({
-    name: 'holdfast_rfb_relay_frames_total',
-    help: 'Frames a GUI relay sent, by what sent them: a whole update (or other message) read, the buffer full, the hold timer, or a display stream the relay could not follow.',
-    labelNames: ['sent_by'] as const,
-    registers: [this.registry],
-  });
   readonly controlPlane = new Histogram({
     name: 'holdfast_control_plane_seconds',
     help: 'Control-plane calls by operation (etcd, or the embedded store), including failures.',

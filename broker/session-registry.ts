@@ -22,7 +22,6 @@ import { Failover } from './cluster/failover.js';
 import { HASH_CHECK_MS, ScreenChecks } from './cluster/screen-checks.js';
 import { hashToken, type SessionRecord } from './cluster/records.js';
 import type { NodeMetrics } from './metrics.js';
-import type { RelaySend } from './host/rfb-relay-buffer.js';
 import { noAudit, type AuditLog } from './audit.js';
 import { sleep } from './sleep.js';
 
@@ -95,9 +94,6 @@ export class SessionRegistry {
   drainState: DrainState | null = null;
   private readonly healTimer: NodeJS.Timeout;
 
-  /** Bound once: a GUI relay counts every frame it sends. */
-  private readonly relayFrames: Record<RelaySend, { inc(): void }>;
-
   constructor(
     readonly config: NodeConfig,
     private readonly catalog: Catalog,
@@ -109,8 +105,6 @@ export class SessionRegistry {
     readonly sandbox: SandboxHost,
     private readonly audit: AuditLog = noAudit,
   ) {
-    const frames = metrics.relayFrames;
-    this.relayFrames = { update: frames.labels('update'), full: frames.labels('full'), timer: frames.labels('timer'), unfollowed: frames.labels('unfollowed') };
     this.healTimer = setInterval(() => this.heal(), HEAL_MS);
     this.healTimer.unref();
     peers.handlers = {
@@ -281,7 +275,6 @@ export class SessionRegistry {
       keepLog: this.replicasFor(o.app) > 1,
       onEnd: (done, message) => this.ended(done, message),
       warn: (message, fields) => this.log.warn(message, fields),
-      relayFrame: (sentBy) => this.relayFrames[sentBy].inc(),
     });
     this.timeLaunch(session);
     return session;

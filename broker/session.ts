@@ -13,7 +13,6 @@ import type { AppConfig, SandboxProfile } from './config/schema.js';
 import type { AppExit } from './host/app-process.js';
 import type { Display } from './host/display.js';
 import { RfbDisplay } from './host/rfb-display.js';
-import type { RelaySend } from './host/rfb-relay-buffer.js';
 import type { Screens } from './host/screens.js';
 import type { SandboxHost } from './host/sandbox-host.js';
 import { TerminalDisplay } from './host/terminal-display.js';
@@ -69,8 +68,6 @@ export interface SessionOptions {
   onEnd: (session: Session, message: string, exit: AppExit | null) => void;
   /** Operator-facing warnings (a GUI display that failed). */
   warn: (message: string, fields: Record<string, unknown>) => void;
-  /** Counts a GUI relay's frame by what sent it (holdfast_rfb_relay_frames_total). */
-  relayFrame?: (sentBy: RelaySend) => void;
 }
 
 export interface ResumePoint {
@@ -180,13 +177,13 @@ export class Session {
       cols: options.cols,
       rows: options.rows,
       screens: options.screens,
-      onOutput: (data: Buffer, room?: boolean, released?: () => void) => this.output(data, room, released),
+      onOutput: (data: Buffer, room?: boolean) => this.output(data, room),
       onExit: (exit: AppExit) => this.exited(exit),
       onProgress: () => this.maybeRelease(),
     };
     this.display =
       options.app.display === 'rfb'
-        ? new RfbDisplay({ ...display, onViewerLost: () => this.dropClient(), log: options.warn, ...(options.relayFrame ? { onRelayFrame: options.relayFrame } : {}) })
+        ? new RfbDisplay({ ...display, onViewerLost: () => this.dropClient(), log: options.warn })
         : new TerminalDisplay(display);
   }
 
@@ -511,7 +508,7 @@ export class Session {
    * update only once the last byte of this one is in, so a BATCH_MS timer on the
    * tail of every update costs frames per second (docs/performance.md, RFB).
    */
-  private output(data: Buffer, room = false, released?: () => void): boolean {
+  private output(data: Buffer, room = false): boolean {
     this.lastOutputAt = performance.now();
     if (room) {
       // A GUI stream's read, in the display's own buffer: it goes out as it lies, under
@@ -522,14 +519,13 @@ export class Session {
         const frame = Buffer.from(data.buffer, data.byteOffset - OUTPUT_HEADER, OUTPUT_HEADER + data.length);
         writeOutputHeader(frame, this.inputSeq, this.sent);
         this.sent += data.length;
-        this.sendFrame(frame, released);
+        this.sendFrame(frame);
         // Written through to the kernel, or queued on the socket (which then holds this memory).
         const kept = peer.bufferedAmount > 0;
         this.afterOutput();
         return kept;
       }
       data = Buffer.from(data);
-      released?.();
     }
     this.outChunks.push(data);
     this.outAfter.push(this.appliedIndex);
@@ -605,11 +601,8 @@ export class Session {
     }
   };
 
-  /**
-   * Sends an OUTPUT frame whose bytes `sent` already counts (with no client, they count
-   * as acknowledged); `released` once the socket no longer holds it.
-   */
-  private sendFrame(frame: Buffer, released?: () => void): void {
+  /** Sends an OUTPUT frame whose bytes `sent` already counts (with no client, they count as acknowledged). */
+  private sendFrame(frame: Buffer): void {
     this.lastFlush = performance.now();
     this.inputSinceFlush = false;
     if (this.loneAck !== undefined) {
@@ -619,18 +612,11 @@ export class Session {
     const peer = this.peer;
     if (!peer) {
       this.acked = this.sent;
-      released?.();
       return;
     }
     // Only a socket that is backing up needs to report when it drains.
     const congested = peer.bufferedAmount > this.options.window / 4;
-    const drained = congested
-      ? () => {
-          this.maybeRelease();
-          released?.();
-        }
-      : released;
-    peer.sendBinary(frame, drained);
+    peer.sendBinary(frame, congested ? () => this.maybeRelease() : undefined);
   }
 
   private maybeRelease(): void {

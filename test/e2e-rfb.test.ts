@@ -54,21 +54,6 @@ async function settledCanvas(page: Page, app: string): Promise<number[]> {
   }, 20_000);
 }
 
-/**
- * The node's count of GUI relay frames by what sent them. The relay follows Xvnc's
- * messages to noVNC to send each update whole; were it to lose the thread on anything
- * noVNC asks for (Tight, JPEG, cursors, resizes, clipboard), it would count "unfollowed".
- */
-async function relayFrames(): Promise<Record<string, number>> {
-  const text = await (await fetch(`${demoNode!.url}/metrics`)).text();
-  const counts: Record<string, number> = {};
-  for (const [, labels, n] of text.matchAll(/^holdfast_rfb_relay_frames_total\{([^}]*)\} (\d+)/gm)) {
-    const by = /sent_by="(\w+)"/.exec(labels!)?.[1];
-    if (by) counts[by] = Number(n);
-  }
-  return counts;
-}
-
 async function launch(page: Page, app: string): Promise<void> {
   await page.getByRole('tab', { name: 'Apps' }).click();
   await page.getByRole('button', { name: `Launch ${app}`, exact: true }).click();
@@ -148,9 +133,6 @@ describe('a graphical app in the web client', () => {
     expect(rows.size, 'rows of 16 px that changed in the top quarter').toBeLessThanOrEqual(2);
     expect(Math.max(...columns) - Math.min(...columns), 'width of the typed line, in 16 px cells').toBeGreaterThanOrEqual(8);
     expect(changed.length - top.length, 'cells that changed elsewhere (the pointer)').toBeLessThanOrEqual(8);
-    const frames = await relayFrames();
-    expect(frames.update, 'frames sent as whole updates').toBeGreaterThan(0);
-    expect(frames.unfollowed ?? 0, 'frames sent after the relay lost the thread of the display’s stream').toBe(0);
   });
 
   it('copies text from the app to the local clipboard, and from the local clipboard into the app', async () => {
@@ -167,6 +149,5 @@ describe('a graphical app in the web client', () => {
     await page.keyboard.type('xclip -o -selection clipboard > pasted.txt\n', { delay: 10 });
     await waitFor('the app to have read the local clipboard', () => homeFiles(demoNode!.stateDir, 'pasted.txt').includes('from-local-77'));
     await page.screenshot({ path: join(artifacts, 'rfb-xterm-clipboard.png') });
-    expect((await relayFrames()).unfollowed ?? 0, 'frames sent after the relay lost the thread of the display’s stream').toBe(0);
   });
 });

@@ -54,10 +54,6 @@ describe('a graphical session', () => {
     expect(bands.length).toBeGreaterThanOrEqual(2);
     expect(Math.max(...bands) * 8, 'lowest changed pixel row').toBeLessThan(80);
     expect(gui.stream.view.pendingInputs, 'every key applied and acknowledged').toBe(0);
-    // The relay followed Xvnc's messages and sent updates whole; it never lost the thread.
-    const frames = Object.fromEntries((await node.node.ctx.metrics.relayFrames.get()).values.map((v) => [v.labels.sent_by, v.value]));
-    expect(frames.update, 'frames sent as whole updates').toBeGreaterThan(0);
-    expect(frames.unfollowed ?? 0, 'frames sent after the relay lost the thread').toBe(0);
     gui.stream.close();
     c.signOut();
   });
@@ -109,7 +105,7 @@ describe('a graphical session', () => {
   });
 
   it.each([['ws'], ['wss']])('delivers every byte intact to a viewer that stops reading while the display streams (%s)', async (scheme) => {
-    // The relay sends the display's output from the buffer it was read into, and must
+    // The relay sends each read of the display from the buffer it was read into, and must
     // read into new memory while the client's socket still holds a frame from it. A
     // viewer that reads nothing while 12 whole frames (1.9 MB each, raw) pile up
     // on its connection — far beyond the kernel's buffers, under a 64 MiB output window —

@@ -52,11 +52,9 @@ export interface DisplayOptions {
    * into again, valid only during the call, with OUTPUT_HEADER bytes free in front of it
    * for the frame's header, so the frame can go out as it lies. Returns true when
    * something still holds that memory after the call (the socket queued the frame): the
-   * display then reads into other memory. `released` is called once for every such call,
-   * when nothing holds the memory any more (the frame was written to the kernel, copied,
-   * or dropped), so the buffer can be reused.
+   * display then reads into new memory.
    */
-  onOutput: (data: Buffer, room?: boolean, released?: () => void) => boolean;
+  onOutput: (data: Buffer, room?: boolean) => boolean;
   onExit: (exit: AppExit) => void;
   /** The display caught up on some backlog (flow control may release). */
   onProgress: () => void;

@@ -13,12 +13,10 @@
 // which the session logs and applies here through the host's viewer.
 import { existsSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { RfbClientParser, RfbType, checkInputMessage, withoutExtendedClipboard } from '../../shared/protocol/index.js';
+import { OUTPUT_HEADER, RfbClientParser, RfbType, checkInputMessage, withoutExtendedClipboard } from '../../shared/protocol/index.js';
 import { sleep } from '../sleep.js';
 import { AppProcess } from './app-process.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
-import { RelayBuffer, type RelaySend } from './rfb-relay-buffer.js';
-import { RfbServerStream } from './rfb-server-stream.js';
 import { RfbViewer } from './rfb-viewer.js';
 
 /** How long Xvnc may take to listen before the display is given up on. */
@@ -30,14 +28,13 @@ const SETTLE_UNCHANGED_MS = 2500;
 const SETTLE_MAX_MS = 6000;
 /** Two full frames this far apart must agree for a hash to count. */
 const HASH_STEADY_MS = 100;
+/** A relay reads the display's socket into a buffer of this size (Xvnc's pieces are a few KiB). */
+const RELAY_READ_BYTES = 64 * 1024;
 /** What the app and Xvnc print (to their PTY) is kept for the operator and for exit messages. */
 const TAIL_BYTES = 4096;
 
 interface Relay {
   parser: RfbClientParser;
-  /** Where Xvnc's messages to this viewer end, so that each update goes out whole. */
-  stream: RfbServerStream;
-  buffer: RelayBuffer | null;
   socket: Socket | null;
   queue: Uint8Array[];
   handshake: number;
@@ -61,7 +58,6 @@ export class RfbDisplay implements Display {
       /** The client's relay broke (the display dropped it): the client should reconnect. */
       onViewerLost: () => void;
       log: (message: string, fields: Record<string, unknown>) => void;
-      onRelayFrame?: (sentBy: RelaySend) => void;
     },
   ) {
     this.process = new AppProcess({
@@ -143,30 +139,30 @@ export class RfbDisplay implements Display {
 
   attachViewer(): void {
     this.detachViewer();
-    const relay: Relay = { parser: new RfbClientParser(), stream: new RfbServerStream(), buffer: null, socket: null, queue: [], handshake: 0 };
+    const relay: Relay = { parser: new RfbClientParser(), socket: null, queue: [], handshake: 0 };
     this.relay = relay;
     void this.socketReady.then((ok) => {
       if (!ok || this.relay !== relay) return;
-      // Read into slabs and sent as whole updates from there (rfb-relay-buffer.ts).
-      const { stream } = relay;
-      let told = false;
-      const buffer = new RelayBuffer(stream, {
-        send: (data, released) => (this.relay === relay ? this.options.onOutput(data, true, released) : (released(), false)),
-        sent: (sentBy) => {
-          this.options.onRelayFrame?.(sentBy);
-          if (sentBy === 'unfollowed' && !told) {
-            told = true;
-            this.options.log('the relay cannot follow the display\'s stream; it sends each read as it comes', { session: this.options.sessionId, why: stream.failed });
-          }
-        },
-      });
-      relay.buffer = buffer;
+      // Xvnc writes an update in pieces of a few KiB, each read on its own. They are read
+      // into one buffer, after room for the frame header, and go out from there: no
+      // allocation, copy or stream event per read (docs/performance.md, RFB). New memory
+      // is taken only when the client's socket kept the last read queued.
+      let space = Buffer.allocUnsafeSlow(OUTPUT_HEADER + RELAY_READ_BYTES);
+      let readInto = space.subarray(OUTPUT_HEADER);
+      let kept = false;
       const socket = createConnection({
         path: this.socketPath,
         onread: {
-          buffer: () => buffer.next(),
+          buffer: () => {
+            if (kept) {
+              space = Buffer.allocUnsafeSlow(OUTPUT_HEADER + RELAY_READ_BYTES);
+              readInto = space.subarray(OUTPUT_HEADER);
+              kept = false;
+            }
+            return readInto;
+          },
           callback: (bytes: number) => {
-            buffer.read(bytes);
+            if (this.relay === relay) kept = this.options.onOutput(readInto.subarray(0, bytes), true);
             return true;
           },
         },
@@ -178,7 +174,6 @@ export class RfbDisplay implements Display {
       });
       socket.on('error', () => {});
       socket.on('close', () => {
-        buffer.close();
         if (this.relay !== relay) return;
         this.relay = null;
         if (!this.gone) this.options.onViewerLost();
@@ -189,7 +184,6 @@ export class RfbDisplay implements Display {
   detachViewer(): void {
     const relay = this.relay;
     this.relay = null;
-    relay?.buffer?.close();
     relay?.socket?.destroy();
   }
 
@@ -201,9 +195,7 @@ export class RfbDisplay implements Display {
     for (const message of messages) {
       let bytes = message.bytes;
       if (message.kind === 'input') return `RFB input (message type ${message.type}) must come in a numbered INPUT frame`;
-      if (message.kind === 'handshake' && ++relay.handshake === 1) relay.stream.clientVersion(bytes);
-      if (message.kind === 'handshake' && relay.handshake === 3) bytes = new Uint8Array([1]); // ClientInit: always shared
-      if (message.type === RfbType.setPixelFormat) relay.stream.setPixelFormat(bytes);
+      if (message.kind === 'handshake' && ++relay.handshake === 3) bytes = new Uint8Array([1]); // ClientInit: always shared
       if (message.type === RfbType.setEncodings) bytes = withoutExtendedClipboard(bytes);
       if (relay.socket && !relay.socket.connecting) relay.socket.write(bytes);
       else relay.queue.push(bytes);
