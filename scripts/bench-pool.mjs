@@ -74,7 +74,7 @@ for (const file of files) {
 if (skipped.length > 0) console.log(`left out ${skipped.length} run(s) from a tree with uncommitted changes (--dirty to include them)`);
 if (skewed.length > 0) console.log(`left out ${skewed.length} run(s) the bench marked skewed, other processes over ${SKEWED * 100} % of the CPU (--busy to include them)`);
 if (runs.length === 0) {
-  console.log('no GUI (RFB) results to pool');
+  console.error('no GUI (RFB) results to pool: none of the files is a bench result with a GUI part (npm run bench -- --only=rfb writes them)');
   process.exit(1);
 }
 runs.sort((a, b) => a.when.localeCompare(b.when));
