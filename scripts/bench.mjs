@@ -1815,7 +1815,7 @@ function render(result) {
     const enc = gui.encodingsSeen.preferredByBytes;
     const part = (v) => (v.fpsAtLeastReference && v.bytesPerUpdateAtMostReference ? 'within' : `NOT MET (fps ${v.fpsAtLeastReference ? 'ok' : 'below'}, bytes ${v.bytesPerUpdateAtMostReference ? 'ok' : 'above'})`);
     out.push(
-      `   budget (fps ≥ reference and bytes/update ≤ reference): continuous ${part(gui.budgetParts.continuous)}, one request at a time ${part(gui.budgetParts.request)}; ` +
+      `   budget (fps ≥ reference and bytes/update ≤ reference, with continuous updates as noVNC runs): ${part(gui.budgetParts.continuous)}; one request at a time (diagnostic): ${part(gui.budgetParts.request)}; ` +
         `Xvnc's encoding by bytes: ${enc.holdfast} (holdfast) / ${enc.reference} (reference)`,
     );
     out.push('   one run moves these ratios by ±0.1: judge the budget over many runs, `npm run bench:pool -- bench-results/bench-*.json`');
