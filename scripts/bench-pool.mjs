@@ -64,7 +64,7 @@ for (const file of files) {
   for (const [key] of MODES) {
     const h = rfb[key].holdfast.perBlock;
     const r = rfb[key].reference.perBlock;
-    const pairs = h.map((x, i) => ({ fps: x.updatesPerSecond / r[i].updatesPerSecond, bytes: x.bytesPerUpdate / r[i].bytesPerUpdate })).filter((p) => Number.isFinite(p.fps) && Number.isFinite(p.bytes) && p.fps > 0 && p.bytes > 0);
+    const pairs = h.map((x, i) => ({ fps: x.updatesPerSecond / r[i]?.updatesPerSecond, bytes: x.bytesPerUpdate / r[i]?.bytesPerUpdate })).filter((p) => Number.isFinite(p.fps) && Number.isFinite(p.bytes) && p.fps > 0 && p.bytes > 0);
     run.modes[key] = {
       pairs,
       fps: Math.exp(mean(pairs.map((p) => Math.log(p.fps)))),
@@ -92,7 +92,7 @@ for (const run of runs) {
 console.log('\npooled (geometric mean over runs, 95 % CI):');
 const verdicts = [];
 /** Whether a figure's 95 % interval rules out parity with websockify. */
-const sure = (x) => (x.lo > 1 || x.hi < 1 ? 'its 95 % interval excludes parity' : 'parity inside its 95 % interval');
+const sure = (x) => (!Number.isFinite(x.lo) ? 'one run: no interval' : x.lo > 1 || x.hi < 1 ? 'its 95 % interval excludes parity' : 'parity inside its 95 % interval');
 for (const [key, name, role] of MODES) {
   const fps = interval(runs.map((run) => Math.log(run.modes[key].fps)));
   const bytes = interval(runs.map((run) => Math.log(run.modes[key].bytes)));

@@ -51,7 +51,7 @@ describe('bench:pool', () => {
       run({ fps: [1.12, 1.12, 1.12, 1.12], bytes: [0.9, 0.9, 0.9, 0.9] }, { fps: [1.01, 1.0, 1.0, 1.0], bytes: [0.95, 1.0, 1.0, 1.0] }),
     ];
     const out = pool(...files);
-    expect(out).toContain('3 run(s)');
+    expect(out).toContain('\n3 run(s); per run');
     expect(out).toMatch(/continuous updates, as noVNC runs\s+updates\/s 1\.100× \(1\.0\d\d×–1\.1\d\d×\)\s+bytes\/update 0\.900×/);
     expect(out).toContain("continuous updates, as noVNC runs (the budget): MET — updates/s at least websockify's (its 95 % interval excludes parity), bytes/update at most websockify's (its 95 % interval excludes parity)");
     // One at a time: the bytes' geometric mean is (1.1 · 0.95)^(1/12) ≈ 1.0037: above, but not ruled out.
@@ -67,11 +67,11 @@ describe('bench:pool', () => {
     const strict = pool('--commit=bbbb', good, dirty, busy, other);
     expect(strict).toContain('left out 1 run(s) from a tree with uncommitted changes');
     expect(strict).toContain('left out 1 run(s) the bench marked skewed');
-    expect(strict).toContain('1 run(s)');
-    expect(strict).toContain('continuous updates, as noVNC runs (the budget): MET');
+    expect(strict).toContain('\n1 run(s); per run');
+    expect(strict).toContain("continuous updates, as noVNC runs (the budget): MET — updates/s at least websockify's (one run: no interval)");
 
     const all = pool('--dirty', '--busy', good, dirty, busy, other);
-    expect(all).toContain('4 run(s)');
+    expect(all).toContain('\n4 run(s); per run');
     expect(all).toContain('continuous updates, as noVNC runs (the budget): NOT MET — updates/s below');
   });
 
