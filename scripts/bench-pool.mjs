@@ -60,13 +60,12 @@ for (const file of files) {
     skewed.push(file);
     continue;
   }
-  const run = { file, commit: source.commit ?? '?', when: bench.timestamp ?? '', modes: {} };
+  const run = { commit: source.commit ?? '?', when: bench.timestamp ?? '', modes: {} };
   for (const [key] of MODES) {
     const h = rfb[key].holdfast.perBlock;
     const r = rfb[key].reference.perBlock;
     const pairs = h.map((x, i) => ({ fps: x.updatesPerSecond / r[i]?.updatesPerSecond, bytes: x.bytesPerUpdate / r[i]?.bytesPerUpdate })).filter((p) => Number.isFinite(p.fps) && Number.isFinite(p.bytes) && p.fps > 0 && p.bytes > 0);
     run.modes[key] = {
-      pairs,
       fps: Math.exp(mean(pairs.map((p) => Math.log(p.fps)))),
       bytes: Math.exp(mean(pairs.map((p) => Math.log(p.bytes)))),
     };
