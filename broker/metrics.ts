@@ -3,7 +3,6 @@
 // about sessions and replicas are computed when scraped, from the registry itself, so
 // they cannot drift from what the node does.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Session } from './session.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -17,7 +16,7 @@ const EVENT_LOOP_SAMPLE_MS = 100;
 
 /** What the scrape-time gauges read. */
 export interface MetricsSource {
-  sessions(): Iterable<{ session: Session; lagByStandby: Map<string, number> | null }>;
+  sessions(): Iterable<{ session: { readonly role: 'primary' | 'standby'; readonly endMessage: string | null; readonly attached: boolean }; lagByStandby: Map<string, number> | null }>;
   accepting(): boolean;
   draining(): boolean;
 }

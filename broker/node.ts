@@ -20,7 +20,7 @@ import { REVOKED, Revocations } from './auth/revocations.js';
 import { SecondFactors, TOTP } from './auth/second-factor.js';
 import { SharedSignInLimits } from './auth/shared-limits.js';
 import { join } from 'node:path';
-import { SessionRegistry } from './session-registry.js';
+import { SessionRegistry } from './registry/session-registry.js';
 import { SandboxHost } from './host/sandbox-host.js';
 import { Cluster } from './cluster/cluster.js';
 import { PeerHub } from './cluster/peers.js';
@@ -76,12 +76,15 @@ export class BrokerNode {
     const { config } = options;
     const log = options.log ?? createLogger({ node: config.node.name }, config.node.logLevel ?? levelFromEnv('info'));
     const catalog = new Catalog(config);
-    const tokens = TokenService.fromKeyFile(config.node.tokenKeyFile, config.node.accessTokenTtlSeconds, config.node.refreshTokenTtlDays * 86_400);
+    // Until the node has joined its cluster nothing is revoked (and nobody is served).
+    const tokens = TokenService.fromKeyFile(config.node.tokenKeyFile, config.node.accessTokenTtlSeconds, config.node.refreshTokenTtlDays * 86_400, () => this.revocations);
     this.tls = config.node.tls ? loadServerTls(config.node.tls) : null;
     // Links to other nodes (peers, tunnels, forwarded admin calls) trust the system's
     // CAs and node.tls.caFile — by default, this node's own certificate.
     const trust = this.tls ? makeTrust({ extraCa: this.tls.peerCa }) : SYSTEM_TRUST;
-    this.peers = new PeerHub(config.node.name, tokens.key, log, trust);
+    // Peer links deliver to the session registry, which sends on them: the one knot
+    // between the two is tied here, with a function (the registry is made in start()).
+    this.peers = new PeerHub(config.node.name, tokens.key, log, trust, () => this.registry?.peerHandlers ?? null);
     // Parts made in start(): the registry needs this node's URL, known only once it listens.
     const late = <T>(part: () => T | null) => (): T => {
       const made = part();
@@ -180,7 +183,7 @@ export class BrokerNode {
         if (!ok) metrics.controlPlaneErrors.inc({ op });
       },
     });
-    this.cluster = new Cluster(this.options.config.node.name, clusterConfig.advertiseUrl ?? url, plane, clusterConfig, this.ctx.log);
+    this.cluster = new Cluster(this.options.config.node.name, clusterConfig.advertiseUrl ?? url, plane, clusterConfig, this.ctx.log, () => this.registry?.clusterEvents ?? null);
     const { node: nodeConfig } = this.options.config;
     const sandbox = new SandboxHost({
       name: nodeConfig.name,
@@ -189,16 +192,14 @@ export class BrokerNode {
     });
     this.ctx.log.info('sandbox', { ...sandbox.info, staleCgroupsRemoved: sandbox.staleRemoved });
     this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, sandbox, this.ctx.audit);
-    this.revocations = new Revocations(plane);
+    this.revocations = new Revocations(plane, (user) => {
+      for (const connection of this.ctx.connections) if (connection.user === user) connection.revoked();
+    });
     this.secondFactors = new SecondFactors(plane, this.ctx.tokens.key);
     this.signInCodes = new SignInCodes(plane);
-    this.revocations.onUserRevoked = (user) => {
-      for (const connection of this.ctx.connections) if (connection.user === user) connection.revoked();
-    };
     try {
       await this.cluster.start();
       await this.revocations.start();
-      this.ctx.tokens.revocations = this.revocations;
       // Sign-in failures count cluster-wide: spreading guesses over nodes gains nothing.
       const { byPair, byAddress, byUser } = this.ctx.limits;
       this.sharedLimits = new SharedSignInLimits(plane, { pair: byPair, address: byAddress, user: byUser }, this.ctx.log);

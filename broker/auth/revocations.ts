@@ -24,10 +24,11 @@ export class Revocations {
   private readonly rotated = new Map<string, number>();
   private watch: Watch | null = null;
   private sweeper: NodeJS.Timeout | undefined;
-  /** Called when a user's tokens are revoked (here or on another node): their connections close. */
-  onUserRevoked: (user: string) => void = () => {};
-
-  constructor(private readonly plane: ControlPlane) {}
+  constructor(
+    private readonly plane: ControlPlane,
+    /** Called when a user's tokens are revoked (here or on another node): their connections close. */
+    private readonly onUserRevoked: (user: string) => void = () => {},
+  ) {}
 
   async start(): Promise<void> {
     this.watch = this.plane.watch(REVOKED, (event) => {

@@ -35,19 +35,18 @@ export interface RevocationCheck {
 }
 
 export class TokenService {
-  /** Set once the node has joined its cluster; until then nothing is revoked. */
-  revocations: RevocationCheck | null = null;
-
   constructor(
     /** Also keys the HMAC that nodes of one cluster present to each other. */
     readonly key: Uint8Array,
     private readonly ttlSeconds: number,
     private readonly refreshTtlSeconds = 30 * 86_400,
+    /** The node's revocations, once it has joined its cluster (null until then: nothing is revoked). */
+    private readonly revocations: () => RevocationCheck | null = () => null,
   ) {}
 
   /** Reads the node's key, creating it (mode 0600) when the file is missing. */
-  static fromKeyFile(file: string | undefined, ttlSeconds: number, refreshTtlSeconds?: number): TokenService {
-    if (!file) return new TokenService(randomBytes(32), ttlSeconds, refreshTtlSeconds);
+  static fromKeyFile(file: string | undefined, ttlSeconds: number, refreshTtlSeconds?: number, revocations?: () => RevocationCheck | null): TokenService {
+    if (!file) return new TokenService(randomBytes(32), ttlSeconds, refreshTtlSeconds, revocations);
     let key: Buffer;
     try {
       key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
@@ -57,7 +56,7 @@ export class TokenService {
       writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600 });
     }
     if (key.length < 32) throw new Error(`${file}: token key must be at least 32 bytes of base64`);
-    return new TokenService(key, ttlSeconds, refreshTtlSeconds);
+    return new TokenService(key, ttlSeconds, refreshTtlSeconds, revocations);
   }
 
   issue(user: string, federated?: FederatedClaims): Promise<{ token: string; expiresAt: number }> {
@@ -103,7 +102,7 @@ export class TokenService {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience, algorithms: ['HS256'] });
       if (typeof payload.sub !== 'string') return null;
       const issuedAt = typeof payload.t === 'number' ? payload.t : (payload.iat ?? 0) * 1000;
-      if (honourRevocations && this.revocations?.revoked(payload.sub, issuedAt, payload.jti)) return null;
+      if (honourRevocations && this.revocations()?.revoked(payload.sub, issuedAt, payload.jti)) return null;
       const federated = federatedOf(payload.fed);
       if (federated === null) return null;
       return { user: payload.sub, jti: payload.jti, expiresAt: payload.exp !== undefined ? payload.exp * 1000 : undefined, ...(federated ? { federated } : {}) };

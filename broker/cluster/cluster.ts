@@ -37,7 +37,6 @@ export class Cluster {
   private load = 0;
   private stopped = false;
   private readonly startedAt = Date.now();
-  events: ClusterEvents | null = null;
   /** False while the node may not take new sessions (no lease, or draining). */
   accepting = false;
   /** Set by an administrator's drain: no new sessions until undrained (or restarted). */
@@ -49,6 +48,8 @@ export class Cluster {
     private readonly plane: ControlPlane,
     private readonly config: ClusterConfig,
     private readonly log: Logger,
+    /** Who is told of members leaving and of this node's lease: the session registry, made after the cluster (null until then). */
+    private readonly events: () => ClusterEvents | null = () => null,
   ) {}
 
   get clustered(): boolean {
@@ -74,7 +75,7 @@ export class Cluster {
         if (record) this.nodes.set(name, record);
       } else if (this.nodes.delete(name) && name !== this.name) {
         this.log.warn('node left the cluster', { peer: name });
-        this.events?.nodeGone(name);
+        this.events()?.nodeGone(name);
       }
     });
     await this.watch.ready;
@@ -236,7 +237,7 @@ export class Cluster {
       if (this.stopped || this.lease !== lease) return;
       this.accepting = false;
       this.log.error('lost the control-plane lease: not accepting sessions and not acting as primary until it is back');
-      this.events?.leaseLost();
+      this.events()?.leaseLost();
       void this.reregister();
     });
   }
@@ -246,7 +247,7 @@ export class Cluster {
       try {
         await this.register();
         this.log.info('control-plane lease regained', { attempts: attempt });
-        this.events?.leaseRegained();
+        this.events()?.leaseRegained();
         return;
       } catch (error) {
         if (attempt === 1 || attempt % 20 === 0) this.log.warn('control plane unreachable; retrying', { error: String(error) });
@@ -272,7 +273,7 @@ export class Cluster {
     for (const name of [...this.nodes.keys()]) {
       if (!seen.has(name)) {
         this.nodes.delete(name);
-        if (name !== this.name) this.events?.nodeGone(name);
+        if (name !== this.name) this.events()?.nodeGone(name);
       }
     }
   }

@@ -4,8 +4,7 @@
 // a compare-and-swap, so a superseded primary finds out and steps down.
 import type { SessionRecord } from './records.js';
 import { entryFromJson } from './peer-protocol.js';
-import type { Replica, SessionRegistry } from '../session-registry.js';
-import { MAX_DIVERGENCES } from './screen-checks.js';
+import { MAX_DIVERGENCES, type Replica, type ReplicaSetHost } from './replica.js';
 import { sleep } from '../sleep.js';
 
 /** Standbys other than the first live one wait this long before trying to promote. */
@@ -14,7 +13,7 @@ const SECOND_STANDBY_DELAY_MS = 400;
 export class Failover {
   private readonly promoting = new Set<string>();
 
-  constructor(private readonly host: SessionRegistry) {}
+  constructor(private readonly host: ReplicaSetHost) {}
 
   /** A primary's link to us closed: if its process is gone, take over now. */
   inboundClosed(from: string): void {
@@ -49,7 +48,7 @@ export class Failover {
 
   /** Our link to a standby closed: a dead standby is dropped; a live one gets what it missed. */
   outboundClosed(to: string): void {
-    const mine = [...this.host.replicas.values()].filter((r) => r.session.role === 'primary' && r.replicator?.members.has(to));
+    const mine = [...this.host.replicas.values()].filter((r) => r.session.role === 'primary' && r.session.replicator?.members.has(to));
     if (mine.length === 0) return;
     const node = this.host.cluster.node(to);
     const check = (attempt: number) => {
@@ -61,9 +60,9 @@ export class Failover {
         }
         else if (state === 'listening') {
           for (const replica of mine) {
-            const member = replica.replicator?.members.get(to);
+            const member = replica.session.replicator?.members.get(to);
             if (member && ++member.failures > 3) void this.dropStandby(replica, to, 'its link keeps failing');
-            else setTimeout(() => replica.replicator?.resend(to), 100 * (member?.failures ?? 1));
+            else setTimeout(() => replica.session.replicator?.resend(to), 100 * (member?.failures ?? 1));
           }
         }
         else if (attempt < 5) setTimeout(() => check(attempt + 1), 200);
@@ -76,7 +75,7 @@ export class Failover {
   nodeGone(name: string): void {
     for (const replica of this.host.replicas.values()) {
       if (replica.session.role === 'standby' && replica.primary === name) void this.promote(replica, name);
-      else if (replica.session.role === 'primary' && replica.replicator?.members.has(name)) void this.dropStandby(replica, name, 'its node left the cluster');
+      else if (replica.session.role === 'primary' && replica.session.replicator?.members.has(name)) void this.dropStandby(replica, name, 'its node left the cluster');
     }
   }
 
@@ -118,7 +117,7 @@ export class Failover {
           primary: this.host.self,
           standbys: live.filter((n) => n !== this.host.self),
           attached: false,
-          holdExpiresAt: Date.now() + this.host.config.node.sessionHoldSeconds * 1000,
+          holdExpiresAt: Date.now() + this.host.holdSeconds * 1000,
         };
         if ((await this.host.cluster.swapSession(next, current.revision)) === null) continue;
         await this.becomePrimary(replica, next);
@@ -159,7 +158,7 @@ export class Failover {
           primary: this.host.self,
           standbys: record.standbys.filter((n) => n !== this.host.self && n !== from && this.host.cluster.isLive(n)),
           attached: false,
-          holdExpiresAt: Date.now() + this.host.config.node.sessionHoldSeconds * 1000,
+          holdExpiresAt: Date.now() + this.host.holdSeconds * 1000,
         };
         if ((await this.host.cluster.swapSession(next, current.revision)) === null) continue;
         await this.becomePrimary(replica, next);
@@ -180,11 +179,12 @@ export class Failover {
     // Another standby may hold entries the old primary sent it but not us yet: take them.
     for (const name of record.standbys) {
       const reply = await this.host.request(name, { type: 'log.request', sessionId: session.id, epoch: record.epoch, from: session.log.length + 1, request: 0 }, 500);
-      if (reply?.type === 'log.reply' && reply.entries.length > 0) session.appendFromPrimary(reply.entries.map(entryFromJson), true);
+      if (reply?.type === 'log.reply' && reply.entries.length > 0) session.log.appendFromPrimary(reply.entries.map(entryFromJson), true);
     }
     session.promote(record.epoch);
     replica.primary = this.host.self;
-    const replicator = this.host.replicatorFor(replica);
+    const replicator = session.replicator!;
+    this.host.watchScreens(replica);
     for (const name of record.standbys) {
       replicator.add(name, true, 0);
       replicator.resend(name);
@@ -195,7 +195,7 @@ export class Failover {
   /** Removes a standby from the record (by CAS, so a superseded primary learns it), then stops waiting for it. */
   async dropStandby(replica: Replica, name: string, why: string): Promise<void> {
     const session = replica.session;
-    if (!replica.replicator?.members.has(name)) return;
+    if (!replica.session.replicator?.members.has(name)) return;
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.host.cluster.getSession(session.id).catch(() => null);
       if (!current) {
@@ -205,7 +205,8 @@ export class Failover {
       if (current.record.epoch > session.epoch || current.record.primary !== this.host.self) return this.host.stepDown(replica, 'a newer primary took over');
       const next = { ...current.record, standbys: current.record.standbys.filter((n) => n !== name) };
       if (next.standbys.length === current.record.standbys.length || (await this.host.cluster.swapSession(next, current.revision)) !== null) {
-        replica.replicator.remove(name);
+        const through = session.replicator!.remove(name);
+        if (through > 0) session.log.commitThrough(through);
         (replica.failedOn ??= new Map()).set(name, Date.now());
         // If it is still there, its replica goes: nothing will be sent to it any more.
         this.host.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message: `dropped from the replica set: ${why}` });
@@ -221,7 +222,7 @@ export class Failover {
   private replenish(replica: Replica, standbys: readonly string[]): void {
     const session = replica.session;
     if (session.endMessage !== null || replica.divergences >= MAX_DIVERGENCES) return;
-    const members = replica.replicator?.members ?? new Map();
+    const members = replica.session.replicator?.members ?? new Map();
     const missing = this.host.replicasFor(session.app) - 1 - members.size;
     if (missing <= 0) return;
     // Not where a standby of this session failed in the last 10 s: placement would only fail again.
@@ -239,7 +240,8 @@ export class Failover {
   /** Starts a standby of `replica` on `name`: it replays the log and joins once its screen matches. */
   addStandby(replica: Replica, name: string): void {
     const session = replica.session;
-    this.host.replicatorFor(replica).add(name, false);
+    session.replicator!.add(name, false);
+    this.host.watchScreens(replica);
     this.host.openStandby(session, name);
     this.host.log.info('placing a new standby', { session: session.id, user: session.owner, peer: name, logIndex: session.log.length });
   }

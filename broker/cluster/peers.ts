@@ -70,13 +70,17 @@ export class PeerHub {
   });
   private readonly outbound = new Map<string, OutboundLink>();
   private readonly inbound = new Map<string, Set<WebSocket>>();
-  handlers: PeerHandlers | null = null;
 
   constructor(
     private readonly self: string,
     private readonly key: Uint8Array,
     private readonly log: Logger,
     private readonly trust: Trust = SYSTEM_TRUST,
+    /**
+     * Who handles what arrives: the node's session registry, which sends on these
+     * links too, so it is made after them (null until then: messages are dropped).
+     */
+    private readonly handlers: () => PeerHandlers | null = () => null,
   ) {}
 
   /** The credential a node presents: its name and an HMAC of it under the cluster key. */
@@ -107,12 +111,12 @@ export class PeerHub {
       };
       ws.on('message', (data, isBinary) => {
         const message = this.parse(data, isBinary);
-        if (message) this.handlers?.inbound(name, message, reply);
+        if (message) this.handlers()?.inbound(name, message, reply);
         else ws.close(1002, 'malformed peer message');
       });
       ws.on('close', () => {
         set.delete(ws);
-        this.handlers?.inboundClosed(name);
+        this.handlers()?.inboundClosed(name);
       });
       ws.on('error', () => {});
     });
@@ -128,11 +132,11 @@ export class PeerHub {
         this.trust,
         (raw, isBinary) => {
           const message = this.parse(raw, isBinary);
-          if (message) this.handlers?.outbound(to, message);
+          if (message) this.handlers()?.outbound(to, message);
         },
         () => {
           if (this.outbound.get(to) === created) this.outbound.delete(to);
-          this.handlers?.outboundClosed(to);
+          this.handlers()?.outboundClosed(to);
         },
       );
       link = created;

@@ -1,9 +1,16 @@
 // The primary's side of one session's replica set: sends every log entry to each
-// standby, tracks what each holds, and commits an entry (lets the primary apply it)
-// only once every voting standby holds it — the output rule. A learner (a standby
-// still catching up) gets every entry but does not hold commits back until it joins.
+// standby, tracks what each holds, and says through which index every voting standby
+// holds the log — the commit point of the output rule. A learner (a standby still
+// catching up) gets every entry but does not hold commits back until it joins. It
+// never calls back into the log: whoever reports an ack commits what it returns.
 import { encodeAppend, encodeCommit, type LogEntry } from './peer-protocol.js';
-import type { ReplicationSink, Session } from '../session.js';
+
+/** What the replicator reads of the session whose log it replicates (it only reads). */
+export interface ReplicatedLog {
+  readonly id: string;
+  readonly epoch: number;
+  readonly log: { readonly length: number; entriesAfter(index: number): LogEntry[] };
+}
 
 export interface Member {
   name: string;
@@ -25,22 +32,25 @@ export interface Member {
  */
 const COMMIT_DELAY_MS = 20;
 
-export class Replicator implements ReplicationSink {
+export class Replicator {
   readonly members = new Map<string, Member>();
   private uncommunicated: LogEntry[] = [];
   private commitTimer: NodeJS.Timeout | undefined;
+  /** When the standbys were last sent anything (screen checks wait for a quiet spell). */
+  lastEntryAt = 0;
 
   constructor(
-    private readonly session: Session,
+    private readonly session: ReplicatedLog,
     private readonly send: (to: string, frame: Uint8Array) => void,
   ) {}
 
+  /** Sends the entry to every standby; true when a voting one must hold it before it commits. */
   append(entry: LogEntry): boolean {
     if (this.members.size === 0) return false;
     const frame = encodeAppend(this.session.id, this.session.epoch, [entry]);
     let wait = false;
     for (const member of this.members.values()) {
-      this.send(member.name, frame);
+      this.transmit(member.name, frame);
       if (member.voting) wait = true;
     }
     return wait;
@@ -60,7 +70,7 @@ export class Replicator implements ReplicationSink {
       for (let i = 0; i < pending.length; i += 1000) {
         const batch = pending.slice(i, i + 1000);
         const frame = encodeCommit(this.session.id, this.session.epoch, batch[0]!.index, batch.map((e) => e.after ?? 0));
-        for (const member of this.members.values()) this.send(member.name, frame);
+        for (const member of this.members.values()) this.transmit(member.name, frame);
       }
     }, COMMIT_DELAY_MS);
   }
@@ -73,36 +83,44 @@ export class Replicator implements ReplicationSink {
   resend(name: string): void {
     const member = this.members.get(name);
     if (!member) return;
-    const entries = this.session.entriesAfter(member.acked);
-    for (let i = 0; i < entries.length; i += 256) this.send(name, encodeAppend(this.session.id, this.session.epoch, entries.slice(i, i + 256)));
+    const entries = this.session.log.entriesAfter(member.acked);
+    for (let i = 0; i < entries.length; i += 256) this.transmit(name, encodeAppend(this.session.id, this.session.epoch, entries.slice(i, i + 256)));
   }
 
-  acked(name: string, index: number): void {
+  private transmit(to: string, frame: Uint8Array): void {
+    this.lastEntryAt = performance.now();
+    this.send(to, frame);
+  }
+
+  /** `name` holds the log through `index`; returns the commit point now (0: nothing new to commit). */
+  acked(name: string, index: number): number {
     const member = this.members.get(name);
-    if (!member || index <= member.acked) return;
+    if (!member || index <= member.acked) return 0;
     member.acked = index;
     member.failures = 0;
-    if (member.voting) this.commit();
+    return member.voting ? this.commitIndex() : 0;
   }
 
-  setVoting(name: string): void {
+  /** A learner caught up and joined; returns the commit point now. */
+  setVoting(name: string): number {
     const member = this.members.get(name);
     if (member) member.voting = true;
-    this.commit();
+    return this.commitIndex();
   }
 
-  remove(name: string): void {
-    if (this.members.delete(name)) this.commit();
+  /** `name` left the replica set; returns the commit point now (it no longer holds anything back). */
+  remove(name: string): number {
+    return this.members.delete(name) ? this.commitIndex() : 0;
   }
 
   voters(): string[] {
     return [...this.members.values()].filter((m) => m.voting).map((m) => m.name);
   }
 
-  /** Commits up to the lowest index every voting standby holds. */
-  commit(): void {
+  /** The lowest index every voting standby holds: entries through it are committed. */
+  commitIndex(): number {
     let index = this.session.log.length;
     for (const member of this.members.values()) if (member.voting) index = Math.min(index, member.acked);
-    this.session.commitThrough(index);
+    return index;
   }
 }

@@ -2,8 +2,8 @@
 // hashes with each standby while the session is quiet, and a new standby joins the
 // replica set only once its screen equals the primary's at the same log index. A
 // standby that differs is diverged: logged, counted, ended and replaced.
-import type { Session } from '../session.js';
-import type { Replica, SessionRegistry } from '../session-registry.js';
+import type { Failover } from './failover.js';
+import { MAX_DIVERGENCES, type Replica, type ReplicaSession, type ReplicaSetHost } from './replica.js';
 import { sleep } from '../sleep.js';
 
 /** How often a primary compares screens with its standbys (when the session is quiet). */
@@ -12,16 +12,18 @@ export const HASH_CHECK_MS = 1000;
 const QUIET_INPUT_MS = 700;
 /** …and no output for this long. */
 const QUIET_OUTPUT_MS = 300;
-/** A session whose standbys diverge this often runs on without standbys. */
-export const MAX_DIVERGENCES = 3;
 
 export class ScreenChecks {
-  constructor(private readonly host: SessionRegistry) {}
+  constructor(
+    private readonly host: ReplicaSetHost,
+    /** Drops a diverged standby from the replica set (and places a new one). */
+    private readonly failover: Pick<Failover, 'dropStandby'>,
+  ) {}
 
   /** A learner caught up: it joins the replica set once its screen equals ours at the same index. */
   async join(replica: Replica, name: string): Promise<void> {
     const session = replica.session;
-    for (let attempt = 0; attempt < 8 && session.endMessage === null && replica.replicator?.members.has(name); attempt++) {
+    for (let attempt = 0; attempt < 8 && session.endMessage === null && replica.session.replicator?.members.has(name); attempt++) {
       await this.waitQuiet(replica);
       const [ours, theirs] = await Promise.all([this.quietHash(session, session.log.length), this.remoteHash(replica, name)]);
       if (ours !== null && ours === theirs) {
@@ -29,22 +31,23 @@ export class ScreenChecks {
         if (!current || current.record.epoch !== session.epoch || current.record.primary !== this.host.self) return this.host.stepDown(replica, 'a newer primary took over');
         const next = { ...current.record, standbys: [...new Set([...current.record.standbys, name])] };
         if ((await this.host.cluster.swapSession(next, current.revision)) === null) continue;
-        replica.replicator?.setVoting(name);
+        const through = session.replicator?.setVoting(name) ?? 0;
+        if (through > 0) session.log.commitThrough(through);
         this.host.note('standby-joined', session.id, session.app.id, `${name} joined at log index ${session.log.length}`);
         this.host.log.info('standby joined', { session: session.id, user: session.owner, peer: name, logIndex: session.log.length });
         return;
       }
       await sleep(300);
     }
-    if (!replica.replicator?.members.has(name) || session.endMessage !== null) return;
+    if (!replica.session.replicator?.members.has(name) || session.endMessage !== null) return;
     this.diverged(replica, name, 'its screen never matched the primary’s after replaying the log');
   }
 
   /** Compares screens with each voting standby while the session is quiet. */
   async checkHashes(replica: Replica): Promise<void> {
     const session = replica.session;
-    if (session.role !== 'primary' || session.endMessage !== null || !replica.replicator) return;
-    const voters = replica.replicator.voters();
+    if (session.role !== 'primary' || session.endMessage !== null || !replica.session.replicator) return;
+    const voters = replica.session.replicator.voters();
     if (voters.length === 0 || !this.isQuiet(replica)) return;
     const mark = `${session.log.length}:${session.outputBytes}`;
     if (mark === replica.checkedAt) return;
@@ -72,12 +75,12 @@ export class ScreenChecks {
     this.host.log.warn('standby diverged', { session: session.id, user: session.owner, app: session.app.id, peer: name, reason: why, divergences: replica.divergences });
     if (replica.divergences >= MAX_DIVERGENCES) this.host.log.error('app output is not deterministic: the session runs on without standbys', { session: session.id, user: session.owner, app: session.app.id });
     this.host.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message: 'diverged' });
-    void this.host.failover.dropStandby(replica, name, why);
+    void this.failover.dropStandby(replica, name, why);
   }
 
   private isQuiet(replica: Replica): boolean {
     const now = performance.now();
-    return now - replica.lastEntryAt > QUIET_INPUT_MS && now - replica.session.lastOutputAt > QUIET_OUTPUT_MS;
+    return now - (replica.session.replicator?.lastEntryAt ?? 0) > QUIET_INPUT_MS && now - replica.session.lastOutputAt > QUIET_OUTPUT_MS;
   }
 
   private async waitQuiet(replica: Replica): Promise<void> {
@@ -85,9 +88,9 @@ export class ScreenChecks {
   }
 
   /** This replica's screen hash once it has applied `index` and gone quiet; null if it cannot. */
-  async quietHash(session: Session, index: number): Promise<string | null> {
-    for (let i = 0; i < 20 && (session.appliedIndex < index || performance.now() - session.lastOutputAt < QUIET_OUTPUT_MS); i++) await sleep(50);
-    if (session.appliedIndex !== index) return null;
+  async quietHash(session: ReplicaSession, index: number): Promise<string | null> {
+    for (let i = 0; i < 20 && (session.log.appliedIndex < index || performance.now() - session.lastOutputAt < QUIET_OUTPUT_MS); i++) await sleep(50);
+    if (session.log.appliedIndex !== index) return null;
     const { index: at, hash } = await session.screenHash();
     return at === index ? hash : null;
   }

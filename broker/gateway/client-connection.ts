@@ -15,10 +15,10 @@ import {
   type UserInfo,
 } from '../../shared/protocol/index.js';
 import type { NodeContext } from './context.js';
-import type { Session, SessionPeer } from '../session.js';
+import type { Session, SessionPeer } from '../session/session.js';
 import { tokenMatches, type SessionRecord } from '../cluster/records.js';
 import { Tunnel } from './tunnel.js';
-import { NodeFullError } from '../session-registry.js';
+import { NodeFullError } from '../registry/session-registry.js';
 import { TokenBucket } from './token-bucket.js';
 import QRCode from 'qrcode';
 import { matchStep, newSecret, otpauthUri } from '../auth/totp.js';
@@ -159,7 +159,7 @@ export class ClientConnection {
         return;
       case 'session.end':
         if (!this.session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to end.');
-        return this.session.end('You ended the session.');
+        return this.session.end({ kind: 'person' });
     }
     const user = this.who;
     if (!user) {

@@ -9,7 +9,7 @@ import type { Revocations } from '../auth/revocations.js';
 import type { SecondFactors } from '../auth/second-factor.js';
 import type { SignInCodes } from '../auth/sign-in-codes.js';
 import type { NodeMetrics } from '../metrics.js';
-import type { SessionRegistry } from '../session-registry.js';
+import type { SessionRegistry } from '../registry/session-registry.js';
 import type { Trust } from '../tls/trust.js';
 
 export interface NodeContext {

@@ -190,7 +190,7 @@ async function sessionAction(call: Call, id: string, action: 'move' | 'end', bod
   const audit = { user: call.admin, address: call.address, session: id, app: record.appId, target: record.owner };
   if (action === 'end') {
     ctx.audit.record('admin.end', { ...audit, result: 'ended' });
-    replica.session.end('An administrator ended this session.');
+    replica.session.end({ kind: 'admin' });
     return { session: id, ended: true };
   }
   if (to === cluster.name) throw new HttpError(400, 'bad_request', `The session's primary is already on ${to}.`);

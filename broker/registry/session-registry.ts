@@ -1,98 +1,61 @@
-// The replicas on this node — primaries and standbys: launching a session with its
-// standbys, starting a standby for another node's primary, the messages between them,
-// and ending. What keeps a replica set whole through failures is in
-// cluster/failover.ts; screen comparisons (joining, divergence) in
-// cluster/screen-checks.ts. Every change to a session's record goes through
-// compare-and-swap; a replica that finds its epoch superseded steps down.
+// The replicas on this node — primaries and standbys — and their lifecycle: launching
+// a session with its standbys, restarting one whose host died, starting a standby for
+// another node's primary, stepping down, ending, and the queries the gateway makes.
+// Its parts: peer-router.ts (messages between nodes), moves.ts (handover, drain,
+// heal), cluster-history.ts (what operators see); cluster/failover.ts and
+// cluster/screen-checks.ts keep replica sets whole through failures. Every change to
+// a session's record goes through compare-and-swap; a replica that finds its epoch
+// superseded steps down.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SessionSummary } from '../shared/protocol/index.js';
-import { SandboxProfile, type AppConfig, type NodeConfig } from './config/schema.js';
-import type { SandboxHost } from './host/sandbox-host.js';
-import type { Logger } from './log.js';
-import { Screens } from './host/screens.js';
-import { Session } from './session.js';
-import type { Catalog } from './catalog.js';
-import type { Cluster, VersionedSession } from './cluster/cluster.js';
-import type { Incoming, PeerHub, PeerReply } from './cluster/peers.js';
-import { encodeAcked, entryFromJson, entryToJson, type PeerMessage } from './cluster/peer-protocol.js';
-import { Replicator } from './cluster/replicator.js';
-import { Failover } from './cluster/failover.js';
-import { HASH_CHECK_MS, ScreenChecks } from './cluster/screen-checks.js';
-import { hashToken, type SessionRecord } from './cluster/records.js';
-import type { NodeMetrics } from './metrics.js';
-import { noAudit, type AuditLog } from './audit.js';
-import { sleep } from './sleep.js';
+import type { SessionSummary } from '../../shared/protocol/index.js';
+import { SandboxProfile, type AppConfig, type NodeConfig } from '../config/schema.js';
+import type { SandboxHost } from '../host/sandbox-host.js';
+import type { Logger } from '../log.js';
+import { Screens } from '../host/screens.js';
+import { Session } from '../session/session.js';
+import type { EndReason } from '../session/end-reason.js';
+import type { Catalog } from '../catalog.js';
+import type { Cluster, ClusterEvents, VersionedSession } from '../cluster/cluster.js';
+import type { PeerHandlers, PeerHub, PeerReply } from '../cluster/peers.js';
+import { encodeAcked, entryFromJson, entryToJson, type PeerMessage } from '../cluster/peer-protocol.js';
+import { Failover } from '../cluster/failover.js';
+import { HASH_CHECK_MS, ScreenChecks } from '../cluster/screen-checks.js';
+import type { ClusterEventKind, PeerRequest, Replica, ReplicaSetHost } from '../cluster/replica.js';
+import { hashToken, type SessionRecord } from '../cluster/records.js';
+import type { NodeMetrics } from '../metrics.js';
+import { noAudit, type AuditLog } from '../audit.js';
+import { sleep } from '../sleep.js';
+import { ClusterHistory, type ClusterEvent, type NodeCounters } from './cluster-history.js';
+import { Moves, type DrainState } from './moves.js';
+import { PeerRouter } from './peer-router.js';
+
+export type { ClusterEvent, NodeCounters } from './cluster-history.js';
+export type { DrainState } from './moves.js';
 
 export const DEFAULT_PROFILE: SandboxProfile = SandboxProfile.parse({});
 
 const REMEMBER_ENDED_MS = 60 * 60_000;
-
-export interface NodeCounters {
-  failovers: number;
-  divergences: number;
-  replenished: number;
-}
-
-/** What the admin view lists as recent: failovers, divergences, moves and drains. */
-export interface ClusterEvent {
-  at: number;
-  kind: 'failover' | 'restart' | 'divergence' | 'handover' | 'standby-joined' | 'standby-dropped' | 'drain' | 'undrain';
-  node: string;
-  session: string | null;
-  app: string | null;
-  detail: string;
-}
-const MAX_EVENTS = 100;
-
-/** Where a drain of this node stands (GET /api/replicas, and so holdfast status and the admin view). */
-export interface DrainState {
-  startedAt: number;
-  finishedAt: number | null;
-  moved: number;
-  /** Primaries that stay: not replicated (failover restart or none, or one replica), or every move failed. */
-  staying: Array<{ session: string; app: string; reason: string }>;
-}
-
-/** How often primaries check that their replica set is whole (a node came back, a drain ended). */
-const HEAL_MS = 2000;
-/** How long a drain waits for a session's standby to catch up before saying it cannot move it. */
-const DRAIN_STANDBY_WAIT_MS = 30_000;
 
 /** The node runs node.limits.sessionsPerNode primaries already. */
 export class NodeFullError extends Error {}
 
 export type Lookup = { found: 'running'; session: Session } | { found: 'none' };
 
-export interface Replica {
-  session: Session;
-  /** For a standby: the node its primary runs on. */
-  primary: string;
-  replicator: Replicator | null;
-  divergences: number;
-  lastEntryAt: number;
-  checkedAt: string;
-  hashTimer?: NodeJS.Timeout;
-  /** A primary still being launched (its record and first standbys not written yet): not for the periodic healing. */
-  launching?: boolean;
-  /** Nodes whose standby of this session failed, and when: placement avoids them for a while. */
-  failedOn?: Map<string, number>;
-}
-
-export class SessionRegistry {
+export class SessionRegistry implements ReplicaSetHost {
   /** The replicas on this node, by session id (for the cluster modules; read, do not replace). */
-  readonly replicas = new Map<string, Replica>();
-  private readonly pending = new Map<number, (message: PeerMessage | null) => void>();
-  private nextRequest = 1;
+  readonly replicas = new Map<string, Replica<Session>>();
   readonly screens = new Screens();
-  readonly counters: NodeCounters = { failovers: 0, divergences: 0, replenished: 0 };
-  readonly failover = new Failover(this);
-  readonly checks = new ScreenChecks(this);
-  /** Recent failovers, divergences, moves and drains here, newest last. */
-  readonly events: ClusterEvent[] = [];
-  drainState: DrainState | null = null;
-  private readonly healTimer: NodeJS.Timeout;
+  readonly history: ClusterHistory;
+  readonly failover: Failover;
+  readonly checks: ScreenChecks;
+  readonly moves: Moves;
+  private readonly router: PeerRouter;
+  /** What the node's peer links deliver to (node.ts hands these to its PeerHub). */
+  readonly peerHandlers: PeerHandlers;
+  /** What the cluster reports to (node.ts hands these to its Cluster). */
+  readonly clusterEvents: ClusterEvents;
 
   constructor(
     readonly config: NodeConfig,
@@ -103,17 +66,15 @@ export class SessionRegistry {
     readonly metrics: NodeMetrics,
     /** The node's sandbox setup, shared by every session (limits, seccomp, hidden paths). */
     readonly sandbox: SandboxHost,
-    private readonly audit: AuditLog = noAudit,
+    audit: AuditLog = noAudit,
   ) {
-    this.healTimer = setInterval(() => this.heal(), HEAL_MS);
-    this.healTimer.unref();
-    peers.handlers = {
-      inbound: (from, message, reply) => this.inbound(from, message, reply),
-      outbound: (to, message) => this.outbound(to, message),
-      inboundClosed: (from) => this.failover.inboundClosed(from),
-      outboundClosed: (to) => this.failover.outboundClosed(to),
-    };
-    cluster.events = {
+    this.history = new ClusterHistory(cluster.name, metrics, audit);
+    this.failover = new Failover(this);
+    this.checks = new ScreenChecks(this, this.failover);
+    this.moves = new Moves(this, this.failover);
+    this.router = new PeerRouter(this, this.failover, this.checks, (to, message) => this.sendTo(to, message));
+    this.peerHandlers = this.router.handlers;
+    this.clusterEvents = {
       nodeGone: (name) => this.failover.nodeGone(name),
       leaseLost: () => {},
       leaseRegained: () => void this.reconcile(),
@@ -124,8 +85,12 @@ export class SessionRegistry {
     return this.cluster.name;
   }
 
+  get holdSeconds(): number {
+    return this.config.node.sessionHoldSeconds;
+  }
+
   /** Replicas (primary included) an app runs as. */
-  replicasFor(app: AppConfig): number {
+  replicasFor(app: Pick<AppConfig, 'failover' | 'replicas'>): number {
     if (app.failover !== 'lockstep') return 1;
     return app.replicas ?? (this.cluster.clustered ? 2 : 1);
   }
@@ -166,13 +131,13 @@ export class SessionRegistry {
     try {
       if ((await this.cluster.createSession(record)) === null) throw new Error('session id collision');
     } catch (error) {
-      session.end('The session could not be recorded in the control plane.');
+      session.end({ kind: 'not-recorded' });
       throw error;
     }
     if (standbys.length > 0 || this.replicasFor(app) > 1) {
-      const replicator = this.replicatorFor(replica);
+      this.watchScreens(replica);
       for (const name of standbys) {
-        replicator.add(name, true);
+        session.replicator!.add(name, true);
         this.openStandby(session, name);
       }
       if (standbys.length < this.replicasFor(app) - 1) this.log.warn('not enough nodes for every standby', { session: session.id, user: owner, wanted: this.replicasFor(app) - 1, placed: standbys.length });
@@ -256,14 +221,15 @@ export class SessionRegistry {
     app: AppConfig;
     cols: number;
     rows: number;
-    id?: string;
+    id: string;
     resumeToken?: string;
     startedAt?: number;
     homeDir?: string;
     inputBase?: number;
   }): Session {
     const profile = this.config.sandboxProfiles[o.app.sandbox] ?? DEFAULT_PROFILE;
-    const session = new Session({
+    const replicated = this.replicasFor(o.app) > 1;
+    const session: Session = new Session({
       ...o,
       profile,
       stateDir: this.config.node.stateDir,
@@ -272,38 +238,41 @@ export class SessionRegistry {
       holdSeconds: this.config.node.sessionHoldSeconds,
       screens: this.screens,
       mayAct: this.cluster.clustered ? () => this.cluster.leaseValid() : () => true,
-      keepLog: this.replicasFor(o.app) > 1,
-      onEnd: (done, message) => this.ended(done, message),
+      keepLog: replicated,
+      // A replicated session's log goes to its standbys (none yet on a standby: it gets them if promoted).
+      replicate: replicated ? (to, frame) => this.sendTo(to, frame) : null,
+      onEnd: (done, reason) => this.ended(done, reason),
       warn: (message, fields) => this.log.warn(message, fields),
     });
     this.timeLaunch(session);
     return session;
   }
 
-  private track(session: Session, primary: string): Replica {
-    const replica: Replica = { session, primary, replicator: null, divergences: 0, lastEntryAt: 0, checkedAt: '' };
+  private track(session: Session, primary: string): Replica<Session> {
+    const replica: Replica<Session> = { session, primary, divergences: 0, checkedAt: '' };
     this.replicas.set(session.id, replica);
     this.cluster.setLoad(this.replicas.size);
     return replica;
   }
 
-  replicatorFor(replica: Replica): Replicator {
-    if (!replica.replicator) {
-      const session = replica.session;
-      replica.replicator = new Replicator(session, (to, frame) => {
-        replica.lastEntryAt = performance.now();
-        this.sendTo(to, frame);
-      });
-      session.replication = replica.replicator;
-      replica.hashTimer = setInterval(() => void this.checks.checkHashes(replica), HASH_CHECK_MS);
-      replica.hashTimer.unref();
-    }
-    return replica.replicator;
+  /** A primary here now has a replica set: its screens are compared with its standbys' every HASH_CHECK_MS. */
+  watchScreens(replica: Replica): void {
+    if (replica.hashTimer) return;
+    replica.hashTimer = setInterval(() => void this.checks.checkHashes(replica), HASH_CHECK_MS);
+    replica.hashTimer.unref();
   }
 
   sendTo(name: string, data: PeerMessage | Uint8Array): void {
     const node = this.cluster.node(name);
     if (node) this.peers.send(name, node.url, data);
+  }
+
+  request(name: string, message: PeerRequest, timeoutMs: number): Promise<PeerMessage | null> {
+    return this.router.request(name, message, timeoutMs);
+  }
+
+  note(kind: ClusterEventKind, session: string | null, app: string | null, detail: string): void {
+    this.history.note(kind, session, app, detail);
   }
 
   openStandby(session: Session, name: string): void {
@@ -318,84 +287,12 @@ export class SessionRegistry {
       rows: session.initialSize.rows,
       resumeToken: session.resumeToken,
       startedAt: session.startedAt,
-      entries: session.log.map(entryToJson),
+      entries: session.log.entries.map(entryToJson),
     });
   }
 
-  // ---- what other nodes send --------------------------------------------------------
-
-  private inbound(from: string, message: Incoming, reply: PeerReply): void {
-    if (message.type === 'replica.open') return this.startStandby(from, message, reply);
-    const replica = this.replicas.get(message.sessionId);
-    if (!replica) {
-      if (message.type === 'append' || message.type === 'hash.request') reply.json({ type: 'replica.failed', sessionId: message.sessionId, epoch: message.epoch, message: 'no such replica here' });
-      return;
-    }
-    const session = replica.session;
-    if (message.epoch < session.epoch) {
-      reply.json({ type: 'replica.stale', sessionId: session.id, epoch: session.epoch });
-      return;
-    }
-    if (message.epoch > session.epoch) {
-      // A newer primary (after a promotion elsewhere): follow it.
-      if (session.role === 'primary') return this.stepDown(replica, 'a newer primary took over');
-      session.epoch = message.epoch;
-      replica.primary = from;
-    }
-    switch (message.type) {
-      case 'append': {
-        // Acknowledged as held, before it is applied: applying waits for the primary's COMMIT.
-        const held = session.appendFromPrimary(message.entries);
-        reply.binary(encodeAcked(session.id, session.epoch, held));
-        return;
-      }
-      case 'commit':
-        session.primaryApplied(message.first, message.after);
-        return;
-      case 'replica.end':
-        this.dropLocal(replica, message.message);
-        return;
-      case 'hash.request':
-        void this.checks.quietHash(session, message.index).then((hash) => reply.json({ type: 'hash.reply', sessionId: session.id, epoch: session.epoch, index: message.index, request: message.request, hash }));
-        return;
-      case 'log.request':
-        reply.json({ type: 'log.reply', sessionId: session.id, epoch: session.epoch, request: message.request, entries: session.entriesAfter(message.from - 1).map(entryToJson) });
-        return;
-      case 'handover':
-        void this.failover.takeOver(replica, from, message.index).then((problem) =>
-          reply.json({ type: 'handover.reply', sessionId: session.id, epoch: session.epoch, request: message.request, ok: problem === null, message: problem ?? 'taken over' }),
-        );
-        return;
-    }
-  }
-
-  private outbound(to: string, message: Incoming): void {
-    if (message.type === 'hash.reply' || message.type === 'log.reply' || message.type === 'handover.reply') {
-      const resolve = this.pending.get(message.request);
-      this.pending.delete(message.request);
-      resolve?.(message);
-      return;
-    }
-    const replica = this.replicas.get(message.sessionId);
-    if (!replica || replica.session.role !== 'primary') return;
-    switch (message.type) {
-      case 'acked':
-        if (message.epoch === replica.session.epoch) replica.replicator?.acked(to, message.index);
-        return;
-      case 'replica.opened':
-        if (replica.replicator?.members.get(to)?.voting === false) void this.checks.join(replica, to);
-        return;
-      case 'replica.stale':
-        return this.stepDown(replica, `${to} holds a newer epoch`);
-      case 'replica.failed':
-        this.log.warn('standby failed', { session: message.sessionId, user: replica.session.owner, peer: to, reason: message.message });
-        void this.failover.dropStandby(replica, to, 'its replica failed');
-        return;
-    }
-  }
-
   /** A primary asked this node to run a standby: start the app and replay the log. */
-  private startStandby(from: string, message: Extract<PeerMessage, { type: 'replica.open' }>, reply: PeerReply): void {
+  startStandby(from: string, message: Extract<PeerMessage, { type: 'replica.open' }>, reply: PeerReply): void {
     const fail = (why: string) => reply.json({ type: 'replica.failed', sessionId: message.sessionId, epoch: message.epoch, message: why });
     const existing = this.replicas.get(message.sessionId);
     if (existing?.session.role === 'primary') return fail('this node runs the session’s primary');
@@ -422,31 +319,16 @@ export class SessionRegistry {
     }
     this.track(session, from);
     const entries = message.entries.map(entryFromJson);
-    session.appendFromPrimary(entries, true);
+    session.log.appendFromPrimary(entries, true);
     void session.replayed().then(() => {
-      reply.json({ type: 'replica.opened', sessionId: session.id, epoch: session.epoch, index: session.appliedIndex });
+      reply.json({ type: 'replica.opened', sessionId: session.id, epoch: session.epoch, index: session.log.appliedIndex });
       reply.binary(encodeAcked(session.id, session.epoch, session.log.length));
     });
     this.log.info('standby started', { session: session.id, user: session.owner, primary: from, replay: entries.length });
   }
 
-  request(name: string, message: Extract<PeerMessage, { type: 'hash.request' | 'log.request' | 'handover' }>, timeoutMs: number): Promise<PeerMessage | null> {
-    const request = this.nextRequest++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(request);
-        resolve(null);
-      }, timeoutMs);
-      this.pending.set(request, (reply) => {
-        clearTimeout(timer);
-        resolve(reply);
-      });
-      this.sendTo(name, { ...message, request } as PeerMessage);
-    });
-  }
-
   /** A newer primary exists: this replica shows nobody anything more and goes away. */
-  stepDown(replica: Replica, why: string, planned = false): void {
+  stepDown(replica: Replica<Session>, why: string, planned = false): void {
     const session = replica.session;
     if (!this.replicas.has(session.id)) return;
     if (planned) this.log.info('stepping down: moved', { session: session.id, user: session.owner, epoch: session.epoch, reason: why });
@@ -455,12 +337,13 @@ export class SessionRegistry {
     this.dropLocal(replica, why);
   }
 
-  dropLocal(replica: Replica, why: string): void {
+  /** This replica goes away (the session does not): nobody is told it ended. */
+  dropLocal(replica: Replica<Session>, why: string): void {
     this.replicas.delete(replica.session.id);
     this.cluster.setLoad(this.replicas.size);
     clearInterval(replica.hashTimer);
     replica.session.dropClient();
-    replica.session.end(`replica removed: ${why}`);
+    replica.session.end({ kind: 'replica-removed', why });
   }
 
   /** After losing and regaining the lease: keep only what the records still give this node. */
@@ -482,18 +365,20 @@ export class SessionRegistry {
   }
 
   /** A replica's app ended. On the primary that ends the session for everyone. */
-  private ended(session: Session, message: string): void {
+  private ended(session: Session, reason: EndReason): void {
     const replica = this.replicas.get(session.id);
     if (replica?.session !== session && replica !== undefined) return;
     this.replicas.delete(session.id);
     this.cluster.setLoad(this.replicas.size);
     if (replica) clearInterval(replica.hashTimer);
+    const message = session.endMessage ?? '';
     if (session.role !== 'primary') {
       if (replica) this.sendTo(replica.primary, { type: 'replica.failed', sessionId: session.id, epoch: session.epoch, message: `its app ended on the standby: ${message}` });
       return;
     }
-    if (message.startsWith('replica removed:')) return;
-    for (const name of replica?.replicator?.members.keys() ?? []) this.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message });
+    // A primary that stepped down or was dropped: the session goes on elsewhere.
+    if (reason.kind === 'replica-removed') return;
+    for (const name of session.replicator?.members.keys() ?? []) this.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message });
     this.log.info('session ended', { session: session.id, user: session.owner, app: session.app.id, reason: message });
     void this.markEnded(session, message);
     const shared = this.config.cluster.sharedDir;
@@ -543,118 +428,34 @@ export class SessionRegistry {
     await this.cluster.swapSession(next, current.revision).catch(() => null);
   }
 
-  // ---- events, healing, moves and drains ---------------------------------------------
+  // ---- moves and drains (moves.ts) ----------------------------------------------------
 
-  /** Counts and remembers something an operator should see (metrics, the admin view, holdfast status). */
-  note(kind: ClusterEvent['kind'], session: string | null, app: string | null, detail: string): void {
-    switch (kind) {
-      case 'failover':
-      case 'restart':
-        this.counters.failovers += 1;
-        this.metrics.failovers.inc();
-        break;
-      case 'divergence':
-        this.counters.divergences += 1;
-        this.metrics.divergences.inc();
-        break;
-      case 'standby-joined':
-        this.counters.replenished += 1;
-        this.metrics.replenished.inc();
-        break;
-    }
-    this.events.push({ at: Date.now(), kind, node: this.self, session, app, detail });
-    const audited = { failover: 'session.failover', restart: 'session.restart', handover: 'session.move' } as const;
-    if (kind in audited) this.audit.record(audited[kind as keyof typeof audited], { session: session ?? undefined, app: app ?? undefined, detail });
-    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+  handover(replica: Replica<Session>, to: string | null, waitMs?: number): Promise<string | null> {
+    return this.moves.handover(replica, to, waitMs);
   }
 
-  /** Every primary here whose replica set is short (a node came back, a drain placed none) gets standbys. */
-  private heal(): void {
-    if (!this.cluster.clustered || !this.cluster.leaseValid()) return;
-    for (const replica of this.replicas.values()) {
-      if (replica.session.role === 'primary' && replica.session.endMessage === null && !replica.launching) this.failover.replenishIfShort(replica);
-    }
+  drain(): Promise<DrainState> {
+    return this.moves.drain();
   }
 
-  /**
-   * Moves a primary here to one of its standbys (`to`, or the most caught-up): the
-   * standby promotes itself to epoch+1, this replica steps down and its client
-   * reconnects to the new primary. Waits up to `waitMs` for a standby to be in step
-   * (a new one joining). Resolves null when moved, else why not.
-   */
-  async handover(replica: Replica, to: string | null, waitMs = DRAIN_STANDBY_WAIT_MS): Promise<string | null> {
-    const session = replica.session;
-    if (this.replicasFor(session.app) < 2) return `${session.app.name} is not replicated (failover: ${session.app.failover}${session.app.failover === 'lockstep' ? ', replicas: 1' : ''}), so it cannot move without losing its state`;
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      if (!this.replicas.has(session.id) || session.role !== 'primary') return 'the session is no longer primary here';
-      if (session.endMessage !== null) return 'the session ended';
-      const voters = replica.replicator?.voters().filter((n) => this.cluster.isLive(n)) ?? [];
-      const target = to === null ? voters.sort((a, b) => (replica.replicator!.members.get(b)!.acked - replica.replicator!.members.get(a)!.acked))[0] : voters.find((n) => n === to);
-      if (target) {
-        const reply = await this.request(target, { type: 'handover', sessionId: session.id, epoch: session.epoch, index: session.log.length, request: 0 }, 5000);
-        if (reply?.type === 'handover.reply' && reply.ok) {
-          this.metrics.handovers.inc({ role: 'from' });
-          this.note('handover', session.id, session.app.id, `moved from ${this.self} to ${target} (epoch ${session.epoch + 1})`);
-          this.log.info('session moved', { session: session.id, user: session.owner, app: session.app.id, to: target, logIndex: session.log.length });
-          this.stepDown(replica, `moved to ${target}`, true);
-          return null;
-        }
-        if (Date.now() >= deadline) return reply?.type === 'handover.reply' ? `${target} refused: ${reply.message}` : `${target} did not answer`;
-      } else {
-        if (to !== null && !replica.replicator?.members.has(to)) {
-          const node = this.cluster.node(to);
-          if (!node || !this.cluster.isLive(to) || !node.accepting) return `${to} is not a live node that takes sessions`;
-          this.failover.addStandby(replica, to);
-        }
-        if (Date.now() >= deadline) return to === null ? 'no standby caught up in time' : `${to} did not catch up in time`;
-      }
-      await sleep(200);
-    }
+  undrain(): Promise<void> {
+    return this.moves.undrain();
   }
 
-  /**
-   * Drains this node: no new sessions or standbys here; each primary moves to a
-   * standby; standbys here are handed back to their primaries to be placed elsewhere.
-   * Resolves when every primary that can move has moved.
-   */
-  async drain(): Promise<DrainState> {
-    if (this.drainState && this.cluster.draining) return this.drainState;
-    const state: DrainState = { startedAt: Date.now(), finishedAt: null, moved: 0, staying: [] };
-    this.drainState = state;
-    await this.cluster.setDraining(true);
-    const count = [...this.replicas.values()].filter((r) => r.session.role === 'primary').length;
-    this.note('drain', null, null, `draining ${this.self}: ${count} ${count === 1 ? 'primary' : 'primaries'} to move`);
-    this.log.warn('draining: no new sessions here; moving primaries to their standbys');
-    const primaries = [...this.replicas.values()].filter((r) => r.session.role === 'primary');
-    // A few at a time: each client reconnects once, and a burst of promotions stays small.
-    const queue = [...primaries];
-    const worker = async () => {
-      for (let replica = queue.shift(); replica; replica = queue.shift()) {
-        if (!this.cluster.draining) return;
-        const problem = await this.handover(replica, null);
-        if (problem === null) state.moved += 1;
-        else if (this.replicas.get(replica.session.id) === replica) state.staying.push({ session: replica.session.id, app: replica.session.app.name, reason: problem });
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
-    for (const replica of [...this.replicas.values()]) {
-      if (replica.session.role !== 'standby') continue;
-      const session = replica.session;
-      this.sendTo(replica.primary, { type: 'replica.failed', sessionId: session.id, epoch: session.epoch, message: 'its node is being drained' });
-      this.dropLocal(replica, 'node drained');
-    }
-    state.finishedAt = Date.now();
-    this.log.warn('drained', { moved: state.moved, staying: state.staying.length });
-    return state;
+  get drainState(): DrainState | null {
+    return this.moves.drainState;
   }
 
-  async undrain(): Promise<void> {
-    this.drainState = null;
-    await this.cluster.setDraining(false);
-    this.note('undrain', null, null, `${this.self} takes sessions again`);
-    this.log.info('undrained: taking new sessions again');
+  /** Recent failovers, divergences, moves and drains here, newest last. */
+  get events(): ClusterEvent[] {
+    return this.history.events;
   }
+
+  get counters(): NodeCounters {
+    return this.history.counters;
+  }
+
+  // ---- queries ----------------------------------------------------------------------
 
   /** Waits (briefly) for a replica here being promoted to become primary: a client may resume before it has. */
   async awaitPrimary(id: string, timeoutMs: number): Promise<Session | null> {
@@ -672,17 +473,15 @@ export class SessionRegistry {
   *metricsSessions(): Iterable<{ session: Session; lagByStandby: Map<string, number> | null }> {
     for (const replica of this.replicas.values()) {
       const session = replica.session;
-      if (session.role !== 'primary' || !replica.replicator) {
+      if (session.role !== 'primary' || !session.replicator) {
         yield { session, lagByStandby: null };
         continue;
       }
       const lag = new Map<string, number>();
-      for (const member of replica.replicator.members.values()) lag.set(member.name, Math.max(0, session.log.length - member.acked));
+      for (const member of session.replicator.members.values()) lag.set(member.name, Math.max(0, session.log.length - member.acked));
       yield { session, lagByStandby: lag };
     }
   }
-
-  // ---- queries ----------------------------------------------------------------------
 
   lookup(id: string): Lookup {
     const replica = this.replicas.get(id);
@@ -700,7 +499,7 @@ export class SessionRegistry {
 
   /** What `holdfast status` shows of this node's replicas. */
   localReplicas(): Array<{ sessionId: string; role: string; epoch: number; logIndex: number; appliedIndex: number }> {
-    return [...this.replicas.values()].map((r) => ({ sessionId: r.session.id, role: r.session.role, epoch: r.session.epoch, logIndex: r.session.log.length, appliedIndex: r.session.appliedIndex }));
+    return [...this.replicas.values()].map((r) => ({ sessionId: r.session.id, role: r.session.role, epoch: r.session.epoch, logIndex: r.session.log.length, appliedIndex: r.session.log.appliedIndex }));
   }
 
   /** Drops records of sessions that ended over an hour ago. */
@@ -712,18 +511,17 @@ export class SessionRegistry {
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.healTimer);
+    this.moves.stop();
     for (const replica of [...this.replicas.values()]) {
       clearInterval(replica.hashTimer);
       // A standby going away is not the session ending. Nor is a primary that has a
       // standby: it steps aside like a dead one (its standby takes over when this
       // node's lease is revoked, moments from now) and its client resumes there. Only a
       // session with no standby ends with its node.
-      const handedOver = replica.session.role === 'primary' && (replica.replicator?.voters().length ?? 0) > 0;
-      if (replica.session.role === 'primary' && !handedOver) replica.session.end('The broker node was shut down.');
+      const handedOver = replica.session.role === 'primary' && (replica.session.replicator?.voters().length ?? 0) > 0;
+      if (replica.session.role === 'primary' && !handedOver) replica.session.end({ kind: 'shutdown' });
       else this.dropLocal(replica, handedOver ? 'node shut down; a standby takes over' : 'node shut down');
     }
     await this.screens.stop();
   }
 }
-

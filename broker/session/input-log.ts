@@ -1,0 +1,290 @@
+// One replica's input log: every input and resize, in order, numbered from 1. On a
+// primary an entry goes submit → (replication) → apply → settle; on a standby
+// append → commit → apply. Invariants: entries are applied once each, in index order;
+// a client's input is acknowledged (inputSeq) only once settled — applied here and,
+// with standbys, held by every voting one (the output rule) — so after a failover the
+// client resends exactly what the new primary may never have had.
+import type { LogEntry } from '../cluster/peer-protocol.js';
+
+/** Where a primary's entries go: to the standbys. It never calls back into the log. */
+export interface ReplicationSink {
+  /** Sends the entry to every standby; true when a voting standby must hold it before it settles. */
+  append(entry: LogEntry): boolean;
+  /** The primary applied and settled these entries (each with the output it followed): standbys follow. */
+  applied(entries: LogEntry[]): void;
+}
+
+/** What the log writes entries to: the replica's display. */
+export interface LogTarget {
+  readonly kind: 'terminal' | 'rfb';
+  /** Input may be applied: the app has started and settled. */
+  ready(): boolean;
+  /** Refuses bytes that cannot be one input entry here; null when they can. */
+  checkInput(data: Uint8Array): string | null;
+  write(data: Uint8Array): void;
+  resize(cols: number, rows: number): void;
+}
+
+export interface InputLogOptions {
+  role: 'primary' | 'standby';
+  target: LogTarget;
+  /** Standbys of a primary (null: a session that is never replicated). */
+  replication: ReplicationSink | null;
+  /** Output the app has produced so far: what a standby paces its replay by. */
+  outputBytes: () => number;
+  /** False while this node must not act as a primary (its control-plane lease is not valid). */
+  mayAct: () => boolean;
+  /**
+   * Keep applied entries' bytes (a replica set needs the whole log to start new
+   * standbys). A session that will never have a standby drops them once applied.
+   */
+  keepLog: boolean;
+  /** Input numbering continues after this (a restarted app: the client's earlier inputs went to the old one). */
+  inputBase: number;
+  /** Entries were applied on a primary; `typed`: one of them carried input. */
+  onApplied: (typed: boolean) => void;
+  /** Entries through `settledIndex` settled; before them, `previous` was. `typed`: one carried input. */
+  onSettled: (previous: number, typed: boolean) => void;
+}
+
+/**
+ * A standby applies an entry once its app has written as much output as the primary's
+ * had when the primary applied it (`LogEntry.after`), or after this long at most (an
+ * app whose output is not deterministic never gets there).
+ */
+const REPLAY_MAX_WAIT_MS = 1500;
+/** How often input waiting for the app to start (LogTarget.ready) checks again. */
+const STARTUP_POLL_MS = 30;
+/** How often deferred work is retried while this node may not act (no valid lease). */
+const FENCED_RETRY_MS = 50;
+
+export class InputLog {
+  /** The whole log (inputs and resizes), index 1 first. */
+  readonly entries: LogEntry[] = [];
+  role: 'primary' | 'standby';
+  /** Entries up to here have been written to this replica's app. */
+  appliedIndex = 0;
+  /**
+   * Entries up to here are applied and committed (every voting standby holds them):
+   * only their input is acknowledged to the client, and only output read after them
+   * may be shown. A primary applies ahead of this (see pump); a standby never does.
+   */
+  settledIndex = 0;
+  /** Highest client input applied and committed (settled): what the client is told (inputAck). */
+  inputSeq: number;
+  /** Highest client input accepted into the log (for order and duplicate checks). */
+  private acceptedSeq: number;
+  private commitIndex = 0;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  /** Since when the next entry has waited for its app's output to catch up. */
+  private waitingSince: number | undefined;
+  /** The output count that entry waits for: output reaching it applies the entry at once. */
+  private waitingFor: number | undefined;
+  private readonly applyWaiters: Array<{ index: number; resolve: () => void }> = [];
+  private readonly settleWaiters: Array<{ index: number; resolve: () => void }> = [];
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly options: InputLogOptions) {
+    this.role = options.role;
+    this.acceptedSeq = this.inputSeq = options.inputBase;
+  }
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  /** Takes client input `seq` exactly once; returns an error text for out-of-order input. */
+  input(seq: number, data: Uint8Array): string | null {
+    if (seq <= this.acceptedSeq) return null; // a duplicate, resent after a reconnect: already taken
+    if (seq !== this.acceptedSeq + 1) return `input ${seq} arrived before input ${this.acceptedSeq + 1}`;
+    const problem = this.options.target.checkInput(data);
+    if (problem) return `input ${seq}: ${problem}`;
+    this.acceptedSeq = seq;
+    // Copied: the caller's buffer is the socket's, and the log keeps entries.
+    this.submit({ index: this.entries.length + 1, seq, data: Buffer.from(data), cols: 0, rows: 0 });
+    return null;
+  }
+
+  /** Logs a resize, like input; returns the entry's index. */
+  resize(cols: number, rows: number): number {
+    return this.submit({ index: this.entries.length + 1, seq: 0, data: null, cols, rows });
+  }
+
+  /**
+   * Appends a primary's entry to the log, sends it to the standbys and applies it at
+   * once; what the app answers is shown once the standbys hold the entry (settle).
+   */
+  private submit(entry: LogEntry): number {
+    this.entries.push(entry);
+    const wait = this.options.replication?.append(entry) ?? false;
+    if (!wait) this.commitThrough(entry.index);
+    else this.pump();
+    return entry.index;
+  }
+
+  /**
+   * Entries up to `index` are committed: on a primary, every voting standby holds
+   * them; on a standby, the primary applied them (COMMIT), or they come from a replay.
+   * A standby applies them now; a primary has, and may now show what they caused.
+   */
+  commitThrough(index: number): void {
+    if (index > this.commitIndex) this.commitIndex = Math.min(index, this.entries.length);
+    this.pump();
+    this.settle();
+  }
+
+  /**
+   * The output rule, in VMware FT's form: a primary applies an entry before its
+   * standbys hold it — the app's answer and the round trip to the standbys overlap —
+   * and holds back the output read after it until they do. Until then the client is
+   * not told the input was applied, so after a failover it sends it again, and the
+   * new primary (which never had it) applies it once. Entries settled here are
+   * reported to the standbys (COMMIT), which apply them in step.
+   */
+  private settle(): void {
+    const through = Math.min(this.appliedIndex, this.commitIndex);
+    if (through <= this.settledIndex) return;
+    const previous = this.settledIndex;
+    const settled = this.entries.slice(previous, through);
+    this.settledIndex = through;
+    let typed = false;
+    for (const entry of settled) {
+      if (entry.seq > this.inputSeq) this.inputSeq = entry.seq;
+      if (entry.data) typed = true;
+    }
+    while (this.settleWaiters.length > 0 && this.settleWaiters[0]!.index <= this.settledIndex) this.settleWaiters.shift()!.resolve();
+    if (this.role !== 'primary') return;
+    this.options.replication?.applied(settled);
+    this.options.onSettled(previous, typed);
+  }
+
+  /**
+   * Applies committed entries in order. An entry that carries `after` (the output its
+   * app had produced when the primary applied it) waits until this replica's app has
+   * produced as much, at most REPLAY_MAX_WAIT_MS: so the app's answers fall between
+   * the same keystrokes on every replica, and screens stay equal. A primary's own new
+   * entries carry no `after` and go at once.
+   */
+  private pump(): void {
+    // A primary applies what it has logged (settle holds the output back); a standby, what is committed.
+    const limit = this.role === 'primary' ? this.entries.length : this.commitIndex;
+    if (this.pumpTimer !== undefined || this.appliedIndex >= limit || this.closed) return;
+    const retry = (ms: number) => {
+      this.pumpTimer = setTimeout(() => {
+        this.pumpTimer = undefined;
+        this.pump();
+      }, ms);
+    };
+    const target = this.options.target;
+    if (!this.started) {
+      if (!target.ready()) return retry(STARTUP_POLL_MS);
+      this.started = true;
+    }
+    // Fenced: this node's lease is not known to be valid. A primary applies nothing until it is.
+    if (this.role === 'primary' && !this.options.mayAct()) return retry(FENCED_RETRY_MS);
+    let typed = false;
+    while (this.appliedIndex < limit) {
+      const entry = this.entries[this.appliedIndex]!;
+      // A GUI app's output is its viewer's stream, which says nothing of the app's progress.
+      if (entry.after !== undefined && target.kind === 'terminal' && this.options.outputBytes() < entry.after) {
+        this.waitingSince ??= performance.now();
+        const waited = performance.now() - this.waitingSince;
+        if (waited < REPLAY_MAX_WAIT_MS) {
+          this.waitingFor = entry.after;
+          retry(REPLAY_MAX_WAIT_MS - waited);
+          break;
+        }
+      }
+      this.waitingSince = this.waitingFor = undefined;
+      this.apply(entry);
+      if (entry.data) typed = true;
+      if (!this.options.keepLog) entry.data = entry.data ? APPLIED : null;
+    }
+    if (typed && this.role === 'primary') this.options.onApplied(true);
+    this.settle();
+  }
+
+  private apply(entry: LogEntry): void {
+    this.appliedIndex = entry.index;
+    entry.after = this.options.outputBytes();
+    if (entry.data) this.options.target.write(entry.data);
+    else this.options.target.resize(entry.cols, entry.rows);
+    while (this.applyWaiters.length > 0 && this.applyWaiters[0]!.index <= this.appliedIndex) this.applyWaiters.shift()!.resolve();
+  }
+
+  /** The app produced output (`total` bytes so far): an entry waiting for that much is applied now. */
+  outputProduced(total: number): void {
+    if (this.waitingFor === undefined || total < this.waitingFor) return;
+    this.waitingFor = undefined;
+    clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
+    this.pump();
+  }
+
+  /** Resolves once the entry at `index` is applied and committed here (or the log closed). */
+  whenSettled(index: number): Promise<void> {
+    if (index <= this.settledIndex || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.settleWaiters.push({ index, resolve });
+      this.settleWaiters.sort((a, b) => a.index - b.index);
+    });
+  }
+
+  /** Resolves once the entry at `index` has been applied here (or the log closed). */
+  whenApplied(index: number): Promise<void> {
+    if (index <= this.appliedIndex || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.applyWaiters.push({ index, resolve });
+      this.applyWaiters.sort((a, b) => a.index - b.index);
+    });
+  }
+
+  /**
+   * A standby holds entries from its primary, in order; returns the index it holds
+   * (what it acknowledges). They are applied once the primary reports it applied them
+   * (`committed`, with the output each followed), or at once when `committed` is true
+   * (a replay of the log, which carries those figures already).
+   */
+  appendFromPrimary(entries: LogEntry[], committed = false): number {
+    for (const entry of entries) {
+      if (entry.index !== this.entries.length + 1) continue; // a resend of what is held already
+      this.entries.push({ ...entry, data: entry.data ? Buffer.from(entry.data) : null });
+      if (entry.seq > this.acceptedSeq) this.acceptedSeq = entry.seq;
+    }
+    if (committed) this.commitThrough(this.entries.length);
+    return this.entries.length;
+  }
+
+  /** The primary applied entries `first`… with these output figures: apply them here, in step. */
+  primaryApplied(first: number, after: number[]): void {
+    after.forEach((value, i) => {
+      const entry = this.entries[first - 1 + i];
+      if (entry && entry.index > this.appliedIndex) entry.after = value;
+    });
+    this.commitThrough(first + after.length - 1);
+  }
+
+  /** Entries after `index`, for a standby catching up. */
+  entriesAfter(index: number): LogEntry[] {
+    return this.entries.slice(index);
+  }
+
+  /** This standby's log becomes the primary's: everything it holds is committed. */
+  promote(): void {
+    this.role = 'primary';
+    this.acceptedSeq = this.entries.reduce((max, e) => Math.max(max, e.seq), 0);
+    this.commitThrough(this.entries.length);
+  }
+
+  /** The replica ended: nothing more is applied, and every waiter is released. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.pumpTimer);
+    for (const waiter of this.applyWaiters.splice(0)) waiter.resolve();
+    for (const waiter of this.settleWaiters.splice(0)) waiter.resolve();
+  }
+}
+
+/** What an applied input's bytes become in a log nobody will replay. */
+const APPLIED = new Uint8Array(0);

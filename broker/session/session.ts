@@ -1,0 +1,322 @@
+// One replica of a session on this node: one sandboxed app on its display, composed
+// with its input log (input-log.ts: numbering, replication's commit, applying) and its
+// output flow (output-flow.ts: frames, offsets, backpressure). The session itself owns
+// what neither does: its role and epoch, the attached client and the hold time, resume
+// points, promotion, and ending. Invariant: one client at most; a session outlives its
+// client for the hold time; a standby is promoted when its primary dies.
+import { randomBytes } from 'node:crypto';
+import type { AppConfig, SandboxProfile } from '../config/schema.js';
+import type { AppExit } from '../host/app-process.js';
+import type { Display } from '../host/display.js';
+import { RfbDisplay } from '../host/rfb-display.js';
+import type { Screens } from '../host/screens.js';
+import type { SandboxHost } from '../host/sandbox-host.js';
+import { TerminalDisplay } from '../host/terminal-display.js';
+import { Replicator } from '../cluster/replicator.js';
+import { describeEnd, describeExit, type EndReason } from './end-reason.js';
+import { InputLog } from './input-log.js';
+import { OutputFlow, type SessionPeer } from './output-flow.js';
+
+export type { SessionPeer } from './output-flow.js';
+
+export interface SessionOptions {
+  /** Given for a standby (the primary chose them); fresh ones for a new session. */
+  id?: string;
+  resumeToken?: string;
+  startedAt?: number;
+  role: 'primary' | 'standby';
+  epoch: number;
+  owner: string;
+  app: AppConfig;
+  profile: SandboxProfile;
+  stateDir: string;
+  sandbox: SandboxHost;
+  cols: number;
+  rows: number;
+  window: number;
+  holdSeconds: number;
+  screens: Screens;
+  /** A home that outlives the app (failover: restart). */
+  homeDir?: string;
+  /** Keep applied entries' bytes: a replica set needs the whole log to start new standbys. */
+  keepLog: boolean;
+  /** Input numbering continues after this (a restarted app: the client's earlier inputs went to the old one). */
+  inputBase?: number;
+  /** How a replicated session reaches its standbys' nodes (null: never replicated). */
+  replicate: ((to: string, frame: Uint8Array) => void) | null;
+  /** False while this node must not act as a primary (its control-plane lease is not valid). */
+  mayAct: () => boolean;
+  onEnd: (session: Session, reason: EndReason, exit: AppExit | null) => void;
+  /** Operator-facing warnings (a GUI display that failed). */
+  warn: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export interface ResumePoint {
+  snapshot: string;
+  outputOffset: number;
+  inputAck: number;
+  cols: number;
+  rows: number;
+}
+
+export class Session {
+  /** Unguessable, but never the only proof: the resume token or the owner's sign-in is. */
+  readonly id: string;
+  readonly resumeToken: string;
+  readonly owner: string;
+  readonly app: AppConfig;
+  readonly startedAt: number;
+  epoch: number;
+  readonly log: InputLog;
+  /** The primary's side of the replica set (standbys get one too: they may be promoted). */
+  readonly replicator: Replicator | null;
+  lastOutputAt = 0;
+  holdExpiresAt: number | null = null;
+  cols: number;
+  rows: number;
+  endMessage: string | null = null;
+  private readonly display: Display;
+  private readonly flow: OutputFlow;
+  private readonly options: SessionOptions;
+  private holdTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: SessionOptions) {
+    this.options = options;
+    this.id = options.id ?? randomBytes(16).toString('base64url');
+    this.resumeToken = options.resumeToken ?? randomBytes(24).toString('base64url');
+    this.startedAt = options.startedAt ?? Date.now();
+    this.epoch = options.epoch;
+    this.owner = options.owner;
+    this.app = options.app;
+    this.cols = options.cols;
+    this.rows = options.rows;
+    const displayOptions = {
+      sessionId: this.id,
+      app: options.app,
+      profile: options.profile,
+      stateDir: options.stateDir,
+      sandbox: options.sandbox,
+      homeDir: options.homeDir,
+      cols: options.cols,
+      rows: options.rows,
+      screens: options.screens,
+      onOutput: (data: Buffer, room?: boolean) => this.output(data, room),
+      onExit: (exit: AppExit) => this.exited(exit),
+      onProgress: () => this.flow.maybeRelease(),
+    };
+    const display: Display =
+      options.app.display === 'rfb'
+        ? new RfbDisplay({ ...displayOptions, onViewerLost: () => this.dropClient(), log: options.warn })
+        : new TerminalDisplay(displayOptions);
+    this.display = display;
+    // It reads this session's id, epoch and log (made next) only once entries flow.
+    this.replicator = options.replicate ? new Replicator(this, options.replicate) : null;
+    this.log = new InputLog({
+      role: options.role,
+      target: {
+        kind: display.kind,
+        ready: () => display.ready(),
+        checkInput: (data) => display.checkInput(data),
+        write: (data) => display.write(data),
+        resize: (cols, rows) => {
+          display.resize(cols, rows);
+          // A primary set its size when it logged the resize; a standby learns it here.
+          if (this.log.role === 'standby') {
+            this.cols = cols;
+            this.rows = rows;
+          }
+        },
+      },
+      replication: this.replicator,
+      outputBytes: () => this.flow.outputBytes,
+      mayAct: options.mayAct,
+      keepLog: options.keepLog,
+      inputBase: options.inputBase ?? 0,
+      onApplied: () => this.flow.inputApplied(),
+      onSettled: (previous, typed) => this.flow.settled(previous, typed),
+    });
+    this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct });
+  }
+
+  get role(): 'primary' | 'standby' {
+    return this.log.role;
+  }
+
+  /** The size the app was started at (a new standby starts there and replays the resizes). */
+  get initialSize(): { cols: number; rows: number } {
+    return { cols: this.options.cols, rows: this.options.rows };
+  }
+
+  /** Output bytes produced so far (sent or gathered). */
+  get outputBytes(): number {
+    return this.flow.outputBytes;
+  }
+
+  get pid(): number {
+    return this.display.pid;
+  }
+
+  get attached(): boolean {
+    return this.flow.peer !== null;
+  }
+
+  /** The app has started and settled: input may be applied (what the sandbox launch time measures to). */
+  get displayReady(): boolean {
+    return this.display.ready();
+  }
+
+  /** Makes `peer` the session's client (displacing any other) from the current output offset. */
+  attach(peer: SessionPeer): void {
+    const previous = this.flow.peer;
+    this.flow.attach(peer);
+    if (previous && previous !== peer) previous.displaced();
+    clearTimeout(this.holdTimer);
+    this.holdExpiresAt = null;
+    this.display.attachViewer();
+    this.flow.maybeRelease();
+  }
+
+  /**
+   * Everything a resuming client needs, consistent with one output offset: output is
+   * held while the snapshot is taken, and the caller attaches before releasing it.
+   */
+  async resumePoint(cols: number, rows: number): Promise<ResumePoint> {
+    this.flow.suspend();
+    // A GUI viewer starts a fresh RFB stream: the old one must not run on into it.
+    this.display.detachViewer();
+    this.display.hold();
+    try {
+      if (this.display.kind === 'terminal' && (cols !== this.cols || rows !== this.rows)) await this.log.whenApplied(this.resize(cols, rows));
+      // The screen holds all output read so far: it must all be sent before the
+      // snapshot, so none of it may still wait for its input's commit.
+      while (this.log.settledIndex < this.log.appliedIndex && this.endMessage === null) await this.log.whenSettled(this.log.appliedIndex);
+      this.flow.flush();
+      const snapshot = await this.display.snapshot();
+      return { snapshot, outputOffset: this.flow.offset, inputAck: this.log.inputSeq, cols: this.cols, rows: this.rows };
+    } finally {
+      this.flow.resume();
+    }
+  }
+
+  /** The connection went away: keep the app running for the hold time. */
+  detach(peer: SessionPeer): void {
+    if (this.flow.peer !== peer || this.endMessage !== null) return;
+    this.flow.detach();
+    this.display.detachViewer();
+    this.startHold();
+  }
+
+  /** Waits for a client for the hold time (after a detach, or a promotion). */
+  startHold(): void {
+    clearTimeout(this.holdTimer);
+    const holdSeconds = this.options.holdSeconds;
+    this.holdExpiresAt = Date.now() + holdSeconds * 1000;
+    this.holdTimer = setTimeout(() => this.end({ kind: 'hold-expired', holdSeconds }), holdSeconds * 1000);
+    this.holdTimer.unref();
+    // Nobody is reading now; the app runs on and only the screen keeps up with it.
+    this.flow.maybeRelease();
+  }
+
+  /** Takes client input `seq` exactly once; returns an error text for out-of-order input. */
+  input(seq: number, data: Uint8Array): string | null {
+    return this.log.input(seq, data);
+  }
+
+  /** A GUI client's own viewer stream (RFB frames); returns why it is refused, or null. */
+  viewer(data: Uint8Array): string | null {
+    if (this.role !== 'primary') return 'this replica is not the session\'s primary';
+    return this.display.viewerInput(data);
+  }
+
+  /** Resizes the app (through the log, like input); returns the entry's index. */
+  resize(cols: number, rows: number): number {
+    this.cols = cols;
+    this.rows = rows;
+    return this.log.resize(cols, rows);
+  }
+
+  outputAck(offset: number): string | null {
+    return this.flow.ack(offset);
+  }
+
+  /** Resolves once this replica has applied every entry it holds now. */
+  replayed(): Promise<void> {
+    return this.log.whenApplied(this.log.length);
+  }
+
+  /** A newer primary in `epoch` exists: this standby follows it. */
+  follow(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  /** This standby becomes the primary in `epoch` (its primary died); the client resumes here. */
+  promote(epoch: number): void {
+    this.epoch = epoch;
+    this.log.promote();
+    this.startHold();
+  }
+
+  /** The hash of this replica's screen once it has applied every entry it holds. */
+  async screenHash(): Promise<{ index: number; hash: string | null }> {
+    const index = this.log.appliedIndex;
+    this.flow.flush();
+    return { index, hash: await this.display.hash() };
+  }
+
+  /** The person's client must move elsewhere (this replica was superseded, or moved on purpose): close it without ending. */
+  dropClient(planned = false): void {
+    const peer = this.flow.detach();
+    this.display.detachViewer();
+    peer?.moved(planned);
+  }
+
+  /** Ends the session on purpose (the person, an administrator, the hold timer, the node stopping). */
+  end(reason: EndReason): void {
+    if (this.endMessage !== null) return;
+    this.finish(null, reason);
+    this.display.kill();
+  }
+
+  /**
+   * The app exited. Its last output may be waiting for the standbys to hold the input
+   * before it (settle): the session ends once that is shown — or once they are given
+   * up on, which commits too.
+   */
+  private exited(exit: AppExit): void {
+    const reason = (): EndReason => ({
+      kind: 'app-exit',
+      exit,
+      message: describeExit(exit, {
+        appName: this.app.name,
+        sandbox: this.app.sandbox,
+        inputSeq: this.log.inputSeq,
+        startedAt: this.startedAt,
+        lastWords: this.display instanceof RfbDisplay ? this.display.lastWords() : undefined,
+      }),
+    });
+    if (this.log.settledIndex >= this.log.appliedIndex) return this.finish(exit, reason());
+    void this.log.whenSettled(this.log.appliedIndex).then(() => this.finish(exit, reason()));
+  }
+
+  private finish(exit: AppExit | null, reason: EndReason): void {
+    if (this.endMessage !== null) return;
+    this.flow.close();
+    const message = describeEnd(reason);
+    this.endMessage = message;
+    clearTimeout(this.holdTimer);
+    this.log.close();
+    this.holdExpiresAt = null;
+    this.display.close();
+    this.flow.detach()?.ended(exit, message);
+    this.options.onEnd(this, reason, exit);
+  }
+
+  /** What the display read: to the client (through the flow), and to the log (a standby paces its replay by it). */
+  private output(data: Buffer, room = false): boolean {
+    this.lastOutputAt = performance.now();
+    const kept = this.flow.push(data, room);
+    this.log.outputProduced(this.flow.outputBytes);
+    this.flow.checkBackpressure();
+    return kept;
+  }
+}
