@@ -1,9 +1,15 @@
-// Lint: typescript-eslint's recommended rules, plus the layering the architecture
-// depends on, enforced per folder (CONVENTIONS 1):
+// Lint: typescript-eslint's recommended rules, plus the import layering, enforced
+// per folder. The layers, bottom up: shared/ is the wire protocol and the session
+// core, and runs everywhere (the renderer, Electron's main process, the CLI), so it
+// depends on nothing of the others nor on any runtime's APIs; renderer/ (the UI) and
+// main/ (Electron, OS integration) sit on shared/ and not on each other; broker/ (the
+// node and the CLI) sits on shared/ and never ships inside the desktop app.
 //   shared/   imports neither main/, renderer/ nor broker/, nor Node or Electron
 //   renderer/ imports only shared/ (no Node, no Electron, no broker)
 //   main/     never imports renderer/ or broker/ (the broker never ships in the app)
 //   broker/   never imports main/ or renderer/
+// Import cycles are dependency-cruiser's to find (.dependency-cruiser.cjs). Why the
+// layers are drawn where they are: docs/architecture.md.
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto', 'stream', 'util'];
@@ -20,7 +26,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['shared/**/*.ts'],
+    // Any plain-JS module of the shared core (.js, .mjs) is held to the same rule.
+    files: ['shared/**/*.ts', 'shared/**/*.js', 'shared/**/*.mjs'],
     ignores: ['shared/**/*.test.ts'],
     rules: restrict(
       ['**/main/**', '**/renderer/**', '**/broker/**', 'electron', 'ws', 'react', ...nodeBuiltins],

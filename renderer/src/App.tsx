@@ -12,17 +12,10 @@ import { Tabs, type Tab } from './components/Tabs.js';
 import { AdminView } from './components/AdminView.js';
 import { TwoStepSetup } from './components/TwoStep.js';
 import { KioskEscape, UpdateBanner, useAutomaticSignIn, useRequestedLaunches, type DesktopShell } from './desktop.js';
+import type { SessionTab } from './session-tab.js';
 
 /** Members of this group see the admin page (the broker checks it again on every call). */
 const ADMIN_GROUP = 'admins';
-
-export interface SessionTab {
-  key: string;
-  name: string;
-  /** terminal: xterm.js; rfb: noVNC. */
-  display: AppInfo['display'];
-  stream: SessionStream;
-}
 
 function useClientState(client: HoldfastClient): ClientState {
   const subscribe = useCallback((notify: () => void) => client.subscribe(notify), [client]);

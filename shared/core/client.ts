@@ -12,6 +12,8 @@ import { createActor, fromPromise, type Actor } from 'xstate';
 import type { SocketFactory } from './socket.js';
 import { BrokerList } from './brokers.js';
 
+const ignore = () => {};
+
 export type ConnectionStatus = 'offline' | 'connecting' | 'online';
 export type ClientPhase = 'signedOut' | 'signingIn' | 'ready';
 
@@ -262,14 +264,17 @@ export class HoldfastClient {
     this.update({ status: 'offline', statusDetail: 'signed out', user: null });
   }
 
+  /** A control connection: of what it hears besides replies, only its close matters. */
   private connection(accessToken: string | undefined, onClose: (code: number, reason: string) => void) {
-    return new Connection({
-      brokerUrl: this.brokers.current,
-      socketFactory: this.options.socketFactory,
-      accessToken,
-      connectTimeoutMs: this.options.connectTimeoutMs,
-      onClose,
-    });
+    return new Connection(
+      {
+        brokerUrl: this.brokers.current,
+        socketFactory: this.options.socketFactory,
+        accessToken,
+        connectTimeoutMs: this.options.connectTimeoutMs,
+      },
+      { binary: ignore, message: ignore, closed: onClose },
+    );
   }
 
   /** While signed in, a lost control connection is reopened with jittered backoff. */

@@ -1,6 +1,7 @@
 // One WebSocket to a broker node: opens it (with a timeout), correlates requests with
-// replies by id, and hands unsolicited messages and binary frames to its owner.
-// Every frame from the server is parsed as `unknown` through the protocol schemas.
+// replies by id, and hands unsolicited messages, binary frames and its close to its
+// one consumer (Connection.bind). Every frame from the server is parsed as `unknown`
+// through the protocol schemas.
 import {
   BEARER_PREFIX,
   CloseCode,
@@ -31,10 +32,24 @@ export interface ConnectionOptions {
   accessToken?: string;
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
-  onMessage?: (message: ServerMessage) => void;
-  onBinary?: (frame: Uint8Array) => void;
-  onClose?: (code: number, reason: string) => void;
 }
+
+/**
+ * What a connection hears besides replies to its requests: binary frames (a session's
+ * output), unsolicited messages, and its close. One consumer at a time receives them;
+ * see Connection.bind.
+ */
+export interface ConnectionConsumer {
+  /** A binary frame, as received (a Buffer under Node, a view of the ArrayBuffer in browsers). */
+  binary(frame: Uint8Array): void;
+  /** A message that answers no request of this connection's. */
+  message(message: ServerMessage): void;
+  /** The socket closed (the code and the reason, for people); pending requests are rejected first. */
+  closed(code: number, reason: string): void;
+}
+
+/** The consumer of a connection nobody has bound: it ignores everything. */
+const nobody: ConnectionConsumer = { binary() {}, message() {}, closed() {} };
 
 type Pending = { resolve: (message: ServerMessage) => void; reject: (error: Error) => void; timer: TimerHandle };
 
@@ -47,14 +62,46 @@ export function socketUrl(brokerUrl: string): string {
   return `${secure ? 'wss' : 'ws'}://${match[2]}${WS_PATH}`;
 }
 
+/**
+ * Why a consumer is bound through a method and not set as a handler property: a
+ * session stream's interest in its connection changes over the connection's life — while
+ * a session is being opened only its output counts (the host may stream before the
+ * stream starts watching the link), while it streams messages and the close count too,
+ * and once it lets go, nothing. Each change is one explicit call here (bind, or the
+ * unbind it returned) rather than a property of this object that another module
+ * overwrites. Whoever needs the connection from the start passes its consumer to the
+ * constructor.
+ */
 export class Connection {
   private socket: SocketLike | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  /** The single owner of the binary stream, unsolicited messages and the close. */
+  private consumer: ConnectionConsumer;
   welcome: Welcome | null = null;
 
-  constructor(readonly options: ConnectionOptions) {}
+  constructor(
+    readonly options: Readonly<ConnectionOptions>,
+    consumer: ConnectionConsumer = nobody,
+  ) {
+    this.consumer = consumer;
+  }
+
+  /**
+   * Makes `consumer` the one receiver of this connection's binary frames, unsolicited
+   * messages and close, replacing the one before (which hears nothing more): a
+   * session's output offsets and acknowledgements make sense to one reader only.
+   * Returns an unbind that detaches `consumer` if it is still the one bound (and does
+   * nothing if another has replaced it since). Frames that arrive while nobody is
+   * bound are dropped.
+   */
+  bind(consumer: ConnectionConsumer): () => void {
+    this.consumer = consumer;
+    return () => {
+      if (this.consumer === consumer) this.consumer = nobody;
+    };
+  }
 
   /** Opens the socket and waits for the node's welcome. */
   open(): Promise<Welcome> {
@@ -102,7 +149,7 @@ export class Connection {
           return;
         }
         const bytes = toBytes(event.data);
-        if (bytes) this.options.onBinary?.(bytes);
+        if (bytes) this.consumer.binary(bytes);
       };
       socket.onerror = () => {
         /* the close event that always follows carries what we report */
@@ -116,7 +163,7 @@ export class Connection {
           pending.reject(new ProtocolError('disconnected', `connection to the broker closed: ${reason}`));
         }
         this.pending.clear();
-        this.options.onClose?.(event.code, reason);
+        this.consumer.closed(event.code, reason);
       };
     });
   }
@@ -175,7 +222,7 @@ export class Connection {
       pending.resolve(message);
       return;
     }
-    this.options.onMessage?.(message);
+    this.consumer.message(message);
   }
 
   private fail(code: number, reason: string): void {

@@ -58,6 +58,7 @@ export interface SessionStreamOptions {
 }
 
 const encoder = new TextEncoder();
+const ignore = () => {};
 const MAX_INPUT_FRAME = 16 * 1024;
 /** Unacknowledged input kept for resending; typing past this is refused, not dropped silently. */
 const MAX_PENDING_BYTES = 1024 * 1024;
@@ -66,6 +67,8 @@ export class SessionStream {
   readonly appId: string;
   private readonly actor: Actor<typeof sessionMachine>;
   private connection: Connection | null = null;
+  /** Lets go of `connection`: its frames, messages and close reach this stream no more. */
+  private unbind: () => void = ignore;
   /** True while `connection` is attached to the session (inputs go straight out). */
   private live = false;
   private sink: OutputSink | null = null;
@@ -254,7 +257,9 @@ export class SessionStream {
     for (let tried = 1; ; tried++) {
       const connection = new Connection({ ...this.options.connection, brokerUrl: brokers.current, accessToken });
       this.connection = connection;
-      connection.options.onBinary = (frame) => this.onFrame(frame);
+      // While the session is being opened only its output counts: the host may stream
+      // before the machine starts watching the link (which then binds its own consumer).
+      this.unbind = connection.bind({ binary: (frame) => this.onFrame(frame), message: ignore, closed: ignore });
       try {
         const welcome = await connection.open();
         brokers.update(welcome.brokers);
@@ -276,21 +281,27 @@ export class SessionStream {
     }
     const deadAfter = this.options.deadAfterMs ?? connection.welcome?.heartbeatMs ?? 3000;
     let lastHeard = Date.now();
-    const heard = () => (lastHeard = Date.now());
-    const onBinary = connection.options.onBinary;
-    connection.options.onBinary = (frame) => {
-      heard();
-      onBinary?.(frame);
-    };
-    connection.options.onMessage = (message) => {
-      heard();
-      if (message.type === 'session.exited') sendBack({ type: 'link.exited', message: message.message, exitCode: message.exitCode });
-      else if (message.type === 'session.detached') sendBack({ type: 'link.displaced', message: message.message });
-    };
-    connection.options.onClose = (code, reason) => {
+    /** The link is reported lost once, whether the socket closed or went silent. */
+    let lost = false;
+    const lose = (event: SessionEvent) => {
+      if (lost) return;
+      lost = true;
       this.live = false;
-      sendBack({ type: 'link.lost', reason, atOnce: code === CloseCode.moved });
+      sendBack(event);
     };
+    // Replaces the consumer connect() bound; this one stays until dropConnection.
+    this.unbind = connection.bind({
+      binary: (frame) => {
+        lastHeard = Date.now();
+        this.onFrame(frame);
+      },
+      message: (message) => {
+        lastHeard = Date.now();
+        if (message.type === 'session.exited') sendBack({ type: 'link.exited', message: message.message, exitCode: message.exitCode });
+        else if (message.type === 'session.detached') sendBack({ type: 'link.displaced', message: message.message });
+      },
+      closed: (code, reason) => lose({ type: 'link.lost', reason, atOnce: code === CloseCode.moved }),
+    });
     // Browsers cannot see WebSocket pings, so liveness is checked with our own: a ping
     // every third of the period keeps a healthy link talking, and silence for 80 % of
     // it (checked every twelfth) counts as lost — so a dead path is found within it.
@@ -299,11 +310,9 @@ export class SessionStream {
     const tick = Math.max(50, Math.floor(deadAfter / 12));
     const timer = setInterval(() => {
       if (Date.now() - lastHeard > deadAfter * 0.8) {
-        this.live = false;
         // A node that stopped answering may be hung: try another one first.
         this.options.brokers.next();
-        sendBack({ type: 'link.lost', reason: `no answer from the broker for ${Math.round(deadAfter / 1000)} s` });
-        connection.options.onClose = undefined;
+        lose({ type: 'link.lost', reason: `no answer from the broker for ${Math.round(deadAfter / 1000)} s` });
         connection.close(CloseCode.goingAway, 'no answer');
         return;
       }
@@ -396,9 +405,8 @@ export class SessionStream {
     const connection = this.connection;
     this.connection = null;
     if (!connection) return;
-    connection.options.onClose = undefined;
-    connection.options.onBinary = undefined;
-    connection.options.onMessage = undefined;
+    this.unbind();
+    this.unbind = ignore;
     connection.close();
   }
 }

@@ -9,7 +9,7 @@ import { useEffect, useRef, useState } from 'react';
 import RFB, { type RfbChannel } from '@novnc/novnc';
 import { MAX_CUT_TEXT, RfbClientParser } from '../../../shared/protocol/index.js';
 import type { SessionStream } from '../../../shared/core/index.js';
-import type { SessionTab } from '../App.js';
+import type { SessionTab } from '../session-tab.js';
 import { SessionFrame } from './SessionFrame.js';
 
 /** A WebSocket-shaped channel that carries noVNC's RFB inside the session's stream. */

@@ -3,7 +3,7 @@
 // held, inputs waiting to be sent, and a way to retry at once), and why it ended.
 import { useEffect, useState, type ReactNode } from 'react';
 import type { SessionView } from '../../../shared/core/index.js';
-import type { SessionTab } from '../App.js';
+import type { SessionTab } from '../session-tab.js';
 
 export function useView(tab: SessionTab): SessionView {
   const [view, setView] = useState(tab.stream.view);

@@ -6,7 +6,7 @@
 import { useEffect, useRef } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
-import type { SessionTab } from '../App.js';
+import type { SessionTab } from '../session-tab.js';
 import { SessionFrame } from './SessionFrame.js';
 
 export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visible: boolean; onSize: ((size: { cols: number; rows: number }) => void) | undefined }) {
