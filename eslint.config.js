@@ -13,6 +13,7 @@
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = ['node:*', 'fs', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto', 'stream', 'util'];
+const notApp = ['**/main/**', '**/renderer/**', 'electron', 'react'];
 const restrict = (groups, message) => ({
   'no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }],
 });
@@ -55,8 +56,39 @@ export default tseslint.config(
     ),
   },
   {
-    files: ['broker/**/*.ts'],
+    files: ['broker/**/*.ts', 'broker/**/*.mjs'],
     ignores: ['broker/**/*.test.ts'],
-    rules: restrict(['**/main/**', '**/renderer/**', 'electron', 'react'], 'broker/ is the middle layer: no main/ or renderer/ imports.'),
+    rules: restrict(notApp, 'broker/ is the middle layer: no main/ or renderer/ imports.'),
   },
+  // Inside broker/, each room may reach only the rooms below it (docs/architecture.md):
+  //   gateway/ → registry's public surface (an interface it declares) → session/, cluster/ → host/
+  // with auth/, control-plane/, config/, tls/ underneath. A later block replaces the
+  // broker-wide one for its files, so each repeats the no-app rule.
+  ...brokerRooms([
+    ['host', ['gateway', 'registry', 'session', 'cluster', 'auth', 'control-plane', 'catalog'], 'host/ runs sandboxes and displays: it knows nothing of sessions, replicas, clients or sign-in.'],
+    ['session', ['gateway', 'registry', 'auth', 'control-plane', 'cluster', '!../cluster/peer-protocol.js', '!../cluster/replicator.js'], 'session/ is one replica of one session: it hands its log to the replicator and knows nothing of the registry, the cluster or clients.'],
+    ['cluster', ['gateway', 'registry', 'session', 'auth'], 'cluster/ depends on the small interfaces it declares (cluster/replica.ts), not on the registry, sessions, clients or sign-in.'],
+    ['control-plane', ['gateway', 'registry', 'session', 'cluster', 'auth', 'host'], 'control-plane/ is storage: it knows nothing of what is stored.'],
+    ['registry', ['gateway'], 'registry/ serves the gateway, never the other way round.'],
+  ]),
 );
+
+/** One lint block per room of broker/: what it must not import (paths relative to broker/). */
+function brokerRooms(rooms) {
+  return rooms.map(([room, forbidden, message]) => ({
+    files: [`broker/${room}/**/*.ts`, `broker/${room}/**/*.mjs`],
+    ignores: [`broker/${room}/**/*.test.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: notApp, message: 'broker/ is the middle layer: no main/ or renderer/ imports.' },
+            // `!path` (gitignore style) allows one module of a forbidden room.
+            { group: forbidden.flatMap((name) => (name.startsWith('!') ? [name] : [`../${name}/**`, `../${name}.js`])), message },
+          ],
+        },
+      ],
+    },
+  }));
+}
