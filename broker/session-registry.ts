@@ -20,7 +20,8 @@ import { encodeAcked, entryFromJson, entryToJson, type PeerMessage } from './clu
 import { Replicator } from './cluster/replicator.js';
 import { Failover } from './cluster/failover.js';
 import { HASH_CHECK_MS, ScreenChecks } from './cluster/screen-checks.js';
-import { hashToken, type SessionRecord } from './cluster/records.js';
+import type { SessionRecord } from './cluster/records.js';
+import { hashToken } from './auth/resume-token.js';
 import type { NodeMetrics } from './metrics.js';
 import { noAudit, type AuditLog } from './audit.js';
 import { sleep } from './sleep.js';

@@ -16,7 +16,8 @@ import {
 } from '../../shared/protocol/index.js';
 import type { NodeContext } from './context.js';
 import type { Session, SessionPeer } from '../session.js';
-import { tokenMatches, type SessionRecord } from '../cluster/records.js';
+import type { SessionRecord } from '../cluster/records.js';
+import { tokenMatches } from '../auth/resume-token.js';
 import { Tunnel } from './tunnel.js';
 import { NodeFullError } from '../session-registry.js';
 import { TokenBucket } from './token-bucket.js';
