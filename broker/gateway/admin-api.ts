@@ -15,10 +15,10 @@ import { requestJson, type JsonReply } from '../tls/trust.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SECURITY_HEADERS } from './static-files.js';
 import type { NodeContext } from './context.js';
+import { ADMIN_GROUP } from '../catalog.js';
 import type { SandboxInfo } from '../host/sandbox-host.js';
 import { MoveRequestSchema, type ClusterEventInfo, type ClusterStatus, type DrainStateInfo, type SessionStatus } from '../../shared/protocol/index.js';
 
-export const ADMIN_GROUP = 'admins';
 export type { ClusterStatus };
 
 /** Marks a call one node passes to another, so it is never passed on again. */
