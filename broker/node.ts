@@ -53,7 +53,8 @@ type Tracked = WebSocket & { alive?: boolean };
 const DESKTOP_ORIGIN = 'holdfast-app://renderer';
 
 export class BrokerNode {
-  readonly ctx: NodeContext;
+  /** The gateway sees SessionService; tests and this node reach the registry itself. */
+  readonly ctx: NodeContext & { readonly sessions: SessionRegistry };
   private readonly http: Server | TlsServer;
   /** node.tls, read and checked; null: plain http and ws. */
   private tls: ServerTls | null;

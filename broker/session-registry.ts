@@ -22,6 +22,7 @@ import { Failover } from './cluster/failover.js';
 import { HASH_CHECK_MS, ScreenChecks } from './cluster/screen-checks.js';
 import type { SessionRecord } from './cluster/records.js';
 import { hashToken } from './auth/resume-token.js';
+import { NodeFullError } from './node-full.js';
 import type { NodeMetrics } from './metrics.js';
 import { noAudit, type AuditLog } from './audit.js';
 import { sleep } from './sleep.js';
@@ -60,9 +61,6 @@ export interface DrainState {
 const HEAL_MS = 2000;
 /** How long a drain waits for a session's standby to catch up before saying it cannot move it. */
 const DRAIN_STANDBY_WAIT_MS = 30_000;
-
-/** The node runs node.limits.sessionsPerNode primaries already. */
-export class NodeFullError extends Error {}
 
 export type Lookup = { found: 'running'; session: Session } | { found: 'none' };
 
@@ -726,5 +724,66 @@ export class SessionRegistry {
     }
     await this.screens.stop();
   }
-}
 
+  // ---- gateway surface (split-gateway) ----
+  // TEMPORARY thin delegations making up the gateway's SessionService
+  // (gateway/context.ts), until the registry split implements it properly.
+
+  get clustered(): boolean {
+    return this.cluster.clustered;
+  }
+
+  brokerUrls(): string[] {
+    return this.cluster.brokerUrls();
+  }
+
+  placePrimary(): string | null {
+    return this.cluster.place(1, new Set())[0] ?? null;
+  }
+
+  isLive(name: string): boolean {
+    return this.cluster.isLive(name);
+  }
+
+  member(name: string) {
+    return this.cluster.node(name);
+  }
+
+  /** This node's record first, then the others it sees. */
+  members() {
+    const names = new Set([this.self, ...this.cluster.nodes.keys()]);
+    return [...names].flatMap((name) => this.cluster.node(name) ?? []);
+  }
+
+  record(id: string): Promise<VersionedSession | null> {
+    return this.cluster.getSession(id);
+  }
+
+  records(): Promise<VersionedSession[]> {
+    return this.cluster.listSessions();
+  }
+
+  waitForRecord(id: string, until: (record: VersionedSession | null) => boolean, timeoutMs: number): Promise<VersionedSession | null> {
+    return this.cluster.waitForSession(id, until, timeoutMs);
+  }
+
+  /** Ends a session whose primary is here; false if it is not primary here. */
+  endSession(id: string, message: string): boolean {
+    const replica = this.replicas.get(id);
+    if (!replica || replica.session.role !== 'primary') return false;
+    replica.session.end(message);
+    return true;
+  }
+
+  /** handover() of a primary here: null when moved, else why not. */
+  async move(id: string, to: string | null, waitMs: number): Promise<string | null> {
+    const replica = this.replicas.get(id);
+    if (!replica || replica.session.role !== 'primary') return 'the session is no longer primary here';
+    return this.handover(replica, to, waitMs);
+  }
+
+  /** What /api/replicas answers of this node. */
+  report() {
+    return { counters: { ...this.counters }, replicas: this.localReplicas(), events: this.events, drain: this.drainState, sandbox: this.sandbox.info };
+  }
+}

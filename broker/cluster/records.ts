@@ -45,3 +45,13 @@ export const SessionRecord = z.object({
   endedAt: z.number().nullable(),
 });
 export type SessionRecord = z.infer<typeof SessionRecord>;
+
+/**
+ * A session record with the control-plane revision it was read at (what a
+ * compare-and-swap compares). Same shape as cluster.ts's VersionedSession, here so
+ * users of the records need not import the cluster.
+ */
+export interface VersionedSession {
+  record: SessionRecord;
+  revision: number;
+}

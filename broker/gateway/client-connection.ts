@@ -14,12 +14,11 @@ import {
   type ServerMessage,
   type UserInfo,
 } from '../../shared/protocol/index.js';
-import type { NodeContext } from './context.js';
-import type { Session, SessionPeer } from '../session.js';
+import type { NodeContext, SessionPeer, StreamedSession } from './context.js';
 import type { SessionRecord } from '../cluster/records.js';
 import { tokenMatches } from '../auth/resume-token.js';
 import { Tunnel } from './tunnel.js';
-import { NodeFullError } from '../session-registry.js';
+import { NodeFullError } from '../node-full.js';
 import { TokenBucket } from './token-bucket.js';
 import QRCode from 'qrcode';
 import { matchStep, newSecret, otpauthUri } from '../auth/totp.js';
@@ -32,7 +31,7 @@ export class ClientConnection {
   private who: string | null;
   /** For someone the identity provider let in who is not under users:, what their sign-in said of them. */
   private federated: FederatedClaims | undefined;
-  private session: Session | null = null;
+  private session: StreamedSession | null = null;
   private peer: SessionPeer | null = null;
   private authTimer: NodeJS.Timeout | undefined;
   private readonly queue: ClientMessage[] = [];
@@ -73,7 +72,7 @@ export class ClientConnection {
       node: ctx.config.node.name,
       user: user ? ctx.catalog.identify(user, federated) : null,
       heartbeatMs: ctx.config.node.heartbeatMs,
-      brokers: ctx.sessions.cluster.brokerUrls(),
+      brokers: ctx.sessions.brokerUrls(),
     });
     if (!user) {
       this.authTimer = setTimeout(() => this.close(CloseCode.authTimeout, 'sign in within 10 s of connecting'), AUTH_DEADLINE_MS);
@@ -395,16 +394,16 @@ export class ClientConnection {
       this.ctx.audit.record('session.launch-refused', { user, address: this.address, app: appId, detail: `${running} sessions running` });
       return this.refuse(id, ErrorCode.limitReached, `You have ${running} sessions running, the most allowed (${perUser}). End one you no longer need — the launcher lists them — and launch again.`);
     }
-    const cluster = this.ctx.sessions.cluster;
-    if (!this.local && cluster.clustered) {
+    const sessions = this.ctx.sessions;
+    if (!this.local && sessions.clustered) {
       // The least-loaded node hosts the primary; this one if it is among the least loaded.
-      const target = cluster.place(1, new Set())[0];
-      if (target && target !== cluster.name) {
+      const target = sessions.placePrimary();
+      if (target && target !== sessions.self) {
         const routed = await this.route(target, { type: 'session.launch', id, appId, cols, rows }, user);
         if (routed === 'ok') return;
       }
     }
-    let session: Session;
+    let session: StreamedSession;
     try {
       session = await this.ctx.sessions.launch(user, app, cols, rows);
     } catch (error) {
@@ -443,19 +442,19 @@ export class ClientConnection {
    */
   private async resume(id: number, sessionId: string, cols: number, rows: number, token: string | null, inputSeq?: number): Promise<void> {
     if (this.session || this.tunnel) return this.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to resume another.');
-    const cluster = this.ctx.sessions.cluster;
+    const sessions = this.ctx.sessions;
     const deadline = Date.now() + this.ctx.config.cluster.leaseTtlMs + 2000;
     for (;;) {
-      const found = await cluster.getSession(sessionId);
+      const found = await sessions.record(sessionId);
       const record = found?.record ?? null;
       if (!record || !this.allowed(record, token)) return this.refuse(id, ErrorCode.noSession, 'There is no such session, or it is not yours.');
       if (record.state === 'ended') return this.refuse(id, ErrorCode.sessionEnded, record.endMessage ?? 'Your session ended.');
-      if (record.primary === cluster.name || this.local) {
+      if (record.primary === sessions.self || this.local) {
         // A standby here may be finishing its promotion (a failover or a move): give it a moment.
         const local = await this.ctx.sessions.awaitPrimary(sessionId, 2000);
         if (local) return this.resumeHere(id, local, cols, rows, token);
       } else {
-        let gone = !cluster.isLive(record.primary);
+        let gone = !sessions.isLive(record.primary);
         if (!gone) {
           const message = token === null ? { type: 'session.attach' as const, id, sessionId, cols, rows } : { type: 'session.resume' as const, id, sessionId, resumeToken: token, cols, rows };
           const routed = await this.route(record.primary, message, this.who);
@@ -463,14 +462,14 @@ export class ClientConnection {
           // Refused: find out whether the process is gone. Silent (hung, stopped): only its lease can tell.
           if (routed === 'refused') gone = (await this.ctx.sessions.probe(record.primary)) === 'dead';
         }
-        if (gone && record.standbys.every((n) => !cluster.isLive(n)) && record.failover === 'restart') {
+        if (gone && record.standbys.every((n) => !sessions.isLive(n)) && record.failover === 'restart') {
           // No standby by design: a fresh instance here, with the same files.
           const session = await this.ctx.sessions.restartHere(found!, token, inputSeq ?? 0, cols, rows);
           if (session) {
             const files = this.ctx.config.cluster.sharedDir ? 'your files are as you left them' : 'its files could not be kept (no shared storage is configured)';
-            return this.resumeHere(id, session, cols, rows, token, `\x1b[1;33m[Holdfast] ${record.appName} was restarted on ${cluster.name} because its server stopped; ${files}.\x1b[0m\r\n`);
+            return this.resumeHere(id, session, cols, rows, token, `\x1b[1;33m[Holdfast] ${record.appName} was restarted on ${sessions.self} because its server stopped; ${files}.\x1b[0m\r\n`);
           }
-        } else if (gone && record.standbys.every((n) => !cluster.isLive(n))) {
+        } else if (gone && record.standbys.every((n) => !sessions.isLive(n))) {
           // The primary's node is gone and no standby can take over.
           const ended = await this.ctx.sessions.lostWithHost(found!);
           if (ended) return this.refuse(id, ErrorCode.sessionEnded, ended);
@@ -478,7 +477,7 @@ export class ClientConnection {
       }
       if (!this.isOpen()) return;
       if (Date.now() >= deadline) return this.refuse(id, ErrorCode.unavailable, 'The node running your session is not answering; trying again.');
-      await cluster.waitForSession(sessionId, (next) => next?.revision !== found!.revision, Math.max(0, deadline - Date.now()));
+      await sessions.waitForRecord(sessionId, (next) => next?.revision !== found!.revision, Math.max(0, deadline - Date.now()));
     }
   }
 
@@ -487,7 +486,7 @@ export class ClientConnection {
     return tokenMatches(token, record.resumeTokenHash) && (this.who === null || this.who === record.owner);
   }
 
-  private async resumeHere(id: number, session: Session, cols: number, rows: number, token: string | null, notice = ''): Promise<void> {
+  private async resumeHere(id: number, session: StreamedSession, cols: number, rows: number, token: string | null, notice = ''): Promise<void> {
     clearTimeout(this.authTimer);
     const point = await session.resumePoint(cols, rows);
     if (session.endMessage !== null) return this.refuse(id, ErrorCode.sessionEnded, session.endMessage);
@@ -516,7 +515,7 @@ export class ClientConnection {
    * hands it the request; or says why the node could not be reached.
    */
   private async route(target: string, message: ClientMessage, user: string | null): Promise<'ok' | 'refused' | 'silent'> {
-    const node = this.ctx.sessions.cluster.node(target);
+    const node = this.ctx.sessions.member(target);
     if (!node) return 'refused';
     this.routing = [];
     const accessToken = user ? (await this.ctx.tokens.issue(user, this.federated)).token : null;
@@ -535,7 +534,7 @@ export class ClientConnection {
   }
 
   /** Makes this connection the session's client. */
-  private bind(session: Session): void {
+  private bind(session: StreamedSession): void {
     this.session = session;
     const ws = this.ws;
     // Bound once: observing through a labelled child skips the label lookup on every frame (the keystroke path).
