@@ -1,4 +1,4 @@
-// Import cycles fail CI (npm run lint runs this after eslint). dependency-cruiser,
+// Import cycles fail CI (`npm run lint` and `npm test` run this after eslint). dependency-cruiser,
 // unlike eslint-plugin-import(-x)'s no-cycle, counts type-only imports
 // (tsPreCompilationDeps): a cycle of types is still two modules that cannot be read,
 // changed or tested apart. Layering inside the folders is eslint's job (eslint.config.js).

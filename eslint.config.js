@@ -61,8 +61,8 @@ export default tseslint.config(
     rules: restrict(notApp, 'broker/ is the middle layer: no main/ or renderer/ imports.'),
   },
   // Inside broker/, each room may reach only the rooms below it (docs/architecture.md):
-  //   gateway/ → registry's public surface (an interface it declares) → session/, cluster/ → host/
-  // with auth/, control-plane/, config/, tls/ underneath. A later block replaces the
+  //   gateway/ → (SessionService, declared in gateway/) registry/ → session/, cluster/ → host/
+  // with auth/, control-plane/, config/, tls/ underneath; node.ts assembles them. A later block replaces the
   // broker-wide one for its files, so each repeats the no-app rule.
   ...brokerRooms([
     ['host', ['gateway', 'registry', 'session', 'cluster', 'auth', 'control-plane', 'catalog'], 'host/ runs sandboxes and displays: it knows nothing of sessions, replicas, clients or sign-in.'],
@@ -70,6 +70,12 @@ export default tseslint.config(
     ['cluster', ['gateway', 'registry', 'session', 'auth'], 'cluster/ depends on the small interfaces it declares (cluster/replica.ts), not on the registry, sessions, clients or sign-in.'],
     ['control-plane', ['gateway', 'registry', 'session', 'cluster', 'auth', 'host'], 'control-plane/ is storage: it knows nothing of what is stored.'],
     ['registry', ['gateway'], 'registry/ serves the gateway, never the other way round.'],
+    ['auth', ['gateway', 'registry', 'session', 'cluster', 'host'], 'auth/ is sign-in and tokens: it knows nothing of sessions, replicas or clients.'],
+    [
+      'gateway',
+      ['registry', 'cluster', '!../cluster/records.js', 'session', '!../session/peer.js', '!../session/end-reason.js', 'host', '!../host/sandbox-host.js', 'node.js'],
+      'gateway/ reaches sessions and the cluster only through the interfaces it declares (gateway/context.ts); of the layers below it may import only their data shapes (cluster/records.ts, session/peer.ts, session/end-reason.ts, host/sandbox-host.ts types).',
+    ],
   ]),
 );
 

@@ -57,7 +57,7 @@
 // fault: a new standby replays the log paced, so long logs slow every later refill.
 import { nodeSocketFactory } from '../broker/cli/connect.js';
 import { startCluster, waitForStatus, type ClusterNode, type TestCluster } from '../test/cluster-harness.js';
-import type { ClusterStatus } from '../broker/gateway/status.js';
+import type { ClusterStatus } from '../broker/gateway/admin-api.js';
 import { HoldfastClient, type SessionStream } from '../shared/core/index.js';
 
 export interface Stats {

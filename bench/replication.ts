@@ -17,7 +17,7 @@
 // standby node-2), a 1-replica filler through node-3 (so all three carry one replica),
 // then the 1-replica session through node-1. The status is checked, not assumed.
 import { signInToken, startCluster, waitForStatus, type TestCluster } from '../test/cluster-harness.js';
-import type { ClusterStatus } from '../broker/gateway/status.js';
+import type { ClusterStatus } from '../broker/gateway/admin-api.js';
 import type { StatsHelpers } from './failover.js';
 
 export interface EchoSession {

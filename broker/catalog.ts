@@ -5,7 +5,9 @@
 import type { AppInfo, UserInfo } from '../shared/protocol/index.js';
 import type { FederatedClaims } from './auth/tokens.js';
 import type { AppConfig, NodeConfig, UserConfig } from './config/schema.js';
-import { ADMIN_GROUP } from './gateway/status.js';
+
+/** Members of this group may use the admin API (and see the admin view). */
+export const ADMIN_GROUP = 'admins';
 
 type CatalogConfig = Pick<NodeConfig, 'apps' | 'users' | 'entitlements'> & Partial<Pick<NodeConfig, 'oidc'>>;
 

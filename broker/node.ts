@@ -27,7 +27,7 @@ import { PeerHub } from './cluster/peers.js';
 import { PEER_PATH } from './cluster/peer-protocol.js';
 import { createControlPlane } from './control-plane/index.js';
 import { LOCAL_SUBPROTOCOL } from './gateway/tunnel.js';
-import { adminHandler } from './gateway/status.js';
+import { adminHandler } from './gateway/admin-api.js';
 import { UPDATES_PATH, serveUpdateFeed } from './gateway/update-feed.js';
 import { METRICS_CONTENT_TYPE, NodeMetrics } from './metrics.js';
 import { TimedControlPlane } from './control-plane/timed.js';
@@ -53,7 +53,8 @@ type Tracked = WebSocket & { alive?: boolean };
 const DESKTOP_ORIGIN = 'holdfast-app://renderer';
 
 export class BrokerNode {
-  readonly ctx: NodeContext;
+  /** The gateway sees SessionService; tests and this node reach the registry itself. */
+  readonly ctx: NodeContext & { readonly sessions: SessionRegistry };
   private readonly http: Server | TlsServer;
   /** node.tls, read and checked; null: plain http and ws. */
   private tls: ServerTls | null;

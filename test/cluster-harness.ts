@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hashPassword } from '../broker/auth/password.js';
-import type { ClusterStatus } from '../broker/gateway/status.js';
+import type { ClusterStatus } from '../broker/gateway/admin-api.js';
 import { Connection } from '../shared/core/index.js';
 import { nodeSocketFactoryWith } from '../broker/cli/connect.js';
 import { SYSTEM_TRUST, request, requestJson, type Trust } from '../broker/tls/trust.js';

@@ -9,7 +9,7 @@ import { clusterPerFile } from './cluster-per-file.js';
 import { homeFiles, launchGui } from './gui.js';
 import { waitFor } from './demo-node.js';
 import type { SessionStream } from '../shared/core/index.js';
-import type { ClusterStatus } from '../broker/gateway/status.js';
+import type { ClusterStatus } from '../broker/gateway/admin-api.js';
 
 let c: TestCluster;
 clusterPerFile({ nodes: 3, tag: 'faults' }, (started) => (c = started));

@@ -7,7 +7,7 @@
 // Each node keeps both in memory, fed by a watch, so checking a token costs no round trip.
 import { z } from 'zod';
 import type { ControlPlane, Watch } from '../control-plane/types.js';
-import { PREFIX, parseRecord } from '../cluster/records.js';
+import { PREFIX, parseRecord } from '../control-plane/keys.js';
 
 export const REVOKED = `${PREFIX}revoked/`;
 const USERS = `${REVOKED}users/`;

@@ -5,7 +5,7 @@
 import { deriveKey, open, seal } from './aead.js';
 import { z } from 'zod';
 import type { ControlPlane } from '../control-plane/types.js';
-import { PREFIX, parseRecord } from '../cluster/records.js';
+import { PREFIX, parseRecord } from '../control-plane/keys.js';
 import { hashRecoveryCode, matchStep, newRecoveryCodes } from './totp.js';
 
 export const TOTP = `${PREFIX}totp/`;

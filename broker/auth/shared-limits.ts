@@ -7,7 +7,7 @@
 // Keys are digests: names and addresses do not sit in the control plane in clear.
 import { z } from 'zod';
 import type { ControlPlane, Watch } from '../control-plane/types.js';
-import { PREFIX, parseRecord } from '../cluster/records.js';
+import { PREFIX, parseRecord } from '../control-plane/keys.js';
 import type { Logger } from '../log.js';
 import type { SignInLimiter } from './rate-limit.js';
 

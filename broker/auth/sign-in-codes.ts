@@ -6,7 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { ControlPlane } from '../control-plane/types.js';
-import { PREFIX, parseRecord } from '../cluster/records.js';
+import { PREFIX, parseRecord } from '../control-plane/keys.js';
 
 export const SIGN_IN_CODES = `${PREFIX}sign-in-codes/`;
 export const CODE_TTL_MS = 60_000;

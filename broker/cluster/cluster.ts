@@ -8,13 +8,11 @@
 import type { ClusterConfig } from '../config/schema.js';
 import type { ControlPlane, KeyValue, Lease, Watch } from '../control-plane/types.js';
 import type { Logger } from '../log.js';
-import { NODES, NodeRecord, SESSIONS, SessionRecord, parseRecord } from './records.js';
+import { parseRecord } from '../control-plane/keys.js';
+import { NODES, NodeRecord, SESSIONS, SessionRecord, type VersionedSession } from './records.js';
 import { VERSION } from '../version.js';
 
-export interface VersionedSession {
-  record: SessionRecord;
-  revision: number;
-}
+export type { VersionedSession } from './records.js';
 
 export interface ClusterEvents {
   /** A member's record vanished: its lease expired or it left. */

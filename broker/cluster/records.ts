@@ -1,10 +1,9 @@
 // What the control plane holds, as schemas: a record per live node (under its lease)
 // and a record per session (its replica set and epoch). Both are parsed as unknown
 // when read back: the control plane is a boundary like any other.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { PREFIX } from '../control-plane/keys.js';
 
-export const PREFIX = '/holdfast/';
 export const NODES = `${PREFIX}nodes/`;
 export const SESSIONS = `${PREFIX}sessions/`;
 
@@ -46,22 +45,12 @@ export const SessionRecord = z.object({
 });
 export type SessionRecord = z.infer<typeof SessionRecord>;
 
-export function parseRecord<T>(schema: z.ZodType<T>, text: string): T | null {
-  try {
-    const parsed = schema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
-
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
-/** Constant-time check of a presented resume token against a record's hash. */
-export function tokenMatches(presented: string, hash: string): boolean {
-  const a = Buffer.from(hashToken(presented), 'hex');
-  const b = Buffer.from(hash, 'hex');
-  return a.length === b.length && timingSafeEqual(a, b);
+/**
+ * A session record with the control-plane revision it was read at (what a
+ * compare-and-swap compares). Here, with the records, so users of them need not
+ * import the cluster.
+ */
+export interface VersionedSession {
+  record: SessionRecord;
+  revision: number;
 }

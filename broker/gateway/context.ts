@@ -1,6 +1,9 @@
-// What a client connection needs from its node, as one explicit object.
+// What a client connection and the admin API need from their node, as one explicit
+// object; and the two narrow faces of the session layer they use — SessionService (the
+// registry's public surface) and StreamedSession (a running session's client side) —
+// so the gateway never reaches into the registry, the cluster or a Session itself.
 import type { Catalog } from '../catalog.js';
-import type { NodeConfig } from '../config/schema.js';
+import type { AppConfig, NodeConfig } from '../config/schema.js';
 import type { SignInLimiter } from '../auth/rate-limit.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { Logger } from '../log.js';
@@ -9,8 +12,98 @@ import type { Revocations } from '../auth/revocations.js';
 import type { SecondFactors } from '../auth/second-factor.js';
 import type { SignInCodes } from '../auth/sign-in-codes.js';
 import type { NodeMetrics } from '../metrics.js';
-import type { SessionRegistry } from '../registry/session-registry.js';
 import type { Trust } from '../tls/trust.js';
+import type { ResumePoint, SessionPeer } from '../session/peer.js';
+import type { EndReason } from '../session/end-reason.js';
+import type { SandboxInfo } from '../host/sandbox-host.js';
+import type { NodeRecord, VersionedSession } from '../cluster/records.js';
+export type { ResumePoint, SessionPeer } from '../session/peer.js';
+import type { ClusterEventInfo, DrainStateInfo, SessionSummary } from '../../shared/protocol/index.js';
+
+/** A session primary on this node, as its client's connection sees it. */
+export interface StreamedSession {
+  readonly id: string;
+  readonly app: Pick<AppConfig, 'id' | 'name' | 'display'>;
+  readonly owner: string;
+  readonly resumeToken: string;
+  /** Null while it runs; why it ended, once it has. */
+  readonly endMessage: string | null;
+  attach(peer: SessionPeer): void;
+  detach(peer: SessionPeer): void;
+  /** The client left before it attached: keep the session for the hold time. */
+  startHold(): void;
+  resumePoint(cols: number, rows: number): Promise<ResumePoint>;
+  resize(cols: number, rows: number): void;
+  end(reason: EndReason): void;
+  /** Each of these answers null, or what was wrong with the frame (the connection closes). */
+  input(seq: number, data: Uint8Array): string | null;
+  viewer(data: Uint8Array): string | null;
+  outputAck(offset: number): string | null;
+}
+
+/** One replica on this node, as `holdfast status` and /api/replicas list it. */
+export interface ReplicaStatus {
+  sessionId: string;
+  role: string;
+  epoch: number;
+  logIndex: number;
+  appliedIndex: number;
+}
+
+/** What this node reports of itself to the admin API. */
+export interface LocalReport {
+  counters: Record<string, number>;
+  replicas: ReplicaStatus[];
+  events: ClusterEventInfo[];
+  drain: DrainStateInfo | null;
+  sandbox: SandboxInfo | null;
+}
+
+/**
+ * The session layer, as the gateway uses it: launching, finding and resuming sessions,
+ * the cluster's members and session records, and the operators' actions. Session
+ * records and node records are data (cluster/records.ts); everything else goes through here.
+ */
+export interface SessionService {
+  /** This node's name. */
+  readonly self: string;
+  /** Whether this node is one of several (sessions may live elsewhere). */
+  readonly clustered: boolean;
+  /** Other nodes' URLs a client may fail over to (empty when not clustered). */
+  brokerUrls(): string[];
+  /** The node a new session's primary should run on (least loaded), or null if none. */
+  placePrimary(): string | null;
+  isLive(name: string): boolean;
+  member(name: string): NodeRecord | undefined;
+  /** Every member's record: this node first, then the others it sees. */
+  members(): NodeRecord[];
+  record(id: string): Promise<VersionedSession | null>;
+  records(): Promise<VersionedSession[]>;
+  /** Resolves with the record once `until` holds of it, or after `timeoutMs` with what it is then. */
+  waitForRecord(id: string, until: (record: VersionedSession | null) => boolean, timeoutMs: number): Promise<VersionedSession | null>;
+
+  /** Starts `app` for `owner` with this node as primary; throws NodeFullError (node-full.ts) when the node is full. */
+  launch(owner: string, app: AppConfig, cols: number, rows: number): Promise<StreamedSession>;
+  /** The caller's running sessions, cluster-wide. */
+  summaries(owner: string): Promise<SessionSummary[]>;
+  /** The session if it is (or within `timeoutMs` becomes) primary here, else null. */
+  awaitPrimary(id: string, timeoutMs: number): Promise<StreamedSession | null>;
+  probe(name: string): Promise<'dead' | 'listening' | 'unknown'>;
+  restartHere(found: VersionedSession, token: string | null, inputSeq: number, cols: number, rows: number): Promise<StreamedSession | null>;
+  /** Marks a session whose host died with no standby as ended; why, for people (null if another gateway did). */
+  lostWithHost(found: VersionedSession): Promise<string | null>;
+  /** Keeps the record's attached / hold fields in step after a client attaches or leaves. */
+  noteAttachment(sessionId: string): Promise<void>;
+
+  drain(): Promise<unknown>;
+  undrain(): Promise<void>;
+  localReplicas(): ReplicaStatus[];
+  /** Ends a session whose primary is here; false if it is not primary here. */
+  endSession(id: string, reason: EndReason): boolean;
+  /** Moves a primary here to a standby (`to`, or the most caught-up): null when moved, else why not. */
+  move(id: string, to: string | null, waitMs: number): Promise<string | null>;
+  report(): LocalReport;
+}
 
 export interface NodeContext {
   config: NodeConfig;
@@ -33,7 +126,7 @@ export interface NodeContext {
   signInCodes: SignInCodes;
   /** The client connections this node serves (a revoked user's are closed). */
   connections: Set<{ user: string | null; revoked(): void }>;
-  sessions: SessionRegistry;
+  sessions: SessionService;
   log: Logger;
   metrics: NodeMetrics;
   verifyUser(name: string, password: string): Promise<boolean>;

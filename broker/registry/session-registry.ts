@@ -23,7 +23,9 @@ import { encodeAcked, entryFromJson, entryToJson, type PeerMessage } from '../cl
 import { Failover } from '../cluster/failover.js';
 import { HASH_CHECK_MS, ScreenChecks } from '../cluster/screen-checks.js';
 import type { ClusterEventKind, PeerRequest, Replica, ReplicaSetHost } from '../cluster/replica.js';
-import { hashToken, type SessionRecord } from '../cluster/records.js';
+import type { NodeRecord, SessionRecord } from '../cluster/records.js';
+import { hashToken } from '../auth/resume-token.js';
+import { NodeFullError } from '../node-full.js';
 import type { NodeMetrics } from '../metrics.js';
 import { noAudit, type AuditLog } from '../audit.js';
 import { sleep } from '../sleep.js';
@@ -38,8 +40,6 @@ export const DEFAULT_PROFILE: SandboxProfile = SandboxProfile.parse({});
 
 const REMEMBER_ENDED_MS = 60 * 60_000;
 
-/** The node runs node.limits.sessionsPerNode primaries already. */
-export class NodeFullError extends Error {}
 
 export type Lookup = { found: 'running'; session: Session } | { found: 'none' };
 
@@ -420,8 +420,10 @@ export class SessionRegistry implements ReplicaSetHost {
     return state;
   }
 
-  /** Keeps the record's attached / hold fields in step (for sessions.list on any node). */
-  async noteAttachment(session: Session): Promise<void> {
+  /** Keeps the record's attached / hold fields in step with the replica here (for sessions.list on any node). */
+  async noteAttachment(id: string): Promise<void> {
+    const session = this.replicas.get(id)?.session;
+    if (!session) return;
     const current = await this.cluster.getSession(session.id).catch(() => null);
     if (!current || current.record.epoch !== session.epoch || current.record.state !== 'running') return;
     const next = { ...current.record, attached: session.attached, holdExpiresAt: session.holdExpiresAt };
@@ -429,10 +431,6 @@ export class SessionRegistry implements ReplicaSetHost {
   }
 
   // ---- moves and drains (moves.ts) ----------------------------------------------------
-
-  handover(replica: Replica<Session>, to: string | null, waitMs?: number): Promise<string | null> {
-    return this.moves.handover(replica, to, waitMs);
-  }
 
   drain(): Promise<DrainState> {
     return this.moves.drain();
@@ -453,6 +451,67 @@ export class SessionRegistry implements ReplicaSetHost {
 
   get counters(): NodeCounters {
     return this.history.counters;
+  }
+
+  // ---- what the gateway asks (its SessionService, gateway/context.ts) ------------------
+
+  get clustered(): boolean {
+    return this.cluster.clustered;
+  }
+
+  brokerUrls(): string[] {
+    return this.cluster.brokerUrls();
+  }
+
+  /** Where a new session's primary should run: the least loaded node (this one wins ties). */
+  placePrimary(): string | null {
+    return this.cluster.place(1, new Set())[0] ?? null;
+  }
+
+  isLive(name: string): boolean {
+    return this.cluster.isLive(name);
+  }
+
+  member(name: string): NodeRecord | undefined {
+    return this.cluster.node(name);
+  }
+
+  /** This node's record first, then the others it sees. */
+  members(): NodeRecord[] {
+    const names = new Set([this.self, ...this.cluster.nodes.keys()]);
+    return [...names].flatMap((name) => this.cluster.node(name) ?? []);
+  }
+
+  record(id: string): Promise<VersionedSession | null> {
+    return this.cluster.getSession(id);
+  }
+
+  records(): Promise<VersionedSession[]> {
+    return this.cluster.listSessions();
+  }
+
+  waitForRecord(id: string, until: (record: VersionedSession | null) => boolean, timeoutMs: number): Promise<VersionedSession | null> {
+    return this.cluster.waitForSession(id, until, timeoutMs);
+  }
+
+  /** Ends a session whose primary is here; false if it is not primary here. */
+  endSession(id: string, reason: EndReason): boolean {
+    const session = this.lookup(id);
+    if (session.found !== 'running') return false;
+    session.session.end(reason);
+    return true;
+  }
+
+  /** Moves a primary here to a standby (handover): null when moved, else why not. */
+  async move(id: string, to: string | null, waitMs: number): Promise<string | null> {
+    const replica = this.replicas.get(id);
+    if (!replica || replica.session.role !== 'primary') return 'the session is no longer primary here';
+    return this.moves.handover(replica, to, waitMs);
+  }
+
+  /** What /api/replicas answers of this node. */
+  report(): { counters: Record<string, number>; replicas: ReturnType<SessionRegistry['localReplicas']>; events: ClusterEvent[]; drain: DrainState | null; sandbox: SandboxHost['info'] } {
+    return { counters: { ...this.counters }, replicas: this.localReplicas(), events: this.events, drain: this.drainState, sandbox: this.sandbox.info };
   }
 
   // ---- queries ----------------------------------------------------------------------

@@ -5,22 +5,7 @@
 // client has more than `window` bytes unacknowledged, or the screen model is too far
 // behind, and released at half of that.
 import { OUTPUT_HEADER, encodeOutput, writeOutputHeader } from '../../shared/protocol/index.js';
-import type { AppExit } from '../host/app-process.js';
-
-export interface SessionPeer {
-  /** `drained`, if given, is called once the frame has been written to the socket. */
-  sendBinary(frame: Uint8Array, drained?: () => void): void;
-  readonly bufferedAmount: number;
-  /** The session ended; `message` says why, for people. */
-  ended(exit: AppExit | null, message: string): void;
-  /** Another client attached: this one is no longer the session's. */
-  displaced(): void;
-  /**
-   * The session is carried on by another replica: the client should resume (elsewhere).
-   * `planned`: a drain or an administrator's move (the client may resume at once).
-   */
-  moved(planned: boolean): void;
-}
+import type { SessionPeer } from './peer.js';
 
 /** Where the log stands: which output may be shown, and the input it acknowledges. */
 export interface LogPosition {

@@ -15,9 +15,8 @@ import { TerminalDisplay } from '../host/terminal-display.js';
 import { Replicator } from '../cluster/replicator.js';
 import { describeEnd, describeExit, type EndReason } from './end-reason.js';
 import { InputLog } from './input-log.js';
-import { OutputFlow, type SessionPeer } from './output-flow.js';
-
-export type { SessionPeer } from './output-flow.js';
+import { OutputFlow } from './output-flow.js';
+import type { ResumePoint, SessionPeer } from './peer.js';
 
 export interface SessionOptions {
   /** Given for a standby (the primary chose them); fresh ones for a new session. */
@@ -49,14 +48,6 @@ export interface SessionOptions {
   onEnd: (session: Session, reason: EndReason, exit: AppExit | null) => void;
   /** Operator-facing warnings (a GUI display that failed). */
   warn: (message: string, fields: Record<string, unknown>) => void;
-}
-
-export interface ResumePoint {
-  snapshot: string;
-  outputOffset: number;
-  inputAck: number;
-  cols: number;
-  rows: number;
 }
 
 export class Session {

@@ -15,32 +15,15 @@ import { requestJson, type JsonReply } from '../tls/trust.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SECURITY_HEADERS } from './static-files.js';
 import type { NodeContext } from './context.js';
-import type { SandboxInfo } from '../host/sandbox-host.js';
-import { MoveRequestSchema, type ClusterEventInfo, type ClusterStatus, type DrainStateInfo, type SessionStatus } from '../../shared/protocol/index.js';
+import { ADMIN_GROUP } from '../catalog.js';
+import { MoveRequestSchema, type ClusterStatus } from '../../shared/protocol/index.js';
+import { clusterStatus, localReport } from './cluster-report.js';
 
-export const ADMIN_GROUP = 'admins';
 export type { ClusterStatus };
 
 /** Marks a call one node passes to another, so it is never passed on again. */
 const FORWARDED = 'x-holdfast-forwarded';
 const MAX_BODY_BYTES = 4096;
-
-export interface ReplicaStatus {
-  sessionId: string;
-  role: string;
-  epoch: number;
-  logIndex: number;
-  appliedIndex: number;
-}
-
-interface NodeReport {
-  node: string;
-  counters: Record<string, number> | null;
-  replicas: ReplicaStatus[];
-  events: ClusterEventInfo[];
-  drain: DrainStateInfo | null;
-  sandbox: SandboxInfo | null;
-}
 
 class HttpError extends Error {
   constructor(
@@ -153,20 +136,20 @@ async function forward(call: Call, url: string, path: string, body: unknown): Pr
 
 async function nodeAction(call: Call, name: string, action: 'drain' | 'undrain'): Promise<unknown> {
   const { ctx } = call;
-  const cluster = ctx.sessions.cluster;
-  if (name !== cluster.name) {
-    const node = cluster.node(name);
-    if (!node || !cluster.isLive(name)) throw new HttpError(404, 'no_such_node', `There is no live node "${name}" in the cluster.`);
+  const sessions = ctx.sessions;
+  if (name !== sessions.self) {
+    const node = sessions.member(name);
+    if (!node || !sessions.isLive(name)) throw new HttpError(404, 'no_such_node', `There is no live node "${name}" in the cluster.`);
     return forward(call, node.url, `/api/nodes/${encodeURIComponent(name)}/${action}`, {});
   }
   ctx.log.warn(`admin: ${action}`, { admin: call.admin });
   ctx.audit.record(action === 'drain' ? 'admin.drain' : 'admin.undrain', { user: call.admin, address: call.address, target: name });
   if (action === 'undrain') {
-    await ctx.sessions.undrain();
+    await sessions.undrain();
     return { node: name, draining: false };
   }
   // Drains take as long as the slowest standby to catch up: answer at once, report progress in /api/status.
-  void ctx.sessions.drain().catch((error: unknown) => ctx.log.error('drain failed', { error: String(error) }));
+  void sessions.drain().catch((error: unknown) => ctx.log.error('drain failed', { error: String(error) }));
   return { node: name, draining: true };
 }
 
@@ -175,104 +158,27 @@ async function sessionAction(call: Call, id: string, action: 'move' | 'end', bod
   const parsed = action === 'move' ? MoveRequestSchema.safeParse(body) : null;
   if (parsed && !parsed.success) throw new HttpError(400, 'bad_request', `A move takes {"to": "NODE"} or {}: ${parsed.error.issues[0]?.message ?? 'invalid'}.`);
   const to = parsed?.data.to ?? null;
-  const cluster = ctx.sessions.cluster;
-  const found = await cluster.getSession(id);
+  const sessions = ctx.sessions;
+  const found = await sessions.record(id);
   if (!found || found.record.state !== 'running') throw new HttpError(404, 'no_such_session', `There is no running session "${id}".`);
   const record = found.record;
-  if (record.primary !== cluster.name) {
-    const node = cluster.node(record.primary);
-    if (!node || !cluster.isLive(record.primary)) throw new HttpError(409, 'no_primary', `The session's primary (${record.primary}) is not live; it fails over on its own.`);
+  if (record.primary !== sessions.self) {
+    const node = sessions.member(record.primary);
+    if (!node || !sessions.isLive(record.primary)) throw new HttpError(409, 'no_primary', `The session's primary (${record.primary}) is not live; it fails over on its own.`);
     return forward(call, node.url, `/api/sessions/${encodeURIComponent(id)}/${action}`, body);
   }
-  const replica = ctx.sessions.replicas.get(id);
-  if (!replica || replica.session.role !== 'primary') throw new HttpError(409, 'moved', 'The session is changing primary; try again.');
+  if (!sessions.localReplicas().some((r) => r.sessionId === id && r.role === 'primary')) throw new HttpError(409, 'moved', 'The session is changing primary; try again.');
   ctx.log.warn(`admin: session ${action}`, { admin: call.admin, session: id, user: record.owner, to });
   const audit = { user: call.admin, address: call.address, session: id, app: record.appId, target: record.owner };
   if (action === 'end') {
     ctx.audit.record('admin.end', { ...audit, result: 'ended' });
-    replica.session.end({ kind: 'admin' });
+    if (!sessions.endSession(id, { kind: 'admin' })) throw new HttpError(409, 'moved', 'The session is changing primary; try again.');
     return { session: id, ended: true };
   }
-  if (to === cluster.name) throw new HttpError(400, 'bad_request', `The session's primary is already on ${to}.`);
-  const problem = await ctx.sessions.handover(replica, to, 30_000);
+  if (to === sessions.self) throw new HttpError(400, 'bad_request', `The session's primary is already on ${to}.`);
+  const problem = await sessions.move(id, to, 30_000);
   ctx.audit.record('admin.move', { ...audit, result: problem === null ? 'moved' : 'refused', detail: problem ?? `to ${to ?? 'a standby'}` });
   if (problem !== null) throw new HttpError(409, 'cannot_move', `The session could not move: ${problem}.`);
-  const now = await cluster.getSession(id);
+  const now = await sessions.record(id);
   return { session: id, primary: now?.record.primary ?? null, epoch: now?.record.epoch ?? null };
-}
-
-function localReport(ctx: NodeContext): NodeReport {
-  return {
-    node: ctx.config.node.name,
-    counters: { ...ctx.sessions.counters },
-    replicas: ctx.sessions.localReplicas(),
-    events: ctx.sessions.events,
-    drain: ctx.sessions.drainState,
-    sandbox: ctx.sessions.sandbox.info,
-  };
-}
-
-async function clusterStatus(ctx: NodeContext, token: string): Promise<ClusterStatus> {
-  const cluster = ctx.sessions.cluster;
-  const names = new Set([cluster.name, ...cluster.nodes.keys()]);
-  const nodes = [...names].sort().map((name) => cluster.node(name)!).filter(Boolean);
-  // Every node's replicas, asked in parallel; a node that does not answer shows none.
-  const reports = await Promise.all(
-    nodes.map(async (node): Promise<NodeReport> => {
-      if (node.name === cluster.name) return localReport(ctx);
-      try {
-        const reply = await requestJson(`${node.url}/api/replicas`, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 1000 }, ctx.trust);
-        const body = (reply.body ?? {}) as Partial<NodeReport>;
-        return {
-          node: node.name,
-          counters: body.counters ?? null,
-          replicas: Array.isArray(body.replicas) ? body.replicas : [],
-          events: Array.isArray(body.events) ? body.events : [],
-          drain: body.drain ?? null,
-          sandbox: body.sandbox ?? null,
-        };
-      } catch {
-        return { node: node.name, counters: null, replicas: [], events: [], drain: null, sandbox: null };
-      }
-    }),
-  );
-  const records = await cluster.listSessions();
-  const sessions: SessionStatus[] = records
-    .map((v) => v.record)
-    .filter((r) => r.state === 'running')
-    .map((r) => {
-      const logIndex: Record<string, number> = {};
-      for (const report of reports) {
-        const replica = report.replicas.find((x) => x.sessionId === r.id);
-        if (replica) logIndex[report.node] = replica.logIndex;
-      }
-      const lag: Record<string, number> = {};
-      const head = logIndex[r.primary];
-      for (const standby of r.standbys) if (head !== undefined) lag[standby] = Math.max(0, head - (logIndex[standby] ?? 0));
-      return { id: r.id, user: r.owner, app: r.appId, state: 'running', epoch: r.epoch, primary: r.primary, standbys: r.standbys, attached: r.attached, logIndex, lag };
-    });
-  return {
-    node: cluster.name,
-    nodes: nodes.map((n) => {
-      const report = reports.find((r) => r.node === n.name);
-      return {
-        name: n.name,
-        url: n.url,
-        pid: n.pid,
-        version: n.version ?? null,
-        load: n.load,
-        accepting: n.accepting,
-        draining: n.draining ?? false,
-        leaseId: n.leaseId,
-        counters: report?.counters ?? null,
-        drain: report?.drain ?? null,
-        sandbox: report?.sandbox ?? null,
-      };
-    }),
-    sessions,
-    events: reports
-      .flatMap((r) => r.events)
-      .sort((a, b) => b.at - a.at)
-      .slice(0, 50),
-  };
 }

@@ -1,0 +1,79 @@
+// What GET /api/status and GET /api/replicas answer: this node's own report, and the
+// cluster's status assembled from every member's report (asked in parallel, each
+// within a second; a member that does not answer shows no replicas) and the records.
+import { requestJson } from '../tls/trust.js';
+import type { ClusterStatus, SessionStatus } from '../../shared/protocol/index.js';
+import type { LocalReport, NodeContext } from './context.js';
+
+interface NodeReport extends Omit<LocalReport, 'counters'> {
+  node: string;
+  counters: Record<string, number> | null;
+}
+
+export function localReport(ctx: NodeContext): NodeReport {
+  return { node: ctx.config.node.name, ...ctx.sessions.report() };
+}
+
+export async function clusterStatus(ctx: NodeContext, token: string): Promise<ClusterStatus> {
+  const service = ctx.sessions;
+  const nodes = service.members().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Every node's replicas, asked in parallel; a node that does not answer shows none.
+  const reports = await Promise.all(
+    nodes.map(async (node): Promise<NodeReport> => {
+      if (node.name === service.self) return localReport(ctx);
+      try {
+        const reply = await requestJson(`${node.url}/api/replicas`, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 1000 }, ctx.trust);
+        const body = (reply.body ?? {}) as Partial<NodeReport>;
+        return {
+          node: node.name,
+          counters: body.counters ?? null,
+          replicas: Array.isArray(body.replicas) ? body.replicas : [],
+          events: Array.isArray(body.events) ? body.events : [],
+          drain: body.drain ?? null,
+          sandbox: body.sandbox ?? null,
+        };
+      } catch {
+        return { node: node.name, counters: null, replicas: [], events: [], drain: null, sandbox: null };
+      }
+    }),
+  );
+  const records = await service.records();
+  const sessions: SessionStatus[] = records
+    .map((v) => v.record)
+    .filter((r) => r.state === 'running')
+    .map((r) => {
+      const logIndex: Record<string, number> = {};
+      for (const report of reports) {
+        const replica = report.replicas.find((x) => x.sessionId === r.id);
+        if (replica) logIndex[report.node] = replica.logIndex;
+      }
+      const lag: Record<string, number> = {};
+      const head = logIndex[r.primary];
+      for (const standby of r.standbys) if (head !== undefined) lag[standby] = Math.max(0, head - (logIndex[standby] ?? 0));
+      return { id: r.id, user: r.owner, app: r.appId, state: 'running', epoch: r.epoch, primary: r.primary, standbys: r.standbys, attached: r.attached, logIndex, lag };
+    });
+  return {
+    node: service.self,
+    nodes: nodes.map((n) => {
+      const report = reports.find((r) => r.node === n.name);
+      return {
+        name: n.name,
+        url: n.url,
+        pid: n.pid,
+        version: n.version ?? null,
+        load: n.load,
+        accepting: n.accepting,
+        draining: n.draining ?? false,
+        leaseId: n.leaseId,
+        counters: report?.counters ?? null,
+        drain: report?.drain ?? null,
+        sandbox: report?.sandbox ?? null,
+      };
+    }),
+    sessions,
+    events: reports
+      .flatMap((r) => r.events)
+      .sort((a, b) => b.at - a.at)
+      .slice(0, 50),
+  };
+}

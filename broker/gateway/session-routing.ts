@@ -1,0 +1,213 @@
+// Where a connection's session runs: launching (on the least-loaded node — through a
+// tunnel when that is another), resuming or attaching wherever the primary is, waiting
+// out a failover, restarting a failover: restart app here. Every way of not being
+// allowed a session gets the same answer; once tunnelled, every frame goes through.
+import type { WebSocket } from 'ws';
+import { ClientMessage, ErrorCode, parseJsonFrame } from '../../shared/protocol/index.js';
+import type { SessionRecord } from '../cluster/records.js';
+import { tokenMatches } from '../auth/resume-token.js';
+import { NodeFullError } from '../node-full.js';
+import type { Client } from './client.js';
+import type { NodeContext, StreamedSession } from './context.js';
+import type { StreamBinding } from './stream-binding.js';
+import { Tunnel } from './tunnel.js';
+
+export class SessionRouting {
+  /** Set while this connection's session lives on another node: frames go through it. */
+  private tunnel: Tunnel | null = null;
+  /** Frames that arrived while a tunnel was being opened. */
+  private routing: Array<{ data: Buffer; isBinary: boolean }> | null = null;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly client: Client,
+    /** Handed to a tunnel: the far node's frames go straight to it. */
+    private readonly ws: WebSocket,
+    private readonly stream: StreamBinding,
+    /** Opened by another node's gateway: serve sessions here, never route them on. */
+    private readonly local: boolean,
+  ) {}
+
+  /**
+   * A frame for a session on another node (or one being carried there): forwarded, or
+   * held until the tunnel is open. True if it was taken. Liveness pings are answered
+   * here: the tunnel watches the far node itself.
+   */
+  carry(bytes: Buffer, isBinary: boolean): boolean {
+    if (this.tunnel) {
+      if (!isBinary && bytes.length < 128) {
+        const parsed = parseJsonFrame(ClientMessage, bytes.toString('utf8'));
+        if (parsed.ok && parsed.value.type === 'ping') {
+          this.client.send({ type: 'pong', id: parsed.value.id });
+          return true;
+        }
+      }
+      this.tunnel.forward(bytes, isBinary);
+      return true;
+    }
+    if (this.routing) {
+      this.routing.push({ data: bytes, isBinary });
+      return true;
+    }
+    return false;
+  }
+
+  /** The client left: a tunnel closes its far end. */
+  clientClosed(): void {
+    this.tunnel?.clientClosed();
+  }
+
+  async launch(user: string, id: number, appId: string, cols: number, rows: number): Promise<void> {
+    if (this.stream.session || this.tunnel) return this.client.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to launch another.');
+    const app = this.ctx.catalog.app(appId);
+    if (!app) return this.client.refuse(id, ErrorCode.unknownApp, `There is no app "${appId}" in the catalog.`);
+    if (!this.ctx.catalog.entitledAppIds(this.ctx.catalog.identify(user, this.client.federated) ?? user).has(appId)) {
+      this.ctx.audit.record('session.launch-refused', { user, address: this.client.address, app: appId, detail: 'not entitled' });
+      return this.client.refuse(id, ErrorCode.notEntitled, `You are not entitled to launch "${app.name}"; ask your administrator for access.`);
+    }
+    const perUser = this.ctx.config.node.limits.sessionsPerUser;
+    // Without the control plane the count is unknown; the launch itself then says why it cannot start.
+    const running = (await this.ctx.sessions.summaries(user).catch(() => null))?.length ?? 0;
+    if (running >= perUser) {
+      this.ctx.audit.record('session.launch-refused', { user, address: this.client.address, app: appId, detail: `${running} sessions running` });
+      return this.client.refuse(id, ErrorCode.limitReached, `You have ${running} sessions running, the most allowed (${perUser}). End one you no longer need — the launcher lists them — and launch again.`);
+    }
+    const sessions = this.ctx.sessions;
+    if (!this.local && sessions.clustered) {
+      // The least-loaded node hosts the primary; this one if it is among the least loaded.
+      const target = sessions.placePrimary();
+      if (target && target !== sessions.self) {
+        const routed = await this.route(target, { type: 'session.launch', id, appId, cols, rows }, user);
+        if (routed === 'ok') return;
+      }
+    }
+    let session: StreamedSession;
+    try {
+      session = await this.ctx.sessions.launch(user, app, cols, rows);
+    } catch (error) {
+      this.ctx.metrics.launches.inc({ result: 'failed' });
+      this.ctx.audit.record('session.launch-refused', { user, address: this.client.address, app: appId, detail: String(error) });
+      if (error instanceof NodeFullError) return this.client.refuse(id, ErrorCode.limitReached, error.message);
+      this.ctx.log.error('launch failed', { user, app: appId, error: String(error) });
+      return this.client.refuse(id, ErrorCode.launchFailed, `${app.name} could not be started on this node: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.ctx.audit.record('session.launch', { user, address: this.client.address, app: appId, session: session.id });
+    if (!this.client.isOpen()) {
+      // The client left while the app started: keep it for the hold time, like any detach.
+      session.startHold();
+      return;
+    }
+    this.client.send({
+      type: 'session.started',
+      id,
+      sessionId: session.id,
+      appId,
+      cols,
+      rows,
+      window: this.ctx.config.node.outputWindowBytes,
+      resumeToken: session.resumeToken,
+      holdSeconds: this.ctx.config.node.sessionHoldSeconds,
+    });
+    this.stream.bind(session);
+  }
+
+  /**
+   * Resume (with the session's resume token) or attach (as its signed-in owner) a
+   * running session, wherever its primary runs. Every way of not being allowed gets
+   * the same answer, so nobody learns anything about sessions that are not theirs.
+   * If the primary is not answering (a failover under way), waits for the record to
+   * name a new one, up to the lease TTL and a little more.
+   */
+  async resume(id: number, sessionId: string, cols: number, rows: number, token: string | null, inputSeq?: number): Promise<void> {
+    if (this.stream.session || this.tunnel) return this.client.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to resume another.');
+    const sessions = this.ctx.sessions;
+    const deadline = Date.now() + this.ctx.config.cluster.leaseTtlMs + 2000;
+    for (;;) {
+      const found = await sessions.record(sessionId);
+      const record = found?.record ?? null;
+      if (!record || !this.allowed(record, token)) return this.client.refuse(id, ErrorCode.noSession, 'There is no such session, or it is not yours.');
+      if (record.state === 'ended') return this.client.refuse(id, ErrorCode.sessionEnded, record.endMessage ?? 'Your session ended.');
+      if (record.primary === sessions.self || this.local) {
+        // A standby here may be finishing its promotion (a failover or a move): give it a moment.
+        const local = await this.ctx.sessions.awaitPrimary(sessionId, 2000);
+        if (local) return this.resumeHere(id, local, cols, rows, token);
+      } else {
+        let gone = !sessions.isLive(record.primary);
+        if (!gone) {
+          const message = token === null ? { type: 'session.attach' as const, id, sessionId, cols, rows } : { type: 'session.resume' as const, id, sessionId, resumeToken: token, cols, rows };
+          const routed = await this.route(record.primary, message, this.client.user);
+          if (routed === 'ok') return;
+          // Refused: find out whether the process is gone. Silent (hung, stopped): only its lease can tell.
+          if (routed === 'refused') gone = (await this.ctx.sessions.probe(record.primary)) === 'dead';
+        }
+        if (gone && record.standbys.every((n) => !sessions.isLive(n)) && record.failover === 'restart') {
+          // No standby by design: a fresh instance here, with the same files.
+          const session = await this.ctx.sessions.restartHere(found!, token, inputSeq ?? 0, cols, rows);
+          if (session) {
+            const files = this.ctx.config.cluster.sharedDir ? 'your files are as you left them' : 'its files could not be kept (no shared storage is configured)';
+            return this.resumeHere(id, session, cols, rows, token, `\x1b[1;33m[Holdfast] ${record.appName} was restarted on ${sessions.self} because its server stopped; ${files}.\x1b[0m\r\n`);
+          }
+        } else if (gone && record.standbys.every((n) => !sessions.isLive(n))) {
+          // The primary's node is gone and no standby can take over.
+          const ended = await this.ctx.sessions.lostWithHost(found!);
+          if (ended) return this.client.refuse(id, ErrorCode.sessionEnded, ended);
+        }
+      }
+      if (!this.client.isOpen()) return;
+      if (Date.now() >= deadline) return this.client.refuse(id, ErrorCode.unavailable, 'The node running your session is not answering; trying again.');
+      await sessions.waitForRecord(sessionId, (next) => next?.revision !== found!.revision, Math.max(0, deadline - Date.now()));
+    }
+  }
+
+  private allowed(record: SessionRecord, token: string | null): boolean {
+    if (token === null) return this.client.user === record.owner;
+    return tokenMatches(token, record.resumeTokenHash) && (this.client.user === null || this.client.user === record.owner);
+  }
+
+  private async resumeHere(id: number, session: StreamedSession, cols: number, rows: number, token: string | null, notice = ''): Promise<void> {
+    this.client.keepOpen();
+    const point = await session.resumePoint(cols, rows);
+    if (session.endMessage !== null) return this.client.refuse(id, ErrorCode.sessionEnded, session.endMessage);
+    if (!this.client.isOpen()) return;
+    this.client.send({
+      type: 'session.resumed',
+      id,
+      sessionId: session.id,
+      appId: session.app.id,
+      cols: point.cols,
+      rows: point.rows,
+      window: this.ctx.config.node.outputWindowBytes,
+      resumeToken: session.resumeToken,
+      holdSeconds: this.ctx.config.node.sessionHoldSeconds,
+      inputAck: point.inputAck,
+      outputOffset: point.outputOffset,
+      snapshot: notice + point.snapshot,
+    });
+    this.ctx.log.info(token === null ? 'session attached' : 'session resumed', { session: session.id, user: session.owner, address: this.client.address });
+    this.ctx.audit.record(token === null ? 'session.attach' : 'session.resume', { user: session.owner, address: this.client.address, session: session.id, app: session.app.id });
+    this.stream.bind(session);
+  }
+
+  /**
+   * Carries this connection to `target`, which hosts the session: opens a tunnel and
+   * hands it the request; or says why the node could not be reached.
+   */
+  private async route(target: string, message: ClientMessage, user: string | null): Promise<'ok' | 'refused' | 'silent'> {
+    const node = this.ctx.sessions.member(target);
+    if (!node) return 'refused';
+    this.routing = [];
+    const accessToken = user ? (await this.ctx.tokens.issue(user, this.client.federated)).token : null;
+    const tunnel = await Tunnel.open({ url: node.url, heartbeatMs: this.ctx.config.node.heartbeatMs, accessToken, first: JSON.stringify(message), client: this.ws, trust: this.ctx.trust });
+    const queued = this.routing;
+    this.routing = null;
+    if (typeof tunnel === 'string') {
+      this.ctx.log.warn('session host unreachable', { peer: target, how: tunnel });
+      return tunnel;
+    }
+    this.client.keepOpen();
+    this.tunnel = tunnel;
+    for (const frame of queued) tunnel.forward(frame.data, frame.isBinary);
+    if (this.client.closed) tunnel.clientClosed();
+    return 'ok';
+  }
+}

@@ -1,0 +1,27 @@
+// A session as its client's connection meets it: the peer the session writes its
+// output to (the gateway implements it), and the point a resuming client continues
+// from. The gateway may import these types (and end-reason.ts), nothing else of session/.
+import type { AppExit } from '../host/app-process.js';
+
+export interface SessionPeer {
+  /** `drained`, if given, is called once the frame has been written to the socket. */
+  sendBinary(frame: Uint8Array, drained?: () => void): void;
+  readonly bufferedAmount: number;
+  /** The session ended; `message` says why, for people. */
+  ended(exit: AppExit | null, message: string): void;
+  /** Another client attached: this one is no longer the session's. */
+  displaced(): void;
+  /**
+   * The session is carried on by another replica: the client should resume (elsewhere).
+   * `planned`: a drain or an administrator's move (the client may resume at once).
+   */
+  moved(planned: boolean): void;
+}
+
+export interface ResumePoint {
+  snapshot: string;
+  outputOffset: number;
+  inputAck: number;
+  cols: number;
+  rows: number;
+}
