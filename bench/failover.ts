@@ -56,7 +56,7 @@
 // least-loaded first). A session whose log passed 150 entries is retired after its
 // fault: a new standby replays the log paced, so long logs slow every later refill.
 import { nodeSocketFactory } from '../broker/cli/connect.js';
-import { startCluster, waitForStatus, type ClusterNode, type TestCluster } from '../test/cluster-harness.js';
+import { startCluster, waitForStatus, type ClusterNode, type TestCluster } from '../support/cluster-harness.js';
 import type { ClusterStatus } from '../broker/gateway/status.js';
 import { HoldfastClient, type SessionStream } from '../shared/core/index.js';
 

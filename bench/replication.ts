@@ -16,7 +16,7 @@
 // primaries on node-1: launch the 2-replica session through node-1 (primary node-1,
 // standby node-2), a 1-replica filler through node-3 (so all three carry one replica),
 // then the 1-replica session through node-1. The status is checked, not assumed.
-import { signInToken, startCluster, waitForStatus, type TestCluster } from '../test/cluster-harness.js';
+import { signInToken, startCluster, waitForStatus, type TestCluster } from '../support/cluster-harness.js';
 import type { ClusterStatus } from '../broker/gateway/status.js';
 import type { StatsHelpers } from './failover.js';
 

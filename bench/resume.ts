@@ -4,8 +4,8 @@
 // the black hole, and ask the client to retry at once, so the time measured excludes
 // the backoff wait — which is reported separately, as the wait the client would have
 // taken on its own schedule.
-import { FaultProxy } from '../test/fault-proxy.js';
-import { Screen, client, launch, startNode } from '../test/harness.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { Screen, client, launch, startNode } from '../support/harness.js';
 
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -48,7 +48,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { encodeRfb } from '../shared/protocol/frames.js';
 import { keyEvent, setEncodings, setPixelFormatBgrx, updateRequest } from '../shared/protocol/rfb.js';
-import { freePort } from '../test/etcd.js';
+import { freePort } from '../support/etcd.js';
 import type { StatsHelpers } from './failover.js';
 
 /** A launched GUI session on the bench's protocol client (scripts/bench.mjs, ProtoSession). */
