@@ -7,7 +7,7 @@ import { untrack } from './processes.js';
 import { ProtoSession } from './protocol-client.js';
 import { N, PASSWORD } from './settings.js';
 import { round } from './stats.js';
-import { openCliPty, spawnCliPipe } from './terminals.js';
+import { openCliPty, spawnCliPipe } from './clients.js';
 import { sleep, until, withTimeout } from './timing.js';
 
 export interface CheckResult {

@@ -2,7 +2,7 @@
 // back, timed in µs — into a terminal (node-pty: a floor or `holdfast connect`) or
 // through the bench's protocol client. Parts 3, 9 and 11 measure with these.
 import type { ProtoSession } from './protocol-client.js';
-import type { Pty } from './terminals.js';
+import type { Pty } from './clients.js';
 import { nowNs, withTimeout } from './timing.js';
 
 /**

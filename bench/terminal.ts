@@ -8,7 +8,7 @@ import { noteDescendants } from './processes.js';
 import { ProtoClient, ProtoSession } from './protocol-client.js';
 import { APPS, BUDGET, N, PASSWORD, USER } from './settings.js';
 import { fig, round, roundStats, stats } from './stats.js';
-import { openCliPty, openPty } from './terminals.js';
+import { openCliPty, openPty } from './clients.js';
 import { msSince, nowNs, sleep, until } from './timing.js';
 
 // ---- 1. sign-in → app list -------------------------------------------------------

@@ -7,7 +7,7 @@ import { untrack } from './processes.js';
 import { ProtoSession } from './protocol-client.js';
 import { BUDGET, BULK_CMD, N, PASSWORD } from './settings.js';
 import { round } from './stats.js';
-import { openCliPty, openPty, spawnCliPipe } from './terminals.js';
+import { openCliPty, openPty, spawnCliPipe } from './clients.js';
 import { nowNs, until, withTimeout } from './timing.js';
 
 const XS = Buffer.alloc(1 << 20, 'x');

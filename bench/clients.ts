@@ -1,6 +1,6 @@
-// Terminals the bench drives: a node-pty with a swappable data listener (bare floors,
-// and `holdfast connect` past its password prompt), and the CLI with its stdout on a
-// pipe. Every one is tracked so it is ended with the bench.
+// The terminals and CLI clients the bench drives: a node-pty with a swappable data
+// listener (bare floors, and `holdfast connect` past its password prompt), and the CLI
+// with its stdout on a pipe. Every one is tracked so it is ended with the bench.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import pty, { type IPty } from 'node-pty';
 import { nodeFlags } from './node.js';
