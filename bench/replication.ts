@@ -2,11 +2,11 @@
 // 3-node cluster (1-member etcd, real node processes from the bench's copy of dist/),
 // two `cat` sessions whose primaries run on the same node: one with a standby (the
 // default, 2 replicas: the primary applies a keystroke only once the standby holds it)
-// and one without (`replicas: 1`). Bundled and run by scripts/bench.mjs
+// and one without (`replicas: 1`). Run by the bench's runner, bench/main.ts
 // (`--only=replication`).
 //
-// The echo loop is the bench's own (scripts/bench.mjs, echoRunProto over its minimal
-// protocol client, passed in): one byte at a time, the next as soon as its echo is
+// The echo loop is the bench's own (echo.ts, echoRunProto over its protocol client,
+// passed in): one byte at a time, the next as soon as its echo is
 // back; timed from just before the input frame is sent to the output frame that holds
 // the byte. Each client is connected straight to the primary's node (no gateway hop).
 // The two sessions are measured in alternating blocks, the order flipped every block
@@ -16,24 +16,24 @@
 // primaries on node-1: launch the 2-replica session through node-1 (primary node-1,
 // standby node-2), a 1-replica filler through node-3 (so all three carry one replica),
 // then the 1-replica session through node-1. The status is checked, not assumed.
-import { signInToken, startCluster, waitForStatus, type TestCluster } from '../test/cluster-harness.js';
+import { signInToken, startCluster, waitForStatus, type TestCluster } from '../support/cluster-harness.js';
 import type { ClusterStatus } from '../broker/gateway/admin-api.js';
-import type { StatsHelpers } from './failover.js';
+import { fig, roundStats, stats } from './stats.js';
 
 export interface EchoSession {
   readonly started: { sessionId: string };
   close(): Promise<unknown>;
 }
 
-/** The bench's protocol-client echo helpers (scripts/bench.mjs). */
-export interface EchoHelpers {
-  launch(url: string, token: string, appId: string): Promise<EchoSession>;
+/** The bench's protocol-client echo helpers (protocol-client.ts, echo.ts). */
+export interface EchoHelpers<S extends EchoSession> {
+  launch(url: string, token: string, appId: string): Promise<S>;
   /** Types `count` single bytes, each once the previous one's echo is back; pushes µs to `samples`. */
-  run(session: EchoSession, count: number, samples?: number[]): Promise<void>;
+  run(session: S, count: number, samples?: number[]): Promise<void>;
 }
 
-export interface ReplicationOptions extends StatsHelpers {
-  echo: EchoHelpers;
+export interface ReplicationOptions<S extends EchoSession> {
+  echo: EchoHelpers<S>;
   warmup: number;
   /** Keystrokes per replica count. */
   samples: number;
@@ -47,9 +47,9 @@ const BUDGET_ADDED_P50_US = 250;
 
 const sessionOf = (status: ClusterStatus, id: string) => status.sessions.find((s) => s.id === id);
 
-export async function run(options: ReplicationOptions): Promise<Record<string, unknown>> {
+export async function run<S extends EchoSession>(options: ReplicationOptions<S>): Promise<Record<string, unknown>> {
   const c = await startCluster({ nodes: 3, etcdMembers: 1, cli: options.cli, apps: [SOLO, FILLER] });
-  const open: EchoSession[] = [];
+  const open: S[] = [];
   try {
     const [n1, , n3] = c.nodes as [TestCluster['nodes'][0], TestCluster['nodes'][0], TestCluster['nodes'][0]];
     const token = await signInToken(n1.url, 'ann', 'ann-pw');
@@ -84,23 +84,23 @@ export async function run(options: ReplicationOptions): Promise<Record<string, u
     const oneUs: number[] = [];
     const per = Math.ceil(options.samples / options.blocks);
     for (let b = 0; b < options.blocks; b++) {
-      const order: Array<[EchoSession, number[]]> = b % 2 === 0 ? [[two, twoUs], [one, oneUs]] : [[one, oneUs], [two, twoUs]];
+      const order: Array<[S, number[]]> = b % 2 === 0 ? [[two, twoUs], [one, oneUs]] : [[one, oneUs], [two, twoUs]];
       for (const [session, samples] of order) await options.echo.run(session, per, samples);
     }
-    const s2 = options.stats(twoUs);
-    const s1 = options.stats(oneUs);
-    const added = (s2.p50 ?? NaN) - (s1.p50 ?? NaN);
+    const s2 = stats(twoUs);
+    const s1 = stats(oneUs);
+    const added = fig(s2.p50) - fig(s1.p50);
     const r = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
     return {
       method:
         'byte-at-a-time echo over the bench protocol client (echoRunProto), connected straight to the primary\'s node; `cat` with 2 replicas (primary + lockstep standby) against `cat` with replicas: 1, same cluster, alternating blocks in ABBA order',
       placement,
-      twoReplicasUs: options.roundStats(s2),
-      oneReplicaUs: options.roundStats(s1),
+      twoReplicasUs: roundStats(s2),
+      oneReplicaUs: roundStats(s1),
       addedP50Us: r(added),
-      addedP99Us: r((s2.p99 ?? NaN) - (s1.p99 ?? NaN)),
-      ratioP50: r((s2.p50 ?? NaN) / (s1.p50 ?? NaN), 2),
-      ratioP99: r((s2.p99 ?? NaN) / (s1.p99 ?? NaN), 2),
+      addedP99Us: r(fig(s2.p99) - fig(s1.p99)),
+      ratioP50: r(fig(s2.p50) / fig(s1.p50), 2),
+      ratioP99: r(fig(s2.p99) / fig(s1.p99), 2),
       budgetAddedP50Us: BUDGET_ADDED_P50_US,
       withinBudget: added <= BUDGET_ADDED_P50_US,
       settings: { warmup: options.warmup, samplesEach: twoUs.length, blocks: options.blocks, nodes: 3, etcdMembers: 1 },

@@ -1,11 +1,11 @@
 // Resume benchmark: how long from the path coming back to a live session, and how big
-// the snapshots are. Bundled and run by scripts/bench.mjs (it needs the TypeScript
-// session core). Each drop: black-hole the path, wait for the client to notice, lift
+// the snapshots are. Run by the bench's runner (bench/parts.ts; it needs the
+// TypeScript session core and a node in this process). Each drop: black-hole the path, wait for the client to notice, lift
 // the black hole, and ask the client to retry at once, so the time measured excludes
 // the backoff wait — which is reported separately, as the wait the client would have
 // taken on its own schedule.
-import { FaultProxy } from '../test/fault-proxy.js';
-import { Screen, client, launch, startNode } from '../test/harness.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { Screen, client, launch, startNode } from '../support/harness.js';
 
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b);

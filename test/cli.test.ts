@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { Screen, client, launch, startNode, type TestNode } from './harness.js';
+import { Screen, client, launch, startNode, type TestNode } from '../support/harness.js';
 import { tmuxServer } from './tmux.js';
 
 const terminal = tmuxServer('cli');

@@ -5,8 +5,8 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort } from './etcd.js';
-import { alive, client, launch } from './harness.js';
+import { freePort } from '../support/etcd.js';
+import { alive, client, launch } from '../support/harness.js';
 import { descendants } from './demo-node.js';
 
 const CLI = resolve(import.meta.dirname, '..', 'dist', 'broker', 'cli.js');

@@ -2,8 +2,8 @@
 // nothing a person sees; losing its quorum makes every node refuse new sessions (and
 // say why) and stop acting as a primary — nothing is applied without a valid lease.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Screen, client, launch } from './harness.js';
-import { sessionOf, startCluster, waitForStatus, type TestCluster } from './cluster-harness.js';
+import { Screen, client, launch } from '../support/harness.js';
+import { sessionOf, startCluster, waitForStatus, type TestCluster } from '../support/cluster-harness.js';
 import { ProtocolError } from '../shared/core/index.js';
 
 let c: TestCluster;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ErrorCode } from '../shared/protocol/index.js';
 import { HoldfastClient, type SocketLike } from '../shared/core/index.js';
-import type { TestCluster } from './cluster-harness.js';
+import type { TestCluster } from '../support/cluster-harness.js';
 import { clusterPerFile } from './cluster-per-file.js';
 
 let c: TestCluster;

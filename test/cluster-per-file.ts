@@ -1,7 +1,7 @@
 // Vitest hooks around the cluster harness, apart from it: the harness is also bundled
-// into the benchmarks (scripts/bench.mjs), which run outside vitest.
+// into the benchmarks (bench/), which run outside vitest.
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
-import { startCluster, type ClusterOptions, type TestCluster } from './cluster-harness.js';
+import { startCluster, type ClusterOptions, type TestCluster } from '../support/cluster-harness.js';
 
 /**
  * One cluster for a test file: started before its tests (`use` receives it), every

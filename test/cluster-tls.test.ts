@@ -13,9 +13,9 @@ import { nodeSocketFactoryWith } from '../broker/cli/connect.js';
 import { makeDevCertificate } from '../broker/tls/certificate.js';
 import { makeTrust } from '../broker/tls/trust.js';
 import { HoldfastClient } from '../shared/core/index.js';
-import { sessionOf, waitForStatus, whole, type TestCluster } from './cluster-harness.js';
+import { sessionOf, waitForStatus, whole, type TestCluster } from '../support/cluster-harness.js';
 import { clusterPerFile } from './cluster-per-file.js';
-import { Screen, launch, typingText } from './harness.js';
+import { Screen, launch, typingText } from '../support/harness.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'holdfast-cluster-tls-'));

@@ -3,8 +3,8 @@
 // notice: what they typed arrives exactly once, the screen is as they left it.
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { Screen, client, launch, stripAnsi, typingText } from './harness.js';
-import { sessionOf, waitForStatus, whole, type TestCluster } from './cluster-harness.js';
+import { Screen, client, launch, stripAnsi, typingText } from '../support/harness.js';
+import { sessionOf, waitForStatus, whole, type TestCluster } from '../support/cluster-harness.js';
 import { clusterPerFile } from './cluster-per-file.js';
 import { homeFiles, launchGui } from './gui.js';
 import { waitFor } from './demo-node.js';

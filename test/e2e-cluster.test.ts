@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, waitForStatus, type TestCluster } from './cluster-harness.js';
+import { startCluster, waitForStatus, type TestCluster } from '../support/cluster-harness.js';
 import type { ClusterStatus } from '../shared/protocol/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -13,7 +13,7 @@ import { parseDeepLink } from '../main/deep-link.js';
 import { HoldfastClient } from '../shared/core/index.js';
 import type { DesktopConfig } from '../shared/ipc.js';
 import { waitFor } from './demo-node.js';
-import { client, rawSocket, startNode, type TestNode } from './harness.js';
+import { client, rawSocket, startNode, type TestNode } from '../support/harness.js';
 import { CLIENT_ID, CLIENT_SECRET, signInAtProvider, startIdentityProvider, type TestIdentityProvider } from './identity-provider.js';
 import { launchButtons, terminalRows } from './page.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { EtcdControlPlane } from '../broker/control-plane/etcd.js';
 import { ControlPlaneUnavailable, type WatchEvent } from '../broker/control-plane/types.js';
-import { etcdAvailable, freePort, startEtcd, type EtcdCluster } from './etcd.js';
+import { etcdAvailable, freePort, startEtcd, type EtcdCluster } from '../support/etcd.js';
 
 const Status = z.object({ header: z.object({ member_id: z.string() }), leader: z.string() });
 

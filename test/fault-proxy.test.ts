@@ -1,7 +1,7 @@
 // FaultProxy against a tiny echo server: each fault does what fault tests rely on.
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FaultProxy } from './fault-proxy.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 
 interface Echo {
   port: number;

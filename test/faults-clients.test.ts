@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
-import { FaultProxy } from './fault-proxy.js';
-import { startNode, typingText, type TestNode } from './harness.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { startNode, typingText, type TestNode } from '../support/harness.js';
 import { tmuxServer } from './tmux.js';
 
 const READLINE = {

@@ -2,8 +2,8 @@
 // a person types, and a black-holed path (no FIN, no RST) that only heartbeats find.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { FaultProxy } from './fault-proxy.js';
-import { Screen, client, launch, startNode, typingText, type TestNode } from './harness.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { Screen, client, launch, startNode, typingText, type TestNode } from '../support/harness.js';
 
 let t: TestNode;
 let proxy: FaultProxy;

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerMessage, SUBPROTOCOL, encodeInput, encodeOutputAck, encodeRfb } from '../shared/protocol/index.js';
-import { Screen, bearer, client, launch, rawSocket, startNode, type TestNode } from './harness.js';
+import { Screen, bearer, client, launch, rawSocket, startNode, type TestNode } from '../support/harness.js';
 import type { SessionStream } from '../shared/core/index.js';
 
 let t: TestNode;

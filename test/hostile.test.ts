@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, SUBPROTOCOL } from '../shared/protocol/index.js';
-import { Screen, client, launch, rawSocket, startNode, type TestNode } from './harness.js';
+import { Screen, client, launch, rawSocket, startNode, type TestNode } from '../support/harness.js';
 
 let t: TestNode;
 beforeAll(async () => {

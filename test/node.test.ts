@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CloseCode, encodeInput } from '../shared/protocol/index.js';
 import { ProtocolError } from '../shared/core/index.js';
-import { Screen, bearer, client, launch, processesMentioning, rawSocket, startNode, type TestNode } from './harness.js';
+import { Screen, bearer, client, launch, processesMentioning, rawSocket, startNode, type TestNode } from '../support/harness.js';
 
 let t: TestNode;
 beforeAll(async () => {

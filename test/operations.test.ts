@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { Screen, client, launch } from './harness.js';
-import { sessionOf, waitForStatus, whole, type TestCluster } from './cluster-harness.js';
+import { Screen, client, launch } from '../support/harness.js';
+import { sessionOf, waitForStatus, whole, type TestCluster } from '../support/cluster-harness.js';
 import { clusterPerFile } from './cluster-per-file.js';
 import type { HoldfastClient, SessionStream } from '../shared/core/index.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '../shared/protocol/index.js';
 import { HoldfastClient, type ProtocolError, type RefreshGrant } from '../shared/core/index.js';
 import { nodeSocketFactory } from '../broker/cli/connect.js';
-import { bearer, rawSocket, startNode, type TestNode } from './harness.js';
+import { bearer, rawSocket, startNode, type TestNode } from '../support/harness.js';
 import { waitFor } from './demo-node.js';
 
 let t: TestNode;

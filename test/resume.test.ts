@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import headless from '@xterm/headless';
 import { CloseCode } from '../shared/protocol/index.js';
-import { Screen, client, launch, rawSocket, startNode, type TestNode } from './harness.js';
+import { Screen, client, launch, rawSocket, startNode, type TestNode } from '../support/harness.js';
 
 let t: TestNode;
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HoldfastClient, SessionStream } from '../shared/core/index.js';
-import { Screen, client, launch, sh, startNode, type TestNode } from './harness.js';
+import { Screen, client, launch, sh, startNode, type TestNode } from '../support/harness.js';
 
 const SMALL = { maxMemoryMiB: 128, maxProcesses: 48, maxCpuPercent: 50 };
 // Allocates 8 MiB at a time and touches it, until something stops it.

@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SessionStream } from '../shared/core/index.js';
 import type { HoldfastClient } from '../shared/core/index.js';
-import { Screen, client, launch, sh, startNode, type TestNode } from './harness.js';
+import { Screen, client, launch, sh, startNode, type TestNode } from '../support/harness.js';
 
 let t: TestNode;
 let ann: HoldfastClient;

@@ -16,7 +16,7 @@ import { NodeConfig } from '../broker/config/schema.js';
 import { makeDevCertificate } from '../broker/tls/certificate.js';
 import { makeTrust, request, UntrustedCertificateError } from '../broker/tls/trust.js';
 import { HoldfastClient } from '../shared/core/index.js';
-import { Screen, launch, startNode, type TestNode } from './harness.js';
+import { Screen, launch, startNode, type TestNode } from '../support/harness.js';
 import { waitFor } from './demo-node.js';
 import { tmuxServer } from './tmux.js';
 

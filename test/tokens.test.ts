@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '../shared/protocol/index.js';
-import { bearer, client, launch, rawSocket, startNode, type TestNode } from './harness.js';
+import { bearer, client, launch, rawSocket, startNode, type TestNode } from '../support/harness.js';
 
 const CLI = resolve(import.meta.dirname, '..', 'dist', 'broker', 'cli.js');
 /** The CLI as an operator runs it (asynchronously: the node under test runs in this process). */

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeAt, stepAt } from '../broker/auth/totp.js';
 import { request } from '../broker/tls/trust.js';
-import { client, startNode, type TestNode } from './harness.js';
+import { client, startNode, type TestNode } from '../support/harness.js';
 
 const run = promisify(execFile);
 let t: TestNode;

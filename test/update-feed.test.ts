@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancellationToken, HttpExecutor, configureRequestOptions, configureRequestUrl, type DownloadOptions } from 'builder-util-runtime';
 import { GenericProvider } from 'electron-updater/out/providers/GenericProvider.js';
 import type { ProviderRuntimeOptions } from 'electron-updater/out/providers/Provider.js';
-import { startNode, type TestNode } from './harness.js';
+import { startNode, type TestNode } from '../support/harness.js';
 
 /**
  * electron-updater's HttpExecutor over Node's http instead of Electron's net (no

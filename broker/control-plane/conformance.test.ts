@@ -2,7 +2,7 @@
 // one-member etcd from Debian's package). A driver per implementation knows how to make
 // a lease lapse and how to compact history, the two things the contract cannot ask for.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { etcdAvailable, startEtcd, type EtcdCluster } from '../../test/etcd.js';
+import { etcdAvailable, startEtcd, type EtcdCluster } from '../../support/etcd.js';
 import { EtcdControlPlane } from './etcd.js';
 import { MemoryControlPlane } from './memory.js';
 import type { ControlPlane, Lease, WatchEvent } from './types.js';

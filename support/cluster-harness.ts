@@ -1,4 +1,4 @@
-// Test harness for clusters: real etcd (test/etcd.ts) and real broker nodes, each its
+// Test harness for clusters: real etcd (support/etcd.ts) and real broker nodes, each its
 // own process (`holdfast node --config`, from dist/), so faults are real: kill -9,
 // SIGSTOP/SIGCONT, a node restarted under the same name. Users ann (every app), bob
 // (python) and admin (status); apps as in harness.ts plus `readline` (reads a line,

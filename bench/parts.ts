@@ -1,0 +1,88 @@
+// The parts that run apart from the bench's own node — resume (7), failover (8),
+// replication (9) — and the GUI part (10): each is loaded only when asked for (they
+// pull in the broker's source or the cluster harness) and given what it needs here.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { echoRunProto } from './echo.js';
+import { track, untrack } from './processes.js';
+import { ProtoSession } from './protocol-client.js';
+import { N, QUICK, paths } from './settings.js';
+
+const progress = (line: string) => process.stderr.write(`bench:   ${line}\n`);
+
+/**
+ * Issue 3's figures come from resume.ts, which drives the TypeScript session core
+ * through a fault proxy, with a node in this process. The bundle sits beside the
+ * bench's copy of the broker, so the node's screen worker resolves.
+ */
+export async function benchResume() {
+  const { run } = await import('./resume.js');
+  return run(QUICK ? 8 : 24);
+}
+
+/**
+ * Part 8 (failover.ts): a 3-node cluster on real etcd running the bench's copy of
+ * the broker; kill -9 and SIGSTOP of the primary's node, fault → first live output.
+ */
+export async function benchFailover() {
+  const { run } = await import('./failover.js');
+  return run({
+    faults: N.failoverFaults,
+    onPrimaryFaults: N.failoverOnPrimaryFaults,
+    cli: paths.cli,
+    progress,
+    saveLogs: (text) => {
+      const file = join('bench-results', `failover-nodes-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+      mkdirSync(join(paths.root, 'bench-results'), { recursive: true });
+      writeFileSync(join(paths.root, file), text);
+      return file;
+    },
+  });
+}
+
+/**
+ * Part 9 (replication.ts): keystroke echo with 2 replicas against 1 on one cluster,
+ * through this bench's protocol client and echo loop (echoRunProto).
+ */
+export async function benchReplication() {
+  const { run } = await import('./replication.js');
+  return run({
+    echo: { launch: (url, token, appId) => ProtoSession.launch(url, token, appId), run: echoRunProto },
+    warmup: N.replicationWarmup,
+    samples: N.replicationSamples,
+    blocks: N.replicationBlocks,
+    cli: paths.cli,
+  });
+}
+
+/**
+ * Part 10 (rfb.ts): GUI sessions through this bench's protocol client against
+ * Debian's websockify on the same display socket.
+ */
+export async function benchRfb(url: string, token: string, stateDir: string, nodePid: number) {
+  const { run } = await import('./rfb.js');
+  return run({
+    launch: async (appId) => {
+      const s = await ProtoSession.launch(url, token, appId);
+      return {
+        sessionId: s.started.sessionId,
+        onOutput: (receiver) => {
+          s.onData = receiver;
+        },
+        input: (bytes) => s.input(bytes),
+        sendFrame: (frame) => s.client.send(frame),
+        problems: () => [...s.client.problems, ...s.errors.map((e) => `${e.code ?? 'error'}: ${e.message ?? ''}`), ...(s.client.closeInfo ? [`closed ${s.client.closeInfo.code} ${s.client.closeInfo.reason}`] : [])],
+        close: () => s.close(),
+      };
+    },
+    stateDir,
+    nodePid,
+    fpsBlocks: N.rfbFpsBlocks,
+    fpsBlockMs: N.rfbFpsBlockMs,
+    keyPresses: N.rfbKeyPresses,
+    keyBlocks: N.rfbKeyBlocks,
+    track,
+    untrack,
+    progress,
+  });
+}

@@ -1,0 +1,73 @@
+// What the bench measures and against what: the command-line flags, the sample counts
+// (N), the budgets, the bench catalog's apps, and where the code under test lives.
+// Every part reads its settings from here, so `--quick` means the same everywhere.
+import { join } from 'node:path';
+
+const ARGS = new Set(process.argv.slice(2));
+export const QUICK = ARGS.has('--quick');
+export const USE_DIST = ARGS.has('--use-dist');
+const ONLY = [...ARGS].find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+export const wanted = (part: string) => !ONLY || ONLY.includes(part);
+export const WAIT_QUIET_S = Number([...ARGS].find((a) => a.startsWith('--wait-quiet='))?.slice('--wait-quiet='.length) ?? 30);
+
+/** The repository, and the `holdfast` entry the bench runs (nodes and CLI clients); see snapshotBuild(). */
+export const paths = { root: '', cli: '' };
+export function usePaths(root: string, cli = join(root, 'dist', 'broker', 'cli.js')): void {
+  paths.root = root;
+  paths.cli = cli;
+}
+export const USER = 'bench';
+export const PASSWORD = 'bench-password-1';
+
+// ---- what is measured, and against what ----------------------------------------
+export const N = {
+  signIns: QUICK ? 10 : 40,
+  launches: QUICK ? 8 : 30,
+  echoWarmup: QUICK ? 50 : 200,
+  echoSamples: QUICK ? 400 : 2000, // per path, in alternating blocks
+  echoBlocks: 4,
+  bulkBytes: 100 * 1024 * 1024,
+  memoryLevels: QUICK ? [1, 10] : [1, 50, 200],
+  stallMs: QUICK ? 5_000 : 30_000,
+  seqLines: 2_000_000,
+  tailRandomBytes: 1_000_000,
+  failoverFaults: QUICK ? 10 : 20, // per kind (kill -9, SIGSTOP, planned move), client on a non-primary node
+  failoverOnPrimaryFaults: QUICK ? 2 : 5, // per kind, client on the primary's node (reported apart)
+  replicationWarmup: QUICK ? 50 : 200,
+  replicationSamples: QUICK ? 400 : 2000, // per replica count, in alternating blocks
+  replicationBlocks: 10,
+  rfbFpsBlocks: 4, // per path, alternating (ABBA)
+  rfbFpsBlockMs: QUICK ? 1500 : 3000,
+  rfbKeyPresses: QUICK ? 60 : 200, // per path
+  rfbKeyBlocks: 4,
+};
+export const BUDGET = {
+  echoP50Us: 200,
+  throughputMBs: 55,
+  reference: { ttydEchoP50Us: 113, nodePtyEchoP50Us: 74, ttydMBs: 54, barePtyMBs: 85 },
+};
+// Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own.
+export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0);
+
+// Apps of the bench catalog. Output sizes are exact so byte counts can be verified:
+// `tr` output has no newline, so the app's PTY (ONLCR) does not change its length.
+export const BULK_CMD = `head -c ${N.bulkBytes} /dev/zero | tr '\\000' x`;
+export const APPS = [
+  { id: 'cat', name: 'cat', command: '/bin/cat' },
+  { id: 'sh', name: 'sh', command: '/bin/sh' },
+  { id: 'ready', name: 'ready then cat', command: '/bin/sh', args: ['-c', 'echo ready; exec cat'] },
+  { id: 'bulk', name: 'bulk output', command: '/bin/sh', args: ['-c', BULK_CMD] },
+  { id: 'tail', name: 'tail at exit', command: '/bin/sh', args: ['-c', `head -c ${N.tailRandomBytes} /dev/urandom | base64; echo END-MARKER`] },
+  { id: 'tailbig', name: 'big tail at exit', command: '/bin/sh', args: ['-c', `head -c ${6 * N.tailRandomBytes} /dev/urandom | base64; echo END-MARKER`] },
+  // Two spellings of the same program, so their processes can be told apart in /proc.
+  { id: 'seqa', name: 'seq (protocol client)', command: '/bin/sh', args: ['-c', `seq 1 ${N.seqLines}; echo END-MARKER`] },
+  { id: 'seqb', name: 'seq (CLI client, PTY)', command: '/bin/sh', args: ['-c', `seq 1 ${N.seqLines + 1}; echo END-MARKER`] },
+  { id: 'seqc', name: 'seq (CLI client, pipe)', command: '/bin/sh', args: ['-c', `seq 1 ${N.seqLines + 2}; echo END-MARKER`] },
+  // Part 10 (bench/rfb.ts): GUI apps, each with its own Xvnc in its sandbox. A
+  // full-screen redraw loop: xterm scrolling lines of fifteen 8-digit numbers forever
+  // (135 characters; 11 pt DejaVu Sans Mono at 96 dpi is ~9 px a cell, ~140 columns),
+  // so every row of the screen changes as it scrolls (plain `seq` only changes a strip
+  // at the left edge). And an idle xterm whose only change is a key's echo.
+  { id: 'gui-scroll', name: 'XTerm scrolling', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/sh', '-c', "while :; do seq -w 10000000 99999999 | paste -d ' ' - - - - - - - - - - - - - - -; done"] },
+  { id: 'gui-echo', name: 'XTerm idle', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/cat'] },
+];
