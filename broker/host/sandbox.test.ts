@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bwrapArgs, sandboxEnv } from './sandbox.js';
 import { AppConfig } from '../config/schema.js';
-import { DEFAULT_PROFILE } from '../registry/session-registry.js';
+import { DEFAULT_PROFILE } from '../registry/replica-factory.js';
 
 const app = AppConfig.parse({ id: 'py', name: 'Python', command: '/usr/bin/python3', args: ['-q'], env: { FOO: 'bar' } });
 const spec = { app, profile: DEFAULT_PROFILE, homeDir: '/state/h', passwdFile: '/state/passwd', groupFile: '/state/group', exitNonce: 'n0nce' };

@@ -10,13 +10,14 @@ import type { PeerRequest, Replica } from '../cluster/replica.js';
 import type { ScreenChecks } from '../cluster/screen-checks.js';
 import type { Logger } from '../log.js';
 import type { Session } from '../session/session.js';
+import type { ReplicaOpen } from './replica-open.js';
 
 /** What routing needs of the node's replica set (the registry). */
 export interface RoutedReplicaSet {
   readonly replicas: ReadonlyMap<string, Replica<Session>>;
   readonly log: Logger;
   /** A primary asked this node to run a standby. */
-  startStandby(from: string, message: Extract<PeerMessage, { type: 'replica.open' }>, reply: PeerReply): void;
+  startStandby(from: string, message: ReplicaOpen, reply: PeerReply): void;
   stepDown(replica: Replica<Session>, why: string): void;
   dropLocal(replica: Replica<Session>, why: string): void;
 }

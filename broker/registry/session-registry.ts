@@ -1,16 +1,13 @@
 // The replicas on this node — primaries and standbys — and their lifecycle: launching
 // a session with its standbys, restarting one whose host died, starting a standby for
-// another node's primary, stepping down, ending, and the queries the gateway makes.
-// Its parts: peer-router.ts (messages between nodes), moves.ts (handover, drain,
-// heal), cluster-history.ts (what operators see); cluster/failover.ts and
-// cluster/screen-checks.ts keep replica sets whole through failures. Every change to
-// a session's record goes through compare-and-swap; a replica that finds its epoch
-// superseded steps down.
+// another node's primary, stepping down, ending. Its parts, beside it: replica-factory
+// (making a replica), session-records, peer-router, moves (handover, drain, heal),
+// cluster-history, -directory and replica-report; cluster/failover.ts and
+// screen-checks.ts keep replica sets whole. A replica that finds its epoch superseded
+// steps down.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { SessionSummary } from '../../shared/protocol/index.js';
-import { SandboxProfile, type AppConfig, type NodeConfig } from '../config/schema.js';
+import type { AppConfig, NodeConfig } from '../config/schema.js';
 import type { SandboxHost } from '../host/sandbox-host.js';
 import type { Logger } from '../log.js';
 import { Screens } from '../host/screens.js';
@@ -19,31 +16,26 @@ import type { EndReason } from '../session/end-reason.js';
 import type { Catalog } from '../catalog.js';
 import type { Cluster, ClusterEvents, VersionedSession } from '../cluster/cluster.js';
 import type { PeerHandlers, PeerHub, PeerReply } from '../cluster/peers.js';
-import { encodeAcked, entryFromJson, entryToJson, type PeerMessage } from '../cluster/peer-protocol.js';
+import { encodeAcked, entryFromJson, type PeerMessage } from '../cluster/peer-protocol.js';
 import { Failover } from '../cluster/failover.js';
 import { HASH_CHECK_MS, ScreenChecks } from '../cluster/screen-checks.js';
 import type { ClusterEventKind, PeerRequest, Replica, ReplicaSetHost } from '../cluster/replica.js';
-import type { NodeRecord, SessionRecord } from '../cluster/records.js';
-import { hashToken } from '../auth/resume-token.js';
 import { NodeFullError } from '../node-full.js';
 import type { NodeMetrics } from '../metrics.js';
 import { noAudit, type AuditLog } from '../audit.js';
 import { sleep } from '../sleep.js';
-import { ClusterHistory, type ClusterEvent, type NodeCounters } from './cluster-history.js';
+import { ClusterHistory } from './cluster-history.js';
+import { replicaStatus, standbyLag, type NodeReport, type ReplicaLag, type ReplicaStatus } from './replica-report.js';
 import { Moves, type DrainState } from './moves.js';
 import { PeerRouter } from './peer-router.js';
-
-export type { ClusterEvent, NodeCounters } from './cluster-history.js';
-export type { DrainState } from './moves.js';
-
-export const DEFAULT_PROFILE: SandboxProfile = SandboxProfile.parse({});
-
-const REMEMBER_ENDED_MS = 60 * 60_000;
-
+import { ReplicaFactory } from './replica-factory.js';
+import { replicaOpen, standbySpec, type ReplicaOpen } from './replica-open.js';
+import { SessionRecords } from './session-records.js';
+import { ClusterDirectory } from './cluster-directory.js';
 
 export type Lookup = { found: 'running'; session: Session } | { found: 'none' };
 
-export class SessionRegistry implements ReplicaSetHost {
+export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost {
   /** The replicas on this node, by session id (for the cluster modules; read, do not replace). */
   readonly replicas = new Map<string, Replica<Session>>();
   readonly screens = new Screens();
@@ -52,6 +44,8 @@ export class SessionRegistry implements ReplicaSetHost {
   readonly checks: ScreenChecks;
   readonly moves: Moves;
   private readonly router: PeerRouter;
+  private readonly sessionRecords: SessionRecords;
+  private readonly factory: ReplicaFactory;
   /** What the node's peer links deliver to (node.ts hands these to its PeerHub). */
   readonly peerHandlers: PeerHandlers;
   /** What the cluster reports to (node.ts hands these to its Cluster). */
@@ -61,14 +55,27 @@ export class SessionRegistry implements ReplicaSetHost {
     readonly config: NodeConfig,
     private readonly catalog: Catalog,
     readonly log: Logger,
-    readonly cluster: Cluster,
+    cluster: Cluster,
     readonly peers: PeerHub,
     readonly metrics: NodeMetrics,
     /** The node's sandbox setup, shared by every session (limits, seccomp, hidden paths). */
     readonly sandbox: SandboxHost,
     audit: AuditLog = noAudit,
   ) {
+    super(cluster);
     this.history = new ClusterHistory(cluster.name, metrics, audit);
+    this.sessionRecords = new SessionRecords(cluster, log);
+    this.factory = new ReplicaFactory({
+      config,
+      sandbox,
+      screens: this.screens,
+      metrics,
+      log,
+      mayAct: cluster.clustered ? () => cluster.leaseValid() : () => true,
+      replicasFor: (app) => this.replicasFor(app),
+      send: (to, frame) => this.sendTo(to, frame),
+      ended: (session, reason) => this.ended(session, reason),
+    });
     this.failover = new Failover(this);
     this.checks = new ScreenChecks(this, this.failover);
     this.moves = new Moves(this, this.failover);
@@ -79,10 +86,6 @@ export class SessionRegistry implements ReplicaSetHost {
       leaseLost: () => {},
       leaseRegained: () => void this.reconcile(),
     };
-  }
-
-  get self(): string {
-    return this.cluster.name;
   }
 
   get holdSeconds(): number {
@@ -107,29 +110,12 @@ export class SessionRegistry implements ReplicaSetHost {
       throw new NodeFullError(`This node runs ${max} sessions, the most it may; try again in a few minutes, or ask your administrator to add capacity.`);
     }
     const id = randomBytes(16).toString('base64url');
-    const session = this.createReplica({ role: 'primary', epoch: 1, owner, app, cols, rows, id, homeDir: this.homeFor(app, id) });
+    const session = this.factory.make({ role: 'primary', epoch: 1, owner, app, cols, rows, id });
     const replica = this.track(session, this.self);
     replica.launching = true;
     const standbys = this.cluster.place(this.replicasFor(app) - 1, new Set([this.self]));
-    const record: SessionRecord = {
-      id: session.id,
-      owner,
-      appId: app.id,
-      appName: app.name,
-      epoch: 1,
-      primary: this.self,
-      standbys,
-      failover: app.failover,
-      resumeTokenHash: hashToken(session.resumeToken),
-      startedAt: session.startedAt,
-      attached: true,
-      holdExpiresAt: null,
-      state: 'running',
-      endMessage: null,
-      endedAt: null,
-    };
     try {
-      if ((await this.cluster.createSession(record)) === null) throw new Error('session id collision');
+      if (!(await this.sessionRecords.create(session, app, standbys))) throw new Error('session id collision');
     } catch (error) {
       session.end({ kind: 'not-recorded' });
       throw error;
@@ -148,32 +134,6 @@ export class SessionRegistry implements ReplicaSetHost {
     return session;
   }
 
-  /** Observes how long the app took from its sandbox starting to taking input. */
-  private timeLaunch(session: Session): void {
-    const started = performance.now();
-    const check = setInterval(() => {
-      const elapsed = performance.now() - started;
-      if (session.endMessage !== null || elapsed > 60_000) return clearInterval(check);
-      if (!session.displayReady) return;
-      clearInterval(check);
-      this.metrics.sandboxLaunch.observe({ display: session.app.display }, elapsed / 1000);
-    }, 25);
-    check.unref();
-  }
-
-  /** Where a failover: restart app keeps its files: on shared storage, so a restart elsewhere finds them. */
-  private homeFor(app: AppConfig, id: string): string | undefined {
-    const shared = this.config.cluster.sharedDir;
-    if (app.failover !== 'restart' || !shared) return undefined;
-    // Sandboxes run as their own users: they must be able to pass through to their home
-    // (sharedDir itself, if it exists already, needs o+x: docs/operations.md).
-    mkdirSync(join(shared, 'homes'), { recursive: true, mode: 0o711 });
-    chmodSync(join(shared, 'homes'), 0o711);
-    const home = join(shared, 'homes', id);
-    mkdirSync(home, { recursive: true, mode: 0o700 });
-    return home;
-  }
-
   /**
    * The primary of a failover: restart session died with no standby: start a fresh
    * instance here, in epoch+1 (by CAS, so only one gateway does), with the same home
@@ -184,17 +144,9 @@ export class SessionRegistry implements ReplicaSetHost {
     const app = this.catalog.app(record.appId);
     if (!app || !this.cluster.accepting) return null;
     const resumeToken = token ?? randomBytes(24).toString('base64url');
-    const next: SessionRecord = {
-      ...record,
-      epoch: record.epoch + 1,
-      primary: this.self,
-      standbys: [],
-      attached: false,
-      holdExpiresAt: Date.now() + this.config.node.sessionHoldSeconds * 1000,
-      resumeTokenHash: hashToken(resumeToken),
-    };
-    if ((await this.cluster.swapSession(next, found.revision).catch(() => null)) === null) return null;
-    const session = this.createReplica({
+    const next = await this.sessionRecords.restart(found, resumeToken, Date.now() + this.config.node.sessionHoldSeconds * 1000);
+    if (next === null) return null;
+    const session = this.factory.make({
       role: 'primary',
       epoch: next.epoch,
       owner: record.owner,
@@ -204,47 +156,12 @@ export class SessionRegistry implements ReplicaSetHost {
       id: record.id,
       resumeToken,
       startedAt: record.startedAt,
-      homeDir: this.homeFor(app, record.id),
       inputBase: inputSeq,
     });
     this.track(session, this.self);
     session.startHold();
     this.note('restart', record.id, app.id, `restarted here after ${record.primary} stopped (epoch ${next.epoch})`);
     this.log.warn('app restarted after its host died', { session: record.id, user: record.owner, app: app.id, from: record.primary, epoch: next.epoch });
-    return session;
-  }
-
-  private createReplica(o: {
-    role: 'primary' | 'standby';
-    epoch: number;
-    owner: string;
-    app: AppConfig;
-    cols: number;
-    rows: number;
-    id: string;
-    resumeToken?: string;
-    startedAt?: number;
-    homeDir?: string;
-    inputBase?: number;
-  }): Session {
-    const profile = this.config.sandboxProfiles[o.app.sandbox] ?? DEFAULT_PROFILE;
-    const replicated = this.replicasFor(o.app) > 1;
-    const session: Session = new Session({
-      ...o,
-      profile,
-      stateDir: this.config.node.stateDir,
-      sandbox: this.sandbox,
-      window: this.config.node.outputWindowBytes,
-      holdSeconds: this.config.node.sessionHoldSeconds,
-      screens: this.screens,
-      mayAct: this.cluster.clustered ? () => this.cluster.leaseValid() : () => true,
-      keepLog: replicated,
-      // A replicated session's log goes to its standbys (none yet on a standby: it gets them if promoted).
-      replicate: replicated ? (to, frame) => this.sendTo(to, frame) : null,
-      onEnd: (done, reason) => this.ended(done, reason),
-      warn: (message, fields) => this.log.warn(message, fields),
-    });
-    this.timeLaunch(session);
     return session;
   }
 
@@ -276,23 +193,11 @@ export class SessionRegistry implements ReplicaSetHost {
   }
 
   openStandby(session: Session, name: string): void {
-    this.sendTo(name, {
-      type: 'replica.open',
-      sessionId: session.id,
-      epoch: session.epoch,
-      owner: session.owner,
-      appId: session.app.id,
-      // The size the app started at: the standby replays the resizes from the log.
-      cols: session.initialSize.cols,
-      rows: session.initialSize.rows,
-      resumeToken: session.resumeToken,
-      startedAt: session.startedAt,
-      entries: session.log.entries.map(entryToJson),
-    });
+    this.sendTo(name, replicaOpen(session));
   }
 
   /** A primary asked this node to run a standby: start the app and replay the log. */
-  startStandby(from: string, message: Extract<PeerMessage, { type: 'replica.open' }>, reply: PeerReply): void {
+  startStandby(from: string, message: ReplicaOpen, reply: PeerReply): void {
     const fail = (why: string) => reply.json({ type: 'replica.failed', sessionId: message.sessionId, epoch: message.epoch, message: why });
     const existing = this.replicas.get(message.sessionId);
     if (existing?.session.role === 'primary') return fail('this node runs the session’s primary');
@@ -303,22 +208,13 @@ export class SessionRegistry implements ReplicaSetHost {
     if (!app) return fail(`app "${message.appId}" is not in this node's catalog`);
     let session: Session;
     try {
-      session = this.createReplica({
-        role: 'standby',
-        epoch: message.epoch,
-        owner: message.owner,
-        app,
-        cols: message.cols,
-        rows: message.rows,
-        id: message.sessionId,
-        resumeToken: message.resumeToken,
-        startedAt: message.startedAt,
-      });
+      session = this.factory.make(standbySpec(message, app));
     } catch (error) {
       return fail(String(error));
     }
     this.track(session, from);
     const entries = message.entries.map(entryFromJson);
+    // A replay: the entries carry the output each followed, so they are applied as they come.
     session.log.appendFromPrimary(entries, true);
     void session.replayed().then(() => {
       reply.json({ type: 'replica.opened', sessionId: session.id, epoch: session.epoch, index: session.log.appliedIndex });
@@ -380,35 +276,16 @@ export class SessionRegistry implements ReplicaSetHost {
     if (reason.kind === 'replica-removed') return;
     for (const name of session.replicator?.members.keys() ?? []) this.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message });
     this.log.info('session ended', { session: session.id, user: session.owner, app: session.app.id, reason: message });
-    void this.markEnded(session, message);
-    const shared = this.config.cluster.sharedDir;
-    if (session.app.failover === 'restart' && shared) rmSync(join(shared, 'homes', session.id), { recursive: true, force: true });
-  }
-
-  private async markEnded(session: Session, message: string): Promise<void> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await this.cluster.getSession(session.id).catch(() => null);
-      if (!current || current.record.epoch > session.epoch) return;
-      const next: SessionRecord = { ...current.record, state: 'ended', endMessage: message, endedAt: Date.now(), attached: false, holdExpiresAt: null };
-      if ((await this.cluster.swapSession(next, current.revision).catch(() => null)) !== null) return;
-    }
+    void this.sessionRecords.markEnded(session, message);
+    this.factory.removeHome(session);
   }
 
   /**
    * The session's primary node is gone and no standby is left to take over: the app's
    * state is lost. Marks the record ended (once, by CAS) and returns why, for people.
    */
-  async lostWithHost(found: VersionedSession): Promise<string | null> {
-    const record = found.record;
-    const message =
-      record.failover === 'none'
-        ? `The server running ${record.appName} stopped. ${record.appName} is not kept across server failures (failover: none); launch it again.`
-        : `The server running ${record.appName} stopped before a standby could take over; launch it again.`;
-    const next: SessionRecord = { ...record, state: 'ended', endMessage: message, endedAt: Date.now(), attached: false, holdExpiresAt: null };
-    const swapped = await this.cluster.swapSession(next, found.revision).catch(() => null);
-    if (swapped === null) return null;
-    this.log.warn('session lost with its host', { session: record.id, user: record.owner, app: record.appId, primary: record.primary });
-    return message;
+  lostWithHost(found: VersionedSession): Promise<string | null> {
+    return this.sessionRecords.lostWithHost(found);
   }
 
   /** Is `name`'s process alive? ('dead': its port refuses connections.) */
@@ -423,11 +300,7 @@ export class SessionRegistry implements ReplicaSetHost {
   /** Keeps the record's attached / hold fields in step with the replica here (for sessions.list on any node). */
   async noteAttachment(id: string): Promise<void> {
     const session = this.replicas.get(id)?.session;
-    if (!session) return;
-    const current = await this.cluster.getSession(session.id).catch(() => null);
-    if (!current || current.record.epoch !== session.epoch || current.record.state !== 'running') return;
-    const next = { ...current.record, attached: session.attached, holdExpiresAt: session.holdExpiresAt };
-    await this.cluster.swapSession(next, current.revision).catch(() => null);
+    if (session) await this.sessionRecords.noteAttachment(session);
   }
 
   // ---- moves and drains (moves.ts) ----------------------------------------------------
@@ -444,55 +317,7 @@ export class SessionRegistry implements ReplicaSetHost {
     return this.moves.drainState;
   }
 
-  /** Recent failovers, divergences, moves and drains here, newest last. */
-  get events(): ClusterEvent[] {
-    return this.history.events;
-  }
-
-  get counters(): NodeCounters {
-    return this.history.counters;
-  }
-
-  // ---- what the gateway asks (its SessionService, gateway/context.ts) ------------------
-
-  get clustered(): boolean {
-    return this.cluster.clustered;
-  }
-
-  brokerUrls(): string[] {
-    return this.cluster.brokerUrls();
-  }
-
-  /** Where a new session's primary should run: the least loaded node (this one wins ties). */
-  placePrimary(): string | null {
-    return this.cluster.place(1, new Set())[0] ?? null;
-  }
-
-  isLive(name: string): boolean {
-    return this.cluster.isLive(name);
-  }
-
-  member(name: string): NodeRecord | undefined {
-    return this.cluster.node(name);
-  }
-
-  /** This node's record first, then the others it sees. */
-  members(): NodeRecord[] {
-    const names = new Set([this.self, ...this.cluster.nodes.keys()]);
-    return [...names].flatMap((name) => this.cluster.node(name) ?? []);
-  }
-
-  record(id: string): Promise<VersionedSession | null> {
-    return this.cluster.getSession(id);
-  }
-
-  records(): Promise<VersionedSession[]> {
-    return this.cluster.listSessions();
-  }
-
-  waitForRecord(id: string, until: (record: VersionedSession | null) => boolean, timeoutMs: number): Promise<VersionedSession | null> {
-    return this.cluster.waitForSession(id, until, timeoutMs);
-  }
+  // ---- operators' actions (the gateway's SessionService, gateway/context.ts) ---------
 
   /** Ends a session whose primary is here; false if it is not primary here. */
   endSession(id: string, reason: EndReason): boolean {
@@ -510,8 +335,8 @@ export class SessionRegistry implements ReplicaSetHost {
   }
 
   /** What /api/replicas answers of this node. */
-  report(): { counters: Record<string, number>; replicas: ReturnType<SessionRegistry['localReplicas']>; events: ClusterEvent[]; drain: DrainState | null; sandbox: SandboxHost['info'] } {
-    return { counters: { ...this.counters }, replicas: this.localReplicas(), events: this.events, drain: this.drainState, sandbox: this.sandbox.info };
+  report(): NodeReport {
+    return { counters: { ...this.history.counters }, replicas: this.localReplicas(), events: this.history.events, drain: this.drainState, sandbox: this.sandbox.info };
   }
 
   // ---- queries ----------------------------------------------------------------------
@@ -529,17 +354,8 @@ export class SessionRegistry implements ReplicaSetHost {
   }
 
   /** Where each primary's standbys stand: log entries each does not hold yet (for metrics). */
-  *metricsSessions(): Iterable<{ session: Session; lagByStandby: Map<string, number> | null }> {
-    for (const replica of this.replicas.values()) {
-      const session = replica.session;
-      if (session.role !== 'primary' || !session.replicator) {
-        yield { session, lagByStandby: null };
-        continue;
-      }
-      const lag = new Map<string, number>();
-      for (const member of session.replicator.members.values()) lag.set(member.name, Math.max(0, session.log.length - member.acked));
-      yield { session, lagByStandby: lag };
-    }
+  metricsSessions(): Iterable<ReplicaLag> {
+    return standbyLag(this.replicas.values());
   }
 
   lookup(id: string): Lookup {
@@ -548,25 +364,18 @@ export class SessionRegistry implements ReplicaSetHost {
   }
 
   /** The caller's running sessions, cluster-wide, from the records. */
-  async summaries(owner: string): Promise<SessionSummary[]> {
-    const records = await this.cluster.listSessions();
-    return records
-      .map((v) => v.record)
-      .filter((r) => r.owner === owner && r.state === 'running')
-      .map((r) => ({ sessionId: r.id, appId: r.appId, appName: r.appName, startedAt: r.startedAt, attached: r.attached, holdExpiresAt: r.holdExpiresAt }));
+  summaries(owner: string): Promise<SessionSummary[]> {
+    return this.sessionRecords.summaries(owner);
   }
 
   /** What `holdfast status` shows of this node's replicas. */
-  localReplicas(): Array<{ sessionId: string; role: string; epoch: number; logIndex: number; appliedIndex: number }> {
-    return [...this.replicas.values()].map((r) => ({ sessionId: r.session.id, role: r.session.role, epoch: r.session.epoch, logIndex: r.session.log.length, appliedIndex: r.session.log.appliedIndex }));
+  localReplicas(): ReplicaStatus[] {
+    return replicaStatus(this.replicas.values());
   }
 
   /** Drops records of sessions that ended over an hour ago. */
-  async sweep(): Promise<void> {
-    const now = Date.now();
-    for (const { record, revision } of await this.cluster.listSessions()) {
-      if (record.state === 'ended' && record.endedAt !== null && now - record.endedAt > REMEMBER_ENDED_MS) await this.cluster.deleteSession(record.id, revision);
-    }
+  sweep(): Promise<void> {
+    return this.sessionRecords.sweep();
   }
 
   async stop(): Promise<void> {
