@@ -1,5 +1,5 @@
 // One session as a client holds it: drives the session machine with the real network
-// actors, numbers inputs and keeps every one the host has not acknowledged (to resend
+// actors, keeps every input the host has not acknowledged in an InputQueue (to resend
 // after a reconnect — the host drops duplicates), and acknowledges output only once
 // the sink has rendered it, which is the flow control that holds a chatty app back
 // when a screen can't keep up. On resume the sink is reset to the host's snapshot.
@@ -7,13 +7,13 @@ import { createActor, fromCallback, fromPromise, type Actor } from 'xstate';
 import {
   CloseCode,
   decodeFrame,
-  encodeInput,
   encodeOutputAck,
   encodeRfb,
   type SessionResumed,
   type SessionStarted,
 } from '../protocol/index.js';
 import { Connection, ProtocolError, type ConnectionOptions } from './connection.js';
+import { InputQueue } from './input-queue.js';
 import type { BrokerList } from './brokers.js';
 import { sessionMachine, type OpenInput, type Opened, type SessionEvent } from './session-machine.js';
 
@@ -59,9 +59,6 @@ export interface SessionStreamOptions {
 
 const encoder = new TextEncoder();
 const ignore = () => {};
-const MAX_INPUT_FRAME = 16 * 1024;
-/** Unacknowledged input kept for resending; typing past this is refused, not dropped silently. */
-const MAX_PENDING_BYTES = 1024 * 1024;
 
 export class SessionStream {
   readonly appId: string;
@@ -73,11 +70,7 @@ export class SessionStream {
   private live = false;
   private sink: OutputSink | null = null;
   private backlog: Array<Uint8Array | { snapshot: string }> = [];
-  private pending: Array<{ seq: number; frame: Uint8Array }> = [];
-  private pendingBytes = 0;
-  private seq = 0;
-  /** False until this client knows where the session's input numbering stands. */
-  private numbered: boolean;
+  private readonly inputs: InputQueue;
   private received = 0;
   private consumed = 0;
   private acked = 0;
@@ -90,7 +83,11 @@ export class SessionStream {
 
   constructor(private readonly options: SessionStreamOptions) {
     this.appId = options.appId;
-    this.numbered = options.mode === 'launch';
+    // Input goes straight out only while attached; otherwise it waits for resendAll.
+    const sendIfLive = (frame: Uint8Array): void => {
+      if (this.live) this.connection?.sendBinary(frame);
+    };
+    this.inputs = new InputQueue({ numbered: options.mode === 'launch', send: sendIfLive });
     this.cols = options.cols;
     this.rows = options.rows;
     this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, pendingInputs: 0 };
@@ -113,7 +110,7 @@ export class SessionStream {
         lastError: c.lastError,
         reason: c.reason,
         exitCode: c.exitCode,
-        pendingInputs: this.pending.length,
+        pendingInputs: this.inputs.size,
       };
       if (status === 'ended' || status === 'failed') this.dropConnection();
       for (const listener of this.listeners) listener(this.view);
@@ -169,9 +166,7 @@ export class SessionStream {
    * the session is back); returns false if the queue is full and the input was refused.
    */
   sendInput(input: string | Uint8Array): boolean {
-    const bytes = typeof input === 'string' ? encoder.encode(input) : input;
-    if (this.pendingBytes + bytes.length > MAX_PENDING_BYTES) return false;
-    for (let at = 0; at < bytes.length; at += MAX_INPUT_FRAME) this.queueInput(bytes.subarray(at, at + MAX_INPUT_FRAME));
+    if (!this.inputs.addTyped(typeof input === 'string' ? encoder.encode(input) : input)) return false;
     this.notePending();
     return true;
   }
@@ -181,8 +176,7 @@ export class SessionStream {
    * desktop size): numbered, kept and resent like keystrokes, and never split.
    */
   sendInputMessage(message: Uint8Array): boolean {
-    if (this.pendingBytes + message.length > MAX_PENDING_BYTES) return false;
-    this.queueInput(message);
+    if (!this.inputs.addMessage(message)) return false;
     this.notePending();
     return true;
   }
@@ -194,14 +188,6 @@ export class SessionStream {
    */
   sendViewer(bytes: Uint8Array): void {
     if (this.live) this.connection?.sendBinary(encodeRfb(bytes));
-  }
-
-  private queueInput(bytes: Uint8Array): void {
-    this.seq += 1;
-    const frame = encodeInput(this.seq, bytes);
-    this.pending.push({ seq: this.seq, frame });
-    this.pendingBytes += frame.length;
-    if (this.live) this.connection?.sendBinary(frame);
   }
 
   resize(cols: number, rows: number): void {
@@ -241,7 +227,7 @@ export class SessionStream {
       reply = await connection.request({ type: 'session.attach', sessionId: input.sessionId!, cols: this.cols, rows: this.rows }, 'session.resumed');
     } else {
       reply = await connection.request(
-        { type: 'session.resume', sessionId: input.sessionId!, resumeToken: input.resumeToken!, cols: this.cols, rows: this.rows, inputSeq: this.seq },
+        { type: 'session.resume', sessionId: input.sessionId!, resumeToken: input.resumeToken!, cols: this.cols, rows: this.rows, inputSeq: this.inputs.lastSeq },
         'session.resumed',
       );
     }
@@ -328,23 +314,14 @@ export class SessionStream {
   // ---- frames -----------------------------------------------------------------
 
   private resumed(reply: SessionResumed): void {
-    if (!this.numbered) {
-      // Attaching from this client for the first time: the session's inputs are
-      // numbered already; anything typed meanwhile continues after the host's count.
-      this.seq = reply.inputAck;
-      for (const entry of this.pending) {
-        entry.seq = ++this.seq;
-        new DataView(entry.frame.buffer, entry.frame.byteOffset).setUint32(1, entry.seq);
-      }
-      this.numbered = true;
-    }
+    this.inputs.joined(reply.inputAck);
     this.received = this.consumed = this.acked = reply.outputOffset;
     this.cols = reply.cols;
     this.rows = reply.rows;
     if (this.sink) this.sink.reset(reply.snapshot);
     else this.backlog = [{ snapshot: reply.snapshot }];
     this.applied(reply.inputAck);
-    for (const { frame } of this.pending) this.connection?.sendBinary(frame);
+    this.inputs.resendAll((frame) => this.connection?.sendBinary(frame));
   }
 
   private onFrame(frame: Uint8Array): void {
@@ -366,17 +343,12 @@ export class SessionStream {
 
   /** The host applied every input up to `seq`: stop keeping them. */
   private applied(seq: number): void {
-    let dropped = 0;
-    while (this.pending.length > 0 && this.pending[0]!.seq <= seq) {
-      this.pendingBytes -= this.pending.shift()!.frame.length;
-      dropped += 1;
-    }
-    if (dropped > 0) this.notePending();
+    if (this.inputs.applied(seq) > 0) this.notePending();
   }
 
   private notePending(): void {
-    if (this.view.pendingInputs === this.pending.length) return;
-    this.view = { ...this.view, pendingInputs: this.pending.length };
+    if (this.view.pendingInputs === this.inputs.size) return;
+    this.view = { ...this.view, pendingInputs: this.inputs.size };
     for (const listener of this.listeners) listener(this.view);
   }
 
