@@ -12,6 +12,10 @@
 // The two sessions are measured in alternating blocks, the order flipped every block
 // (ABBA), so drift and noise fall on both alike.
 //
+// Then what the lockstep shim costs (the log's clock and randomness, host/lockstep-clock.ts):
+// the same 2-replica `cat` against one with `replicateTime: false`, its primary on
+// node-3 and its client connected there, again in alternating blocks.
+//
 // Placement is least-loaded first, the launching node winning ties. To put both
 // primaries on node-1: launch the 2-replica session through node-1 (primary node-1,
 // standby node-2), a 1-replica filler through node-3 (so all three carry one replica),
@@ -43,12 +47,15 @@ export interface ReplicationOptions<S extends EchoSession> {
 
 const SOLO = { id: 'cat1', name: 'Cat (no standby)', command: '/bin/cat', replicas: 1 };
 const FILLER = { id: 'idle1', name: 'Idle (no standby)', command: '/bin/cat', replicas: 1 };
+const PLAIN = { id: 'cat-plain', name: 'Cat (host clock)', command: '/bin/cat', replicateTime: false };
 const BUDGET_ADDED_P50_US = 250;
+/** The shim may add at most this to the 2-replica echo (issue 20). */
+const BUDGET_SHIM_RATIO = 1.1;
 
 const sessionOf = (status: ClusterStatus, id: string) => status.sessions.find((s) => s.id === id);
 
 export async function run<S extends EchoSession>(options: ReplicationOptions<S>): Promise<Record<string, unknown>> {
-  const c = await startCluster({ nodes: 3, etcdMembers: 1, cli: options.cli, apps: [SOLO, FILLER] });
+  const c = await startCluster({ nodes: 3, etcdMembers: 1, cli: options.cli, apps: [SOLO, FILLER, PLAIN] });
   const open: S[] = [];
   try {
     const [n1, , n3] = c.nodes as [TestCluster['nodes'][0], TestCluster['nodes'][0], TestCluster['nodes'][0]];
@@ -87,6 +94,20 @@ export async function run<S extends EchoSession>(options: ReplicationOptions<S>)
       const order: Array<[S, number[]]> = b % 2 === 0 ? [[two, twoUs], [one, oneUs]] : [[one, oneUs], [two, twoUs]];
       for (const [session, samples] of order) await options.echo.run(session, per, samples);
     }
+    // The shim's cost: close the 1-replica pair, then `cat-plain` (2 replicas, host clock) through node-3.
+    for (const session of open.splice(1)) await session.close();
+    await waitForStatus(c, (s) => s.sessions.length === 1, 10_000, n3.url);
+    const plain = await launch(n3.url, PLAIN.id);
+    const plainRecord = sessionOf(await waitForStatus(c, (s) => sessionOf(s, plain.started.sessionId)?.standbys.length === 1, 10_000, n3.url), plain.started.sessionId)!;
+    await options.echo.run(plain, options.warmup);
+    const shimOnUs: number[] = [];
+    const shimOffUs: number[] = [];
+    for (let b = 0; b < options.blocks; b++) {
+      const order: Array<[S, number[]]> = b % 2 === 0 ? [[two, shimOnUs], [plain, shimOffUs]] : [[plain, shimOffUs], [two, shimOnUs]];
+      for (const [session, samples] of order) await options.echo.run(session, per, samples);
+    }
+    const on = stats(shimOnUs);
+    const off = stats(shimOffUs);
     const s2 = stats(twoUs);
     const s1 = stats(oneUs);
     const added = fig(s2.p50) - fig(s1.p50);
@@ -103,6 +124,16 @@ export async function run<S extends EchoSession>(options: ReplicationOptions<S>)
       ratioP99: r(fig(s2.p99) / fig(s1.p99), 2),
       budgetAddedP50Us: BUDGET_ADDED_P50_US,
       withinBudget: added <= BUDGET_ADDED_P50_US,
+      shim: {
+        method: 'the same byte-at-a-time echo: `cat` with 2 replicas through the lockstep shim (clock and randomness from the log) against `cat-plain` (replicateTime: false), each client on its primary\'s node, alternating blocks',
+        placement: { on: { primary: twoRecord.primary, standbys: twoRecord.standbys }, off: { primary: plainRecord.primary, standbys: plainRecord.standbys } },
+        onUs: roundStats(on),
+        offUs: roundStats(off),
+        ratioP50: r(fig(on.p50) / fig(off.p50), 3),
+        ratioP99: r(fig(on.p99) / fig(off.p99), 3),
+        budgetRatio: BUDGET_SHIM_RATIO,
+        withinBudget: fig(on.p50) / fig(off.p50) <= BUDGET_SHIM_RATIO,
+      },
       settings: { warmup: options.warmup, samplesEach: twoUs.length, blocks: options.blocks, nodes: 3, etcdMembers: 1 },
       samples: { twoReplicasUs: twoUs.map((v) => r(v)), oneReplicaUs: oneUs.map((v) => r(v)) },
     };

@@ -152,6 +152,13 @@ export function render(result: Json): string {
           ['   1 replica (replicas: 1)', fmtUs(rp.oneReplicaUs.p50), fmtUs(rp.oneReplicaUs.p99), rp.oneReplicaUs.n, `primary ${rp.placement.oneReplica.primary}`],
           ['   added by replication', fmtUs(rp.addedP50Us), fmtUs(rp.addedP99Us), '', `budget p50 ≤ +${rp.budgetAddedP50Us} µs: ${rp.withinBudget ? 'within' : 'OVER'}`],
           ['   ratio 2 / 1', `${rp.ratioP50}×`, `${rp.ratioP99}×`, '', ''],
+          ...(rp.shim
+            ? [
+                ['   2 replicas, shim on (log clock)', fmtUs(rp.shim.onUs.p50), fmtUs(rp.shim.onUs.p99), rp.shim.onUs.n, `primary ${rp.shim.placement.on.primary}`],
+                ['   2 replicas, shim off (host clock)', fmtUs(rp.shim.offUs.p50), fmtUs(rp.shim.offUs.p99), rp.shim.offUs.n, `primary ${rp.shim.placement.off.primary}`],
+                ['   ratio on / off', `${rp.shim.ratioP50}×`, `${rp.shim.ratioP99}×`, '', `budget p50 ≤ ${rp.shim.budgetRatio}×: ${rp.shim.withinBudget ? 'within' : 'OVER'}`],
+              ]
+            : []),
         ],
         ['Keystroke echo, cat, client on the primary\'s node', 'p50', 'p99', 'n', 'notes'],
       ),

@@ -2,6 +2,7 @@
 // client (browser bundle + index.html), and the Electron main and preload (CJS).
 // Type checking is separate (`npm run typecheck`): esbuild only strips types.
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
@@ -48,6 +49,14 @@ await Promise.all([
 cpSync('renderer/index.html', `${out}/renderer/index.html`);
 // The screen worker is plain JavaScript, loaded beside the CLI bundle.
 cpSync('broker/host/screen-worker.mjs', `${out}/broker/screen-worker.mjs`);
+// The lockstep shim (C), preloaded into lockstep sandboxes: built from source here, so
+// a fresh machine needs only a C compiler (scripts/bootstrap.sh installs gcc).
+const shim = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', `${out}/broker/holdfast-lockstep.so`, 'broker/host/lockstep/holdfast-lockstep.c', '-ldl'], { stdio: 'inherit' });
+if (shim.status !== 0) {
+  rmSync(out, { recursive: true, force: true });
+  console.error(`build: the lockstep shim did not compile (cc ${shim.error ? `could not run: ${shim.error.message}` : `exited ${shim.status}`}); install a C compiler (bash scripts/bootstrap.sh) and build again.`);
+  process.exit(1);
+}
 cpSync('broker/host/screen-digest.mjs', `${out}/broker/screen-digest.mjs`);
 rmSync('dist.old', { recursive: true, force: true });
 try {

@@ -277,6 +277,49 @@ describe('a standby left behind', () => {
   }, 90_000);
 });
 
+describe('lockstep for apps that read the clock and random numbers', () => {
+  it('keeps what python, bash, date and mktemp printed and saved — screen and files — across kill -9 of the primary', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'shell', 160, 40);
+    const screen = new Screen(stream);
+    await screen.waitFor('$ ');
+    const id = stream.sessionId!;
+    const primary = sessionOf(await waitForStatus(c, whole(id)), id)!.primary;
+    const divergences = (s: ClusterStatus) => s.events.filter((e) => e.kind === 'divergence' && e.session === id).length;
+    const commands = [
+      `python3 -c "import random, time; print('PY', random.random(), time.time(), sorted({'x', 'y'}), list({'apple', 'banana', 'cherry', 'damson'}))"`,
+      'echo SH $RANDOM $RANDOM $(date +%s.%N) $(mktemp -u)',
+      // A file with a random name, as Python's tempfile makes one (coreutils' mktemp, creating a file, takes its
+      // name from the monotonic clock, which is not replicated: docs/cluster.md).
+      `echo $RANDOM $(date +%s%N) > saved.txt; python3 -c "import tempfile; print(tempfile.mkstemp(dir='.')[1])" >> saved.txt; echo FILE $(cat saved.txt)`,
+    ];
+    for (const command of commands) {
+      const shown = (screen.text.match(/^(PY|SH|FILE) /gm) ?? []).length;
+      stream.sendInput(`${command}\r`);
+      await screen.waitFor(new RegExp(`(^(PY|SH|FILE) [\\s\\S]*){${shown + 1}}`, 'm'));
+    }
+    const printed = (text: string) => stripAnsi(text).split(/\r?\n/).map((line) => line.trim()).filter((line) => /^(PY|SH|FILE) /.test(line));
+    const before = printed(screen.text);
+    expect(before).toHaveLength(3);
+    // The standby applies what the primary applied within a few tens of milliseconds (COMMIT).
+    await new Promise((r) => setTimeout(r, 500));
+    c.signal(primary, 'SIGKILL');
+    await waitFor('the session resumed on the standby', () => (screen.resets >= 1 ? true : undefined), 30_000);
+    // The promoted standby's screen shows exactly what the person saw: the same random numbers and times.
+    expect(printed(screen.text)).toEqual(before);
+    // And its files are the primary's: the same values, the same temporary file's name.
+    stream.sendInput('echo AFTER $(cat saved.txt) $(ls tmp*)\r');
+    const after = await screen.waitFor(/^AFTER (\d[^\r\n]+)/m, 15_000);
+    const saved = before[2]!.slice('FILE '.length).trim();
+    expect(after[1]!.trim()).toBe(`${saved} ${saved.split(' ').at(-1)!.replace(/^.*\//, '')}`);
+    expect(divergences(await c.status())).toBe(0);
+    stream.close();
+    ann.signOut();
+    await c.restart(primary);
+  }, 90_000);
+});
+
 describe('what cannot be replicated', () => {
   it('detects an app that prints random numbers as divergent, and keeps it running for the person', async () => {
     const ann = client(c.nodes[0]!.url);
@@ -289,6 +332,23 @@ describe('what cannot be replicated', () => {
     await waitForStatus(c, (s) => total(s) > start, 45_000);
     const lines = (screen.text.match(/0\.\d+/g) ?? []).length;
     await screen.waitFor(new RegExp(`(0\\.\\d+[\\s\\S]*){${lines + 1}}`), 10_000);
+    stream.close();
+    ann.signOut();
+  }, 90_000);
+
+  it('catches a standby whose files differ from the primary’s although its screen does not', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'shell');
+    const screen = new Screen(stream);
+    await screen.waitFor('$ ');
+    const id = stream.sessionId!;
+    await waitForStatus(c, whole(id));
+    const fileDivergence = (s: ClusterStatus) => s.events.some((e) => e.kind === 'divergence' && e.session === id && e.detail.includes('its files differ'));
+    // /dev/urandom is not replicated: each replica saves other bytes, and prints nothing of them.
+    stream.sendInput('head -c 32 /dev/urandom > key.bin; echo SAVED\r');
+    await screen.waitFor(/SAVED[\s\S]*\$ $/);
+    await waitForStatus(c, fileDivergence, 30_000);
     stream.close();
     ann.signOut();
   }, 90_000);

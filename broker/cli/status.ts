@@ -89,7 +89,7 @@ export function formatStatus(status: ClusterStatus): string {
     ]),
   );
   const sessions = table(
-    ['SESSION', 'USER', 'APP', 'EPOCH', 'PRIMARY', 'STANDBYS', 'LOG INDEX'],
+    ['SESSION', 'USER', 'APP', 'EPOCH', 'PRIMARY', 'STANDBYS', 'PROTECTION', 'LOG INDEX'],
     status.sessions.map((s) => [
       s.id.slice(0, 12),
       s.user,
@@ -97,6 +97,7 @@ export function formatStatus(status: ClusterStatus): string {
       String(s.epoch),
       s.primary,
       s.standbys.join(',') || '-',
+      s.protection ?? '-',
       Object.entries(s.logIndex)
         .map(([node, index]) => `${node}=${index}`)
         .join(' ') || '-',

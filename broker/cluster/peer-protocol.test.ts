@@ -15,6 +15,21 @@ describe('peer frames', () => {
     expect(decodePeerFrame(encodeCommit('sess-1', 3, 7, [120, 2 ** 40]))).toEqual({ type: 'commit', sessionId: 'sess-1', epoch: 3, first: 7, after: [120, 2 ** 40] });
   });
 
+  it('carries a lockstep entry’s time, for inputs and resizes alike, in APPEND and in JSON', () => {
+    const time = Date.UTC(2026, 11, 6) * 1000 + 123;
+    const timed = entries.map((e) => ({ ...e, time }));
+    const append = decodePeerFrame(encodeAppend('sess-1', 3, timed)) as { entries: LogEntry[] };
+    expect(append.entries.map((e) => [e.index, e.time, e.data ? Buffer.from(e.data).toString() : `${e.cols}x${e.rows}`])).toEqual([
+      [7, time, 'print(x)\r'],
+      [8, time, '132x43'],
+    ]);
+    expect(entryFromJson(entryToJson(timed[1]!)).time).toBe(time);
+    // A timed entry too short to hold its time is refused, not misread.
+    const frame = encodeAppend('s', 1, [{ index: 1, seq: 0, data: null, cols: 1, rows: 1, time }]);
+    frame.writeUInt32BE(4, 6 + 1 + 2 + 9);
+    expect(decodePeerFrame(frame.subarray(0, frame.length - 8))).toBe('APPEND entry too short for its time');
+  });
+
   it('names what is wrong with a malformed frame instead of throwing', () => {
     const frame = encodeAppend('sess-1', 3, entries);
     expect(decodePeerFrame(frame.subarray(0, frame.length - 2))).toMatch(/truncated/);

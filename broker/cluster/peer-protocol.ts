@@ -22,6 +22,12 @@ export interface LogEntry {
    * the app's answers land between the same keystrokes as they did.
    */
   after?: number;
+  /**
+   * Lockstep sessions: the wall-clock time (µs since the epoch) the primary stamped on
+   * the entry when it took it; every replica's app reads it as "now" from the moment the
+   * entry is applied (host/lockstep-clock.ts).
+   */
+  time?: number;
 }
 
 const Entry = z.object({
@@ -31,6 +37,7 @@ const Entry = z.object({
   cols: z.number().int().min(0),
   rows: z.number().int().min(0),
   after: z.number().int().min(0).optional(),
+  time: z.number().int().min(0).optional(),
 });
 
 const base = { sessionId: z.string().min(1).max(64), epoch: z.number().int().min(1) };
@@ -46,6 +53,8 @@ export const PeerMessage = z.discriminatedUnion('type', [
     rows: z.number().int().min(1),
     resumeToken: z.string(),
     startedAt: z.number(),
+    /** The session's lockstep key (base64, 32 bytes): its replicas read randomness and the clock through the shim. */
+    lockstepKey: z.string().optional(),
     entries: z.array(Entry),
   }),
   z.object({ type: z.literal('replica.opened'), ...base, index: z.number().int().min(0) }),
@@ -56,7 +65,8 @@ export const PeerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('replica.end'), ...base, message: z.string() }),
   /** primary → standby: the screen's hash once both have applied `index` and are quiet. */
   z.object({ type: z.literal('hash.request'), ...base, index: z.number().int().min(0), request: z.number().int() }),
-  z.object({ type: z.literal('hash.reply'), ...base, index: z.number().int().min(0), request: z.number().int(), hash: z.string().nullable() }),
+  /** `files`: the digest of the replica's home (its app's files); absent from nodes that do not send it. */
+  z.object({ type: z.literal('hash.reply'), ...base, index: z.number().int().min(0), request: z.number().int(), hash: z.string().nullable(), files: z.string().nullable().optional() }),
   /** new primary → other standbys: send me your entries from `from` (they may be ahead). */
   z.object({ type: z.literal('log.request'), ...base, from: z.number().int().min(1), request: z.number().int() }),
   z.object({ type: z.literal('log.reply'), ...base, request: z.number().int(), entries: z.array(Entry) }),
@@ -71,7 +81,7 @@ export const PeerMessage = z.discriminatedUnion('type', [
 export type PeerMessage = z.infer<typeof PeerMessage>;
 
 export function entryToJson(entry: LogEntry): z.infer<typeof Entry> {
-  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after };
+  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after, time: entry.time };
 }
 
 export function entryFromJson(entry: z.infer<typeof Entry>): LogEntry {
@@ -101,20 +111,21 @@ function header(type: number, sessionId: string, epoch: number, extra: number): 
 
 export function encodeAppend(sessionId: string, epoch: number, entries: LogEntry[]): Buffer {
   let size = 2;
-  for (const entry of entries) size += 13 + (entry.data?.byteLength ?? 4);
+  for (const entry of entries) size += 13 + (entry.data?.byteLength ?? 4) + (entry.time === undefined ? 0 : 8);
   const { frame, at: start } = header(APPEND, sessionId, epoch, size);
   let at = frame.writeUInt16BE(entries.length, start);
   for (const entry of entries) {
     at = frame.writeUInt32BE(entry.index, at);
     at = frame.writeUInt32BE(entry.seq, at);
+    // Kinds 1 (input) and 2 (resize); 3 and 4 are the same with the entry's time first.
+    const timed = entry.time === undefined ? 0 : 8;
+    frame[at++] = (entry.data ? 1 : 2) + (timed ? 2 : 0);
+    at = frame.writeUInt32BE(timed + (entry.data ? entry.data.byteLength : 4), at);
+    if (entry.time !== undefined) at = frame.writeBigInt64BE(BigInt(entry.time), at);
     if (entry.data) {
-      frame[at++] = 1;
-      at = frame.writeUInt32BE(entry.data.byteLength, at);
       frame.set(entry.data, at);
       at += entry.data.byteLength;
     } else {
-      frame[at++] = 2;
-      at = frame.writeUInt32BE(4, at);
       at = frame.writeUInt16BE(entry.cols, at);
       at = frame.writeUInt16BE(entry.rows, at);
     }
@@ -173,8 +184,14 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
     const length = frame.readUInt32BE(at + 9);
     at += 13;
     if (frame.length < at + length) return 'APPEND entry data truncated';
-    if (kind === 1) entries.push({ index, seq, data: frame.subarray(at, at + length), cols: 0, rows: 0 });
-    else if (kind === 2 && length === 4) entries.push({ index, seq, data: null, cols: frame.readUInt16BE(at), rows: frame.readUInt16BE(at + 2) });
+    const timed = kind === 3 || kind === 4;
+    if (timed && length < 8) return 'APPEND entry too short for its time';
+    const time = timed ? Number(frame.readBigInt64BE(at)) : undefined;
+    const body = at + (timed ? 8 : 0);
+    const bodyLength = length - (timed ? 8 : 0);
+    const stamp = time === undefined ? {} : { time };
+    if (kind === 1 || kind === 3) entries.push({ index, seq, data: frame.subarray(body, body + bodyLength), cols: 0, rows: 0, ...stamp });
+    else if ((kind === 2 || kind === 4) && bodyLength === 4) entries.push({ index, seq, data: null, cols: frame.readUInt16BE(body), rows: frame.readUInt16BE(body + 2), ...stamp });
     else return 'APPEND entry of unknown kind';
     at += length;
   }

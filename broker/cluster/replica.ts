@@ -34,7 +34,8 @@ export interface ReplicaSession {
   /** The primary's side of the replica set (null: a session that is never replicated). */
   readonly replicator: Replicator | null;
   promote(epoch: number): void;
-  screenHash(): Promise<{ index: number; hash: string | null }>;
+  /** The screen's hash and the files' digest (null: not comparable now) at the log index applied. */
+  screenHash(): Promise<{ index: number; hash: string | null; files: string | null }>;
 }
 
 export interface Replica<S extends ReplicaSession = ReplicaSession> {

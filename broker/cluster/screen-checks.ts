@@ -1,15 +1,21 @@
-// Do a session's replicas still show the same screen? A primary compares screen
-// hashes with each standby while the session is quiet, and a new standby joins the
-// replica set only once its screen equals the primary's at the same log index. A
-// standby that differs is diverged: logged, counted, ended and replaced.
+// Do a session's replicas still show the same screen and keep the same files? A
+// primary compares screen hashes and home digests with each standby while the session
+// is quiet, and a new standby joins the replica set only once both equal the
+// primary's at the same log index. A standby that differs is diverged: logged,
+// counted, ended and replaced — so data never changes silently across a failover.
 import type { Failover } from './failover.js';
 import { MAX_DIVERGENCES, type Replica, type ReplicaSession, type ReplicaSetHost } from './replica.js';
 import { sleep } from '../sleep.js';
 
-/** How often a primary compares screens with its standbys (when the session is quiet). */
-export const HASH_CHECK_MS = 1000;
+/**
+ * How often a primary compares screens with its standbys (when the session is quiet
+ * and something changed since the last check). With QUIET_INPUT_MS, a person who
+ * pauses for a second between bursts of typing is checked in the pause; at 1 s and
+ * 0.7 s, pauses of 1.2 s went unchecked.
+ */
+export const HASH_CHECK_MS = 500;
 /** Quiet means no input for this long… */
-const QUIET_INPUT_MS = 700;
+const QUIET_INPUT_MS = 300;
 /** …and no output for this long. */
 const QUIET_OUTPUT_MS = 300;
 
@@ -25,8 +31,8 @@ export class ScreenChecks {
     const session = replica.session;
     for (let attempt = 0; attempt < 8 && session.endMessage === null && replica.session.replicator?.members.has(name); attempt++) {
       await this.waitQuiet(replica);
-      const [ours, theirs] = await Promise.all([this.quietHash(session, session.log.length), this.remoteHash(replica, name)]);
-      if (ours !== null && ours === theirs) {
+      const [ours, theirs] = await Promise.all([this.quietLook(session, session.log.length), this.remoteLook(replica, name)]);
+      if (ours !== null && theirs !== null && ours.hash !== null && ours.hash === theirs.hash && difference(ours, theirs) === null) {
         const current = await this.host.cluster.getSession(session.id);
         if (!current || current.record.epoch !== session.epoch || current.record.primary !== this.host.self) return this.host.stepDown(replica, 'a newer primary took over');
         const next = { ...current.record, standbys: [...new Set([...current.record.standbys, name])] };
@@ -51,18 +57,19 @@ export class ScreenChecks {
     if (voters.length === 0 || !this.isQuiet(replica)) return;
     const mark = `${session.log.length}:${session.outputBytes}`;
     if (mark === replica.checkedAt) return;
-    const ours = await this.quietHash(session, session.log.length);
+    const ours = await this.quietLook(session, session.log.length);
     if (ours === null) return;
     let clean = true;
     for (const name of voters) {
-      const theirs = await this.remoteHash(replica, name);
-      if (theirs === null || theirs === ours) continue;
-      // Differ once: maybe a late byte. Look again before calling it divergence.
+      const theirs = await this.remoteLook(replica, name);
+      if (theirs === null || difference(ours, theirs) === null) continue;
+      // Differ once: maybe a late byte, or a file being written. Look again before calling it divergence.
       await sleep(QUIET_OUTPUT_MS);
-      const [again, theirsAgain] = await Promise.all([this.quietHash(session, session.log.length), this.remoteHash(replica, name)]);
-      if (again !== null && theirsAgain !== null && again !== theirsAgain) {
+      const [again, theirsAgain] = await Promise.all([this.quietLook(session, session.log.length), this.remoteLook(replica, name)]);
+      const differs = again !== null && theirsAgain !== null ? difference(again, theirsAgain) : null;
+      if (differs !== null) {
         clean = false;
-        this.diverged(replica, name, 'its screen differs from the primary’s');
+        this.diverged(replica, name, differs === 'screen' ? 'its screen differs from the primary’s' : 'its files differ from the primary’s');
       }
     }
     if (clean) replica.checkedAt = mark;
@@ -87,17 +94,30 @@ export class ScreenChecks {
     for (let i = 0; i < 20 && !this.isQuiet(replica); i++) await sleep(100);
   }
 
-  /** This replica's screen hash once it has applied `index` and gone quiet; null if it cannot. */
-  async quietHash(session: ReplicaSession, index: number): Promise<string | null> {
+  /** What this replica shows and keeps once it has applied `index` and gone quiet; null if it cannot say. */
+  async quietLook(session: ReplicaSession, index: number): Promise<Look | null> {
     for (let i = 0; i < 20 && (session.log.appliedIndex < index || performance.now() - session.lastOutputAt < QUIET_OUTPUT_MS); i++) await sleep(50);
     if (session.log.appliedIndex !== index) return null;
-    const { index: at, hash } = await session.screenHash();
-    return at === index ? hash : null;
+    const { index: at, hash, files } = await session.screenHash();
+    return at === index ? { hash, files } : null;
   }
 
-  private async remoteHash(replica: Replica, name: string): Promise<string | null> {
+  private async remoteLook(replica: Replica, name: string): Promise<Look | null> {
     const session = replica.session;
     const reply = await this.host.request(name, { type: 'hash.request', sessionId: session.id, epoch: session.epoch, index: session.log.length, request: 0 }, 3000);
-    return reply?.type === 'hash.reply' ? reply.hash : null;
+    return reply?.type === 'hash.reply' ? { hash: reply.hash, files: reply.files ?? null } : null;
   }
+}
+
+/** What a replica shows (its screen's hash) and keeps (its files' digest); null where it cannot say now. */
+export interface Look {
+  hash: string | null;
+  files: string | null;
+}
+
+/** Where two replicas differ — the screen first — or null (alike, as far as both can say). */
+export function difference(a: Look, b: Look): 'screen' | 'files' | null {
+  if (a.hash !== null && b.hash !== null && a.hash !== b.hash) return 'screen';
+  if (a.files !== null && b.files !== null && a.files !== b.files) return 'files';
+  return null;
 }

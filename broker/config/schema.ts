@@ -55,6 +55,12 @@ export const AppConfig = z
      * the same files. none: the session ends.
      */
     failover: z.enum(['lockstep', 'restart', 'none']).default('lockstep'),
+    /**
+     * lockstep: replicate what the app reads of the wall clock and of randomness through
+     * the log (a preloaded shim; docs/cluster.md), so apps that read them stay in step.
+     * false: the app reads the host's (only for an app the shim disturbs).
+     */
+    replicateTime: z.boolean().default(true),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;

@@ -43,14 +43,22 @@ export async function clusterStatus(ctx: NodeContext, token: string): Promise<Cl
     .filter((r) => r.state === 'running')
     .map((r) => {
       const logIndex: Record<string, number> = {};
+      const applied: Record<string, number> = {};
       for (const report of reports) {
         const replica = report.replicas.find((x) => x.sessionId === r.id);
-        if (replica) logIndex[report.node] = replica.logIndex;
+        if (replica) {
+          logIndex[report.node] = replica.logIndex;
+          applied[report.node] = replica.appliedIndex;
+        }
       }
+      // Lag is what a standby has yet to apply: held entries it has not applied would be
+      // replayed before it could take over.
       const lag: Record<string, number> = {};
       const head = logIndex[r.primary];
-      for (const standby of r.standbys) if (head !== undefined) lag[standby] = Math.max(0, head - (logIndex[standby] ?? 0));
-      return { id: r.id, user: r.owner, app: r.appId, state: 'running', epoch: r.epoch, primary: r.primary, standbys: r.standbys, attached: r.attached, logIndex, lag };
+      for (const standby of r.standbys) if (head !== undefined) lag[standby] = Math.max(0, head - (applied[standby] ?? 0));
+      const replicas = Object.keys(logIndex).filter((node) => node !== r.primary);
+      const protection = !service.clustered ? undefined : r.standbys.length > 0 ? 'protected' : replicas.length > 0 ? 'catching-up' : 'unprotected';
+      return { id: r.id, user: r.owner, app: r.appId, state: 'running', epoch: r.epoch, primary: r.primary, standbys: r.standbys, attached: r.attached, logIndex, lag, ...(protection ? { protection } : {}) };
     });
   return {
     node: service.self,

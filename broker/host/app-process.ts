@@ -13,6 +13,8 @@ import { ExitMarkerFilter } from './exit-marker.js';
 import { DISPLAY_SOCKET, GROUP, PASSWD, bwrapArgs } from './sandbox.js';
 import type { SandboxHost } from './sandbox-host.js';
 import type { SessionLimits } from './limits.js';
+import { LockstepClock } from './lockstep-clock.js';
+import { HomeDigest } from './home-digest.js';
 
 export interface AppExit {
   exitCode: number;
@@ -33,6 +35,17 @@ export interface AppProcessOptions {
   homeDir?: string;
   /** The node's sandbox setup: limits mechanism, seccomp filter, paths to hide. */
   sandbox: SandboxHost;
+  /** A lockstep replica: its sandbox reads the wall clock and randomness through the shim (lockstep-clock.ts). */
+  lockstep?: LockstepOptions;
+}
+
+export interface LockstepOptions {
+  /** The built shim (lockstepLibrary()). */
+  library: string;
+  /** The session's random key: the same on every replica. */
+  key: Uint8Array;
+  /** The wall clock before the first entry (µs): the session's start, the same on every replica. */
+  startUs: number;
 }
 
 /** bwrap reads the seccomp filter from this fd, opened by the launcher. */
@@ -68,6 +81,10 @@ export class AppProcess {
   private readonly limits: SessionLimits | null;
   /** The host uid (and gid) the sandbox runs as; null: the node's own, in a user namespace. */
   readonly uid: number | null;
+  /** A lockstep replica's clock (null: the sandbox reads the host's clock and randomness). */
+  private readonly clock: LockstepClock | null;
+  /** What the app keeps in its home, to compare replicas by. */
+  private readonly files: HomeDigest;
 
   constructor(options: AppProcessOptions) {
     this.options = options;
@@ -75,12 +92,14 @@ export class AppProcess {
     const home = options.homeDir ?? join(this.dir, 'home');
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     mkdirSync(home, { recursive: true, mode: 0o700 });
+    this.files = new HomeDigest(home);
     writeFileSync(join(this.dir, 'passwd'), PASSWD);
     writeFileSync(join(this.dir, 'group'), GROUP);
     const displayDir = options.app.display === 'rfb' ? join(this.dir, 'display') : undefined;
     if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
     this.displaySocket = displayDir ? join(displayDir, DISPLAY_SOCKET) : null;
     const { sandbox } = options;
+    this.clock = options.lockstep ? new LockstepClock(join(this.dir, 'clock'), options.lockstep.key, options.lockstep.startUs) : null;
     // The sandbox's own host user owns its directory and home (a kept home, too: the
     // same session's uid where it was free, else it is handed over whole).
     this.uid = sandbox.uids?.take(options.homeDir ?? this.id) ?? null;
@@ -99,6 +118,7 @@ export class AppProcess {
       ...(sandbox.seccompFile ? { seccompFd: SECCOMP_FD } : {}),
       hide: sandbox.hide,
       disableUserns: sandbox.disableUserns,
+      ...(this.clock && options.lockstep ? { lockstep: { library: options.lockstep.library, clock: this.clock.path } } : {}),
     });
     this.limits = sandbox.limits.create(this.id, options.profile);
     // With a cgroup memory limit the session's real use is bounded; an address-space
@@ -115,7 +135,10 @@ export class AppProcess {
     const guard = ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', LAUNCHER, String(process.pid), sandbox.seccompFile ?? '/dev/null', ...(this.limits?.procsFiles ?? []), '--'];
     // Root's last act: become the session's user, with no groups and no capabilities to pass on.
     const drop = this.uid === null ? [] : ['setpriv', `--reuid=${this.uid}`, `--regid=${this.uid}`, '--clear-groups', '--inh-caps=-all', '--'];
-    this.term = pty.spawn('setpriv', [...guard, ...drop, ...prlimit, 'bwrap', ...args], {
+    // Lockstep: no address-space randomisation, which some programs mix into their seeds
+    // (bash's $RANDOM takes a function's address); the personality is kept across execs.
+    const personality = this.clock ? ['setarch', '-R'] : [];
+    this.term = pty.spawn('setpriv', [...guard, ...drop, ...prlimit, ...personality, 'bwrap', ...args], {
       name: 'xterm-256color',
       cols: options.cols,
       rows: options.rows,
@@ -129,6 +152,7 @@ export class AppProcess {
       clearTimeout(this.flushTimer);
       const tail = this.marker.flush();
       if (tail.length > 0 && !this.reported) options.onOutput(tail);
+      this.clock?.close();
       rmSync(this.dir, { recursive: true, force: true });
       if (this.uid !== null) options.sandbox.uids?.release(this.uid);
       // Reached only without a marker: the sandbox was killed, or failed to start.
@@ -165,6 +189,16 @@ export class AppProcess {
 
   resize(cols: number, rows: number): void {
     if (!this.gone) this.term.resize(cols, rows);
+  }
+
+  /** A digest of the app's home (its files and their content); null when too large to compare. */
+  homeDigest(): Promise<string | null> {
+    return this.gone ? Promise.resolve(null) : this.files.digest();
+  }
+
+  /** A lockstep replica: the wall clock its app reads from now on (µs since the epoch). */
+  setClock(timeUs: number): void {
+    if (!this.gone) this.clock?.set(timeUs);
   }
 
   /** Stop reading the app's output (its writes block once the PTY buffer fills). */

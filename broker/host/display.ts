@@ -3,7 +3,7 @@
 // on it. The session above them keeps the log, the numbering and the flow control,
 // the same for both.
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
-import type { AppExit, AppProcessOptions } from './app-process.js';
+import type { AppExit, AppProcessOptions, LockstepOptions } from './app-process.js';
 import type { Screens } from './screens.js';
 import type { SandboxHost } from './sandbox-host.js';
 
@@ -18,6 +18,8 @@ export interface Display {
   write(data: Uint8Array): void;
   /** Applies a resize entry (terminal cells). */
   resize(cols: number, rows: number): void;
+  /** A lockstep replica: the wall clock the app reads from now on (µs; set before the entry it stamps is applied). */
+  setClock(timeUs: number): void;
   /** Stops (and restarts) reading what streams to the client: backpressure. */
   hold(): void;
   release(): void;
@@ -27,6 +29,8 @@ export interface Display {
   snapshot(): Promise<string>;
   /** A hash of what the app shows, to compare replicas; null if it would not hold still. */
   hash(): Promise<string | null>;
+  /** A digest of the app's files (its home), to compare replicas; null if too large to compare. */
+  homeDigest(): Promise<string | null>;
   /** A client attached: from here on the stream is its own (RFB: a fresh viewer stream). */
   attachViewer(): void;
   /** The client went: stop streaming to it. */
@@ -44,6 +48,8 @@ export interface DisplayOptions {
   stateDir: string;
   sandbox: SandboxHost;
   homeDir?: string;
+  /** A lockstep replica (app-process.ts). */
+  lockstep?: LockstepOptions;
   cols: number;
   rows: number;
   screens: Screens;
@@ -62,6 +68,6 @@ export interface DisplayOptions {
 
 /** What an AppProcess needs of a display's options; the display supplies the callbacks. */
 export function processOptions(options: DisplayOptions): Omit<AppProcessOptions, 'onOutput' | 'onExit'> {
-  const { app, profile, stateDir, sandbox, homeDir, cols, rows } = options;
-  return { app, profile, stateDir, sandbox, homeDir, cols, rows };
+  const { app, profile, stateDir, sandbox, homeDir, cols, rows, lockstep } = options;
+  return { app, profile, stateDir, sandbox, homeDir, cols, rows, lockstep };
 }

@@ -102,6 +102,14 @@ export class RfbDisplay implements Display {
     this.control?.input(data);
   }
 
+  homeDigest(): Promise<string | null> {
+    return this.process.homeDigest();
+  }
+
+  setClock(timeUs: number): void {
+    this.process.setClock(timeUs);
+  }
+
   resize(): void {
     // A GUI display is resized by its viewer's SetDesktopSize, an input message like any other.
   }

@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { WRAPPER } from './exit-marker.js';
+import { LOCKSTEP_CLOCK, LOCKSTEP_LIBRARY } from './lockstep-clock.js';
 
 export const SANDBOX_USER = 'user';
 export const SANDBOX_HOME = '/home/user';
@@ -66,6 +67,8 @@ export interface SandboxSpec {
   hide?: string[];
   /** bwrap ≥ 0.8: forbid new user namespaces inside, besides the filter. */
   disableUserns?: boolean;
+  /** A lockstep replica: the shim to preload and its clock file (host paths; bound read-only). */
+  lockstep?: { library: string; clock: string };
 }
 
 /** Where an rfb app's display listens, inside the sandbox; the host reaches it through displayDir. */
@@ -80,11 +83,13 @@ export const DISPLAY_SOCKET = 'rfb.sock';
  */
 export const RFB_LAUNCH = [
   'xvnc=$1 geometry=$2 depth=$3 maxcut=$4 name=$5 wm=$6; shift 6',
-  `"$xvnc" :0 -geometry "$geometry" -depth "$depth" -desktop "$name" -rfbunixpath ${DISPLAY_DIR}/${DISPLAY_SOCKET} -rfbunixmode 0600 -rfbport -1 -nolisten tcp -SecurityTypes None -AlwaysShared -MaxCutText "$maxcut" -AcceptSetDesktopSize &`,
+  // The display server and the window manager are not the app: they run on the host's
+  // clock (their frame and redraw timers must not wait for input), not the lockstep shim's.
+  `LD_PRELOAD= "$xvnc" :0 -geometry "$geometry" -depth "$depth" -desktop "$name" -rfbunixpath ${DISPLAY_DIR}/${DISPLAY_SOCKET} -rfbunixmode 0600 -rfbport -1 -nolisten tcp -SecurityTypes None -AlwaysShared -MaxCutText "$maxcut" -AcceptSetDesktopSize &`,
   `for i in $(seq 250); do [ -S ${DISPLAY_DIR}/${DISPLAY_SOCKET} ] && break; sleep 0.02; done`,
   'export DISPLAY=:0',
   // One app fills the display, without decorations, and follows it when it is resized.
-  '[ "$wm" = yes ] && [ -x /usr/bin/matchbox-window-manager ] && matchbox-window-manager -use_titlebar no -use_cursor yes &',
+  '[ "$wm" = yes ] && [ -x /usr/bin/matchbox-window-manager ] && LD_PRELOAD= matchbox-window-manager -use_titlebar no -use_cursor yes &',
   'exec "$@"',
 ].join('\n');
 
@@ -124,6 +129,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     if (stat.isDirectory()) args.push('--tmpfs', path, '--remount-ro', path);
     else args.push('--ro-bind', '/dev/null', path);
   }
+  if (spec.lockstep) args.push('--ro-bind', spec.lockstep.library, LOCKSTEP_LIBRARY, '--ro-bind', spec.lockstep.clock, LOCKSTEP_CLOCK);
   args.push('--dir', '/home', '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
   // The root, /etc and /run tmpfs only exist to hold the mounts above; seal them.
   args.push('--remount-ro', '/etc', '--remount-ro', '/run', '--remount-ro', '/');
@@ -131,6 +137,9 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   // Loaded last, just before the app's wrapper runs: bwrap's own setup (mounts, namespaces) is done by then.
   if (spec.seccompFd !== undefined) args.push('--seccomp', String(spec.seccompFd));
   for (const [key, value] of Object.entries(sandboxEnv(app))) args.push('--setenv', key, value);
+  // Every process of the sandbox (the wrapper, Xvnc, the app and what it starts) reads
+  // the wall clock and randomness through the shim: the same on every replica.
+  if (spec.lockstep) args.push('--setenv', 'LD_PRELOAD', LOCKSTEP_LIBRARY, '--setenv', 'HOLDFAST_LOCKSTEP_CLOCK', LOCKSTEP_CLOCK);
   const command = spec.displayDir
     ? ['/bin/bash', '-c', RFB_LAUNCH, 'holdfast-display', xvncPath(), app.geometry, String(app.depth), String(MAX_CUT_TEXT), app.name, app.windowManager ? 'yes' : 'no', app.command, ...app.args]
     : [app.command, ...app.args];

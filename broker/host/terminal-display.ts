@@ -50,6 +50,14 @@ export class TerminalDisplay implements Display {
     this.process.write(data);
   }
 
+  homeDigest(): Promise<string | null> {
+    return this.process.homeDigest();
+  }
+
+  setClock(timeUs: number): void {
+    this.process.setClock(timeUs);
+  }
+
   resize(cols: number, rows: number): void {
     this.process.resize(cols, rows);
     this.options.screens.resize(this.options.sessionId, cols, rows);

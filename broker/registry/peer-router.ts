@@ -90,7 +90,9 @@ export class PeerRouter {
         this.set.dropLocal(replica, message.message);
         return;
       case 'hash.request':
-        void this.checks.quietHash(session, message.index).then((hash) => reply.json({ type: 'hash.reply', sessionId: session.id, epoch: session.epoch, index: message.index, request: message.request, hash }));
+        void this.checks.quietLook(session, message.index).then((look) =>
+          reply.json({ type: 'hash.reply', sessionId: session.id, epoch: session.epoch, index: message.index, request: message.request, hash: look?.hash ?? null, files: look?.files ?? null }),
+        );
         return;
       case 'log.request':
         reply.json({ type: 'log.reply', sessionId: session.id, epoch: session.epoch, request: message.request, entries: session.log.entriesAfter(message.from - 1).map(entryToJson) });

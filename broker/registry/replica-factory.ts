@@ -2,11 +2,13 @@
 // its sandbox profile, window and hold time, whether its log is kept and replicated,
 // and, for `failover: restart` apps on shared storage, a home that outlives it. It
 // also times each launch (sandbox start → taking input) for the metrics.
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandboxProfile, type AppConfig, type NodeConfig } from '../config/schema.js';
 import type { SandboxHost } from '../host/sandbox-host.js';
 import type { Screens } from '../host/screens.js';
+import { lockstepLibrary } from '../host/lockstep-clock.js';
 import type { Logger } from '../log.js';
 import type { NodeMetrics } from '../metrics.js';
 import type { EndReason } from '../session/end-reason.js';
@@ -26,6 +28,8 @@ export interface ReplicaSpec {
   startedAt?: number;
   /** Input numbering continues after this (a restarted app). */
   inputBase?: number;
+  /** A standby: the key its primary runs the shim with (absent: the primary does not). */
+  lockstepKey?: Uint8Array;
 }
 
 export interface ReplicaFactoryOptions {
@@ -45,7 +49,12 @@ export interface ReplicaFactoryOptions {
 }
 
 export class ReplicaFactory {
-  constructor(private readonly options: ReplicaFactoryOptions) {}
+  /** The lockstep shim, when it was built (dist/broker/holdfast-lockstep.so). */
+  private readonly library = lockstepLibrary();
+
+  constructor(private readonly options: ReplicaFactoryOptions) {
+    if (!this.library) options.log.warn('the lockstep shim was not built (npm run build): lockstep apps read each host’s own clock and randomness, and those that show them diverge');
+  }
 
   make(spec: ReplicaSpec): Session {
     const { config, sandbox, screens, log } = this.options;
@@ -63,11 +72,26 @@ export class ReplicaFactory {
       keepLog: replicated,
       // A replicated session's log goes to its standbys (none yet on a standby: it gets them if promoted).
       replicate: replicated ? this.options.send : null,
+      ...this.lockstep(spec, replicated),
       onEnd: (done, reason) => this.options.ended(done, reason),
       warn: (message, fields) => log.warn(message, fields),
     });
     this.timeLaunch(session);
     return session;
+  }
+
+  /**
+   * A new replicated lockstep session gets a fresh key; a standby takes its primary's
+   * (and runs the shim exactly when its primary does: replicas must read alike).
+   */
+  private lockstep(spec: ReplicaSpec, replicated: boolean): { lockstep?: { library: string; key: Uint8Array } } {
+    const key = spec.role === 'standby' ? spec.lockstepKey : replicated && spec.app.failover === 'lockstep' && spec.app.replicateTime ? randomBytes(32) : undefined;
+    if (!key) return {};
+    if (!this.library) {
+      this.options.log.warn('a standby cannot run the lockstep shim its primary runs (not built here): it will diverge', { session: spec.id });
+      return {};
+    }
+    return { lockstep: { library: this.library, key } };
   }
 
   /** A `failover: restart` session ended for good: its home on shared storage goes. */

@@ -20,6 +20,7 @@ export function replicaOpen(session: Session): ReplicaOpen {
     rows: session.initialSize.rows,
     resumeToken: session.resumeToken,
     startedAt: session.startedAt,
+    ...(session.lockstepKey ? { lockstepKey: Buffer.from(session.lockstepKey).toString('base64') } : {}),
     entries: session.log.entries.map(entryToJson),
   };
 }
@@ -35,5 +36,6 @@ export function standbySpec(message: ReplicaOpen, app: AppConfig): ReplicaSpec {
     id: message.sessionId,
     resumeToken: message.resumeToken,
     startedAt: message.startedAt,
+    ...(message.lockstepKey ? { lockstepKey: Buffer.from(message.lockstepKey, 'base64') } : {}),
   };
 }

@@ -21,6 +21,8 @@ export interface LogTarget {
   ready(): boolean;
   /** Refuses bytes that cannot be one input entry here; null when they can. */
   checkInput(data: Uint8Array): string | null;
+  /** Lockstep: the wall clock the app reads from this entry on (µs), set just before it is applied. */
+  setClock(timeUs: number): void;
   write(data: Uint8Array): void;
   resize(cols: number, rows: number): void;
 }
@@ -41,6 +43,8 @@ export interface InputLogOptions {
   keepLog: boolean;
   /** Input numbering continues after this (a restarted app: the client's earlier inputs went to the old one). */
   inputBase: number;
+  /** Lockstep: a primary stamps each entry with its wall-clock time, which every replica's app reads as now. */
+  stampTime: boolean;
   /** Entries were applied on a primary; `typed`: one of them carried input. */
   onApplied: (typed: boolean) => void;
   /** Entries through `settledIndex` settled; before them, `previous` was. `typed`: one carried input. */
@@ -48,9 +52,9 @@ export interface InputLogOptions {
 }
 
 /**
- * A standby applies an entry once its app has written as much output as the primary's
- * had when the primary applied it (`LogEntry.after`), or after this long at most (an
- * app whose output is not deterministic never gets there).
+ * A standby applies an entry once its app has written as much output since the
+ * previous entry as the primary's had (from `LogEntry.after`), or after this long at
+ * most (an app whose output is not deterministic never gets there).
  */
 const REPLAY_MAX_WAIT_MS = 1500;
 /** How often input waiting for the app to start (LogTarget.ready) checks again. */
@@ -84,6 +88,11 @@ export class InputLog {
   private readonly settleWaiters: Array<{ index: number; resolve: () => void }> = [];
   private started = false;
   private closed = false;
+  /** The last time stamped (µs): entries' times strictly increase. */
+  private lastTime = 0;
+  /** For the last entry applied: the output count the primary had then (its `after`), and this replica's. */
+  private lastPrimaryOutput: number | undefined;
+  private lastOwnOutput = 0;
 
   constructor(private readonly options: InputLogOptions) {
     this.role = options.role;
@@ -116,6 +125,7 @@ export class InputLog {
    * once; what the app answers is shown once the standbys hold the entry (settle).
    */
   private submit(entry: LogEntry): number {
+    if (this.options.stampTime) entry.time = this.lastTime = Math.max(this.lastTime + 1, Math.round((performance.timeOrigin + performance.now()) * 1000));
     this.entries.push(entry);
     const wait = this.options.replication?.append(entry) ?? false;
     if (!wait) this.commitThrough(entry.index);
@@ -162,9 +172,12 @@ export class InputLog {
   /**
    * Applies committed entries in order. An entry that carries `after` (the output its
    * app had produced when the primary applied it) waits until this replica's app has
-   * produced as much, at most REPLAY_MAX_WAIT_MS: so the app's answers fall between
-   * the same keystrokes on every replica, and screens stay equal. A primary's own new
-   * entries carry no `after` and go at once.
+   * produced as much since the previous entry as the primary's had, at most
+   * REPLAY_MAX_WAIT_MS: so the app's answers fall between the same keystrokes on every
+   * replica, and screens stay equal. Counting from the previous entry, not from the
+   * start, a few bytes this replica's app once wrote less (a preview it erased, say)
+   * cost one wait, not one on every entry after. A primary's own new entries carry no
+   * `after` and go at once.
    */
   private pump(): void {
     // A primary applies what it has logged (settle holds the output back); a standby, what is committed.
@@ -187,11 +200,12 @@ export class InputLog {
     while (this.appliedIndex < limit) {
       const entry = this.entries[this.appliedIndex]!;
       // A GUI app's output is its viewer's stream, which says nothing of the app's progress.
-      if (entry.after !== undefined && target.kind === 'terminal' && this.options.outputBytes() < entry.after) {
+      const due = this.outputDue(entry);
+      if (due !== undefined && target.kind === 'terminal' && this.options.outputBytes() < due) {
         this.waitingSince ??= performance.now();
         const waited = performance.now() - this.waitingSince;
         if (waited < REPLAY_MAX_WAIT_MS) {
-          this.waitingFor = entry.after;
+          this.waitingFor = due;
           retry(REPLAY_MAX_WAIT_MS - waited);
           break;
         }
@@ -205,9 +219,20 @@ export class InputLog {
     this.settle();
   }
 
+  /** The output count this replica's app should have reached before `entry` is applied (undefined: no wait). */
+  private outputDue(entry: LogEntry): number | undefined {
+    if (entry.after === undefined) return undefined;
+    if (this.lastPrimaryOutput === undefined) return entry.after;
+    return this.lastOwnOutput + Math.max(0, entry.after - this.lastPrimaryOutput);
+  }
+
   private apply(entry: LogEntry): void {
     this.appliedIndex = entry.index;
-    entry.after = this.options.outputBytes();
+    // From here on the entry records this replica's own count: what its standbys, if it
+    // is promoted, pace by.
+    this.lastPrimaryOutput = entry.after;
+    entry.after = this.lastOwnOutput = this.options.outputBytes();
+    if (entry.time !== undefined) this.options.target.setClock(entry.time);
     if (entry.data) this.options.target.write(entry.data);
     else this.options.target.resize(entry.cols, entry.rows);
     while (this.applyWaiters.length > 0 && this.applyWaiters[0]!.index <= this.appliedIndex) this.applyWaiters.shift()!.resolve();
@@ -251,6 +276,8 @@ export class InputLog {
       if (entry.index !== this.entries.length + 1) continue; // a resend of what is held already
       this.entries.push({ ...entry, data: entry.data ? Buffer.from(entry.data) : null });
       if (entry.seq > this.acceptedSeq) this.acceptedSeq = entry.seq;
+      // Promoted, this replica stamps on from here: never before its primary's last stamp.
+      if (entry.time !== undefined && entry.time > this.lastTime) this.lastTime = entry.time;
     }
     if (committed) this.commitThrough(this.entries.length);
     return this.entries.length;

@@ -43,6 +43,12 @@ export interface SessionOptions {
   inputBase?: number;
   /** How a replicated session reaches its standbys' nodes (null: never replicated). */
   replicate: ((to: string, frame: Uint8Array) => void) | null;
+  /**
+   * Lockstep through the shim (host/lockstep-clock.ts): the built library and the
+   * session's key. Its replicas read the wall clock from the log and randomness from
+   * the key, so they stay in step. Absent: the app reads the host's.
+   */
+  lockstep?: { library: string; key: Uint8Array };
   /** False while this node must not act as a primary (its control-plane lease is not valid). */
   mayAct: () => boolean;
   onEnd: (session: Session, reason: EndReason, exit: AppExit | null) => void;
@@ -88,6 +94,7 @@ export class Session {
       stateDir: options.stateDir,
       sandbox: options.sandbox,
       homeDir: options.homeDir,
+      ...(options.lockstep ? { lockstep: { ...options.lockstep, startUs: this.startedAt * 1000 } } : {}),
       cols: options.cols,
       rows: options.rows,
       screens: options.screens,
@@ -108,6 +115,7 @@ export class Session {
         kind: display.kind,
         ready: () => display.ready(),
         checkInput: (data) => display.checkInput(data),
+        setClock: (timeUs) => display.setClock(timeUs),
         write: (data) => display.write(data),
         resize: (cols, rows) => {
           display.resize(cols, rows);
@@ -123,10 +131,16 @@ export class Session {
       mayAct: options.mayAct,
       keepLog: options.keepLog,
       inputBase: options.inputBase ?? 0,
+      stampTime: options.lockstep !== undefined,
       onApplied: () => this.flow.inputApplied(),
       onSettled: (previous, typed) => this.flow.settled(previous, typed),
     });
     this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct });
+  }
+
+  /** The session's lockstep key, for its standbys (null: not run through the shim). */
+  get lockstepKey(): Uint8Array | null {
+    return this.options.lockstep?.key ?? null;
   }
 
   get role(): 'primary' | 'standby' {
@@ -247,11 +261,12 @@ export class Session {
     this.startHold();
   }
 
-  /** The hash of this replica's screen once it has applied every entry it holds. */
-  async screenHash(): Promise<{ index: number; hash: string | null }> {
+  /** This replica's screen hash and files digest, at the log index it has applied. */
+  async screenHash(): Promise<{ index: number; hash: string | null; files: string | null }> {
     const index = this.log.appliedIndex;
     this.flow.flush();
-    return { index, hash: await this.display.hash() };
+    const [hash, files] = await Promise.all([this.display.hash(), this.display.homeDigest()]);
+    return { index, hash, files };
   }
 
   /** The person's client must move elsewhere (this replica was superseded, or moved on purpose): close it without ending. */

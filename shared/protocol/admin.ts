@@ -51,8 +51,14 @@ export const SessionStatusSchema = z.object({
   attached: z.boolean(),
   /** Log index each replica holds, by node. */
   logIndex: z.record(z.string(), z.number()),
-  /** Entries each standby is behind its primary, by node (0: in step). */
+  /** Entries each standby has yet to apply of what its primary has, by node (0: in step). */
   lag: z.record(z.string(), z.number()),
+  /**
+   * In a cluster, whether the session survives the death of its primary's host:
+   * protected (a standby in step), catching-up (a new standby still replaying), or
+   * unprotected (none: it would be lost). Absent on a single node, and from older nodes.
+   */
+  protection: z.enum(['protected', 'catching-up', 'unprotected']).optional(),
 });
 export type SessionStatus = z.infer<typeof SessionStatusSchema>;
 

@@ -184,7 +184,14 @@ function SessionRow({
       <td>{session.user}</td>
       <td>{session.app}</td>
       <td className="primary">{session.primary}</td>
-      <td>{session.standbys.length === 0 ? '—' : session.standbys.map((s) => `${s} (${session.lag[s] ?? '?'})`).join(', ')}</td>
+      <td>
+        {session.standbys.length === 0 ? '—' : session.standbys.map((s) => `${s} (${session.lag[s] ?? '?'})`).join(', ')}
+        {session.protection && session.protection !== 'protected' && (
+          <span className={`protection ${session.protection}`} title={session.protection === 'unprotected' ? 'No standby: if its server stops, this session is lost.' : 'A new standby is replaying the session: until it joins, the session is not protected.'}>
+            {session.protection === 'unprotected' ? ' unprotected' : ' catching up'}
+          </span>
+        )}
+      </td>
       <td className="num">{session.epoch}</td>
       <td>{session.attached ? 'attached' : 'held'}</td>
       <td className="admin-actions">

@@ -1,0 +1,47 @@
+// Replicas compare their homes by digest: equal files give equal digests whatever
+// their timestamps; any change of content, name or mode shows; a home too large to
+// read is not compared rather than read at length.
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HomeDigest } from './home-digest.js';
+
+const root = mkdtempSync(join(tmpdir(), 'holdfast-home-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function home(name: string): string {
+  const dir = join(root, name);
+  mkdirSync(join(dir, 'notes'), { recursive: true });
+  writeFileSync(join(dir, 'notes', 'todo.txt'), 'milk\nbread\n');
+  writeFileSync(join(dir, '.history'), 'ls\n');
+  symlinkSync('notes/todo.txt', join(dir, 'todo'));
+  return dir;
+}
+
+describe('HomeDigest', () => {
+  it('is the same for the same files written at other times, and changes with content, names and modes', async () => {
+    const a = home('a');
+    const b = home('b');
+    utimesSync(join(b, 'notes', 'todo.txt'), new Date(2001, 1, 1), new Date(2001, 1, 1));
+    const digestA = new HomeDigest(a);
+    const digestB = new HomeDigest(b);
+    expect(await digestA.digest()).toBe(await digestB.digest());
+    writeFileSync(join(b, 'notes', 'todo.txt'), 'milk\nbreaD\n'); // same size, other content
+    expect(await digestB.digest()).not.toBe(await digestA.digest());
+    writeFileSync(join(b, 'notes', 'todo.txt'), 'milk\nbread\n');
+    expect(await digestB.digest()).toBe(await digestA.digest());
+    chmodSync(join(b, '.history'), 0o600);
+    expect(await digestB.digest()).not.toBe(await digestA.digest());
+    chmodSync(join(b, '.history'), 0o644);
+    writeFileSync(join(b, 'tmp.x1y2'), '');
+    expect(await digestB.digest()).not.toBe(await digestA.digest());
+  });
+
+  it('does not compare a home with more entries or bytes than it may read', async () => {
+    const a = home('c');
+    expect(await new HomeDigest(a, { entries: 4, bytes: 1024 }).digest()).not.toBeNull();
+    expect(await new HomeDigest(a, { entries: 3, bytes: 1024 }).digest()).toBeNull();
+    expect(await new HomeDigest(a, { entries: 4, bytes: 10 }).digest()).toBeNull();
+  });
+});

@@ -1,0 +1,109 @@
+// The input log at unit level, with a fake display and replication: each input is
+// applied once, in order; it is acknowledged only once settled; a standby applies what
+// its primary applied, paced by output; lockstep entries carry the primary's time.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { LogEntry } from '../cluster/peer-protocol.js';
+import { InputLog, type InputLogOptions, type ReplicationSink } from './input-log.js';
+
+function setup(overrides: Partial<InputLogOptions> = {}) {
+  const done: string[] = [];
+  let output = 0;
+  const settled: Array<{ previous: number; typed: boolean }> = [];
+  const log = new InputLog({
+    role: 'primary',
+    target: {
+      kind: 'terminal',
+      ready: () => true,
+      checkInput: (data) => (data.length > 4 ? 'too long' : null),
+      setClock: (time) => done.push(`clock ${time}`),
+      write: (data) => done.push(`write ${Buffer.from(data).toString()}`),
+      resize: (cols, rows) => done.push(`resize ${cols}x${rows}`),
+    },
+    replication: null,
+    outputBytes: () => output,
+    mayAct: () => true,
+    keepLog: true,
+    inputBase: 0,
+    stampTime: false,
+    onApplied: () => {},
+    onSettled: (previous, typed) => settled.push({ previous, typed }),
+    ...overrides,
+  });
+  return { log, done, settled, produce: (bytes: number) => log.outputProduced((output += bytes)) };
+}
+
+const entry = (index: number, data: string | null, after?: number): LogEntry => ({ index, seq: data ? index : 0, data: data ? Buffer.from(data) : null, cols: data ? 0 : 100, rows: data ? 0 : 30, after });
+
+afterEach(() => vi.useRealTimers());
+
+describe('InputLog on a primary', () => {
+  it('applies each input once, in order, and refuses a gap or bytes the display cannot take', () => {
+    const { log, done, settled } = setup();
+    expect(log.input(1, Buffer.from('a'))).toBeNull();
+    expect(log.input(1, Buffer.from('a'))).toBeNull(); // resent after a reconnect: already taken
+    expect(log.input(3, Buffer.from('c'))).toBe('input 3 arrived before input 2');
+    expect(log.input(2, Buffer.from('toolong'))).toBe('input 2: too long');
+    expect(log.input(2, Buffer.from('b'))).toBeNull();
+    log.resize(100, 30);
+    expect(done).toEqual(['write a', 'write b', 'resize 100x30']);
+    expect(log.inputSeq).toBe(2);
+    expect(settled.at(-1)).toEqual({ previous: 2, typed: false });
+  });
+
+  it('applies at once but acknowledges only what every standby holds (the output rule)', () => {
+    const sent: number[] = [];
+    const applied: number[] = [];
+    const replication: ReplicationSink = { append: (e) => (sent.push(e.index), true), applied: (entries) => applied.push(...entries.map((e) => e.index)) };
+    const { log, done } = setup({ replication });
+    log.input(1, Buffer.from('a'));
+    log.input(2, Buffer.from('b'));
+    expect(done).toEqual(['write a', 'write b']);
+    expect(sent).toEqual([1, 2]);
+    expect([log.appliedIndex, log.settledIndex, log.inputSeq]).toEqual([2, 0, 0]);
+    log.commitThrough(1);
+    expect([log.settledIndex, log.inputSeq]).toEqual([1, 1]);
+    expect(applied).toEqual([1]);
+    log.commitThrough(2);
+    expect(applied).toEqual([1, 2]);
+  });
+
+  it('stamps lockstep entries with strictly increasing times and sets the clock before each is applied', () => {
+    const { log, done } = setup({ stampTime: true });
+    log.input(1, Buffer.from('a'));
+    log.input(2, Buffer.from('b'));
+    const [first, second] = log.entries.map((e) => e.time!);
+    expect(second).toBeGreaterThan(first!);
+    expect(Math.abs(first! / 1000 - Date.now())).toBeLessThan(1000);
+    expect(done).toEqual([`clock ${first}`, 'write a', `clock ${second}`, 'write b']);
+  });
+});
+
+describe('InputLog on a standby', () => {
+  it('holds entries until the primary applied them, then applies them in order', () => {
+    const { log, done } = setup({ role: 'standby' });
+    expect(log.appendFromPrimary([entry(1, 'a'), entry(2, 'b')])).toBe(2);
+    expect(log.appendFromPrimary([entry(2, 'b')])).toBe(2); // a resend: held already
+    expect(done).toEqual([]);
+    log.primaryApplied(1, [0]);
+    expect(done).toEqual(['write a']);
+    log.primaryApplied(2, [0]);
+    expect(done).toEqual(['write a', 'write b']);
+  });
+
+  it('waits for its app to answer as the primary’s had before the next input, counting from the previous input', () => {
+    vi.useFakeTimers();
+    const { log, done, produce } = setup({ role: 'standby' });
+    // The primary's app wrote 10 bytes before input 1, 5 more before input 2, 5 more before input 3.
+    log.appendFromPrimary([entry(1, 'a', 10), entry(2, 'b', 15), entry(3, 'c', 20)], true);
+    expect(done).toEqual([]);
+    produce(10);
+    expect(done).toEqual(['write a']);
+    // This replica's app answers with 3 bytes, not 5 (it erased a preview the primary's kept):
+    produce(3);
+    vi.advanceTimersByTime(1500); // one wait, at most REPLAY_MAX_WAIT_MS…
+    expect(done).toEqual(['write a', 'write b']);
+    // …and none after it: 5 bytes since input 2 are enough, though the total (18) is short of the primary's 20.
+    produce(5);
+    expect(done).toEqual(['write a', 'write b', 'write c']);
+  });
+});
