@@ -12,9 +12,10 @@
 // The two sessions are measured in alternating blocks, the order flipped every block
 // (ABBA), so drift and noise fall on both alike.
 //
-// Then what the lockstep shim costs (the log's clock and randomness, host/lockstep-clock.ts):
-// the same 2-replica `cat` against one with `replicateTime: false`, its primary on
-// node-3 and its client connected there, again in alternating blocks.
+// And what the lockstep shim costs (the log's clock and randomness, host/lockstep-clock.ts):
+// the same 2-replica `cat` against one with `replicateTime: false`, placed alike
+// (primary node-1, standby node-2; two 1-replica fillers on node-3 make it so), measured
+// in the same blocks as the other two, each block in another order.
 //
 // Placement is least-loaded first, the launching node winning ties. To put both
 // primaries on node-1: launch the 2-replica session through node-1 (primary node-1,
@@ -74,10 +75,17 @@ export async function run<S extends EchoSession>(options: ReplicationOptions<S>)
     await waitForStatus(c, (s) => s.nodes.filter((n) => n.load === 1).length === 2, 10_000, n3.url);
     await launch(n3.url, FILLER.id);
     await waitForStatus(c, loadsAre(1), 10_000, n1.url);
+    // Loads all 1: node-1 wins the tie for the primary, node-2 (by name) for the standby.
+    const plain = await launch(n1.url, PLAIN.id);
+    await waitForStatus(c, (s) => sessionOf(s, plain.started.sessionId)?.standbys.length === 1, 10_000, n1.url);
+    await waitForStatus(c, (s) => s.nodes.filter((n) => n.load === 2).length === 2, 10_000, n3.url);
+    await launch(n3.url, FILLER.id);
+    await waitForStatus(c, loadsAre(2), 10_000, n1.url);
     const one = await launch(n1.url, SOLO.id);
     const status = await waitForStatus(c, (s) => sessionOf(s, one.started.sessionId) !== undefined && sessionOf(s, two.started.sessionId)?.standbys.length === 1, 10_000, n1.url);
     const twoRecord = sessionOf(status, two.started.sessionId)!;
     const oneRecord = sessionOf(status, one.started.sessionId)!;
+    const plainRecord = sessionOf(status, plain.started.sessionId)!;
     const placement = {
       twoReplicas: { primary: twoRecord.primary, standbys: twoRecord.standbys },
       oneReplica: { primary: oneRecord.primary, standbys: oneRecord.standbys },
@@ -85,29 +93,19 @@ export async function run<S extends EchoSession>(options: ReplicationOptions<S>)
     };
     if (oneRecord.standbys.length !== 0) throw new Error(`the replicas: 1 session has standbys: ${oneRecord.standbys.join(', ')}`);
 
-    await options.echo.run(two, options.warmup);
-    await options.echo.run(one, options.warmup);
+    for (const session of [two, one, plain]) await options.echo.run(session, options.warmup);
     const twoUs: number[] = [];
     const oneUs: number[] = [];
+    const plainUs: number[] = [];
     const per = Math.ceil(options.samples / options.blocks);
+    const three: Array<[S, number[]]> = [[two, twoUs], [one, oneUs], [plain, plainUs]];
     for (let b = 0; b < options.blocks; b++) {
-      const order: Array<[S, number[]]> = b % 2 === 0 ? [[two, twoUs], [one, oneUs]] : [[one, oneUs], [two, twoUs]];
-      for (const [session, samples] of order) await options.echo.run(session, per, samples);
+      // Each block in another order (rotated, and reversed every other block).
+      const rotated = [...three.slice(b % 3), ...three.slice(0, b % 3)];
+      for (const [session, samples] of b % 2 === 0 ? rotated : rotated.reverse()) await options.echo.run(session, per, samples);
     }
-    // The shim's cost: close the 1-replica pair, then `cat-plain` (2 replicas, host clock) through node-3.
-    for (const session of open.splice(1)) await session.close();
-    await waitForStatus(c, (s) => s.sessions.length === 1, 10_000, n3.url);
-    const plain = await launch(n3.url, PLAIN.id);
-    const plainRecord = sessionOf(await waitForStatus(c, (s) => sessionOf(s, plain.started.sessionId)?.standbys.length === 1, 10_000, n3.url), plain.started.sessionId)!;
-    await options.echo.run(plain, options.warmup);
-    const shimOnUs: number[] = [];
-    const shimOffUs: number[] = [];
-    for (let b = 0; b < options.blocks; b++) {
-      const order: Array<[S, number[]]> = b % 2 === 0 ? [[two, shimOnUs], [plain, shimOffUs]] : [[plain, shimOffUs], [two, shimOnUs]];
-      for (const [session, samples] of order) await options.echo.run(session, per, samples);
-    }
-    const on = stats(shimOnUs);
-    const off = stats(shimOffUs);
+    const on = stats(twoUs);
+    const off = stats(plainUs);
     const s2 = stats(twoUs);
     const s1 = stats(oneUs);
     const added = fig(s2.p50) - fig(s1.p50);
@@ -125,7 +123,7 @@ export async function run<S extends EchoSession>(options: ReplicationOptions<S>)
       budgetAddedP50Us: BUDGET_ADDED_P50_US,
       withinBudget: added <= BUDGET_ADDED_P50_US,
       shim: {
-        method: 'the same byte-at-a-time echo: `cat` with 2 replicas through the lockstep shim (clock and randomness from the log) against `cat-plain` (replicateTime: false), each client on its primary\'s node, alternating blocks',
+        method: 'the same byte-at-a-time echo and blocks: `cat` with 2 replicas through the lockstep shim (clock and randomness from the log) against `cat-plain` (replicateTime: false), both primaries on node-1 with their standbys on node-2',
         placement: { on: { primary: twoRecord.primary, standbys: twoRecord.standbys }, off: { primary: plainRecord.primary, standbys: plainRecord.standbys } },
         onUs: roundStats(on),
         offUs: roundStats(off),

@@ -306,7 +306,9 @@ describe('lockstep for apps that read the clock and random numbers', () => {
     await new Promise((r) => setTimeout(r, 500));
     c.signal(primary, 'SIGKILL');
     await waitFor('the session resumed on the standby', () => (screen.resets >= 1 ? true : undefined), 30_000);
-    // The promoted standby's screen shows exactly what the person saw: the same random numbers and times.
+    // The promoted standby's screen shows exactly what the person saw: the same random numbers and times
+    // (a command the standby was still running when the primary died finishes there, and shows, moments later).
+    await waitFor('the resumed screen to show the three lines', () => (printed(screen.text).length >= 3 ? true : undefined), 10_000).catch(() => {});
     expect(printed(screen.text)).toEqual(before);
     // And its files are the primary's: the same values, the same temporary file's name.
     stream.sendInput('echo AFTER $(cat saved.txt) $(ls tmp*)\r');

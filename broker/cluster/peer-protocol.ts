@@ -121,7 +121,11 @@ export function encodeAppend(sessionId: string, epoch: number, entries: LogEntry
     const timed = entry.time === undefined ? 0 : 8;
     frame[at++] = (entry.data ? 1 : 2) + (timed ? 2 : 0);
     at = frame.writeUInt32BE(timed + (entry.data ? entry.data.byteLength : 4), at);
-    if (entry.time !== undefined) at = frame.writeBigInt64BE(BigInt(entry.time), at);
+    if (entry.time !== undefined) {
+      // µs since the epoch: 51 bits, written as two words (no BigInt on the keystroke path).
+      at = frame.writeUInt32BE(Math.floor(entry.time / 2 ** 32), at);
+      at = frame.writeUInt32BE(entry.time >>> 0, at);
+    }
     if (entry.data) {
       frame.set(entry.data, at);
       at += entry.data.byteLength;
@@ -186,7 +190,7 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
     if (frame.length < at + length) return 'APPEND entry data truncated';
     const timed = kind === 3 || kind === 4;
     if (timed && length < 8) return 'APPEND entry too short for its time';
-    const time = timed ? Number(frame.readBigInt64BE(at)) : undefined;
+    const time = timed ? frame.readUInt32BE(at) * 2 ** 32 + frame.readUInt32BE(at + 4) : undefined;
     const body = at + (timed ? 8 : 0);
     const bodyLength = length - (timed ? 8 : 0);
     const stamp = time === undefined ? {} : { time };

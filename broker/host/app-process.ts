@@ -4,7 +4,7 @@
 // disconnected and nothing is dropped. The app's end is taken from the exit marker
 // its wrapper writes after it (exit-marker.ts), so its last bytes always arrive.
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
@@ -81,8 +81,9 @@ export class AppProcess {
   private readonly limits: SessionLimits | null;
   /** The host uid (and gid) the sandbox runs as; null: the node's own, in a user namespace. */
   readonly uid: number | null;
-  /** A lockstep replica's clock (null: the sandbox reads the host's clock and randomness). */
+  /** A lockstep replica's clock (null: the sandbox reads the host's clock and randomness), and where it is. */
   private readonly clock: LockstepClock | null;
+  private readonly clockDir: string | null;
   /** What the app keeps in its home, to compare replicas by. */
   private readonly files: HomeDigest;
 
@@ -99,12 +100,17 @@ export class AppProcess {
     if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
     this.displaySocket = displayDir ? join(displayDir, DISPLAY_SOCKET) : null;
     const { sandbox } = options;
-    this.clock = options.lockstep ? new LockstepClock(join(this.dir, 'clock'), options.lockstep.key, options.lockstep.startUs) : null;
+    // The clock is written once per log entry, on the keystroke path: in memory (tmpfs),
+    // where a write touches no journal, when the host has /dev/shm; in a directory only
+    // the sandbox's user (and root) may enter.
+    this.clockDir = options.lockstep ? (existsSync('/dev/shm') ? join('/dev/shm', `holdfast-${this.id}`) : this.dir) : null;
+    if (this.clockDir && this.clockDir !== this.dir) mkdirSync(this.clockDir, { mode: 0o700 });
+    this.clock = options.lockstep && this.clockDir ? new LockstepClock(join(this.clockDir, 'clock'), options.lockstep.key, options.lockstep.startUs) : null;
     // The sandbox's own host user owns its directory and home (a kept home, too: the
     // same session's uid where it was free, else it is handed over whole).
     this.uid = sandbox.uids?.take(options.homeDir ?? this.id) ?? null;
     if (this.uid !== null) {
-      for (const dir of [this.dir, ...(displayDir ? [displayDir] : [])]) chownSync(dir, this.uid, this.uid);
+      for (const dir of [this.dir, ...(displayDir ? [displayDir] : []), ...(this.clockDir ? [this.clockDir] : [])]) chownSync(dir, this.uid, this.uid);
       if (statSync(home).uid !== this.uid) spawnSync('chown', ['-R', '--', `${this.uid}:${this.uid}`, home]);
     }
     const args = bwrapArgs({
@@ -153,6 +159,7 @@ export class AppProcess {
       const tail = this.marker.flush();
       if (tail.length > 0 && !this.reported) options.onOutput(tail);
       this.clock?.close();
+      if (this.clockDir) rmSync(this.clockDir, { recursive: true, force: true });
       rmSync(this.dir, { recursive: true, force: true });
       if (this.uid !== null) options.sandbox.uids?.release(this.uid);
       // Reached only without a marker: the sandbox was killed, or failed to start.

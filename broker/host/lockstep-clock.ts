@@ -4,17 +4,19 @@
 // last log entry applied — set before the entry's bytes reach the app, so an app that
 // wakes on input reads the same time on every replica — with when it was set (this
 // host's monotonic clock: reads long after it are the app's timers, and see time
-// pass). Layout, little-endian: [0,8) magic, [8,40) key, [40,72) two slots of {time µs,
-// set ns}, [72,80) generation — the slot in use is slot[generation & 1]: the other one
-// is written first, then the generation.
+// pass). Layout, little-endian: [0,8) magic, [8,40) key, [40,64) the clock {time µs,
+// set µs, check = time ^ set ^ CHECK}, written in one write(2) per entry (on the
+// keystroke path: no BigInt, one system call); a reader that catches it half-written
+// fails the check and reads again.
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const MAGIC = 0x325453484f4c4448n;
-const SIZE = 80;
-const SLOTS = 40;
-const SLOT_SIZE = 16;
-const GENERATION = 72;
+const MAGIC = 0x335453484f4c4448n;
+const CHECK_HI = 0x6b636f6c;
+const CHECK_LO = 0x6b636f6c;
+const SIZE = 64;
+const CLOCK = 40;
+const TWO_32 = 2 ** 32;
 
 /** Where a sandbox finds the shim and its clock (read-only binds). */
 export const LOCKSTEP_DIR = '/run/lockstep';
@@ -35,10 +37,8 @@ export function lockstepLibrary(): string | null {
 
 export class LockstepClock {
   private readonly fd: number;
-  private generation = 0n;
   private last = 0;
-  private readonly slot = Buffer.alloc(SLOT_SIZE);
-  private readonly word = Buffer.alloc(8);
+  private readonly record = Buffer.alloc(24);
 
   /** Creates the clock file at `path` for a replica whose session has this key and started at `startUs`. */
   constructor(
@@ -50,14 +50,10 @@ export class LockstepClock {
     const initial = Buffer.alloc(SIZE);
     initial.writeBigUInt64LE(MAGIC, 0);
     initial.set(key, 8);
-    for (const at of [SLOTS, SLOTS + SLOT_SIZE]) {
-      initial.writeBigInt64LE(BigInt(Math.trunc(startUs)), at);
-      initial.writeBigInt64LE(process.hrtime.bigint(), at + 8);
-    }
-    this.last = startUs;
     // Readable by the sandbox's own user (its directory is its own, mode 0700).
     this.fd = openSync(path, 'w+', 0o644);
     writeSync(this.fd, initial, 0, SIZE, 0);
+    this.set(startUs);
   }
 
   /** The wall clock the app reads from now on: the applied entry's time (µs since the epoch). */
@@ -65,14 +61,21 @@ export class LockstepClock {
     // Never backwards, even if the primary's clock stepped back.
     const time = Math.max(Math.trunc(timeUs), this.last);
     this.last = time;
-    const next = this.generation + 1n;
-    this.slot.writeBigInt64LE(BigInt(time), 0);
-    // process.hrtime is CLOCK_MONOTONIC, the clock the shim measures the window on.
-    this.slot.writeBigInt64LE(process.hrtime.bigint(), 8);
-    writeSync(this.fd, this.slot, 0, SLOT_SIZE, SLOTS + SLOT_SIZE * Number(next & 1n));
-    this.word.writeBigUInt64LE(next, 0);
-    writeSync(this.fd, this.word, 0, 8, GENERATION);
-    this.generation = next;
+    // process.hrtime is CLOCK_MONOTONIC, the clock the shim measures its window on.
+    const [seconds, nanoseconds] = process.hrtime();
+    const set = seconds * 1_000_000 + Math.trunc(nanoseconds / 1000);
+    const timeHi = Math.floor(time / TWO_32);
+    const timeLo = time >>> 0;
+    const setHi = Math.floor(set / TWO_32);
+    const setLo = set >>> 0;
+    const record = this.record;
+    record.writeUInt32LE(timeLo, 0);
+    record.writeUInt32LE(timeHi, 4);
+    record.writeUInt32LE(setLo, 8);
+    record.writeUInt32LE(setHi, 12);
+    record.writeUInt32LE((timeLo ^ setLo ^ CHECK_LO) >>> 0, 16);
+    record.writeUInt32LE((timeHi ^ setHi ^ CHECK_HI) >>> 0, 20);
+    writeSync(this.fd, record, 0, 24, CLOCK);
   }
 
   close(): void {

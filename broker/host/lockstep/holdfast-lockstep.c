@@ -8,9 +8,9 @@
 // and replicated with it — plus one microsecond for each read this process made since
 // that entry. The host writes it into a shared file (the "clock") before it writes the
 // entry's bytes to the app, so an app woken by input reads the same time on every
-// replica. Reads more than WINDOW_NS after the host set the clock (an app's own timers,
+// replica. Reads more than WINDOW_US after the host set the clock (an app's own timers,
 // not an answer to input) see the entry's time plus the time elapsed since: a timer
-// keeps firing, at most WINDOW_NS late after input, and such reads are not replicated.
+// keeps firing, at most WINDOW_US late after input, and such reads are not replicated.
 //
 // Randomness: getrandom, getentropy and syscall(SYS_getrandom) give ChaCha20 output
 // under the session's 256-bit key (chosen by the primary, in the clock file), with a
@@ -37,25 +37,22 @@
 #include <unistd.h>
 
 /* The clock file, as the host writes it (broker/host/lockstep-clock.ts):
-   [0,8) magic, [8,40) key, [40,72) two slots of {time: µs since the epoch; set: the
-   host's CLOCK_MONOTONIC in ns when it wrote them}, [72,80) generation: the slot in
-   use is slot[generation & 1]; the host fills the other slot, then bumps the
-   generation. */
-#define CLOCK_MAGIC 0x325453484f4c4448ULL /* "HDLOHST2" little-endian */
-#define CLOCK_SIZE 80
+   [0,8) magic, [8,40) key, [40,64) the clock: {time: µs since the epoch; set: the
+   host's CLOCK_MONOTONIC in µs when it wrote it; check: time ^ set ^ CHECK}, written
+   by the host in one write; a read that catches it half-written fails the check and
+   reads again. */
+#define CLOCK_MAGIC 0x335453484f4c4448ULL /* "HDLOHST3" little-endian */
+#define CHECK 0x6b636f6c6b636f6cULL
+#define CLOCK_SIZE 64
 /* How long after the host set the clock a read still counts as an answer to input. */
-#define WINDOW_NS 2000000000LL
-
-struct slot {
-  volatile int64_t time_us;
-  volatile int64_t set_ns;
-};
+#define WINDOW_US 2000000LL
 
 struct clock_file {
   uint64_t magic;
   uint8_t key[32];
-  struct slot slot[2];
-  volatile uint64_t generation;
+  volatile int64_t time_us;
+  volatile int64_t set_us;
+  volatile uint64_t check;
 };
 
 static const struct clock_file *clock_map;
@@ -98,32 +95,35 @@ static int active(void) {
   return clock_map != NULL;
 }
 
-/* The slot the host last wrote, read consistently with its generation. */
-static void current_slot(int64_t *time_us, int64_t *set_ns) {
+/* The clock as the host last wrote it, whole. */
+static void current_clock(int64_t *time_us, int64_t *set_us) {
   for (;;) {
-    uint64_t before = clock_map->generation;
+    int64_t t = clock_map->time_us;
+    int64_t s = clock_map->set_us;
+    uint64_t c = clock_map->check;
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    *time_us = clock_map->slot[before & 1].time_us;
-    *set_ns = clock_map->slot[before & 1].set_ns;
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (clock_map->generation == before) return;
+    if (((uint64_t)t ^ (uint64_t)s ^ CHECK) == c) {
+      *time_us = t;
+      *set_us = s;
+      return;
+    }
   }
 }
 
 /* The virtual wall clock, in microseconds since the epoch. */
 static int64_t virtual_now(void) {
-  int64_t t, set_ns;
+  int64_t t, set_us;
   struct timespec mono;
   if (real_clock_gettime) real_clock_gettime(CLOCK_MONOTONIC, &mono);
   else syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &mono);
   pthread_mutex_lock(&lock);
-  current_slot(&t, &set_ns);
+  current_clock(&t, &set_us);
   if (t != seen_entry) {
     seen_entry = t;
     reads = 0;
   }
-  int64_t elapsed_ns = (int64_t)mono.tv_sec * 1000000000LL + mono.tv_nsec - set_ns;
-  int64_t now = elapsed_ns < WINDOW_NS ? t + reads++ : t + elapsed_ns / 1000;
+  int64_t elapsed_us = (int64_t)mono.tv_sec * 1000000LL + mono.tv_nsec / 1000 - set_us;
+  int64_t now = elapsed_us < WINDOW_US ? t + reads++ : t + elapsed_us;
   if (now <= last_returned) now = last_returned + 1;
   last_returned = now;
   pthread_mutex_unlock(&lock);
