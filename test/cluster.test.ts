@@ -361,7 +361,8 @@ describe('what cannot be replicated', () => {
     const stream = await launch(ann, 'restartable');
     const screen = new Screen(stream);
     const id = stream.sessionId!;
-    await screen.waitFor('$ ');
+    // Generous: a loaded CI machine once took over 10 s to show this prompt.
+    await screen.waitFor('$ ', 30_000);
     stream.sendInput('echo kept-across > ~/note.txt; X=in-memory; echo written\r');
     await screen.waitFor(/written\r?\n/);
     const record = sessionOf(await waitForStatus(c, (s) => sessionOf(s, id) !== undefined), id)!;

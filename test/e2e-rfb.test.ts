@@ -105,7 +105,8 @@ describe('a graphical app in the web client', () => {
     await waitFor('the display to take the pane’s size', async () => {
       const now = await canvasCells(page, 'Text editor');
       return now && Math.abs(now.width - Math.round(pane.width)) <= 2 && Math.abs(now.height - Math.round(pane.height)) <= 2;
-    });
+      // Generous: under the whole suite (two files at once on two cores) the sandbox and Xvnc can take a while to start.
+    }, 30_000);
     const before = await settledCanvas(page, 'Text editor');
     const drawn = (await canvasCells(page, 'Text editor'))!;
 
