@@ -38,6 +38,17 @@ describe('HomeDigest', () => {
     expect(await digestB.digest()).not.toBe(await digestA.digest());
   });
 
+  it('leaves out what editors and Python derive and stamp with host details: swap files, locks, bytecode caches', async () => {
+    const a = home('d');
+    const b = home('e');
+    writeFileSync(join(a, 'notes', '.todo.txt.swp'), 'inode 1234, mtime 1');
+    writeFileSync(join(b, 'notes', '.todo.txt.swp'), 'inode 9876, mtime 2');
+    mkdirSync(join(b, '__pycache__'));
+    writeFileSync(join(b, '__pycache__', 'tool.cpython-311.pyc'), 'mtime 2');
+    writeFileSync(join(b, '.#todo.txt'), 'user@holdfast.42');
+    expect(await new HomeDigest(b).digest()).toBe(await new HomeDigest(a).digest());
+  });
+
   it('does not compare a home with more entries or bytes than it may read', async () => {
     const a = home('c');
     expect(await new HomeDigest(a, { entries: 4, bytes: 1024 }).digest()).not.toBeNull();

@@ -3,11 +3,17 @@
 // a session can tell whether their files are the same — data must never change
 // silently across a failover. Files unchanged since the last digest (same inode, size
 // and change time) are not read again. Bounded: a home past MAX_ENTRIES entries or
-// MAX_BYTES of content is not compared (null), rather than stall the node.
+// MAX_BYTES of content is not compared (null), rather than stall the node. Files an
+// app derives from others and records host details in — an editor's swap and lock
+// files (inode numbers, the file's mtime), Python's bytecode caches (the source's
+// mtime) — are left out: they differ between hosts and hold no one's data.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+
+/** Names left out of the digest (see above): vim swap files, emacs locks and auto-saves, Python caches. */
+const DERIVED = [/^\..+\.sw[a-p]$/, /^\.#/, /^#.*#$/, /\.py[co]$/, /^__pycache__$/];
 
 /** Entries (files, directories, links) a home may hold and still be compared. */
 export const MAX_ENTRIES = 20_000;
@@ -39,6 +45,7 @@ export class HomeDigest {
     const walk = async (relative: string): Promise<boolean> => {
       const names = (await readdir(join(this.home, relative))).sort();
       for (const name of names) {
+        if (DERIVED.some((pattern) => pattern.test(name))) continue;
         const path = relative ? `${relative}/${name}` : name;
         if (++entries > this.limits.entries) return false;
         const stat = await lstat(join(this.home, path));
