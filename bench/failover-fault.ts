@@ -262,20 +262,25 @@ export async function endSession(url: string, id: string): Promise<void> {
   }
 }
 
-/** Every node's log lines since `since` (less a second) that name the session, or peers and leases. */
-export function sessionLog(history: Map<string, ClusterNode[]>, id: string, since: number): string[] {
+/** Every node's log lines (old processes too) that `keep` picks, by time, each labelled with its node and pid. */
+function gather(history: Map<string, ClusterNode[]>, keep: (t: number, parsed: Record<string, unknown> | null) => boolean): Array<{ t: number; text: string }> {
   const lines: Array<{ t: number; text: string }> = [];
   for (const [name, processes] of history) {
     for (const p of processes) {
       for (const raw of p.log) {
         const parsed = parse(raw);
         const t = parsed ? Date.parse(String(parsed.time)) : NaN;
-        if (!(t >= since - 1000)) continue;
-        if (parsed?.session === id || (parsed?.session === undefined && /left the cluster|link from primary|lease|listening|unreachable/.test(String(parsed?.msg)))) lines.push({ t, text: `${name}(pid ${p.pid}) ${raw}` });
+        if (keep(t, parsed)) lines.push({ t, text: `${name}(pid ${p.pid}) ${raw}` });
       }
     }
   }
-  return lines.sort((a, b) => a.t - b.t).slice(-80).map((l) => l.text);
+  return lines.sort((a, b) => a.t - b.t);
+}
+
+/** Every node's log lines since `since` (less a second) that name the session, or peers and leases. */
+export function sessionLog(history: Map<string, ClusterNode[]>, id: string, since: number): string[] {
+  const lines = gather(history, (t, parsed) => t >= since - 1000 && (parsed?.session === id || (parsed?.session === undefined && /left the cluster|link from primary|lease|listening|unreachable/.test(String(parsed?.msg)))));
+  return lines.slice(-80).map((l) => l.text);
 }
 
 function parse(line: string): Record<string, unknown> | null {
@@ -290,15 +295,5 @@ function parse(line: string): Record<string, unknown> | null {
 export function logAround(history: Map<string, ClusterNode[]>, sample: { t0Wall: number; tEndWall: number } & Sample, kind: Kind): string[] {
   const from = sample.t0Wall - 1000;
   const to = sample.tEndWall + (kind === 'sigstop' ? 2000 : 1000);
-  const lines: Array<{ t: number; text: string }> = [];
-  for (const [name, processes] of history) {
-    for (const p of processes) {
-      for (const raw of p.log) {
-        const parsed = parse(raw);
-        const t = parsed ? Date.parse(String(parsed.time)) : NaN;
-        if (t >= from && t <= to) lines.push({ t, text: `${name}(pid ${p.pid}) ${raw}` });
-      }
-    }
-  }
-  return lines.sort((a, b) => a.t - b.t).slice(0, 80).map((l) => l.text);
+  return gather(history, (t) => t >= from && t <= to).slice(0, 80).map((l) => l.text);
 }

@@ -2,13 +2,8 @@
 // standby (an administrator's move, or one session of a drain), draining the whole
 // node, and the periodic heal that gives short replica sets new standbys. A move is a
 // promotion the old primary asks for: the standby takes epoch+1 by compare-and-swap.
-import type { Cluster } from '../cluster/cluster.js';
 import type { Failover } from '../cluster/failover.js';
-import type { PeerMessage } from '../cluster/peer-protocol.js';
-import type { ClusterEventKind, PeerRequest, Replica } from '../cluster/replica.js';
-import type { Logger } from '../log.js';
-import type { NodeMetrics } from '../metrics.js';
-import type { Session } from '../session/session.js';
+import type { Replica, ReplicaSetHost } from '../cluster/replica.js';
 import { sleep } from '../sleep.js';
 
 /** Where a drain of this node stands (GET /api/replicas, and so holdfast status and the admin view). */
@@ -18,21 +13,6 @@ export interface DrainState {
   moved: number;
   /** Primaries that stay: not replicated (failover restart or none, or one replica), or every move failed. */
   staying: Array<{ session: string; app: string; reason: string }>;
-}
-
-/** What moves need of the node's replica set (the registry). */
-export interface MovableReplicaSet {
-  readonly self: string;
-  readonly replicas: ReadonlyMap<string, Replica<Session>>;
-  readonly cluster: Cluster;
-  readonly log: Logger;
-  readonly metrics: NodeMetrics;
-  replicasFor(app: Session['app']): number;
-  request(name: string, message: PeerRequest, timeoutMs: number): Promise<PeerMessage | null>;
-  sendTo(name: string, message: PeerMessage): void;
-  stepDown(replica: Replica<Session>, why: string, planned?: boolean): void;
-  dropLocal(replica: Replica<Session>, why: string): void;
-  note(kind: ClusterEventKind, session: string | null, app: string | null, detail: string): void;
 }
 
 /** How often primaries check that their replica set is whole (a node came back, a drain ended). */
@@ -45,7 +25,7 @@ export class Moves {
   private readonly healTimer: NodeJS.Timeout;
 
   constructor(
-    private readonly set: MovableReplicaSet,
+    private readonly set: ReplicaSetHost,
     private readonly failover: Failover,
   ) {
     this.healTimer = setInterval(() => this.heal(), HEAL_MS);
@@ -67,7 +47,7 @@ export class Moves {
    * reconnects to the new primary. Waits up to `waitMs` for a standby to be in step
    * (a new one joining). Resolves null when moved, else why not.
    */
-  async handover(replica: Replica<Session>, to: string | null, waitMs = DRAIN_STANDBY_WAIT_MS): Promise<string | null> {
+  async handover(replica: Replica, to: string | null, waitMs = DRAIN_STANDBY_WAIT_MS): Promise<string | null> {
     const { set } = this;
     const session = replica.session;
     if (set.replicasFor(session.app) < 2) return `${session.app.name} is not replicated (failover: ${session.app.failover}${session.app.failover === 'lockstep' ? ', replicas: 1' : ''}), so it cannot move without losing its state`;

@@ -45,8 +45,8 @@ export interface InputLogOptions {
   inputBase: number;
   /** Lockstep: a primary stamps each entry with its wall-clock time, which every replica's app reads as now. */
   stampTime: boolean;
-  /** Entries were applied on a primary; `typed`: one of them carried input. */
-  onApplied: (typed: boolean) => void;
+  /** Entries carrying input were applied on a primary. */
+  onApplied: () => void;
   /** Entries through `settledIndex` settled; before them, `previous` was. `typed`: one carried input. */
   onSettled: (previous: number, typed: boolean) => void;
 }
@@ -215,7 +215,7 @@ export class InputLog {
       if (entry.data) typed = true;
       if (!this.options.keepLog) entry.data = entry.data ? APPLIED : null;
     }
-    if (typed && this.role === 'primary') this.options.onApplied(true);
+    if (typed && this.role === 'primary') this.options.onApplied();
     this.settle();
   }
 
