@@ -2,7 +2,7 @@
 // own process (`holdfast node --config`, from dist/), so faults are real: kill -9,
 // SIGSTOP/SIGCONT, a node restarted under the same name. Users ann (every app), bob
 // (python) and admin (status); apps as in harness.ts plus `readline` (reads a line,
-// prints its length and hash), `random` (prints random numbers: diverges) and
+// prints its length and hash), `random` (prints the kernel's random numbers: diverges) and
 // `fragile` (failover: none).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,12 +31,12 @@ export const CLUSTER_APPS = [
     command: '/usr/bin/python3',
     args: ['-c', 'import hashlib; s = input("text? "); print("GOT", len(s), hashlib.sha256(s.encode()).hexdigest()); input("done? ")'],
   },
-  // Numbers straight from /dev/urandom, which lockstep does not replicate (the shim covers getrandom): diverges.
+  // Numbers from the kernel's own random UUIDs (/proc/sys/kernel/random/uuid), which lockstep does not replicate (the shim covers getrandom and the random devices): diverges.
   {
     id: 'random',
     name: 'Random',
     command: '/usr/bin/python3',
-    args: ['-c', 'import time\nf = open("/dev/urandom", "rb")\nwhile True:\n    print("%.15f" % (int.from_bytes(f.read(6), "big") / 2**48), flush=True)\n    time.sleep(1)'],
+    args: ['-c', 'import time\nwhile True:\n    u = open("/proc/sys/kernel/random/uuid").read().replace("-", "")\n    print("%.15f" % (int(u[:12], 16) / 2**48), flush=True)\n    time.sleep(1)'],
   },
   { id: 'fragile', name: 'Fragile', command: '/bin/cat', failover: 'none' },
   { id: 'trio', name: 'Trio', command: '/bin/cat', replicas: 3 },

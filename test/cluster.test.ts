@@ -290,8 +290,7 @@ describe('lockstep for apps that read the clock and random numbers', () => {
     const commands = [
       `python3 -c "import random, time; print('PY', random.random(), time.time(), sorted({'x', 'y'}), list({'apple', 'banana', 'cherry', 'damson'}))"`,
       'echo SH $RANDOM $RANDOM $(date +%s.%N) $(mktemp -u)',
-      // A file with a random name, as Python's tempfile makes one (coreutils' mktemp, creating a file, takes its
-      // name from the monotonic clock, which is not replicated: docs/cluster.md).
+      // A file with a random name, as Python's tempfile makes one.
       `echo $RANDOM $(date +%s%N) > saved.txt; python3 -c "import tempfile; print(tempfile.mkstemp(dir='.')[1])" >> saved.txt; echo FILE $(cat saved.txt)`,
     ];
     for (const command of commands) {
@@ -347,8 +346,8 @@ describe('what cannot be replicated', () => {
     const id = stream.sessionId!;
     await waitForStatus(c, whole(id));
     const fileDivergence = (s: ClusterStatus) => s.events.some((e) => e.kind === 'divergence' && e.session === id && e.detail.includes('its files differ'));
-    // /dev/urandom is not replicated: each replica saves other bytes, and prints nothing of them.
-    stream.sendInput('head -c 32 /dev/urandom > key.bin; echo SAVED\r');
+    // The kernel's random UUIDs are not replicated: each replica saves another, and prints nothing of it.
+    stream.sendInput('cat /proc/sys/kernel/random/uuid > key.txt; echo SAVED\r');
     await screen.waitFor(/SAVED[\s\S]*\$ $/);
     await waitForStatus(c, fileDivergence, 30_000);
     stream.close();

@@ -6,21 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alive } from '../support/harness.js';
 
-/** Polls `check` until it returns a truthy value; fails with `what` and the last value seen. */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      last = await check();
-      if (last) return last as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last saw: ${String(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { waitFor } from '../support/wait.js';
 
 /** Every process below `pid`, from /proc (the sandboxes sit in their own sessions, so a process group would miss them). */
 export function descendants(pid: number): number[] {

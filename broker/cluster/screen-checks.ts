@@ -29,9 +29,11 @@ export class ScreenChecks {
   /** A learner caught up: it joins the replica set once its screen equals ours at the same index. */
   async join(replica: Replica, name: string): Promise<void> {
     const session = replica.session;
+    let differs: 'screen' | 'files' = 'screen';
     for (let attempt = 0; attempt < 8 && session.endMessage === null && replica.session.replicator?.members.has(name); attempt++) {
       await this.waitQuiet(replica);
       const [ours, theirs] = await Promise.all([this.quietLook(session, session.log.length), this.remoteLook(replica, name)]);
+      if (ours !== null && theirs !== null) differs = difference(ours, theirs) ?? (ours.hash === null || ours.hash !== theirs.hash ? 'screen' : differs);
       if (ours !== null && theirs !== null && ours.hash !== null && ours.hash === theirs.hash && difference(ours, theirs) === null) {
         const current = await this.host.cluster.getSession(session.id);
         if (!current || current.record.epoch !== session.epoch || current.record.primary !== this.host.self) return this.host.stepDown(replica, 'a newer primary took over');
@@ -46,7 +48,7 @@ export class ScreenChecks {
       await sleep(300);
     }
     if (!replica.session.replicator?.members.has(name) || session.endMessage !== null) return;
-    this.diverged(replica, name, 'its screen never matched the primary’s after replaying the log');
+    this.diverged(replica, name, `its ${differs} never matched the primary’s after replaying the log`);
   }
 
   /** Compares screens with each voting standby while the session is quiet. */

@@ -105,12 +105,12 @@ export class AppProcess {
     // the sandbox's user (and root) may enter.
     this.clockDir = options.lockstep ? (existsSync('/dev/shm') ? join('/dev/shm', `holdfast-${this.id}`) : this.dir) : null;
     if (this.clockDir && this.clockDir !== this.dir) mkdirSync(this.clockDir, { mode: 0o700 });
-    this.clock = options.lockstep && this.clockDir ? new LockstepClock(join(this.clockDir, 'clock'), options.lockstep.key, options.lockstep.startUs) : null;
+    this.clock = options.lockstep && this.clockDir ? new LockstepClock(this.clockDir, options.lockstep.key, options.lockstep.startUs) : null;
     // The sandbox's own host user owns its directory and home (a kept home, too: the
     // same session's uid where it was free, else it is handed over whole).
     this.uid = sandbox.uids?.take(options.homeDir ?? this.id) ?? null;
     if (this.uid !== null) {
-      for (const dir of [this.dir, ...(displayDir ? [displayDir] : []), ...(this.clockDir ? [this.clockDir] : [])]) chownSync(dir, this.uid, this.uid);
+      for (const dir of [this.dir, ...(displayDir ? [displayDir] : []), ...(this.clockDir ? [this.clockDir] : []), ...(this.clock ? [this.clock.procsPath] : [])]) chownSync(dir, this.uid, this.uid);
       if (statSync(home).uid !== this.uid) spawnSync('chown', ['-R', '--', `${this.uid}:${this.uid}`, home]);
     }
     const args = bwrapArgs({
@@ -124,7 +124,7 @@ export class AppProcess {
       ...(sandbox.seccompFile ? { seccompFd: SECCOMP_FD } : {}),
       hide: sandbox.hide,
       disableUserns: sandbox.disableUserns,
-      ...(this.clock && options.lockstep ? { lockstep: { library: options.lockstep.library, clock: this.clock.path } } : {}),
+      ...(this.clock && options.lockstep ? { lockstep: { library: options.lockstep.library, clock: this.clock.path, procs: this.clock.procsPath } } : {}),
     });
     this.limits = sandbox.limits.create(this.id, options.profile);
     // With a cgroup memory limit the session's real use is bounded; an address-space
@@ -152,6 +152,12 @@ export class AppProcess {
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', TERM: 'xterm-256color' },
       encoding: null,
     });
+    // The shim tells the person's input by the terminal it arrives on.
+    if (this.clock) {
+      const pts = (this.term as unknown as { _pty?: string })._pty;
+      const stat = pts ? statSync(pts, { throwIfNoEntry: false }) : undefined;
+      if (stat) this.clock.setTerminal(stat.dev, stat.rdev);
+    }
     this.term.onData((data) => this.read(data as unknown as Buffer));
     this.term.onExit(({ exitCode, signal }) => {
       this.gone = true;
@@ -203,9 +209,9 @@ export class AppProcess {
     return this.gone ? Promise.resolve(null) : this.files.digest();
   }
 
-  /** A lockstep replica: the wall clock its app reads from now on (µs since the epoch). */
-  setClock(timeUs: number): void {
-    if (!this.gone) this.clock?.set(timeUs);
+  /** A lockstep replica: an entry's time (µs since the epoch), and how many bytes of it are about to reach the app's terminal. */
+  setClock(timeUs: number, terminalBytes: number): void {
+    if (!this.gone) this.clock?.set(timeUs, terminalBytes);
   }
 
   /** Stop reading the app's output (its writes block once the PTY buffer fills). */

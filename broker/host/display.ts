@@ -18,8 +18,8 @@ export interface Display {
   write(data: Uint8Array): void;
   /** Applies a resize entry (terminal cells). */
   resize(cols: number, rows: number): void;
-  /** A lockstep replica: the wall clock the app reads from now on (µs; set before the entry it stamps is applied). */
-  setClock(timeUs: number): void;
+  /** A lockstep replica: the time of the entry about to be applied (µs) and the bytes of input it carries. */
+  setClock(timeUs: number, inputBytes: number): void;
   /** Stops (and restarts) reading what streams to the client: backpressure. */
   hold(): void;
   release(): void;

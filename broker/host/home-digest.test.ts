@@ -38,7 +38,7 @@ describe('HomeDigest', () => {
     expect(await digestB.digest()).not.toBe(await digestA.digest());
   });
 
-  it('leaves out what editors and Python derive and stamp with host details: swap files, locks, bytecode caches', async () => {
+  it('leaves out what editors, git and Python derive and stamp with host details: swap files, locks, git’s index, bytecode caches', async () => {
     const a = home('d');
     const b = home('e');
     writeFileSync(join(a, 'notes', '.todo.txt.swp'), 'inode 1234, mtime 1');
@@ -46,7 +46,15 @@ describe('HomeDigest', () => {
     mkdirSync(join(b, '__pycache__'));
     writeFileSync(join(b, '__pycache__', 'tool.cpython-311.pyc'), 'mtime 2');
     writeFileSync(join(b, '.#todo.txt'), 'user@holdfast.42');
+    for (const [home, stat] of [[a, 'ino 1234'], [b, 'ino 9876']]) {
+      mkdirSync(join(home!, 'repo', '.git'), { recursive: true });
+      writeFileSync(join(home!, 'repo', '.git', 'index'), `DIRC ${stat}`);
+      writeFileSync(join(home!, 'repo', '.git', 'HEAD'), 'ref: refs/heads/main\n');
+    }
     expect(await new HomeDigest(b).digest()).toBe(await new HomeDigest(a).digest());
+    // What git keeps of a person's work still counts.
+    writeFileSync(join(b, 'repo', '.git', 'HEAD'), 'ref: refs/heads/other\n');
+    expect(await new HomeDigest(b).digest()).not.toBe(await new HomeDigest(a).digest());
   });
 
   it('does not compare a home with more entries or bytes than it may read', async () => {

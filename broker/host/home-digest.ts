@@ -6,7 +6,9 @@
 // MAX_BYTES of content is not compared (null), rather than stall the node. Files an
 // app derives from others and records host details in — an editor's swap and lock
 // files (inode numbers, the file's mtime), Python's bytecode caches (the source's
-// mtime) — are left out: they differ between hosts and hold no one's data.
+// mtime), git's index (the stat data of the work tree's files: inode numbers, times;
+// what is staged is in .git/objects, which counts) — are left out: they differ between
+// hosts and hold no one's data.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
@@ -14,6 +16,8 @@ import { join } from 'node:path';
 
 /** Names left out of the digest (see above): vim swap files, emacs locks and auto-saves, Python caches. */
 const DERIVED = [/^\..+\.sw[a-p]$/, /^\.#/, /^#.*#$/, /\.py[co]$/, /^__pycache__$/];
+/** Paths left out: git's index (its stat cache), wherever a repository is. */
+const DERIVED_PATHS = [/(^|\/)\.git\/index$/];
 
 /** Entries (files, directories, links) a home may hold and still be compared. */
 export const MAX_ENTRIES = 20_000;
@@ -47,6 +51,7 @@ export class HomeDigest {
       for (const name of names) {
         if (DERIVED.some((pattern) => pattern.test(name))) continue;
         const path = relative ? `${relative}/${name}` : name;
+        if (DERIVED_PATHS.some((pattern) => pattern.test(path))) continue;
         if (++entries > this.limits.entries) return false;
         const stat = await lstat(join(this.home, path));
         const mode = (stat.mode & 0o7777).toString(8);

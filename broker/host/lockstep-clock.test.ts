@@ -4,10 +4,11 @@
 // clock must print the same; a later clock or another key must not.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import pty from 'node-pty';
 import { LockstepClock, lockstepLibrary } from './lockstep-clock.js';
 
 const library = lockstepLibrary();
@@ -19,7 +20,17 @@ const SCRIPT = [
   'echo $RANDOM $RANDOM',
   'date +%s.%N',
   'mktemp -u',
+  // A directory's name comes from the monotonic clock and the process's CPU time (gnulib's tempname).
+  'd=$(mktemp -d); echo $d; rmdir $d',
+  'python3 -c "import time; print(time.monotonic(), time.process_time())"',
+  // A background loop that sleeps between readings of the clock.
+  '(for i in 1 2 3; do date +%s.%N; sleep 0.2; done) & wait',
   'node -e "console.log(Math.random(), Date.now())"',
+  // The random devices, read with read(2) (head, python) and through stdio (perl's open is fopen-like; sqlite's random()).
+  'head -c 8 /dev/urandom | od -An -tx1',
+  'python3 -c "print(open(\'/dev/random\', \'rb\').read(8).hex())"',
+  'sqlite3 :memory: "select random(), hex(randomblob(8))"',
+  'perl -e \'open(my $f, "<", "/dev/urandom"); read($f, my $b, 8); print unpack("H*", $b), "\\n"\'',
 ].join('; ');
 
 /**
@@ -28,25 +39,37 @@ const SCRIPT = [
  */
 function run(clock: LockstepClock | null, time = 0): string {
   clock?.set(time);
-  const env: NodeJS.ProcessEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', TZ: 'UTC', HOME: dir };
-  if (clock) Object.assign(env, { LD_PRELOAD: library!, HOLDFAST_LOCKSTEP_CLOCK: clock.path });
+  const env: NodeJS.ProcessEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', TZ: 'UTC', HOME: dir, TMPDIR: dir };
+  if (clock) Object.assign(env, shimEnv(clock));
   const result = spawnSync('unshare', ['--pid', '--fork', 'setarch', '-R', 'bash', '--norc', '--noprofile', '-c', SCRIPT], { env, encoding: 'utf8' });
   expect(result.stderr).toBe('');
   return result.stdout;
+}
+
+const shimEnv = (clock: LockstepClock) => ({ LD_PRELOAD: library!, HOLDFAST_LOCKSTEP_CLOCK: clock.path, HOLDFAST_LOCKSTEP_PROCS: clock.procsPath });
+
+/** A replica's clock and process table, fresh (as each sandbox has its own). */
+function replica(name: string, key: Uint8Array, start: number): LockstepClock {
+  mkdirSync(join(dir, name));
+  return new LockstepClock(join(dir, name), key, start);
 }
 
 describe.skipIf(!library)('the lockstep shim (skipped when not built: npm run build compiles it)', () => {
   const key = randomBytes(32);
   const start = Date.UTC(2026, 0, 2, 3, 4, 5) * 1000;
 
-  it('gives every replica the same clock readings and random numbers, in python, bash, coreutils and node', () => {
-    const a = new LockstepClock(join(dir, 'a'), key, start);
-    const b = new LockstepClock(join(dir, 'b'), key, start);
+  it('gives every replica the same clock readings and random numbers, in python, bash, coreutils, node, sqlite and perl', () => {
+    const a = replica('a', key, start);
+    const b = replica('b', key, start);
     const first = run(a, start);
     expect(first).toBe(run(b, start));
-    // The wall clock is the log's, not the host's: 2026-01-02 03:04:05 UTC, give or take a few reads.
-    expect(first).toMatch(/^1767323045\.0000\d+ /);
-    expect(first).toContain('\n1767323045.0000');
+    // The background loop's readings are 0.2 s apart, to the microsecond or so: what its sleeps waited.
+    const loop = first.split('\n').filter((line) => /^\d{10}\.\d{9}$/.test(line)).slice(-3).map(Number);
+    expect(loop[1]! - loop[0]!).toBeCloseTo(0.2, 3);
+    expect(loop[2]! - loop[1]!).toBeCloseTo(0.2, 3);
+    // The wall clock is the log's, not the host's: 2026-01-02 03:04:05 UTC, and a microsecond for each read since.
+    expect(first).toMatch(/^1767323045\.000\d+ /);
+    expect(first).toContain('\n1767323045.000');
     // Without the shim, two runs differ (the reason it exists).
     expect(run(null)).not.toBe(run(null));
     a.close();
@@ -54,38 +77,62 @@ describe.skipIf(!library)('the lockstep shim (skipped when not built: npm run bu
   });
 
   it('moves the clock when an entry is applied, and another session’s key gives other numbers', () => {
-    const clock = new LockstepClock(join(dir, 'c'), key, start);
-    const before = run(clock, start);
-    const after = run(clock, start + 90_000_000);
-    expect(after).toMatch(/^1767323135\.0000\d+ /);
+    const before = run(replica('c', key, start), start);
+    const after = run(replica('c2', key, start), start + 90_000_000);
+    expect(after).toMatch(/^1767323135\.000\d+ /);
     // Python's random numbers come from the key alone, not the time…
     const python = (out: string) => out.split('\n')[0]!.split(' ').slice(1).join(' ');
     expect(python(after)).toBe(python(before));
     // …and another session's key gives others.
-    const other = new LockstepClock(join(dir, 'd'), randomBytes(32), start);
+    const other = replica('d', randomBytes(32), start);
     expect(python(run(other, start))).not.toBe(python(before));
-    clock.close();
     other.close();
   });
 
-  it('lets time pass for reads long after the last entry, so an app’s own timers fire', () => {
-    const clock = new LockstepClock(join(dir, 'f'), key, start);
-    clock.set(start + 1_000_000);
-    const script = 'python3 -c "import time; a = time.time(); time.sleep(2.3); print(a, time.time())"';
-    const result = spawnSync('setarch', ['-R', 'bash', '--norc', '--noprofile', '-c', script], {
-      env: { PATH: '/usr/bin:/bin', HOME: dir, LD_PRELOAD: library!, HOLDFAST_LOCKSTEP_CLOCK: clock.path },
-      encoding: 'utf8',
-    });
-    const [first, later] = result.stdout.trim().split(' ').map(Number);
-    expect(first! - (start + 1_000_000) / 1e6).toBeLessThan(0.001); // an answer to the entry: its time
-    expect(later! - first!).toBeGreaterThan(2.2); // two seconds on: the time that passed since
+  it('moves a process’s clock by exactly what it slept, and to the entry’s time when it reads input', async () => {
+    const clock = replica('f', key, start);
+    const script = 'import time\na = time.time(); time.sleep(0.3); b = time.time()\ninput()\nprint("T", a, b, time.time())';
+    const term = pty.spawn('setarch', ['-R', 'python3', '-c', script], { env: { PATH: '/usr/bin:/bin', HOME: dir, ...shimEnv(clock) } });
+    let out = '';
+    term.onData((data) => (out += data));
+    await new Promise((r) => setTimeout(r, 1000));
+    // An entry applied a minute on: the host sets the clock, then writes the entry's bytes.
+    clock.set(start + 60_000_000);
+    term.write('\r');
+    await new Promise<void>((resolve) => term.onExit(() => resolve()));
+    const [a, b, c] = out.match(/T (\S+) (\S+) (\S+)/)!.slice(1).map(Number);
+    expect(a! - start / 1e6).toBeLessThan(0.001); // it started at the last entry's time
+    expect(b! - a!).toBeCloseTo(0.3, 4); // slept 0.3 s, read 0.3 s on: not the host's time
+    expect(c! - (start + 60_000_000) / 1e6).toBeLessThan(0.001); // read the entry's input: the entry's time
+    clock.close();
+  });
+
+  it('gives a read of the terminal the time of the entry its bytes came from, however late it reads them', async () => {
+    const clock = replica('g', key, start);
+    // Reads two keys, one byte at a time, in raw mode; prints the time after each.
+    const script = 'import os, sys, time, tty\ntty.setraw(0)\nos.read(0, 1); a = time.time()\nos.read(0, 1); b = time.time()\nsys.stdout.write("T %f %f\\r\\n" % (a, b))';
+    const term = pty.spawn('setarch', ['-R', 'python3', '-c', script], { env: { PATH: '/usr/bin:/bin', HOME: dir, ...shimEnv(clock) } });
+    const stat = statSync((term as unknown as { _pty: string })._pty);
+    clock.setTerminal(stat.dev, stat.rdev);
+    let out = '';
+    term.onData((data) => (out += data));
+    await new Promise((r) => setTimeout(r, 1000));
+    // Two entries applied before the app reads either: each byte still takes its own entry's time.
+    clock.set(start + 10_000_000, 1);
+    clock.set(start + 20_000_000, 1);
+    term.write('xy');
+    await new Promise<void>((resolve) => term.onExit(() => resolve()));
+    const [a, b] = out.match(/T (\S+) (\S+)/)!.slice(1).map(Number);
+    expect(a! - (start + 10_000_000) / 1e6).toBeGreaterThanOrEqual(0);
+    expect(a! - (start + 10_000_000) / 1e6).toBeLessThan(0.001);
+    expect(b! - (start + 20_000_000) / 1e6).toBeLessThan(0.001);
     clock.close();
   });
 
   it('never moves the clock backwards', () => {
-    const clock = new LockstepClock(join(dir, 'e'), key, start);
+    const clock = replica('e', key, start);
     clock.set(start + 5_000_000);
-    expect(run(clock, start + 1_000_000)).toMatch(/^1767323050\.0000\d+ /);
+    expect(run(clock, start + 1_000_000)).toMatch(/^1767323050\.000\d+ /);
     clock.close();
   });
 });

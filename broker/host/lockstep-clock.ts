@@ -1,27 +1,46 @@
 // The host's side of the lockstep shim (lockstep/holdfast-lockstep.c): one replica's
-// "clock" file, which every process in its sandbox maps read-only. It holds the
-// session's random key (the same on every replica) and the wall-clock time of the
-// last log entry applied — set before the entry's bytes reach the app, so an app that
-// wakes on input reads the same time on every replica — with when it was set (this
-// host's monotonic clock: reads long after it are the app's timers, and see time
-// pass). Layout, little-endian: [0,8) magic, [8,40) key, [40,64) the clock {time µs,
-// set µs, check = time ^ set ^ CHECK}, written in one write(2) per entry (on the
-// keystroke path: no BigInt, one system call); a reader that catches it half-written
-// fails the check and reads again.
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+// "clock" file, which every process in its sandbox maps read-only, and its process
+// table, which they map read-write.
+//
+// The clock holds the session's random key and start (the same on every replica), the
+// app's terminal (its device, so the shim knows which reads are the person's input),
+// and the log entries applied: for each, its time — stamped by the primary — and where
+// its bytes end in the terminal's input (cumulative). A process that reads n bytes of
+// the terminal takes the time of the entry those bytes came from, wherever the
+// replica's timing put them: the shim counts the bytes every process has read (in the
+// process table) and looks the count up here. Entries are published before their
+// bytes are written, so a read never outruns them.
+//
+// Layout, little-endian: [0,8) magic, [8,40) key, [40,48) start µs, [48,56) terminal
+// st_dev, [56,64) terminal st_rdev, [64,96) the last entry {time µs, end, seq, check =
+// time ^ end ^ seq ^ CHECK}, [96,…) a ring of RING entries {end, time}, entry `seq` at
+// slot (seq - 1) % RING. Per entry, two write(2)s (on the keystroke path: no BigInt):
+// its ring slot, then the last-entry record; a reader that catches the record
+// half-written fails the check and reads again. The process table
+// (PROC_TABLE_BYTES, zeroed) is the shim's alone.
+import { closeSync, existsSync, openSync, writeSync, ftruncateSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAGIC = 0x335453484f4c4448n;
+const MAGIC = 0x345453484f4c4448n;
 const CHECK_HI = 0x6b636f6c;
 const CHECK_LO = 0x6b636f6c;
-const SIZE = 64;
-const CLOCK = 40;
+const START = 40;
+const TERMINAL = 48;
+const LAST = 64;
+const RING_AT = 96;
+/** Entries the shim can look back over (RING in the shim): a process this far behind its input takes the oldest's time. */
+export const RING = 1024;
+const SIZE = RING_AT + RING * 16;
 const TWO_32 = 2 ** 32;
+/** 65,536 slots of 32 bytes (PROC_SLOTS in the shim); sparse: a slot's page is only allocated once a pid uses it. */
+export const PROC_TABLE_BYTES = 65536 * 32;
 
 /** Where a sandbox finds the shim and its clock (read-only binds). */
 export const LOCKSTEP_DIR = '/run/lockstep';
 export const LOCKSTEP_LIBRARY = `${LOCKSTEP_DIR}/libholdfast-lockstep.so`;
 export const LOCKSTEP_CLOCK = `${LOCKSTEP_DIR}/clock`;
+export const LOCKSTEP_PROCS = `${LOCKSTEP_DIR}/procs`;
 
 /**
  * The built shim: beside the bundled CLI in dist/broker/, or — running from source
@@ -36,46 +55,72 @@ export function lockstepLibrary(): string | null {
 }
 
 export class LockstepClock {
+  /** The clock file, and the process table (host paths). */
+  readonly path: string;
+  readonly procsPath: string;
   private readonly fd: number;
   private last = 0;
-  private readonly record = Buffer.alloc(24);
+  /** Bytes written to the app's terminal through the last entry, and entries published. */
+  private end = 0;
+  private seq = 0;
+  private readonly slot = Buffer.alloc(16);
+  private readonly record = Buffer.alloc(32);
 
-  /** Creates the clock file at `path` for a replica whose session has this key and started at `startUs`. */
-  constructor(
-    readonly path: string,
-    key: Uint8Array,
-    startUs: number,
-  ) {
+  /** Creates the clock and process table in `dir` for a replica whose session has this key and started at `startUs`. */
+  constructor(dir: string, key: Uint8Array, startUs: number) {
     if (key.length !== 32) throw new Error('a lockstep key has 32 bytes');
+    this.path = join(dir, 'clock');
+    this.procsPath = join(dir, 'procs');
     const initial = Buffer.alloc(SIZE);
     initial.writeBigUInt64LE(MAGIC, 0);
     initial.set(key, 8);
+    initial.writeBigInt64LE(BigInt(Math.trunc(startUs)), START);
     // Readable by the sandbox's own user (its directory is its own, mode 0700).
-    this.fd = openSync(path, 'w+', 0o644);
+    this.fd = openSync(this.path, 'w+', 0o644);
     writeSync(this.fd, initial, 0, SIZE, 0);
-    this.set(startUs);
+    // Written by the sandbox's processes (the caller gives it to the sandbox's user).
+    const procs = openSync(this.procsPath, 'w+', 0o600);
+    ftruncateSync(procs, PROC_TABLE_BYTES);
+    closeSync(procs);
+    this.last = Math.trunc(startUs);
+    this.publish();
   }
 
-  /** The wall clock the app reads from now on: the applied entry's time (µs since the epoch). */
-  set(timeUs: number): void {
+  /** The app's terminal, as stat(2) of its device gives it: reads of it are the person's input. */
+  setTerminal(dev: number, rdev: number): void {
+    const ids = Buffer.alloc(16);
+    ids.writeBigUInt64LE(BigInt(dev), 0);
+    ids.writeBigUInt64LE(BigInt(rdev), 8);
+    writeSync(this.fd, ids, 0, 16, TERMINAL);
+  }
+
+  /**
+   * An entry is applied: its time (µs since the epoch), and how many bytes of it are
+   * about to be written to the app's terminal (0 for a resize, or input that goes elsewhere).
+   */
+  set(timeUs: number, terminalBytes = 0): void {
     // Never backwards, even if the primary's clock stepped back.
-    const time = Math.max(Math.trunc(timeUs), this.last);
-    this.last = time;
-    // process.hrtime is CLOCK_MONOTONIC, the clock the shim measures its window on.
-    const [seconds, nanoseconds] = process.hrtime();
-    const set = seconds * 1_000_000 + Math.trunc(nanoseconds / 1000);
-    const timeHi = Math.floor(time / TWO_32);
-    const timeLo = time >>> 0;
-    const setHi = Math.floor(set / TWO_32);
-    const setLo = set >>> 0;
+    this.last = Math.max(Math.trunc(timeUs), this.last);
+    this.end += terminalBytes;
+    this.seq += 1;
+    const slot = this.slot;
+    writeUint64(slot, 0, this.end);
+    writeUint64(slot, 8, this.last);
+    writeSync(this.fd, slot, 0, 16, RING_AT + ((this.seq - 1) % RING) * 16);
+    this.publish();
+  }
+
+  private publish(): void {
     const record = this.record;
-    record.writeUInt32LE(timeLo, 0);
-    record.writeUInt32LE(timeHi, 4);
-    record.writeUInt32LE(setLo, 8);
-    record.writeUInt32LE(setHi, 12);
-    record.writeUInt32LE((timeLo ^ setLo ^ CHECK_LO) >>> 0, 16);
-    record.writeUInt32LE((timeHi ^ setHi ^ CHECK_HI) >>> 0, 20);
-    writeSync(this.fd, record, 0, 24, CLOCK);
+    const [time, end, seq] = [this.last, this.end, this.seq];
+    writeUint64(record, 0, time);
+    writeUint64(record, 8, end);
+    writeUint64(record, 16, seq);
+    const lo = (time >>> 0) ^ (end >>> 0) ^ (seq >>> 0) ^ CHECK_LO;
+    const hi = Math.floor(time / TWO_32) ^ Math.floor(end / TWO_32) ^ Math.floor(seq / TWO_32) ^ CHECK_HI;
+    record.writeUInt32LE(lo >>> 0, 24);
+    record.writeUInt32LE(hi >>> 0, 28);
+    writeSync(this.fd, record, 0, 32, LAST);
   }
 
   close(): void {
@@ -85,4 +130,10 @@ export class LockstepClock {
       /* closed already */
     }
   }
+}
+
+/** A non-negative integer below 2^53 as a little-endian uint64, without BigInt. */
+function writeUint64(buffer: Buffer, at: number, value: number): void {
+  buffer.writeUInt32LE(value >>> 0, at);
+  buffer.writeUInt32LE(Math.floor(value / TWO_32), at + 4);
 }

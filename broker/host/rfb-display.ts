@@ -107,7 +107,8 @@ export class RfbDisplay implements Display {
   }
 
   setClock(timeUs: number): void {
-    this.process.setClock(timeUs);
+    // Input goes to the display server, not to the app's terminal.
+    this.process.setClock(timeUs, 0);
   }
 
   resize(): void {

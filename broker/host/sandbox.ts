@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { WRAPPER } from './exit-marker.js';
-import { LOCKSTEP_CLOCK, LOCKSTEP_LIBRARY } from './lockstep-clock.js';
+import { LOCKSTEP_CLOCK, LOCKSTEP_LIBRARY, LOCKSTEP_PROCS } from './lockstep-clock.js';
 
 export const SANDBOX_USER = 'user';
 export const SANDBOX_HOME = '/home/user';
@@ -67,8 +67,8 @@ export interface SandboxSpec {
   hide?: string[];
   /** bwrap ≥ 0.8: forbid new user namespaces inside, besides the filter. */
   disableUserns?: boolean;
-  /** A lockstep replica: the shim to preload and its clock file (host paths; bound read-only). */
-  lockstep?: { library: string; clock: string };
+  /** A lockstep replica: the shim to preload and its clock file (host paths; bound read-only), and its process table (bound read-write). */
+  lockstep?: { library: string; clock: string; procs: string };
 }
 
 /** Where an rfb app's display listens, inside the sandbox; the host reaches it through displayDir. */
@@ -129,7 +129,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
     if (stat.isDirectory()) args.push('--tmpfs', path, '--remount-ro', path);
     else args.push('--ro-bind', '/dev/null', path);
   }
-  if (spec.lockstep) args.push('--ro-bind', spec.lockstep.library, LOCKSTEP_LIBRARY, '--ro-bind', spec.lockstep.clock, LOCKSTEP_CLOCK);
+  if (spec.lockstep) args.push('--ro-bind', spec.lockstep.library, LOCKSTEP_LIBRARY, '--ro-bind', spec.lockstep.clock, LOCKSTEP_CLOCK, '--bind', spec.lockstep.procs, LOCKSTEP_PROCS);
   args.push('--dir', '/home', '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
   // The root, /etc and /run tmpfs only exist to hold the mounts above; seal them.
   args.push('--remount-ro', '/etc', '--remount-ro', '/run', '--remount-ro', '/');
@@ -139,7 +139,7 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   for (const [key, value] of Object.entries(sandboxEnv(app))) args.push('--setenv', key, value);
   // Every process of the sandbox (the wrapper, Xvnc, the app and what it starts) reads
   // the wall clock and randomness through the shim: the same on every replica.
-  if (spec.lockstep) args.push('--setenv', 'LD_PRELOAD', LOCKSTEP_LIBRARY, '--setenv', 'HOLDFAST_LOCKSTEP_CLOCK', LOCKSTEP_CLOCK);
+  if (spec.lockstep) args.push('--setenv', 'LD_PRELOAD', LOCKSTEP_LIBRARY, '--setenv', 'HOLDFAST_LOCKSTEP_CLOCK', LOCKSTEP_CLOCK, '--setenv', 'HOLDFAST_LOCKSTEP_PROCS', LOCKSTEP_PROCS);
   const command = spec.displayDir
     ? ['/bin/bash', '-c', RFB_LAUNCH, 'holdfast-display', xvncPath(), app.geometry, String(app.depth), String(MAX_CUT_TEXT), app.name, app.windowManager ? 'yes' : 'no', app.command, ...app.args]
     : [app.command, ...app.args];

@@ -136,7 +136,9 @@ parentPort.on('message', (message) => {
       reply(message, screen, (s) => {
         const buffer = s.terminal.buffer.active;
         const hash = createHash('sha256');
-        for (let y = 0; y < s.terminal.rows; y++) hash.update((buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '') + '\n');
+        // What a person sees: a space an app wrote at the end of a line looks like no
+        // cell at all (an app redrawing in other chunks writes one or not), so neither counts.
+        for (let y = 0; y < s.terminal.rows; y++) hash.update((buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '').trimEnd() + '\n');
         hash.update(`${buffer.cursorX},${buffer.cursorY},${s.terminal.cols}x${s.terminal.rows}`);
         return hash.digest('hex').slice(0, 32);
       });

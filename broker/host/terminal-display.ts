@@ -54,8 +54,9 @@ export class TerminalDisplay implements Display {
     return this.process.homeDigest();
   }
 
-  setClock(timeUs: number): void {
-    this.process.setClock(timeUs);
+  setClock(timeUs: number, inputBytes: number): void {
+    // Input is written to the app's terminal as it came.
+    this.process.setClock(timeUs, inputBytes);
   }
 
   resize(cols: number, rows: number): void {

@@ -106,4 +106,22 @@ describe('InputLog on a standby', () => {
     produce(5);
     expect(done).toEqual(['write a', 'write b', 'write c']);
   });
+
+  it('replaying timed entries faster than the primary ran, waits for output until each falls due as the primary spaced it', () => {
+    vi.useFakeTimers();
+    const { log, done, produce } = setup({ role: 'standby', stampTime: true });
+    const timed = (index: number, data: string, after: number, seconds: number): LogEntry => ({ ...entry(index, data, after), time: 1e15 + seconds * 1e6 });
+    // Input 2 came 4 s after input 1 on the primary, after its app's background job printed 6 bytes.
+    log.appendFromPrimary([timed(1, 'a', 0, 0), timed(2, 'b', 6, 4), timed(3, 'c', 10, 20)], true);
+    expect(done).toEqual([`clock ${1e15}`, 'write a']);
+    vi.advanceTimersByTime(2000); // past REPLAY_MAX_WAIT_MS, but input 2 is not due yet: the job may still print
+    expect(done).toHaveLength(2);
+    produce(6); // it printed: input 2 goes at once
+    expect(done.slice(2)).toEqual([`clock ${1e15 + 4e6}`, 'write b']);
+    // Input 3 is due 16 s on, but waits 10 s at most for output that never comes.
+    vi.advanceTimersByTime(9_000);
+    expect(done).toHaveLength(4);
+    vi.advanceTimersByTime(1_500);
+    expect(done.slice(4)).toEqual([`clock ${1e15 + 20e6}`, 'write c']);
+  });
 });

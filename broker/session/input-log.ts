@@ -21,8 +21,8 @@ export interface LogTarget {
   ready(): boolean;
   /** Refuses bytes that cannot be one input entry here; null when they can. */
   checkInput(data: Uint8Array): string | null;
-  /** Lockstep: the wall clock the app reads from this entry on (µs), set just before it is applied. */
-  setClock(timeUs: number): void;
+  /** Lockstep: the entry's time (µs) and how many bytes of input it carries, given just before it is applied. */
+  setClock(timeUs: number, inputBytes: number): void;
   write(data: Uint8Array): void;
   resize(cols: number, rows: number): void;
 }
@@ -57,6 +57,14 @@ export interface InputLogOptions {
  * most (an app whose output is not deterministic never gets there).
  */
 const REPLAY_MAX_WAIT_MS = 1500;
+/**
+ * With timed entries (lockstep time) a standby replaying faster than the primary ran
+ * waits longer when the output is not there yet: until the entry falls due as the
+ * primary spaced it (from the first entry this replica applied), at most this long.
+ * The output an entry waits for may come from the app's own timers (a background job
+ * that sleeps, then prints), which run at the host's pace however fast the log replays.
+ */
+const REPLAY_TIMED_MAX_WAIT_MS = 10_000;
 /** How often input waiting for the app to start (LogTarget.ready) checks again. */
 const STARTUP_POLL_MS = 30;
 /** How often deferred work is retried while this node may not act (no valid lease). */
@@ -82,6 +90,8 @@ export class InputLog {
   private pumpTimer: NodeJS.Timeout | undefined;
   /** Since when the next entry has waited for its app's output to catch up. */
   private waitingSince: number | undefined;
+  /** The first timed entry this replica applied: its time (µs) and when (performance.now()). */
+  private paceAnchor: { time: number; at: number } | undefined;
   /** The output count that entry waits for: output reaching it applies the entry at once. */
   private waitingFor: number | undefined;
   private readonly applyWaiters: Array<{ index: number; resolve: () => void }> = [];
@@ -204,9 +214,10 @@ export class InputLog {
       if (due !== undefined && target.kind === 'terminal' && this.options.outputBytes() < due) {
         this.waitingSince ??= performance.now();
         const waited = performance.now() - this.waitingSince;
-        if (waited < REPLAY_MAX_WAIT_MS) {
+        const patience = this.patience(entry, this.waitingSince);
+        if (waited < patience) {
           this.waitingFor = due;
-          retry(REPLAY_MAX_WAIT_MS - waited);
+          retry(patience - waited);
           break;
         }
       }
@@ -217,6 +228,13 @@ export class InputLog {
     }
     if (typed && this.role === 'primary') this.options.onApplied();
     this.settle();
+  }
+
+  /** How long `entry` may wait, from `since`, for its output (REPLAY_MAX_WAIT_MS, or until due as the primary spaced it). */
+  private patience(entry: LogEntry, since: number): number {
+    if (entry.time === undefined || this.paceAnchor === undefined) return REPLAY_MAX_WAIT_MS;
+    const due = this.paceAnchor.at + (entry.time - this.paceAnchor.time) / 1000;
+    return Math.min(Math.max(due - since, REPLAY_MAX_WAIT_MS), REPLAY_TIMED_MAX_WAIT_MS);
   }
 
   /** The output count this replica's app should have reached before `entry` is applied (undefined: no wait). */
@@ -232,7 +250,10 @@ export class InputLog {
     // is promoted, pace by.
     this.lastPrimaryOutput = entry.after;
     entry.after = this.lastOwnOutput = this.options.outputBytes();
-    if (entry.time !== undefined) this.options.target.setClock(entry.time);
+    if (entry.time !== undefined) {
+      this.paceAnchor ??= { time: entry.time, at: performance.now() };
+      this.options.target.setClock(entry.time, entry.data?.length ?? 0);
+    }
     if (entry.data) this.options.target.write(entry.data);
     else this.options.target.resize(entry.cols, entry.rows);
     while (this.applyWaiters.length > 0 && this.applyWaiters[0]!.index <= this.appliedIndex) this.applyWaiters.shift()!.resolve();

@@ -115,7 +115,7 @@ export class Session {
         kind: display.kind,
         ready: () => display.ready(),
         checkInput: (data) => display.checkInput(data),
-        setClock: (timeUs) => display.setClock(timeUs),
+        setClock: (timeUs, inputBytes) => display.setClock(timeUs, inputBytes),
         write: (data) => display.write(data),
         resize: (cols, rows) => {
           display.resize(cols, rows);

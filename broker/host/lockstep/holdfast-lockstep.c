@@ -1,68 +1,131 @@
 // Holdfast's lockstep shim, preloaded (LD_PRELOAD) into every process of a lockstep
-// session's sandbox: it makes what an app reads of the wall clock and of randomness
-// the same on every replica of the session, so replicas stay in step.
+// session's sandbox: it makes what an app reads of the clocks and of randomness the
+// same on every replica of the session, so replicas stay in step.
 //
-// Time: the wall clock an app reads (clock_gettime of CLOCK_REALTIME and its coarse
-// and TAI kin, gettimeofday, time, timespec_get) is the time of the last log entry
-// the host applied to this replica — stamped by the primary when it took the entry,
-// and replicated with it — plus one microsecond for each read this process made since
-// that entry. The host writes it into a shared file (the "clock") before it writes the
-// entry's bytes to the app, so an app woken by input reads the same time on every
-// replica. Reads more than WINDOW_US after the host set the clock (an app's own timers,
-// not an answer to input) see the entry's time plus the time elapsed since: a timer
-// keeps firing, at most WINDOW_US late after input, and such reads are not replicated.
+// Time is logical, per process, and moves only with what is replicated:
+//   - each process has its own clock (µs since the epoch). A forked child starts with
+//     its parent's; a program that exec(2)s keeps it (through the process table, a
+//     shared file of the sandbox, indexed by pid: pids are the same on every replica,
+//     each sandbox has its own pid namespace and forks in the same order);
+//   - when it reads the person's input from the app's terminal, its clock moves to the
+//     time of the log entry those bytes came from — stamped by the primary when it took
+//     the entry, and replicated with it. The shim counts the bytes all processes have
+//     read of that terminal (in the process table), and the host lists where each
+//     entry's bytes end: so the time a read takes does not depend on when the replica
+//     happened to apply later entries. Other terminals and sockets (a GUI app's display
+//     connection, where its keys and clicks arrive) move it to the last entry applied;
+//   - when it sleeps or a wait of its times out (nanosleep, poll, select, epoll_wait,
+//     condition variables and semaphores with deadlines), its clock moves on by exactly
+//     what it waited: its timers see the time they asked for pass;
+//   - when it reaps a child (wait, waitpid), its clock moves to the child's if later;
+//   - each read of a clock moves it on by one microsecond (time never stands still).
+// Wall clocks (CLOCK_REALTIME and kin, gettimeofday, time, timespec_get) read it;
+// monotonic clocks (CLOCK_MONOTONIC, _RAW, _COARSE, BOOTTIME) read it counted from the
+// session's start; CPU-time clocks (clock(), CLOCK_PROCESS/THREAD_CPUTIME_ID) read the
+// process's own logical age. Waits with absolute deadlines on these clocks are turned
+// into the real waits they mean. Nothing here reads the host's clock to answer an app.
 //
-// Randomness: getrandom, getentropy and syscall(SYS_getrandom) give ChaCha20 output
-// under the session's 256-bit key (chosen by the primary, in the clock file), with a
-// nonce made of the process id (pids are the same on every replica: each sandbox has
-// its own pid namespace and its processes fork in the same order).
+// Randomness: getrandom, getentropy, syscall(SYS_getrandom), and /dev/urandom and
+// /dev/random opened with open/openat/fopen give ChaCha20 output under the session's
+// 256-bit key (chosen by the primary, in the clock file), with a nonce made of the
+// process id.
 //
-// Not covered (docs/cluster.md): monotonic clocks (left real: kernel waits take
-// absolute deadlines on them), statically linked programs, direct vDSO calls or
-// syscalls for the clock, rdtsc, /dev/urandom, glibc-internal getrandom (arc4random),
-// file timestamps, and timing-dependent behaviour (timeouts, threads, signals).
+// Not covered (docs/cluster.md): statically linked programs, direct vDSO calls or
+// syscalls for the clock, rdtsc, glibc-internal getrandom (arc4random), a random device
+// read through a duplicated descriptor, file timestamps (the kernel's), timers that
+// signal (alarm, setitimer, timer_create) or use timerfd, and threads whose order
+// decides what they read.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 /* The clock file, as the host writes it (broker/host/lockstep-clock.ts):
-   [0,8) magic, [8,40) key, [40,64) the clock: {time: µs since the epoch; set: the
-   host's CLOCK_MONOTONIC in µs when it wrote it; check: time ^ set ^ CHECK}, written
-   by the host in one write; a read that catches it half-written fails the check and
-   reads again. */
-#define CLOCK_MAGIC 0x335453484f4c4448ULL /* "HDLOHST3" little-endian */
+   [0,8) magic, [8,40) key, [40,48) the session's start (µs since the epoch),
+   [48,64) the app's terminal {st_dev, st_rdev}, [64,96) the last entry applied
+   {time: µs since the epoch; end: bytes of terminal input through it; seq: entries so
+   far; check: time ^ end ^ seq ^ CHECK}, written by the host in one write — a read
+   that catches it half-written fails the check and reads again — and [96,…) a ring of
+   RING entries {end, time}, entry seq at (seq - 1) % RING, written before the record. */
+#define CLOCK_MAGIC 0x345453484f4c4448ULL /* "HDLOHST4" little-endian */
 #define CHECK 0x6b636f6c6b636f6cULL
-#define CLOCK_SIZE 64
-/* How long after the host set the clock a read still counts as an answer to input. */
-#define WINDOW_US 2000000LL
+#define RING 1024
+#define CLOCK_SIZE (96 + RING * 16)
+
+struct ring_entry {
+  volatile int64_t end;
+  volatile int64_t time_us;
+};
 
 struct clock_file {
   uint64_t magic;
   uint8_t key[32];
+  int64_t start_us;
+  volatile uint64_t terminal_dev;
+  volatile uint64_t terminal_rdev;
   volatile int64_t time_us;
-  volatile int64_t set_us;
+  volatile int64_t end;
+  volatile int64_t seq;
   volatile uint64_t check;
+  struct ring_entry ring[RING];
 };
 
+/* The process table (HOLDFAST_LOCKSTEP_PROCS, read-write, zeroed by the host):
+   PROC_SLOTS slots {pid, clock, reads}, a pid's at pid % PROC_SLOTS. A process keeps
+   its clock there, and how many of its microseconds are its own reads of the clock
+   since it was forked, so a program it execs, or a parent that reaps it, can read
+   them. Slot 0 (no pid is 0) counts the bytes read of the app's terminal. */
+#define PROC_SLOTS 65536
+struct proc_slot {
+  volatile int64_t pid;
+  volatile int64_t clock_us;
+  volatile int64_t reads;
+  int64_t unused;
+};
+
+/* Monotonic clocks read the logical clock counted from the session's start, plus this
+   (so no app sees a monotonic time of zero, which some treat as unset). */
+#define MONOTONIC_BASE_US 1000000000LL
+
 static const struct clock_file *clock_map;
+static struct proc_slot *procs;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* This process's reads since the entry time changed, and the last time it returned. */
-static int64_t seen_entry = INT64_MIN;
+/* This process's logical clock, its own reads of it since it was forked, and its value
+   when the process began (for CPU time). */
+static int64_t now_us;
 static int64_t reads;
-static int64_t last_returned = INT64_MIN;
+static int64_t born_us;
+static pid_t clock_pid;
+
+static int (*real_clock_gettime)(clockid_t, struct timespec *);
+
+/* The next definition of `name` (libc's), looked up once. */
+#define REAL(name) \
+  static __typeof__(&name) real_##name; \
+  if (!real_##name) real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name)
 
 /* This process's random stream: ChaCha20 block counter, and the pid it belongs to. */
 static pid_t stream_pid;
@@ -70,75 +133,188 @@ static uint64_t block_counter;
 static uint8_t leftover[64];
 static size_t leftover_len;
 
-static int (*real_clock_gettime)(clockid_t, struct timespec *);
-static int (*real_gettimeofday)(struct timeval *restrict, void *restrict);
+/* ---- the clock file, the process table and this process's clock ---- */
+
+static void *map_file(const char *path, size_t size, int writable) {
+  if (!path) return NULL;
+  int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  void *map = mmap(NULL, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  return map == MAP_FAILED ? NULL : map;
+}
+
+struct last_entry {
+  int64_t time_us, end, seq;
+};
+
+/* The last log entry the host applied, whole. */
+static struct last_entry last_entry(void) {
+  for (;;) {
+    struct last_entry e = {clock_map->time_us, clock_map->end, clock_map->seq};
+    uint64_t c = clock_map->check;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (((uint64_t)e.time_us ^ (uint64_t)e.end ^ (uint64_t)e.seq ^ CHECK) == c) return e;
+  }
+}
+
+static int64_t entry_time(void) { return last_entry().time_us; }
+
+/* The time of the entry whose bytes include the terminal's `count`th input byte. */
+static int64_t time_of_byte(int64_t count) {
+  struct last_entry last = last_entry();
+  if (count > last.end || last.seq == 0) return last.time_us;
+  int64_t seq = last.seq, time = last.time_us;
+  /* Back while the entry before also reaches `count` (and is still in the ring). */
+  while (seq > 1 && last.seq - (seq - 1) < RING) {
+    const struct ring_entry *before = &clock_map->ring[(seq - 2) % RING];
+    if (before->end < count) break;
+    time = before->time_us;
+    seq -= 1;
+  }
+  return time;
+}
+
+static struct proc_slot *slot_of(pid_t pid) {
+  return procs && pid > 0 ? &procs[pid % PROC_SLOTS] : NULL;
+}
+
+/* A pid's slot in the table, or NULL if the table holds none for it. */
+static const struct proc_slot *proc_of(pid_t pid) {
+  const struct proc_slot *slot = slot_of(pid);
+  return slot && __atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE) == pid ? slot : NULL;
+}
+
+static void raise_to(volatile int64_t *field, int64_t value) {
+  int64_t seen = __atomic_load_n(field, __ATOMIC_RELAXED);
+  while (seen < value && !__atomic_compare_exchange_n(field, &seen, value, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+  }
+}
+
+/* This process's clock `value`, where a program it execs or its parent finds it (never
+   lowered: threads and signal handlers publish concurrently). */
+static void publish(int64_t value) {
+  struct proc_slot *slot = slot_of(clock_pid);
+  if (!slot) return;
+  int64_t own = __atomic_load_n(&reads, __ATOMIC_ACQUIRE);
+  if (__atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE) != clock_pid) {
+    slot->clock_us = value;
+    slot->reads = own;
+    __atomic_store_n(&slot->pid, (int64_t)clock_pid, __ATOMIC_RELEASE);
+    return;
+  }
+  raise_to(&slot->reads, own);
+  raise_to(&slot->clock_us, value);
+}
+
+static void after_fork(void) {
+  /* The child has its parent's clock (its memory is a copy); it publishes it under its own pid. */
+  pthread_mutex_init(&lock, NULL);
+  clock_pid = getpid();
+  born_us = now_us;
+  reads = 0;
+  publish(now_us);
+}
 
 static void init(void) {
   real_clock_gettime = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
-  real_gettimeofday = (int (*)(struct timeval *restrict, void *restrict))dlsym(RTLD_NEXT, "gettimeofday");
-  const char *path = getenv("HOLDFAST_LOCKSTEP_CLOCK");
-  if (!path) return;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  void *map = mmap(NULL, CLOCK_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-  close(fd);
-  if (map == MAP_FAILED) return;
-  if (((const struct clock_file *)map)->magic != CLOCK_MAGIC) {
-    munmap(map, CLOCK_SIZE);
+  const struct clock_file *map = map_file(getenv("HOLDFAST_LOCKSTEP_CLOCK"), CLOCK_SIZE, 0);
+  if (!map) return;
+  if (map->magic != CLOCK_MAGIC) {
+    munmap((void *)map, CLOCK_SIZE);
     return;
   }
-  clock_map = (const struct clock_file *)map;
+  procs = map_file(getenv("HOLDFAST_LOCKSTEP_PROCS"), PROC_SLOTS * sizeof(struct proc_slot), 1);
+  clock_map = map;
+  clock_pid = getpid();
+  /* A program exec'd keeps its process's clock; one started by vfork-and-exec (posix_spawn)
+     takes its parent's, which waits for the exec; the sandbox's first process takes the
+     last entry's time (the session's start: no input is applied before the app started). */
+  const struct proc_slot *own = proc_of(clock_pid), *parent = proc_of(getppid());
+  int64_t start = own ? own->clock_us : parent ? parent->clock_us : entry_time();
+  reads = own ? own->reads : 0;
+  now_us = born_us = start;
+  pthread_atfork(NULL, NULL, after_fork);
+  publish(start);
 }
+
+__attribute__((constructor)) static void load(void) { pthread_once(&once, init); }
 
 static int active(void) {
   pthread_once(&once, init);
   return clock_map != NULL;
 }
 
-/* The clock as the host last wrote it, whole. */
-static void current_clock(int64_t *time_us, int64_t *set_us) {
-  for (;;) {
-    int64_t t = clock_map->time_us;
-    int64_t s = clock_map->set_us;
-    uint64_t c = clock_map->check;
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (((uint64_t)t ^ (uint64_t)s ^ CHECK) == c) {
-      *time_us = t;
-      *set_us = s;
+/* The clock is changed with atomics, never a lock: a signal handler (a SIGCHLD handler
+   that reaps) may change it while the code it interrupted is changing it too. */
+
+/* A read of the clock: it moves on by a microsecond. */
+static int64_t tick(void) {
+  __atomic_add_fetch(&reads, 1, __ATOMIC_ACQ_REL);
+  int64_t now = __atomic_add_fetch(&now_us, 1, __ATOMIC_ACQ_REL);
+  publish(now);
+  return now;
+}
+
+static int64_t current(void) { return __atomic_load_n(&now_us, __ATOMIC_ACQUIRE); }
+
+static void advance_to(int64_t time_us) {
+  int64_t seen = current();
+  while (seen < time_us) {
+    if (__atomic_compare_exchange_n(&now_us, &seen, time_us, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      publish(time_us);
       return;
     }
   }
 }
 
-/* The virtual wall clock, in microseconds since the epoch. */
-static int64_t virtual_now(void) {
-  int64_t t, set_us;
-  struct timespec mono;
-  if (real_clock_gettime) real_clock_gettime(CLOCK_MONOTONIC, &mono);
-  else syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &mono);
-  pthread_mutex_lock(&lock);
-  current_clock(&t, &set_us);
-  if (t != seen_entry) {
-    seen_entry = t;
-    reads = 0;
-  }
-  int64_t elapsed_us = (int64_t)mono.tv_sec * 1000000LL + mono.tv_nsec / 1000 - set_us;
-  int64_t now = elapsed_us < WINDOW_US ? t + reads++ : t + elapsed_us;
-  if (now <= last_returned) now = last_returned + 1;
-  last_returned = now;
-  pthread_mutex_unlock(&lock);
-  return now;
+static void advance_by(int64_t us) {
+  if (us <= 0) return;
+  publish(__atomic_add_fetch(&now_us, us, __ATOMIC_ACQ_REL));
 }
 
-static int is_wall_clock(clockid_t id) {
-  return id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE || id == CLOCK_TAI;
+/* ---- clocks ---- */
+
+enum kind { OTHER, WALL, MONOTONIC, CPU };
+
+static enum kind kind_of(clockid_t id) {
+  switch (id) {
+    case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE:
+    case CLOCK_TAI:
+      return WALL;
+    case CLOCK_MONOTONIC:
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_MONOTONIC_COARSE:
+    case CLOCK_BOOTTIME:
+      return MONOTONIC;
+    case CLOCK_PROCESS_CPUTIME_ID:
+    case CLOCK_THREAD_CPUTIME_ID:
+      return CPU;
+    default:
+      return OTHER;
+  }
+}
+
+/* The logical clock `wall` as a clock of this kind reads it. */
+static int64_t as_clock(enum kind kind, int64_t wall) {
+  if (kind == MONOTONIC) return wall - clock_map->start_us + MONOTONIC_BASE_US;
+  if (kind == CPU) return wall - born_us;
+  return wall;
+}
+
+static int64_t us_of(const struct timespec *ts) { return (int64_t)ts->tv_sec * 1000000LL + ts->tv_nsec / 1000; }
+
+static struct timespec timespec_of(int64_t us) {
+  if (us < 0) us = 0;
+  struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000};
+  return ts;
 }
 
 int clock_gettime(clockid_t id, struct timespec *ts) {
-  if (active() && is_wall_clock(id)) {
-    int64_t us = virtual_now();
-    ts->tv_sec = us / 1000000;
-    ts->tv_nsec = (us % 1000000) * 1000;
+  enum kind kind = active() ? kind_of(id) : OTHER;
+  if (kind != OTHER) {
+    *ts = timespec_of(as_clock(kind, tick()));
     return 0;
   }
   if (real_clock_gettime) return real_clock_gettime(id, ts);
@@ -147,16 +323,14 @@ int clock_gettime(clockid_t id, struct timespec *ts) {
 
 int gettimeofday(struct timeval *restrict tv, void *restrict tz) {
   if (active()) {
-    {
-      int64_t us = virtual_now();
-      tv->tv_sec = us / 1000000;
-      tv->tv_usec = us % 1000000;
-    }
+    int64_t us = tick();
+    tv->tv_sec = us / 1000000;
+    tv->tv_usec = us % 1000000;
     if (tz) memset(tz, 0, sizeof(struct timezone));
     return 0;
   }
-  if (real_gettimeofday) return real_gettimeofday(tv, tz);
-  return (int)syscall(SYS_gettimeofday, tv, tz);
+  REAL(gettimeofday);
+  return real_gettimeofday(tv, tz);
 }
 
 time_t time(time_t *out) {
@@ -172,6 +346,190 @@ int timespec_get(struct timespec *ts, int base) {
   return base;
 }
 
+clock_t clock(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (clock_t)(ts.tv_sec * CLOCKS_PER_SEC + ts.tv_nsec / (1000000000 / CLOCKS_PER_SEC));
+}
+
+/* ---- waits: a timeout that runs out moves the clock on by what was waited ---- */
+
+int nanosleep(const struct timespec *request, struct timespec *remaining) {
+  REAL(nanosleep);
+  struct timespec left = {0, 0};
+  int result = real_nanosleep(request, &left);
+  if (active() && (result == 0 || errno == EINTR)) advance_by(us_of(request) - (result == 0 ? 0 : us_of(&left)));
+  if (result != 0 && remaining) *remaining = left;
+  return result;
+}
+
+int usleep(useconds_t us) {
+  struct timespec request = timespec_of(us);
+  return nanosleep(&request, NULL);
+}
+
+unsigned int sleep(unsigned int seconds) {
+  struct timespec request = {.tv_sec = seconds, .tv_nsec = 0}, left = {0, 0};
+  if (nanosleep(&request, &left) == 0) return 0;
+  return (unsigned int)left.tv_sec + (left.tv_nsec > 0);
+}
+
+int clock_nanosleep(clockid_t id, int flags, const struct timespec *request, struct timespec *remaining) {
+  REAL(clock_nanosleep);
+  enum kind kind = active() ? kind_of(id) : OTHER;
+  if (kind != WALL && kind != MONOTONIC) return real_clock_nanosleep(id, flags, request, remaining);
+  /* A deadline on the logical clock is a wait of the difference, in real time. */
+  int64_t wait = flags & TIMER_ABSTIME ? us_of(request) - as_clock(kind, current()) : us_of(request);
+  if (wait <= 0) return 0;
+  struct timespec relative = timespec_of(wait), left = {0, 0};
+  int result = real_clock_nanosleep(CLOCK_MONOTONIC, 0, &relative, &left);
+  advance_by(wait - (result == 0 ? 0 : us_of(&left)));
+  if (result != 0 && remaining && !(flags & TIMER_ABSTIME)) *remaining = left;
+  return result;
+}
+
+int poll(struct pollfd *fds, nfds_t count, int timeout_ms) {
+  REAL(poll);
+  int result = real_poll(fds, count, timeout_ms);
+  if (result == 0 && timeout_ms > 0 && active()) advance_by((int64_t)timeout_ms * 1000);
+  return result;
+}
+
+int ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask) {
+  REAL(ppoll);
+  int result = real_ppoll(fds, count, timeout, mask);
+  if (result == 0 && timeout && active()) advance_by(us_of(timeout));
+  return result;
+}
+
+int select(int count, fd_set *readable, fd_set *writable, fd_set *failed, struct timeval *timeout) {
+  REAL(select);
+  int64_t wait = timeout ? (int64_t)timeout->tv_sec * 1000000LL + timeout->tv_usec : -1;
+  int result = real_select(count, readable, writable, failed, timeout);
+  if (result == 0 && wait > 0 && active()) advance_by(wait);
+  return result;
+}
+
+int pselect(int count, fd_set *readable, fd_set *writable, fd_set *failed, const struct timespec *timeout, const sigset_t *mask) {
+  REAL(pselect);
+  int result = real_pselect(count, readable, writable, failed, timeout, mask);
+  if (result == 0 && timeout && active()) advance_by(us_of(timeout));
+  return result;
+}
+
+int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms) {
+  REAL(epoll_wait);
+  int result = real_epoll_wait(epfd, events, max, timeout_ms);
+  if (result == 0 && timeout_ms > 0 && active()) advance_by((int64_t)timeout_ms * 1000);
+  return result;
+}
+
+int epoll_pwait(int epfd, struct epoll_event *events, int max, int timeout_ms, const sigset_t *mask) {
+  REAL(epoll_pwait);
+  int result = real_epoll_pwait(epfd, events, max, timeout_ms, mask);
+  if (result == 0 && timeout_ms > 0 && active()) advance_by((int64_t)timeout_ms * 1000);
+  return result;
+}
+
+/* A deadline on a logical clock, as the same deadline on the real clock `real` (what the
+   kernel waits on), and how long it is from now in logical time. */
+static struct timespec real_deadline(enum kind kind, clockid_t real, const struct timespec *deadline, int64_t *wait) {
+  *wait = us_of(deadline) - as_clock(kind, current());
+  struct timespec now;
+  real_clock_gettime(real, &now);
+  return timespec_of(us_of(&now) + (*wait > 0 ? *wait : 0));
+}
+
+/* glibc keeps a condition variable's clock in bit 1 of __wrefs (since 2.25). */
+static clockid_t clock_of_condition(const pthread_cond_t *condition) {
+  return condition->__data.__wrefs & 2 ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+}
+
+int pthread_cond_timedwait(pthread_cond_t *restrict condition, pthread_mutex_t *restrict mutex, const struct timespec *restrict deadline) {
+  REAL(pthread_cond_timedwait);
+  if (!active()) return real_pthread_cond_timedwait(condition, mutex, deadline);
+  clockid_t id = clock_of_condition(condition);
+  int64_t wait;
+  struct timespec real = real_deadline(kind_of(id), id, deadline, &wait);
+  int result = real_pthread_cond_timedwait(condition, mutex, &real);
+  if (result == ETIMEDOUT) advance_by(wait);
+  return result;
+}
+
+int pthread_cond_clockwait(pthread_cond_t *restrict condition, pthread_mutex_t *restrict mutex, clockid_t id, const struct timespec *restrict deadline) {
+  REAL(pthread_cond_clockwait);
+  enum kind kind = active() ? kind_of(id) : OTHER;
+  if ((kind != WALL && kind != MONOTONIC)) return real_pthread_cond_clockwait(condition, mutex, id, deadline);
+  int64_t wait;
+  struct timespec real = real_deadline(kind, CLOCK_MONOTONIC, deadline, &wait);
+  int result = real_pthread_cond_clockwait(condition, mutex, CLOCK_MONOTONIC, &real);
+  if (result == ETIMEDOUT) advance_by(wait);
+  return result;
+}
+
+int sem_timedwait(sem_t *restrict semaphore, const struct timespec *restrict deadline) {
+  REAL(sem_timedwait);
+  if (!active()) return real_sem_timedwait(semaphore, deadline);
+  int64_t wait;
+  struct timespec real = real_deadline(WALL, CLOCK_REALTIME, deadline, &wait);
+  int result = real_sem_timedwait(semaphore, &real);
+  if (result != 0 && errno == ETIMEDOUT) advance_by(wait);
+  return result;
+}
+
+int sem_clockwait(sem_t *restrict semaphore, clockid_t id, const struct timespec *restrict deadline) {
+  REAL(sem_clockwait);
+  enum kind kind = active() ? kind_of(id) : OTHER;
+  if ((kind != WALL && kind != MONOTONIC)) return real_sem_clockwait(semaphore, id, deadline);
+  int64_t wait;
+  struct timespec real = real_deadline(kind, CLOCK_MONOTONIC, deadline, &wait);
+  int result = real_sem_clockwait(semaphore, CLOCK_MONOTONIC, &real);
+  if (result != 0 && errno == ETIMEDOUT) advance_by(wait);
+  return result;
+}
+
+/* ---- a reaped child's clock ----
+   A parent that reaps a child takes its clock if later — less the child's own reads
+   of it, which say nothing of time passing: `sleep 1; date` shows a second on, and a
+   child that only read the clock (seq, date) changes nothing, however early or late
+   its parent reaps it. Whether it reaps in a blocking wait or, as a shell's SIGCHLD handler does, with
+   WNOHANG before it looks for the child's end, it takes the clock before it goes on:
+   the same on every replica. (A background job's end, reaped while the parent is busy
+   with other things, can land between two of its clock reads at another point on
+   another replica: docs/cluster.md.) */
+static pid_t reaped(pid_t pid) {
+  if (pid <= 0 || !active()) return pid;
+  const struct proc_slot *child = proc_of(pid);
+  if (child) advance_to(child->clock_us - child->reads);
+  return pid;
+}
+
+pid_t waitpid(pid_t pid, int *status, int options) {
+  REAL(waitpid);
+  return reaped(real_waitpid(pid, status, options));
+}
+
+pid_t wait(int *status) {
+  REAL(wait);
+  return reaped(real_wait(status));
+}
+
+pid_t wait3(int *status, int options, struct rusage *usage) {
+  REAL(wait3);
+  return reaped(real_wait3(status, options, usage));
+}
+
+pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage) {
+  REAL(wait4);
+  return reaped(real_wait4(pid, status, options, usage));
+}
+
+int waitid(idtype_t type, id_t id, siginfo_t *info, int options) {
+  REAL(waitid);
+  int result = real_waitid(type, id, info, options);
+  if (result == 0 && info && info->si_pid > 0 && !(options & WNOWAIT)) reaped(info->si_pid);
+  return result;
+}
 /* ---- ChaCha20 (RFC 8439), for the random stream ---- */
 
 #define ROTL(a, b) (((a) << (b)) | ((a) >> (32 - (b))))
@@ -245,6 +603,274 @@ int getentropy(void *buf, size_t len) {
     return -1;
   }
   return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
+}
+
+
+/* ---- input: reading a terminal or a socket moves the clock to the last entry's time ---- */
+
+/* What each descriptor is, looked up once: 0 not yet known, TERMINAL the app's
+   terminal, INPUT another terminal or a socket, NOT_INPUT anything else. Forgotten when
+   the descriptor is closed or replaced. A descriptor past the table is looked up on
+   every read. */
+#define KNOWN_FDS 4096
+enum { UNKNOWN, TERMINAL, INPUT, NOT_INPUT };
+static volatile uint8_t fd_kinds[KNOWN_FDS];
+
+static void forget_fd(int fd) {
+  if (fd >= 0 && fd < KNOWN_FDS) fd_kinds[fd] = 0;
+}
+
+static int kind_of_fd(int fd) {
+  if (fd < 0) return NOT_INPUT;
+  uint8_t kind = fd < KNOWN_FDS ? fd_kinds[fd] : UNKNOWN;
+  if (kind == UNKNOWN) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return NOT_INPUT;
+    if (S_ISCHR(st.st_mode) && st.st_dev == clock_map->terminal_dev && st.st_rdev == clock_map->terminal_rdev && clock_map->terminal_rdev != 0) kind = TERMINAL;
+    else if (S_ISSOCK(st.st_mode) || (S_ISCHR(st.st_mode) && isatty(fd))) kind = INPUT;
+    else kind = NOT_INPUT;
+    /* The terminal's identity is written just after the app starts: until then, look again. */
+    if (fd < KNOWN_FDS && (kind != INPUT || clock_map->terminal_rdev != 0)) fd_kinds[fd] = kind;
+  }
+  return kind;
+}
+
+/* Called after a read of `fd` returned `count` bytes (or characters, or lines: what stdio gave). */
+static void read_from(int fd, ssize_t count) {
+  if (count <= 0 || !active()) return;
+  int kind = kind_of_fd(fd);
+  if (kind == TERMINAL && procs) {
+    int64_t read_so_far = __atomic_add_fetch(&procs[0].clock_us, (int64_t)count, __ATOMIC_ACQ_REL);
+    advance_to(time_of_byte(read_so_far));
+  } else if (kind == TERMINAL || kind == INPUT) {
+    advance_to(entry_time());
+  }
+}
+
+ssize_t readv(int fd, const struct iovec *iov, int count) {
+  REAL(readv);
+  ssize_t result = real_readv(fd, iov, count);
+  read_from(fd, result);
+  return result;
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags) {
+  REAL(recv);
+  ssize_t result = real_recv(fd, buf, len, flags);
+  if (!(flags & MSG_PEEK)) read_from(fd, result);
+  return result;
+}
+
+ssize_t recvfrom(int fd, void *restrict buf, size_t len, int flags, struct sockaddr *restrict from, socklen_t *restrict fromlen) {
+  REAL(recvfrom);
+  ssize_t result = real_recvfrom(fd, buf, len, flags, from, fromlen);
+  if (!(flags & MSG_PEEK)) read_from(fd, result);
+  return result;
+}
+
+ssize_t recvmsg(int fd, struct msghdr *message, int flags) {
+  REAL(recvmsg);
+  ssize_t result = real_recvmsg(fd, message, flags);
+  if (!(flags & MSG_PEEK)) read_from(fd, result);
+  return result;
+}
+
+/* stdio reads a terminal with glibc's own read, which the shim does not see: these are where a program meets it. */
+int fgetc(FILE *stream) {
+  REAL(fgetc);
+  int c = real_fgetc(stream);
+  if (c != EOF) read_from(fileno(stream), 1);
+  return c;
+}
+
+int getc(FILE *stream) {
+  REAL(getc);
+  int c = real_getc(stream);
+  if (c != EOF) read_from(fileno(stream), 1);
+  return c;
+}
+
+int getchar(void) {
+  REAL(getchar);
+  int c = real_getchar();
+  if (c != EOF) read_from(STDIN_FILENO, 1);
+  return c;
+}
+
+char *fgets(char *restrict buf, int size, FILE *restrict stream) {
+  REAL(fgets);
+  char *result = real_fgets(buf, size, stream);
+  if (result) read_from(fileno(stream), (ssize_t)strlen(result));
+  return result;
+}
+
+ssize_t getdelim(char **restrict line, size_t *restrict size, int delimiter, FILE *restrict stream) {
+  REAL(getdelim);
+  ssize_t result = real_getdelim(line, size, delimiter, stream);
+  read_from(fileno(stream), result);
+  return result;
+}
+
+ssize_t getline(char **restrict line, size_t *restrict size, FILE *restrict stream) {
+  return getdelim(line, size, '\n', stream);
+}
+
+size_t fread(void *restrict buf, size_t size, size_t count, FILE *restrict stream) {
+  REAL(fread);
+  size_t result = real_fread(buf, size, count, stream);
+  if (result > 0) read_from(fileno(stream), (ssize_t)result);
+  return result;
+}
+
+/* ---- /dev/urandom and /dev/random ---- */
+
+/* Descriptors open on a random device (a bit each; a descriptor past the map reads the
+   real device). A marked descriptor is checked to still be one before each read: a
+   descriptor closed where the shim does not see it (fclose) may be reused. */
+#define RANDOM_FDS 4096
+static volatile uint8_t random_fds[RANDOM_FDS / 8];
+
+static int is_random_device(const char *path) {
+  return path && (strcmp(path, "/dev/urandom") == 0 || strcmp(path, "/dev/random") == 0);
+}
+
+static void mark_random(int fd, int on) {
+  if (fd < 0 || fd >= RANDOM_FDS) return;
+  if (on) __atomic_or_fetch(&random_fds[fd / 8], (uint8_t)(1u << (fd % 8)), __ATOMIC_RELAXED);
+  else __atomic_and_fetch(&random_fds[fd / 8], (uint8_t)~(1u << (fd % 8)), __ATOMIC_RELAXED);
+}
+
+static int random_fd(int fd) {
+  if (fd < 0 || fd >= RANDOM_FDS || !((random_fds[fd / 8] >> (fd % 8)) & 1)) return 0;
+  struct stat st;
+  /* /dev/random is char 1:8, /dev/urandom 1:9. */
+  if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && (st.st_rdev == makedev(1, 8) || st.st_rdev == makedev(1, 9))) return 1;
+  mark_random(fd, 0);
+  return 0;
+}
+
+/* A descriptor just opened: a random device's is marked, any other's number forgets what it was. */
+static int opened(int fd, const char *path) {
+  if (fd < 0) return fd;
+  forget_fd(fd);
+  mark_random(fd, is_random_device(path) && active());
+  return fd;
+}
+
+/* open(2) and kin take a mode only with O_CREAT or O_TMPFILE. */
+#define MODE_ARG(flags, mode) \
+  mode_t mode = 0; \
+  if ((flags) & (O_CREAT | O_TMPFILE)) { \
+    va_list ap; \
+    va_start(ap, flags); \
+    mode = (mode_t)va_arg(ap, int); \
+    va_end(ap); \
+  }
+
+int open(const char *path, int flags, ...) {
+  MODE_ARG(flags, mode);
+  REAL(open);
+  return opened(real_open(path, flags, mode), path);
+}
+
+int open64(const char *path, int flags, ...) {
+  MODE_ARG(flags, mode);
+  REAL(open64);
+  return opened(real_open64(path, flags, mode), path);
+}
+
+int openat(int dir, const char *path, int flags, ...) {
+  MODE_ARG(flags, mode);
+  REAL(openat);
+  return opened(real_openat(dir, path, flags, mode), path);
+}
+
+int openat64(int dir, const char *path, int flags, ...) {
+  MODE_ARG(flags, mode);
+  REAL(openat64);
+  return opened(real_openat64(dir, path, flags, mode), path);
+}
+
+int close(int fd) {
+  REAL(close);
+  mark_random(fd, 0);
+  forget_fd(fd);
+  return real_close(fd);
+}
+
+int fclose(FILE *stream) {
+  REAL(fclose);
+  int fd = fileno(stream);
+  mark_random(fd, 0);
+  forget_fd(fd);
+  return real_fclose(stream);
+}
+
+int dup2(int fd, int target) {
+  REAL(dup2);
+  int result = real_dup2(fd, target);
+  if (result >= 0 && result != fd) {
+    forget_fd(result);
+    mark_random(result, 0);
+  }
+  return result;
+}
+
+int dup3(int fd, int target, int flags) {
+  REAL(dup3);
+  int result = real_dup3(fd, target, flags);
+  if (result >= 0) {
+    forget_fd(result);
+    mark_random(result, 0);
+  }
+  return result;
+}
+
+ssize_t read(int fd, void *buf, size_t len) {
+  if (random_fd(fd)) {
+    random_fill(buf, len);
+    return (ssize_t)len;
+  }
+  REAL(read);
+  ssize_t result = real_read(fd, buf, len);
+  read_from(fd, result);
+  return result;
+}
+
+ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen) {
+  if (len > buflen) abort();
+  return read(fd, buf, len);
+}
+
+/* A stdio stream over a random device: fopen's own reads bypass read(2)'s symbol. */
+static ssize_t cookie_read(void *cookie, char *buf, size_t len) {
+  (void)cookie;
+  random_fill((uint8_t *)buf, len);
+  return (ssize_t)len;
+}
+
+static FILE *random_stream(const char *mode) {
+  if (strchr(mode, 'w') || strchr(mode, 'a') || strchr(mode, '+')) return NULL;
+  cookie_io_functions_t io = {.read = cookie_read, .write = NULL, .seek = NULL, .close = NULL};
+  return fopencookie(NULL, mode, io);
+}
+
+FILE *fopen(const char *path, const char *mode) {
+  if (is_random_device(path) && active()) {
+    FILE *stream = random_stream(mode);
+    if (stream) return stream;
+  }
+  REAL(fopen);
+  return real_fopen(path, mode);
+}
+
+FILE *fopen64(const char *path, const char *mode) {
+  if (is_random_device(path) && active()) {
+    FILE *stream = random_stream(mode);
+    if (stream) return stream;
+  }
+  REAL(fopen64);
+  return real_fopen64(path, mode);
 }
 
 /* OpenSSL and others call getrandom through syscall(2). */
