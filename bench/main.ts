@@ -23,7 +23,11 @@
 // one request at a time), and key → frame latency on an idle one, through a Holdfast
 // session against Debian's websockify (what noVNC talks to) on the same Xvnc, in the
 // same run. 11 TLS: connect → welcome, keystroke echo and 100 MiB of output over wss (a
-// second node with node.tls) against ws, alternating (tls.ts).
+// second node with node.tls) against ws, alternating (tls.ts). 12 lockstep coverage:
+// 21 real Debian apps (support/coverage-apps.ts), each replicated on a 3-node cluster
+// and killed (kill -9 of its primary's node) halfway through a scripted session, its
+// screen and files compared with before the kill and with a single-node reference run
+// (coverage.ts; BENCH_COVERAGE_APPS=a,b for some).
 // The process exit code is 0 whenever the bench could run, whatever it measured.
 //
 // --use-dist  use dist/ as it is (default: run scripts/build.mjs first, so the numbers
@@ -34,7 +38,8 @@
 // --wait-quiet=S  before starting, wait up to S seconds (default 30; 0: don't) for the
 //             machine to be quiet (< 15 % busy over a second): other load skews everything
 // --only=LIST run only some parts, e.g. --only=echo,throughput (signin, launch, echo,
-//             throughput, exit, stall, memory, resume, failover, replication, rfb, tls); the
+//             throughput, exit, stall, memory, resume, failover, replication, rfb, tls,
+//             coverage); the
 //             JSON then holds only those
 //
 // Environment: BENCH_NODE_FLAGS / BENCH_CLI_FLAGS add Node flags to the broker node /
@@ -51,7 +56,7 @@ import { benchMemory } from './memory.js';
 import { hashPassword, startNode, writeConfig, type BenchNode } from './node.js';
 import { interferenceMeter, machineBusy } from './other-load.js';
 import { cleanUpAtExit, cleanupAll, noteDescendants, removeAtExit, type Cleanup } from './processes.js';
-import { benchFailover, benchReplication, benchResume, benchRfb } from './parts.js';
+import { benchCoverage, benchFailover, benchReplication, benchResume, benchRfb } from './parts.js';
 import { signIn } from './protocol-client.js';
 import { render } from './report.js';
 import { BUDGET, N, QUICK, WAIT_QUIET_S, WATCHDOG_MS, paths, usePaths, wanted } from './settings.js';
@@ -193,6 +198,7 @@ async function main(buildDir: string): Promise<never> {
     if (wanted('resume')) await step('resume', '7 resume after the path returns (fault proxy)', () => benchResume());
     if (wanted('failover')) await step('failover', '8 failover on a 3-node cluster (kill -9 and SIGSTOP of the primary)', () => benchFailover());
     if (wanted('replication')) await step('replication', '9 keystroke echo with a lockstep standby vs without', () => benchReplication());
+    if (wanted('coverage')) await step('coverage', '12 lockstep coverage: real apps across kill -9 of their primary, against a reference run', () => benchCoverage());
   } catch (error) {
     errors.fatal = error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`bench: ${errors.fatal}\n`);

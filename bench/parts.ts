@@ -1,5 +1,5 @@
 // The parts that run apart from the bench's own node — resume (7), failover (8),
-// replication (9) — and the GUI part (10): each is loaded only when asked for (they
+// replication (9), coverage (12) — and the GUI part (10): each is loaded only when asked for (they
 // pull in the broker's source or the cluster harness) and given what it needs here.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +53,15 @@ export async function benchReplication() {
     blocks: N.replicationBlocks,
     cli: paths.cli,
   });
+}
+
+/**
+ * Part 12 (coverage.ts): real apps kept across kill -9 of their primary, against a
+ * single-node reference. BENCH_COVERAGE_APPS=a,b runs only those.
+ */
+export async function benchCoverage() {
+  const { run } = await import('./coverage.js');
+  return run({ cli: paths.cli, progress, ...(process.env.BENCH_COVERAGE_APPS ? { only: process.env.BENCH_COVERAGE_APPS.split(',') } : {}) });
 }
 
 /**

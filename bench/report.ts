@@ -218,6 +218,28 @@ export function render(result: Json): string {
     out.push('');
   } else if (result.errors.tls) out.push(`11 TLS: ${err('tls')}`, '');
 
+  const cov = result.results.coverage;
+  if (cov) {
+    const yes = (v: boolean | null) => (v === null ? '—' : v ? 'yes' : 'NO');
+    const rows = cov.apps.map((app: Json) =>
+      app.skipped
+        ? [app.app, 'not run', '', '', '', '', '', app.skipped]
+        : [
+            app.app,
+            app.passed ? 'kept' : app.lost ? 'LOST' : 'NOT kept',
+            `${app.divergencesBeforeKill}/${app.divergencesAfterKill}`,
+            yes(app.screenKept),
+            yes(app.filesKept),
+            yes(app.matchesReference),
+            app.killToLiveMs === null ? '—' : fmtMs(app.killToLiveMs),
+            [app.lost, ...app.notes, ...app.divergenceDetails, app.standbyBack === false ? 'no standby in step again within 20 s' : null].filter(Boolean).join('; ').slice(0, 140),
+          ],
+    );
+    out.push(table(rows, ['12 Coverage: app, kill -9 halfway', 'state', 'diverged before/after', 'screen kept', 'files kept', 'as reference', 'kill → live', 'notes']));
+    out.push(`   kept: terminal apps ${pct(cov.terminalKept)}, GUI apps ${pct(cov.guiKept)}; files changed without a divergence: ${cov.filesChangedSilently.length === 0 ? 'none' : cov.filesChangedSilently.join(', ')}; kill → live p50 ${fmtMs(cov.killToLiveMs?.p50)}, max ${fmtMs(cov.killToLiveMs?.max)}`);
+    out.push('');
+  } else if (result.errors.coverage) out.push(`12 coverage: ${err('coverage')}`, '');
+
   if (result.checks.length > 0) {
     out.push('6  Correctness');
     for (const c of result.checks) out.push(`   ${c.pass ? 'PASS' : 'FAIL'}  ${c.name}${c.pass ? '' : `  — ${summarize(c.detail)}`}`);

@@ -47,7 +47,7 @@ export const BUDGET = {
   reference: { ttydEchoP50Us: 113, nodePtyEchoP50Us: 74, ttydMBs: 54, barePtyMBs: 85 },
 };
 // Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own.
-export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0);
+export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0);
 
 // Apps of the bench catalog. Output sizes are exact so byte counts can be verified:
 // `tr` output has no newline, so the app's PTY (ONLCR) does not change its length.

@@ -1,6 +1,6 @@
 // The lockstep coverage suite, light (issue 20): the apps support/coverage-apps.ts marks
 // `light` — bash with date/$RANDOM/mktemp and a background loop, python3 with random and
-// time, vim, bc, sqlite3, git and xedit — each replicated in a 3-node cluster, its
+// time, vim, bc, sqlite3, git, perl and xedit — each replicated in a 3-node cluster, its
 // primary killed (kill -9) halfway through its script, against a single-node reference
 // run of the same script. The whole suite is `npm run bench -- --only=coverage`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -10,6 +10,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, waitForStatus, type TestCluster } from '../support/cluster-harness.js';
 import type { ClusterStatus } from '../shared/protocol/index.js';
+import { client, launch } from '../support/harness.js';
+import { axeViolations } from './page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -139,6 +141,32 @@ describe('the web client on a cluster', () => {
     await waitFor('the node to take sessions again', async () => /accepting/.test((await admin.locator(`tr[data-node="${primary}"]`).textContent()) ?? ''));
     expect(adminErrors).toEqual([]);
     await person.close();
+    await operator.close();
+  }, 90_000);
+
+  it('tells an administrator which apps lockstep cannot keep, and what to do about them', async () => {
+    for (const node of c.nodes) if (!node.alive) await c.restart(node.name);
+    // An app that prints the kernel's random numbers: its standbys diverge (support/cluster-harness.ts).
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'random');
+    const diverging = (s: ClusterStatus) => s.apps?.find((a) => a.app === 'random');
+    const status = await waitForStatus(c, (s) => (diverging(s)?.divergences ?? 0) >= 1, 45_000);
+    expect(diverging(status)).toMatchObject({ failover: 'lockstep', sessions: 1 });
+    const operator = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const admin = await operator.newPage();
+    await signIn(admin, c.nodes[1]!.url, 'admin', 'admin-pw');
+    await admin.getByRole('tab', { name: 'Admin' }).click();
+    const table = admin.getByRole('table', { name: 'Apps whose standbys diverged' });
+    const row = table.locator('tr[data-app="random"]');
+    await waitFor('the app on the admin page', async () => (await row.count()) === 1);
+    expect(await row.textContent()).toContain('lockstep');
+    expect(await row.textContent()).toMatch(/its (screen|files) (differs|differ|never matched)/);
+    expect(await admin.getByText('Set failover: restart for it in the catalog').count()).toBe(1);
+    await admin.screenshot({ path: join(artifacts, 'admin-diverging-apps.png'), fullPage: true });
+    expect(await axeViolations(admin)).toEqual([]);
+    stream.close();
+    ann.signOut();
     await operator.close();
   }, 90_000);
 });

@@ -1,5 +1,6 @@
 // What a person sees on the web client's page, read the way they read it: by
 // accessible names and the terminal's visible rows (Playwright, Debian's Chromium).
+import axe from 'axe-core';
 import type { Page } from 'playwright-core';
 
 /** The app tiles a person sees, by their accessible names ("Launch Shell", …). */
@@ -13,4 +14,13 @@ export function terminalRows(page: Page, app: string): Promise<string[]> {
     .getByRole('region', { name: `${app} session` })
     .locator('.xterm-rows > div')
     .evaluateAll((rows) => rows.map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
+}
+
+/** What axe-core (WCAG 2.1 A and AA rules) finds wrong on the page as it is now: rule id, impact and the first element, per violation. */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axe.source });
+  const result = (await page.evaluate(() => (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<unknown> } }).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }))) as {
+    violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
+  };
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes[0]?.target.join(' ') ?? ''}`);
 }

@@ -4,7 +4,7 @@
 // tables for people or as JSON for scripts.
 import { parseArgs } from 'node:util';
 import { Connection, ProtocolError } from '../../shared/core/index.js';
-import { ClusterStatusSchema, type ClusterStatus } from '../../shared/protocol/index.js';
+import { ClusterStatusSchema, type AppDivergence, type ClusterStatus } from '../../shared/protocol/index.js';
 import { nodeSocketFactoryWith } from './connect.js';
 import { TRUST_OPTIONS, trustFrom } from './trust-options.js';
 import { requestJson, type JsonReply, type Trust } from '../tls/trust.js';
@@ -107,7 +107,24 @@ export function formatStatus(status: ClusterStatus): string {
     ['NODE', 'LIMITS', 'SECCOMP', 'RUNS AS'],
     status.nodes.map((n) => [n.name, n.sandbox?.limits ?? '?', n.sandbox?.seccomp ?? '?', n.sandbox?.users ?? '?']),
   );
-  return `Nodes (${status.nodes.length}), as seen from ${status.node}:\n${nodes}\nSandboxes:\n${sandboxes}\nSessions (${status.sessions.length}):\n${sessions}`;
+  return `Nodes (${status.nodes.length}), as seen from ${status.node}:\n${nodes}\nSandboxes:\n${sandboxes}\nSessions (${status.sessions.length}):\n${sessions}${formatDivergingApps(status.apps ?? [])}`;
+}
+
+/**
+ * Apps whose standbys diverged, with what to do: lockstep cannot keep them (docs/cluster.md),
+ * so their catalog entry should say `failover: restart` (or none).
+ */
+export function formatDivergingApps(apps: AppDivergence[]): string {
+  if (apps.length === 0) return '';
+  const rows = table(
+    ['APP', 'FAILOVER', 'DIVERGENCES', 'SESSIONS', 'UNPROTECTED', 'LAST'],
+    apps.map((a) => [a.app, a.failover ?? '(not in the catalog)', String(a.divergences), String(a.sessions), String(a.unprotected), a.lastDetail]),
+  );
+  const advice = apps
+    .filter((a) => a.failover === 'lockstep')
+    .map((a) => `  ${a.app}: its replicas do not stay in step; set "failover: restart" for it in the catalog (apps[]) so a failover restarts it with its files, or find what it reads that differs (docs/cluster.md).\n`)
+    .join('');
+  return `Apps whose standbys diverged (since each node started):\n${rows}${advice}`;
 }
 
 function table(header: string[], rows: string[][]): string {

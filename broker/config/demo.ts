@@ -36,8 +36,8 @@ export async function demoConfig(overrides: DemoOverrides = {}): Promise<NodeCon
     apps: [
       { id: 'shell', name: 'Shell', description: 'A bash shell in a private home', icon: 'terminal', command: '/bin/bash', args: ['-l'] },
       { id: 'python', name: 'Python', description: 'The Python 3 interactive interpreter', icon: 'python', command: '/usr/bin/python3', args: ['-q'] },
-      // htop redraws on a timer and shows CPU times and the uptime: what it shows depends
-      // on timing, which lockstep does not replicate (docs/cluster.md). It restarts instead.
+      // htop shows CPU and memory figures the kernel measures on each host (/proc), which
+      // lockstep cannot make equal (docs/cluster.md, "What lockstep cannot keep"). It restarts instead.
       { id: 'htop', name: 'htop', description: 'Processes in your sandbox, full screen', icon: 'monitor', command: '/usr/bin/htop', failover: 'restart' },
       // Graphical apps: each on its own Xvnc display, streamed to noVNC.
       { id: 'xterm', name: 'XTerm', description: 'The X terminal emulator, in a window', icon: 'window', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '12'] },

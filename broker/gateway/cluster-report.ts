@@ -2,7 +2,7 @@
 // cluster's status assembled from every member's report (asked in parallel, each
 // within a second; a member that does not answer shows no replicas) and the records.
 import { requestJson } from '../tls/trust.js';
-import type { ClusterStatus, SessionStatus } from '../../shared/protocol/index.js';
+import type { AppDivergence, ClusterStatus, SessionStatus } from '../../shared/protocol/index.js';
 import type { LocalReport, NodeContext } from './context.js';
 
 interface NodeReport extends Omit<LocalReport, 'counters'> {
@@ -29,11 +29,12 @@ export async function clusterStatus(ctx: NodeContext, token: string): Promise<Cl
           counters: body.counters ?? null,
           replicas: Array.isArray(body.replicas) ? body.replicas : [],
           events: Array.isArray(body.events) ? body.events : [],
+          apps: Array.isArray(body.apps) ? body.apps : [],
           drain: body.drain ?? null,
           sandbox: body.sandbox ?? null,
         };
       } catch {
-        return { node: node.name, counters: null, replicas: [], events: [], drain: null, sandbox: null };
+        return { node: node.name, counters: null, replicas: [], events: [], apps: [], drain: null, sandbox: null };
       }
     }),
   );
@@ -83,5 +84,20 @@ export async function clusterStatus(ctx: NodeContext, token: string): Promise<Cl
       .flatMap((r) => r.events)
       .sort((a, b) => b.at - a.at)
       .slice(0, 50),
+    apps: appDivergences(reports, (id) => ctx.config.apps.find((app) => app.id === id)?.failover ?? null),
   };
+}
+
+/** Each app's divergences summed over the nodes that answered (sessions counted once per node they diverged on). */
+function appDivergences(reports: NodeReport[], failoverOf: (app: string) => AppDivergence['failover']): AppDivergence[] {
+  const byApp = new Map<string, AppDivergence>();
+  for (const entry of reports.flatMap((r) => r.apps)) {
+    const sum = byApp.get(entry.app) ?? { ...entry, divergences: 0, sessions: 0, unprotected: 0, failover: failoverOf(entry.app) };
+    sum.divergences += entry.divergences;
+    sum.sessions += entry.sessions;
+    sum.unprotected += entry.unprotected;
+    if (entry.lastAt >= sum.lastAt) [sum.lastAt, sum.lastDetail] = [entry.lastAt, entry.lastDetail];
+    byApp.set(entry.app, sum);
+  }
+  return [...byApp.values()].sort((a, b) => b.divergences - a.divergences);
 }

@@ -18,7 +18,7 @@ import type { EndReason } from '../session/end-reason.js';
 import type { SandboxInfo } from '../host/sandbox-host.js';
 import type { NodeRecord, VersionedSession } from '../cluster/records.js';
 export type { ResumePoint, SessionPeer } from '../session/peer.js';
-import type { ClusterEventInfo, DrainStateInfo, SessionSummary } from '../../shared/protocol/index.js';
+import type { AppDivergence, ClusterEventInfo, DrainStateInfo, SessionSummary } from '../../shared/protocol/index.js';
 
 /** A session primary on this node, as its client's connection sees it. */
 export interface StreamedSession {
@@ -55,6 +55,8 @@ export interface LocalReport {
   counters: Record<string, number>;
   replicas: ReplicaStatus[];
   events: ClusterEventInfo[];
+  /** Apps whose standbys diverged on this node (the catalog's failover is added by the cluster report). */
+  apps: Omit<AppDivergence, 'failover'>[];
   drain: DrainStateInfo | null;
   sandbox: SandboxInfo | null;
 }

@@ -31,6 +31,8 @@ const SCRIPT = [
   'python3 -c "print(open(\'/dev/random\', \'rb\').read(8).hex())"',
   'sqlite3 :memory: "select random(), hex(randomblob(8))"',
   'perl -e \'open(my $f, "<", "/dev/urandom"); read($f, my $b, 8); print unpack("H*", $b), "\\n"\'',
+  // Perl's hash order (its hash seed, read from /dev/urandom through the fortified open) and rand().
+  'perl -e \'my %h = map { $_ => 1 } qw(a b c d e f g); print join(",", keys %h), " ", rand(), "\\n"\'',
 ].join('; ');
 
 /**

@@ -4,7 +4,7 @@
 import type { Replica } from '../cluster/replica.js';
 import type { SandboxHost } from '../host/sandbox-host.js';
 import type { Session } from '../session/session.js';
-import type { ClusterEvent } from './cluster-history.js';
+import type { AppDivergenceHistory, ClusterEvent } from './cluster-history.js';
 import type { DrainState } from './moves.js';
 
 export interface ReplicaStatus {
@@ -20,6 +20,8 @@ export interface NodeReport {
   counters: Record<string, number>;
   replicas: ReplicaStatus[];
   events: ClusterEvent[];
+  /** Apps whose standbys diverged here. */
+  apps: AppDivergenceHistory[];
   drain: DrainState | null;
   sandbox: SandboxHost['info'];
 }

@@ -336,7 +336,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
 
   /** What /api/replicas answers of this node. */
   report(): NodeReport {
-    return { counters: { ...this.history.counters }, replicas: this.localReplicas(), events: this.history.events, drain: this.drainState, sandbox: this.sandbox.info };
+    return { counters: { ...this.history.counters }, replicas: this.localReplicas(), events: this.history.events, apps: this.history.appDivergences(), drain: this.drainState, sandbox: this.sandbox.info };
   }
 
   // ---- queries ----------------------------------------------------------------------

@@ -62,6 +62,26 @@ export const SessionStatusSchema = z.object({
 });
 export type SessionStatus = z.infer<typeof SessionStatusSchema>;
 
+/**
+ * An app whose standbys diverged from their primaries (on the nodes that answered,
+ * since they started): the evidence for its catalog entry's `failover` choice.
+ */
+export const AppDivergenceSchema = z.object({
+  app: z.string(),
+  /** Standbys found diverged. */
+  divergences: z.number().int(),
+  /** Sessions they belonged to. */
+  sessions: z.number().int(),
+  /** Of those, sessions left running without a standby (MAX_DIVERGENCES reached). */
+  unprotected: z.number().int(),
+  /** Why, the last time. */
+  lastDetail: z.string(),
+  lastAt: z.number(),
+  /** Its catalog entry's failover (null: no longer in the catalog). */
+  failover: z.enum(['lockstep', 'restart', 'none']).nullable(),
+});
+export type AppDivergence = z.infer<typeof AppDivergenceSchema>;
+
 export const ClusterStatusSchema = z.object({
   /** The node that answered. */
   node: z.string(),
@@ -69,6 +89,8 @@ export const ClusterStatusSchema = z.object({
   sessions: z.array(SessionStatusSchema),
   /** Recent failovers, divergences, moves and drains on every node, newest first. */
   events: z.array(ClusterEventSchema),
+  /** Apps whose standbys diverged, most divergences first (absent from older nodes). */
+  apps: z.array(AppDivergenceSchema).optional(),
 });
 export type ClusterStatus = z.infer<typeof ClusterStatusSchema>;
 

@@ -791,6 +791,27 @@ int openat64(int dir, const char *path, int flags, ...) {
   return opened(real_openat64(dir, path, flags, mode), path);
 }
 
+/* The fortified forms (_FORTIFY_SOURCE) a program calls when it opens without O_CREAT. */
+int __open_2(const char *path, int flags) {
+  REAL(__open_2);
+  return opened(real___open_2(path, flags), path);
+}
+
+int __open64_2(const char *path, int flags) {
+  REAL(__open64_2);
+  return opened(real___open64_2(path, flags), path);
+}
+
+int __openat_2(int dir, const char *path, int flags) {
+  REAL(__openat_2);
+  return opened(real___openat_2(dir, path, flags), path);
+}
+
+int __openat64_2(int dir, const char *path, int flags) {
+  REAL(__openat64_2);
+  return opened(real___openat64_2(dir, path, flags), path);
+}
+
 int close(int fd) {
   REAL(close);
   mark_random(fd, 0);

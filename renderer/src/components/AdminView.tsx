@@ -141,6 +141,41 @@ export function AdminView({ client, visible }: { client: HoldfastClient; visible
             </tbody>
           </table>
 
+          {(status.apps ?? []).length > 0 && (
+            <>
+              <h2 id="apps-title">Apps whose standbys diverged</h2>
+              <p className="muted">
+                Lockstep keeps a session only while its replicas stay in step. An app listed here did not; a session that diverged three times runs without a standby and would be lost with its server. Set <code>failover: restart</code> for it in the catalog so a failover restarts it with its files.
+              </p>
+              <table className="admin-table" aria-labelledby="apps-title">
+                <thead>
+                  <tr>
+                    <th scope="col">App</th>
+                    <th scope="col">Failover</th>
+                    <th scope="col">Divergences</th>
+                    <th scope="col">Sessions</th>
+                    <th scope="col">Left unprotected</th>
+                    <th scope="col">Last</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {status.apps!.map((app) => (
+                    <tr key={app.app} data-app={app.app}>
+                      <th scope="row">{app.app}</th>
+                      <td className={app.failover === 'lockstep' ? 'warn' : undefined}>{app.failover ?? 'not in the catalog'}</td>
+                      <td className="num">{app.divergences}</td>
+                      <td className="num">{app.sessions}</td>
+                      <td className={app.unprotected > 0 ? 'num bad' : 'num'}>{app.unprotected}</td>
+                      <td>
+                        <time dateTime={new Date(app.lastAt).toISOString()}>{time(app.lastAt)}</time> — {app.lastDetail}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
+
           <h2 id="events-title">Recent events</h2>
           {status.events.length === 0 ? (
             <p className="muted">No failovers, divergences or moves yet.</p>
