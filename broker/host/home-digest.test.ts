@@ -38,7 +38,7 @@ describe('HomeDigest', () => {
     expect(await digestB.digest()).not.toBe(await digestA.digest());
   });
 
-  it('leaves out what editors, git and Python derive and stamp with host details: swap files, locks, git’s index, bytecode caches', async () => {
+  it('leaves out what editors, git and Python derive and stamp with host details: swap files, locks, git’s index, bytecode caches, ~/.cache', async () => {
     const a = home('d');
     const b = home('e');
     writeFileSync(join(a, 'notes', '.todo.txt.swp'), 'inode 1234, mtime 1');
@@ -51,6 +51,8 @@ describe('HomeDigest', () => {
       writeFileSync(join(home!, 'repo', '.git', 'index'), `DIRC ${stat}`);
       writeFileSync(join(home!, 'repo', '.git', 'HEAD'), 'ref: refs/heads/main\n');
     }
+    mkdirSync(join(b, '.cache', 'fontconfig'), { recursive: true });
+    writeFileSync(join(b, '.cache', 'fontconfig', 'CACHEDIR.TAG'), 'host 2');
     expect(await new HomeDigest(b).digest()).toBe(await new HomeDigest(a).digest());
     // What git keeps of a person's work still counts.
     writeFileSync(join(b, 'repo', '.git', 'HEAD'), 'ref: refs/heads/other\n');

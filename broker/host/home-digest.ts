@@ -7,8 +7,8 @@
 // app derives from others and records host details in — an editor's swap and lock
 // files (inode numbers, the file's mtime), Python's bytecode caches (the source's
 // mtime), git's index (the stat data of the work tree's files: inode numbers, times;
-// what is staged is in .git/objects, which counts) — are left out: they differ between
-// hosts and hold no one's data.
+// what is staged is in .git/objects, which counts), ~/.cache (what apps can make again:
+// fontconfig's caches) — are left out: they differ between hosts and hold no one's data.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
@@ -16,8 +16,12 @@ import { join } from 'node:path';
 
 /** Names left out of the digest (see above): vim swap files, emacs locks and auto-saves, Python caches. */
 const DERIVED = [/^\..+\.sw[a-p]$/, /^\.#/, /^#.*#$/, /\.py[co]$/, /^__pycache__$/];
-/** Paths left out: git's index (its stat cache), wherever a repository is. */
-const DERIVED_PATHS = [/(^|\/)\.git\/index$/];
+/**
+ * Paths left out: git's index (its stat cache), wherever a repository is, and the home's
+ * cache directory (XDG: data an app can make again — fontconfig's caches record the
+ * host's font directories, dconf's its settings database).
+ */
+const DERIVED_PATHS = [/(^|\/)\.git\/index$/, /^\.cache$/];
 
 /** Entries (files, directories, links) a home may hold and still be compared. */
 export const MAX_ENTRIES = 20_000;
