@@ -292,18 +292,19 @@ export const COVERAGE_APPS: CoverageApp[] = [
   },
   {
     id: 'mc',
-    name: 'mc: make directories, view a file',
+    name: 'mc: make a directory and files, view one',
     command: '/usr/bin/mc',
     args: ['--nosubshell', '--nocolor'],
     package: 'mc',
-    files: ['made/one.txt'],
+    files: ['made/one.txt', 'made/two.txt'],
     varies: DIGITS,
     steps: [
       { type: '\x1b[18~' }, // F7: make a directory
-      ...lines('made\r', '\x1b[B', '\x1b[A', '\r', '\x1b[B', '\r', '\t', '\t', '\x1b[B', '\x1b[B', '\x1b[A', '\x1b[19~'),
-      ...lines('\x1b', '\x1b', 'x', '\x1bx'),
-      { pause: 500 },
-      ...lines('\x1b[21~', '\x1b', '\x1b'),
+      ...lines('made\r', '\r'), // …and go into it
+      // What is typed at the panels goes to mc's command line, run in the current directory.
+      ...lines('echo one > one.txt\r', 'echo two > two.txt\r', '\x1b[B', '\x1b[A', '\t', '\x1b[B', '\t', '\x1b[B'),
+      { type: '\x1bOR', pause: 800 }, // F3: view the file under the cursor…
+      ...lines('q', '\x1b[A', '\x1b[B', '\x1b[A'), // …and back to the panels
     ],
   },
   {

@@ -29,8 +29,12 @@ const START = 40;
 const TERMINAL = 48;
 const LAST = 64;
 const RING_AT = 96;
-/** Entries the shim can look back over (RING in the shim): a process this far behind its input takes the oldest's time. */
-export const RING = 1024;
+/**
+ * Entries the shim can look back over (RING in the shim): 1 MiB of /dev/shm at most,
+ * allocated as entries are written. A process 65,536 entries behind its input (or that
+ * many bytes erased in cooked mode, which no read counts) takes the oldest's time.
+ */
+export const RING = 65536;
 const SIZE = RING_AT + RING * 16;
 const TWO_32 = 2 ** 32;
 /** 65,536 slots of 32 bytes (PROC_SLOTS in the shim); sparse: a slot's page is only allocated once a pid uses it. */
@@ -71,13 +75,15 @@ export class LockstepClock {
     if (key.length !== 32) throw new Error('a lockstep key has 32 bytes');
     this.path = join(dir, 'clock');
     this.procsPath = join(dir, 'procs');
-    const initial = Buffer.alloc(SIZE);
+    const initial = Buffer.alloc(RING_AT);
     initial.writeBigUInt64LE(MAGIC, 0);
     initial.set(key, 8);
     initial.writeBigInt64LE(BigInt(Math.trunc(startUs)), START);
-    // Readable by the sandbox's own user (its directory is its own, mode 0700).
+    // Readable by the sandbox's own user (its directory is its own, mode 0700). Sparse:
+    // the ring's pages are allocated as entries fill them.
     this.fd = openSync(this.path, 'w+', 0o644);
-    writeSync(this.fd, initial, 0, SIZE, 0);
+    ftruncateSync(this.fd, SIZE);
+    writeSync(this.fd, initial, 0, RING_AT, 0);
     // Written by the sandbox's processes (the caller gives it to the sandbox's user).
     const procs = openSync(this.procsPath, 'w+', 0o600);
     ftruncateSync(procs, PROC_TABLE_BYTES);

@@ -70,7 +70,7 @@
    RING entries {end, time}, entry seq at (seq - 1) % RING, written before the record. */
 #define CLOCK_MAGIC 0x345453484f4c4448ULL /* "HDLOHST4" little-endian */
 #define CHECK 0x6b636f6c6b636f6cULL
-#define RING 1024
+#define RING 65536
 #define CLOCK_SIZE (96 + RING * 16)
 
 struct ring_entry {
@@ -160,19 +160,21 @@ static struct last_entry last_entry(void) {
 
 static int64_t entry_time(void) { return last_entry().time_us; }
 
-/* The time of the entry whose bytes include the terminal's `count`th input byte. */
+/* The time of the entry whose bytes include the terminal's `count`th input byte: the
+   first entry, of those still in the ring, whose bytes end at or after it (ends only
+   grow: a binary search). Bytes the terminal consumed itself (an erase in cooked mode)
+   are never read, so `count` can lag the host's count: the entry found is then an
+   earlier one — on every replica alike. */
 static int64_t time_of_byte(int64_t count) {
   struct last_entry last = last_entry();
   if (count > last.end || last.seq == 0) return last.time_us;
-  int64_t seq = last.seq, time = last.time_us;
-  /* Back while the entry before also reaches `count` (and is still in the ring). */
-  while (seq > 1 && last.seq - (seq - 1) < RING) {
-    const struct ring_entry *before = &clock_map->ring[(seq - 2) % RING];
-    if (before->end < count) break;
-    time = before->time_us;
-    seq -= 1;
+  int64_t low = last.seq > RING ? last.seq - RING + 1 : 1, high = last.seq;
+  while (low < high) {
+    int64_t middle = low + (high - low) / 2;
+    if (clock_map->ring[(middle - 1) % RING].end >= count) high = middle;
+    else low = middle + 1;
   }
-  return time;
+  return low == last.seq ? last.time_us : clock_map->ring[(low - 1) % RING].time_us;
 }
 
 static struct proc_slot *slot_of(pid_t pid) {
