@@ -5,14 +5,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LogEntry } from '../cluster/peer-protocol.js';
 import { InputLog, type InputLogOptions, type ReplicationSink } from './input-log.js';
 
-function setup(overrides: Partial<InputLogOptions> = {}) {
+function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb' = 'terminal') {
   const done: string[] = [];
   let output = 0;
   const settled: Array<{ previous: number; typed: boolean }> = [];
   const log = new InputLog({
     role: 'primary',
     target: {
-      kind: 'terminal',
+      kind,
       ready: () => true,
       checkInput: (data) => (data.length > 4 ? 'too long' : null),
       setClock: (time) => done.push(`clock ${time}`),
@@ -123,5 +123,24 @@ describe('InputLog on a standby', () => {
     expect(done).toHaveLength(4);
     vi.advanceTimersByTime(1_500);
     expect(done.slice(4)).toEqual([`clock ${1e15 + 20e6}`, 'write c']);
+  });
+
+  it('replays a graphical app’s timed entries as the primary spaced them, each pause cut to a second', () => {
+    vi.useFakeTimers();
+    const { log, done } = setup({ role: 'standby', stampTime: true }, 'rfb');
+    const timed = (index: number, data: string, seconds: number): LogEntry => ({ ...entry(index, data), time: 1e15 + seconds * 1e6 });
+    // Pointer moves 0.25 s apart, then one 30 s later.
+    log.appendFromPrimary([timed(1, 'a', 0), timed(2, 'b', 0.25), timed(3, 'c', 0.5), timed(4, 'd', 30.5)], true);
+    expect(done).toEqual([`clock ${1e15}`, 'write a']);
+    vi.advanceTimersByTime(249);
+    expect(done).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(done).toHaveLength(4);
+    vi.advanceTimersByTime(250);
+    expect(done).toHaveLength(6);
+    vi.advanceTimersByTime(999); // the 30 s pause, cut to 1 s
+    expect(done).toHaveLength(6);
+    vi.advanceTimersByTime(1);
+    expect(done.slice(6)).toEqual([`clock ${1e15 + 30.5e6}`, 'write d']);
   });
 });

@@ -65,6 +65,14 @@ const REPLAY_MAX_WAIT_MS = 1500;
  * that sleeps, then prints), which run at the host's pace however fast the log replays.
  */
 const REPLAY_TIMED_MAX_WAIT_MS = 10_000;
+/**
+ * A graphical app's standby has no output to pace its replay by (its output is its
+ * viewer's stream), so with timed entries it replays as the primary spaced them, each
+ * pause cut to at most this: an app reads its events at the same points of its own
+ * timers on every replica, and a replacement standby catches up in about the time the
+ * person spent acting, not the session's length.
+ */
+const GUI_REPLAY_MAX_GAP_MS = 1000;
 /** How often input waiting for the app to start (LogTarget.ready) checks again. */
 const STARTUP_POLL_MS = 30;
 /** How often deferred work is retried while this node may not act (no valid lease). */
@@ -92,6 +100,8 @@ export class InputLog {
   private waitingSince: number | undefined;
   /** The first timed entry this replica applied: its time (µs) and when (performance.now()). */
   private paceAnchor: { time: number; at: number } | undefined;
+  /** The last timed entry this replica applied: its time (µs) and when (performance.now()). */
+  private lastTimed: { time: number; at: number } | undefined;
   /** The output count that entry waits for: output reaching it applies the entry at once. */
   private waitingFor: number | undefined;
   private readonly applyWaiters: Array<{ index: number; resolve: () => void }> = [];
@@ -209,6 +219,13 @@ export class InputLog {
     let typed = false;
     while (this.appliedIndex < limit) {
       const entry = this.entries[this.appliedIndex]!;
+      if (this.role === 'standby' && target.kind === 'rfb') {
+        const wait = this.guiReplayDue(entry) - performance.now();
+        if (wait > 0) {
+          retry(wait);
+          break;
+        }
+      }
       // A GUI app's output is its viewer's stream, which says nothing of the app's progress.
       const due = this.outputDue(entry);
       if (due !== undefined && target.kind === 'terminal' && this.options.outputBytes() < due) {
@@ -237,6 +254,12 @@ export class InputLog {
     return Math.min(Math.max(due - since, REPLAY_MAX_WAIT_MS), REPLAY_TIMED_MAX_WAIT_MS);
   }
 
+  /** When a GUI standby may apply `entry`: as long after the previous timed entry as the primary applied it, at most GUI_REPLAY_MAX_GAP_MS. */
+  private guiReplayDue(entry: LogEntry): number {
+    if (entry.time === undefined || this.lastTimed === undefined) return 0;
+    return this.lastTimed.at + Math.min(Math.max(0, entry.time - this.lastTimed.time) / 1000, GUI_REPLAY_MAX_GAP_MS);
+  }
+
   /** The output count this replica's app should have reached before `entry` is applied (undefined: no wait). */
   private outputDue(entry: LogEntry): number | undefined {
     if (entry.after === undefined) return undefined;
@@ -252,6 +275,7 @@ export class InputLog {
     entry.after = this.lastOwnOutput = this.options.outputBytes();
     if (entry.time !== undefined) {
       this.paceAnchor ??= { time: entry.time, at: performance.now() };
+      this.lastTimed = { time: entry.time, at: performance.now() };
       this.options.target.setClock(entry.time, entry.data?.length ?? 0);
     }
     if (entry.data) this.options.target.write(entry.data);
