@@ -12,30 +12,34 @@
 // bytes are written, so a read never outruns them.
 //
 // Layout, little-endian: [0,8) magic, [8,40) key, [40,48) start µs, [48,56) terminal
-// st_dev, [56,64) terminal st_rdev, [64,96) the last entry {time µs, end, seq, check =
-// time ^ end ^ seq ^ CHECK}, [96,…) a ring of RING entries {end, time}, entry `seq` at
-// slot (seq - 1) % RING. Per entry, two write(2)s (on the keystroke path: no BigInt):
-// its ring slot, then the last-entry record; a reader that catches the record
-// half-written fails the check and reads again. The process table
-// (PROC_TABLE_BYTES, zeroed) is the shim's alone.
+// st_dev, [56,64) terminal st_rdev, [64,72) a hint (an entry number at or below the
+// last, every HINT_EVERY entries), [96,…) a ring of RING entries {end, time µs, seq,
+// check = end ^ time ^ seq ^ CHECK}, entry `seq` at slot (seq - 1) % RING. One
+// write(2) of 32 bytes per entry (on the keystroke path: no BigInt); the shim finds the
+// last entry by following the ring from the hint, and a slot caught half-written fails
+// its check (not there yet). The process table (PROC_TABLE_BYTES, zeroed) is the
+// shim's alone.
 import { closeSync, existsSync, openSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAGIC = 0x345453484f4c4448n;
+const MAGIC = 0x355453484f4c4448n;
 const CHECK_HI = 0x6b636f6c;
 const CHECK_LO = 0x6b636f6c;
 const START = 40;
 const TERMINAL = 48;
-const LAST = 64;
+const HINT = 64;
 const RING_AT = 96;
+const SLOT = 32;
+/** How often the hint moves on: the shim follows at most this many slots from it. */
+const HINT_EVERY = 256;
 /**
  * Entries the shim can look back over (RING in the shim): 1 MiB of /dev/shm at most,
  * allocated as entries are written. A process 65,536 entries behind its input (or that
  * many bytes erased in cooked mode, which no read counts) takes the oldest's time.
  */
 export const RING = 65536;
-const SIZE = RING_AT + RING * 16;
+const SIZE = RING_AT + RING * SLOT;
 const TWO_32 = 2 ** 32;
 /** 65,536 slots of 32 bytes (PROC_SLOTS in the shim); sparse: a slot's page is only allocated once a pid uses it. */
 export const PROC_TABLE_BYTES = 65536 * 32;
@@ -67,8 +71,8 @@ export class LockstepClock {
   /** Bytes written to the app's terminal through the last entry, and entries published. */
   private end = 0;
   private seq = 0;
-  private readonly slot = Buffer.alloc(16);
-  private readonly record = Buffer.alloc(32);
+  private readonly slot = Buffer.alloc(SLOT);
+  private readonly hint = Buffer.alloc(8);
 
   /** Creates the clock and process table in `dir` for a replica whose session has this key and started at `startUs`. */
   constructor(dir: string, key: Uint8Array, startUs: number) {
@@ -89,7 +93,6 @@ export class LockstepClock {
     ftruncateSync(procs, PROC_TABLE_BYTES);
     closeSync(procs);
     this.last = Math.trunc(startUs);
-    this.publish();
   }
 
   /** The app's terminal, as stat(2) of its device gives it: reads of it are the person's input. */
@@ -106,27 +109,22 @@ export class LockstepClock {
    */
   set(timeUs: number, terminalBytes = 0): void {
     // Never backwards, even if the primary's clock stepped back.
-    this.last = Math.max(Math.trunc(timeUs), this.last);
-    this.end += terminalBytes;
-    this.seq += 1;
+    const time = (this.last = Math.max(Math.trunc(timeUs), this.last));
+    const end = (this.end += terminalBytes);
+    const seq = (this.seq += 1);
     const slot = this.slot;
-    writeUint64(slot, 0, this.end);
-    writeUint64(slot, 8, this.last);
-    writeSync(this.fd, slot, 0, 16, RING_AT + ((this.seq - 1) % RING) * 16);
-    this.publish();
-  }
-
-  private publish(): void {
-    const record = this.record;
-    const [time, end, seq] = [this.last, this.end, this.seq];
-    writeUint64(record, 0, time);
-    writeUint64(record, 8, end);
-    writeUint64(record, 16, seq);
-    const lo = (time >>> 0) ^ (end >>> 0) ^ (seq >>> 0) ^ CHECK_LO;
-    const hi = Math.floor(time / TWO_32) ^ Math.floor(end / TWO_32) ^ Math.floor(seq / TWO_32) ^ CHECK_HI;
-    record.writeUInt32LE(lo >>> 0, 24);
-    record.writeUInt32LE(hi >>> 0, 28);
-    writeSync(this.fd, record, 0, 32, LAST);
+    writeUint64(slot, 0, end);
+    writeUint64(slot, 8, time);
+    writeUint64(slot, 16, seq);
+    const lo = (end >>> 0) ^ (time >>> 0) ^ (seq >>> 0) ^ CHECK_LO;
+    const hi = Math.floor(end / TWO_32) ^ Math.floor(time / TWO_32) ^ Math.floor(seq / TWO_32) ^ CHECK_HI;
+    slot.writeUInt32LE(lo >>> 0, 24);
+    slot.writeUInt32LE(hi >>> 0, 28);
+    writeSync(this.fd, slot, 0, SLOT, RING_AT + ((seq - 1) % RING) * SLOT);
+    if (seq % HINT_EVERY === 0) {
+      writeUint64(this.hint, 0, seq);
+      writeSync(this.fd, this.hint, 0, 8, HINT);
+    }
   }
 
   close(): void {

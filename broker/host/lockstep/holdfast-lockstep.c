@@ -63,19 +63,23 @@
 
 /* The clock file, as the host writes it (broker/host/lockstep-clock.ts):
    [0,8) magic, [8,40) key, [40,48) the session's start (µs since the epoch),
-   [48,64) the app's terminal {st_dev, st_rdev}, [64,96) the last entry applied
-   {time: µs since the epoch; end: bytes of terminal input through it; seq: entries so
-   far; check: time ^ end ^ seq ^ CHECK}, written by the host in one write — a read
-   that catches it half-written fails the check and reads again — and [96,…) a ring of
-   RING entries {end, time}, entry seq at (seq - 1) % RING, written before the record. */
-#define CLOCK_MAGIC 0x345453484f4c4448ULL /* "HDLOHST4" little-endian */
+   [48,64) the app's terminal {st_dev, st_rdev}, [64,72) a hint: an entry number at
+   or below the last (written every HINT_EVERY entries), and [96,…) a ring of RING
+   entries, entry seq at slot (seq - 1) % RING: {end: bytes of terminal input through
+   it; time: µs since the epoch; seq; check: end ^ time ^ seq ^ CHECK}, each written by
+   the host in one write, before the entry's bytes reach the app. The last entry is the
+   one after which the next slot does not hold seq + 1 (a slot caught half-written
+   fails its check: not there yet). */
+#define CLOCK_MAGIC 0x355453484f4c4448ULL /* "HDLOHST5" little-endian */
 #define CHECK 0x6b636f6c6b636f6cULL
 #define RING 65536
-#define CLOCK_SIZE (96 + RING * 16)
+#define CLOCK_SIZE (96 + RING * 32)
 
 struct ring_entry {
   volatile int64_t end;
   volatile int64_t time_us;
+  volatile int64_t seq;
+  volatile uint64_t check;
 };
 
 struct clock_file {
@@ -84,10 +88,8 @@ struct clock_file {
   int64_t start_us;
   volatile uint64_t terminal_dev;
   volatile uint64_t terminal_rdev;
-  volatile int64_t time_us;
-  volatile int64_t end;
-  volatile int64_t seq;
-  volatile uint64_t check;
+  volatile int64_t hint;
+  uint8_t reserved[24];
   struct ring_entry ring[RING];
 };
 
@@ -148,14 +150,34 @@ struct last_entry {
   int64_t time_us, end, seq;
 };
 
-/* The last log entry the host applied, whole. */
+/* Entry `seq`'s slot, whole and really that entry's (not an older one the ring has
+   since passed, nor one caught half-written): 1, else 0. */
+static int read_slot(int64_t seq, struct last_entry *out) {
+  const struct ring_entry *slot = &clock_map->ring[(seq - 1) % RING];
+  struct last_entry e = {slot->time_us, slot->end, slot->seq};
+  uint64_t c = slot->check;
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+  if (e.seq != seq || ((uint64_t)e.end ^ (uint64_t)e.time_us ^ (uint64_t)e.seq ^ CHECK) != c) return 0;
+  *out = e;
+  return 1;
+}
+
+/* The last entry this process found: where the next search starts. */
+static int64_t known_seq;
+
+/* The last log entry the host applied. */
 static struct last_entry last_entry(void) {
-  for (;;) {
-    struct last_entry e = {clock_map->time_us, clock_map->end, clock_map->seq};
-    uint64_t c = clock_map->check;
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (((uint64_t)e.time_us ^ (uint64_t)e.end ^ (uint64_t)e.seq ^ CHECK) == c) return e;
+  struct last_entry e = {clock_map->start_us, 0, 0}, next;
+  int64_t seq = __atomic_load_n(&known_seq, __ATOMIC_RELAXED);
+  int64_t hint = clock_map->hint;
+  if (seq < hint || (seq > 0 && !read_slot(seq, &e))) seq = hint;
+  if (seq > 0 && !read_slot(seq, &e)) seq = 0, e = (struct last_entry){clock_map->start_us, 0, 0};
+  while (read_slot(seq + 1, &next)) {
+    e = next;
+    seq += 1;
   }
+  __atomic_store_n(&known_seq, seq, __ATOMIC_RELAXED);
+  return e;
 }
 
 static int64_t entry_time(void) { return last_entry().time_us; }
@@ -174,7 +196,8 @@ static int64_t time_of_byte(int64_t count) {
     if (clock_map->ring[(middle - 1) % RING].end >= count) high = middle;
     else low = middle + 1;
   }
-  return low == last.seq ? last.time_us : clock_map->ring[(low - 1) % RING].time_us;
+  struct last_entry found;
+  return low == last.seq || !read_slot(low, &found) ? last.time_us : found.time_us;
 }
 
 static struct proc_slot *slot_of(pid_t pid) {
