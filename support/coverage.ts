@@ -18,20 +18,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import headless from '@xterm/headless';
 import type { ClusterStatus } from '../broker/gateway/admin-api.js';
-import type { HoldfastClient, SessionStream } from '../shared/core/index.js';
 import { sessionOf, startCluster, waitForStatus, whole, type TestCluster } from './cluster-harness.js';
 import { COVERAGE_APPS, PAUSE_MS, type CoverageApp, type Step } from './coverage-apps.js';
-import { Gui, launchGui } from './gui.js';
-import { client, launch } from './harness.js';
+import { TerminalDriven, open, sleep, type Driven } from './coverage-drivers.js';
+import { client } from './harness.js';
 
-const COLS = 100;
-const ROWS = 30;
-/** A screen is settled once nothing changed for this long (bounded by SETTLE_MAX_MS: timers never settle). */
-const QUIET_MS = 700;
-const SETTLE_MAX_MS = 6000;
-const CONTROL_L = 0xffe3;
 /** Before the kill: the primary compares screens and files with its standby in quiet moments (broker/cluster/screen-checks.ts). */
 const CHECK_WAIT_MS = 2500;
 
@@ -73,124 +65,6 @@ export function coverageCatalog(apps: CoverageApp[], replicas: number): unknown[
 
 export function installed(app: CoverageApp): boolean {
   return existsSync(app.command);
-}
-
-/** A driven session: the same steps reach the app whatever its display. */
-interface Driven {
-  readonly stream: SessionStream;
-  step(step: Step): void;
-  /** Waits until the display holds still (bounded) and returns what it shows. */
-  settled(): Promise<string>;
-  /** What it shows now (the takeover's first picture). */
-  look(): Promise<string>;
-  close(): void;
-}
-
-class TerminalDriven implements Driven {
-  private term = new headless.Terminal({ cols: COLS, rows: ROWS, allowProposedApi: true, scrollback: 0 });
-  private lastChange = Date.now();
-  private writes: Promise<void> = Promise.resolve();
-  /** The screen as the last resume snapshot drew it, and when. */
-  resumed: { at: number; screen: string } | null = null;
-
-  constructor(readonly stream: SessionStream) {
-    stream.setSink({
-      write: (data, done) => {
-        this.lastChange = Date.now();
-        this.writes = new Promise((resolve) => this.term.write(data, resolve));
-        done();
-      },
-      reset: (snapshot) => {
-        this.lastChange = Date.now();
-        this.term.reset();
-        this.writes = new Promise((resolve) => this.term.write(snapshot, resolve));
-        void this.writes.then(() => (this.resumed = { at: Date.now(), screen: this.text() }));
-      },
-    });
-  }
-
-  step(step: Step): void {
-    if ('type' in step) this.stream.sendInput(step.type);
-  }
-
-  private text(): string {
-    const buffer = this.term.buffer.active;
-    const lines: string[] = [];
-    // As the node's screen hash reads it: a written space at a line's end looks like none.
-    for (let y = 0; y < ROWS; y++) lines.push((buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '').trimEnd());
-    return `${lines.join('\n')}\ncursor ${buffer.cursorX},${buffer.cursorY}`;
-  }
-
-  async look(): Promise<string> {
-    await this.writes;
-    return this.text();
-  }
-
-  async settled(): Promise<string> {
-    const deadline = Date.now() + SETTLE_MAX_MS;
-    while (Date.now() - this.lastChange < QUIET_MS && Date.now() < deadline) await sleep(100);
-    return this.look();
-  }
-
-  close(): void {
-    this.stream.close();
-  }
-}
-
-class GuiDriven implements Driven {
-  constructor(private readonly gui: Gui) {}
-
-  get stream(): SessionStream {
-    return this.gui.stream;
-  }
-
-  step(step: Step): void {
-    const viewer = this.gui.viewer;
-    if ('type' in step) viewer.type(step.type);
-    else if ('keysym' in step) {
-      if (step.ctrl) viewer.key(CONTROL_L, true);
-      viewer.key(step.keysym, true);
-      viewer.key(step.keysym, false);
-      if (step.ctrl) viewer.key(CONTROL_L, false);
-    } else if ('move' in step) viewer.pointer(0, ...step.move);
-    else if ('click' in step) {
-      viewer.pointer(1, ...step.click);
-      viewer.pointer(0, ...step.click);
-    }
-  }
-
-  async look(): Promise<string> {
-    for (let attempt = 0; ; attempt++) {
-      const viewer = this.gui.viewer;
-      try {
-        await viewer.ready;
-        return await viewer.frameHash();
-      } catch (error) {
-        // A resume replaced the viewer mid-look: look with the new one.
-        if (viewer === this.gui.viewer || attempt > 20) throw error;
-      }
-    }
-  }
-
-  async settled(): Promise<string> {
-    const deadline = Date.now() + SETTLE_MAX_MS;
-    let previous = '';
-    for (;;) {
-      const hash = await this.look();
-      if (hash === previous || Date.now() > deadline) return hash;
-      previous = hash;
-      await sleep(QUIET_MS / 2);
-    }
-  }
-
-  close(): void {
-    this.gui.stream.close();
-  }
-}
-
-async function open(c: HoldfastClient, app: CoverageApp): Promise<Driven> {
-  if (app.gui) return new GuiDriven(await launchGui(c, `cov-${app.id}`));
-  return new TerminalDriven(await launch(c, `cov-${app.id}`, COLS, ROWS));
 }
 
 /** The sandbox directories under a node's state directory. */
@@ -355,7 +229,7 @@ export async function runCoverageApp(clusters: CoverageClusters, app: CoverageAp
     const live = await Promise.race([wentLive, sleep(30_000).then(() => null)]);
     if (live === null) throw new Error('the session did not stream again within 30 s of the kill');
     result.killToLiveMs = Math.round(live - killedAt);
-    const takeover = replicated instanceof TerminalDriven ? await waitForResume(replicated) : await replicated.look();
+    const takeover = replicated instanceof TerminalDriven ? await replicated.resumedScreen() : await replicated.look();
     result.screenKept = app.animates ? null : takeover === screenBefore;
     if (result.screenKept === false) result.notes.push(`takeover screen ≠ screen before the kill: ${app.gui ? 'the framebuffers differ' : screenDifference(screenBefore, takeover)}`);
     const after = await waitForStatus(c, (s) => (sessionOf(s, id)?.epoch ?? 0) > record.epoch, 15_000);
@@ -398,14 +272,6 @@ export async function runCoverageApp(clusters: CoverageClusters, app: CoverageAp
   return result;
 }
 
-/** The screen the takeover's resume snapshot drew (waits for it, bounded). */
-async function waitForResume(driven: TerminalDriven): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  while (!driven.resumed && Date.now() < deadline) await sleep(50);
-  if (!driven.resumed) throw new Error('no resume snapshot within 10 s of streaming again');
-  return driven.resumed.screen;
-}
-
 /** Passed: kept its screen and files across the kill, matched the reference, and no standby diverged. */
 export function passed(result: CoverageResult): boolean {
   return (
@@ -420,7 +286,3 @@ export function passed(result: CoverageResult): boolean {
 }
 
 export { COVERAGE_APPS };
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
