@@ -4,7 +4,7 @@
 // the feed gives — a tampered installer is refused.
 import { createHash } from 'node:crypto';
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,16 @@ describe('the update feed a broker node serves', () => {
     for (const path of ['../secret.txt', '%2e%2e/secret.txt', '..%2fsecret.txt', '.hidden']) {
       const response = await fetch(`${t.url}/updates/${path}`);
       expect(response.status, path).toBe(404);
+    }
+    // Issue 21 (7): a link in the directory must not serve what it points at — the host's
+    // secrets (here a stand-in for /etc/shadow), or even another file of the feed.
+    writeFileSync(join(work, 'shadow'), 'root:$y$secret:19000:0:99999:7:::\n');
+    symlinkSync(join(work, 'shadow'), join(feedDir, 'alpha-mac.yml'));
+    symlinkSync(join(feedDir, 'latest-linux.yml'), join(feedDir, 'alpha-linux.yml'));
+    for (const name of ['alpha-mac.yml', 'alpha-linux.yml']) {
+      const response = await fetch(`${t.url}/updates/${name}`);
+      expect(response.status, name).toBe(404);
+      expect(await response.text(), name).not.toContain('secret');
     }
     const yml = await fetch(`${t.url}/updates/latest-linux.yml`);
     expect(yml.headers.get('content-type')).toBe('text/yaml; charset=utf-8');

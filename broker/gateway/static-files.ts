@@ -1,6 +1,6 @@
 // Serves the built web client. Every response carries the same strict CSP the
 // desktop shell uses; paths are resolved inside the root and nowhere else.
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { closeSync, constants, createReadStream, existsSync, fstatSync, openSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RENDERER_CONTENT_TYPES, rendererCsp } from '../../shared/renderer-policy.js';
@@ -27,8 +27,8 @@ export function serveStatic(root: string, request: IncomingMessage, response: Se
   if (pathname.endsWith('/')) pathname += 'index.html';
   const file = resolve(join(base, normalize(pathname)));
   if (file !== base && !file.startsWith(base + sep)) return plain(response, 404, 'Not found.');
-  const size = fileSize(file);
-  if (size === null) {
+  const opened = openRegularFile(file);
+  if (opened === null) {
     if (pathname === '/index.html' && !existsSync(file)) {
       return plain(response, 503, 'The web client has not been built. Run "npm run build" and reload.');
     }
@@ -38,11 +38,10 @@ export function serveStatic(root: string, request: IncomingMessage, response: Se
     ...SECURITY_HEADERS,
     'Content-Security-Policy': contentSecurityPolicy(otherBrokers),
     'Content-Type': RENDERER_CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-    'Content-Length': size,
+    'Content-Length': opened.size,
     'Cache-Control': file.endsWith('index.html') ? 'no-cache' : 'public, max-age=300',
   });
-  if (request.method === 'HEAD') return void response.end();
-  createReadStream(file).pipe(response);
+  sendFile(opened, request, response);
 }
 
 /** The request's path, URL-decoded; null when it is not valid URL encoding. */
@@ -54,14 +53,40 @@ export function decodedPath(request: IncomingMessage): string | null {
   }
 }
 
-/** The size of a regular file, or null when there is none at `file`. */
-export function fileSize(file: string): number | null {
+/** A regular file, open for reading, and its size. */
+export interface OpenedFile {
+  fd: number;
+  size: number;
+}
+
+/**
+ * Opens `file` if it is a regular file itself — not a link to one (O_NOFOLLOW: a link
+ * put in a served directory must not serve what it points at, such as /etc/shadow) —
+ * and checks the descriptor it opened, so nothing can be swapped in between; null
+ * when there is no such file.
+ */
+export function openRegularFile(file: string): OpenedFile | null {
+  let fd: number;
   try {
-    const stat = statSync(file);
-    return stat.isFile() ? stat.size : null;
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
-    return null; // missing, a path through a file (ENOTDIR), unreadable
+    return null; // missing, a link (ELOOP), a path through a file (ENOTDIR), unreadable
   }
+  const stat = fstatSync(fd);
+  if (!stat.isFile()) {
+    closeSync(fd);
+    return null;
+  }
+  return { fd, size: stat.size };
+}
+
+/** Sends an opened file as the response's body (closing it either way). */
+export function sendFile(opened: OpenedFile, request: IncomingMessage, response: ServerResponse): void {
+  if (request.method === 'HEAD') {
+    closeSync(opened.fd);
+    return void response.end();
+  }
+  createReadStream('', { fd: opened.fd }).pipe(response);
 }
 
 export function plain(response: ServerResponse, status: number, text: string): void {

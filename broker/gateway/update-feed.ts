@@ -1,11 +1,11 @@
 // Serves the desktop app's update feed from the directory in node.updatesDir, at
 // /updates/: electron-updater's generic provider reads latest.yml (latest-linux.yml,
 // latest-mac.yml, beta*.yml) there and downloads the installer it names, checking the
-// sha512 the feed gives. Only plain files directly in the directory are served.
-import { createReadStream } from 'node:fs';
+// sha512 the feed gives. Only regular files directly in the directory are served: not
+// links (a link to /etc/shadow there must not serve it), not directories.
 import { extname, join, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SECURITY_HEADERS, decodedPath, fileSize, plain } from './static-files.js';
+import { SECURITY_HEADERS, decodedPath, openRegularFile, plain, sendFile } from './static-files.js';
 
 export const UPDATES_PATH = '/updates/';
 
@@ -18,17 +18,15 @@ export function serveUpdateFeed(dir: string | undefined, request: IncomingMessag
   if (path === null) return plain(response, 400, 'Bad request: the path is not valid URL encoding.');
   const name = path.slice(UPDATES_PATH.length);
   if (!FEED_FILE.test(name) || name.includes('..')) return plain(response, 404, 'Not found.');
-  const file = join(resolve(dir), name);
-  const size = fileSize(file);
-  if (size === null) return plain(response, 404, 'Not found.');
+  const opened = openRegularFile(join(resolve(dir), name));
+  if (opened === null) return plain(response, 404, 'Not found.');
   const feed = ['.yml', '.yaml'].includes(extname(name));
   response.writeHead(200, {
     ...SECURITY_HEADERS,
     'Content-Type': feed ? 'text/yaml; charset=utf-8' : 'application/octet-stream',
-    'Content-Length': size,
+    'Content-Length': opened.size,
     // The channel file changes with each release; installers are named by version.
     'Cache-Control': feed ? 'no-cache' : 'public, max-age=3600',
   });
-  if (request.method === 'HEAD') return void response.end();
-  createReadStream(file).pipe(response);
+  sendFile(opened, request, response);
 }
