@@ -5,6 +5,7 @@
 // and written synchronously so an event is on disk before the node answers.
 import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { escapeControls } from './log-line.js';
 
 export type AuditEvent =
   | 'sign-in.ok'
@@ -57,7 +58,7 @@ export function openAuditLog(file: string, node: string, onError: (error: unknow
   let failed = false;
   return {
     record(event, fields) {
-      const line = JSON.stringify({ time: new Date().toISOString(), node, event, ...fields }) + '\n';
+      const line = escapeControls(JSON.stringify({ time: new Date().toISOString(), node, event, ...fields })) + '\n';
       try {
         writeSync(fd, line);
         failed = false;

@@ -2,6 +2,7 @@
 // and ship them. Every line carries the node; lines about a session carry `session`
 // and, where known, `user`. Never logs passwords, tokens or terminal bytes.
 import pino, { type Logger as Pino } from 'pino';
+import { escapeControls } from './log-line.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type Level = (typeof LOG_LEVELS)[number];
@@ -22,8 +23,13 @@ export function levelFromEnv(fallback: Level): Level {
   return (LOG_LEVELS as readonly string[]).includes(env ?? '') ? (env as Level) : fallback;
 }
 
-/** A logger writing to `destination` (default: stderr, synchronously, so no line is lost on exit). */
+/**
+ * A logger writing to `destination` (default: stderr, synchronously, so no line is lost
+ * on exit), every line with its control characters escaped (log-line.ts): names come
+ * from people.
+ */
 export function createLogger(base: Record<string, unknown> = {}, level: Level = levelFromEnv('info'), destination?: pino.DestinationStream): Logger {
+  const out = destination ?? pino.destination({ dest: 2, sync: true });
   const root = pino(
     {
       level,
@@ -32,7 +38,7 @@ export function createLogger(base: Record<string, unknown> = {}, level: Level = 
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination ?? pino.destination({ dest: 2, sync: true }),
+    { write: (line: string) => out.write(escapeControls(line)) },
   );
   return wrap(root);
 }
