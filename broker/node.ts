@@ -21,6 +21,7 @@ import { SecondFactors, TOTP } from './auth/second-factor.js';
 import { SharedSignInLimits } from './auth/shared-limits.js';
 import { join } from 'node:path';
 import { SessionRegistry } from './registry/session-registry.js';
+import { hostNames, hostOf } from './gateway/host-names.js';
 import { SandboxHost } from './host/sandbox-host.js';
 import { Cluster } from './cluster/cluster.js';
 import { PeerHub } from './cluster/peers.js';
@@ -312,7 +313,7 @@ export class BrokerNode {
     const origin = request.headers.origin;
     if (origin !== undefined && !this.originAllowed(origin, request.headers.host)) {
       this.ctx.audit.record('connection.refused', { address: request.socket.remoteAddress ?? 'unknown', detail: `page origin ${origin.slice(0, 200)}` });
-      return reject(socket, 403, 'Forbidden', `a page from ${origin.slice(0, 200)} may not open Holdfast sessions; an administrator can allow it in node.allowedOrigins`);
+      return reject(socket, 403, 'Forbidden', `a page from ${origin.slice(0, 200)} may not open Holdfast sessions; an administrator can allow it in node.allowedOrigins (or, if it is this node under another name, add the name to node.hostNames)`);
     }
     if (!offered.includes(SUBPROTOCOL)) return reject(socket, 400, 'Bad Request', `offer the "${SUBPROTOCOL}" subprotocol`);
     const bearer = offered.find((p) => p.startsWith(BEARER_PREFIX));
@@ -346,8 +347,19 @@ export class BrokerNode {
     } catch {
       return false;
     }
-    if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && host !== undefined && parsed.host === host.toLowerCase()) return true;
     const known = [...[...(this.cluster?.nodes.values() ?? [])].map((n) => n.url), this.url, ...this.options.config.node.allowedOrigins];
+    // Its own page: the Host it asked for — if that is a name this node answers to (a
+    // page at evil.example whose name now resolves here sends Host evil.example too).
+    if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && host !== undefined && parsed.host === host.toLowerCase()) {
+      const config = this.options.config;
+      const names = hostNames({
+        configured: config.node.hostNames,
+        listenHost: config.node.listen.host,
+        urls: [...known, ...(config.cluster.advertiseUrl ? [config.cluster.advertiseUrl] : [])],
+        certificateNames: (this.tls?.names ?? '').split(/,\s*/).map((name) => name.replace(/^(DNS|IP Address):/, '')).filter(Boolean),
+      });
+      if (names.has(hostOf(host) ?? '')) return true;
+    }
     return known.some((url) => url.toLowerCase().replace(/\/+$/, '') === parsed.origin);
   }
 

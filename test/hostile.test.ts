@@ -142,4 +142,18 @@ describe('origin', () => {
     cli.ws.close();
     expect(audit().some((l) => l.event === 'connection.refused' && l.detail === 'page origin https://evil.example')).toBe(true);
   });
+
+  it('refuses a page whose name was rebound to this node (DNS rebinding): its Host is not a name the node answers to', async () => {
+    // evil.example's page, its name now resolving to 127.0.0.1: Origin and Host agree, and both are the attacker's.
+    const port = new URL(t.url).port;
+    const rebound = rawSocket(t.url, [SUBPROTOCOL], { origin: `http://evil.example:${port}`, headers: { host: `evil.example:${port}` } });
+    await expect(rebound.opened).rejects.toThrow(/HTTP 403/);
+    // The names it does answer to: its address, localhost.
+    for (const name of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+      const own = rawSocket(t.url, [SUBPROTOCOL], { origin: `http://${name}`, headers: { host: name } });
+      await own.opened;
+      expect((await own.next('welcome')).type).toBe('welcome');
+      own.ws.close();
+    }
+  });
 });

@@ -240,6 +240,13 @@ export const NodeConfig = z
          * else is refused at the upgrade.
          */
         allowedOrigins: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/, 'an origin such as https://portal.example.com')).default([]),
+        /**
+         * Host names (no port) this node is reached by, besides the ones it knows: its
+         * listen address (every address of the machine, and its name, when it listens on
+         * all), localhost, its advertised and cluster URLs, its TLS certificate's names.
+         * A browser page counts as the node's own only under one of them (DNS rebinding).
+         */
+        hostNames: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)$/, 'a host name such as holdfast.example.com, without a port')).default([]),
         limits: z
           .object({
             /** JSON requests a connection may send per second (sustained), and in a burst. */
