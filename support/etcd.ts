@@ -39,28 +39,46 @@ function installExitHook(): void {
 const handedOut = new Set<number>();
 
 /**
+ * This process's own range of ports: below the kernel's ephemeral range (32768 and up),
+ * so no outgoing connection takes one, and apart from the other test workers' (vitest
+ * runs test files in parallel processes, each with its VITEST_POOL_ID): a node killed
+ * in one test file gets its port back when it restarts, where a port picked by the
+ * kernel could meanwhile go to another file's cluster (found by CI: a restarted node
+ * met another cluster on its port).
+ */
+const RANGE = 4000;
+const rangeStart = 12000 + ((Number(process.env.VITEST_POOL_ID ?? process.pid) || 0) % 5) * RANGE;
+
+/**
  * A loopback port nothing listens on now, and never one this process handed out before:
- * two quick bind-to-0 probes can be given the same port, and two nodes of one test
- * cluster were (found by CI: the second could not listen, and the first answered for it).
+ * two quick probes could be given the same port, and two nodes of one test cluster were
+ * (found by CI: the second could not listen, and the first answered for it).
  */
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.unref();
-      server.on('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        const found = typeof address === 'object' && address ? address.port : 0;
-        server.close(() => (found ? resolve(found) : reject(new Error('no port'))));
-      });
-    });
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
+  return (await freePorts(1))[0]!;
+}
+
+/** `count` consecutive such ports (a `holdfast cluster --base-port`). */
+export async function freePorts(count: number): Promise<number[]> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const first = rangeStart + Math.floor(Math.random() * (RANGE - count));
+    const ports = Array.from({ length: count }, (_, i) => first + i);
+    if (ports.some((port) => handedOut.has(port))) continue;
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) {
+      for (const port of ports) handedOut.add(port);
+      return ports;
     }
   }
-  throw new Error('no loopback port that was not handed out already');
+  throw new Error(`no ${count} free loopback ports in ${rangeStart}–${rangeStart + RANGE - 1} that this process had not handed out already`);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 interface Member {

@@ -2,34 +2,19 @@
 // start etcd and three nodes, see their URLs, sign in, see the cluster's status as a
 // table and as JSON, then Ctrl-C stops every process it started.
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePorts } from '../support/etcd.js';
 import { alive, client, launch } from '../support/harness.js';
 import { descendants } from './demo-node.js';
 
 const CLI = resolve(import.meta.dirname, '..', 'dist', 'broker', 'cli.js');
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-
 describe('holdfast cluster', () => {
   it('starts etcd and three nodes, shows them in holdfast status, and stops them all on Ctrl-C', async () => {
-    // Three consecutive free ports, below the kernel's ephemeral range: a port in it can be
-    // taken between this check and the node's listen by any outgoing connection of the
-    // tests running beside this one (it happened in CI). Try a few bases (bounded).
-    let base = 0;
-    for (let i = 0; i < 50 && base === 0; i++) {
-      const p = 20_000 + Math.floor(Math.random() * 12_000);
-      if ((await portFree(p)) && (await portFree(p + 1)) && (await portFree(p + 2))) base = p;
-    }
-    expect(base, 'three consecutive free ports').toBeGreaterThan(0);
+    // Three consecutive free ports from this test worker's own range (below the kernel's
+    // ephemeral range, apart from the other workers': support/etcd.ts).
+    const base = (await freePorts(3))[0]!;
     const child = spawn(process.execPath, [CLI, 'cluster', '--nodes', '3', '--base-port', String(base)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
