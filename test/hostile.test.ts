@@ -157,3 +157,21 @@ describe('origin', () => {
     }
   });
 });
+
+describe('anonymous connections', () => {
+  it('close 10 s after connecting without a sign-in, and 10 s after signing out (issue 21, item 12)', async () => {
+    const fresh = rawSocket(t.url);
+    await fresh.opened;
+    // bob, from an address of its own: the tests above guessed at ann's password.
+    const { reply, socket: out } = await attempt('127.0.0.77', 'bob', 'bob-pw');
+    expect(reply.type, JSON.stringify(reply)).toBe('auth.signedIn');
+    out.ws.send(JSON.stringify({ type: 'auth.signOut', id: 7, tokens: [reply.accessToken] }));
+    const signedOutAt = Date.now();
+    const [freshClose, outClose] = await Promise.all([fresh.closed, out.closed]);
+    expect(freshClose.code).toBe(CloseCode.authTimeout);
+    expect(outClose.code).toBe(CloseCode.authTimeout);
+    expect(outClose.reason).toMatch(/sign in/);
+    expect(Date.now() - signedOutAt).toBeGreaterThan(9_000);
+    expect(out.messages.some((m) => m.type === 'auth.signedOut')).toBe(true);
+  }, 30_000);
+});

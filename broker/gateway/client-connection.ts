@@ -69,9 +69,13 @@ export class ClientConnection implements Client {
       heartbeatMs: ctx.config.node.heartbeatMs,
       brokers: ctx.sessions.brokerUrls(),
     });
-    if (!user) {
-      this.authTimer = setTimeout(() => this.close(CloseCode.authTimeout, 'sign in within 10 s of connecting'), AUTH_DEADLINE_MS);
-    }
+    if (!user) this.awaitSignIn('sign in within 10 s of connecting');
+  }
+
+  /** An anonymous connection signs in within AUTH_DEADLINE_MS or is closed: it holds a socket and costs the node. */
+  private awaitSignIn(reason: string): void {
+    clearTimeout(this.authTimer);
+    this.authTimer = setTimeout(() => this.close(CloseCode.authTimeout, reason), AUTH_DEADLINE_MS);
   }
 
   get user(): string | null {
@@ -95,6 +99,8 @@ export class ClientConnection implements Client {
   signedOut(): void {
     this.who = null;
     this.claims = undefined;
+    // Anonymous again: as long as a fresh connection may stay anonymous, no longer.
+    this.awaitSignIn('sign in within 10 s of signing out');
   }
 
   keepOpen(): void {
