@@ -328,7 +328,7 @@ export class BrokerNode {
       const tracked = ws as Tracked;
       tracked.alive = true;
       ws.on('pong', () => (tracked.alive = true));
-      new ClientConnection(ws, this.ctx, address, claims?.user ?? null, offered.includes(LOCAL_SUBPROTOCOL), claims?.federated);
+      new ClientConnection(ws, this.ctx, address, claims?.user ?? null, offered.includes(LOCAL_SUBPROTOCOL), claims?.federated, claims?.sid);
     });
   }
 

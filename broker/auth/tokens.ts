@@ -25,8 +25,21 @@ export interface TokenClaims {
   federated?: FederatedClaims;
   /** The token's own id (a sign-out revokes it by this). */
   jti?: string;
+  /**
+   * The sign-in it belongs to: one id for the access and refresh tokens of one sign-in,
+   * kept when they are renewed, so what was given to that sign-in (a session's resume
+   * token) ends with it at sign-out.
+   */
+  sid?: string;
   /** When it expires, ms. */
   expiresAt?: number;
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: number;
+  /** The sign-in it belongs to (TokenClaims.sid). */
+  sid: string;
 }
 
 /** What decides whether an otherwise good token was revoked (broker/auth/revocations.ts). */
@@ -59,8 +72,9 @@ export class TokenService {
     return new TokenService(key, ttlSeconds, refreshTtlSeconds, revocations);
   }
 
-  issue(user: string, federated?: FederatedClaims): Promise<{ token: string; expiresAt: number }> {
-    return this.sign(user, AUDIENCE, this.ttlSeconds, federated);
+  /** An access token; `sid` continues a sign-in (a renewal), else a new sign-in begins. */
+  issue(user: string, federated?: FederatedClaims, sid?: string): Promise<IssuedToken> {
+    return this.sign(user, AUDIENCE, this.ttlSeconds, federated, sid);
   }
 
   /** Returns the claims, or null for anything expired, tampered or foreign. */
@@ -69,8 +83,8 @@ export class TokenService {
   }
 
   /** A refresh token: each carries a random id, so a rotated one differs from its predecessor. */
-  issueRefresh(user: string, federated?: FederatedClaims): Promise<{ token: string; expiresAt: number }> {
-    return this.sign(user, REFRESH_AUDIENCE, this.refreshTtlSeconds, federated);
+  issueRefresh(user: string, federated?: FederatedClaims, sid?: string): Promise<IssuedToken> {
+    return this.sign(user, REFRESH_AUDIENCE, this.refreshTtlSeconds, federated, sid);
   }
 
   verifyRefresh(token: string): Promise<TokenClaims | null> {
@@ -87,14 +101,14 @@ export class TokenService {
     return (await this.check(token, AUDIENCE)) ?? (await this.check(token, REFRESH_AUDIENCE));
   }
 
-  private async sign(user: string, audience: string, ttlSeconds: number, federated?: FederatedClaims): Promise<{ token: string; expiresAt: number }> {
+  private async sign(user: string, audience: string, ttlSeconds: number, federated?: FederatedClaims, sid = randomBytes(12).toString('base64url')): Promise<IssuedToken> {
     const expiresAt = Date.now() + ttlSeconds * 1000;
     // `t`: issued-at in ms (iat is whole seconds), so a revocation cuts exactly between tokens.
     const fed = federated ? { fed: { dn: federated.displayName, grp: federated.groups } } : {};
-    const builder = new SignJWT({ t: Date.now(), ...fed }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuer(ISSUER).setAudience(audience).setIssuedAt();
+    const builder = new SignJWT({ t: Date.now(), sid, ...fed }).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuer(ISSUER).setAudience(audience).setIssuedAt();
     builder.setJti(randomBytes(16).toString('base64url'));
     const token = await builder.setExpirationTime(Math.floor(expiresAt / 1000)).sign(this.key);
-    return { token, expiresAt };
+    return { token, expiresAt, sid };
   }
 
   private async check(token: string, audience: string, honourRevocations = true): Promise<TokenClaims | null> {
@@ -105,7 +119,8 @@ export class TokenService {
       if (honourRevocations && this.revocations()?.revoked(payload.sub, issuedAt, payload.jti)) return null;
       const federated = federatedOf(payload.fed);
       if (federated === null) return null;
-      return { user: payload.sub, jti: payload.jti, expiresAt: payload.exp !== undefined ? payload.exp * 1000 : undefined, ...(federated ? { federated } : {}) };
+      const sid = typeof payload.sid === 'string' ? payload.sid : undefined;
+      return { user: payload.sub, jti: payload.jti, ...(sid ? { sid } : {}), expiresAt: payload.exp !== undefined ? payload.exp * 1000 : undefined, ...(federated ? { federated } : {}) };
     } catch {
       return null;
     }

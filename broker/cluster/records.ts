@@ -36,6 +36,10 @@ export const SessionRecord = z.object({
   failover: z.enum(['lockstep', 'restart', 'none']),
   /** sha256 of the resume token: any gateway can check a token without holding it. */
   resumeTokenHash: z.string(),
+  /** The resume tokens' lifecycle (auth/resume-token.ts); optional, so records of the previous version still parse. */
+  pendingTokenHash: z.string().nullable().optional(),
+  tokenIssuedAt: z.number().optional(),
+  grant: z.string().optional(),
   startedAt: z.number(),
   attached: z.boolean(),
   holdExpiresAt: z.number().nullable(),

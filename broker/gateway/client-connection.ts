@@ -24,12 +24,17 @@ import { StreamBinding } from './stream-binding.js';
 import { TokenBucket } from './token-bucket.js';
 
 const AUTH_DEADLINE_MS = 10_000;
+/** A frame this long after a session's answer shows the client has it (a ping sent earlier may cross it). */
+const STREAM_USE_MS = 1000;
 
 export class ClientConnection implements Client {
   /** Who this connection is signed in as (null: nobody yet). */
   private who: string | null;
   /** For someone the identity provider let in who is not under users:, what their sign-in said of them. */
   private claims: FederatedClaims | undefined;
+  private sid: string | null;
+  /** Waiting for proof that the client has a session's answer (see onStreamUsed). */
+  private streamUse: { confirm: () => void; after: number } | null = null;
   private authTimer: NodeJS.Timeout | undefined;
   private readonly queue: ClientMessage[] = [];
   private draining = false;
@@ -48,9 +53,11 @@ export class ClientConnection implements Client {
     /** Opened by another node's gateway: serve sessions here, never route them on. */
     local = false,
     federated?: FederatedClaims,
+    grant?: string,
   ) {
     this.who = user;
     this.claims = federated;
+    this.sid = user ? (grant ?? null) : null;
     this.signIn = new SignIn(ctx, this);
     this.stream = new StreamBinding(ctx, this, ws);
     this.routing = new SessionRouting(ctx, this, ws, this.stream, local);
@@ -86,25 +93,35 @@ export class ClientConnection implements Client {
     return this.claims;
   }
 
+  get grant(): string | null {
+    return this.sid;
+  }
+
   get closed(): boolean {
     return this.isClosed;
   }
 
-  signedIn(user: string, federated: FederatedClaims | undefined): void {
+  signedIn(user: string, federated: FederatedClaims | undefined, grant: string): void {
     clearTimeout(this.authTimer);
     this.who = user;
     this.claims = federated;
+    this.sid = grant;
   }
 
   signedOut(): void {
     this.who = null;
     this.claims = undefined;
+    this.sid = null;
     // Anonymous again: as long as a fresh connection may stay anonymous, no longer.
     this.awaitSignIn('sign in within 10 s of signing out');
   }
 
   keepOpen(): void {
     clearTimeout(this.authTimer);
+  }
+
+  onStreamUsed(confirm: () => void): void {
+    this.streamUse = { confirm, after: Date.now() + STREAM_USE_MS };
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
@@ -117,6 +134,13 @@ export class ClientConnection implements Client {
       this.refuse(null, ErrorCode.rateLimited, `This connection sent more than ${what} a second and was closed; reconnect and send less often.`);
       this.isClosed = true;
       return this.close(CloseCode.policyViolation, 'message rate limit');
+    }
+    // A text frame sent just after the request (a ping) may cross the answer; anything
+    // binary, or later, was sent by a client that has it.
+    if (this.streamUse && (isBinary || Date.now() >= this.streamUse.after)) {
+      const { confirm } = this.streamUse;
+      this.streamUse = null;
+      confirm();
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (this.routing.carry(bytes, isBinary)) return;

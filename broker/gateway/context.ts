@@ -84,8 +84,14 @@ export interface SessionService {
   /** Resolves with the record once `until` holds of it, or after `timeoutMs` with what it is then. */
   waitForRecord(id: string, until: (record: VersionedSession | null) => boolean, timeoutMs: number): Promise<VersionedSession | null>;
 
-  /** Starts `app` for `owner` with this node as primary; throws NodeFullError (node-full.ts) when the node is full. */
-  launch(owner: string, app: AppConfig, cols: number, rows: number): Promise<StreamedSession>;
+  /** Starts `app` for `owner` (signed in as `grant`) with this node as primary; throws NodeFullError (node-full.ts) when the node is full. */
+  launch(owner: string, app: AppConfig, cols: number, rows: number, grant: string | null): Promise<StreamedSession>;
+  /** Answers a resume (which token was presented) or an attach (null) with the token `next`, by CAS: false if the record changed meanwhile. */
+  issueResumeToken(found: VersionedSession, presented: 'current' | 'pending' | null, next: string, grant: string | null): Promise<boolean>;
+  /** The client used the stream it was given `token` on: the token before it dies. */
+  confirmResumeToken(id: string, token: string): Promise<void>;
+  /** A sign-out: the resume tokens `owner`'s sessions were given under these sign-ins die. */
+  retireResumeTokens(owner: string, grants: string[]): Promise<number>;
   /** The caller's running sessions, cluster-wide. */
   summaries(owner: string): Promise<SessionSummary[]>;
   /** The session if it is (or within `timeoutMs` becomes) primary here, else null. */

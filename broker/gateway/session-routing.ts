@@ -5,7 +5,8 @@
 import type { WebSocket } from 'ws';
 import { ClientMessage, ErrorCode, parseJsonFrame } from '../../shared/protocol/index.js';
 import type { SessionRecord } from '../cluster/records.js';
-import { tokenMatches } from '../auth/resume-token.js';
+import { randomBytes } from 'node:crypto';
+import { whichToken } from '../auth/resume-token.js';
 import { NodeFullError } from '../node-full.js';
 import type { Client } from './client.js';
 import type { NodeContext, StreamedSession } from './context.js';
@@ -83,7 +84,7 @@ export class SessionRouting {
     }
     let session: StreamedSession;
     try {
-      session = await this.ctx.sessions.launch(user, app, cols, rows);
+      session = await this.ctx.sessions.launch(user, app, cols, rows, this.client.grant);
     } catch (error) {
       this.ctx.metrics.launches.inc({ result: 'failed' });
       this.ctx.audit.record('session.launch-refused', { user, address: this.client.address, app: appId, detail: String(error) });
@@ -161,11 +162,34 @@ export class SessionRouting {
 
   private allowed(record: SessionRecord, token: string | null): boolean {
     if (token === null) return this.client.user === record.owner;
-    return tokenMatches(token, record.resumeTokenHash) && (this.client.user === null || this.client.user === record.owner);
+    if (whichToken(record, token) === null || (this.client.user !== null && this.client.user !== record.owner)) return false;
+    // A token dies with its owner's revocation (every token issued before it).
+    return !this.ctx.revocations.revoked(record.owner, record.tokenIssuedAt ?? record.startedAt, undefined);
+  }
+
+  /**
+   * A new resume token for this answer (auth/resume-token.ts): for a resume, pending
+   * until the client uses its stream, then the only one; for an attach, at once. Null
+   * when the presented token is no longer good (a copy resumed first, or it was retired).
+   */
+  private async nextToken(sessionId: string, token: string | null): Promise<string | null> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const found = await this.ctx.sessions.record(sessionId);
+      if (!found || !this.allowed(found.record, token)) return null;
+      const next = randomBytes(24).toString('base64url');
+      const presented = token === null ? null : whichToken(found.record, token);
+      if (await this.ctx.sessions.issueResumeToken(found, presented, next, this.client.grant)) {
+        if (token !== null) this.client.onStreamUsed(() => void this.ctx.sessions.confirmResumeToken(sessionId, next).catch(() => {}));
+        return next;
+      }
+    }
+    return null;
   }
 
   private async resumeHere(id: number, session: StreamedSession, cols: number, rows: number, token: string | null, notice = ''): Promise<void> {
     this.client.keepOpen();
+    const resumeToken = await this.nextToken(session.id, token);
+    if (resumeToken === null) return this.client.refuse(id, ErrorCode.noSession, 'There is no such session, or it is not yours.');
     const point = await session.resumePoint(cols, rows);
     if (session.endMessage !== null) return this.client.refuse(id, ErrorCode.sessionEnded, session.endMessage);
     if (!this.client.isOpen()) return;
@@ -177,7 +201,7 @@ export class SessionRouting {
       cols: point.cols,
       rows: point.rows,
       window: this.ctx.config.node.outputWindowBytes,
-      resumeToken: session.resumeToken,
+      resumeToken,
       holdSeconds: this.ctx.config.node.sessionHoldSeconds,
       inputAck: point.inputAck,
       outputOffset: point.outputOffset,
@@ -196,7 +220,8 @@ export class SessionRouting {
     const node = this.ctx.sessions.member(target);
     if (!node) return 'refused';
     this.routing = [];
-    const accessToken = user ? (await this.ctx.tokens.issue(user, this.client.federated)).token : null;
+    // The far node serves this person's sign-in, not a new one: what it gives (a resume token) is that sign-in's.
+    const accessToken = user ? (await this.ctx.tokens.issue(user, this.client.federated, this.client.grant ?? undefined)).token : null;
     const tunnel = await Tunnel.open({ url: node.url, heartbeatMs: this.ctx.config.node.heartbeatMs, accessToken, first: JSON.stringify(message), client: this.ws, trust: this.ctx.trust });
     const queued = this.routing;
     this.routing = null;

@@ -20,16 +20,20 @@ class FakeClient implements Client {
   readonly address = '203.0.113.7';
   user: string | null = null;
   federated: FederatedClaims | undefined = undefined;
+  grant: string | null = null;
   closed = false;
   readonly sent: ServerMessage[] = [];
-  signedIn(user: string, federated: FederatedClaims | undefined): void {
+  signedIn(user: string, federated: FederatedClaims | undefined, grant: string): void {
     this.user = user;
     this.federated = federated;
+    this.grant = grant;
   }
   signedOut(): void {
     this.user = null;
+    this.grant = null;
   }
   keepOpen(): void {}
+  onStreamUsed(): void {}
   send(message: ServerMessage): void {
     this.sent.push(message);
   }

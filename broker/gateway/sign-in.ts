@@ -21,7 +21,7 @@ export class SignIn {
   refresh(user: string, id: number): Promise<void> | void {
     const person = this.ctx.catalog.identify(user, this.client.federated);
     if (!person) return this.client.refuse(id, ErrorCode.signInFailed, 'You are no longer a user of this node; ask your administrator.');
-    return this.ctx.tokens.issue(user, this.client.federated).then(({ token, expiresAt }) =>
+    return this.ctx.tokens.issue(user, this.client.federated, this.client.grant ?? undefined).then(({ token, expiresAt }) =>
       this.client.send({ type: 'auth.signedIn', id, accessToken: token, expiresAt, user: person }),
     );
   }
@@ -65,9 +65,9 @@ export class SignIn {
     byPair.recordSuccess(keys.pair);
     this.ctx.metrics.signIns.inc({ result: 'ok' });
     this.ctx.audit.record('sign-in.ok', { user: name, address: this.client.address, detail: remember ? `${factor}, remember me` : factor });
-    this.client.signedIn(name, undefined);
-    const { token, expiresAt } = await this.ctx.tokens.issue(name);
-    const refresh = remember ? await this.ctx.tokens.issueRefresh(name) : null;
+    const { token, expiresAt, sid } = await this.ctx.tokens.issue(name);
+    this.client.signedIn(name, undefined, sid);
+    const refresh = remember ? await this.ctx.tokens.issueRefresh(name, undefined, sid) : null;
     this.ctx.log.info('signed in', { user: name, address: this.client.address, remember });
     this.client.send({
       type: 'auth.signedIn',
@@ -107,12 +107,16 @@ export class SignIn {
   /** Revokes the tokens the client held (its own: another user's are ignored), then this connection is anonymous. */
   async signOut(user: string, id: number, tokens: string[]): Promise<void> {
     let revoked = 0;
+    const signIns = new Set<string>(this.client.grant ? [this.client.grant] : []);
     for (const token of tokens) {
       const claims = await this.ctx.tokens.verifyEither(token);
       if (!claims || claims.user !== user || !claims.jti) continue;
       await this.ctx.revocations.revokeToken(claims.jti, claims.expiresAt ?? Date.now() + 86_400_000);
+      if (claims.sid) signIns.add(claims.sid);
       revoked += 1;
     }
+    // What was given to those sign-ins goes with them: their sessions' resume tokens (the sessions keep running for their owner to attach).
+    await this.ctx.sessions.retireResumeTokens(user, [...signIns]).catch((error: unknown) => this.ctx.log.warn('resume tokens not retired at sign-out', { user, error: String(error) }));
     this.ctx.audit.record('sign-out', { user, address: this.client.address, detail: `${revoked} token${revoked === 1 ? '' : 's'} revoked` });
     this.ctx.log.info('signed out', { user, address: this.client.address, revoked });
     this.client.signedOut();
@@ -154,9 +158,10 @@ export class SignIn {
     }
     // Rotation: the token presented is used up before its successor exists.
     if (claims.jti) await this.ctx.revocations.revokeToken(claims.jti, claims.expiresAt ?? Date.now() + 86_400_000, true);
-    this.client.signedIn(claims.user, claims.federated);
-    const access = await this.ctx.tokens.issue(claims.user, claims.federated);
-    const refresh = await this.ctx.tokens.issueRefresh(claims.user, claims.federated);
+    // The same sign-in, renewed: what was given to it (resume tokens) stays with it.
+    const access = await this.ctx.tokens.issue(claims.user, claims.federated, claims.sid);
+    this.client.signedIn(claims.user, claims.federated, access.sid);
+    const refresh = await this.ctx.tokens.issueRefresh(claims.user, claims.federated, access.sid);
     this.ctx.log.info('signed in', { user: claims.user, address: this.client.address, with: 'refresh token' });
     this.ctx.audit.record('sign-in.ok', { user: claims.user, address: this.client.address, detail: 'refresh token' });
     this.client.send({ type: 'auth.signedIn', id, accessToken: access.token, expiresAt: access.expiresAt, user, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt });
@@ -185,12 +190,12 @@ export class SignIn {
       this.ctx.audit.record('sign-in.failed', { user: grant?.user ?? null, address: this.client.address, method: 'oidc', detail: grant ? 'no longer allowed' : 'sign-in code unknown, used, expired or for another client' });
       return this.client.refuse(id, ErrorCode.signInFailed, 'Sign-in could not be finished: the sign-in code has expired or was already used. Start again with the sign-in button.');
     }
-    this.client.signedIn(grant.user, grant.federated);
+    const access = await this.ctx.tokens.issue(grant.user, grant.federated);
+    this.client.signedIn(grant.user, grant.federated, access.sid);
     this.ctx.metrics.signIns.inc({ result: 'ok' });
     this.ctx.audit.record('sign-in.ok', { user: grant.user, address: this.client.address, method: 'oidc', ...(remember ? { detail: 'remember me' } : {}) });
     this.ctx.log.info('signed in', { user: grant.user, address: this.client.address, with: 'oidc', remember });
-    const access = await this.ctx.tokens.issue(grant.user, grant.federated);
-    const refresh = remember ? await this.ctx.tokens.issueRefresh(grant.user, grant.federated) : null;
+    const refresh = remember ? await this.ctx.tokens.issueRefresh(grant.user, grant.federated, access.sid) : null;
     this.client.send({
       type: 'auth.signedIn',
       id,

@@ -9,6 +9,7 @@ class FakeClient implements Client {
   readonly address = '203.0.113.7';
   user: string | null = 'ann';
   federated: FederatedClaims | undefined = undefined;
+  grant: string | null = null;
   closed = false;
   open = true;
   readonly sent: ServerMessage[] = [];
@@ -16,6 +17,7 @@ class FakeClient implements Client {
   signedIn(): void {}
   signedOut(): void {}
   keepOpen(): void {}
+  onStreamUsed(): void {}
   send(message: ServerMessage): void {
     this.sent.push(message);
   }

@@ -3,7 +3,7 @@
 // attached/hold fields any node lists. Every write is a compare-and-swap on the
 // revision read, so two nodes never both win a change.
 import type { SessionSummary } from '../../shared/protocol/index.js';
-import { hashToken } from '../auth/resume-token.js';
+import { afterAttach, afterConfirm, afterResume, hashToken, retired, type TokenFields } from '../auth/resume-token.js';
 import type { AppConfig } from '../config/schema.js';
 import type { Cluster, VersionedSession } from '../cluster/cluster.js';
 import type { SessionRecord } from '../cluster/records.js';
@@ -20,7 +20,7 @@ export class SessionRecords {
   ) {}
 
   /** Records a session launched here with these standbys; false when its id is taken. */
-  async create(session: Session, app: AppConfig, standbys: string[]): Promise<boolean> {
+  async create(session: Session, app: AppConfig, standbys: string[], grant: string | null): Promise<boolean> {
     const record: SessionRecord = {
       id: session.id,
       owner: session.owner,
@@ -31,6 +31,9 @@ export class SessionRecords {
       standbys,
       failover: app.failover,
       resumeTokenHash: hashToken(session.resumeToken),
+      pendingTokenHash: null,
+      tokenIssuedAt: Date.now(),
+      ...(grant ? { grant } : {}),
       startedAt: session.startedAt,
       attached: true,
       holdExpiresAt: null,
@@ -51,6 +54,7 @@ export class SessionRecords {
       attached: false,
       holdExpiresAt,
       resumeTokenHash: hashToken(resumeToken),
+      pendingTokenHash: null,
     };
     return (await this.cluster.swapSession(next, found.revision).catch(() => null)) === null ? null : next;
   }
@@ -88,6 +92,42 @@ export class SessionRecords {
     if (!current || current.record.epoch !== session.epoch || current.record.state !== 'running') return;
     const next = { ...current.record, attached: session.attached, holdExpiresAt: session.holdExpiresAt };
     await this.cluster.swapSession(next, current.revision).catch(() => null);
+  }
+
+  /**
+   * Answers a resume (`presented`: which of the record's tokens was shown) or an attach
+   * (null) with a new token, by CAS on the record as read: false if it changed
+   * meanwhile (another resume raced this one), and the caller refuses.
+   */
+  async issueToken(found: VersionedSession, presented: 'current' | 'pending' | null, next: string, grant: string | null): Promise<boolean> {
+    const hash = hashToken(next);
+    const fields = presented === null ? afterAttach(hash, grant, Date.now()) : afterResume(found.record, presented, hash, grant, Date.now());
+    return (await this.cluster.swapSession({ ...found.record, ...fields }, found.revision).catch(() => null)) !== null;
+  }
+
+  /** The client used the stream it resumed with `token`: it is the only token now. */
+  confirmToken(id: string, token: string): Promise<void> {
+    const hash = hashToken(token);
+    return this.update(id, (record) => afterConfirm(record, hash));
+  }
+
+  /** Retires the resume tokens `owner`'s sessions were given under these sign-ins (a sign-out there). */
+  async retireTokens(owner: string, grants: string[]): Promise<number> {
+    if (grants.length === 0) return 0;
+    const records = (await this.cluster.listSessions()).filter((v) => v.record.owner === owner && v.record.state === 'running' && v.record.grant !== undefined && grants.includes(v.record.grant));
+    await Promise.all(records.map((v) => this.update(v.record.id, (record) => (record.grant !== undefined && grants.includes(record.grant) ? retired() : null))));
+    return records.length;
+  }
+
+  /** Changes a running record's token fields by CAS, reading again when another write came first. */
+  private async update(id: string, change: (record: TokenFields) => Partial<TokenFields> | null): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.cluster.getSession(id).catch(() => null);
+      if (!current || current.record.state !== 'running') return;
+      const fields = change(current.record);
+      if (fields === null) return;
+      if ((await this.cluster.swapSession({ ...current.record, ...fields }, current.revision).catch(() => null)) !== null) return;
+    }
   }
 
   /** `owner`'s running sessions, cluster-wide. */

@@ -101,7 +101,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
   // ---- launch -----------------------------------------------------------------------
 
   /** Starts `app` for `owner` with this node as primary, and its standbys on others. */
-  async launch(owner: string, app: AppConfig, cols: number, rows: number): Promise<Session> {
+  async launch(owner: string, app: AppConfig, cols: number, rows: number, grant: string | null = null): Promise<Session> {
     if (!this.cluster.accepting) {
       throw new Error(this.cluster.draining ? 'this node is being drained for maintenance and takes no new sessions; try again in a moment' : 'this node has lost touch with the control plane and takes no new sessions; try again in a moment');
     }
@@ -115,7 +115,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     replica.launching = true;
     const standbys = this.cluster.place(this.replicasFor(app) - 1, new Set([this.self]));
     try {
-      if (!(await this.sessionRecords.create(session, app, standbys))) throw new Error('session id collision');
+      if (!(await this.sessionRecords.create(session, app, standbys, grant))) throw new Error('session id collision');
     } catch (error) {
       session.end({ kind: 'not-recorded' });
       throw error;
@@ -361,6 +361,20 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
   lookup(id: string): Lookup {
     const replica = this.replicas.get(id);
     return replica && replica.session.role === 'primary' ? { found: 'running', session: replica.session } : { found: 'none' };
+  }
+
+  // ---- resume tokens (auth/resume-token.ts) ---------------------------------------------
+
+  issueResumeToken(found: VersionedSession, presented: 'current' | 'pending' | null, next: string, grant: string | null): Promise<boolean> {
+    return this.sessionRecords.issueToken(found, presented, next, grant);
+  }
+
+  confirmResumeToken(id: string, token: string): Promise<void> {
+    return this.sessionRecords.confirmToken(id, token);
+  }
+
+  retireResumeTokens(owner: string, grants: string[]): Promise<number> {
+    return this.sessionRecords.retireTokens(owner, grants);
   }
 
   /** The caller's running sessions, cluster-wide, from the records. */
