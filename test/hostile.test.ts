@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, SUBPROTOCOL } from '../shared/protocol/index.js';
 import { Screen, client, launch, rawSocket, startNode, type TestNode } from '../support/harness.js';
+import { attempt as attackAttempt, hammer as attackHammer } from '../support/sign-in-attack.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -15,42 +16,8 @@ afterAll(async () => {
   await t?.stop();
 });
 
-type Reply = Record<string, unknown>;
-
-/** Signs in over a raw socket from `localAddress` (any 127.x address reaches a loopback node). */
-async function attempt(from: string, user: string, password: string, socket?: ReturnType<typeof rawSocket>): Promise<{ reply: Reply; socket: ReturnType<typeof rawSocket> }> {
-  const ws = socket ?? rawSocket(t.url, [SUBPROTOCOL], { localAddress: from });
-  if (!socket) await ws.opened;
-  const id = Math.floor(Math.random() * 1e9);
-  ws.ws.send(JSON.stringify({ type: 'auth.signIn', id, user, password }));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const reply = ws.messages.find((m) => m.id === id);
-    if (reply) {
-      ws.messages.splice(ws.messages.indexOf(reply), 1);
-      return { reply, socket: ws };
-    }
-    // Closed under it (the connection's 10 s to sign in, or its request rate): an attacker reconnects.
-    if (ws.ws.readyState !== ws.ws.OPEN && socket) return attempt(from, user, password);
-    if (Date.now() > deadline) throw new Error(`no answer to sign-in ${id}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Wrong passwords for `user`, one after another; short waits (not lockouts) are waited out, as a patient attacker would. */
-async function hammer(from: string, user: string, count: number): Promise<Reply[]> {
-  let socket: ReturnType<typeof rawSocket> | undefined;
-  const answers: Reply[] = [];
-  for (let i = 0; i < count; i++) {
-    const { reply, socket: used } = await attempt(from, user, `guess-${i}`, socket);
-    socket = used;
-    answers.push(reply);
-    const wait = typeof reply.retryAfterMs === 'number' ? reply.retryAfterMs : 0;
-    if (reply.code === 'rate_limited' && wait < 5000) await new Promise((r) => setTimeout(r, wait + 10));
-  }
-  socket?.ws.close();
-  return answers;
-}
+const attempt = (from: string, user: string, password: string) => attackAttempt(t.url, from, user, password);
+const hammer = (from: string, user: string, count: number) => attackHammer(t.url, from, user, count);
 
 function audit(): Array<Record<string, unknown>> {
   return readFileSync(join(t.stateDir, 'audit.log'), 'utf8')

@@ -34,6 +34,18 @@ describe('sign-in limiter', () => {
     limiter.recordFailure(keys);
     expect(limiter.retryAfter(keys)).toBe(0);
   });
+
+  it('forgets failures once none came for forgetAfterMs: a count does not grow over days', () => {
+    let now = 0;
+    const limiter = new SignInLimiter({ freeFailures: 2, baseDelayMs: 1000, forgetAfterMs: 60_000 }, () => now);
+    const keys = ['ann'];
+    for (let i = 0; i < 3; i++) limiter.recordFailure(keys);
+    expect(limiter.retryAfter(keys)).toBe(1000);
+    now += 61_000;
+    // One more failure, an hour-long quiet later, counts as the first again: free.
+    limiter.recordFailure(keys);
+    expect(limiter.retryAfter(keys)).toBe(0);
+  });
 });
 
 describe('sign-in lockout', () => {

@@ -68,7 +68,11 @@ export class SignInLimiter {
     const now = this.now();
     this.sweep(now);
     for (const key of keys.map(digest)) {
-      const entry = this.entries.get(key) ?? { failures: 0, blockedUntil: 0, locked: false, touched: now };
+      const known = this.entries.get(key);
+      // Quiet for forgetAfterMs and not blocked: the count starts again, so failures
+      // spread over days never add up to a wait.
+      const stale = known !== undefined && now - known.touched > this.options.forgetAfterMs && known.blockedUntil <= now;
+      const entry = known && !stale ? known : { failures: 0, blockedUntil: 0, locked: false, touched: now };
       this.block(entry, entry.failures + 1, now);
       this.entries.set(key, entry);
       this.onFailure(key, entry.failures);

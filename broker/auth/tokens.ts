@@ -12,6 +12,9 @@ import { SignJWT, jwtVerify } from 'jose';
 const ISSUER = 'holdfast';
 const AUDIENCE = 'holdfast-client';
 const REFRESH_AUDIENCE = 'holdfast-refresh';
+/** A device that signed in as a person: it proves nothing else and opens nothing. */
+const DEVICE_AUDIENCE = 'holdfast-device';
+const DEVICE_TTL_SECONDS = 90 * 86_400;
 
 /** Who an IdP user not under users: is, as their sign-in said: kept in their tokens. */
 export interface FederatedClaims {
@@ -85,6 +88,17 @@ export class TokenService {
   /** A refresh token: each carries a random id, so a rotated one differs from its predecessor. */
   issueRefresh(user: string, federated?: FederatedClaims, sid?: string): Promise<IssuedToken> {
     return this.sign(user, REFRESH_AUDIENCE, this.refreshTtlSeconds, federated, sid);
+  }
+
+  /** Proof that this device signed in as `user` (sign-in throttling exempts it from the per-name limit). */
+  issueDevice(user: string): Promise<IssuedToken> {
+    return this.sign(user, DEVICE_AUDIENCE, DEVICE_TTL_SECONDS);
+  }
+
+  /** Whether `token` is a device token of `user` (names compared as sign-in compares them). */
+  async deviceOf(token: string, user: string): Promise<boolean> {
+    const claims = await this.check(token, DEVICE_AUDIENCE);
+    return claims !== null && claims.user.toLowerCase() === user.toLowerCase();
   }
 
   verifyRefresh(token: string): Promise<TokenClaims | null> {

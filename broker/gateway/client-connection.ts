@@ -179,7 +179,7 @@ export class ClientConnection implements Client {
   private handle(message: ClientMessage): Promise<void> | void {
     switch (message.type) {
       case 'auth.signIn':
-        return this.signIn.withPassword(message.id, message.user, message.password, message.remember === true, message.code);
+        return this.signIn.withPassword(message.id, message.user, message.password, message.remember === true, message.code, message.device);
       case 'auth.signInWithToken':
         return this.signIn.withToken(message.id, message.refreshToken);
       case 'auth.signInWithCode':

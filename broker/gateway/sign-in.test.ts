@@ -65,7 +65,12 @@ function setup() {
     log: silentLogger,
     verifyUser,
     secondFactors: { enabled: async (name: string) => name === 'tom', check: async (_name: string, code: string) => (code === '123456' ? 'totp' : 'wrong') },
-    tokens: { issue: async () => ({ token: 'access', expiresAt: 1 }), issueRefresh: async () => ({ token: 'refresh', expiresAt: 2 }) },
+    tokens: {
+      issue: async () => ({ token: 'access', expiresAt: 1, sid: 's1' }),
+      issueRefresh: async () => ({ token: 'refresh', expiresAt: 2, sid: 's1' }),
+      issueDevice: async () => ({ token: 'device', expiresAt: 3, sid: 's2' }),
+      deviceOf: async (token: string, user: string) => token === `device-of-${user}`,
+    },
   } as unknown as NodeContext;
   return { client, signIn: new SignIn(ctx, client), verifyUser, signIns, audit };
 }
@@ -75,8 +80,22 @@ describe('password sign-in', () => {
     const { client, signIn } = setup();
     await signIn.withPassword(1, 'ann', 'ann-pw');
     expect(client.user).toBe('ann');
-    expect(client.last()).toMatchObject({ type: 'auth.signedIn', id: 1, accessToken: 'access', user: { name: 'ann' } });
+    expect(client.last()).toMatchObject({ type: 'auth.signedIn', id: 1, accessToken: 'access', user: { name: 'ann' }, deviceToken: 'device' });
     expect(client.last().refreshToken).toBeUndefined();
+  });
+
+  it('does not hold back a device that signed in as the person before when the name is slowed, and still holds back others', async () => {
+    const { client, signIn } = setup();
+    // The name is slowed from anywhere (others guessed at it)…
+    const { byUser } = (signIn as unknown as { ctx: NodeContext }).ctx.limits;
+    for (let i = 0; i < 51; i++) byUser.recordFailure(['ann']);
+    await signIn.withPassword(1, 'ann', 'ann-pw');
+    expect(client.last()).toMatchObject({ type: 'error', code: 'rate_limited' });
+    // …but not on ann's own device, and her sign-in clears the name's count.
+    await signIn.withPassword(2, 'ann', 'ann-pw', false, undefined, 'device-of-ann');
+    expect(client.last()).toMatchObject({ type: 'auth.signedIn', id: 2 });
+    await signIn.withPassword(3, 'ann', 'ann-pw');
+    expect(client.last()).toMatchObject({ type: 'auth.signedIn', id: 3 });
   });
 
   it('counts a wrong password, refuses it with retryAfterMs, and refuses the next try without checking it', async () => {

@@ -30,11 +30,15 @@ export class SignIn {
    * Password sign-in. Unknown names get exactly what wrong passwords get (the same
    * work, the same words, the same limits), so nobody learns which names exist.
    */
-  async withPassword(id: number, name: string, password: string, remember = false, code?: string): Promise<void> {
+  async withPassword(id: number, name: string, password: string, remember = false, code?: string, device?: string): Promise<void> {
     const { byPair, byAddress, byUser } = this.ctx.limits;
     const keys = { pair: [`${name.toLowerCase()}|${this.client.address}`], address: [this.client.address], user: [name.toLowerCase()] };
+    // A device that signed in as this person before is not held back by the per-name
+    // limit, which others' guessing from anywhere can trip: it keeps its per-address and
+    // per-(name, address) limits, so it cannot be used to guess faster either.
+    const knownDevice = device !== undefined && (await this.ctx.tokens.deviceOf(device, name));
     const refusal = () =>
-      [byPair.refusal(keys.pair), byAddress.refusal(keys.address), byUser.refusal(keys.user)]
+      [byPair.refusal(keys.pair), byAddress.refusal(keys.address), knownDevice ? null : byUser.refusal(keys.user)]
         .filter((r) => r !== null)
         .sort((a, b) => b.waitMs - a.waitMs)[0];
     const before = refusal();
@@ -62,12 +66,16 @@ export class SignIn {
       if (checked === 'wrong') return fail('that code is not right. Codes change every 30 seconds, and each works once.', 'wrong second-factor code');
       factor = checked === 'recovery' ? 'password and a recovery code' : 'password and TOTP';
     }
+    // Only the person knows the password: their success starts the name's counts again
+    // (not the address's, which an attacker with an account of their own could clear).
     byPair.recordSuccess(keys.pair);
+    byUser.recordSuccess(keys.user);
     this.ctx.metrics.signIns.inc({ result: 'ok' });
     this.ctx.audit.record('sign-in.ok', { user: name, address: this.client.address, detail: remember ? `${factor}, remember me` : factor });
     const { token, expiresAt, sid } = await this.ctx.tokens.issue(name);
     this.client.signedIn(name, undefined, sid);
     const refresh = remember ? await this.ctx.tokens.issueRefresh(name, undefined, sid) : null;
+    const deviceToken = (await this.ctx.tokens.issueDevice(name)).token;
     this.ctx.log.info('signed in', { user: name, address: this.client.address, remember });
     this.client.send({
       type: 'auth.signedIn',
@@ -76,6 +84,7 @@ export class SignIn {
       expiresAt,
       user: this.ctx.catalog.userInfo(name)!,
       ...(refresh ? { refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt } : {}),
+      deviceToken,
     });
   }
 

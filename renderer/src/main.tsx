@@ -6,6 +6,7 @@ import { App } from './App.js';
 import { desktopBridge } from './bridge.js';
 import { PolicyError, type DesktopShell } from './desktop.js';
 import { captureReturnedCode } from './oidc.js';
+import { storedDeviceTokens } from './device-tokens.js';
 import '@xterm/xterm/css/xterm.css';
 import './styles.css';
 
@@ -25,13 +26,15 @@ async function start(): Promise<void> {
   const root = createRoot(document.getElementById('root')!);
   const desktop: DesktopShell | undefined = bridge ? { bridge, config: await bridge.getConfig() } : undefined;
   if (desktop?.config.policyError) return root.render(<PolicyError error={desktop.config.policyError} />);
+  const brokerUrl = desktop?.config.brokerUrl ?? window.location.origin;
   const client = new HoldfastClient({
-    brokerUrl: desktop?.config.brokerUrl ?? window.location.origin,
+    brokerUrl,
     socketFactory: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
     // Only a "remember me" sign-in (or one with a kept token) brings a refresh token; each replaces the last.
     onRefreshToken: desktop ? ({ brokerUrl, user, refreshToken }) => void desktop.bridge.saveCredential({ brokerUrl, user, refreshToken }) : undefined,
     // A kiosk (its stored secret) or a remembered sign-in renews itself when the broker refuses an old access token.
     renewSignIn: desktop ? () => renewal(desktop) : undefined,
+    devices: storedDeviceTokens(window.localStorage, brokerUrl),
   });
   root.render(<App client={client} desktop={desktop} />);
 }

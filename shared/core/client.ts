@@ -31,6 +31,24 @@ export interface ClientOptions {
    * a kiosk's stored secret, or a remembered refresh token. Sessions are not touched.
    */
   renewSignIn?: () => Promise<SignInInput | null>;
+  /**
+   * Where this device keeps the device tokens the broker gives at each password sign-in
+   * (one per person): sent with the next sign-in as that person, they keep others'
+   * guessing of the name from slowing this device down. Default: kept in memory.
+   */
+  devices?: DeviceTokens;
+}
+
+/** A device's proof, per person, that it signed in as them before (not a credential: it opens nothing). */
+export interface DeviceTokens {
+  get(user: string): string | null;
+  set(user: string, token: string): void;
+}
+
+/** Device tokens for this client's lifetime only. */
+export function memoryDeviceTokens(): DeviceTokens {
+  const tokens = new Map<string, string>();
+  return { get: (user) => tokens.get(user.toLowerCase()) ?? null, set: (user, token) => void tokens.set(user.toLowerCase(), token) };
 }
 
 export interface RefreshGrant {
@@ -64,8 +82,11 @@ export class HoldfastClient {
   /** The node this client was pointed at, then the rest of its cluster. */
   readonly brokers: BrokerList;
 
+  private readonly devices: DeviceTokens;
+
   constructor(private readonly options: ClientOptions) {
     this.brokers = new BrokerList(options.brokerUrl);
+    this.devices = options.devices ?? memoryDeviceTokens();
     const machine = clientMachine.provide({
       actors: { signIn: fromPromise<UserInfo, SignInInput>(({ input }) => this.openControl(input)) },
     });
@@ -167,11 +188,21 @@ export class HoldfastClient {
         ? await connection.request({ type: 'auth.signInWithToken', refreshToken: input.refreshToken }, 'auth.signedIn')
         : 'oidcCode' in input
           ? await connection.request({ type: 'auth.signInWithCode', code: input.oidcCode, handoff: input.handoff, ...(input.remember ? { remember: true } : {}) }, 'auth.signedIn')
-          : await connection.request({ type: 'auth.signIn', user: input.user, password: input.password, ...(input.remember ? { remember: true } : {}), ...(input.code ? { code: input.code } : {}) }, 'auth.signedIn');
+          : await this.passwordSignIn(connection, input);
     this.accessToken = signedIn.accessToken;
     if (signedIn.refreshToken && signedIn.refreshExpiresAt) {
       this.options.onRefreshToken?.({ brokerUrl: this.options.brokerUrl, user: signedIn.user.name, refreshToken: signedIn.refreshToken, expiresAt: signedIn.refreshExpiresAt });
     }
+    return signedIn;
+  }
+
+  private async passwordSignIn(connection: Connection, input: { user: string; password: string; remember?: boolean; code?: string }) {
+    const device = this.devices.get(input.user);
+    const signedIn = await connection.request(
+      { type: 'auth.signIn', user: input.user, password: input.password, ...(input.remember ? { remember: true } : {}), ...(input.code ? { code: input.code } : {}), ...(device ? { device } : {}) },
+      'auth.signedIn',
+    );
+    if (signedIn.deviceToken) this.devices.set(input.user, signedIn.deviceToken);
     return signedIn;
   }
 

@@ -37,6 +37,8 @@ export const SignIn = z.object({
   remember: z.boolean().optional(),
   /** The second factor, for people who set one up: a 6-digit TOTP code or a recovery code. */
   code: z.string().max(32).optional(),
+  /** The deviceToken an earlier sign-in as this person gave this device: such a device is not slowed by others' guessing of the name. */
+  device: z.string().max(2048).optional(),
 });
 /** Sign in again with a refresh token; the reply carries a new access token and a new refresh token. */
 export const SignInWithToken = z.object({ type: z.literal('auth.signInWithToken'), id, refreshToken: z.string().min(1).max(4096) });
@@ -112,6 +114,8 @@ export const SignedIn = z.object({
   /** Present after a sign-in with remember: true or with a refresh token: keep it encrypted, it replaces the last one. */
   refreshToken: z.string().optional(),
   refreshExpiresAt: z.number().optional(),
+  /** After a password sign-in: proof that this device signed in as this person; send it as `device` next time. */
+  deviceToken: z.string().optional(),
 });
 export const AppList = z.object({ type: z.literal('apps.list.ok'), id, apps: z.array(AppInfo) });
 export const SessionStarted = z.object({
