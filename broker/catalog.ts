@@ -31,6 +31,11 @@ export class Catalog {
     return this.users.get(name);
   }
 
+  /** Every password hash in the config, one per person who has one (what an unknown name's check must cost like). */
+  passwordHashes(): string[] {
+    return [...this.users.values()].flatMap((user) => (user.passwordHash ? [user.passwordHash] : []));
+  }
+
   userInfo(name: string): UserInfo | null {
     const user = this.users.get(name);
     if (!user) return null;

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BEARER_PREFIX, CloseCode, OIDC_CALLBACK_PATH, SUBPROTOCOL, WS_PATH } from '../shared/protocol/index.js';
 import { SignInLimiter } from './auth/rate-limit.js';
-import { decoyHash, verifyPassword } from './auth/password.js';
+import { decoyFor, verifyPassword } from './auth/password.js';
 import { TokenService } from './auth/tokens.js';
 import { Catalog } from './catalog.js';
 import type { NodeConfig } from './config/schema.js';
@@ -132,7 +132,7 @@ export class BrokerNode {
         const hash = catalog.user(name)?.passwordHash;
         // Unknown names, and people who sign in only through the identity provider, cost
         // the same scrypt work as known ones and get the same answer: no oracle.
-        const ok = await verifyPassword(password, hash ?? (await decoyHash()));
+        const ok = await verifyPassword(password, hash ?? (await decoyFor(name, catalog.passwordHashes())));
         return ok && hash !== undefined;
       },
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword } from './password.js';
+import { decoyFor, hashCost, hashPassword, verifyPassword } from './password.js';
 import { SignInLimiter } from './rate-limit.js';
 import { TokenService } from './tokens.js';
 
@@ -114,5 +114,22 @@ describe('refresh tokens', () => {
     expect((await service.issueRefresh('ann')).token).not.toBe(refresh.token);
     const expired = await new TokenService(new Uint8Array(32).fill(1), 60, -10).issueRefresh('ann');
     expect(await service.verifyRefresh(expired.token)).toBeNull();
+  });
+});
+
+describe('the decoy for unknown names', () => {
+  it('costs what the configured hashes cost, for any mix of costs, and the same for a name every time', async () => {
+    const cheap = await hashPassword('a', { N: 1024, r: 8, p: 1 });
+    const dearer = await hashPassword('b', { N: 4096, r: 8, p: 1 });
+    expect(hashCost(await decoyFor('nobody', [cheap]))).toBe('1024$8$1');
+    const costs = new Set<string | null>();
+    for (let i = 0; i < 20; i++) {
+      const name = `nobody-${i}`;
+      const cost = hashCost(await decoyFor(name, [cheap, dearer]));
+      expect(hashCost(await decoyFor(name, [cheap, dearer]))).toBe(cost);
+      costs.add(cost);
+    }
+    expect(costs).toEqual(new Set(['1024$8$1', '4096$8$1']));
+    expect(hashCost('scrypt$x$8$1$salt$key')).toBeNull();
   });
 });
