@@ -37,6 +37,7 @@ import { loadServerTls, type ServerTls } from './tls/server.js';
 import { makeTrust, SYSTEM_TRUST } from './tls/trust.js';
 import { IdentityProvider } from './auth/oidc.js';
 import { SignInCodes } from './auth/sign-in-codes.js';
+import { AnonymousGate } from './gateway/anonymous-gate.js';
 import { OidcRoutes } from './gateway/oidc-routes.js';
 
 export interface NodeOptions {
@@ -70,6 +71,8 @@ export class BrokerNode {
   private sharedLimits: SharedSignInLimits | null = null;
   private signInCodes: SignInCodes | null = null;
   private readonly oidc: OidcRoutes;
+  /** Connections not signed in yet, bounded per address (a reload's limits apply at once). */
+  private readonly anonymous = new AnonymousGate(() => this.ctx.config.node.limits);
   /** Set once the node has joined its cluster: until then it serves nobody. */
   private ready = false;
   readonly metrics: NodeMetrics;
@@ -317,8 +320,18 @@ export class BrokerNode {
     }
     if (!offered.includes(SUBPROTOCOL)) return reject(socket, 400, 'Bad Request', `offer the "${SUBPROTOCOL}" subprotocol`);
     const bearer = offered.find((p) => p.startsWith(BEARER_PREFIX));
-    const claims = bearer ? await this.ctx.tokens.verify(bearer.slice(BEARER_PREFIX.length)) : null;
     const address = request.socket.remoteAddress ?? 'unknown';
+    if (!bearer) {
+      // Not signed in yet: bounded per address, in number and rate (anonymous-gate.ts).
+      let open = 0;
+      for (const connection of this.ctx.connections) if (connection.anonymous && connection.address === address) open++;
+      const refused = this.anonymous.admit(address, open);
+      if (refused) {
+        this.ctx.audit.record('connection.refused', { address, detail: refused });
+        return reject(socket, 429, 'Too Many Requests', refused);
+      }
+    }
+    const claims = bearer ? await this.ctx.tokens.verify(bearer.slice(BEARER_PREFIX.length)) : null;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       if (bearer && (!claims || !this.ctx.catalog.identify(claims.user, claims.federated))) {
         // Completing the handshake first lets a browser see why: it cannot read a 401.

@@ -10,7 +10,15 @@ type Raw = ReturnType<typeof rawSocket>;
 /** Signs in over a raw socket from `from` (reusing `socket` while it is open). */
 export async function attempt(url: string, from: string, user: string, password: string, socket?: Raw): Promise<{ reply: Reply; socket: Raw }> {
   const ws = socket ?? rawSocket(url, [SUBPROTOCOL], { localAddress: from });
-  if (!socket) await ws.opened;
+  if (!socket) {
+    const refused = await ws.opened.then(() => null, (error: Error) => error.message);
+    // Too many connections from this address waiting to sign in, or opened too fast (HTTP 429): an attacker waits a moment.
+    if (refused === 'HTTP 429') {
+      await new Promise((r) => setTimeout(r, 100));
+      return attempt(url, from, user, password);
+    }
+    if (refused) throw new Error(refused);
+  }
   const id = Math.floor(Math.random() * 1e9);
   ws.ws.send(JSON.stringify({ type: 'auth.signIn', id, user, password }));
   const deadline = Date.now() + 10_000;

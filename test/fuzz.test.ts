@@ -15,7 +15,8 @@ let screen: Screen;
 
 beforeAll(async () => {
   // Sessions a fuzzed connection launches end when it closes (no hold), so none pile up.
-  t = await startNode({ node: { sessionHoldSeconds: 0, limits: { sessionsPerUser: 1000 } } });
+  // Frames are fuzzed here, not connection rates: a fresh connection a run is allowed.
+  t = await startNode({ node: { sessionHoldSeconds: 0, limits: { sessionsPerUser: 1000, anonymousPerAddress: 100_000, anonymousConnectionsPerSecond: 100_000 } } });
   const ann = client(t.url);
   await ann.signIn('ann', 'ann-pw');
   token = ann.apiToken!;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode, SUBPROTOCOL } from '../shared/protocol/index.js';
-import { Screen, client, launch, rawSocket, startNode, type TestNode } from '../support/harness.js';
+import { Screen, bearer, client, launch, rawSocket, startNode, type TestNode } from '../support/harness.js';
 import { attempt as attackAttempt, hammer as attackHammer } from '../support/sign-in-attack.js';
 
 let t: TestNode;
@@ -59,7 +59,8 @@ describe('limits', () => {
     await bystander.signIn('bob', 'bob-pw');
     const stream = await launch(bystander, 'python');
     const screen = new Screen(stream);
-    const flood = rawSocket(t.url, [SUBPROTOCOL], { localAddress: '127.0.0.3' });
+    // Signed in: before sign-in a connection may send far less (test/anonymous-flood.test.ts).
+    const flood = rawSocket(t.url, bearer(bystander.apiToken!), { localAddress: '127.0.0.3' });
     await flood.opened;
     for (let i = 0; i < 2000; i++) flood.ws.send(JSON.stringify({ type: 'ping', id: i }));
     const closed = await flood.closed;

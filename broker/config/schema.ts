@@ -262,6 +262,13 @@ export const NodeConfig = z
             /** This many failed sign-ins for one name from one address lock it there for lockoutMinutes. */
             lockoutAfter: z.number().int().min(2).max(1000).default(5),
             lockoutMinutes: z.number().int().min(1).max(24 * 60).default(15),
+            /**
+             * Connections from one address that have not signed in yet (each may stay 10 s),
+             * and how many it may open a second (sustained; twice that in a burst). An
+             * office behind one NAT address signs in well within both.
+             */
+            anonymousPerAddress: z.number().int().min(1).max(100_000).default(64),
+            anonymousConnectionsPerSecond: z.number().int().min(1).max(100_000).default(20),
           })
           .strict()
           .prefault({}),

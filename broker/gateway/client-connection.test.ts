@@ -118,6 +118,41 @@ describe('client connection', () => {
     expect(ws.closedWith?.code).toBe(CloseCode.protocolError);
   });
 
+  it('answers a known request with a bad value with bad_request, and keeps the connection (a stream must not die for it)', () => {
+    const { ws } = setup({ user: 'ann' });
+    ws.text({ type: 'session.resize', cols: 0, rows: 24 });
+    ws.text({ type: 'apps.list', id: 'seven' });
+    expect(ws.sent.at(-2)).toMatchObject({ type: 'error', id: null, code: ErrorCode.badRequest });
+    expect(ws.sent.at(-1)).toMatchObject({ type: 'error', code: ErrorCode.badRequest });
+    expect(ws.closedWith).toBeNull();
+    ws.text({ type: 'ping', id: 9 });
+    expect(ws.sent.at(-1)).toMatchObject({ type: 'pong', id: 9 });
+    // Something that is not a message at all still closes it.
+    ws.text({ type: 'bogus', id: 10 });
+    expect(ws.sent.at(-1)).toMatchObject({ type: 'error', id: 10, code: ErrorCode.badRequest });
+    expect(ws.closedWith?.code).toBe(CloseCode.protocolError);
+  });
+
+  it('refuses, unparsed, a frame nested deeper than any message, and before sign-in a large or hurried one', () => {
+    const deep = setup({ user: 'ann' });
+    deep.ws.text('{"type":"ping","id":1,"x":' + '['.repeat(20) + ']'.repeat(20) + '}');
+    expect(deep.ws.sent.at(-1)).toMatchObject({ type: 'error', code: ErrorCode.badRequest, message: 'This connection sent a frame nested deeper than 8 and was closed.' });
+    expect(deep.ws.closedWith?.code).toBe(CloseCode.protocolError);
+    const large = setup();
+    large.ws.text({ type: 'ping', id: 1, pad: 'x'.repeat(9000) });
+    expect(large.ws.sent.at(-1)).toMatchObject({ type: 'error', code: ErrorCode.rateLimited, message: 'This connection sent a frame over 8 KB before signing in and was closed.' });
+    expect(large.ws.closedWith?.code).toBe(CloseCode.tooBig);
+    const hurried = setup();
+    for (let id = 1; id <= 10; id++) hurried.ws.text({ type: 'ping', id });
+    expect(hurried.ws.closedWith).toBeNull();
+    hurried.ws.text({ type: 'ping', id: 11 });
+    expect(hurried.ws.closedWith?.code).toBe(CloseCode.policyViolation);
+    // Signed in, the same large frame is fine.
+    const signedIn = setup({ user: 'ann' });
+    signedIn.ws.text({ type: 'ping', id: 1, pad: 'x'.repeat(9000) });
+    expect(signedIn.ws.sent.at(-1)).toMatchObject({ type: 'pong', id: 1 });
+  });
+
   it('closes a connection over its request rate with rateLimited, and reads nothing after', () => {
     const { ws } = setup({ user: 'ann', limits: { requestsPerSecond: 1, requestBurst: 3 } });
     for (let id = 1; id <= 3; id++) ws.text({ type: 'ping', id });

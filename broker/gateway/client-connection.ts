@@ -11,10 +11,11 @@ import {
   CloseCode,
   ErrorCode,
   PROTOCOL_VERSION,
+  namesClientType,
   parseJsonFrame,
-  requestIdOf,
   type ServerMessage,
 } from '../../shared/protocol/index.js';
+import { ANONYMOUS_MAX_BYTES, MAX_DEPTH, nestedDeeperThan } from './frame-budget.js';
 import type { FederatedClaims } from '../auth/tokens.js';
 import type { Client } from './client.js';
 import type { NodeContext } from './context.js';
@@ -24,6 +25,14 @@ import { StreamBinding } from './stream-binding.js';
 import { TokenBucket } from './token-bucket.js';
 
 const AUTH_DEADLINE_MS = 10_000;
+/**
+ * Requests a connection may send before it signs in or streams a session: a sign-in,
+ * a resume, a ping or two. Anything faster is not a person's client.
+ */
+const ANONYMOUS_REQUESTS_PER_SECOND = 5;
+const ANONYMOUS_REQUEST_BURST = 10;
+/** A connection closed for abuse that keeps sending is cut off this long after. */
+const ABUSE_TERMINATE_MS = 1000;
 /** A frame this long after a session's answer shows the client has it (a ping sent earlier may cross it). */
 const STREAM_USE_MS = 1000;
 
@@ -41,6 +50,9 @@ export class ClientConnection implements Client {
   private isClosed = false;
   private readonly requests: TokenBucket;
   private readonly frames: TokenBucket;
+  private readonly anonymousRequests = new TokenBucket(ANONYMOUS_REQUESTS_PER_SECOND, ANONYMOUS_REQUEST_BURST);
+  /** Streams a session (resumed with its token, or carried to its node): no longer anonymous, though nobody signed in. */
+  private streaming = false;
   private readonly signIn: SignIn;
   private readonly stream: StreamBinding;
   private readonly routing: SessionRouting;
@@ -93,6 +105,11 @@ export class ClientConnection implements Client {
     return this.claims;
   }
 
+  /** Neither signed in nor streaming a session: the tight budget applies (frame-budget.ts). */
+  get anonymous(): boolean {
+    return this.who === null && !this.streaming;
+  }
+
   get grant(): string | null {
     return this.sid;
   }
@@ -118,6 +135,7 @@ export class ClientConnection implements Client {
 
   keepOpen(): void {
     clearTimeout(this.authTimer);
+    this.streaming = true;
   }
 
   onStreamUsed(confirm: () => void): void {
@@ -143,13 +161,24 @@ export class ClientConnection implements Client {
       confirm();
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (this.anonymous && !isBinary) {
+      // Before sign-in a frame is small and rare, or the connection goes, unparsed.
+      if (bytes.length > ANONYMOUS_MAX_BYTES) return this.abuse(CloseCode.tooBig, `a frame over ${ANONYMOUS_MAX_BYTES / 1024} KB before signing in`, 'frame too large before sign-in');
+      if (!this.anonymousRequests.take()) return this.abuse(CloseCode.policyViolation, `more than ${ANONYMOUS_REQUESTS_PER_SECOND} requests a second before signing in`, 'request rate before sign-in');
+    }
     if (this.routing.carry(bytes, isBinary)) return;
     if (isBinary) return this.stream.onBinary(bytes);
+    if (nestedDeeperThan(bytes, MAX_DEPTH)) return this.abuse(CloseCode.protocolError, `a frame nested deeper than ${MAX_DEPTH}`, 'malformed message');
     const text = bytes.toString('utf8');
     const parsed = parseJsonFrame(ClientMessage, text);
     if (!parsed.ok) {
-      this.refuse(requestIdOf(text), ErrorCode.badRequest, parsed.error);
-      return this.close(CloseCode.protocolError, 'malformed message');
+      const raw = parsed.raw as { id?: unknown } | undefined;
+      const id = typeof raw?.id === 'number' && Number.isInteger(raw.id) && raw.id >= 0 && raw.id <= 2 ** 31 ? raw.id : null;
+      this.refuse(id, ErrorCode.badRequest, parsed.error);
+      // A request it knows with a bad value (a resize to 0 columns) costs the connection
+      // nothing: a stream must not die for it. Anything that is not a message closes it.
+      if (!namesClientType(parsed.raw)) this.close(CloseCode.protocolError, 'malformed message');
+      return;
     }
     this.queue.push(parsed.value);
     if (!this.draining) void this.drain();
@@ -253,5 +282,15 @@ export class ClientConnection implements Client {
 
   close(code: number, reason: string): void {
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+
+  /** Closes a connection that sent what no client sends, saying why; it is cut off if it keeps sending. */
+  private abuse(code: number, what: string, reason: string): void {
+    this.ctx.log.warn('connection closed: over its frame budget', { user: this.who, address: this.address, what });
+    this.ctx.audit.record('connection.refused', { user: this.who, address: this.address, detail: what });
+    this.refuse(null, code === CloseCode.protocolError ? ErrorCode.badRequest : ErrorCode.rateLimited, `This connection sent ${what} and was closed.`);
+    this.isClosed = true;
+    this.close(code, reason);
+    setTimeout(() => this.ws.readyState !== this.ws.CLOSED && this.ws.terminate(), ABUSE_TERMINATE_MS).unref();
   }
 }

@@ -133,7 +133,7 @@ export interface NodeContext {
   /** One-time codes left by identity-provider sign-ins, cluster-wide. */
   signInCodes: SignInCodes;
   /** The client connections this node serves (a revoked user's are closed). */
-  connections: Set<{ user: string | null; revoked(): void }>;
+  connections: Set<{ user: string | null; readonly address: string; readonly anonymous: boolean; revoked(): void }>;
   sessions: SessionService;
   log: Logger;
   metrics: NodeMetrics;

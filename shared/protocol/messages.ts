@@ -202,11 +202,15 @@ export type SessionExited = z.infer<typeof SessionExited>;
 export type SessionResumed = z.infer<typeof SessionResumed>;
 export type ErrorMessage = z.infer<typeof ErrorMessage>;
 
-/** Parses a text frame; returns a description of what is wrong instead of throwing. */
+/**
+ * Parses a text frame; returns a description of what is wrong instead of throwing, and
+ * (when the frame was JSON but not a valid message) what it said, to tell a bad value
+ * in a known request from a frame that is not a message at all.
+ */
 export function parseJsonFrame<T>(
   schema: z.ZodType<T>,
   text: string,
-): { ok: true; value: T } | { ok: false; error: string } {
+): { ok: true; value: T } | { ok: false; error: string; raw?: unknown } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -217,7 +221,15 @@ export function parseJsonFrame<T>(
   if (parsed.success) return { ok: true, value: parsed.data };
   const issue = parsed.error.issues[0];
   const where = issue && issue.path.length > 0 ? ` at "${issue.path.join('.')}"` : '';
-  return { ok: false, error: `invalid message${where}: ${issue?.message ?? 'unknown problem'}` };
+  return { ok: false, error: `invalid message${where}: ${issue?.message ?? 'unknown problem'}`, raw };
+}
+
+/** Every type a client may send. */
+export const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(ClientMessage.options.map((option) => option.shape.type.value));
+
+/** A frame that is a JSON object naming a type clients send (whatever else is wrong with it). */
+export function namesClientType(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && typeof (raw as { type?: unknown }).type === 'string' && CLIENT_MESSAGE_TYPES.has((raw as { type: string }).type);
 }
 
 /** Reads `id` from a frame that failed validation, so the error can name its request. */
