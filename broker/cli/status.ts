@@ -104,8 +104,8 @@ export function formatStatus(status: ClusterStatus): string {
     ]),
   );
   const sandboxes = table(
-    ['NODE', 'LIMITS', 'SECCOMP', 'RUNS AS'],
-    status.nodes.map((n) => [n.name, n.sandbox?.limits ?? '?', n.sandbox?.seccomp ?? '?', n.sandbox?.users ?? '?']),
+    ['NODE', 'LIMITS', 'SECCOMP', 'RUNS AS', 'TERMINALS', 'HOMES'],
+    status.nodes.map((n) => [n.name, n.sandbox?.limits ?? '?', n.sandbox?.seccomp ?? '?', n.sandbox?.users ?? '?', n.sandbox?.terminals ?? '?', n.sandbox?.homes ?? '?']),
   );
   return `Nodes (${status.nodes.length}), as seen from ${status.node}:\n${nodes}\nSandboxes:\n${sandboxes}\nSessions (${status.sessions.length}):\n${sessions}${formatDivergingApps(status.apps ?? [])}`;
 }

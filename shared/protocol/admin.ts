@@ -33,8 +33,8 @@ export const NodeStatusSchema = z.object({
   /** null when the node did not answer the status call. */
   counters: z.record(z.string(), z.number()).nullable(),
   drain: DrainStateSchema.nullable(),
-  /** How the node confines its apps: the limits mechanism and the seccomp filter (null: did not answer; absent: an older node). */
-  sandbox: z.object({ limits: z.string(), seccomp: z.string(), users: z.string().optional() }).nullable().optional(),
+  /** How the node confines its apps: the limits mechanism, the seccomp filter, its users, terminals and homes (null: did not answer; absent: an older node). */
+  sandbox: z.object({ limits: z.string(), seccomp: z.string(), users: z.string().optional(), terminals: z.string().optional(), homes: z.string().optional() }).nullable().optional(),
 });
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
 
