@@ -30,6 +30,8 @@ export function writeConfig(dir: string, passwordHash: string) {
     node: { name: 'bench', listen: { host: '127.0.0.1', port: 0 }, stateDir: join(dir, 'state'), limits: { sessionsPerUser: 260, sessionsPerNode: 300 } },
     users: [{ name: USER, displayName: 'Bench', passwordHash }],
     apps: APPS,
+    // 200 sessions at once: homes of 64 MiB (the default 1 GiB each is taken from the disk at launch).
+    sandboxProfiles: { default: { maxHomeMiB: 64, maxHomeFiles: 16_384 } },
     entitlements: [{ users: [USER], apps: APPS.map((a) => a.id) }],
   };
   const file = join(dir, 'node.yaml');

@@ -194,8 +194,9 @@ export class BrokerNode {
       name: nodeConfig.name,
       stateDir: nodeConfig.stateDir,
       hide: [this.options.configFile, nodeConfig.tokenKeyFile, nodeConfig.tls?.keyFile, nodeConfig.stateDir, clusterConfig.sharedDir, this.options.config.oidc?.clientSecretFile],
+      diskReserveMiB: nodeConfig.diskReserveMiB,
     });
-    this.ctx.log.info('sandbox', { ...sandbox.info, staleCgroupsRemoved: sandbox.staleRemoved });
+    this.ctx.log.info('sandbox', { ...sandbox.info, staleCgroupsRemoved: sandbox.staleRemoved, staleHomesRemoved: sandbox.staleHomesRemoved });
     this.registry = new SessionRegistry(this.options.config, this.ctx.catalog, this.ctx.log, this.cluster, this.peers, this.metrics, sandbox, this.ctx.audit);
     this.revocations = new Revocations(plane, (user) => {
       for (const connection of this.ctx.connections) if (connection.user === user) connection.revoked();

@@ -15,7 +15,7 @@ import { Connection } from '../shared/core/index.js';
 import { nodeSocketFactoryWith } from '../broker/cli/connect.js';
 import { SYSTEM_TRUST, request, requestJson, type Trust } from '../broker/tls/trust.js';
 import { freePort, startEtcd, type EtcdCluster } from './etcd.js';
-import { processesMentioning } from './harness.js';
+import { TEST_PROFILE, processesMentioning } from './harness.js';
 
 const DIST_CLI = resolve(import.meta.dirname, '..', 'dist', 'broker', 'cli.js');
 const artifacts = resolve(import.meta.dirname, '..', 'test-artifacts');
@@ -127,6 +127,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       cluster: { controlPlane: { kind: 'etcd', endpoints: etcd.endpoints }, leaseTtlMs: 2000, keepAliveMs: 500, sharedDir: join(dir, 'shared'), ...options.cluster },
       users,
       apps,
+      sandboxProfiles: { default: TEST_PROFILE },
       entitlements: [
         { groups: ['staff'], apps: apps.map((a) => (a as { id: string }).id) },
         { users: ['bob'], apps: ['python'] },
@@ -233,7 +234,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
         node.process.kill('SIGKILL');
       }
       await etcd.stop();
-      // Every sandbox names its directory (under `dir`) on its command line.
+      // Every sandbox mounts files from its directory (under `dir`): its mount table names it.
       const deadline = Date.now() + 3000;
       let left = processesMentioning(dir);
       while (left.length > 0 && Date.now() < deadline) {

@@ -16,13 +16,14 @@
 //   kill → live  from the kill to the session streaming again
 //   standby back the session had a standby in step again after the takeover
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { ClusterStatus } from '../broker/gateway/admin-api.js';
 import { sessionOf, startCluster, waitForStatus, whole, type TestCluster } from './cluster-harness.js';
 import { COVERAGE_APPS, PAUSE_MS, type CoverageApp, type Step } from './coverage-apps.js';
 import { TerminalDriven, open, sleep, type Driven } from './coverage-drivers.js';
 import { client } from './harness.js';
+import { readHomeFile } from './homes.js';
 
 /** Before the kill: the primary compares screens and files with its standby in quiet moments (broker/cluster/screen-checks.ts). */
 const CHECK_WAIT_MS = 2500;
@@ -80,13 +81,12 @@ function sandboxes(stateDir: string): string[] {
 function savedFiles(stateDir: string, app: CoverageApp, earlier: Set<string>): Map<string, Buffer | null> {
   const homes = sandboxes(stateDir)
     .filter((dir) => !earlier.has(dir))
-    .map((dir) => join(dir, 'home'))
-    .filter((home) => existsSync(home))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    .filter((dir) => existsSync(join(dir, 'home')))
+    .sort((a, b) => statSync(join(b, 'home')).mtimeMs - statSync(join(a, 'home')).mtimeMs);
   const files = new Map<string, Buffer | null>();
   for (const name of app.files) {
-    const path = homes.map((home) => join(home, name)).find((candidate) => existsSync(candidate));
-    files.set(name, path ? readFileSync(path) : null);
+    // Homes are volumes (support/homes.ts): read through the sandbox, or from its image once it is gone.
+    files.set(name, homes.map((dir) => readHomeFile(stateDir, basename(dir), name)).find((bytes) => bytes !== null) ?? null);
   }
   return files;
 }

@@ -25,6 +25,9 @@ const cheap = { N: 1024, r: 8, p: 1 };
  * Users ann (staff: every app) and bob (python only), and with `admin: true` admin (admins
  * group); password = name + "-pw". `users` adds more; `oidc` is the config's oidc: section.
  */
+/** The default sandbox profile of test nodes: small homes (see startNode). */
+export const TEST_PROFILE = { maxHomeMiB: 64, maxHomeFiles: 16_384 };
+
 export async function startNode(
   overrides: {
     node?: Record<string, unknown>;
@@ -55,7 +58,9 @@ export async function startNode(
     ],
     ...(overrides.oidc ? { oidc: overrides.oidc } : {}),
     apps,
-    sandboxProfiles: overrides.sandboxProfiles ?? {},
+    // Homes of 64 MiB, not the default 1 GiB: each home's space is taken from the disk
+    // when its session starts, and test files run sessions side by side.
+    sandboxProfiles: { default: TEST_PROFILE, ...overrides.sandboxProfiles },
     entitlements: overrides.entitlements ?? [
       { groups: ['staff'], apps: apps.map((app) => (app as { id: string }).id) },
       { users: ['bob'], apps: ['python'] },
@@ -204,7 +209,12 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Processes (other than this one) whose command line contains `text`, with their parent. */
+/**
+ * Processes (other than this one) whose command line or mount table contains `text`,
+ * with their parent. A sandbox's processes do not name its directory on their command
+ * line (bwrap takes its options on a descriptor), but their mount table does: the
+ * home, passwd and devpts mounts come from under stateDir.
+ */
 export function processesMentioning(text: string): Array<{ pid: number; command: string }> {
   const found: Array<{ pid: number; command: string }> = [];
   for (const entry of readdirSync('/proc')) {
@@ -213,7 +223,7 @@ export function processesMentioning(text: string): Array<{ pid: number; command:
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
       const command = `(parent ${ppid}) ` + readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (command.includes(text)) found.push({ pid: Number(entry), command });
+      if (command.includes(text) || readFileSync(`/proc/${entry}/mountinfo`, 'utf8').includes(text)) found.push({ pid: Number(entry), command });
     } catch {
       /* exited while we looked */
     }

@@ -1,6 +1,7 @@
 // Graphical sessions in tests: the session (support/gui.ts) and framebuffer helpers.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { readHomeFile } from '../support/homes.js';
 
 export { Gui, launchGui } from '../support/gui.js';
 
@@ -17,12 +18,12 @@ export function changedBands(a: Uint8Array, b: Uint8Array, width: number, except
 }
 
 
-/** The contents of `name` in every sandbox home under a node's state directory. */
+/** The contents of `name` in every sandbox home under a node's state directory (support/homes.ts: homes are volumes). */
 export function homeFiles(stateDir: string, name: string): string[] {
   const dir = join(stateDir, 'sandboxes');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .map((id) => join(dir, id, 'home', name))
-    .filter((path) => existsSync(path))
-    .map((path) => readFileSync(path, 'utf8'));
+    .map((id) => readHomeFile(stateDir, id, name))
+    .filter((bytes): bytes is Buffer => bytes !== null)
+    .map((bytes) => bytes.toString('utf8'));
 }

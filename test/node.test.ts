@@ -188,6 +188,13 @@ describe('sandbox lifetime', () => {
   it('ends sessions the moment they start, and leaves no process behind', async () => {
     const ann = client(t.url);
     await ann.signIn('ann', 'ann-pw');
+    // The check below can see a sandbox: a running one's app is found.
+    const running = await launch(ann, 'cat');
+    const view = new Screen(running);
+    running.sendInput('up\r');
+    await view.waitFor(/up[\s\S]*up/);
+    expect(processesMentioning(t.stateDir).map((p) => p.command)).toContainEqual(expect.stringMatching(/^\(parent \d+\) \/bin\/cat $/));
+    running.close();
     const token = (ann as unknown as { accessToken: string }).accessToken;
     for (let i = 0; i < 15; i++) {
       const raw = rawSocket(t.url, bearer(token));

@@ -4,18 +4,21 @@
 // node must still serve another session and be itself unharmed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HoldfastClient, SessionStream } from '../shared/core/index.js';
 import { Screen, client, launch, sh, startNode, type TestNode } from '../support/harness.js';
+import { DEFAULT_PROFILE } from '../broker/registry/replica-factory.js';
 
 const SMALL = { maxMemoryMiB: 128, maxProcesses: 48, maxCpuPercent: 50 };
 // Allocates 8 MiB at a time and touches it, until something stops it.
 const HOG = 'b=[]\nwhile True: b.append(bytearray(8 << 20))';
 
 let root: string;
+/** Symlinks a profile binds: to the node's config directory, and into its stateDir. */
+let links: string;
 let t: TestNode;
 let ann: HoldfastClient;
 let stream: SessionStream;
@@ -33,13 +36,18 @@ beforeAll(async () => {
   chmodSync(root, 0o711); // as /var/lib is: sandboxes, running as their own users, pass through to theirs
   writeFileSync(join(root, 'node.yaml'), 'secret: config-file-contents\n', { mode: 0o600 });
   writeFileSync(join(root, 'notes.txt'), 'ordinary shared file\n');
+  links = mkdtempSync(join(tmpdir(), 'holdfast-links-'));
+  chmodSync(links, 0o711);
+  symlinkSync(root, join(links, 'config'));
+  symlinkSync(join(root, 'state', 'sandboxes'), join(links, 'homes'));
   t = await startNode({
     configFile: join(root, 'node.yaml'),
     node: { stateDir: join(root, 'state'), tokenKeyFile: join(root, 'token.key') },
-    sandboxProfiles: { binds: { readOnlyPaths: [root] }, small: SMALL },
+    sandboxProfiles: { binds: { readOnlyPaths: [root] }, small: SMALL, linked: { readOnlyPaths: [join(links, 'config'), join(links, 'homes')] } },
     apps: [
       { id: 'binds', name: 'Binds', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' }, sandbox: 'binds' },
       { id: 'small', name: 'Small', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' }, sandbox: 'small' },
+      { id: 'linked', name: 'Linked', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' }, sandbox: 'linked' },
       { id: 'hog', name: 'Hog', command: '/usr/bin/python3', args: ['-c', `import time; time.sleep(0.5)\n${HOG}`], sandbox: 'small' },
     ],
   });
@@ -54,6 +62,7 @@ afterAll(async () => {
   const cgroups = t?.node.ctx.sessions.sandbox.limits.directories ?? [];
   await t?.stop();
   if (root) rmSync(root, { recursive: true, force: true });
+  if (links) rmSync(links, { recursive: true, force: true });
   // A stopped node leaves no cgroups behind.
   for (let i = 0; i < 40 && cgroups.some((dir) => existsSync(dir)); i++) await new Promise((r) => setTimeout(r, 100));
   expect(cgroups.filter((dir) => existsSync(dir))).toEqual([]);
@@ -91,6 +100,31 @@ function pidsCgroups(): string[] {
 
 const limits = () => t.node.ctx.sessions.sandbox.limits;
 
+/**
+ * Where a file a session wrote in its home is on the host: `path` under stateDir, and
+ * `seen`, where the host reads it — the home is a volume mounted in the sandbox
+ * launcher's own mount namespace (broker/host/home-volume.ts), so through a process of
+ * that namespace; the path itself where homes are plain directories.
+ */
+function homeFile(name: string): { path: string; seen: string } | undefined {
+  const sandboxes = join(root, 'state', 'sandboxes');
+  const launchers = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && safeRead(`/proc/${pid}/cmdline`).includes('holdfast-init'));
+  for (const id of readdirSync(sandboxes)) {
+    const path = join(sandboxes, id, 'home', name);
+    const seen = [path, ...launchers.map((pid) => `/proc/${pid}/root${path}`)].find((p) => existsSync(p));
+    if (seen) return { path, seen };
+  }
+  return undefined;
+}
+
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 describe('escape attempts from inside a sandbox', () => {
   it("cannot read the host's secrets, the node's config or token key, even from a bound directory", async () => {
     const key = readFileSync(join(root, 'token.key'));
@@ -111,10 +145,7 @@ describe('escape attempts from inside a sandbox', () => {
     const tag = `private-${Math.random().toString(36).slice(2, 8)}`;
     expect((await a.run(`echo secret > ~/${tag}.txt && ls ~`)).output).toContain(tag);
     // Where it is on the host: under stateDir, which the "binds" profile's directory holds.
-    const sandboxes = join(root, 'state', 'sandboxes');
-    const hostPath = readdirSync(sandboxes)
-      .map((id) => join(sandboxes, id, 'home', `${tag}.txt`))
-      .find((path) => existsSync(path));
+    const hostPath = homeFile(`${tag}.txt`)?.path;
     expect(hostPath, 'the first session wrote its file on the host').toBeDefined();
     expect((await run(`cat ${hostPath}`)).output).not.toContain('secret');
     expect((await run(`cat ~/${tag}.txt /home/*/${tag}.txt /proc/*/root/home/user/${tag}.txt /proc/*/cwd/${tag}.txt`)).output).not.toContain('secret');
@@ -136,11 +167,10 @@ describe('escape attempts from inside a sandbox', () => {
     for (const s of [a, b]) {
       const tag = `mine-${Math.random().toString(36).slice(2, 8)}`;
       expect((await s.run(`id -u; touch ~/${tag}`)).output.trim()).toBe('1000'); // inside, everyone is "user"
-      const sandboxes = join(root, 'state', 'sandboxes');
-      const file = readdirSync(sandboxes).map((id) => join(sandboxes, id, 'home', tag)).find((path) => existsSync(path))!;
-      owners.push(statSync(file).uid);
+      const file = homeFile(tag)!;
+      owners.push(statSync(file.seen).uid);
       // Its sandbox directory (passwd, group, home) is that user's too.
-      expect(statSync(join(file, '..', '..')).uid).toBe(owners.at(-1));
+      expect(statSync(join(file.path, '..', '..')).uid).toBe(owners.at(-1));
     }
     expect(owners[0]).toBeGreaterThanOrEqual(2_000_000_000);
     expect(owners[1]).toBeGreaterThanOrEqual(2_000_000_000);
@@ -152,6 +182,54 @@ describe('escape attempts from inside a sandbox', () => {
     b.stream.close();
     await nodeStillServes();
   }, 60_000);
+
+  it("cannot read the node's files through a bound symlink: the link's target is what is checked and bound", async () => {
+    const linked = await shell('linked');
+    // The bind works: the link's target is there, under the link's name.
+    expect((await linked.run(`cat ${links}/config/notes.txt`)).output).toContain('ordinary shared file');
+    // A config file left readable to all, as happens: what is seen there is an empty file.
+    chmodSync(join(root, 'node.yaml'), 0o644);
+    try {
+      expect((await linked.run(`cat ${links}/config/node.yaml`)).output).not.toContain('config-file-contents');
+      expect((await linked.run(`stat -c %s ${links}/config/node.yaml ${links}/config/token.key`)).output.trim().split(/\s+/)).toEqual(['0', '0']);
+    } finally {
+      chmodSync(join(root, 'node.yaml'), 0o600);
+    }
+    expect((await linked.run(`ls -A ${links}/config/state | wc -l`)).output.trim()).toBe('0');
+    // A link into stateDir itself (every session's home is there) shows an empty directory.
+    expect((await linked.run(`ls -A ${links}/homes | wc -l`)).output.trim()).toBe('0');
+    linked.stream.close();
+  });
+
+  it("shows nothing of the host's paths through /proc: not bwrap's command line, not its environment", async () => {
+    // pid 1 inside is bwrap's own init (a fork of bwrap): its argv and environment are bwrap's.
+    const seen = await run('cat /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"');
+    expect(seen.output).toContain('bwrap');
+    expect(seen.output).not.toContain(root);
+    expect(seen.output).not.toContain(tmpdir());
+    expect(seen.output).not.toMatch(/sandboxes|seccomp|holdfast-escape/);
+  });
+
+  it("holds a session to its own terminals: one that opens PTYs until refused gets its profile's cap, and others still open theirs", async (ctx) => {
+    const terminals = t.node.ctx.sessions.sandbox.info.terminals;
+    if (terminals?.startsWith('shared')) return ctx.skip(`no terminal cap on this machine: ${terminals}`);
+    const hog = await shell();
+    // Bounded by itself too (300 at most), should the cap be missing: the host's pool is shared with whatever else runs here.
+    hog.stream.sendInput(
+      `${py('import os, sys\nf = []\ntry:\n    while len(f) < 600:\n        f += os.openpty()\n    print("opened", len(f) // 2, "unbounded")\nexcept OSError as e:\n    print("opened", len(f) // 2, "then:", e.strerror)\nsys.stdin.readline()')}\r`,
+    );
+    const match = await hog.screen.waitFor(/opened (\d+) (unbounded|then: .*)/, 10_000);
+    expect(Number(match[1])).toBe(DEFAULT_PROFILE.maxTerminals);
+    expect(match[2]).toBe('then: No space left on device');
+    // While it holds them: another session opens a PTY, and a program that runs another on one (script) works.
+    const other = await shell();
+    expect((await other.run(py('import os\nm, s = os.openpty()\nprint("got", os.ttyname(s))'))).output).toMatch(/got \/dev\/pts\/0/);
+    expect((await other.run('script -qc "tty" /dev/null')).output).toMatch(/\/dev\/pts\/\d+/);
+    hog.stream.sendInput('\r');
+    hog.stream.close();
+    other.stream.close();
+    await nodeStillServes();
+  }, 30_000);
 
   it('cannot connect to a port listening on the host', async () => {
     let connections = 0;

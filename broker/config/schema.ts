@@ -19,10 +19,25 @@ export const SandboxProfile = z
     maxMemoryMiB: z.number().int().min(16, 'at least 16 MiB: less and no app starts').default(2048),
     /** Processes and threads of the session together (cgroup pids.max): a fork bomb stops here. */
     maxProcesses: z.number().int().min(16, 'at least 16: the sandbox itself needs a few').max(1_000_000).default(512),
+    /**
+     * Terminals (PTYs) the session's apps may open (a shell's `script`, an XTerm, tmux):
+     * each sandbox has its own devpts instance with this cap, so one session cannot take
+     * the host's (kernel.pty.max) from every other.
+     */
+    maxTerminals: z.number().int().min(1, 'at least 1: an XTerm needs one').max(65_536).default(64),
     /** CPU time of the session as a percentage of one core (200: two cores' worth). */
     maxCpuPercent: z.number().int().min(5, 'at least 5 (% of one core)').max(100_000).default(100),
+    /**
+     * The session's home folder, in MiB: a volume of its own (host/home-volume.ts), its
+     * space taken from the host's disk when the session starts. Writes past it fail with
+     * "No space left on device"; `df ~` shows it.
+     */
+    maxHomeMiB: z.number().int().min(16, 'at least 16 MiB').max(1_048_576, 'at most 1 TiB').default(1024),
+    /** Files, directories and links the home may hold (its inodes; ext4 rounds up a little). Each takes 256 bytes of maxHomeMiB. */
+    maxHomeFiles: z.number().int().min(256, 'at least 256').max(268_435_456).default(100_000),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.maxHomeFiles <= p.maxHomeMiB * 256, { path: ['maxHomeFiles'], message: 'at most 256 per MiB of maxHomeMiB (ext4 keeps 256 bytes per file; at most a quarter of the home)' });
 export type SandboxProfile = z.infer<typeof SandboxProfile>;
 
 export const AppConfig = z
@@ -210,6 +225,12 @@ export const NodeConfig = z
           .optional(),
         /** Where sandboxes keep their private homes. */
         stateDir: z.string().default('/tmp/holdfast'),
+        /**
+         * Disk space (MiB) a session's home may never take: a launch whose home would leave
+         * less free on its file system (stateDir's, or sharedDir's for a kept home) is
+         * refused, so the node's own state, logs and audit stay writable.
+         */
+        diskReserveMiB: z.number().int().min(0).max(1_048_576).default(2048),
         /** HMAC key file for access tokens (created with mode 0600 if missing). Unset: a fresh key per start. */
         tokenKeyFile: z.string().optional(),
         accessTokenTtlSeconds: z.number().int().min(30).max(86_400).default(3600),

@@ -10,11 +10,13 @@ import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { ExitMarkerFilter } from './exit-marker.js';
-import { DISPLAY_SOCKET, GROUP, PASSWD, bwrapArgs } from './sandbox.js';
+import { DISPLAY_SOCKET, GROUP, PASSWD, bwrapOptions, sandboxCommand, type SandboxSpec } from './sandbox.js';
+import { DEVPTS_OPTIONS, OWN_MOUNT_NAMESPACE } from './terminals.js';
 import type { SandboxHost } from './sandbox-host.js';
 import type { SessionLimits } from './limits.js';
 import { LockstepClock } from './lockstep-clock.js';
 import { HomeDigest } from './home-digest.js';
+import type { SessionHome } from './home-volume.js';
 
 export interface AppExit {
   exitCode: number;
@@ -48,19 +50,24 @@ export interface LockstepOptions {
   startUs: number;
 }
 
-/** bwrap reads the seccomp filter from this fd, opened by the launcher. */
+/** bwrap reads the seccomp filter from this fd, and its options (--args) from the next, both opened by the launcher. */
 const SECCOMP_FD = 3;
+const OPTIONS_FD = 4;
 
 /**
- * `sh -c LAUNCHER NODE_PID FILTER PROCS_FILE… -- prlimit … bwrap …`: checks the node is
- * still the parent, moves itself into each cgroup (its children inherit them), then
- * execs the rest with the filter on fd 3. A cgroup it cannot join fails the start.
+ * `sh -c LAUNCHER NODE_PID FILTER OPTIONS PTS MAX PROCS_FILE… -- prlimit … bwrap …`:
+ * checks the node is still the parent, mounts the sandbox's own devpts on PTS capped at
+ * MAX (when PTS is given; in the launcher's own mount namespace, terminals.ts), moves
+ * itself into each cgroup (its children inherit them), then execs the rest with the
+ * filter on fd 3 and bwrap's options on fd 4. A cgroup it cannot join, or a devpts it
+ * cannot mount, fails the start.
  */
 const LAUNCHER = [
   'test "$PPID" = "$0" || exit 111',
-  'filter=$1; shift',
+  'filter=$1 options=$2 pts=$3 max=$4; shift 4',
+  `[ -z "$pts" ] || mount -t devpts -o "${DEVPTS_OPTIONS},max=$max" devpts "$pts" || exit 113`,
   'while [ "$1" != -- ]; do echo $$ > "$1" || exit 112; shift; done; shift',
-  `exec "$@" ${SECCOMP_FD}<"$filter"`,
+  `exec "$@" ${SECCOMP_FD}<"$filter" ${OPTIONS_FD}<"$options"`,
 ].join('; ');
 
 /** A held-back partial marker is released after this long if the rest never comes. */
@@ -86,14 +93,21 @@ export class AppProcess {
   private readonly clockDir: string | null;
   /** What the app keeps in its home, to compare replicas by. */
   private readonly files: HomeDigest;
+  /** Its home: a volume with the profile's quota (home-volume.ts), or a plain directory. */
+  private readonly home: SessionHome;
 
   constructor(options: AppProcessOptions) {
     this.options = options;
     this.dir = join(options.stateDir, 'sandboxes', this.id);
-    const home = options.homeDir ?? join(this.dir, 'home');
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    mkdirSync(home, { recursive: true, mode: 0o700 });
-    this.files = new HomeDigest(home);
+    // A launch whose home the node's disk cannot spare is refused here, before anything else is made.
+    try {
+      this.home = options.sandbox.homes.open({ id: this.id, dir: this.dir, kept: options.homeDir, profile: options.profile, appName: options.app.name });
+    } catch (error) {
+      rmSync(this.dir, { recursive: true, force: true });
+      throw error;
+    }
+    const home = this.home.path;
     writeFileSync(join(this.dir, 'passwd'), PASSWD);
     writeFileSync(join(this.dir, 'group'), GROUP);
     const displayDir = options.app.display === 'rfb' ? join(this.dir, 'display') : undefined;
@@ -111,9 +125,13 @@ export class AppProcess {
     this.uid = sandbox.uids?.take(options.homeDir ?? this.id) ?? null;
     if (this.uid !== null) {
       for (const dir of [this.dir, ...(displayDir ? [displayDir] : []), ...(this.clockDir ? [this.clockDir] : []), ...(this.clock ? [this.clock.procsPath] : [])]) chownSync(dir, this.uid, this.uid);
-      if (statSync(home).uid !== this.uid) spawnSync('chown', ['-R', '--', `${this.uid}:${this.uid}`, home]);
+      // (A volume is handed over by the launcher that mounts it.)
+      if (!this.home.volume && statSync(home).uid !== this.uid) spawnSync('chown', ['-R', '--', `${this.uid}:${this.uid}`, home]);
     }
-    const args = bwrapArgs({
+    // The sandbox's own devpts is mounted here, in the launcher's mount namespace only.
+    const terminalsDir = sandbox.ownTerminals ? join(this.dir, 'pts') : undefined;
+    if (terminalsDir) mkdirSync(terminalsDir, { mode: 0o700 });
+    const spec: SandboxSpec = {
       app: options.app,
       profile: options.profile,
       homeDir: home,
@@ -124,8 +142,13 @@ export class AppProcess {
       ...(sandbox.seccompFile ? { seccompFd: SECCOMP_FD } : {}),
       hide: sandbox.hide,
       disableUserns: sandbox.disableUserns,
+      ...(terminalsDir ? { terminalsDir } : {}),
       ...(this.clock && options.lockstep ? { lockstep: { library: options.lockstep.library, clock: this.clock.path, procs: this.clock.procsPath } } : {}),
-    });
+    };
+    // bwrap's options (every host path it binds) on a descriptor, not its command line:
+    // the sandbox's pid 1 is a fork of bwrap, and /proc/1/cmdline would show them.
+    const optionsFile = join(this.dir, 'bwrap-options');
+    writeFileSync(optionsFile, bwrapOptions(spec).map((arg) => `${arg}\0`).join(''), { mode: 0o600 });
     this.limits = sandbox.limits.create(this.id, options.profile);
     // With a cgroup memory limit the session's real use is bounded; an address-space
     // limit on top would only break apps that reserve more than they use (JITs, Go).
@@ -135,23 +158,44 @@ export class AppProcess {
     // while the sandbox is still starting — before bwrap's own --die-with-parent takes
     // hold. setpriv arms SIGKILL-on-parent-death first thing (it is kept across the
     // execs that follow), and the shell then checks the parent is still this process,
-    // which closes the window before setpriv ran. The shell then joins the session's
+    // which closes the window before setpriv ran. The shell then mounts the sandbox's
+    // own devpts (in a mount namespace of its own, terminals.ts), joins the session's
     // cgroups (before anything of the sandbox exists, so nothing escapes them) and opens
-    // the seccomp filter on the fd bwrap reads it from.
-    const guard = ['--pdeathsig', 'KILL', '--', '/bin/sh', '-c', LAUNCHER, String(process.pid), sandbox.seccompFile ?? '/dev/null', ...(this.limits?.procsFiles ?? []), '--'];
+    // the seccomp filter and bwrap's options on the fds bwrap reads them from.
+    const guard = [
+      '--pdeathsig',
+      'KILL',
+      '--',
+      ...(terminalsDir || this.home.volume ? OWN_MOUNT_NAMESPACE : []),
+      // First of all, in that namespace: the home's volume is made and mounted (home-volume.ts).
+      ...this.home.launcher(this.uid ?? process.getuid?.() ?? 0),
+      '/bin/sh',
+      '-c',
+      LAUNCHER,
+      String(process.pid),
+      sandbox.seccompFile ?? '/dev/null',
+      optionsFile,
+      terminalsDir ?? '',
+      String(options.profile.maxTerminals),
+      ...(this.limits?.procsFiles ?? []),
+      '--',
+    ];
     // Root's last act: become the session's user, with no groups and no capabilities to pass on.
     const drop = this.uid === null ? [] : ['setpriv', `--reuid=${this.uid}`, `--regid=${this.uid}`, '--clear-groups', '--inh-caps=-all', '--'];
     // Lockstep: no address-space randomisation, which some programs mix into their seeds
     // (bash's $RANDOM takes a function's address); the personality is kept across execs.
     const personality = this.clock ? ['setarch', '-R'] : [];
-    this.term = pty.spawn('setpriv', [...guard, ...drop, ...prlimit, ...personality, 'bwrap', ...args], {
+    this.term = pty.spawn('setpriv', [...guard, ...drop, ...prlimit, ...personality, 'bwrap', '--args', String(OPTIONS_FD), '--', ...sandboxCommand(spec)], {
       name: 'xterm-256color',
       cols: options.cols,
       rows: options.rows,
-      cwd: this.dir,
+      // Not the sandbox's directory: bwrap's environment (its PWD, which node-pty sets) shows in the sandbox's /proc/1/environ.
+      cwd: '/',
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', TERM: 'xterm-256color' },
       encoding: null,
     });
+    // A home volume is mounted in the launcher's namespace only: read through its process.
+    this.files = new HomeDigest(this.home.readPath(this.term.pid));
     // The shim tells the person's input by the terminal it arrives on.
     if (this.clock) {
       const pts = (this.term as unknown as { _pty?: string })._pty;
@@ -167,6 +211,7 @@ export class AppProcess {
       this.clock?.close();
       if (this.clockDir) rmSync(this.clockDir, { recursive: true, force: true });
       rmSync(this.dir, { recursive: true, force: true });
+      this.home.remove();
       if (this.uid !== null) options.sandbox.uids?.release(this.uid);
       // Reached only without a marker: the sandbox was killed, or failed to start.
       this.report({ exitCode, signal: signal ? signal : null });

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bwrapArgs, sandboxEnv } from './sandbox.js';
+import { bwrapArgs, bwrapOptions, sandboxCommand, sandboxEnv } from './sandbox.js';
 import { AppConfig } from '../config/schema.js';
 import { DEFAULT_PROFILE } from '../registry/replica-factory.js';
 
@@ -40,6 +40,41 @@ describe('bubblewrap arguments', () => {
     const argv = args.split(' ');
     expect(argv.slice(argv.indexOf('--seccomp'), argv.indexOf('--seccomp') + 2)).toEqual(['--seccomp', '3']);
     expect(argv.indexOf('--seccomp')).toBeGreaterThan(argv.lastIndexOf('--bind'));
+  });
+
+  it('binds what a symlink points at, checked against the node\'s files there, and covers them under the link\'s name', () => {
+    // A profile binds a link to the node's config directory (its target real, not the link, is what holds node.yaml).
+    const data = realpathSync(mkdtempSync(join(tmpdir(), 'linked-')));
+    mkdirSync(join(data, 'config'));
+    mkdirSync(join(data, 'state'));
+    writeFileSync(join(data, 'config', 'node.yaml'), '');
+    symlinkSync(join(data, 'config'), join(data, 'link'));
+    symlinkSync(join(data, 'state'), join(data, 'into-state'));
+    const link = join(data, 'link');
+    const intoState = join(data, 'into-state');
+    // The node's files as it knows them: where they really are (stateDir named through a link, as a config may).
+    const hide = [join(data, 'config', 'node.yaml'), intoState];
+    const args = bwrapArgs({ ...spec, profile: { ...DEFAULT_PROFILE, readOnlyPaths: [link, intoState, join(data, 'missing')] }, hide }).join(' ');
+    rmSync(data, { recursive: true });
+    // The target is bound (so swapping the link later changes nothing), where the profile named it.
+    expect(args).toContain(`--ro-bind ${data}/config ${link} `);
+    expect(args).toContain(`--ro-bind /dev/null ${link}/node.yaml`);
+    // A link into stateDir (every session's home) shows an empty directory, not stateDir.
+    expect(args).not.toContain(`--ro-bind ${data}/state`);
+    expect(args).toContain(`--tmpfs ${intoState} --remount-ro ${intoState}`);
+    expect(args).not.toContain('missing');
+  });
+
+  it("puts the sandbox's own devpts over bwrap's, and keeps every host path off the command line", () => {
+    const withTerminals = { ...spec, terminalsDir: '/state/sandboxes/x/pts', seccompFd: 3 };
+    const options = bwrapOptions(withTerminals);
+    expect(options.join(' ')).toContain('--dev /dev');
+    expect(options.join(' ')).toContain('--dev-bind /state/sandboxes/x/pts /dev/pts');
+    expect(options.indexOf('--dev-bind')).toBeGreaterThan(options.indexOf('--dev'));
+    expect(bwrapOptions(spec)).not.toContain('/dev/pts');
+    // What stays on bwrap's command line (and so in the sandbox's /proc/1/cmdline): paths of the sandbox only.
+    expect(sandboxCommand(withTerminals).join(' ')).not.toMatch(/\/state|seccomp|sandboxes/);
+    expect(bwrapArgs(withTerminals)).toEqual([...options, '--', ...sandboxCommand(withTerminals)]);
   });
 
   it('runs the command last, after --, with a fixed environment', () => {

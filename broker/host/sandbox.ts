@@ -2,9 +2,11 @@
 // see is listed here: read-only system directories, a minimal /etc, a private home
 // and /tmp, fresh /proc and /dev, and new namespaces for everything (network too,
 // unless its profile allows it). Nothing of the host's users, keys or config leaks in,
-// not even from a directory a profile binds; a seccomp filter (seccomp.ts) and the
-// session's limits (limits.ts) are applied by the launcher in app-process.ts.
-import { existsSync, statSync } from 'node:fs';
+// not even from a directory a profile binds (nor through a symlink to one); a seccomp
+// filter (seccomp.ts), the session's limits (limits.ts) and its own terminals
+// (terminals.ts) are applied by the launcher in app-process.ts.
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { WRAPPER } from './exit-marker.js';
@@ -65,6 +67,8 @@ export interface SandboxSpec {
   seccompFd?: number;
   /** Host paths of the node's own (config, keys, stateDir) hidden wherever a bound directory holds them. */
   hide?: string[];
+  /** A host directory on which the launcher mounts the sandbox's own devpts (terminals.ts), bound over /dev/pts; none: bwrap's own. */
+  terminalsDir?: string;
   /** bwrap ≥ 0.8: forbid new user namespaces inside, besides the filter. */
   disableUserns?: boolean;
   /** A lockstep replica: the shim to preload and its clock file (host paths; bound read-only), and its process table (bound read-write). */
@@ -98,7 +102,17 @@ export function xvncPath(): string {
   return existsSync('/usr/bin/Xtigervnc') ? '/usr/bin/Xtigervnc' : '/usr/bin/Xvnc';
 }
 
+/** bwrap's whole command line: its options, then the command it runs in the sandbox. */
 export function bwrapArgs(spec: SandboxSpec): string[] {
+  return [...bwrapOptions(spec), '--', ...sandboxCommand(spec)];
+}
+
+/**
+ * bwrap's options: every path of the host it binds, covers or reads. The launcher hands
+ * them over on a file descriptor (bwrap --args), not on its command line, which the
+ * sandbox's pid 1 — a fork of bwrap — would show in /proc/1/cmdline.
+ */
+export function bwrapOptions(spec: SandboxSpec): string[] {
   const { app, profile } = spec;
   // No --new-session: the PTY's own setsid (node-pty) already puts the app in a new
   // session whose only terminal is this session's private PTY. bwrap's extra setsid
@@ -108,27 +122,36 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   if (profile.network) args.push('--share-net');
   if (spec.disableUserns) args.push('--disable-userns');
   args.push('--uid', '1000', '--gid', '1000');
-  for (const dir of SYSTEM_DIRS) if (existsSync(dir)) args.push('--ro-bind', dir, dir);
+  // Every host path bound from here on is bound at its real location (symlinks
+  // resolved now, so a link swapped later changes nothing), and that real location is
+  // what is checked against the node's own files below.
+  const hidden = (spec.hide ?? []).map(realPath).filter((path): path is string => path !== null);
+  const binds: Array<{ source: string; dest: string }> = [];
+  const covers: string[] = [];
+  const bindReadOnly = (path: string) => {
+    const source = realPath(path);
+    if (source === null) return; // not there: nothing to bind (as --ro-bind-try)
+    // Inside the node's own files (a link into stateDir, say): an empty cover instead.
+    if (hidden.some((h) => within(h, source))) return covers.push(...cover(source, path));
+    args.push('--ro-bind', source, path);
+    binds.push({ source, dest: path });
+  };
+  for (const dir of SYSTEM_DIRS) bindReadOnly(dir);
   for (const [target, link] of MERGED_USR_LINKS) if (existsSync(`/${target}`)) args.push('--symlink', target, link);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/etc', '--tmpfs', '/run');
+  // The sandbox's own devpts, capped (terminals.ts), over the one bwrap's --dev made; /dev/ptmx points into it.
+  if (spec.terminalsDir) args.push('--dev-bind', spec.terminalsDir, '/dev/pts');
   if (spec.displayDir) args.push('--perms', '1777', '--dir', '/tmp/.X11-unix', '--bind', spec.displayDir, DISPLAY_DIR);
-  for (const entry of ETC_ENTRIES) {
-    const path = `/etc/${entry}`;
-    if (existsSync(path)) args.push('--ro-bind', path, path);
-  }
+  for (const entry of ETC_ENTRIES) bindReadOnly(`/etc/${entry}`);
   args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group');
-  if (profile.network && existsSync('/etc/resolv.conf')) args.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
-  for (const path of profile.readOnlyPaths) args.push('--ro-bind-try', path, path);
-  // A profile may bind a directory that holds the node's own files (or they may live
-  // under /opt): cover each with an empty, read-only file or directory.
-  const bound = [...SYSTEM_DIRS, ...ETC_ENTRIES.map((entry) => `/etc/${entry}`), ...profile.readOnlyPaths];
-  for (const path of spec.hide ?? []) {
-    if (!bound.some((dir) => path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`))) continue;
-    const stat = statSync(path, { throwIfNoEntry: false });
-    if (!stat) continue; // not there to see (and nowhere to mount over)
-    if (stat.isDirectory()) args.push('--tmpfs', path, '--remount-ro', path);
-    else args.push('--ro-bind', '/dev/null', path);
+  if (profile.network) bindReadOnly('/etc/resolv.conf');
+  for (const path of profile.readOnlyPaths) bindReadOnly(path);
+  // A bound directory may hold the node's own files (a profile's, or /opt): cover each
+  // with an empty, read-only file or directory, where the sandbox sees it.
+  for (const path of hidden) {
+    for (const { source, dest } of binds) if (within(source, path)) covers.push(...cover(path, join(dest, relative(source, path))));
   }
+  args.push(...covers);
   if (spec.lockstep) args.push('--ro-bind', spec.lockstep.library, LOCKSTEP_LIBRARY, '--ro-bind', spec.lockstep.clock, LOCKSTEP_CLOCK, '--bind', spec.lockstep.procs, LOCKSTEP_PROCS);
   args.push('--dir', '/home', '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
   // The root, /etc and /run tmpfs only exist to hold the mounts above; seal them.
@@ -140,11 +163,37 @@ export function bwrapArgs(spec: SandboxSpec): string[] {
   // Every process of the sandbox (the wrapper, Xvnc, the app and what it starts) reads
   // the wall clock and randomness through the shim: the same on every replica.
   if (spec.lockstep) args.push('--setenv', 'LD_PRELOAD', LOCKSTEP_LIBRARY, '--setenv', 'HOLDFAST_LOCKSTEP_CLOCK', LOCKSTEP_CLOCK, '--setenv', 'HOLDFAST_LOCKSTEP_PROCS', LOCKSTEP_PROCS);
+  return args;
+}
+
+/** What runs in the sandbox: the exit-marker wrapper, then the app (behind its own Xvnc for rfb). Paths of the sandbox only. */
+export function sandboxCommand(spec: SandboxSpec): string[] {
+  const { app } = spec;
   const command = spec.displayDir
     ? ['/bin/bash', '-c', RFB_LAUNCH, 'holdfast-display', xvncPath(), app.geometry, String(app.depth), String(MAX_CUT_TEXT), app.name, app.windowManager ? 'yes' : 'no', app.command, ...app.args]
     : [app.command, ...app.args];
-  args.push('--', '/bin/bash', '-c', WRAPPER, 'holdfast-init', spec.exitNonce, ...command);
-  return args;
+  return ['/bin/bash', '-c', WRAPPER, 'holdfast-init', spec.exitNonce, ...command];
+}
+
+/** Where a host path really is (every symlink resolved), or null when it is not there. */
+function realPath(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Is `path` `dir` itself or inside it? */
+function within(dir: string, path: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+}
+
+/** bwrap options that put an empty read-only directory or file (as `source` is) at `dest`. */
+function cover(source: string, dest: string): string[] {
+  const stat = statSync(source, { throwIfNoEntry: false });
+  if (!stat) return []; // gone since: nothing to see
+  return stat.isDirectory() ? ['--tmpfs', dest, '--remount-ro', dest] : ['--ro-bind', '/dev/null', dest];
 }
 
 /** The whole environment an app starts with: fixed, so replicas start identically. */
