@@ -1,12 +1,14 @@
 // The output flow at unit level, with a fake client and display: output goes out in
 // OUTPUT frames whose offsets count every byte once; output read after an input that
-// has not settled waits for it; a client that falls a window behind holds the app back.
+// has not settled waits for it; a client that falls a window behind holds the app back,
+// and so does having no client at all, past the detached allowance.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeFrame } from '../../shared/protocol/index.js';
-import { OutputFlow } from './output-flow.js';
+import { DETACHED_BURST, DETACHED_RATE } from './detached-allowance.js';
+import { OutputFlow, SCREEN_BACKLOG } from './output-flow.js';
 import type { SessionPeer } from './peer.js';
 
-function setup(window = 1000) {
+function setup(window = 1000, attached = true) {
   const position = { appliedIndex: 0, settledIndex: 0, inputSeq: 0 };
   const held: string[] = [];
   let backlog = 0;
@@ -28,8 +30,8 @@ function setup(window = 1000) {
     window,
     mayAct: () => true,
   });
-  flow.attach(peer);
-  return { flow, position, frames, held, setBacklog: (bytes: number) => (backlog = bytes) };
+  if (attached) flow.attach(peer);
+  return { flow, peer, position, frames, held, setBacklog: (bytes: number) => (backlog = bytes) };
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -86,7 +88,7 @@ describe('OutputFlow', () => {
 
   it('holds the app back while the screen model lags far behind, whatever the client does', () => {
     const { flow, held, setBacklog } = setup();
-    setBacklog(65 * 1024 * 1024);
+    setBacklog(SCREEN_BACKLOG + 1);
     flow.push(Buffer.from('x'));
     flow.checkBackpressure();
     expect(held).toEqual(['hold']);
@@ -95,5 +97,61 @@ describe('OutputFlow', () => {
     setBacklog(0);
     flow.maybeRelease();
     expect(held).toEqual(['hold', 'release']);
+  });
+
+  describe('with no client', () => {
+    /** Writes `bytes` as a flooding app does (4 KiB reads), while the flow lets it; returns what it wrote. */
+    const flood = (flow: OutputFlow, held: string[], bytes: number) => {
+      let wrote = 0;
+      while (wrote < bytes && held.at(-1) !== 'hold') {
+        flow.push(Buffer.alloc(4096, 'x'));
+        flow.checkBackpressure();
+        wrote += 4096;
+      }
+      return wrote;
+    };
+
+    it('holds the app once it has written its allowance, then lets a trickle through', () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
+      const { flow, held } = setup(1000, false);
+      flow.unwatched();
+      let wrote = flood(flow, held, 64 * 1024 * 1024);
+      expect(held).toEqual(['hold']);
+      expect(wrote).toBeGreaterThanOrEqual(DETACHED_BURST);
+      expect(wrote).toBeLessThanOrEqual(DETACHED_BURST + 4096);
+      // Ten seconds on: the app was let go a few times a second, for the rate's worth each time.
+      for (let ms = 0; ms < 10_000; ms += 10) {
+        vi.advanceTimersByTime(10);
+        if (held.at(-1) === 'release') wrote += flood(flow, held, 64 * 1024 * 1024);
+      }
+      expect(held.filter((h) => h === 'release').length).toBeGreaterThanOrEqual(20);
+      expect(wrote).toBeLessThanOrEqual(DETACHED_BURST + 10 * DETACHED_RATE + 2 * 4096);
+      expect(wrote).toBeGreaterThanOrEqual(DETACHED_BURST + 9 * DETACHED_RATE);
+      // Every byte still counts: a resuming client continues from here.
+      vi.advanceTimersByTime(5);
+      expect(flow.offset).toBe(wrote);
+      flow.close();
+    });
+
+    it('lets the app go at once when a client attaches, and holds it only for that client again', async () => {
+      const { flow, held, peer } = setup(1000, false);
+      flow.unwatched();
+      flood(flow, held, 64 * 1024 * 1024);
+      await new Promise((r) => setTimeout(r, 5));
+      flow.attach(peer);
+      flow.maybeRelease();
+      expect(held).toEqual(['hold', 'release']);
+      flow.push(Buffer.alloc(500, 'x'));
+      flow.checkBackpressure();
+      expect(held).toEqual(['hold', 'release']);
+      flow.close();
+    });
+
+    it('never holds a replica that was not left unwatched (a standby follows its primary)', () => {
+      const { flow, held } = setup(1000, false);
+      expect(flood(flow, held, 16 * 1024 * 1024)).toBe(16 * 1024 * 1024);
+      expect(held).toEqual([]);
+      flow.close();
+    });
   });
 });

@@ -3,8 +3,10 @@
 // offsets count every byte once, in order; output read after an entry that has not
 // settled is held until it has (the output rule); the app is held back while the
 // client has more than `window` bytes unacknowledged, or the screen model is too far
-// behind, and released at half of that.
+// behind, and released at half of that; with no client at all, once it has written its
+// detached allowance (detached-allowance.ts).
 import { OUTPUT_HEADER, encodeOutput, writeOutputHeader } from '../../shared/protocol/index.js';
+import { DETACHED_RATE, DetachedAllowance } from './detached-allowance.js';
 import type { SessionPeer } from './peer.js';
 
 /** Where the log stands: which output may be shown, and the input it acknowledges. */
@@ -33,8 +35,16 @@ export interface OutputFlowOptions {
 
 /** An input that produces no output is still acknowledged within this. */
 const LONE_ACK_MS = 30;
-/** Output the screen worker may lag behind before the app is held back (bursts run ahead). */
-const SCREEN_BACKLOG = 64 * 1024 * 1024;
+/**
+ * Output the screen worker may lag behind before the app is held back (released at
+ * half). Two of the worker's pieces (it parses output in pieces of up to 4 MiB,
+ * screen-worker.mjs): one is parsed while the next gathers, so a stream waits on the
+ * worker's pace, never on its turn. It bounds what a session's screen holds in memory
+ * — on a standby, which has no client to hold its app back, the only bound there is.
+ */
+export const SCREEN_BACKLOG = 8 * 1024 * 1024;
+/** A detached app held back at its allowance is let go once this much more is allowed (a quarter second's worth). */
+const DETACHED_RESUME = DETACHED_RATE / 4;
 /** How long streaming output is gathered into one frame. */
 const BATCH_MS = 2;
 /** Largest OUTPUT frame payload: far below any client's maxPayload. */
@@ -58,6 +68,10 @@ export class OutputFlow {
   private fencedTimer: NodeJS.Timeout | undefined;
   /** Snapshots under way: the app stays held until they are taken. */
   private suspended = 0;
+  /** Nobody is attached and this replica acts for the session: what its app may still write (null otherwise). */
+  private detached: DetachedAllowance | null = null;
+  private refillTimer: NodeJS.Timeout | undefined;
+  private held = false;
 
   constructor(private readonly options: OutputFlowOptions) {}
 
@@ -75,10 +89,18 @@ export class OutputFlow {
     return this.sent + this.outBytes;
   }
 
+  /** This flow holds the app back (it may have output it has not been let write). */
+  get holding(): boolean {
+    return this.held;
+  }
+
   /** Streams to `peer` from the current offset on (everything before counts as acknowledged). */
   attach(peer: SessionPeer): void {
     this.client = peer;
     this.acked = this.sent;
+    this.detached = null;
+    clearTimeout(this.refillTimer);
+    this.refillTimer = undefined;
   }
 
   /** No client now (returned): output still counts, and only the screen keeps up with it. */
@@ -86,6 +108,16 @@ export class OutputFlow {
     const peer = this.client;
     this.client = null;
     return peer;
+  }
+
+  /**
+   * Nobody is attached, and this replica acts for the session (its client went, it was
+   * promoted, or its client left while it started): from here the app may write only
+   * its detached allowance, and a resuming client is shown the screen as it stands. A
+   * standby never is: it follows its primary's log, and its output paces the replay.
+   */
+  unwatched(): void {
+    if (this.client === null) this.detached ??= new DetachedAllowance();
   }
 
   /** While a snapshot is taken the app stays held: nothing releases it until `resume`. */
@@ -146,6 +178,7 @@ export class OutputFlow {
       }
       data = Buffer.from(data);
     }
+    this.detached?.spend(data.length);
     this.outChunks.push(data);
     this.outAfter.push(this.options.position.appliedIndex);
     this.outBytes += data.length;
@@ -159,13 +192,16 @@ export class OutputFlow {
     return false;
   }
 
-  /** After output was read: a client or screen that is behind holds the app back. */
+  /** After output was read: a client or screen that is behind, or an app with no client past its allowance, holds the app back. */
   checkBackpressure(): void {
     const peer = this.client;
     const window = this.options.window;
     const inFlight = this.sent + this.outBytes - this.acked;
     if ((peer && (inFlight > window || peer.bufferedAmount > window)) || this.options.source.backlog() > SCREEN_BACKLOG) {
-      this.options.source.hold();
+      this.hold();
+    } else if (this.detached !== null && this.detached.available <= 0) {
+      this.hold();
+      this.refillLater();
     }
   }
 
@@ -182,7 +218,7 @@ export class OutputFlow {
     if (this.outBytes === 0) return;
     if (this.client && !this.options.mayAct()) {
       // Fenced: show nobody anything until this node's lease is valid again.
-      this.options.source.hold();
+      this.hold();
       this.fencedTimer ??= setTimeout(() => {
         this.fencedTimer = undefined;
         this.flush();
@@ -206,6 +242,16 @@ export class OutputFlow {
       this.outChunks = chunks.splice(count);
       this.outAfter.splice(0, count);
     }
+    if (!this.client) {
+      // Nobody to send frames to: the bytes only count (a standby's whole stream goes this way).
+      let bytes = 0;
+      for (const chunk of chunks) bytes += chunk.length;
+      this.sent += bytes;
+      this.outBytes -= bytes;
+      this.acked = this.sent;
+      this.noteSent();
+      return;
+    }
     // Frames of up to MAX_FRAME_PAYLOAD (output held for a commit can add up to more).
     const inputSeq = this.options.position.inputSeq;
     for (let first = 0; first < chunks.length; ) {
@@ -223,14 +269,19 @@ export class OutputFlow {
     }
   };
 
-  /** Sends an OUTPUT frame whose bytes `sent` already counts (with no client, they count as acknowledged). */
-  private sendFrame(frame: Buffer): void {
+  /** Output whose bytes `sent` already counts went (or, with no client, counts as gone). */
+  private noteSent(): void {
     this.lastFlush = performance.now();
     this.inputSinceFlush = false;
     if (this.loneAck !== undefined) {
       clearTimeout(this.loneAck);
       this.loneAck = undefined;
     }
+  }
+
+  /** Sends an OUTPUT frame whose bytes `sent` already counts (with no client, they count as acknowledged). */
+  private sendFrame(frame: Buffer): void {
+    this.noteSent();
     const peer = this.client;
     if (!peer) {
       this.acked = this.sent;
@@ -241,7 +292,10 @@ export class OutputFlow {
     peer.sendBinary(frame, congested ? () => this.maybeRelease() : undefined);
   }
 
-  /** Lets the app run again once the client and the screen have caught up to half their limits. */
+  /**
+   * Lets the app run again once the client and the screen have caught up to half their
+   * limits — or, with no client, once some of its allowance is back.
+   */
   maybeRelease(): void {
     if (this.suspended > 0) return;
     if (this.client && !this.options.mayAct()) return;
@@ -249,7 +303,25 @@ export class OutputFlow {
     const peer = this.client;
     if (peer && (this.sent - this.acked > half || peer.bufferedAmount > half)) return;
     if (this.options.source.backlog() > SCREEN_BACKLOG / 2) return;
+    if (this.detached !== null && this.detached.available < DETACHED_RESUME) return this.refillLater();
+    this.held = false;
     this.options.source.release();
+  }
+
+  private hold(): void {
+    this.held = true;
+    this.options.source.hold();
+  }
+
+  /** A detached app held at its allowance is looked at again once some is back. */
+  private refillLater(): void {
+    if (this.refillTimer !== undefined || this.detached === null) return;
+    this.refillTimer = setTimeout(() => {
+      this.refillTimer = undefined;
+      this.maybeRelease();
+    }, Math.max(1, this.detached.msUntil(DETACHED_RESUME)));
+    // Like the hold timer: a held session does not keep the process alive.
+    this.refillTimer.unref();
   }
 
   /** The session ended: what may be shown is sent, and timers stop. */
@@ -257,6 +329,7 @@ export class OutputFlow {
     this.flush();
     clearTimeout(this.loneAck);
     clearTimeout(this.fencedTimer);
+    clearTimeout(this.refillTimer);
   }
 }
 

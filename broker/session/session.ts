@@ -67,7 +67,6 @@ export class Session {
   readonly log: InputLog;
   /** The primary's side of the replica set (standbys get one too: they may be promoted). */
   readonly replicator: Replicator | null;
-  lastOutputAt = 0;
   holdExpiresAt: number | null = null;
   cols: number;
   rows: number;
@@ -76,6 +75,7 @@ export class Session {
   private readonly flow: OutputFlow;
   private readonly options: SessionOptions;
   private holdTimer: NodeJS.Timeout | undefined;
+  private lastReadAt = 0;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -157,6 +157,16 @@ export class Session {
     return this.flow.outputBytes;
   }
 
+  /**
+   * When the app last wrote output (performance.now()); now, while it is held back: it
+   * may have output it has not been let write, so it is not quiet, and replicas'
+   * screens are not compared then (cluster/screen-checks.ts) — a standby, never held
+   * for want of a client, runs ahead of a detached primary.
+   */
+  get lastOutputAt(): number {
+    return this.flow.holding ? performance.now() : this.lastReadAt;
+  }
+
   get pid(): number {
     return this.display.pid;
   }
@@ -218,7 +228,8 @@ export class Session {
     this.holdExpiresAt = Date.now() + holdSeconds * 1000;
     this.holdTimer = setTimeout(() => this.end({ kind: 'hold-expired', holdSeconds }), holdSeconds * 1000);
     this.holdTimer.unref();
-    // Nobody is reading now; the app runs on and only the screen keeps up with it.
+    // Nobody is reading now: the app runs on within its detached allowance, and only the screen keeps up with it.
+    this.flow.unwatched();
     this.flow.maybeRelease();
   }
 
@@ -319,7 +330,7 @@ export class Session {
 
   /** What the display read: to the client (through the flow), and to the log (a standby paces its replay by it). */
   private output(data: Buffer, room = false): boolean {
-    this.lastOutputAt = performance.now();
+    this.lastReadAt = performance.now();
     const kept = this.flow.push(data, room);
     this.log.outputProduced(this.flow.outputBytes);
     this.flow.checkBackpressure();
