@@ -18,6 +18,9 @@ export const HASH_CHECK_MS = 500;
 const QUIET_INPUT_MS = 300;
 /** …and no output for this long. */
 const QUIET_OUTPUT_MS = 300;
+/** Files that differ are looked at this many times, this far apart, before the standby is called diverged (about 2 s in all). */
+const FILE_LOOKS = 4;
+const FILE_SETTLE_MS = 600;
 
 export class ScreenChecks {
   constructor(
@@ -65,10 +68,17 @@ export class ScreenChecks {
     for (const name of voters) {
       const theirs = await this.remoteLook(replica, name);
       if (theirs === null || difference(ours, theirs) === null) continue;
-      // Differ once: maybe a late byte, or a file being written. Look again before calling it divergence.
-      await sleep(QUIET_OUTPUT_MS);
-      const [again, theirsAgain] = await Promise.all([this.quietLook(session, session.log.length), this.remoteLook(replica, name)]);
-      const differs = again !== null && theirsAgain !== null ? difference(again, theirsAgain) : null;
+      // Differ once: maybe a late byte, or a file being written. Look again before calling
+      // it divergence; files longer than screens: a busy standby's app may still be
+      // writing what its screen already shows (saving shows nothing), which no output
+      // marks the end of (seen under load: xedit's save, git's commit).
+      let differs: 'screen' | 'files' | null = null;
+      for (let look = 0; look < FILE_LOOKS; look++) {
+        await sleep(look === 0 ? QUIET_OUTPUT_MS : FILE_SETTLE_MS);
+        const [again, theirsAgain] = await Promise.all([this.quietLook(session, session.log.length), this.remoteLook(replica, name)]);
+        differs = again !== null && theirsAgain !== null ? difference(again, theirsAgain) : null;
+        if (differs !== 'files') break;
+      }
       if (differs !== null) {
         clean = false;
         this.diverged(replica, name, differs === 'screen' ? 'its screen differs from the primary’s' : 'its files differ from the primary’s');
