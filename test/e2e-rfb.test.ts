@@ -10,6 +10,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNode, waitFor, type DemoNode } from './demo-node.js';
 import { homeFiles } from './gui.js';
+import { canvasCells, launch, settledCanvas } from './rfb-page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -19,46 +20,6 @@ let context: BrowserContext | null = null;
 let page: Page;
 /** The page's console, kept for a failing test's artifacts. */
 const consoleLines: string[] = [];
-
-/** The visible session's canvas, as a grid of cell sums (a cheap picture of what is drawn). */
-async function canvasCells(page: Page, app: string): Promise<{ width: number; height: number; cells: number[] } | null> {
-  return page.getByRole('region', { name: `${app} session` }).evaluate((session) => {
-    const canvas = session.querySelector('.rfb-host canvas') as HTMLCanvasElement | null;
-    if (!canvas || canvas.width === 0) return null;
-    const context = canvas.getContext('2d')!;
-    const { width, height } = canvas;
-    const data = context.getImageData(0, 0, width, height).data;
-    const cell = 16;
-    const cols = Math.ceil(width / cell);
-    const cells = new Array<number>(cols * Math.ceil(height / cell)).fill(0);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const at = (y * width + x) * 4;
-        cells[Math.floor(y / cell) * cols + Math.floor(x / cell)]! += data[at]! + data[at + 1]! + data[at + 2]!;
-      }
-    }
-    return { width, height, cells };
-  });
-}
-
-/** Waits until the canvas has drawn something and then held still (the app has settled). */
-async function settledCanvas(page: Page, app: string): Promise<number[]> {
-  let previous = '';
-  return waitFor(`${app}'s display to draw and hold still`, async () => {
-    const now = await canvasCells(page, app);
-    if (!now || now.cells.every((c) => c === 0)) return null;
-    const key = now.cells.join(',');
-    const steady = key === previous;
-    previous = key;
-    return steady ? now.cells : null;
-  }, 20_000);
-}
-
-async function launch(page: Page, app: string): Promise<void> {
-  await page.getByRole('tab', { name: 'Apps' }).click();
-  await page.getByRole('button', { name: `Launch ${app}`, exact: true }).click();
-  await waitFor(`${app} to stream`, () => page.getByRole('region', { name: `${app} session` }).getAttribute('data-status').then((s) => s === 'streaming'), 15_000);
-}
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });

@@ -14,6 +14,7 @@ import {
   SECURITY_NONE,
   clientCutText,
   keyEvent,
+  keysymsFor,
   pointerEvent,
   setEncodings,
   setPixelFormatBgrx,
@@ -83,10 +84,9 @@ export class RfbViewer {
     this.transport.send(keyEvent(down, keysym), 'input');
   }
 
-  /** Presses and releases each character's key (Latin-1 keysyms equal their code points). */
+  /** Presses and releases each character's key (keysymFor: X11's Unicode keysyms beyond Latin-1, as the web client types them). */
   type(text: string): void {
-    for (const char of text) {
-      const keysym = char === '\n' ? 0xff0d : char.codePointAt(0)!;
+    for (const keysym of keysymsFor(text)) {
       this.key(keysym, true);
       this.key(keysym, false);
     }

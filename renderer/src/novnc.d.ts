@@ -23,5 +23,7 @@ declare module '@novnc/novnc' {
     disconnect(): void;
     focus(options?: FocusOptions): void;
     clipboardPasteFrom(text: string): void;
+    /** One key: pressed and released when `down` is left out; `code` (a KeyboardEvent.code) or null for a keysym alone. */
+    sendKey(keysym: number, code: string | null, down?: boolean): void;
   }
 }

@@ -4,6 +4,8 @@ import {
   checkInputMessage,
   clientCutText,
   keyEvent,
+  keysymFor,
+  keysymsFor,
   pointerEvent,
   setDesktopSize,
   setEncodings,
@@ -72,4 +74,23 @@ it('strips only the extended clipboard from SetEncodings', () => {
   const plain = setEncodings([7, 0]);
   expect(withoutExtendedClipboard(plain)).toBe(plain);
   expect([...withoutExtendedClipboard(setEncodings([7, EXTENDED_CLIPBOARD, 0]))]).toEqual([...setEncodings([7, 0])]);
+});
+
+describe('keysymFor', () => {
+  it('gives Latin-1 characters their code point, others X11’s Unicode keysym, line breaks Return', () => {
+    expect(keysymFor('a')).toBe(0x61);
+    expect(keysymFor('é')).toBe(0xe9);
+    expect(keysymFor('ÿ')).toBe(0xff);
+    expect(keysymFor('€')).toBe(0x010020ac);
+    expect(keysymFor('日')).toBe(0x010065e5);
+    expect(keysymFor('😀')).toBe(0x0101f600); // beyond the BMP: the whole code point, not a surrogate
+    expect(keysymFor('\n')).toBe(0xff0d);
+    expect(keysymFor('\t')).toBe(0xff09);
+    expect(keysymFor('\u0007')).toBeNull();
+    expect(keysymFor('\u0085')).toBeNull();
+  });
+
+  it('types text one code point at a time, CR LF as one Return, skipping controls no key types', () => {
+    expect(keysymsFor('hé\r\n日😀\u0000')).toEqual([0x68, 0xe9, 0xff0d, 0x010065e5, 0x0101f600]);
+  });
 });

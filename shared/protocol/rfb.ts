@@ -228,6 +228,37 @@ export function keyEvent(down: boolean, keysym: number): Uint8Array {
   return bytes;
 }
 
+const KEYSYM_RETURN = 0xff0d;
+const KEYSYM_TAB = 0xff09;
+/** X11's Unicode keysyms: 0x01000000 + the code point, for any character beyond Latin-1. */
+const KEYSYM_UNICODE = 0x01000000;
+
+/**
+ * The X11 keysym that types one character (one code point): a Latin-1 character's
+ * keysym is its code point, any other's is X11's Unicode keysym (0x01000000 + the
+ * code point, which Xvnc maps to a spare keycode on the fly and xterm, in a UTF-8
+ * locale, types as that character). A line break is Return, a tab Tab; other control
+ * characters have no key that types them (null).
+ */
+export function keysymFor(char: string): number | null {
+  const code = char.codePointAt(0);
+  if (code === undefined) return null;
+  if (code === 0x0a || code === 0x0d) return KEYSYM_RETURN;
+  if (code === 0x09) return KEYSYM_TAB;
+  if (code < 0x20 || (code >= 0x7f && code < 0xa0)) return null;
+  return code <= 0xff ? code : KEYSYM_UNICODE + code;
+}
+
+/** The keysyms that type `text`, one press and release each (CR LF counts as one line break). */
+export function keysymsFor(text: string): number[] {
+  const keysyms: number[] = [];
+  for (const char of text.replace(/\r\n?/g, '\n')) {
+    const keysym = keysymFor(char);
+    if (keysym !== null) keysyms.push(keysym);
+  }
+  return keysyms;
+}
+
 export function pointerEvent(buttons: number, x: number, y: number): Uint8Array {
   const bytes = new Uint8Array(6);
   const view = new DataView(bytes.buffer);

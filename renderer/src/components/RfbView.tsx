@@ -5,12 +5,34 @@
 // queue — held while the link is down, resent once and applied once when it is back.
 // After a resume the host starts a fresh RFB stream, so a new noVNC takes over; the
 // last frame stays on screen, dimmed, until the new one has drawn.
+//
+// The display follows the pane (rfb-fit.ts: our SetDesktopSize, not noVNC's, and the
+// frame drawn 1:1), and the pane's keyboard focus is a hidden textarea, so text from
+// input methods and dictation reaches the app too (rfb-text-input.ts).
 import { useEffect, useRef, useState } from 'react';
 import RFB, { type RfbChannel } from '@novnc/novnc';
-import { MAX_CUT_TEXT, RfbClientParser } from '../../../shared/protocol/index.js';
+import { MAX_CUT_TEXT, RfbClientParser, setDesktopSize } from '../../../shared/protocol/index.js';
 import type { SessionStream } from '../../../shared/core/index.js';
 import type { SessionTab } from '../session-tab.js';
+import { DesktopFit, fitsPane } from './rfb-fit.js';
+import { catchText } from './rfb-text-input.js';
 import { SessionFrame } from './SessionFrame.js';
+
+/** Out of sight and out of the pointer's way, yet focusable and editable (display: none would be neither). */
+const HIDDEN_INPUT = {
+  position: 'absolute',
+  top: 0,
+  left: 0,
+  width: 1,
+  height: 1,
+  padding: 0,
+  border: 0,
+  opacity: 0,
+  resize: 'none',
+  overflow: 'hidden',
+  pointerEvents: 'none',
+  caretColor: 'transparent',
+} as const;
 
 /** A WebSocket-shaped channel that carries noVNC's RFB inside the session's stream. */
 class SessionChannel implements RfbChannel {
@@ -56,26 +78,57 @@ class SessionChannel implements RfbChannel {
 
 export function RfbView({ tab, visible }: { tab: SessionTab; visible: boolean }) {
   const host = useRef<HTMLDivElement>(null);
+  const keyboard = useRef<HTMLTextAreaElement>(null);
   const [lastFrame, setLastFrame] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const { stream } = tab;
 
   useEffect(() => {
     const target = host.current;
-    if (!target) return;
+    const input = keyboard.current;
+    if (!target || !input) return;
     let rfb: RFB | null = null;
     let channel: SessionChannel | null = null;
     let drawn = false;
     let sentClipboard: string | null = null;
+    const canvas = () => target.querySelector('canvas');
+    const paneSize = () => {
+      const { width, height } = target.getBoundingClientRect();
+      return { width, height };
+    };
+
+    const fit = new DesktopFit({
+      measure: paneSize,
+      request: ({ width, height }) => stream.sendInputMessage(setDesktopSize(width, height)),
+    });
+    // Drawn 1:1 whenever the frame fits the pane; scaled down only while it does not
+    // (the pane just shrank and the display has not followed yet).
+    const rescale = () => {
+      const drawing = canvas();
+      const pane = paneSize();
+      if (!rfb || !drawing || drawing.width === 0 || pane.width === 0) return; // nothing drawn yet, or the tab is hidden
+      const fits = fitsPane({ width: drawing.width, height: drawing.height }, pane);
+      if (rfb.scaleViewport !== !fits) rfb.scaleViewport = !fits;
+      // At a whole device pixel ratio each pixel of the frame becomes an exact block: sharp, not blurred.
+      const ratio = window.devicePixelRatio;
+      drawing.style.imageRendering = fits && ratio > 1 && Number.isInteger(ratio) ? 'pixelated' : '';
+    };
+    const paneObserver = new ResizeObserver(() => {
+      rescale();
+      fit.paneChanged();
+    });
+    paneObserver.observe(target);
+    // noVNC resizes its canvas to the framebuffer whenever the display's size changes.
+    const framebufferObserver = new MutationObserver(rescale);
 
     const start = () => {
       const mine = new SessionChannel(stream, (why) => setNote(`The display refused what this client sent: ${why}`));
       channel = mine;
       drawn = false;
       const next = new RFB(target, mine, { shared: true });
-      next.resizeSession = true; // the app's display follows this pane (ExtendedDesktopSize)…
-      next.scaleViewport = true; // …and is scaled where it cannot
-      next.focusOnClick = true;
+      next.resizeSession = false; // DesktopFit asks instead (rfb-fit.ts says why)
+      next.scaleViewport = false;
+      next.focusOnClick = false; // the pane's focus is the textarea, not noVNC's canvas
       next.background = '#0b0f14';
       next.addEventListener('clipboard', (event) => {
         const text = (event as CustomEvent<{ text: string }>).detail.text;
@@ -83,7 +136,18 @@ export function RfbView({ tab, visible }: { tab: SessionTab; visible: boolean })
         sentClipboard = text;
         navigator.clipboard?.writeText(text).catch(() => setNote('Text copied in the app could not be put on your clipboard (this window needs focus).'));
       });
-      next.addEventListener('connect', () => next.focus());
+      next.addEventListener('connect', () => {
+        if (rfb !== next) return;
+        const drawing = canvas();
+        if (drawing) {
+          framebufferObserver.disconnect();
+          framebufferObserver.observe(drawing, { attributes: true, attributeFilter: ['width', 'height'] });
+          // The display as this viewer found it (another window's size, after a resume elsewhere): ask for this pane's.
+          fit.viewerConnected({ width: drawing.width, height: drawing.height });
+        }
+        rescale();
+        input.focus({ preventScroll: true });
+      });
       rfb = next;
     };
 
@@ -99,8 +163,19 @@ export function RfbView({ tab, visible }: { tab: SessionTab; visible: boolean })
         })
         .catch(() => {});
     };
+    // A click anywhere on the display gives the pane the keyboard (noVNC no longer takes it
+    // for its canvas), and the browser's own handling of the press, which would move the
+    // focus off again where the click is beside the canvas, is cancelled.
+    const takeFocus = () => input.focus({ preventScroll: true });
+    const keepFocus = (event: MouseEvent) => event.preventDefault();
     target.addEventListener('focusin', syncClipboard);
     target.addEventListener('pointerdown', syncClipboard);
+    target.addEventListener('pointerdown', takeFocus);
+    target.addEventListener('mousedown', keepFocus);
+    const stopCatching = catchText(input, {
+      keyTarget: canvas,
+      key: (keysym) => rfb?.sendKey(keysym, null),
+    });
 
     start();
     stream.setSink({
@@ -114,8 +189,10 @@ export function RfbView({ tab, visible }: { tab: SessionTab; visible: boolean })
         }
       },
       reset: () => {
-        const canvas = target.querySelector('canvas');
-        if (canvas && canvas.width > 0) setLastFrame(canvas.toDataURL());
+        const drawing = canvas();
+        if (drawing && drawing.width > 0) setLastFrame(drawing.toDataURL());
+        fit.viewerLost();
+        framebufferObserver.disconnect();
         channel?.close();
         rfb?.disconnect();
         start();
@@ -124,6 +201,12 @@ export function RfbView({ tab, visible }: { tab: SessionTab; visible: boolean })
     return () => {
       target.removeEventListener('focusin', syncClipboard);
       target.removeEventListener('pointerdown', syncClipboard);
+      target.removeEventListener('pointerdown', takeFocus);
+      target.removeEventListener('mousedown', keepFocus);
+      stopCatching();
+      paneObserver.disconnect();
+      framebufferObserver.disconnect();
+      fit.dispose();
       channel?.close();
       rfb?.disconnect();
     };
@@ -131,7 +214,18 @@ export function RfbView({ tab, visible }: { tab: SessionTab; visible: boolean })
 
   return (
     <SessionFrame tab={tab} visible={visible}>
-      <div className="rfb-host" ref={host} aria-label={`${tab.name} display`} />
+      {/* No aria-label here (a div without a role may not have one): the textarea inside names the display's keyboard. */}
+      <div className="rfb-host" ref={host}>
+        <textarea
+          ref={keyboard}
+          aria-label={`Keyboard input for ${tab.name}`}
+          autoComplete="off"
+          autoCorrect="off"
+          autoCapitalize="off"
+          spellCheck={false}
+          style={HIDDEN_INPUT}
+        />
+      </div>
       {lastFrame && <img className="rfb-last-frame" src={lastFrame} alt="" aria-hidden="true" />}
       {note && (
         <p className="rfb-note" role="status">

@@ -1,0 +1,98 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DesktopFit, MIN_DESKTOP, SETTLE_MS, desktopSizeFor, fitsPane, type Size } from './rfb-fit.js';
+
+describe('desktopSizeFor', () => {
+  it('asks for the pane’s whole CSS pixels, within the protocol’s bounds', () => {
+    expect(desktopSizeFor({ width: 1279.5, height: 731.8 })).toEqual({ width: 1279, height: 731 });
+    expect(desktopSizeFor({ width: 20_000, height: 10 })).toEqual({ width: 8192, height: MIN_DESKTOP });
+  });
+
+  it('asks nothing for a pane that is not shown', () => {
+    expect(desktopSizeFor({ width: 0, height: 0 })).toBeNull();
+    expect(desktopSizeFor({ width: 800, height: 0.5 })).toBeNull();
+  });
+});
+
+describe('fitsPane', () => {
+  it('draws a frame unscaled when it fits, and scales only one that is too large', () => {
+    expect(fitsPane({ width: 1279, height: 731 }, { width: 1279.5, height: 731.8 })).toBe(true);
+    expect(fitsPane({ width: 1024, height: 700 }, { width: 1600, height: 900 })).toBe(true);
+    expect(fitsPane({ width: 1024, height: 700 }, { width: 800, height: 600 })).toBe(false);
+  });
+});
+
+describe('DesktopFit', () => {
+  let pane: Size;
+  let asked: Size[];
+  let fit: DesktopFit;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    pane = { width: 1024, height: 768 };
+    asked = [];
+    fit = new DesktopFit({
+      measure: () => pane,
+      request: (size) => {
+        asked.push(size);
+        return true;
+      },
+    });
+  });
+  afterEach(() => {
+    fit.dispose();
+    vi.useRealTimers();
+  });
+
+  it('asks for the pane’s size as soon as a viewer connects to a display of another size', () => {
+    fit.viewerConnected({ width: 1024, height: 700 });
+    expect(asked).toEqual([{ width: 1024, height: 768 }]);
+  });
+
+  it('asks nothing when the display already has the pane’s size (a resume on the same window)', () => {
+    fit.viewerConnected({ width: 1024, height: 768 });
+    expect(asked).toEqual([]);
+  });
+
+  it('asks once the pane has held still, for its last size only', () => {
+    fit.viewerConnected({ width: 1024, height: 768 });
+    for (const width of [1000, 950, 900, 850, 800]) {
+      pane = { width, height: 600 };
+      fit.paneChanged();
+      vi.advanceTimersByTime(SETTLE_MS / 3);
+    }
+    expect(asked).toEqual([]);
+    vi.advanceTimersByTime(SETTLE_MS);
+    expect(asked).toEqual([{ width: 800, height: 600 }]);
+    // The same size again (a tab shown again) asks nothing more.
+    fit.paneChanged();
+    vi.advanceTimersByTime(SETTLE_MS);
+    expect(asked).toHaveLength(1);
+  });
+
+  it('asks nothing between a lost viewer and the next one, which asks for the pane as it is then', () => {
+    fit.viewerConnected({ width: 1024, height: 768 });
+    fit.viewerLost();
+    pane = { width: 1600, height: 900 };
+    fit.paneChanged();
+    vi.advanceTimersByTime(SETTLE_MS);
+    expect(asked).toEqual([]);
+    fit.viewerConnected({ width: 1024, height: 768 });
+    expect(asked).toEqual([{ width: 1600, height: 900 }]);
+  });
+
+  it('asks again later when a request could not be sent', () => {
+    let accept = false;
+    fit.dispose();
+    fit = new DesktopFit({
+      measure: () => pane,
+      request: (size) => {
+        if (accept) asked.push(size);
+        return accept;
+      },
+    });
+    fit.viewerConnected({ width: 800, height: 600 });
+    accept = true;
+    fit.paneChanged();
+    vi.advanceTimersByTime(SETTLE_MS);
+    expect(asked).toEqual([{ width: 1024, height: 768 }]);
+  });
+});
