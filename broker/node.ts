@@ -248,7 +248,7 @@ export class BrokerNode {
 
   /**
    * Applies a reloaded config: the catalog (apps, users and groups, entitlements,
-   * sandbox profiles) and the log level change at once; sessions already running keep
+   * sandbox profiles, session policies) and the log level change at once; sessions already running keep
    * the app they started with. Settings that need a restart (listen address, cluster,
    * state and key paths…) are left as they are, and named; a renewed TLS certificate is
    * served to new connections at once. The new config has passed the schema already
@@ -269,11 +269,13 @@ export class BrokerNode {
     }
     if (JSON.stringify(next.cluster) !== JSON.stringify(config.cluster)) needsRestart.push('cluster');
     if (JSON.stringify(next.oidc) !== JSON.stringify(config.oidc)) needsRestart.push('oidc');
-    const applied: string[] = (['apps', 'users', 'entitlements', 'sandboxProfiles'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
+    const applied: string[] = (['apps', 'users', 'entitlements', 'sandboxProfiles', 'sessionPolicies'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
     config.apps = next.apps;
     config.users = next.users;
     config.entitlements = next.entitlements;
     config.sandboxProfiles = next.sandboxProfiles;
+    // Sessions launched from now on take the new policies; running ones keep the limits they were given.
+    config.sessionPolicies = next.sessionPolicies;
     this.ctx.catalog.replace(config);
     if (next.node.logLevel !== config.node.logLevel) {
       applied.push('node.logLevel');

@@ -121,12 +121,18 @@ describe('the web client on a cluster', () => {
     const adminErrors: string[] = [];
     admin.on('pageerror', (error) => adminErrors.push(error.message));
     await signIn(admin, c.nodes[2]!.url, 'admin', 'admin-pw');
-    await admin.getByRole('tab', { name: 'Admin' }).click();
+    // An administrator lands on the Admin page.
+    await waitFor('the Admin tab in front', () => admin.getByRole('tab', { name: 'Admin', selected: true }).isVisible());
     const row = admin.locator(`tr[data-session="${id}"]`);
     await waitFor('the session on the admin page', async () => (await row.locator('.primary').textContent()) === primary);
     expect(await row.textContent()).toContain('ann');
     expect(await admin.locator('tr[data-node]').count()).toBe(3);
     await admin.getByRole('button', { name: `Drain ${primary}`, exact: true }).click();
+    // Drain asks first, saying what it does to people.
+    const confirm = admin.getByRole('dialog', { name: `Drain ${primary}?` });
+    expect(await confirm.textContent()).toMatch(/takes no new sessions/);
+    expect(await axeViolations(admin)).toEqual([]);
+    await confirm.getByRole('button', { name: `Drain ${primary}`, exact: true }).click();
     // Live: the page shows the node drained and the session on its former standby.
     await waitFor('the session to move on the admin page', async () => (await row.locator('.primary').textContent()) === standbys[0]);
     await waitFor('the node to show drained', async () => /drained: \d+ moved/.test((await admin.locator(`tr[data-node="${primary}"]`).textContent()) ?? ''));

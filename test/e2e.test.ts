@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNode, waitFor, type DemoNode } from './demo-node.js';
-import { launchButtons, terminalRows } from './page.js';
+import { launchButtons, signIn, terminalRows } from './page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -46,12 +46,6 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page; pageErr
   page.setDefaultTimeout(15_000);
   await page.goto(baseUrl);
   return { context, page, pageErrors };
-}
-
-async function signIn(page: Page, user: string, password: string): Promise<void> {
-  await page.getByLabel('User name', { exact: true }).fill(user);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 /** How the visible terminal's grid sits in its pane: overflow (> 0 is hidden) and the space left below it. */
@@ -103,7 +97,7 @@ describe('the web client, as a person uses it', () => {
     await signIn(page, 'demo', 'demo');
     await page.getByRole('heading', { name: 'Your apps' }).waitFor();
     await waitForEqual('the launcher to list demo’s apps', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop', 'Launch XTerm', 'Launch Text editor']);
-    expect(await page.getByRole('status').first().textContent()).toMatch(/Connected · demo/);
+    expect(await page.getByRole('status').first().textContent()).toMatch(/Connected to server demo/);
     expect(await page.getByText('Demo User', { exact: true }).isVisible()).toBe(true);
     await page.screenshot({ path: join(artifacts, 'launcher.png') });
   });
@@ -169,6 +163,8 @@ describe('the web client, as a person uses it', () => {
   it('signs out back to the sign-in form', async () => {
     const { page, context, pageErrors } = demo;
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    // Python and Shell still run: signing out asks what becomes of them (test/e2e-sessions.test.ts keeps them).
+    await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'End them and sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Holdfast' }).waitFor();
     expect(await page.getByLabel('User name', { exact: true }).isVisible()).toBe(true);
     expect(await page.getByRole('tab').count()).toBe(0);

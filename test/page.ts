@@ -3,9 +3,17 @@
 import axe from 'axe-core';
 import type { Page } from 'playwright-core';
 
-/** The app tiles a person sees, by their accessible names ("Launch Shell", …). */
+/** The app tiles a person sees, by their accessible names ("Launch Shell", …): their text, less what is hidden from assistive technology. */
 export function launchButtons(page: Page): Promise<string[]> {
-  return page.getByRole('button', { name: /^Launch / }).evaluateAll((buttons) => buttons.map((b) => b.getAttribute('aria-label') ?? ''));
+  return page.getByRole('button', { name: /^Launch / }).evaluateAll((buttons) =>
+    buttons.map((b) =>
+      [...b.childNodes]
+        .filter((n) => !(n instanceof Element && n.getAttribute('aria-hidden') === 'true'))
+        .map((n) => n.textContent ?? '')
+        .join('')
+        .trim(),
+    ),
+  );
 }
 
 /** The text of the visible session's terminal, one entry per screen row, as xterm's DOM renderer shows it. */
@@ -24,4 +32,18 @@ export async function axeViolations(page: Page): Promise<string[]> {
     violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }>;
   };
   return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes[0]?.target.join(' ') ?? ''}`);
+}
+
+/** Signs in with the password form, as a person types it. */
+export async function signIn(page: Page, user: string, password: string): Promise<void> {
+  await page.getByLabel('User name', { exact: true }).fill(user);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** Clicks into a terminal session's screen and types a line (Enter included). */
+export async function typeLine(page: Page, app: string, line: string): Promise<void> {
+  await page.getByRole('region', { name: `${app} session` }).locator('.xterm-screen').click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
 }

@@ -43,6 +43,21 @@ export const SessionRecord = z.object({
   startedAt: z.number(),
   attached: z.boolean(),
   holdExpiresAt: z.number().nullable(),
+  /**
+   * Its session policy's limits, settled at launch (broker/session/session-policy.ts):
+   * a replica promoted or restarted elsewhere keeps them. Optional, like what follows,
+   * so records of the previous version still parse (they get the node's defaults).
+   */
+  limits: z
+    .object({
+      holdSeconds: z.number().min(0),
+      idleSeconds: z.number().positive().nullable(),
+      maxSeconds: z.number().positive().nullable(),
+      warnSeconds: z.number().min(0),
+    })
+    .optional(),
+  /** When it ends on its own, as its primary knew last (maximum length, or an idle warning that stands); null: no end known. */
+  endsAt: z.number().nullable().optional(),
   state: z.enum(['running', 'ended']),
   endMessage: z.string().nullable(),
   endedAt: z.number().nullable(),

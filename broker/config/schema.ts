@@ -167,6 +167,33 @@ export const Entitlement = z
   })
   .strict();
 
+/** A length of time in minutes; fractions are allowed (0.5: 30 seconds). */
+const minutes = (max: number) => z.number().min(0).max(max);
+
+/**
+ * What happens to sessions left alone, for some apps and people (docs/operations.md,
+ * "Session policies"). The first policy that matches a session decides all of its
+ * limits; a field it leaves out takes the default, not a later policy's value.
+ */
+export const SessionPolicy = z
+  .object({
+    /** The apps it covers; empty: every app. */
+    apps: z.array(ident).default([]),
+    /** The people it covers, by name or group; both empty: everyone. */
+    users: z.array(ident).default([]),
+    groups: z.array(ident).default([]),
+    /** How long a session whose client is gone keeps running, waiting for it. Unset: node.sessionHoldSeconds. */
+    disconnectedMinutes: minutes(7 * 24 * 60).optional(),
+    /** The session ends after this long with a client attached and no input from the person (keys, pointer). Unset or 0: never. */
+    idleMinutes: minutes(7 * 24 * 60).optional(),
+    /** The session ends this long after it started, whatever happens. Unset or 0: no limit. */
+    maxMinutes: minutes(366 * 24 * 60).optional(),
+    /** How long before an idle or maximum-length end the person is warned (at most half the limit). */
+    warnMinutes: minutes(24 * 60).default(5),
+  })
+  .strict();
+export type SessionPolicy = z.infer<typeof SessionPolicy>;
+
 export const ClusterConfig = z
   .object({
     /** embedded: this node alone, state in memory. etcd: a cluster sharing state through etcd v3. */
@@ -244,8 +271,12 @@ export const NodeConfig = z
         /** Directory served at /updates/ as the desktop app's update feed (latest.yml and installers). */
         updatesDir: z.string().min(1).optional(),
         heartbeatMs: z.number().int().min(200).max(120_000).default(3000),
-        /** How long a session whose client is gone keeps running, waiting for it. */
-        sessionHoldSeconds: z.number().int().min(0).max(7 * 86_400).default(180),
+        /**
+         * How long a session whose client is gone keeps running, waiting for it (8 hours:
+         * a lunch break or a night's sleep of the laptop loses nothing). sessionPolicies
+         * may set it per app or group (disconnectedMinutes).
+         */
+        sessionHoldSeconds: z.number().int().min(0).max(7 * 86_400).default(8 * 3600),
         maxPayloadBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
         /** Output bytes in flight to a client before the app is held back. */
         outputWindowBytes: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(4 * 1024 * 1024),
@@ -303,6 +334,8 @@ export const NodeConfig = z
     apps: z.array(AppConfig).default([]),
     sandboxProfiles: z.record(ident, SandboxProfile).default({}),
     entitlements: z.array(Entitlement).default([]),
+    /** Hold, idle and maximum-length limits per app or group; the first that matches a session applies. */
+    sessionPolicies: z.array(SessionPolicy).default([]),
   })
   .strict()
   .superRefine(checkReferences);
@@ -316,6 +349,7 @@ type Raw = {
   apps: AppConfig[];
   sandboxProfiles: Record<string, SandboxProfile>;
   entitlements: Array<z.infer<typeof Entitlement>>;
+  sessionPolicies: SessionPolicy[];
 };
 
 /** Names that point at nothing are config errors, reported where they are written. */
@@ -360,15 +394,18 @@ function checkReferences(config: Raw, ctx: z.RefinementCtx): void {
     }
   });
   const groups = new Set(config.users.flatMap((user) => user.groups));
-  config.entitlements.forEach((entitlement, i) => {
-    entitlement.apps.forEach((app, j) => {
-      if (!apps.has(app)) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'apps', j], message: `app "${app}" is not in the catalog (apps:)` });
+  // Entitlements and session policies name apps, users and groups alike.
+  const named = (section: 'entitlements' | 'sessionPolicies', i: number, rule: { apps: string[]; users: string[]; groups: string[] }) => {
+    rule.apps.forEach((app, j) => {
+      if (!apps.has(app)) ctx.addIssue({ code: 'custom', path: [section, i, 'apps', j], message: `app "${app}" is not in the catalog (apps:)` });
     });
-    entitlement.users.forEach((user, j) => {
-      if (!users.has(user) && !unlisted) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'users', j], message: `user "${user}" is not defined under users:` });
+    rule.users.forEach((user, j) => {
+      if (!users.has(user) && !unlisted) ctx.addIssue({ code: 'custom', path: [section, i, 'users', j], message: `user "${user}" is not defined under users:` });
     });
-    entitlement.groups.forEach((group, j) => {
-      if (!groups.has(group) && !unlisted) ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'groups', j], message: `no user is in group "${group}"` });
+    rule.groups.forEach((group, j) => {
+      if (!groups.has(group) && !unlisted) ctx.addIssue({ code: 'custom', path: [section, i, 'groups', j], message: `no user is in group "${group}"` });
     });
-  });
+  };
+  config.entitlements.forEach((entitlement, i) => named('entitlements', i, entitlement));
+  config.sessionPolicies.forEach((policy, i) => named('sessionPolicies', i, policy));
 }

@@ -59,7 +59,7 @@ export async function clusterStatus(ctx: NodeContext, token: string): Promise<Cl
       for (const standby of r.standbys) if (head !== undefined) lag[standby] = Math.max(0, head - (applied[standby] ?? 0));
       const replicas = Object.keys(logIndex).filter((node) => node !== r.primary);
       const protection = !service.clustered ? undefined : r.standbys.length > 0 ? 'protected' : replicas.length > 0 ? 'catching-up' : 'unprotected';
-      return { id: r.id, user: r.owner, app: r.appId, state: 'running', epoch: r.epoch, primary: r.primary, standbys: r.standbys, attached: r.attached, logIndex, lag, ...(protection ? { protection } : {}) };
+      return { id: r.id, user: r.owner, app: r.appId, state: 'running', epoch: r.epoch, primary: r.primary, standbys: r.standbys, attached: r.attached, startedAt: r.startedAt, holdExpiresAt: r.holdExpiresAt, logIndex, lag, ...(protection ? { protection } : {}) };
     });
   return {
     node: service.self,

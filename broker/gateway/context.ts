@@ -26,6 +26,8 @@ export interface StreamedSession {
   readonly app: Pick<AppConfig, 'id' | 'name' | 'display'>;
   readonly owner: string;
   readonly resumeToken: string;
+  /** How long it waits for a client that left (its session policy's; absent: node.sessionHoldSeconds). */
+  readonly holdSeconds?: number;
   /** Null while it runs; why it ended, once it has. */
   readonly endMessage: string | null;
   attach(peer: SessionPeer): void;
@@ -85,7 +87,8 @@ export interface SessionService {
   waitForRecord(id: string, until: (record: VersionedSession | null) => boolean, timeoutMs: number): Promise<VersionedSession | null>;
 
   /** Starts `app` for `owner` (signed in as `grant`) with this node as primary; throws NodeFullError (node-full.ts) when the node is full. */
-  launch(owner: string, app: AppConfig, cols: number, rows: number, grant: string | null): Promise<StreamedSession>;
+  /** `groups`: the person's, as their sign-in gave them (session policies match on them). */
+  launch(owner: string, app: AppConfig, cols: number, rows: number, grant: string | null, groups?: readonly string[]): Promise<StreamedSession>;
   /** Answers a resume (which token was presented) or an attach (null) with the token `next`, by CAS: false if the record changed meanwhile. */
   issueResumeToken(found: VersionedSession, presented: 'current' | 'pending' | null, next: string, grant: string | null): Promise<boolean>;
   /** The client used the stream it was given `token` on: the token before it dies. */

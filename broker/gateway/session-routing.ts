@@ -62,7 +62,8 @@ export class SessionRouting {
     if (this.stream.session || this.tunnel) return this.client.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to launch another.');
     const app = this.ctx.catalog.app(appId);
     if (!app) return this.client.refuse(id, ErrorCode.unknownApp, `There is no app "${appId}" in the catalog.`);
-    if (!this.ctx.catalog.entitledAppIds(this.ctx.catalog.identify(user, this.client.federated) ?? user).has(appId)) {
+    const person = this.ctx.catalog.identify(user, this.client.federated);
+    if (!this.ctx.catalog.entitledAppIds(person ?? user).has(appId)) {
       this.ctx.audit.record('session.launch-refused', { user, address: this.client.address, app: appId, detail: 'not entitled' });
       return this.client.refuse(id, ErrorCode.notEntitled, `You are not entitled to launch "${app.name}"; ask your administrator for access.`);
     }
@@ -84,7 +85,7 @@ export class SessionRouting {
     }
     let session: StreamedSession;
     try {
-      session = await this.ctx.sessions.launch(user, app, cols, rows, this.client.grant);
+      session = await this.ctx.sessions.launch(user, app, cols, rows, this.client.grant, person?.groups);
     } catch (error) {
       this.ctx.metrics.launches.inc({ result: 'failed' });
       this.ctx.audit.record('session.launch-refused', { user, address: this.client.address, app: appId, detail: String(error) });
@@ -107,7 +108,7 @@ export class SessionRouting {
       rows,
       window: this.ctx.config.node.outputWindowBytes,
       resumeToken: session.resumeToken,
-      holdSeconds: this.ctx.config.node.sessionHoldSeconds,
+      holdSeconds: session.holdSeconds ?? this.ctx.config.node.sessionHoldSeconds,
     });
     this.stream.bind(session);
   }
@@ -202,7 +203,7 @@ export class SessionRouting {
       rows: point.rows,
       window: this.ctx.config.node.outputWindowBytes,
       resumeToken,
-      holdSeconds: this.ctx.config.node.sessionHoldSeconds,
+      holdSeconds: session.holdSeconds ?? this.ctx.config.node.sessionHoldSeconds,
       inputAck: point.inputAck,
       outputOffset: point.outputOffset,
       snapshot: notice + point.snapshot,

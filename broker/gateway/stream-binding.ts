@@ -58,6 +58,9 @@ export class StreamBinding {
         if (planned) client.close(CloseCode.moved, 'the session moved to another node; resume it there');
         else client.close(CloseCode.goingAway, 'the session moved to another node; reconnect to resume it');
       },
+      notice: (notice) => {
+        client.send(notice.kind === 'cleared' ? { type: 'session.notice', sessionId: session.id, kind: 'cleared', endsAt: null, msLeft: null, message: '' } : { type: 'session.notice', sessionId: session.id, kind: notice.kind, endsAt: notice.endsAt, msLeft: Math.max(0, notice.endsAt - Date.now()), message: notice.message });
+      },
       displaced: () => {
         client.send({ type: 'session.detached', sessionId: session.id, message: 'This session was opened from another client.' });
         this.bound = null;

@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { NodeMetrics } from '../metrics.js';
 import type { EndReason } from '../session/end-reason.js';
 import { Session } from '../session/session.js';
+import type { SessionLimits } from '../session/session-policy.js';
 
 export const DEFAULT_PROFILE: SandboxProfile = SandboxProfile.parse({});
 
@@ -30,6 +31,8 @@ export interface ReplicaSpec {
   inputBase?: number;
   /** A standby: the key its primary runs the shim with (absent: the primary does not). */
   lockstepKey?: Uint8Array;
+  /** Its session policy's limits (absent: the node's hold time, no idle or length limit). */
+  limits?: SessionLimits;
 }
 
 export interface ReplicaFactoryOptions {
@@ -46,6 +49,8 @@ export interface ReplicaFactoryOptions {
   send: (to: string, frame: Uint8Array) => void;
   /** A replica's app ended, or the replica was ended. */
   ended: (session: Session, reason: EndReason) => void;
+  /** A primary's hold, warning or deadline changed: its record should say so. */
+  deadlinesChanged: (session: Session) => void;
 }
 
 export class ReplicaFactory {
@@ -74,6 +79,7 @@ export class ReplicaFactory {
       replicate: replicated ? this.options.send : null,
       ...this.lockstep(spec, replicated),
       onEnd: (done, reason) => this.options.ended(done, reason),
+      onDeadlines: (changed) => this.options.deadlinesChanged(changed),
       warn: (message, fields) => log.warn(message, fields),
     });
     this.timeLaunch(session);

@@ -37,6 +37,8 @@ export class SessionRecords {
       startedAt: session.startedAt,
       attached: true,
       holdExpiresAt: null,
+      limits: session.limits,
+      endsAt: session.endsAt,
       state: 'running',
       endMessage: null,
       endedAt: null,
@@ -90,7 +92,7 @@ export class SessionRecords {
   async noteAttachment(session: Session): Promise<void> {
     const current = await this.cluster.getSession(session.id).catch(() => null);
     if (!current || current.record.epoch !== session.epoch || current.record.state !== 'running') return;
-    const next = { ...current.record, attached: session.attached, holdExpiresAt: session.holdExpiresAt };
+    const next = { ...current.record, attached: session.attached, holdExpiresAt: session.holdExpiresAt, endsAt: session.endsAt };
     await this.cluster.swapSession(next, current.revision).catch(() => null);
   }
 
@@ -136,7 +138,7 @@ export class SessionRecords {
     return records
       .map((v) => v.record)
       .filter((r) => r.owner === owner && r.state === 'running')
-      .map((r) => ({ sessionId: r.id, appId: r.appId, appName: r.appName, startedAt: r.startedAt, attached: r.attached, holdExpiresAt: r.holdExpiresAt }));
+      .map((r) => ({ sessionId: r.id, appId: r.appId, appName: r.appName, startedAt: r.startedAt, attached: r.attached, holdExpiresAt: r.holdExpiresAt, endsAt: endsAtOf(r) }));
   }
 
   /** Drops records of sessions that ended over an hour ago. */
@@ -146,4 +148,11 @@ export class SessionRecords {
       if (record.state === 'ended' && record.endedAt !== null && now - record.endedAt > REMEMBER_ENDED_MS) await this.cluster.deleteSession(record.id, revision);
     }
   }
+}
+
+/** When a listed session ends on its own: what its primary said last, else its maximum length from its start. */
+function endsAtOf(record: SessionRecord): number | null {
+  if (record.endsAt !== undefined) return record.endsAt;
+  const max = record.limits?.maxSeconds;
+  return max ? record.startedAt + max * 1000 : null;
 }

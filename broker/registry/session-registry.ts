@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { Screens } from '../host/screens.js';
 import { Session } from '../session/session.js';
 import type { EndReason } from '../session/end-reason.js';
+import { limitsFor, type SessionLimits } from '../session/session-policy.js';
 import type { Catalog } from '../catalog.js';
 import type { Cluster, ClusterEvents, VersionedSession } from '../cluster/cluster.js';
 import type { PeerHandlers, PeerHub, PeerReply } from '../cluster/peers.js';
@@ -75,6 +76,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
       replicasFor: (app) => this.replicasFor(app),
       send: (to, frame) => this.sendTo(to, frame),
       ended: (session, reason) => this.ended(session, reason),
+      deadlinesChanged: (session) => void this.noteAttachment(session.id).catch(() => {}),
     });
     this.failover = new Failover(this);
     this.checks = new ScreenChecks(this, this.failover);
@@ -100,8 +102,16 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
 
   // ---- launch -----------------------------------------------------------------------
 
+  /**
+   * The limits a session of `app` for `owner` lives under (session-policy.ts). `groups`:
+   * the person's, as their sign-in gave them; absent: their groups under users:.
+   */
+  limitsFor(app: AppConfig, owner: string, groups?: readonly string[]): SessionLimits {
+    return limitsFor(this.config, app.id, { name: owner, groups: groups ?? this.catalog.userInfo(owner)?.groups ?? [] });
+  }
+
   /** Starts `app` for `owner` with this node as primary, and its standbys on others. */
-  async launch(owner: string, app: AppConfig, cols: number, rows: number, grant: string | null = null): Promise<Session> {
+  async launch(owner: string, app: AppConfig, cols: number, rows: number, grant: string | null = null, groups?: readonly string[]): Promise<Session> {
     if (!this.cluster.accepting) {
       throw new Error(this.cluster.draining ? 'this node is being drained for maintenance and takes no new sessions; try again in a moment' : 'this node has lost touch with the control plane and takes no new sessions; try again in a moment');
     }
@@ -110,7 +120,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
       throw new NodeFullError(`This node runs ${max} sessions, the most it may; try again in a few minutes, or ask your administrator to add capacity.`);
     }
     const id = randomBytes(16).toString('base64url');
-    const session = this.factory.make({ role: 'primary', epoch: 1, owner, app, cols, rows, id });
+    const session = this.factory.make({ role: 'primary', epoch: 1, owner, app, cols, rows, id, limits: this.limitsFor(app, owner, groups) });
     const replica = this.track(session, this.self);
     replica.launching = true;
     const standbys = this.cluster.place(this.replicasFor(app) - 1, new Set([this.self]));
@@ -144,7 +154,9 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     const app = this.catalog.app(record.appId);
     if (!app || !this.cluster.accepting) return null;
     const resumeToken = token ?? randomBytes(24).toString('base64url');
-    const next = await this.sessionRecords.restart(found, resumeToken, Date.now() + this.config.node.sessionHoldSeconds * 1000);
+    // The limits it was launched with; a record of the previous version has none: as if launched here.
+    const limits = record.limits ?? this.limitsFor(app, record.owner);
+    const next = await this.sessionRecords.restart(found, resumeToken, Date.now() + limits.holdSeconds * 1000);
     if (next === null) return null;
     const session = this.factory.make({
       role: 'primary',
@@ -157,6 +169,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
       resumeToken,
       startedAt: record.startedAt,
       inputBase: inputSeq,
+      limits,
     });
     this.track(session, this.self);
     session.startHold();
@@ -208,11 +221,16 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     if (!app) return fail(`app "${message.appId}" is not in this node's catalog`);
     let session: Session;
     try {
-      session = this.factory.make(standbySpec(message, app));
+      session = this.factory.make({ ...standbySpec(message, app), limits: this.limitsFor(app, message.owner) });
     } catch (error) {
       return fail(String(error));
     }
     this.track(session, from);
+    // The limits the session was launched with are in its record (its owner's groups may have come from their sign-in).
+    void this.cluster
+      .getSession(session.id)
+      .then((found) => found?.record.limits && session.setLimits(found.record.limits))
+      .catch(() => {});
     const entries = message.entries.map(entryFromJson);
     // A replay: the entries carry the output each followed, so they are applied as they come.
     session.log.appendFromPrimary(entries, true);

@@ -9,6 +9,10 @@ export type EndReason =
   | { kind: 'admin' }
   /** No client came back within the hold time. */
   | { kind: 'hold-expired'; holdSeconds: number }
+  /** Its idle timeout (a session policy): attached with no input from the person for `idleSeconds`. */
+  | { kind: 'idle'; appName: string; idleSeconds: number }
+  /** It reached its maximum length (a session policy). */
+  | { kind: 'max-length'; appName: string; maxSeconds: number }
   /** The node is shutting down and the session has no standby to go on. */
   | { kind: 'shutdown' }
   /** Its record could not be written to the control plane at launch. */
@@ -27,6 +31,10 @@ export function describeEnd(reason: EndReason): string {
       return 'An administrator ended this session.';
     case 'hold-expired':
       return `Your session ended: no client reconnected within ${formatDuration(reason.holdSeconds)} (the hold time).`;
+    case 'idle':
+      return `${reason.appName} ended because it was idle for ${inWords(reason.idleSeconds)}.`;
+    case 'max-length':
+      return `${reason.appName} ended because it reached its maximum length of ${inWords(reason.maxSeconds)}.`;
     case 'shutdown':
       return 'The broker node was shut down.';
     case 'not-recorded':
@@ -36,6 +44,13 @@ export function describeEnd(reason: EndReason): string {
     case 'app-exit':
       return reason.message;
   }
+}
+
+/** The warning before an idle or maximum-length end, `secondsLeft` before it. */
+export function describeWarning(kind: 'idle' | 'max-length', appName: string, secondsLeft: number, maxSeconds: number | null): string {
+  const left = inWords(secondsLeft >= 60 ? Math.round(secondsLeft / 60) * 60 : Math.max(1, Math.round(secondsLeft)));
+  if (kind === 'idle') return `${appName} ends in ${left} because it has been idle — press a key to keep it.`;
+  return `${appName} ends in ${left}: it reaches its maximum length${maxSeconds === null ? '' : ` of ${inWords(maxSeconds)}`}. Save your work.`;
 }
 
 /** Exits this soon after launch, before any input, mean the app could not really start. */
@@ -72,6 +87,21 @@ export function describeExit(exit: AppExit, context: ExitContext): string {
   return `${name} exited with code ${exit.exitCode}${said ? `: “${said}”` : ''}.`;
 }
 
+/** m:ss, or h:mm:ss from an hour (the default hold is hours: "480:00" would read as nothing). */
 export function formatDuration(seconds: number): string {
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  const ss = String(seconds % 60).padStart(2, '0');
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}:${ss}`;
+  return `${Math.floor(seconds / 3600)}:${String(Math.floor(seconds / 60) % 60).padStart(2, '0')}:${ss}`;
+}
+
+/** A limit as a person says it: "30 minutes", "8 hours", "1 hour 30 minutes", "45 seconds". */
+export function inWords(totalSeconds: number): string {
+  const seconds = Math.round(totalSeconds);
+  const unit = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+  if (seconds < 60) return unit(seconds, 'second');
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor(seconds / 60) % 60;
+  const rest = seconds % 60;
+  const parts = [hours > 0 ? unit(hours, 'hour') : '', minutes > 0 ? unit(minutes, 'minute') : '', rest > 0 && hours === 0 ? unit(rest, 'second') : ''];
+  return parts.filter(Boolean).join(' ');
 }

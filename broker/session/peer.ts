@@ -16,7 +16,15 @@ export interface SessionPeer {
    * `planned`: a drain or an administrator's move (the client may resume at once).
    */
   moved(planned: boolean): void;
+  /**
+   * A warning before the session ends on its own (idle, maximum length), in words;
+   * `kind: 'cleared'` when the person's input lifted it. Optional: peers that show
+   * nobody anything (tests, tools) need not.
+   */
+  notice?(notice: PeerNotice): void;
 }
+
+export type PeerNotice = { kind: 'idle' | 'max-length'; endsAt: number; message: string } | { kind: 'cleared' };
 
 export interface ResumePoint {
   snapshot: string;

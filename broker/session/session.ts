@@ -13,10 +13,12 @@ import type { Screens } from '../host/screens.js';
 import type { SandboxHost } from '../host/sandbox-host.js';
 import { TerminalDisplay } from '../host/terminal-display.js';
 import { Replicator } from '../cluster/replicator.js';
-import { describeEnd, describeExit, type EndReason } from './end-reason.js';
+import { Deadlines, type DeadlineKind, type DeadlineNotice } from './deadlines.js';
+import { describeEnd, describeExit, describeWarning, type EndReason } from './end-reason.js';
 import { InputLog } from './input-log.js';
 import { OutputFlow } from './output-flow.js';
 import type { ResumePoint, SessionPeer } from './peer.js';
+import type { SessionLimits } from './session-policy.js';
 
 export interface SessionOptions {
   /** Given for a standby (the primary chose them); fresh ones for a new session. */
@@ -34,6 +36,10 @@ export interface SessionOptions {
   rows: number;
   window: number;
   holdSeconds: number;
+  /** Its session policy's limits (session-policy.ts); absent: the hold time, and no idle or length limit. */
+  limits?: SessionLimits;
+  /** Its hold, a warning or its deadlines changed: what the session's record shows should follow. */
+  onDeadlines?: (session: Session) => void;
   screens: Screens;
   /** A home that outlives the app (failover: restart). */
   homeDir?: string;
@@ -76,6 +82,8 @@ export class Session {
   private readonly options: SessionOptions;
   private holdTimer: NodeJS.Timeout | undefined;
   private lastReadAt = 0;
+  /** Idle and maximum-length ends, and the warnings before them (acting only on a primary). */
+  private readonly deadlines: Deadlines;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -87,6 +95,14 @@ export class Session {
     this.app = options.app;
     this.cols = options.cols;
     this.rows = options.rows;
+    this.deadlines = new Deadlines(options.limits ?? { holdSeconds: options.holdSeconds, idleSeconds: null, maxSeconds: null, warnSeconds: 300 }, this.startedAt, {
+      warn: (notice) => this.warned(notice),
+      cleared: () => {
+        this.flow.peer?.notice?.({ kind: 'cleared' });
+        options.onDeadlines?.(this);
+      },
+      expired: (kind) => this.expired(kind),
+    });
     const displayOptions = {
       sessionId: this.id,
       app: options.app,
@@ -116,7 +132,11 @@ export class Session {
         ready: () => display.ready(),
         checkInput: (data) => display.checkInput(data),
         setClock: (timeUs, inputBytes) => display.setClock(timeUs, inputBytes),
-        write: (data) => display.write(data),
+        write: (data) => {
+          display.write(data);
+          // A standby keeps the time of the person's last input, for when it is promoted.
+          if (this.log.role === 'standby') this.deadlines.input();
+        },
         resize: (cols, rows) => {
           display.resize(cols, rows);
           // A primary set its size when it logged the resize; a standby learns it here.
@@ -136,6 +156,38 @@ export class Session {
       onSettled: (previous, typed) => this.flow.settled(previous, typed),
     });
     this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct });
+    // Once its maker holds it: a restarted session past its maximum length ends at once, and is reported as any end.
+    if (options.role === 'primary') queueMicrotask(() => this.endMessage === null && this.deadlines.start());
+  }
+
+  /** The limits it lives under (its session policy's). */
+  get limits(): SessionLimits {
+    return this.deadlines.current;
+  }
+
+  /** How long it waits for a client that left. */
+  get holdSeconds(): number {
+    return this.deadlines.current.holdSeconds;
+  }
+
+  /** When it ends on its own, as the launcher may show it (a standing warning's end, else its maximum length), or null. */
+  get endsAt(): number | null {
+    return this.deadlines.endsAt;
+  }
+
+  /** The warning standing now (idle or maximum length), or null. */
+  get notice(): DeadlineNotice | null {
+    return this.deadlines.notice;
+  }
+
+  /** When the person last gave input (ms since the epoch). */
+  get lastInputAt(): number {
+    return this.deadlines.lastInputAt;
+  }
+
+  /** Its limits, learnt after it started (a standby reads them from the session's record). */
+  setLimits(limits: SessionLimits): void {
+    this.deadlines.setLimits(limits);
   }
 
   /** The session's lockstep key, for its standbys (null: not run through the shim). */
@@ -189,6 +241,8 @@ export class Session {
     this.holdExpiresAt = null;
     this.display.attachViewer();
     this.flow.maybeRelease();
+    // After the flow has the peer: a warning that stands reaches this client.
+    this.deadlines.attach();
   }
 
   /**
@@ -218,13 +272,14 @@ export class Session {
     if (this.flow.peer !== peer || this.endMessage !== null) return;
     this.flow.detach();
     this.display.detachViewer();
+    this.deadlines.detach();
     this.startHold();
   }
 
   /** Waits for a client for the hold time (after a detach, or a promotion). */
   startHold(): void {
     clearTimeout(this.holdTimer);
-    const holdSeconds = this.options.holdSeconds;
+    const holdSeconds = this.holdSeconds;
     this.holdExpiresAt = Date.now() + holdSeconds * 1000;
     this.holdTimer = setTimeout(() => this.end({ kind: 'hold-expired', holdSeconds }), holdSeconds * 1000);
     this.holdTimer.unref();
@@ -235,7 +290,9 @@ export class Session {
 
   /** Takes client input `seq` exactly once; returns an error text for out-of-order input. */
   input(seq: number, data: Uint8Array): string | null {
-    return this.log.input(seq, data);
+    const problem = this.log.input(seq, data);
+    if (problem === null) this.deadlines.input();
+    return problem;
   }
 
   /** A GUI client's own viewer stream (RFB frames); returns why it is refused, or null. */
@@ -269,7 +326,11 @@ export class Session {
   promote(epoch: number): void {
     this.epoch = epoch;
     this.log.promote();
+    // The same deadlines as on the old primary: the same start, and the person's last input as this replica saw it.
+    this.deadlines.start();
     this.startHold();
+    // The record was given the node's hold when this replica was promoted: this session's is what counts.
+    this.options.onDeadlines?.(this);
   }
 
   /** This replica's screen hash and files digest, at the log index it has applied. */
@@ -284,6 +345,7 @@ export class Session {
   dropClient(planned = false): void {
     const peer = this.flow.detach();
     this.display.detachViewer();
+    this.deadlines.detach();
     peer?.moved(planned);
   }
 
@@ -321,11 +383,25 @@ export class Session {
     const message = describeEnd(reason);
     this.endMessage = message;
     clearTimeout(this.holdTimer);
+    this.deadlines.stop();
     this.log.close();
     this.holdExpiresAt = null;
     this.display.close();
     this.flow.detach()?.ended(exit, message);
     this.options.onEnd(this, reason, exit);
+  }
+
+  /** A warning starts: the attached client hears it, in words, and the record shows the end. */
+  private warned(notice: DeadlineNotice): void {
+    const message = describeWarning(notice.kind, this.app.name, (notice.endsAt - Date.now()) / 1000, this.limits.maxSeconds);
+    this.flow.peer?.notice?.({ kind: notice.kind, endsAt: notice.endsAt, message });
+    this.options.onDeadlines?.(this);
+  }
+
+  private expired(kind: DeadlineKind): void {
+    const { idleSeconds, maxSeconds } = this.limits;
+    if (kind === 'idle') this.end({ kind: 'idle', appName: this.app.name, idleSeconds: idleSeconds ?? 0 });
+    else this.end({ kind: 'max-length', appName: this.app.name, maxSeconds: maxSeconds ?? 0 });
   }
 
   /** What the display read: to the client (through the flow), and to the log (a standby paces its replay by it). */

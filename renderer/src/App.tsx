@@ -1,8 +1,8 @@
 // The client's screens: sign-in, then the launcher and one tab per session, with the
 // connection status and the signed-in person always in view.
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { AppInfo, SessionSummary } from '../../shared/protocol/index.js';
-import type { ClientState, HoldfastClient, SessionStream } from '../../shared/core/index.js';
+import type { ClientState, HoldfastClient, SessionStream, SessionView } from '../../shared/core/index.js';
 import { SignIn } from './components/SignIn.js';
 import { Launcher } from './components/Launcher.js';
 import { TerminalView } from './components/TerminalView.js';
@@ -11,8 +11,9 @@ import { StatusBar } from './components/StatusBar.js';
 import { Tabs, type Tab } from './components/Tabs.js';
 import { AdminView } from './components/AdminView.js';
 import { TwoStepSetup } from './components/TwoStep.js';
+import { ConfirmDialog } from './components/ConfirmDialog.js';
 import { KioskEscape, UpdateBanner, useAutomaticSignIn, useRequestedLaunches, type DesktopShell } from './desktop.js';
-import type { SessionTab } from './session-tab.js';
+import type { SessionActions, SessionTab } from './session-tab.js';
 
 /** Members of this group see the admin page (the broker checks it again on every call). */
 const ADMIN_GROUP = 'admins';
@@ -22,7 +23,31 @@ function useClientState(client: HoldfastClient): ClientState {
   return useSyncExternalStore(subscribe, () => client.state);
 }
 
+/** The view of the session a tab shows (null: no session tab is active). */
+function useSessionView(stream: SessionStream | undefined): SessionView | null {
+  const subscribe = useCallback((notify: () => void) => stream?.subscribe(notify) ?? (() => {}), [stream]);
+  return useSyncExternalStore(subscribe, () => stream?.view ?? null);
+}
+
+/** A session that still runs (or is starting, or reconnecting): closing its tab leaves it running. */
+const isLive = (stream: SessionStream) => ['launching', 'streaming', 'reconnecting', 'resuming'].includes(stream.view.status);
+
 let nextKey = 1;
+
+/** Labels by key; the second and later of a label get " 2", " 3"… in tab order. */
+function numbered(entries: Array<[string, string]>): Map<string, string> {
+  const seen = new Map<string, number>();
+  return new Map(
+    entries.map(([key, label]) => {
+      const count = (seen.get(label) ?? 0) + 1;
+      seen.set(label, count);
+      return [key, count === 1 ? label : `${label} ${count}`];
+    }),
+  );
+}
+
+/** The one way out of an app that takes every key: Ctrl+Alt+Shift pressed together (as Guacamole's menu) moves focus to the tabs. */
+const ESCAPE_CHORD = (event: KeyboardEvent) => event.ctrlKey && event.altKey && event.shiftKey && ['Control', 'Alt', 'Shift'].includes(event.key);
 
 /** `desktop` is set inside the Electron shell only; the web client runs without it. */
 export function App({ client, desktop }: { client: HoldfastClient; desktop?: DesktopShell }) {
@@ -36,6 +61,32 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
   const [active, setActive] = useState<string>('launcher');
   const [size, setSize] = useState<{ cols: number; rows: number } | null>(null);
   const [running, setRunning] = useState<SessionSummary[]>([]);
+  const [signingOut, setSigningOut] = useState(false);
+  // The tabs as last rendered: a tab's buttons act later and must see the current ones.
+  const tabsNow = useRef(sessions);
+  tabsNow.current = sessions;
+  const current = sessions.find((s) => s.key === active);
+  const currentView = useSessionView(current?.stream);
+
+  // The window's title names what is in front: "Python 2 — Holdfast", "Apps — Holdfast".
+  const frontLabel = current ? numbered(sessions.map((s) => [s.key, s.title ?? s.name])).get(current.key) : active === 'admin' ? 'Admin' : state.user ? 'Apps' : 'Sign in';
+  useEffect(() => {
+    document.title = `${frontLabel} — Holdfast`;
+  }, [frontLabel]);
+
+  const activeRef = useRef(active);
+  activeRef.current = active;
+  // Before any app sees the keys (capture phase): the chord leaves the app for the tab bar.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (!ESCAPE_CHORD(event)) return;
+      event.preventDefault();
+      event.stopPropagation();
+      document.getElementById(`tab-${activeRef.current}`)?.focus();
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, []);
 
   useEffect(() => {
     setAppsError(null);
@@ -46,7 +97,9 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
       return;
     }
     client.listApps().then(setApps, (error: Error) => setAppsError(error.message));
-  }, [client, state.user]);
+    // An administrator comes to administer: the Admin page first (the apps are a tab away).
+    if (state.user.groups.includes(ADMIN_GROUP) && !kiosk) setActive('admin');
+  }, [client, state.user, kiosk]);
 
   // Sessions this person has running elsewhere (or left behind), offered for attaching.
   useEffect(() => {
@@ -61,34 +114,70 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
     };
   }, [client, state.user, active]);
 
-  const open = (name: string, display: SessionTab['display'], stream: SessionStream) => {
+  /** What a tab's buttons do; they find the tab by key, so a relaunch or a take-back keeps its place. */
+  const actionsFor = (key: string): SessionActions => ({
+    end: () => tabByKey(key)?.stream.close(),
+    relaunch: () => {
+      const tab = tabByKey(key);
+      if (tab) replaceStream(key, client.launch(tab.appId, 80, 24));
+    },
+    takeBack: () => {
+      const tab = tabByKey(key);
+      const sessionId = tab?.stream.sessionId;
+      if (tab && sessionId) replaceStream(key, client.attach({ sessionId, appId: tab.appId, appName: tab.name, startedAt: 0, attached: true, holdExpiresAt: null }, 80, 24));
+    },
+    close: () => closeTab(key),
+    titled: (title) => setSessions((all) => all.map((s) => (s.key === key ? { ...s, title: title.trim().slice(0, 80) || undefined } : s))),
+  });
+  const tabByKey = (key: string) => tabsNow.current.find((s) => s.key === key);
+  const replaceStream = (key: string, stream: SessionStream) => setSessions((all) => all.map((s) => (s.key === key ? { ...s, stream, title: undefined } : s)));
+
+  const open = (appId: string, name: string, display: SessionTab['display'], stream: SessionStream) => {
     const key = `s${nextKey++}`;
-    setSessions((all) => [...all, { key, name, display, stream }]);
+    setSessions((all) => [...all, { key, name, appId, display, stream, actions: actionsFor(key) }]);
     setActive(key);
     setEnded(null);
     // A kiosk goes back to its launcher when an app ends, never to an ended tab.
-    if (kiosk) void stream.finished().then((view) => (closeTab(key), setEnded(`${name} ended. ${view.reason ?? ''}`)));
+    if (kiosk) void stream.finished().then((view) => (closeTab(key, true), setEnded(`${name} ended. ${view.reason ?? ''}`)));
   };
   const displayOf = (appId: string) => apps?.find((app) => app.id === appId)?.display ?? 'terminal';
   // Start at a guess; the terminal view fits itself and resizes as soon as it mounts.
-  const launch = (app: AppInfo) => open(app.name, app.display, client.launch(app.id, 80, 24));
-  const attach = (summary: SessionSummary) => open(summary.appName, displayOf(summary.appId), client.attach(summary, 80, 24));
+  const launch = (app: AppInfo) => open(app.id, app.name, app.display, client.launch(app.id, 80, 24));
+  const attach = (summary: SessionSummary) => open(summary.appId, summary.appName, displayOf(summary.appId), client.attach(summary, 80, 24));
   const launchNotice = useRequestedLaunches(desktop, state.user !== null, apps, launch);
 
-  const closeTab = (key: string) => {
-    setSessions((all) => {
-      all.find((s) => s.key === key)?.stream.close();
-      return all.filter((s) => s.key !== key);
-    });
+  /**
+   * Closing a tab disconnects: a running session keeps running on the broker, waiting
+   * for its owner (Citrix's Disconnect), and the launcher lists it to open again. Only
+   * End (which asks first) ends one. `gone`: the session is over anyway.
+   */
+  const closeTab = (key: string, gone = false) => {
+    const tab = tabByKey(key);
+    if (tab && !gone && isLive(tab.stream)) {
+      tab.stream.detach();
+      setEnded(`${tab.name} is still running. Open it again from “Your running sessions” below, or end it there.`);
+    }
+    setSessions((all) => all.filter((s) => s.key !== key));
     setActive((current) => (current === key ? 'launcher' : current));
   };
+
+  /** Sign out asks once what to do with running sessions; keeping them is the default. */
+  const signOut = (sessions: 'disconnect' | 'end') => {
+    setSigningOut(false);
+    void desktop?.bridge.clearCredential();
+    const elsewhere = sessions === 'end' ? running.filter((r) => !openHere.has(r.sessionId)) : [];
+    void Promise.all(elsewhere.map((r) => client.endSession(r).catch(() => {}))).then(() => client.signOut({ sessions }));
+  };
+  // Tabs are named by the app's own title, else the app; two alike get numbers ("Python", "Python 2").
+  const tabLabels = numbered(sessions.map((s) => [s.key, s.title ?? s.name]));
+  const liveSessions = sessions.filter((s) => isLive(s.stream)).length + running.filter((r) => !sessions.some((s) => s.stream.sessionId === r.sessionId)).length;
   const openHere = new Set(sessions.map((s) => s.stream.sessionId));
 
   if (!state.user) {
     return (
       <div className="shell">
         <SignIn client={client} status={state} desktop={desktop} notice={signInNotice} />
-        <StatusBar state={state} size={null} onSignOut={null} />
+        <StatusBar state={state} session={null} size={null} onSignOut={null} />
         <KioskEscape desktop={desktop} />
       </div>
     );
@@ -98,20 +187,14 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
   const tabs: Tab[] = [
     { key: 'launcher', label: 'Apps', closable: false },
     ...(isAdmin ? [{ key: 'admin', label: 'Admin', closable: false }] : []),
-    ...sessions.map((s) => ({ key: s.key, label: s.name, closable: true })),
+    ...sessions.map((s) => ({ key: s.key, label: tabLabels.get(s.key)!, closable: true })),
   ];
-  const current = sessions.find((s) => s.key === active);
 
   return (
     <div className={kiosk ? 'shell kiosk' : 'shell'}>
       <UpdateBanner desktop={desktop} />
-      <Tabs tabs={tabs} active={active} onSelect={setActive} onClose={closeTab} />
+      <Tabs tabs={tabs} active={active} onSelect={setActive} onClose={(key) => closeTab(key)} />
       <main className="content">
-        {active === 'launcher' && (launchNotice ?? ended) && (
-          <p className="notice" role="status">
-            {launchNotice ?? ended}
-          </p>
-        )}
         {active === 'launcher' && (
           <Launcher
             apps={apps}
@@ -119,6 +202,8 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
             onLaunch={launch}
             running={running.filter((r) => !openHere.has(r.sessionId))}
             onAttach={attach}
+            onEnd={(summary) => void client.endSession(summary).catch(() => {}).then(() => client.listSessions().then(setRunning, () => {}))}
+            notice={launchNotice ?? ended}
             footer={kiosk ? null : <TwoStepSetup client={client} />}
           />
         )}
@@ -133,9 +218,21 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
       </main>
       <StatusBar
         state={state}
+        session={current ? { name: current.name, view: currentView } : null}
         size={current?.display === 'terminal' ? size : null}
-        onSignOut={kiosk ? null : () => (void desktop?.bridge.clearCredential(), client.signOut())}
+        onSignOut={kiosk ? null : () => (liveSessions > 0 ? setSigningOut(true) : signOut('disconnect'))}
       />
+      {signingOut && (
+        <ConfirmDialog
+          title="Sign out?"
+          message={`You have ${liveSessions} ${liveSessions === 1 ? 'session' : 'sessions'} running. Kept running, they wait for you to sign in again; ended, unsaved work in them is lost.`}
+          choices={[
+            { label: 'Sign out, keep them running', onChoose: () => signOut('disconnect') },
+            { label: 'End them and sign out', danger: true, onChoose: () => signOut('end') },
+          ]}
+          onCancel={() => setSigningOut(false)}
+        />
+      )}
       <KioskEscape desktop={desktop} />
     </div>
   );

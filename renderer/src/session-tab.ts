@@ -7,7 +7,25 @@ import type { SessionStream } from '../../shared/core/index.js';
 export interface SessionTab {
   key: string;
   name: string;
+  appId: string;
   /** terminal: xterm.js; rfb: noVNC. */
   display: AppInfo['display'];
   stream: SessionStream;
+  /** What a person can do with the tab, whatever draws it (App supplies them). */
+  actions: SessionActions;
+  /** The app's own title for its window (a terminal's OSC 0/2), once it set one: the tab shows it. */
+  title?: string;
+}
+
+export interface SessionActions {
+  /** Ends the session on the broker, after the person confirmed. */
+  end(): void;
+  /** Starts the same app again in this tab (after it ended or failed to start). */
+  relaunch(): void;
+  /** Opens the session here again after another device took it. */
+  takeBack(): void;
+  /** Closes the tab: a running session keeps running (disconnect). */
+  close(): void;
+  /** The app named its window (terminal title, X11 window name). */
+  titled(title: string): void;
 }

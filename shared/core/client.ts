@@ -255,6 +255,17 @@ export class HoldfastClient {
     return this.track(new SessionStream({ appId: session.appId, cols, rows, mode: 'attach', sessionId: session.sessionId, ...this.streamOptions() }));
   }
 
+  /**
+   * Ends one of this person's running sessions that is not open here: attaches to it
+   * on a connection of its own (taking it from any other client) and ends it there.
+   */
+  async endSession(session: SessionSummary): Promise<void> {
+    const stream = this.attach(session, 80, 24);
+    await stream.ready();
+    stream.close();
+    await stream.finished();
+  }
+
   /** This person's sessions on the broker, attached or waiting for a client. */
   async listSessions(): Promise<SessionSummary[]> {
     const reply = await (await this.ensureControl()).request({ type: 'sessions.list' }, 'sessions.list.ok');
@@ -276,13 +287,21 @@ export class HoldfastClient {
     return stream;
   }
 
-  /** Ends every session of this client and forgets the sign-in. */
-  signOut(): void {
+  /**
+   * Forgets the sign-in. `sessions`: what becomes of this client's open sessions — 'end'
+   * them (the default for programs: `holdfast connect` ends what it started), or
+   * 'disconnect' them: they keep running on the broker, waiting for their owner to
+   * sign in again and open them (what a person signing out of the launcher expects).
+   */
+  signOut(options: { sessions?: 'end' | 'disconnect' } = {}): void {
     if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;
     if (this.controlTimer !== undefined) clearTimeout(this.controlTimer);
     this.controlTimer = undefined;
-    for (const session of this.sessions) session.close();
+    for (const session of this.sessions) {
+      if (options.sessions === 'disconnect') session.detach();
+      else session.close();
+    }
     this.sessions.clear();
     const token = this.accessToken;
     this.accessToken = null;

@@ -67,4 +67,17 @@ describe('a connection’s consumer', () => {
     socket.drop(1006);
     expect(log).toEqual(['second binary 2']);
   });
+
+  it('passes over a message of a type it does not know (a newer node’s), and still refuses a known one that is malformed', async () => {
+    const log: string[] = [];
+    const closes: number[] = [];
+    const { socket } = await opened(recorder('first', log));
+    socket.close = (code?: number) => void closes.push(code ?? 0);
+    socket.hear(JSON.stringify({ type: 'session.somethingNew', sessionId: 's' }));
+    socket.hear(JSON.stringify({ type: 'session.detached', sessionId: 's', message: 'elsewhere' }));
+    expect(log).toEqual(['first message session.detached']);
+    expect(closes).toEqual([]);
+    socket.hear(JSON.stringify({ type: 'session.detached', sessionId: 7 }));
+    expect(closes).toEqual([1007]);
+  });
 });

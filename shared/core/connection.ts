@@ -7,6 +7,7 @@ import {
   CloseCode,
 
   ServerMessage,
+  isUnknownServerMessage,
   SUBPROTOCOL,
   WS_PATH,
   parseJsonFrame,
@@ -136,6 +137,8 @@ export class Connection {
         if (typeof event.data === 'string') {
           const parsed = parseJsonFrame(ServerMessage, event.data);
           if (!parsed.ok) {
+            // A newer node's message this client does not know is passed over, not a broken link.
+            if (isUnknownServerMessage(parsed.raw)) return;
             this.fail(CloseCode.invalidPayload, `broker sent an ${parsed.error}`);
             return;
           }

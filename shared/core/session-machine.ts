@@ -48,6 +48,8 @@ export interface SessionContext {
   /** Why the session ended or failed, for people. */
   reason: string | null;
   exitCode: number | null;
+  /** When the session was opened from another client, taking it from this one (ms since the epoch). */
+  displacedAt: number | null;
   now: () => number;
   random: () => number;
 }
@@ -111,6 +113,7 @@ export const sessionMachine = setup({
     lastError: null,
     reason: null,
     exitCode: null,
+    displacedAt: null,
     now: input.now ?? Date.now,
     random: input.random ?? Math.random,
   }),
@@ -139,7 +142,7 @@ export const sessionMachine = setup({
           actions: assign({ lostAt: ({ context }) => context.now(), lastError: ({ event }) => event.reason, atOnce: ({ event }) => event.atOnce === true }),
         },
         'link.exited': { target: 'ended', actions: assign({ reason: ({ event }) => event.message, exitCode: ({ event }) => event.exitCode }) },
-        'link.displaced': { target: 'ended', actions: assign({ reason: ({ event }) => event.message }) },
+        'link.displaced': { target: 'ended', actions: assign({ reason: ({ event }) => event.message, displacedAt: ({ context }) => context.now() }) },
         close: { target: 'ended', actions: assign({ reason: 'You ended the session.' }) },
       },
     },

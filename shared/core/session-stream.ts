@@ -9,6 +9,7 @@ import {
   decodeFrame,
   encodeOutputAck,
   encodeRfb,
+  type ServerMessage,
   type SessionResumed,
   type SessionStarted,
 } from '../protocol/index.js';
@@ -39,8 +40,21 @@ export interface SessionView {
   lastError: string | null;
   reason: string | null;
   exitCode: number | null;
+  /** Set when another client opened the session, taking it from this one (ms since the epoch): it still runs there. */
+  displacedAt: number | null;
   /** Inputs typed but not yet applied by the host. */
   pendingInputs: number;
+  /** A warning that the session will end on its own (idle, maximum length), while streaming; null: none. */
+  notice: SessionNoticeView | null;
+}
+
+export interface SessionNoticeView {
+  /** idle: any input keeps the session. max-length: nothing does; save your work. */
+  kind: 'idle' | 'max-length';
+  /** When it ends, on this client's clock (ms since the epoch): count down to it. */
+  endsAt: number;
+  /** The broker's words for it. */
+  message: string;
 }
 
 export interface SessionStreamOptions {
@@ -79,6 +93,8 @@ export class SessionStream {
   private cols: number;
   private rows: number;
   private listeners = new Set<(view: SessionView) => void>();
+  /** The warning the host sent last (it sends it again on a resume, if it still stands). */
+  private notice: SessionNoticeView | null = null;
   view: SessionView;
 
   constructor(private readonly options: SessionStreamOptions) {
@@ -90,7 +106,7 @@ export class SessionStream {
     this.inputs = new InputQueue({ numbered: options.mode === 'launch', send: sendIfLive });
     this.cols = options.cols;
     this.rows = options.rows;
-    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, pendingInputs: 0 };
+    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null };
     const machine = sessionMachine.provide({
       actors: {
         open: fromPromise<Opened, OpenInput>(({ input }) => this.open(input)),
@@ -101,6 +117,8 @@ export class SessionStream {
     this.actor.subscribe((snapshot) => {
       const c = snapshot.context;
       const status = snapshot.value as SessionStatus;
+      // A warning belongs to one link: the host tells a resumed client again if it still stands.
+      if (status === 'reconnecting' || status === 'ended' || status === 'failed') this.notice = null;
       this.view = {
         status,
         sessionId: c.sessionId,
@@ -110,7 +128,9 @@ export class SessionStream {
         lastError: c.lastError,
         reason: c.reason,
         exitCode: c.exitCode,
+        displacedAt: c.displacedAt,
         pendingInputs: this.inputs.size,
+        notice: this.notice,
       };
       if (status === 'ended' || status === 'failed') this.dropConnection();
       for (const listener of this.listeners) listener(this.view);
@@ -245,7 +265,7 @@ export class SessionStream {
       this.connection = connection;
       // While the session is being opened only its output counts: the host may stream
       // before the machine starts watching the link (which then binds its own consumer).
-      this.unbind = connection.bind({ binary: (frame) => this.onFrame(frame), message: ignore, closed: ignore });
+      this.unbind = connection.bind({ binary: (frame) => this.onFrame(frame), message: (message) => this.onNotice(message), closed: ignore });
       try {
         const welcome = await connection.open();
         brokers.update(welcome.brokers);
@@ -285,6 +305,7 @@ export class SessionStream {
         lastHeard = Date.now();
         if (message.type === 'session.exited') sendBack({ type: 'link.exited', message: message.message, exitCode: message.exitCode });
         else if (message.type === 'session.detached') sendBack({ type: 'link.displaced', message: message.message });
+        else this.onNotice(message);
       },
       closed: (code, reason) => lose({ type: 'link.lost', reason, atOnce: code === CloseCode.moved }),
     });
@@ -344,6 +365,14 @@ export class SessionStream {
   /** The host applied every input up to `seq`: stop keeping them. */
   private applied(seq: number): void {
     if (this.inputs.applied(seq) > 0) this.notePending();
+  }
+
+  /** A warning before the session ends on its own, or word that it is over. */
+  private onNotice(message: ServerMessage): void {
+    if (message.type !== 'session.notice') return;
+    this.notice = message.kind === 'cleared' || message.msLeft === null ? null : { kind: message.kind, endsAt: Date.now() + message.msLeft, message: message.message };
+    this.view = { ...this.view, notice: this.notice };
+    for (const listener of this.listeners) listener(this.view);
   }
 
   private notePending(): void {

@@ -49,6 +49,9 @@ export const SessionStatusSchema = z.object({
   standbys: z.array(z.string()),
   /** A client streams it; false: it waits for its client for the hold time. */
   attached: z.boolean(),
+  /** When it started, and (waiting for its client) until when it waits; optional: older nodes do not say. */
+  startedAt: z.number().optional(),
+  holdExpiresAt: z.number().nullable().optional(),
   /** Log index each replica holds, by node. */
   logIndex: z.record(z.string(), z.number()),
   /** Entries each standby has yet to apply of what its primary has, by node (0: in step). */

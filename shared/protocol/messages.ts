@@ -149,12 +149,35 @@ export const SessionSummary = z.object({
   attached: z.boolean(),
   /** When a detached session ends unless a client attaches (ms since the epoch). */
   holdExpiresAt: z.number().nullable(),
+  /**
+   * When it ends on its own under its session policy (ms since the epoch): a standing
+   * warning's end, else its maximum length. Null or absent: no such end is known.
+   */
+  endsAt: z.number().nullable().optional(),
 });
 export type SessionSummary = z.infer<typeof SessionSummary>;
 export const SessionList = z.object({ type: z.literal('sessions.list.ok'), id, sessions: z.array(SessionSummary) });
 export const Pong = z.object({ type: z.literal('pong'), id });
 /** Sent to a client whose session was attached from another client, before close 4409. */
 export const SessionDetached = z.object({ type: z.literal('session.detached'), sessionId: z.string(), message: z.string() });
+/**
+ * A warning before the session ends on its own (its session policy): idle, with no
+ * input from the person for the policy's time (any input keeps it), or at its maximum
+ * length. Sent when the warning starts, and again to a client that attaches or resumes
+ * while it stands; `cleared` when the person's input lifted it (endsAt and msLeft null).
+ */
+export const SessionNotice = z.object({
+  type: z.literal('session.notice'),
+  sessionId: z.string(),
+  kind: z.enum(['idle', 'max-length', 'cleared']),
+  /** When the session ends (ms since the epoch, the broker's clock). */
+  endsAt: z.number().nullable(),
+  /** Milliseconds from this message to the end: count down from here (the client's clock may differ from the broker's). */
+  msLeft: z.number().nonnegative().nullable(),
+  /** For people: what will happen, why, and what keeps it from happening. */
+  message: z.string().max(1024),
+});
+export type SessionNotice = z.infer<typeof SessionNotice>;
 export const SessionExited = z.object({
   type: z.literal('session.exited'),
   sessionId: z.string(),
@@ -191,6 +214,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   SessionExited,
   SessionList,
   SessionDetached,
+  SessionNotice,
   Pong,
   ErrorMessage,
 ]);
@@ -222,6 +246,18 @@ export function parseJsonFrame<T>(
   const issue = parsed.error.issues[0];
   const where = issue && issue.path.length > 0 ? ` at "${issue.path.join('.')}"` : '';
   return { ok: false, error: `invalid message${where}: ${issue?.message ?? 'unknown problem'}`, raw };
+}
+
+/** Every type a server of this version sends. */
+export const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set(ServerMessage.options.map((option) => option.shape.type.value));
+
+/**
+ * A message of a type this client does not know (a newer server's): passed over, so a
+ * client keeps working against a node that says more than it understands. A known type
+ * with bad fields is still an error.
+ */
+export function isUnknownServerMessage(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && typeof (raw as { type?: unknown }).type === 'string' && !SERVER_MESSAGE_TYPES.has((raw as { type: string }).type);
 }
 
 /** Every type a client may send. */

@@ -5,10 +5,20 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ClusterStatus, NodeStatus, SessionStatus } from '../../../shared/protocol/index.js';
 import type { HoldfastClient } from '../../../shared/core/index.js';
 import { AdminApi } from '../admin-api.js';
+import { ConfirmDialog } from './ConfirmDialog.js';
+
+/** An action that asks first: what it is called, what it does to people, and how to do it. */
+interface Pending {
+  title: string;
+  message: string;
+  label: string;
+  run: () => void;
+}
 
 const POLL_MS = 1000;
 
 const time = (at: number) => new Date(at).toLocaleTimeString();
+const clock = (at: number) => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 const short = (id: string) => id.slice(0, 8);
 
 function nodeState(node: NodeStatus): string {
@@ -27,6 +37,7 @@ export function AdminView({ client, visible }: { client: HoldfastClient; visible
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState<Set<string>>(new Set());
+  const [asking, setAsking] = useState<Pending | null>(null);
 
   const refresh = useCallback(() => api.status().then(
     (next) => {
@@ -65,6 +76,14 @@ export function AdminView({ client, visible }: { client: HoldfastClient; visible
 
   return (
     <section className="admin" aria-labelledby="admin-title" hidden={!visible}>
+      {asking && (
+        <ConfirmDialog
+          title={asking.title}
+          message={asking.message}
+          choices={[{ label: asking.label, danger: true, onChoose: () => (setAsking(null), asking.run()) }]}
+          onCancel={() => setAsking(null)}
+        />
+      )}
       <header>
         <h1 id="admin-title">Cluster</h1>
         <span className="muted">{status ? `as seen from ${status.node} · updated ${new Date().toLocaleTimeString()}` : 'loading…'}</span>
@@ -105,7 +124,17 @@ export function AdminView({ client, visible }: { client: HoldfastClient; visible
                         Undrain {node.name}
                       </button>
                     ) : (
-                      <button disabled={busy.has(node.name)} onClick={() => void act(node.name, `${node.name} is draining: its sessions move to their standbys.`, () => api.drain(node.name))}>
+                      <button
+                        disabled={busy.has(node.name)}
+                        onClick={() =>
+                          setAsking({
+                            title: `Drain ${node.name}?`,
+                            message: `${node.name} takes no new sessions, and its ${node.load === 1 ? 'session moves' : 'sessions move'} to other nodes (a session with no standby stays until it ends). People notice a pause of about a second.`,
+                            label: `Drain ${node.name}`,
+                            run: () => void act(node.name, `${node.name} is draining: its sessions move to their standbys.`, () => api.drain(node.name)),
+                          })
+                        }
+                      >
                         Drain {node.name}
                       </button>
                     )}
@@ -136,7 +165,7 @@ export function AdminView({ client, visible }: { client: HoldfastClient; visible
                 </tr>
               )}
               {status.sessions.map((session) => (
-                <SessionRow key={session.id} session={session} nodes={status.nodes} busy={busy.has(session.id)} act={act} api={api} />
+                <SessionRow key={session.id} session={session} nodes={status.nodes} busy={busy.has(session.id)} act={act} api={api} ask={setAsking} />
               ))}
             </tbody>
           </table>
@@ -202,12 +231,14 @@ function SessionRow({
   busy,
   act,
   api,
+  ask,
 }: {
   session: SessionStatus;
   nodes: NodeStatus[];
   busy: boolean;
   act: (key: string, what: string, action: () => Promise<unknown>) => Promise<void>;
   api: AdminApi;
+  ask: (pending: Pending) => void;
 }) {
   const targets = nodes.filter((n) => n.name !== session.primary && n.accepting);
   const [to, setTo] = useState('');
@@ -228,27 +259,42 @@ function SessionRow({
         )}
       </td>
       <td className="num">{session.epoch}</td>
-      <td>{session.attached ? 'attached' : 'held'}</td>
+      <td>
+        {session.attached ? 'open' : session.holdExpiresAt ? `waiting until ${clock(session.holdExpiresAt)}` : 'waiting'}
+        {session.startedAt !== undefined && <span className="muted"> · started {clock(session.startedAt)}</span>}
+      </td>
       <td className="admin-actions">
-        <label>
-          <span className="visually-hidden">Move {label} to</span>
-          <select value={target} onChange={(e) => setTo(e.target.value)} disabled={busy || targets.length === 0}>
-            {targets.map((n) => (
-              <option key={n.name} value={n.name}>
-                {n.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <button disabled={busy || !target} aria-label={`Move ${label}`} onClick={() => void act(session.id, `${label} moved to ${target}.`, () => api.move(session.id, target))}>
-          Move
-        </button>
+        {targets.length === 0 ? (
+          // Say why there is no Move, rather than show a control that cannot work.
+          <span className="muted">{nodes.length === 1 ? 'No other node to move to' : 'No other node takes sessions now'}</span>
+        ) : (
+          <>
+            <label>
+              <span className="visually-hidden">Move {label} to</span>
+              <select value={target} onChange={(e) => setTo(e.target.value)} disabled={busy}>
+                {targets.map((n) => (
+                  <option key={n.name} value={n.name}>
+                    {n.name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button disabled={busy || !target} aria-label={`Move ${label}`} onClick={() => void act(session.id, `${label} moved to ${target}.`, () => api.move(session.id, target))}>
+              Move
+            </button>
+          </>
+        )}
         <button
           disabled={busy}
           aria-label={`End ${label}`}
-          onClick={() => {
-            if (window.confirm(`End ${label}? Its person loses what is not saved.`)) void act(session.id, `${label} ended.`, () => api.end(session.id));
-          }}
+          onClick={() =>
+            ask({
+              title: `End ${session.app} of ${session.user}?`,
+              message: `${session.user} loses what is not saved in it, and is told an administrator ended it.`,
+              label: `End ${session.app}`,
+              run: () => void act(session.id, `${label} ended.`, () => api.end(session.id)),
+            })
+          }
         >
           End
         </button>

@@ -1,4 +1,5 @@
 import { useMemo, useState, type ReactNode } from 'react';
+import { ConfirmDialog } from './ConfirmDialog.js';
 import type { AppInfo, SessionSummary } from '../../../shared/protocol/index.js';
 import { AppIcon } from '../icons.js';
 
@@ -8,17 +9,26 @@ export function Launcher({
   onLaunch,
   running,
   onAttach,
+  onEnd,
   footer = null,
+  notice = null,
 }: {
   apps: AppInfo[] | null;
   error: string | null;
   onLaunch: (app: AppInfo) => void;
   running: SessionSummary[];
   onAttach: (session: SessionSummary) => void;
+  /** Ends a running session (after the person confirmed). */
+  onEnd: (session: SessionSummary) => void;
   /** Below the apps: the person's own settings (two-step sign-in). */
   footer?: ReactNode;
+  /** What just happened that the person should know (a session left running, a launch asked for). */
+  notice?: string | null;
 }) {
   const [query, setQuery] = useState('');
+  const [ending, setEnding] = useState<SessionSummary | null>(null);
+  // Newest first: the one just left is the one most likely wanted back.
+  const sorted = useMemo(() => [...running].sort((a, b) => b.startedAt - a.startedAt), [running]);
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
     return (apps ?? []).filter((app) => !q || app.name.toLowerCase().includes(q) || app.description.toLowerCase().includes(q) || app.id.includes(q));
@@ -33,24 +43,44 @@ export function Launcher({
           <input type="search" placeholder="Search apps" value={query} onChange={(e) => setQuery(e.target.value)} />
         </label>
       </header>
-      {running.length > 0 && (
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {sorted.length > 0 && (
         <section className="running" aria-labelledby="running-title">
           <h2 id="running-title">Your running sessions</h2>
           <ul>
-            {running.map((session) => (
-              <li key={session.sessionId} className="running-session">
-                <AppIcon name={apps?.find((a) => a.id === session.appId)?.icon ?? 'terminal'} />
-                <span className="app-name">{session.appName}</span>
-                <span className="muted">
-                  started {new Date(session.startedAt).toLocaleTimeString()} · {session.attached ? 'open on another client' : 'waiting for you'}
-                </span>
-                <button onClick={() => onAttach(session)} aria-label={`Attach to ${session.appName} started ${new Date(session.startedAt).toLocaleTimeString()}`}>
-                  {session.attached ? 'Move here' : 'Attach'}
-                </button>
-              </li>
-            ))}
+            {sorted.map((session) => {
+              const started = timeOfDay(session.startedAt);
+              return (
+                <li key={session.sessionId} className="running-session">
+                  <AppIcon name={apps?.find((a) => a.id === session.appId)?.icon ?? 'terminal'} />
+                  <span className="app-name">{session.appName}</span>
+                  <span className="muted">
+                    started {started} · {session.attached ? 'open on another device' : session.holdExpiresAt !== null ? `waiting for you until ${timeOfDay(session.holdExpiresAt)}` : 'waiting for you'}
+                    {session.endsAt != null && (session.holdExpiresAt === null || session.endsAt < session.holdExpiresAt) && ` · ends at ${timeOfDay(session.endsAt)}`}
+                  </span>
+                  <button className="primary" onClick={() => onAttach(session)} aria-label={`Open ${session.appName} started ${started}`}>
+                    {session.attached ? 'Open here' : 'Open'}
+                  </button>
+                  <button onClick={() => setEnding(session)} aria-label={`End ${session.appName} started ${started}`}>
+                    End
+                  </button>
+                </li>
+              );
+            })}
           </ul>
         </section>
+      )}
+      {ending && (
+        <ConfirmDialog
+          title={`End ${ending.appName}?`}
+          message={`${ending.appName}, started ${timeOfDay(ending.startedAt)}, stops${ending.attached ? ' on the device it is open on' : ''}. Unsaved work in it is lost.`}
+          choices={[{ label: `End ${ending.appName}`, danger: true, onChoose: () => (setEnding(null), onEnd(ending)) }]}
+          onCancel={() => setEnding(null)}
+        />
       )}
       {error && <p className="error" role="alert">Could not load your apps: {error}</p>}
       {apps === null && !error && <p className="muted">Loading your apps…</p>}
@@ -59,10 +89,14 @@ export function Launcher({
       <ul className="app-grid" aria-label="Apps">
         {shown.map((app) => (
           <li key={app.id}>
-            <button className="app-tile" onClick={() => onLaunch(app)} aria-label={`Launch ${app.name}`} data-app-id={app.id}>
+            {/* Named "Launch NAME" by what it shows (not an aria-label that differs from it); the description describes it. */}
+            <button className="app-tile" onClick={() => onLaunch(app)} aria-describedby={`app-description-${app.id}`} data-app-id={app.id}>
               <AppIcon name={app.icon} />
+              <span className="visually-hidden">Launch </span>
               <span className="app-name">{app.name}</span>
-              <span className="app-description">{app.description}</span>
+              <span className="app-description" id={`app-description-${app.id}`} aria-hidden="true">
+                {app.description}
+              </span>
             </button>
           </li>
         ))}
@@ -71,3 +105,5 @@ export function Launcher({
     </section>
   );
 }
+
+const timeOfDay = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });

@@ -1,9 +1,13 @@
-// What every session view shares, whatever it draws: the starting and failed notes,
-// the reconnecting overlay over the dimmed last screen (with the time the session is
-// held, inputs waiting to be sent, and a way to retry at once), and why it ended.
+// What every session view shares, whatever it draws: the starting and failed notes
+// (with Retry), an End button that asks first, the reconnecting overlay over the dimmed
+// last screen (how long the session is kept, what typing waits to be sent, a way to
+// retry at once), and, once it is over, why — with the next step: Relaunch and Close,
+// or Take it back when another device opened it.
 import { useEffect, useState, type ReactNode } from 'react';
 import type { SessionView } from '../../../shared/core/index.js';
 import type { SessionTab } from '../session-tab.js';
+import { ConfirmDialog } from './ConfirmDialog.js';
+import { SessionNotice } from './SessionNotice.js';
 
 export function useView(tab: SessionTab): SessionView {
   const [view, setView] = useState(tab.stream.view);
@@ -21,45 +25,122 @@ function useNow(active: boolean): number {
   return now;
 }
 
-const clock = (ms: number) => {
+/** 3:05, or 1:02:05 past an hour. */
+export const clock = (ms: number) => {
   const seconds = Math.max(0, Math.ceil(ms / 1000));
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const rest = `${String(seconds % 60).padStart(2, '0')}`;
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${rest}` : `${minutes}:${rest}`;
 };
 
+const timeOfDay = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+/** Why it ended, in words; the exit code only where it says something (a crash, an error status). */
+function endedWords(view: SessionView): string | null {
+  if (view.exitCode === null || view.exitCode <= 0) return null;
+  if (view.exitCode > 128) return `It was stopped by signal ${view.exitCode - 128}.`;
+  return `It exited with code ${view.exitCode}.`;
+}
+
 export function SessionFrame({ tab, visible, children }: { tab: SessionTab; visible: boolean; children: ReactNode }) {
-  const { stream } = tab;
+  const { stream, actions } = tab;
   const view = useView(tab);
+  const [confirming, setConfirming] = useState(false);
   const down = view.status === 'reconnecting' || view.status === 'resuming';
+  const over = view.status === 'ended';
+  const live = view.status === 'streaming' || down;
   const now = useNow(down);
   return (
-    <section className={`session${down ? ' down' : ''}`} hidden={!visible} aria-label={`${tab.name} session`} data-status={view.status}>
+    <section className={`session${down ? ' down' : ''}${over ? ' over' : ''}`} hidden={!visible} aria-label={`${tab.name} session`} data-status={view.status}>
       {view.status === 'launching' && <p className="muted session-note">Starting {tab.name}…</p>}
       {view.status === 'failed' && (
-        <p className="error session-note" role="alert">
-          {tab.name} could not start: {view.reason}
-        </p>
+        <div className="session-note session-failed" role="alert">
+          <p className="error">
+            {tab.name} could not start: {view.reason}
+          </p>
+          <div className="actions">
+            <button className="primary" onClick={actions.relaunch}>
+              Retry
+            </button>
+            <button onClick={actions.close}>Close tab</button>
+          </div>
+        </div>
       )}
-      {children}
+      {live && (
+        <div className="session-tools">
+          <span className="muted hint">
+            <kbd>Ctrl</kbd>+<kbd>Alt</kbd>+<kbd>Shift</kbd> back to the tabs
+          </span>
+          <button className="quiet" onClick={() => setConfirming(true)}>
+            End session
+          </button>
+        </div>
+      )}
+      {view.status === 'streaming' && <SessionNotice name={tab.name} notice={view.notice} />}
+      {/* Once over, the last screen is only a picture of what was: inert, and hidden from assistive technology (the words below say what happened). */}
+      <div className="session-screen" inert={over} aria-hidden={over || undefined}>
+        {children}
+      </div>
       {down && (
         <div className="reconnecting" role="status" aria-live="polite">
-          <p className="reconnecting-title">
-            Reconnecting…{view.holdDeadline !== null && <> {clock(view.holdDeadline - now)} left</>}
-          </p>
+          <p className="reconnecting-title">Reconnecting — what you type is kept and will be sent</p>
           <p className="muted">
-            {view.status === 'resuming' ? `Trying now (attempt ${view.attempt})` : view.nextTryAt ? `Next try in ${clock(view.nextTryAt - now)}` : ''}
-            {view.lastError ? ` · ${view.lastError}` : ''}
+            {view.holdDeadline !== null && <>{tab.name} is kept for you for {clock(view.holdDeadline - now)} more. </>}
+            {view.status === 'resuming' ? `Trying now (attempt ${view.attempt}).` : view.nextTryAt ? `Next try in ${clock(view.nextTryAt - now)}.` : ''}
           </p>
-          {view.pendingInputs > 0 && <p className="pending">{view.pendingInputs} pending input{view.pendingInputs === 1 ? '' : 's'} will be sent when the session is back</p>}
-          <button onClick={() => stream.retryNow()} disabled={view.status === 'resuming'}>
+          {view.lastError && <p className="muted">Last try: {view.lastError}</p>}
+          {view.pendingInputs > 0 && (
+            <p className="pending">
+              {view.pendingInputs} {view.pendingInputs === 1 ? 'keystroke is' : 'keystrokes are'} waiting to be sent
+            </p>
+          )}
+          <button className="primary" onClick={() => stream.retryNow()} disabled={view.status === 'resuming'}>
             Reconnect now
           </button>
         </div>
       )}
-      {view.status === 'ended' && (
+      {over && view.displacedAt !== null && (
         <div className="session-ended" role="status">
-          <p>{view.reason}</p>
-          {view.exitCode !== null && view.exitCode !== 0 && <p className="muted">Exit code {view.exitCode}</p>}
+          <p>
+            <strong>Opened on another device at {timeOfDay(view.displacedAt)}.</strong> {tab.name} is still running there.
+          </p>
+          <div className="actions">
+            <button className="primary" onClick={actions.takeBack}>
+              Take it back
+            </button>
+            <button onClick={actions.close}>Close tab</button>
+          </div>
         </div>
+      )}
+      {over && view.displacedAt === null && (
+        <div className="session-ended" role="status">
+          <p>
+            {/* The broker's words may name the app already ("Python ended because it was idle…"). */}
+            {view.reason?.startsWith(`${tab.name} `) ? (
+              <strong>{view.reason}</strong>
+            ) : (
+              <>
+                <strong>{tab.name} ended.</strong> {view.reason}
+              </>
+            )}
+          </p>
+          {endedWords(view) && <p className="muted">{endedWords(view)}</p>}
+          <div className="actions">
+            <button className="primary" onClick={actions.relaunch}>
+              Relaunch {tab.name}
+            </button>
+            <button onClick={actions.close}>Close tab</button>
+          </div>
+        </div>
+      )}
+      {confirming && (
+        <ConfirmDialog
+          title={`End ${tab.name}?`}
+          message={`Unsaved work in it is lost. To leave ${tab.name} running and come back later, close the tab instead.`}
+          choices={[{ label: `End ${tab.name}`, danger: true, onChoose: () => (setConfirming(false), actions.end()) }]}
+          onCancel={() => setConfirming(false)}
+        />
       )}
     </section>
   );

@@ -2,12 +2,25 @@
 // host only after xterm has parsed it (its write callback), which is what makes a
 // slow screen hold a fast app back. While the link is down the last screen stays,
 // dimmed, with the time the session is held and a way to retry at once; typing goes
-// on into the queue and is applied once when the session is back.
-import { useEffect, useRef } from 'react';
+// on into the queue and is applied once when the session is back. Copy and paste as
+// xterm.js-based terminals do it (VS Code, Windows Terminal): Ctrl+Shift+C / Ctrl+Shift+V
+// (Ctrl+C stays the app's interrupt), and a context menu; the app's window title (OSC
+// 0/2) names its tab.
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import type { SessionTab } from '../session-tab.js';
 import { SessionFrame } from './SessionFrame.js';
+import { TerminalMenu } from './TerminalMenu.js';
+
+/** Clipboard access the browser may refuse (no permission, not a secure context): the person is told, nothing breaks. */
+async function readClipboard(): Promise<string | null> {
+  try {
+    return await navigator.clipboard.readText();
+  } catch {
+    return null;
+  }
+}
 
 export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visible: boolean; onSize: ((size: { cols: number; rows: number }) => void) | undefined }) {
   const host = useRef<HTMLDivElement>(null);
@@ -15,6 +28,23 @@ export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visibl
   const onSizeRef = useRef(onSize);
   onSizeRef.current = onSize;
   const { stream } = tab;
+  const termRef = useRef<Terminal | null>(null);
+  const [menuAt, setMenuAt] = useState<{ x: number; y: number } | null>(null);
+  const [clipboardNote, setClipboardNote] = useState<string | null>(null);
+  const titledRef = useRef(tab.actions.titled);
+  titledRef.current = tab.actions.titled;
+
+  const copy = useCallback(() => {
+    const text = termRef.current?.getSelection() ?? '';
+    if (text) navigator.clipboard.writeText(text).catch(() => setClipboardNote('The browser did not allow copying; select the text and use your browser’s Copy.'));
+  }, []);
+  const paste = useCallback(() => {
+    void readClipboard().then((text) => {
+      if (text === null) setClipboardNote('The browser did not allow pasting here: allow clipboard access for this site, or use your browser’s Paste.');
+      else if (text) termRef.current?.paste(text);
+      termRef.current?.focus();
+    });
+  }, []);
 
   useEffect(() => {
     if (!host.current) return;
@@ -28,6 +58,18 @@ export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visibl
     const fit = new FitAddon();
     term.loadAddon(fit);
     term.open(host.current);
+    termRef.current = term;
+    // Ctrl+Shift+C / Ctrl+Shift+V copy and paste; everything else (Ctrl+C included) goes to the app.
+    term.attachCustomKeyEventHandler((event) => {
+      if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey || event.altKey) return true;
+      const key = event.key.toLowerCase();
+      if (key === 'c') copy();
+      else if (key === 'v') paste();
+      else return true;
+      event.preventDefault();
+      return false;
+    });
+    const titled = term.onTitleChange((title) => titledRef.current(title));
     const refit = () => {
       if (!host.current || host.current.offsetParent === null) return;
       fit.fit();
@@ -52,18 +94,59 @@ export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visibl
       observer.disconnect();
       resized.dispose();
       typed.dispose();
+      titled.dispose();
+      termRef.current = null;
       term.dispose();
       fitRef.current = null;
     };
-  }, [stream]);
+  }, [stream, copy, paste]);
 
   useEffect(() => {
     if (visible) fitRef.current?.();
   }, [visible]);
 
+  const closeMenu = useCallback(() => {
+    setMenuAt(null);
+    termRef.current?.focus();
+  }, []);
+
   return (
     <SessionFrame tab={tab} visible={visible}>
-      <div className="terminal-host" ref={host} />
+      <div
+        className="terminal-host"
+        ref={host}
+        onContextMenu={(event) => {
+          event.preventDefault();
+          setMenuAt({ x: event.clientX, y: event.clientY });
+        }}
+        onKeyDown={(event) => {
+          // The Menu key (or Shift+F10) opens the same menu, at the cursor.
+          if (event.key === 'ContextMenu' || (event.key === 'F10' && event.shiftKey)) {
+            event.preventDefault();
+            const box = host.current!.getBoundingClientRect();
+            setMenuAt({ x: box.left + 20, y: box.top + 20 });
+          }
+        }}
+      />
+      {menuAt && (
+        <TerminalMenu
+          at={menuAt}
+          onClose={closeMenu}
+          items={[
+            { label: 'Copy', shortcut: 'Ctrl+Shift+C', disabled: !termRef.current?.hasSelection(), run: copy },
+            { label: 'Paste', shortcut: 'Ctrl+Shift+V', run: paste },
+            { label: 'Select all', run: () => termRef.current?.selectAll() },
+          ]}
+        />
+      )}
+      {clipboardNote && (
+        <p className="clipboard-note" role="status">
+          {clipboardNote}{' '}
+          <button className="quiet" onClick={() => setClipboardNote(null)}>
+            Dismiss
+          </button>
+        </p>
+      )}
     </SessionFrame>
   );
 }
