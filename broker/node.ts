@@ -38,6 +38,7 @@ import { makeTrust, SYSTEM_TRUST } from './tls/trust.js';
 import { IdentityProvider } from './auth/oidc.js';
 import { SignInCodes } from './auth/sign-in-codes.js';
 import { AnonymousGate } from './gateway/anonymous-gate.js';
+import { KeptSignIn } from './gateway/kept-sign-in.js';
 import { OidcRoutes } from './gateway/oidc-routes.js';
 
 export interface NodeOptions {
@@ -71,6 +72,7 @@ export class BrokerNode {
   private sharedLimits: SharedSignInLimits | null = null;
   private signInCodes: SignInCodes | null = null;
   private readonly oidc: OidcRoutes;
+  private readonly kept: KeptSignIn;
   /** Connections not signed in yet, bounded per address (a reload's limits apply at once). */
   private readonly anonymous = new AnonymousGate(() => this.ctx.config.node.limits);
   /** Set once the node has joined its cluster: until then it serves nobody. */
@@ -143,6 +145,7 @@ export class BrokerNode {
       ? new IdentityProvider(config.oidc, oidcSecret(config.oidc), () => config.oidc?.redirectUrl ?? `${config.cluster.advertiseUrl ?? this.url}${OIDC_CALLBACK_PATH}`)
       : null;
     this.oidc = new OidcRoutes(this.ctx, provider, signInCodes);
+    this.kept = new KeptSignIn(this.ctx);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.node.maxPayloadBytes,
@@ -150,8 +153,15 @@ export class BrokerNode {
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
     const handler = (request: IncomingMessage, response: ServerResponse) => {
-      // The admin API takes POSTs (drain, move, end); everything else is read-only.
+      // The admin API takes POSTs (drain, move, end), and so does the kept sign-in; everything else is read-only.
       if (request.url?.startsWith('/api/')) return void adminHandler(this.ctx, request, response);
+      if (KeptSignIn.handles((request.url ?? '').split('?')[0]!)) {
+        if (!this.ready) return plain(response, 503, 'The node is starting; try again in a moment.');
+        return void this.kept.handle(request, response).catch((error: unknown) => {
+          this.ctx.log.error('kept sign-in failed', { error: String(error) });
+          if (!response.headersSent) plain(response, 500, 'The node could not answer; sign in with your password.');
+        });
+      }
       if (request.method !== 'GET' && request.method !== 'HEAD') return plain(response, 405, 'Method not allowed.');
       // Ready once the node has joined its cluster (it knows its peers and holds a lease).
       if (request.url === '/healthz') return this.ready ? plain(response, 200, 'ok') : plain(response, 503, 'starting');

@@ -1,6 +1,6 @@
 // End to end on a cluster: the web client in Debian's Chromium, served by one node of
 // three; the node running the person's Python is killed with kill -9. What a person
-// sees: a brief "Reconnecting…" overlay, then the same Python, with their variable
+// sees: a brief "Reconnecting" overlay, then the same Python, with their variable
 // still set — nothing else. And an administrator's page that shows the cluster live:
 // draining a node there moves the person's session, which they barely notice.
 import { mkdirSync } from 'node:fs';

@@ -182,4 +182,27 @@ describe('sessions as people expect them', () => {
     await desk.keyboard.press('Control+Shift+C');
     await waitFor('the screen on the clipboard', async () => (await desk.evaluate(() => navigator.clipboard.readText())).includes('print(6 * 7)'));
   }, 60_000);
+
+  it('a reload keeps the person signed in and opens their tabs again; after signing out a reload asks for the password', async () => {
+    const desk = await person();
+    await launchPython(desk);
+    await typeLine(desk, 'Python', 'kept = 41');
+    await waitFor('the line to run', async () => (await terminalRows(desk, 'Python')).some((row) => row.endsWith('>>> kept = 41')));
+    await desk.reload();
+    await waitFor('the Python tab open again after the reload', () => desk.getByRole('tab', { name: 'Python', selected: true }).isVisible(), 15_000);
+    expect(await desk.getByRole('heading', { name: 'Sign in to Holdfast' }).count()).toBe(0);
+    await typeLine(desk, 'Python', 'print(kept + 1)');
+    await waitFor('the same Python', async () => (await terminalRows(desk, 'Python')).includes('42'));
+    // The kept sign-in is a cookie the page cannot read, sent to the node's /auth/keep only.
+    const kept = (await desk.context().cookies()).find((cookie) => cookie.name === 'holdfast-keep');
+    expect(kept).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/auth/keep' });
+    expect(await desk.evaluate(() => document.cookie)).not.toContain('holdfast-keep');
+    await desk.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await desk.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'End them and sign out' }).click();
+    await desk.getByRole('heading', { name: 'Sign in to Holdfast' }).waitFor();
+    await desk.reload();
+    await desk.getByRole('heading', { name: 'Sign in to Holdfast' }).waitFor();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await desk.getByRole('heading', { name: 'Your apps' }).count(), 'still signed out after the reload').toBe(0);
+  }, 60_000);
 });

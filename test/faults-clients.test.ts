@@ -66,7 +66,7 @@ describe('web client through ten drops', () => {
       if (dropPoints.has(at)) {
         await dropLiveLink();
         // The person sees the session frozen, with the reconnect overlay, and keeps typing.
-        sawOverlay ||= await page.getByText(/Reconnecting…/).isVisible().catch(() => false);
+        sawOverlay ||= await page.getByText(/Reconnecting — what you type is kept and will be sent/).first().isVisible().catch(() => false);
       }
     }
     await page.keyboard.press('Enter');

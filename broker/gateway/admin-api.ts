@@ -14,6 +14,7 @@
 import { requestJson, type JsonReply } from '../tls/trust.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SECURITY_HEADERS } from './static-files.js';
+import { readJsonBody } from './request-body.js';
 import type { NodeContext } from './context.js';
 import { ADMIN_GROUP } from '../catalog.js';
 import { MoveRequestSchema, type ClusterStatus } from '../../shared/protocol/index.js';
@@ -95,20 +96,9 @@ export async function adminHandler(ctx: NodeContext, request: IncomingMessage, r
 }
 
 async function readBody(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'too_large', `Admin requests are at most ${MAX_BODY_BYTES} bytes.`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'bad_request', 'The request body is not JSON.');
-  }
+  const body = await readJsonBody(request, MAX_BODY_BYTES);
+  if (!body.ok) throw new HttpError(body.status, body.status === 413 ? 'too_large' : 'bad_request', body.status === 413 ? `Admin requests are at most ${MAX_BODY_BYTES} bytes.` : body.message);
+  return body.value;
 }
 
 interface Call {

@@ -14,6 +14,7 @@ import { TwoStepSetup } from './components/TwoStep.js';
 import { ConfirmDialog } from './components/ConfirmDialog.js';
 import { KioskEscape, UpdateBanner, useAutomaticSignIn, useRequestedLaunches, type DesktopShell } from './desktop.js';
 import type { SessionActions, SessionTab } from './session-tab.js';
+import { endKeptSignIn, keepSignIn, rememberTabs, takeRememberedTabs } from './kept-sign-in.js';
 
 /** Members of this group see the admin page (the broker checks it again on every call). */
 const ADMIN_GROUP = 'admins';
@@ -101,11 +102,35 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
     if (state.user.groups.includes(ADMIN_GROUP) && !kiosk) setActive('admin');
   }, [client, state.user, kiosk]);
 
+  const reopened = useRef(false);
+  // The web client keeps each sign-in for the next reload (the desktop app has its own, remember me).
+  useEffect(() => {
+    if (desktop || !state.user || !client.apiToken) return;
+    void keepSignIn(client.brokerUrl, client.apiToken);
+  }, [client, desktop, state.user]);
+
+  // The tabs open now, for a reload to open again.
+  useEffect(() => {
+    // Not before the tabs of the last reload were opened again: until then there is nothing to say.
+    if (desktop || !state.user || !reopened.current) return;
+    rememberTabs(sessions.filter((s) => s.stream.sessionId && isLive(s.stream)).map((s) => ({ sessionId: s.stream.sessionId!, appId: s.appId, appName: s.name })));
+  });
+
   // Sessions this person has running elsewhere (or left behind), offered for attaching.
   useEffect(() => {
     if (!state.user || active !== 'launcher') return;
     let live = true;
-    const refresh = () => client.listSessions().then((list) => live && setRunning(list), () => {});
+    const refresh = () =>
+      client.listSessions().then((list) => {
+        if (!live) return;
+        setRunning(list);
+        // After a reload: the tabs that were open open again, once.
+        if (!reopened.current && !desktop) {
+          reopened.current = true;
+          const wanted = new Set(takeRememberedTabs());
+          for (const summary of list) if (wanted.has(summary.sessionId)) attach(summary);
+        }
+      }, () => {});
     refresh();
     const timer = setInterval(refresh, 5000);
     return () => {
@@ -165,6 +190,7 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
   const signOut = (sessions: 'disconnect' | 'end') => {
     setSigningOut(false);
     void desktop?.bridge.clearCredential();
+    if (!desktop) void endKeptSignIn(client.brokerUrl);
     const elsewhere = sessions === 'end' ? running.filter((r) => !openHere.has(r.sessionId)) : [];
     void Promise.all(elsewhere.map((r) => client.endSession(r).catch(() => {}))).then(() => client.signOut({ sessions }));
   };

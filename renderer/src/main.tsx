@@ -5,8 +5,9 @@ import { HoldfastClient, type SocketLike } from '../../shared/core/index.js';
 import { App } from './App.js';
 import { desktopBridge } from './bridge.js';
 import { PolicyError, type DesktopShell } from './desktop.js';
-import { captureReturnedCode } from './oidc.js';
+import { captureReturnedCode, returnedCodeWaiting } from './oidc.js';
 import { storedDeviceTokens } from './device-tokens.js';
+import { renewSignIn } from './kept-sign-in.js';
 import '@xterm/xterm/css/xterm.css';
 import './styles.css';
 
@@ -36,7 +37,10 @@ async function start(): Promise<void> {
     renewSignIn: desktop ? () => renewal(desktop) : undefined,
     devices: storedDeviceTokens(window.localStorage, brokerUrl),
   });
+  // A reload of the web client: the sign-in the node kept (an HttpOnly cookie) signs in again.
+  const kept = desktop || returnedCodeWaiting() ? null : await renewSignIn(window.location.origin);
   root.render(<App client={client} desktop={desktop} />);
+  if (kept) void client.signInWithCode(kept.code, kept.handoff).catch(() => {});
 }
 
 void start();

@@ -49,6 +49,11 @@ export function captureReturnedCode(): void {
   returned = code.success ? code.data : 'invalid';
 }
 
+/** Whether a code came back from the provider and waits to be used (a kept sign-in then waits its turn). */
+export function returnedCodeWaiting(): boolean {
+  return returned !== null;
+}
+
 /** The code captured at start, once ('invalid' when the fragment held something else). */
 export function takeReturnedCode(): string | 'invalid' | null {
   const code = returned;

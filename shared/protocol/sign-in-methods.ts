@@ -27,3 +27,14 @@ export function oidcStartUrl(brokerUrl: string, client: 'web' | 'desktop', hando
   const base = brokerUrl.replace(/^ws/i, 'http').replace(/\/+$/, '');
   return `${base}${OIDC_START_PATH}?client=${client}&handoff=${encodeURIComponent(handoff)}`;
 }
+
+/**
+ * The web client's sign-in kept across a page reload, in an HttpOnly cookie the page
+ * cannot read (broker/gateway/kept-sign-in.ts): POST KEEP_PATH after signing in, POST
+ * KEEP_RENEW_PATH with {"handoff"} after a reload for a one-time sign-in code, POST
+ * KEEP_END_PATH at sign-out. Every call sends KEEP_CLIENT_HEADER: web.
+ */
+export const KEEP_PATH = '/auth/keep';
+export const KEEP_RENEW_PATH = '/auth/keep/renew';
+export const KEEP_END_PATH = '/auth/keep/end';
+export const KEEP_CLIENT_HEADER = 'x-holdfast-client';
