@@ -205,4 +205,11 @@ describe('sessions as people expect them', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(await desk.getByRole('heading', { name: 'Your apps' }).count(), 'still signed out after the reload').toBe(0);
   }, 60_000);
+
+  it('Enter in the search launches the one app it found', async () => {
+    const desk = await person();
+    await desk.getByRole('searchbox', { name: 'Search apps' }).fill('pyth');
+    await desk.keyboard.press('Enter');
+    await waitFor('Python launched from the search', async () => (await terminalRows(desk, 'Python')).some((row) => row.startsWith('>>>')), 15_000);
+  }, 30_000);
 });

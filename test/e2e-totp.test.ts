@@ -48,26 +48,43 @@ describe('two-step sign-in in the web client', () => {
     await page.getByRole('button', { name: 'Set up two-step sign-in' }).click();
     const qr = page.getByRole('img', { name: 'QR code for your authenticator app' });
     await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
-    const secret = (await page.locator('.totp-secret').textContent())!;
-    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
-    await page.getByLabel('Code the app shows').fill(codeAt(secret, stepAt(Date.now())));
+    // The key is shown in groups of four, as people copy it by hand.
+    const shown = (await page.locator('.totp-secret').textContent())!;
+    expect(shown).toMatch(/^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$/);
+    const secret = shown.replace(/ /g, '');
+    // Cancel goes back without turning anything on.
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Set up two-step sign-in' }).click();
+    await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    const again = (await page.locator('.totp-secret').textContent())!.replace(/ /g, '');
+    expect(again).not.toBe(secret);
+    const enrolledAt = stepAt(Date.now());
+    await page.getByLabel('Enter the 6-digit code the app shows').fill(codeAt(again, enrolledAt));
     await page.getByRole('button', { name: 'Turn on' }).click();
     const recovery = page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem');
     await expect.poll(() => recovery.count()).toBe(10);
     const codes = await recovery.allTextContents();
+    expect(await page.getByRole('button', { name: 'Copy codes' }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Download codes' }).isVisible()).toBe(true);
     await page.screenshot({ path: join(artifacts, 'two-step-recovery-codes.png') });
+    // Once kept, the setting says it is on, and offers no second setup.
+    await page.getByRole('button', { name: 'I have kept them' }).click();
+    expect(await page.getByText(/^On: you sign in with your password and a code/).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Set up two-step sign-in' }).count()).toBe(0);
 
     // Sign in again: the password alone is not enough; a wrong code is refused in words.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('User name', { exact: true }).fill('ann');
     await page.getByLabel('Password', { exact: true }).fill('ann-pw');
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await expect.poll(() => page.getByRole('alert').first().textContent()).toBe('Enter the 6-digit code from your authenticator app, or one of your recovery codes.');
+    // Asked for the code: an instruction, not an error.
+    await expect.poll(() => page.locator('.sign-in-prompt').textContent()).toBe('Enter the 6-digit code from your authenticator app, or one of your recovery codes.');
+    expect(await page.getByRole('alert').first().textContent()).toBe('');
     await page.getByLabel('Code from your authenticator app').fill('000000');
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/Sign-in failed: that code is not right\. Codes change every 30 seconds, and each works once\./);
-    // The enrolment used this step's code: the next step's is good now (one step of drift allowed).
-    await page.getByLabel('Code from your authenticator app').fill(codeAt(secret, stepAt(Date.now()) + 1));
+    // The code that turned it on signs in once more, within its 30 s (or the next one, if the step rolled over).
+    await page.getByLabel('Code from your authenticator app').fill(codeAt(again, Math.max(enrolledAt, stepAt(Date.now()))));
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('heading', { name: 'Your apps' }).waitFor();
     await page.screenshot({ path: join(artifacts, 'two-step-signed-in.png') });

@@ -191,6 +191,8 @@ describe('the web client, as a person uses it', () => {
     expect(await alert.textContent()).toBe('Sign-in failed: the user name or password is not right.');
     expect(await page.getByRole('heading', { name: 'Sign in to Holdfast' }).isVisible()).toBe(true);
     expect(await page.getByLabel('User name', { exact: true }).inputValue()).toBe('demo');
+    // Focus is back in the password field, ready for the next try.
+    await waitFor('focus back in the password field', () => page.evaluate(() => document.activeElement?.id === 'password'));
     expect(await page.getByRole('heading', { name: 'Your apps' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
     expect(await page.getByRole('status').first().textContent()).toMatch(/Not signed in/);

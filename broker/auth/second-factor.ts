@@ -32,7 +32,10 @@ export class SecondFactors {
   /** Turns the second factor on with `secret` (already confirmed by a code); returns the recovery codes, shown once. */
   async enable(user: string, secret: string, confirmedStep: number): Promise<string[]> {
     const codes = newRecoveryCodes();
-    const record: SecondFactorRecord = { secret: this.seal(secret), recovery: codes.map(hashRecoveryCode), lastStep: confirmedStep, enabledAt: Date.now() };
+    // The code that turned it on may sign in once more, within its 30 s: a person who
+    // turns it on and signs in again at once has only that code to give (it was typed in
+    // a signed-in session, so no one else can have replayed it).
+    const record: SecondFactorRecord = { secret: this.seal(secret), recovery: codes.map(hashRecoveryCode), lastStep: confirmedStep - 1, enabledAt: Date.now() };
     await this.plane.put(TOTP + user, JSON.stringify(record));
     return codes;
   }

@@ -21,8 +21,8 @@ export class SignIn {
   refresh(user: string, id: number): Promise<void> | void {
     const person = this.ctx.catalog.identify(user, this.client.federated);
     if (!person) return this.client.refuse(id, ErrorCode.signInFailed, 'You are no longer a user of this node; ask your administrator.');
-    return this.ctx.tokens.issue(user, this.client.federated, this.client.grant ?? undefined).then(({ token, expiresAt }) =>
-      this.client.send({ type: 'auth.signedIn', id, accessToken: token, expiresAt, user: person }),
+    return Promise.all([this.ctx.tokens.issue(user, this.client.federated, this.client.grant ?? undefined), this.ctx.secondFactors.enabled(user)]).then(([{ token, expiresAt }, twoStep]) =>
+      this.client.send({ type: 'auth.signedIn', id, accessToken: token, expiresAt, user: person, twoStep }),
     );
   }
 
@@ -60,7 +60,8 @@ export class SignIn {
     };
     if (!(await this.ctx.verifyUser(name, password))) return fail('the user name or password is not right.');
     let factor = 'password';
-    if (await this.ctx.secondFactors.enabled(name)) {
+    const twoStep = await this.ctx.secondFactors.enabled(name);
+    if (twoStep) {
       if (!code) return this.client.refuse(id, ErrorCode.secondFactor, 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.');
       const checked = await this.ctx.secondFactors.check(name, code);
       if (checked === 'wrong') return fail('that code is not right. Codes change every 30 seconds, and each works once.', 'wrong second-factor code');
@@ -85,6 +86,7 @@ export class SignIn {
       user: this.ctx.catalog.userInfo(name)!,
       ...(refresh ? { refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt } : {}),
       deviceToken,
+      twoStep,
     });
   }
 
@@ -173,7 +175,8 @@ export class SignIn {
     const refresh = await this.ctx.tokens.issueRefresh(claims.user, claims.federated, access.sid);
     this.ctx.log.info('signed in', { user: claims.user, address: this.client.address, with: 'refresh token' });
     this.ctx.audit.record('sign-in.ok', { user: claims.user, address: this.client.address, detail: 'refresh token' });
-    this.client.send({ type: 'auth.signedIn', id, accessToken: access.token, expiresAt: access.expiresAt, user, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt });
+    const twoStep = await this.ctx.secondFactors.enabled(claims.user);
+    this.client.send({ type: 'auth.signedIn', id, accessToken: access.token, expiresAt: access.expiresAt, user, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt, twoStep });
   }
 
   /**
@@ -212,6 +215,7 @@ export class SignIn {
       expiresAt: access.expiresAt,
       user: person,
       ...(refresh ? { refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt } : {}),
+      twoStep: await this.ctx.secondFactors.enabled(grant.user),
     });
   }
 }

@@ -94,6 +94,9 @@ export const RFB_LAUNCH = [
   'export DISPLAY=:0',
   // One app fills the display, without decorations, and follows it when it is resized.
   '[ "$wm" = yes ] && [ -x /usr/bin/matchbox-window-manager ] && LD_PRELOAD= matchbox-window-manager -use_titlebar no -use_cursor yes &',
+  // The app starts once the window manager holds the screen: a window mapped before it
+  // is moved and refocused after, and keys typed in between went nowhere (seen under load).
+  '[ "$wm" = yes ] && [ -x /usr/bin/xprop ] && for i in $(seq 100); do LD_PRELOAD= xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q "window id" && break; sleep 0.02; done',
   'exec "$@"',
 ].join('\n');
 

@@ -71,6 +71,8 @@ export interface ClientState {
 export class HoldfastClient {
   private control: Connection | null = null;
   private accessToken: string | null = null;
+  /** Whether the signed-in person has two-step sign-in on (null: the broker did not say). */
+  private twoStep: boolean | null = null;
   private refreshTimer: TimerHandle | undefined;
   private controlTimer: TimerHandle | undefined;
   private controlAttempts = 0;
@@ -126,7 +128,14 @@ export class HoldfastClient {
 
   /** Confirms two-step sign-in with the app's first code; resolves with the recovery codes (shown once). */
   async confirmTotp(code: string): Promise<string[]> {
-    return (await (await this.ensureControl()).request({ type: 'auth.totp.confirm', code }, 'auth.totp.enabled')).recoveryCodes;
+    const codes = (await (await this.ensureControl()).request({ type: 'auth.totp.confirm', code }, 'auth.totp.enabled')).recoveryCodes;
+    this.twoStep = true;
+    return codes;
+  }
+
+  /** Whether the signed-in person has two-step sign-in on (null: not known). */
+  get twoStepOn(): boolean | null {
+    return this.twoStep;
   }
 
   /**
@@ -190,6 +199,7 @@ export class HoldfastClient {
           ? await connection.request({ type: 'auth.signInWithCode', code: input.oidcCode, handoff: input.handoff, ...(input.remember ? { remember: true } : {}) }, 'auth.signedIn')
           : await this.passwordSignIn(connection, input);
     this.accessToken = signedIn.accessToken;
+    this.twoStep = signedIn.twoStep ?? null;
     if (signedIn.refreshToken && signedIn.refreshExpiresAt) {
       this.options.onRefreshToken?.({ brokerUrl: this.options.brokerUrl, user: signedIn.user.name, refreshToken: signedIn.refreshToken, expiresAt: signedIn.refreshExpiresAt });
     }

@@ -116,6 +116,8 @@ export const SignedIn = z.object({
   refreshExpiresAt: z.number().optional(),
   /** After a password sign-in: proof that this device signed in as this person; send it as `device` next time. */
   deviceToken: z.string().optional(),
+  /** Whether this person has two-step sign-in on (the launcher offers to set it up only when not). */
+  twoStep: z.boolean().optional(),
 });
 export const AppList = z.object({ type: z.literal('apps.list.ok'), id, apps: z.array(AppInfo) });
 export const SessionStarted = z.object({

@@ -40,7 +40,16 @@ export function Launcher({
         <h1 id="launcher-title">Your apps</h1>
         <label className="search">
           <span className="visually-hidden">Search apps</span>
-          <input type="search" placeholder="Search apps" value={query} onChange={(e) => setQuery(e.target.value)} />
+          <input
+            type="search"
+            placeholder="Search apps"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            // Enter launches the app the search found, when it found exactly one.
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && query.trim() !== '' && shown.length === 1) onLaunch(shown[0]!);
+            }}
+          />
         </label>
       </header>
       {notice && (

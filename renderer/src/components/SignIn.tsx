@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import type { ClientState, HoldfastClient } from '../../../shared/core/index.js';
 import { DesktopSettings, type DesktopShell } from '../desktop.js';
 import { OidcSignIn } from './OidcSignIn.js';
@@ -14,11 +14,15 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
   const [password, setPassword] = useState('');
   const [remember, setRemember] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  /** What to do next, when it is not an error (the second factor is asked for). */
+  const [prompt, setPrompt] = useState<string | null>(null);
   /** The password was right and this person uses two-step sign-in: ask for the code. */
   const [needCode, setNeedCode] = useState(false);
   const [code, setCode] = useState('');
   const busy = status.phase === 'signingIn';
   const rememberMe = desktop?.config.rememberMe;
+  const passwordField = useRef<HTMLInputElement>(null);
+  const codeField = useRef<HTMLInputElement>(null);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -33,10 +37,15 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
         }
       },
       (e: Error & { code?: string }) => {
-        setError(e.message);
+        // Asked for the second factor: an instruction, not an error.
+        setError(e.code === 'second_factor' ? null : e.message);
+        setPrompt(e.code === 'second_factor' ? e.message : null);
         setCode('');
         if (e.code === 'second_factor') setNeedCode(true);
         else if (!needCode) setPassword('');
+        // Back where the next try starts: the code if one was asked for, else the password
+        // (the form was disabled while signing in, which took focus away).
+        queueMicrotask(() => ((needCode || e.code === 'second_factor' ? codeField : passwordField).current ?? passwordField.current)?.focus());
       },
     );
   };
@@ -49,11 +58,11 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
         <label htmlFor="user">User name</label>
         <input id="user" name="username" autoComplete="username" autoFocus={!kioskAccount} readOnly={kioskAccount !== null} required value={user} onChange={(e) => setUser(e.target.value)} />
         <label htmlFor="password">Password</label>
-        <input id="password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        <input id="password" ref={passwordField} name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
         {needCode && (
           <>
             <label htmlFor="code">Code from your authenticator app</label>
-            <input id="code" name="one-time-code" autoComplete="one-time-code" inputMode="numeric" autoFocus required value={code} onChange={(e) => setCode(e.target.value)} aria-describedby="code-help" />
+            <input id="code" ref={codeField} name="one-time-code" autoComplete="one-time-code" inputMode="numeric" autoFocus required value={code} onChange={(e) => setCode(e.target.value)} aria-describedby="code-help" />
             <p id="code-help" className="muted">Or one of your recovery codes.</p>
           </>
         )}
@@ -61,6 +70,11 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
           <label className="remember">
             <input type="checkbox" checked={remember} onChange={(e) => setRemember(e.target.checked)} /> Remember me on this computer
           </label>
+        )}
+        {prompt && !error && (
+          <p className="sign-in-prompt" role="status">
+            {prompt}
+          </p>
         )}
         <p className="error" role="alert">
           {error ?? notice ?? ''}
