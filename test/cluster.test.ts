@@ -121,7 +121,9 @@ describe('twenty kills in a row', () => {
       killed.push(primary);
       const line = `round-${round}-ok`;
       streams[which]!.sendInput(`${line}\r`);
-      await screens[which]!.waitFor(new RegExp(`${line}[\\s\\S]*${line}`), 15_000);
+      // What is asserted is that it comes back with every keystroke once; how fast is the
+      // failover bench's (a loaded CI machine took over 15 s for one round, once).
+      await screens[which]!.waitFor(new RegExp(`${line}[\\s\\S]*${line}`), 30_000);
       await c.restart(primary);
     }
     for (const [which, id] of ids.entries()) {

@@ -8,11 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNode, waitFor, type DemoNode } from './demo-node.js';
 import { homeFiles } from './gui.js';
-import { axeViolations } from './page.js';
+import { axeViolations, launchChromium } from './page.js';
 import { displaySizes, displayState, fitted, launch, settledCanvas, timeFit, type DisplayState } from './rfb-page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -59,10 +59,7 @@ beforeAll(async () => {
     if (built.status !== 0) throw new Error(`build failed:\n${built.stdout}\n${built.stderr}`);
   }
   demoNode = await startDemoNode(root);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
   page = await context.newPage();
   await signIn(page);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../broker/auth/password.js';
 import { NodeConfig } from '../broker/config/schema.js';
@@ -17,7 +17,7 @@ import { silentLogger } from '../broker/log.js';
 import { BrokerNode } from '../broker/node.js';
 import { TEST_PROFILE } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
-import { axeViolations, signIn, terminalRows, typeLine } from './page.js';
+import { axeViolations, launchChromium, signIn, terminalRows, typeLine } from './page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -52,10 +52,7 @@ beforeAll(async () => {
   });
   node = new BrokerNode({ config, webRoot: web, log: silentLogger });
   const url = await node.start();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   page.setDefaultTimeout(15_000);
   await page.goto(url);

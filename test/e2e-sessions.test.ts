@@ -7,10 +7,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNode, waitFor, type DemoNode } from './demo-node.js';
-import { axeViolations, signIn, terminalRows, typeLine } from './page.js';
+import { axeViolations, launchChromium, signIn, terminalRows, typeLine } from './page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -22,10 +22,7 @@ const contexts: BrowserContext[] = [];
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   demoNode = await startDemoNode(root);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

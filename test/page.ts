@@ -1,7 +1,14 @@
 // What a person sees on the web client's page, read the way they read it: by
 // accessible names and the terminal's visible rows (Playwright, Debian's Chromium).
 import axe from 'axe-core';
-import type { Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Debian's Chromium as the tests run it: headless, and quiet (nothing leaves this machine). */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+}
 
 /** The app tiles a person sees, by their accessible names ("Launch Shell", …): their text, less what is hidden from assistive technology. */
 export function launchButtons(page: Page): Promise<string[]> {
