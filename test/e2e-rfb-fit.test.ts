@@ -5,7 +5,7 @@
 // black bars, no scaling; opens the session on another device with another screen and
 // expects the same there; and dictates or composes text that must land in the app.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNode, waitFor, type DemoNode } from './demo-node.js';
 import { homeFiles } from './gui.js';
 import { axeViolations, launchChromium } from './page.js';
-import { displaySizes, displayState, fitted, launch, settledCanvas, timeFit, type DisplayState } from './rfb-page.js';
+import { displaySizes, displayState, type DisplayState, fitted, launch, saveFailure, settledCanvas, timeFit } from './rfb-page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -66,10 +66,7 @@ beforeAll(async () => {
 });
 
 afterEach(async (test) => {
-  if (test.task.result?.state !== 'fail' || !page || page.isClosed()) return;
-  const name = `failed-rfb-fit-${test.task.name.replace(/\W+/g, '-').slice(0, 50)}`;
-  await page.screenshot({ path: join(artifacts, `${name}.png`) }).catch(() => {});
-  writeFileSync(join(artifacts, `${name}.log`), `${demoNode?.output() ?? ''}\n---- page console ----\n${consoleLines.join('\n')}\n`);
+  if (test.task.result?.state === 'fail') await saveFailure(artifacts, 'failed-rfb-fit', test.task.name, page, demoNode?.output() ?? '', consoleLines);
 });
 
 afterAll(async () => {

@@ -3,14 +3,14 @@
 // Xvnc display in its sandbox, drawn by noVNC. Asserts what a person sees on the
 // canvas and finds on their clipboard.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNode, waitFor, type DemoNode } from './demo-node.js';
 import { homeFiles } from './gui.js';
-import { canvasCells, launch, settledCanvas } from './rfb-page.js';
+import { canvasCells, launch, saveFailure, settledCanvas } from './rfb-page.js';
 import { launchChromium } from './page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -43,11 +43,7 @@ beforeAll(async () => {
 });
 
 afterEach(async (test) => {
-  if (test.task.result?.state !== 'fail' || !page || page.isClosed()) return;
-  const name = `failed-rfb-${test.task.name.replace(/\W+/g, '-').slice(0, 50)}`;
-  await page.screenshot({ path: join(artifacts, `${name}.png`) }).catch(() => {});
-  // What the node and the page said, to tell a lost input from a reconnect or a refusal.
-  writeFileSync(join(artifacts, `${name}.log`), `${demoNode?.output() ?? ''}\n---- page console ----\n${consoleLines.join('\n')}\n`);
+  if (test.task.result?.state === 'fail') await saveFailure(artifacts, 'failed-rfb', test.task.name, page, demoNode?.output() ?? '', consoleLines);
 });
 
 afterAll(async () => {

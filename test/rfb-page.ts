@@ -1,5 +1,7 @@
 // A GUI session as a person sees it in the web client (Playwright, Debian's Chromium):
 // what noVNC's canvas shows, how large the display is and how it is drawn.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { waitFor } from './demo-node.js';
 
@@ -148,4 +150,15 @@ export async function timeFit(page: Page, app: string): Promise<() => Promise<nu
         return fittedAt > 0 ? Math.round(fittedAt - resizedAt) : null;
       }),
     );
+}
+
+/**
+ * After a failed test: a screenshot of the page, and what the node and the page said
+ * (to tell a lost input from a reconnect or a refusal), into test-artifacts/ as PREFIX-TEST.
+ */
+export async function saveFailure(artifacts: string, prefix: string, testName: string, page: Page | null, nodeOutput: string, consoleLines: string[]): Promise<void> {
+  if (!page || page.isClosed()) return;
+  const name = `${prefix}-${testName.replace(/\W+/g, '-').slice(0, 50)}`;
+  await page.screenshot({ path: join(artifacts, `${name}.png`) }).catch(() => {});
+  writeFileSync(join(artifacts, `${name}.log`), `${nodeOutput}\n---- page console ----\n${consoleLines.join('\n')}\n`);
 }
