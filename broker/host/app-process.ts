@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { ExitMarkerFilter } from './exit-marker.js';
-import { DISPLAY_SOCKET, GROUP, PASSWD, bwrapOptions, sandboxCommand, type SandboxSpec } from './sandbox.js';
+import { APP_STARTED, DISPLAY_SOCKET, GROUP, PASSWD, bwrapOptions, sandboxCommand, type SandboxSpec } from './sandbox.js';
 import { DEVPTS_OPTIONS, OWN_MOUNT_NAMESPACE } from './terminals.js';
 import type { SandboxHost } from './sandbox-host.js';
 import type { SessionLimits } from './limits.js';
@@ -23,6 +23,8 @@ export interface AppExit {
   signal: number | null;
   /** The session's memory limit (MiB) when the kernel stopped a process of it for reaching it. */
   outOfMemoryMiB?: number;
+  /** A GUI app: how long the app itself ran, after its display started (0: it never started). */
+  ranMs?: number;
 }
 
 export interface AppProcessOptions {
@@ -78,6 +80,8 @@ export class AppProcess {
   readonly dir: string;
   /** rfb apps: the host path of the display's RFB socket (appears once Xvnc listens). */
   readonly displaySocket: string | null;
+  private readonly displayDir: string | null;
+  private appStarted: number | null = null;
   private readonly term: pty.IPty;
   private readonly marker = new ExitMarkerFilter(randomBytes(12).toString('base64url'));
   private readonly options: AppProcessOptions;
@@ -113,6 +117,7 @@ export class AppProcess {
     const displayDir = options.app.display === 'rfb' ? join(this.dir, 'display') : undefined;
     if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
     this.displaySocket = displayDir ? join(displayDir, DISPLAY_SOCKET) : null;
+    this.displayDir = displayDir ?? null;
     const { sandbox } = options;
     // The clock is written once per log entry, on the keystroke path: in memory (tmpfs),
     // where a write touches no journal, when the host has /dev/shm; in a directory only
@@ -210,6 +215,7 @@ export class AppProcess {
       if (tail.length > 0 && !this.reported) options.onOutput(tail);
       this.clock?.close();
       if (this.clockDir) rmSync(this.clockDir, { recursive: true, force: true });
+      this.appStartedAt(); // read before its directory goes
       rmSync(this.dir, { recursive: true, force: true });
       this.home.remove();
       if (this.uid !== null) options.sandbox.uids?.release(this.uid);
@@ -313,7 +319,19 @@ export class AppProcess {
     // Killed (SIGKILL, or 128+9 from the wrapper) while the session's OOM count rose: its memory limit.
     const killed = exit.signal === 9 || exit.exitCode === 137;
     if (killed && (this.limits?.oomKills() ?? 0) > 0) exit = { ...exit, outOfMemoryMiB: this.options.profile.maxMemoryMiB };
+    if (this.displayDir) {
+      const started = this.appStartedAt();
+      exit = { ...exit, ranMs: started === null ? 0 : Math.max(0, Date.now() - started) };
+    }
     this.options.onExit(exit);
+  }
+
+  /** A GUI app: when the launcher started the app itself (its stamp's mtime), once it has; kept once read. */
+  private appStartedAt(): number | null {
+    if (this.appStarted === null && this.displayDir) {
+      this.appStarted = statSync(join(this.displayDir, APP_STARTED), { throwIfNoEntry: false })?.mtimeMs ?? null;
+    }
+    return this.appStarted;
   }
 
   /** Times a fork in the session was refused at its process limit (0 without cgroups). */

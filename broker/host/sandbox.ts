@@ -78,6 +78,8 @@ export interface SandboxSpec {
 /** Where an rfb app's display listens, inside the sandbox; the host reaches it through displayDir. */
 export const DISPLAY_DIR = '/run/holdfast';
 export const DISPLAY_SOCKET = 'rfb.sock';
+/** Made (empty) by the launcher as it execs the app: its mtime is when the app itself started. */
+export const APP_STARTED = 'app-started';
 
 /**
  * Runs an rfb app: starts its own Xvnc (display :0, RFB on a Unix socket only the host
@@ -97,6 +99,9 @@ export const RFB_LAUNCH = [
   // The app starts once the window manager holds the screen: a window mapped before it
   // is moved and refocused after, and keys typed in between went nowhere (seen under load).
   '[ "$wm" = yes ] && [ -x /usr/bin/xprop ] && for i in $(seq 100); do LD_PRELOAD= xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q "window id" && break; sleep 0.02; done',
+  // When the app itself starts, after the display and its window manager (seconds, under
+  // load): an exit soon after this, not after the session's start, is a failed start.
+  `: > ${DISPLAY_DIR}/${APP_STARTED}`,
   'exec "$@"',
 ].join('\n');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeEnd, describeWarning, formatDuration, inWords } from './end-reason.js';
+import { describeEnd, describeExit, describeWarning, formatDuration, inWords } from './end-reason.js';
 
 describe('the words of an end', () => {
   it('says why a session policy ended it', () => {
@@ -20,5 +20,14 @@ describe('the words of an end', () => {
     expect(formatDuration(180)).toBe('3:00');
     expect(formatDuration(28_800)).toBe('8:00:00');
     expect(describeEnd({ kind: 'hold-expired', holdSeconds: 28_800 })).toBe('Your session ended: no client reconnected within 8:00:00 (the hold time).');
+  });
+
+  it('counts a GUI app’s failed start from when the app itself started, not its display (seconds under load)', () => {
+    const context = { appName: 'Crasher', sandbox: 'default', inputSeq: 0, startedAt: Date.now() - 4000, lastWords: 'fatal: no font' };
+    expect(describeExit({ exitCode: 3, signal: null, ranMs: 200 }, context)).toMatch(/^Crasher stopped right after it started \(exit code 3\): “fatal: no font”/);
+    expect(describeExit({ exitCode: 3, signal: null, ranMs: 0 }, context)).toMatch(/^Crasher stopped right after it started/);
+    expect(describeExit({ exitCode: 3, signal: null, ranMs: 60_000 }, context)).toBe('Crasher exited with code 3: “fatal: no font”.');
+    // A terminal app has no display to wait for: the session's start is the app's.
+    expect(describeExit({ exitCode: 3, signal: null }, { ...context, lastWords: undefined })).toBe('Crasher exited with code 3.');
   });
 });

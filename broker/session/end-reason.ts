@@ -76,7 +76,9 @@ export function describeExit(exit: AppExit, context: ExitContext): string {
   if (exit.signal) return `${name} was stopped by signal ${exit.signal}.`;
   if (exit.exitCode === 0) return `${name} exited.`;
   const gui = context.lastWords !== undefined;
-  if (context.inputSeq === 0 && Date.now() - context.startedAt < EARLY_EXIT_MS) {
+  // A GUI app's own run time, not the session's: its display and window manager start first.
+  const ranMs = exit.ranMs ?? Date.now() - context.startedAt;
+  if (context.inputSeq === 0 && ranMs < EARLY_EXIT_MS) {
     if (gui) {
       const said = context.lastWords;
       return `${name} stopped right after it started (exit code ${exit.exitCode})${said ? `: “${said}”` : ''}. Ask your administrator to check the app's command and its display.`;

@@ -37,18 +37,20 @@ const style: CSSProperties = {
 };
 
 export function SessionNotice({ name, notice }: { name: string; notice: SessionNoticeView | null }) {
-  const [now, setNow] = useState(Date.now());
+  // The time left is read at each render, not kept in state: state set when the pane
+  // mounted would show a warning that arrives later with the time left back then
+  // (0:20 for a frame, seen in a test). The tick only asks for the next render.
+  const [, tick] = useState(0);
   useEffect(() => {
     if (!notice) return;
-    setNow(Date.now());
-    const timer = setInterval(() => setNow(Date.now()), 1000);
+    const timer = setInterval(() => tick((n) => n + 1), 1000);
     return () => clearInterval(timer);
   }, [notice]);
   if (!notice) return null;
   return (
     <div className="session-notice" role="alert" style={style} data-kind={notice.kind}>
       <span className="visually-hidden">{notice.message}</span>
-      <span aria-hidden="true">{noticeWords(name, notice.kind, notice.endsAt - now)}</span>
+      <span aria-hidden="true">{noticeWords(name, notice.kind, notice.endsAt - Date.now())}</span>
     </div>
   );
 }
