@@ -239,7 +239,9 @@ describe('gateway and silent failures', () => {
     expect(count(screen.text, 'after-wake')).toBe(2);
     expect(states.at(-1)).toBe('streaming');
     const status = await c.status();
-    expect(sessionOf(status, id)).toMatchObject({ primary: sessionOf(promoted, id)!.primary });
+    expect(sessionOf(status, id)).toMatchObject({ primary: sessionOf(promoted, id)!.primary, clientAddress: expect.stringMatching(/127\.0\.0\.1$/) });
+    // What the Admin page shows as "idle for": the new primary's own last input, the keystroke just sent.
+    expect(Date.now() - sessionOf(status, id)!.lastInputAt!).toBeLessThan(5000);
     // Silent failure is found by the lease: TTL 2 s, plus the client's own detection.
     expect(tookMs).toBeLessThan(6000);
     stream.close();

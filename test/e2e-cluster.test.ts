@@ -123,7 +123,21 @@ describe('the web client on a cluster', () => {
     const row = admin.locator(`tr[data-session="${id}"]`);
     await waitFor('the session on the admin page', async () => (await row.locator('.primary').textContent()) === primary);
     expect(await row.textContent()).toContain('ann');
+    // Who, from where, and whether they are at it: the person's client address and idle time.
+    expect(await row.locator('td[data-label="Client"]').textContent()).toMatch(/127\.0\.0\.1$/);
+    expect(await row.locator('td[data-label="Idle for"]').textContent()).toBe('under a minute');
+    expect(await row.locator('td[data-label="Started"]').textContent()).toMatch(/\d/);
     expect(await admin.locator('tr[data-node]').count()).toBe(3);
+    // At 800 px (half a laptop screen) the tables become labelled cards: nothing runs off
+    // the side, and each session's actions are on screen.
+    await admin.setViewportSize({ width: 800, height: 800 });
+    expect(await admin.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+    const end = row.getByRole('button', { name: /^End / });
+    const box = await end.boundingBox();
+    expect(box !== null && box.x + box.width <= 800).toBe(true);
+    await admin.screenshot({ path: join(artifacts, 'admin-800px.png'), fullPage: true });
+    expect(await axeViolations(admin)).toEqual([]);
+    await admin.setViewportSize({ width: 1280, height: 800 });
     await admin.getByRole('button', { name: `Drain ${primary}`, exact: true }).click();
     // Drain asks first, saying what it does to people.
     const confirm = admin.getByRole('dialog', { name: `Drain ${primary}?` });

@@ -58,6 +58,15 @@ export const SessionRecord = z.object({
     .optional(),
   /** When it ends on its own, as its primary knew last (maximum length, or an idle warning that stands); null: no end known. */
   endsAt: z.number().nullable().optional(),
+  /**
+   * When the person last typed or clicked in it, as its primary wrote it (at attach and
+   * detach, and at most once a minute while input comes): the Admin page's "idle for".
+   */
+  lastInputAt: z.number().optional(),
+  /** When the person last used it: their last input, or when a client last attached or left it (the launcher sorts by it). */
+  lastUsedAt: z.number().optional(),
+  /** The address of the client that attached it last (the Admin page's "client"). */
+  clientAddress: z.string().max(64).optional(),
   state: z.enum(['running', 'ended']),
   endMessage: z.string().nullable(),
   endedAt: z.number().nullable(),

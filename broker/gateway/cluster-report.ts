@@ -45,11 +45,14 @@ export async function clusterStatus(ctx: NodeContext, token: string): Promise<Cl
     .map((r) => {
       const logIndex: Record<string, number> = {};
       const applied: Record<string, number> = {};
+      // The primary's own last input time, live; else what its record says (to the minute).
+      let lastInputAt = r.lastInputAt;
       for (const report of reports) {
         const replica = report.replicas.find((x) => x.sessionId === r.id);
         if (replica) {
           logIndex[report.node] = replica.logIndex;
           applied[report.node] = replica.appliedIndex;
+          if (report.node === r.primary && typeof replica.lastInputAt === 'number') lastInputAt = replica.lastInputAt;
         }
       }
       // Lag is what a standby has yet to apply: held entries it has not applied would be
@@ -59,7 +62,7 @@ export async function clusterStatus(ctx: NodeContext, token: string): Promise<Cl
       for (const standby of r.standbys) if (head !== undefined) lag[standby] = Math.max(0, head - (applied[standby] ?? 0));
       const replicas = Object.keys(logIndex).filter((node) => node !== r.primary);
       const protection = !service.clustered ? undefined : r.standbys.length > 0 ? 'protected' : replicas.length > 0 ? 'catching-up' : 'unprotected';
-      return { id: r.id, user: r.owner, app: r.appId, state: 'running', epoch: r.epoch, primary: r.primary, standbys: r.standbys, attached: r.attached, startedAt: r.startedAt, holdExpiresAt: r.holdExpiresAt, logIndex, lag, ...(protection ? { protection } : {}) };
+      return { id: r.id, user: r.owner, app: r.appId, state: 'running', epoch: r.epoch, primary: r.primary, standbys: r.standbys, attached: r.attached, startedAt: r.startedAt, holdExpiresAt: r.holdExpiresAt, ...(lastInputAt !== undefined ? { lastInputAt } : {}), ...(r.clientAddress !== undefined ? { clientAddress: r.clientAddress } : {}), logIndex, lag, ...(protection ? { protection } : {}) };
     });
   return {
     node: service.self,

@@ -50,6 +50,8 @@ export interface ReplicaStatus {
   epoch: number;
   logIndex: number;
   appliedIndex: number;
+  /** A primary: when its person last gave input (ms since the epoch). */
+  lastInputAt?: number;
 }
 
 /** What this node reports of itself to the admin API. */
@@ -104,7 +106,7 @@ export interface SessionService {
   /** Marks a session whose host died with no standby as ended; why, for people (null if another gateway did). */
   lostWithHost(found: VersionedSession): Promise<string | null>;
   /** Keeps the record's attached / hold fields in step after a client attaches or leaves. */
-  noteAttachment(sessionId: string): Promise<void>;
+  noteAttachment(sessionId: string, address?: string): Promise<void>;
 
   drain(): Promise<unknown>;
   undrain(): Promise<void>;

@@ -68,7 +68,7 @@ export class StreamBinding {
       },
     };
     session.attach(this.peer);
-    void this.ctx.sessions.noteAttachment(session.id);
+    void this.ctx.sessions.noteAttachment(session.id, this.client.address);
   }
 
   /** A binary frame from the client: input, a viewer message or an output ack for the bound session. */

@@ -13,6 +13,8 @@ export interface ReplicaStatus {
   epoch: number;
   logIndex: number;
   appliedIndex: number;
+  /** A primary: when its person last gave input (ms since the epoch). */
+  lastInputAt?: number;
 }
 
 /** What /api/replicas answers of this node. */
@@ -33,7 +35,7 @@ export interface ReplicaLag {
 }
 
 export function replicaStatus(replicas: Iterable<Replica<Session>>): ReplicaStatus[] {
-  return [...replicas].map((r) => ({ sessionId: r.session.id, role: r.session.role, epoch: r.session.epoch, logIndex: r.session.log.length, appliedIndex: r.session.log.appliedIndex }));
+  return [...replicas].map((r) => ({ sessionId: r.session.id, role: r.session.role, epoch: r.session.epoch, logIndex: r.session.log.length, appliedIndex: r.session.log.appliedIndex, ...(r.session.role === 'primary' ? { lastInputAt: r.session.lastInputAt } : {}) }));
 }
 
 export function* standbyLag(replicas: Iterable<Replica<Session>>): Iterable<ReplicaLag> {

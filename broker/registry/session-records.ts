@@ -14,6 +14,9 @@ import type { Session } from '../session/session.js';
 const REMEMBER_ENDED_MS = 60 * 60_000;
 
 export class SessionRecords {
+  /** The last input time written to each primary's record here (noteInput skips those with none since). */
+  private readonly inputWritten = new Map<string, number>();
+
   constructor(
     private readonly cluster: Cluster,
     private readonly log: Logger,
@@ -88,12 +91,43 @@ export class SessionRecords {
     return message;
   }
 
-  /** Keeps the record's attached / hold fields in step with the primary here (for sessions.list on any node). */
-  async noteAttachment(session: Session): Promise<void> {
+  /**
+   * Keeps the record's attached / hold / use fields in step with the primary here (for
+   * sessions.list and the Admin page on any node); `address`: a client attached from it.
+   */
+  async noteAttachment(session: Session, address?: string): Promise<void> {
     const current = await this.cluster.getSession(session.id).catch(() => null);
     if (!current || current.record.epoch !== session.epoch || current.record.state !== 'running') return;
-    const next = { ...current.record, attached: session.attached, holdExpiresAt: session.holdExpiresAt, endsAt: session.endsAt };
-    await this.cluster.swapSession(next, current.revision).catch(() => null);
+    const now = Date.now();
+    const next: SessionRecord = {
+      ...current.record,
+      attached: session.attached,
+      holdExpiresAt: session.holdExpiresAt,
+      endsAt: session.endsAt,
+      lastInputAt: session.lastInputAt,
+      lastUsedAt: address === undefined && current.record.lastUsedAt !== undefined && !current.record.attached && !session.attached ? current.record.lastUsedAt : now,
+      ...(address !== undefined ? { clientAddress: address } : {}),
+    };
+    if ((await this.cluster.swapSession(next, current.revision).catch(() => null)) !== null) this.inputWritten.set(session.id, session.lastInputAt);
+  }
+
+  /**
+   * Writes the last input time of the primaries here that had input since it was last
+   * written: once a minute (the node's sweep), not per keystroke, which would write to
+   * the control plane at typing speed.
+   */
+  async noteInput(primaries: Session[]): Promise<void> {
+    const here = new Set(primaries.map((s) => s.id));
+    for (const id of this.inputWritten.keys()) if (!here.has(id)) this.inputWritten.delete(id);
+    for (const session of primaries) {
+      const written = this.inputWritten.get(session.id);
+      if (written !== undefined && written >= session.lastInputAt) continue;
+      const current = await this.cluster.getSession(session.id).catch(() => null);
+      if (!current || current.record.epoch !== session.epoch || current.record.state !== 'running') continue;
+      const lastInputAt = session.lastInputAt;
+      const next: SessionRecord = { ...current.record, lastInputAt, lastUsedAt: Math.max(current.record.lastUsedAt ?? 0, lastInputAt) };
+      if ((await this.cluster.swapSession(next, current.revision).catch(() => null)) !== null) this.inputWritten.set(session.id, lastInputAt);
+    }
   }
 
   /**
@@ -138,7 +172,7 @@ export class SessionRecords {
     return records
       .map((v) => v.record)
       .filter((r) => r.owner === owner && r.state === 'running')
-      .map((r) => ({ sessionId: r.id, appId: r.appId, appName: r.appName, startedAt: r.startedAt, attached: r.attached, holdExpiresAt: r.holdExpiresAt, endsAt: endsAtOf(r) }));
+      .map((r) => ({ sessionId: r.id, appId: r.appId, appName: r.appName, startedAt: r.startedAt, lastUsedAt: r.lastUsedAt ?? r.startedAt, attached: r.attached, holdExpiresAt: r.holdExpiresAt, endsAt: endsAtOf(r) }));
   }
 
   /** Drops records of sessions that ended over an hour ago. */

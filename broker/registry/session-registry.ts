@@ -315,10 +315,10 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     return state;
   }
 
-  /** Keeps the record's attached / hold fields in step with the replica here (for sessions.list on any node). */
-  async noteAttachment(id: string): Promise<void> {
+  /** Keeps the record's attached / hold / use fields in step with the replica here (for sessions.list on any node); `address`: a client attached from it. */
+  async noteAttachment(id: string, address?: string): Promise<void> {
     const session = this.replicas.get(id)?.session;
-    if (session) await this.sessionRecords.noteAttachment(session);
+    if (session) await this.sessionRecords.noteAttachment(session, address);
   }
 
   // ---- moves and drains (moves.ts) ----------------------------------------------------
@@ -405,9 +405,11 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     return replicaStatus(this.replicas.values());
   }
 
-  /** Drops records of sessions that ended over an hour ago. */
-  sweep(): Promise<void> {
-    return this.sessionRecords.sweep();
+  /** Drops records of sessions that ended over an hour ago; writes the primaries' last input times (once a minute). */
+  async sweep(): Promise<void> {
+    const primaries = [...this.replicas.values()].filter((r) => r.session.role === 'primary').map((r) => r.session);
+    await this.sessionRecords.noteInput(primaries);
+    await this.sessionRecords.sweep();
   }
 
   async stop(): Promise<void> {

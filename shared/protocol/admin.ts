@@ -52,6 +52,10 @@ export const SessionStatusSchema = z.object({
   /** When it started, and (waiting for its client) until when it waits; optional: older nodes do not say. */
   startedAt: z.number().optional(),
   holdExpiresAt: z.number().nullable().optional(),
+  /** When its person last typed or clicked in it (the Admin page's "idle for"); optional: older nodes do not say. */
+  lastInputAt: z.number().optional(),
+  /** The address of the client attached to it, or that was last. */
+  clientAddress: z.string().optional(),
   /** Log index each replica holds, by node. */
   logIndex: z.record(z.string(), z.number()),
   /** Entries each standby has yet to apply of what its primary has, by node (0: in step). */

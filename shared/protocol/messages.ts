@@ -148,6 +148,8 @@ export const SessionSummary = z.object({
   appId: name,
   appName: z.string(),
   startedAt: z.number(),
+  /** When the person last used it: their last input (to the minute), or when a client last attached or left it. Absent from older brokers. */
+  lastUsedAt: z.number().optional(),
   attached: z.boolean(),
   /** When a detached session ends unless a client attaches (ms since the epoch). */
   holdExpiresAt: z.number().nullable(),

@@ -21,6 +21,14 @@ const time = (at: number) => new Date(at).toLocaleTimeString();
 const clock = (at: number) => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 const short = (id: string) => id.slice(0, 8);
 
+/** How long a session has had no input, as an administrator reads it at a glance. */
+export function idleFor(ms: number): string {
+  const minutes = Math.floor(Math.max(0, ms) / 60_000);
+  if (minutes < 1) return 'under a minute';
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
 function nodeState(node: NodeStatus): string {
   if (node.draining) {
     const drain = node.drain;
@@ -111,13 +119,13 @@ export function AdminView({ client, visible }: { client: HoldfastClient; visible
               {status.nodes.map((node) => (
                 <tr key={node.name} data-node={node.name}>
                   <th scope="row">{node.name}</th>
-                  <td>{node.url}</td>
-                  <td>{node.version ?? '?'}</td>
-                  <td className="num">{node.load}</td>
-                  <td className="mono" title={node.leaseId}>{node.leaseId ? node.leaseId.slice(-8) : '—'}</td>
-                  <td className={node.draining ? 'warn' : node.accepting ? 'good' : 'bad'}>{nodeState(node)}</td>
-                  <td className="num">{node.counters?.failovers ?? '?'}</td>
-                  <td className="num">{node.counters?.divergences ?? '?'}</td>
+                  <td data-label="Address">{node.url}</td>
+                  <td data-label="Version">{node.version ?? '?'}</td>
+                  <td data-label="Load" className="num">{node.load}</td>
+                  <td data-label="Lease" className="mono" title={node.leaseId}>{node.leaseId ? node.leaseId.slice(-8) : '—'}</td>
+                  <td data-label="State" className={node.draining ? 'warn' : node.accepting ? 'good' : 'bad'}>{nodeState(node)}</td>
+                  <td data-label="Failovers" className="num">{node.counters?.failovers ?? '?'}</td>
+                  <td data-label="Divergences" className="num">{node.counters?.divergences ?? '?'}</td>
                   <td>
                     {node.draining ? (
                       <button disabled={busy.has(node.name)} onClick={() => void act(node.name, `${node.name} takes sessions again.`, () => api.undrain(node.name))}>
@@ -149,11 +157,14 @@ export function AdminView({ client, visible }: { client: HoldfastClient; visible
             <thead>
               <tr>
                 <th scope="col">Session</th>
-                <th scope="col">User</th>
+                <th scope="col">Person</th>
                 <th scope="col">App</th>
                 <th scope="col">Primary</th>
                 <th scope="col">Standbys (lag)</th>
                 <th scope="col">Epoch</th>
+                <th scope="col">Started</th>
+                <th scope="col">Idle for</th>
+                <th scope="col">Client</th>
                 <th scope="col">State</th>
                 <th scope="col"><span className="visually-hidden">Actions</span></th>
               </tr>
@@ -161,7 +172,7 @@ export function AdminView({ client, visible }: { client: HoldfastClient; visible
             <tbody>
               {status.sessions.length === 0 && (
                 <tr>
-                  <td colSpan={8} className="muted">No sessions are running.</td>
+                  <td colSpan={11} className="muted">No sessions are running.</td>
                 </tr>
               )}
               {status.sessions.map((session) => (
@@ -247,10 +258,10 @@ function SessionRow({
   return (
     <tr data-session={session.id}>
       <th scope="row" className="mono">{short(session.id)}</th>
-      <td>{session.user}</td>
-      <td>{session.app}</td>
-      <td className="primary">{session.primary}</td>
-      <td>
+      <td data-label="Person">{session.user}</td>
+      <td data-label="App">{session.app}</td>
+      <td data-label="Primary" className="primary">{session.primary}</td>
+      <td data-label="Standbys (lag)">
         {session.standbys.length === 0 ? '—' : session.standbys.map((s) => `${s} (${session.lag[s] ?? '?'})`).join(', ')}
         {session.protection && session.protection !== 'protected' && (
           <span className={`protection ${session.protection}`} title={session.protection === 'unprotected' ? 'No standby: if its server stops, this session is lost.' : 'A new standby is replaying the session: until it joins, the session is not protected.'}>
@@ -258,11 +269,11 @@ function SessionRow({
           </span>
         )}
       </td>
-      <td className="num">{session.epoch}</td>
-      <td>
-        {session.attached ? 'open' : session.holdExpiresAt ? `waiting until ${clock(session.holdExpiresAt)}` : 'waiting'}
-        {session.startedAt !== undefined && <span className="muted"> · started {clock(session.startedAt)}</span>}
-      </td>
+      <td data-label="Epoch" className="num">{session.epoch}</td>
+      <td data-label="Started">{session.startedAt !== undefined ? clock(session.startedAt) : '—'}</td>
+      <td data-label="Idle for" className="num">{session.lastInputAt !== undefined ? idleFor(Date.now() - session.lastInputAt) : '—'}</td>
+      <td data-label="Client" className="mono">{session.clientAddress ?? '—'}</td>
+      <td data-label="State">{session.attached ? 'open' : session.holdExpiresAt ? `waiting until ${clock(session.holdExpiresAt)}` : 'waiting'}</td>
       <td className="admin-actions">
         {targets.length === 0 ? (
           // Say why there is no Move, rather than show a control that cannot work.
