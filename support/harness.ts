@@ -39,6 +39,7 @@ export async function startNode(
     admin?: boolean;
     users?: unknown[];
     oidc?: Record<string, unknown>;
+    sessionPolicies?: unknown[];
   } = {},
 ): Promise<TestNode> {
   const stateDir = mkdtempSync(join(tmpdir(), 'holdfast-test-'));
@@ -57,6 +58,7 @@ export async function startNode(
       ...(overrides.users ?? []),
     ],
     ...(overrides.oidc ? { oidc: overrides.oidc } : {}),
+    ...(overrides.sessionPolicies ? { sessionPolicies: overrides.sessionPolicies } : {}),
     apps,
     // Homes of 64 MiB, not the default 1 GiB: each home's space is taken from the disk
     // when its session starts, and test files run sessions side by side.

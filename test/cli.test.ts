@@ -24,7 +24,8 @@ async function waitForScreen(pattern: RegExp, timeoutMs = 10_000): Promise<strin
 let t: TestNode;
 beforeAll(async () => {
   if (!existsSync('dist/broker/cli.js')) spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
-  t = await startNode();
+  // Cat (no other test here runs it) ends after 8 idle seconds, warned 5 s before.
+  t = await startNode({ sessionPolicies: [{ apps: ['cat'], idleMinutes: 8 / 60, warnMinutes: 5 / 60 }] });
 });
 afterAll(async () => {
   terminal.stop();
@@ -94,5 +95,17 @@ describe('holdfast connect in a terminal', () => {
     tmux('send-keys', '-t', name, 'exit()', 'Enter');
     await waitForScreen(/CLI-EXIT=0/);
     desk.signOut();
+  });
+
+  it('warns before a session policy ends the session, in words, and says why it ended', async () => {
+    terminal.kill(name);
+    const command = `node bin/holdfast.mjs connect --broker ${t.url} --user ann --app cat; echo "CLI-EXIT=$?"; sleep 60`;
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', 'sh', '-c', command);
+    await waitForScreen(/Password for ann:/);
+    tmux('send-keys', '-t', name, 'ann-pw', 'Enter');
+    tmux('send-keys', '-t', name, 'hello', 'Enter');
+    await waitForScreen(/^hello\s*\n\s*hello/m);
+    await waitForScreen(/\[holdfast\] Cat ends in \d seconds? because it has been idle — press a key to keep it\./, 10_000);
+    await waitForScreen(/holdfast: Cat ended because it was idle for 8 seconds\.[\s\S]*CLI-EXIT=1/, 10_000);
   });
 });

@@ -173,7 +173,13 @@ export async function connect(options: ConnectOptions): Promise<number> {
     stream.setSink(sink);
     await stream.ready();
     let wasDown = false;
+    // A session policy's warning, once as it starts: a line in the app's screen is the
+    // one place a person at a terminal looks (Ctrl-L redraws a full-screen app).
+    let warned: string | null = null;
     stream.subscribe((view) => {
+      const notice = view.notice?.message ?? null;
+      if (notice !== null && notice !== warned) stderr.write(`\r\n[holdfast] ${notice}\r\n`);
+      warned = notice;
       if (view.status === 'reconnecting' && !wasDown) {
         wasDown = true;
         const left = view.holdDeadline ? Math.max(0, Math.round((view.holdDeadline - Date.now()) / 1000)) : 0;
