@@ -202,9 +202,9 @@ describe('escape attempts from inside a sandbox', () => {
   });
 
   it("shows nothing of the host's paths through /proc: not bwrap's command line, not its environment", async () => {
-    // pid 1 inside is bwrap's own init (a fork of bwrap): its argv and environment are bwrap's.
+    // pid 1 inside is the sandbox's init, exec'd by bwrap (--as-pid-1): every process's argv and environment.
     const seen = await run('cat /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"');
-    expect(seen.output).toContain('bwrap');
+    expect(seen.output).toContain('/run/holdfast-init');
     expect(seen.output).not.toContain(root);
     expect(seen.output).not.toContain(tmpdir());
     expect(seen.output).not.toMatch(/sandboxes|seccomp|holdfast-escape/);

@@ -51,6 +51,15 @@ describe('sandbox', () => {
     expect((await run(`ls /proc/${process.pid}`)).status).not.toBe(0);
   });
 
+  it('shows the app, not the sandbox’s plumbing, in its process list (htop, ps)', async () => {
+    const { output } = await run('ps -eo pid,args --no-headers | cat');
+    const processes = output.trim().split(/\r?\n/).map((line) => line.trim());
+    // One small init (it reports the app's exit), then the app itself as process 2.
+    expect(processes[0]).toBe('1 /bin/bash /run/holdfast-init /bin/bash --norc --noprofile -i');
+    expect(processes[1]).toBe('2 /bin/bash --norc --noprofile -i');
+    expect(output).not.toMatch(/bwrap|trap|7777/);
+  });
+
   it('can write in its home and /tmp, and nowhere else', async () => {
     expect((await run('touch ~/notes.txt && touch /tmp/scratch')).status).toBe(0);
     for (const path of ['/usr/bin/evil', '/etc/evil', '/evil', '/opt/evil']) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
-import { ExitMarkerFilter } from './exit-marker.js';
+import { ExitMarkerFilter, initScript } from './exit-marker.js';
 import { APP_STARTED, DISPLAY_SOCKET, GROUP, PASSWD, bwrapOptions, sandboxCommand, type SandboxSpec } from './sandbox.js';
 import { DEVPTS_OPTIONS, OWN_MOUNT_NAMESPACE } from './terminals.js';
 import type { SandboxHost } from './sandbox-host.js';
@@ -113,6 +113,7 @@ export class AppProcess {
     }
     const home = this.home.path;
     writeFileSync(join(this.dir, 'passwd'), PASSWD);
+    writeFileSync(join(this.dir, 'init'), initScript(this.marker.nonce), { mode: 0o644 });
     writeFileSync(join(this.dir, 'group'), GROUP);
     const displayDir = options.app.display === 'rfb' ? join(this.dir, 'display') : undefined;
     if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
@@ -142,7 +143,7 @@ export class AppProcess {
       homeDir: home,
       passwdFile: join(this.dir, 'passwd'),
       groupFile: join(this.dir, 'group'),
-      exitNonce: this.marker.nonce,
+      initFile: join(this.dir, 'init'),
       ...(displayDir ? { displayDir } : {}),
       ...(sandbox.seccompFile ? { seccompFd: SECCOMP_FD } : {}),
       hide: sandbox.hide,

@@ -12,15 +12,17 @@ const BEL = 0x07;
 const MAX_STATUS = 8;
 
 /**
- * Wrapper run as the sandbox's command: `bash -c WRAPPER holdfast-init NONCE CMD ARGS…`.
+ * The sandbox's init: process 1 inside it (bwrap --as-pid-1), run as
+ * `/bin/bash /run/holdfast-init CMD ARGS…` from a file holding initScript(nonce), so
+ * what the app's `ps` or htop shows is one short line, then the app as process 2.
  * `set -m` runs the app as a job in its own process group and hands it the terminal,
  * so the signals a person types (Ctrl-C, Ctrl-\\) reach the app and not bwrap, which
  * would die of them and take the sandbox along. `trap :` (a handler, reset on exec,
  * unlike an ignore) keeps the wrapper alive through them too. An app stopped with
  * Ctrl-Z has no shell to return to, so it is resumed at once (bash notes "Stopped").
  */
-export const WRAPPER = [
-  'set -m; trap : INT QUIT; n=$1; shift',
+const WRAPPER = [
+  'set -m; trap : INT QUIT',
   '"$@"; s=$?',
   'while jobs %% >/dev/null 2>&1; do fg >/dev/null 2>&1; s=$?; done',
   `printf '\\033]7777;%s;%d\\007' "$n" "$s"`,
@@ -30,6 +32,12 @@ export const WRAPPER = [
   // sandbox whose --die-with-parent never took hold (its node died while it started).
   'while [ -t 0 ]; do sleep 1; done',
 ].join('; ');
+
+/** The init's script for one sandbox: its nonce is written in (base64url: nothing to quote). */
+export function initScript(nonce: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(nonce)) throw new Error('an exit nonce is base64url');
+  return `n='${nonce}'; ${WRAPPER}\n`;
+}
 
 export class ExitMarkerFilter {
   private readonly prefix: Buffer;

@@ -7,7 +7,7 @@ import { AppConfig } from '../config/schema.js';
 import { DEFAULT_PROFILE } from '../registry/replica-factory.js';
 
 const app = AppConfig.parse({ id: 'py', name: 'Python', command: '/usr/bin/python3', args: ['-q'], env: { FOO: 'bar' } });
-const spec = { app, profile: DEFAULT_PROFILE, homeDir: '/state/h', passwdFile: '/state/passwd', groupFile: '/state/group', exitNonce: 'n0nce' };
+const spec = { app, profile: DEFAULT_PROFILE, homeDir: '/state/h', passwdFile: '/state/passwd', groupFile: '/state/group', initFile: '/state/init' };
 
 describe('bubblewrap arguments', () => {
   it('unshares everything, network included, and dies with its parent', () => {
@@ -80,8 +80,10 @@ describe('bubblewrap arguments', () => {
   it('runs the command last, after --, with a fixed environment', () => {
     const args = bwrapArgs(spec);
     const command = args.slice(args.indexOf('--'));
-    expect(command.slice(0, 3)).toEqual(['--', '/bin/bash', '-c']);
-    expect(command.slice(4)).toEqual(['holdfast-init', 'n0nce', '/usr/bin/python3', '-q']);
+    // The init (process 1, --as-pid-1) from its read-only file, then the app: what `ps` shows inside.
+    expect(command).toEqual(['--', '/bin/bash', '/run/holdfast-init', '/usr/bin/python3', '-q']);
+    expect(args).toContain('--as-pid-1');
+    expect(args.join(' ')).toContain('--ro-bind /state/init /run/holdfast-init');
     expect(sandboxEnv(app)).toMatchObject({ HOME: '/home/user', TZ: 'UTC', LANG: 'C.UTF-8', FOO: 'bar' });
   });
 });

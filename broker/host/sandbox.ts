@@ -9,7 +9,6 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
-import { WRAPPER } from './exit-marker.js';
 import { LOCKSTEP_CLOCK, LOCKSTEP_LIBRARY, LOCKSTEP_PROCS } from './lockstep-clock.js';
 
 export const SANDBOX_USER = 'user';
@@ -59,8 +58,8 @@ export interface SandboxSpec {
   /** Host file holding the synthetic passwd/group for the sandbox. */
   passwdFile: string;
   groupFile: string;
-  /** Nonce for the exit marker the in-sandbox wrapper writes (see exit-marker.ts). */
-  exitNonce: string;
+  /** Host file holding the sandbox's init script (exit-marker.ts initScript), bound read-only at INIT_PATH. */
+  initFile: string;
   /** rfb apps: a host directory (mode 0700) where the display's socket appears, as DISPLAY_SOCKET. */
   displayDir?: string;
   /** A compiled seccomp filter open on this fd in bwrap (sandbox-host.ts). */
@@ -77,6 +76,8 @@ export interface SandboxSpec {
 
 /** Where an rfb app's display listens, inside the sandbox; the host reaches it through displayDir. */
 export const DISPLAY_DIR = '/run/holdfast';
+/** Where the sandbox's init script is, inside it: process 1 runs it (`ps` shows this path). */
+export const INIT_PATH = '/run/holdfast-init';
 export const DISPLAY_SOCKET = 'rfb.sock';
 /** Made (empty) by the launcher as it execs the app: its mtime is when the app itself started. */
 export const APP_STARTED = 'app-started';
@@ -126,7 +127,10 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   // session whose only terminal is this session's private PTY. bwrap's extra setsid
   // would cut the app off from that terminal — no job control, and Ctrl-C would
   // never reach it — to guard against TIOCSTI into a terminal that is not shared.
-  const args = ['--die-with-parent', '--unshare-all', '--unshare-user', '--hostname', SANDBOX_HOSTNAME];
+  // --as-pid-1: the init (exit-marker.ts) is process 1 itself, reaping orphans as bash
+  // does, rather than under a bwrap reaper of its own — one line less of plumbing in
+  // the app's `ps` and htop.
+  const args = ['--die-with-parent', '--unshare-all', '--unshare-user', '--as-pid-1', '--hostname', SANDBOX_HOSTNAME];
   if (profile.network) args.push('--share-net');
   if (spec.disableUserns) args.push('--disable-userns');
   args.push('--uid', '1000', '--gid', '1000');
@@ -152,6 +156,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   if (spec.displayDir) args.push('--perms', '1777', '--dir', '/tmp/.X11-unix', '--bind', spec.displayDir, DISPLAY_DIR);
   for (const entry of ETC_ENTRIES) bindReadOnly(`/etc/${entry}`);
   args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group');
+  args.push('--ro-bind', spec.initFile, INIT_PATH);
   if (profile.network) bindReadOnly('/etc/resolv.conf');
   for (const path of profile.readOnlyPaths) bindReadOnly(path);
   // A bound directory may hold the node's own files (a profile's, or /opt): cover each
@@ -180,7 +185,7 @@ export function sandboxCommand(spec: SandboxSpec): string[] {
   const command = spec.displayDir
     ? ['/bin/bash', '-c', RFB_LAUNCH, 'holdfast-display', xvncPath(), app.geometry, String(app.depth), String(MAX_CUT_TEXT), app.name, app.windowManager ? 'yes' : 'no', app.command, ...app.args]
     : [app.command, ...app.args];
-  return ['/bin/bash', '-c', WRAPPER, 'holdfast-init', spec.exitNonce, ...command];
+  return ['/bin/bash', INIT_PATH, ...command];
 }
 
 /** Where a host path really is (every symlink resolved), or null when it is not there. */
