@@ -1,6 +1,7 @@
 // The node configuration file's shape. Everything a node does at run time is derived
 // from a value that passed this schema; nothing reads the YAML directly.
 import { z } from 'zod';
+import { checkReferences } from './references.js';
 
 const ident = z
   .string()
@@ -340,72 +341,3 @@ export const NodeConfig = z
   .strict()
   .superRefine(checkReferences);
 export type NodeConfig = z.infer<typeof NodeConfig>;
-
-type Raw = {
-  node: { tokenKeyFile?: string | undefined; name: string; tls?: unknown };
-  cluster: ClusterConfig;
-  oidc?: OidcConfig | undefined;
-  users: UserConfig[];
-  apps: AppConfig[];
-  sandboxProfiles: Record<string, SandboxProfile>;
-  entitlements: Array<z.infer<typeof Entitlement>>;
-  sessionPolicies: SessionPolicy[];
-};
-
-/** Names that point at nothing are config errors, reported where they are written. */
-function checkReferences(config: Raw, ctx: z.RefinementCtx): void {
-  if (config.cluster.controlPlane.kind === 'etcd' && !config.node.tokenKeyFile) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['node', 'tokenKeyFile'],
-      message: 'a cluster needs node.tokenKeyFile: the same key file on every node, so a sign-in on one node is good on all of them',
-    });
-  }
-  const advertised = config.cluster.advertiseUrl;
-  if (advertised !== undefined && advertised.startsWith('https:') !== (config.node.tls !== undefined)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['cluster', 'advertiseUrl'],
-      message: config.node.tls ? 'this node serves TLS (node.tls): advertise an https:// URL' : 'an https:// URL needs node.tls (certFile and keyFile); or advertise http://',
-    });
-  }
-  if (config.cluster.controlPlane.kind === 'embedded') {
-    config.apps.forEach((app, i) => {
-      if ((app.replicas ?? 1) > 1) ctx.addIssue({ code: 'custom', path: ['apps', i, 'replicas'], message: 'replicas above 1 need a cluster (cluster.controlPlane: etcd)' });
-    });
-  }
-  const users = new Set<string>();
-  config.users.forEach((user, i) => {
-    if (users.has(user.name)) ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], message: `user "${user.name}" is defined twice` });
-    users.add(user.name);
-    if (user.passwordHash === undefined && !config.oidc?.allowListed) {
-      const why = config.oidc ? 'oidc.allowListed is false' : 'no oidc: is configured';
-      ctx.addIssue({ code: 'custom', path: ['users', i, 'passwordHash'], message: `user "${user.name}" has no passwordHash and could never sign in (${why}); add one with "holdfast user hash"` });
-    }
-  });
-  // People the identity provider lets in unlisted bring their own names and groups.
-  const unlisted = config.oidc?.allowUnlisted === true;
-  const apps = new Set<string>();
-  config.apps.forEach((app, i) => {
-    if (apps.has(app.id)) ctx.addIssue({ code: 'custom', path: ['apps', i, 'id'], message: `app "${app.id}" is defined twice` });
-    apps.add(app.id);
-    if (app.sandbox !== 'default' && !(app.sandbox in config.sandboxProfiles)) {
-      ctx.addIssue({ code: 'custom', path: ['apps', i, 'sandbox'], message: `sandbox profile "${app.sandbox}" is not defined under sandboxProfiles` });
-    }
-  });
-  const groups = new Set(config.users.flatMap((user) => user.groups));
-  // Entitlements and session policies name apps, users and groups alike.
-  const named = (section: 'entitlements' | 'sessionPolicies', i: number, rule: { apps: string[]; users: string[]; groups: string[] }) => {
-    rule.apps.forEach((app, j) => {
-      if (!apps.has(app)) ctx.addIssue({ code: 'custom', path: [section, i, 'apps', j], message: `app "${app}" is not in the catalog (apps:)` });
-    });
-    rule.users.forEach((user, j) => {
-      if (!users.has(user) && !unlisted) ctx.addIssue({ code: 'custom', path: [section, i, 'users', j], message: `user "${user}" is not defined under users:` });
-    });
-    rule.groups.forEach((group, j) => {
-      if (!groups.has(group) && !unlisted) ctx.addIssue({ code: 'custom', path: [section, i, 'groups', j], message: `no user is in group "${group}"` });
-    });
-  };
-  config.entitlements.forEach((entitlement, i) => named('entitlements', i, entitlement));
-  config.sessionPolicies.forEach((policy, i) => named('sessionPolicies', i, policy));
-}
