@@ -31,6 +31,7 @@ export type AuditEvent =
   | 'admin.move'
   | 'admin.end'
   | 'admin.denied'
+  | 'admin.thumbnail'
   | 'connection.refused';
 
 export interface AuditFields {

@@ -29,6 +29,7 @@ import { PEER_PATH } from './cluster/peer-protocol.js';
 import { createControlPlane } from './control-plane/index.js';
 import { LOCAL_SUBPROTOCOL } from './gateway/tunnel.js';
 import { adminHandler } from './gateway/admin-api.js';
+import { isThumbnailCall, thumbnailHandler } from './gateway/thumbnail-api.js';
 import { UPDATES_PATH, serveUpdateFeed } from './gateway/update-feed.js';
 import { METRICS_CONTENT_TYPE, NodeMetrics } from './metrics.js';
 import { TimedControlPlane } from './control-plane/timed.js';
@@ -154,6 +155,7 @@ export class BrokerNode {
     });
     const handler = (request: IncomingMessage, response: ServerResponse) => {
       // The admin API takes POSTs (drain, move, end), and so does the kept sign-in; everything else is read-only.
+      if (isThumbnailCall(request.url)) return void thumbnailHandler(this.ctx, request, response);
       if (request.url?.startsWith('/api/')) return void adminHandler(this.ctx, request, response);
       if (KeptSignIn.handles((request.url ?? '').split('?')[0]!)) {
         if (!this.ready) return plain(response, 503, 'The node is starting; try again in a moment.');

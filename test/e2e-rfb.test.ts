@@ -55,6 +55,8 @@ afterAll(async () => {
 describe('a graphical app in the web client', () => {
   it('launches the text editor, fills the pane, and shows the line typed into it', async () => {
     await launch(page, 'Text editor');
+    // The tab carries the app's own window name (xedit names its window "xedit"), as a terminal's title does.
+    await waitFor('the tab named by the app’s window', () => page.getByRole('tab', { name: 'xedit', exact: true, selected: true }).isVisible(), 15_000);
     // The display follows the pane (ExtendedDesktopSize): the canvas becomes the pane's size, not the catalog's 1024×700.
     const pane = (await page.locator('.rfb-host').boundingBox())!;
     await waitFor('the display to take the pane’s size', async () => {

@@ -58,6 +58,26 @@ describe('a graphical session', () => {
     c.signOut();
   });
 
+  it('tells the client the app’s window title, and follows it when the app changes it', async () => {
+    const c = client(node.url);
+    await c.signIn('ann', 'ann-pw');
+    const gui = await launchGui(c, XTERM.id);
+    await waitFor('the window title xterm gives itself', () => gui.stream.view.title === 'xterm');
+    gui.viewer.type("printf '\\033]2;holdfast-title\\007'\n");
+    await waitFor('the title the app set', () => gui.stream.view.title === 'holdfast-title');
+    // A client attaching later (taking it over) is told it at once.
+    const again = client(node.url);
+    await again.signIn('ann', 'ann-pw');
+    const [listed] = await again.listSessions();
+    const second = again.attach(listed!, 80, 24);
+    await second.ready();
+    await waitFor('the title told to the attaching client', () => second.view.title === 'holdfast-title');
+    second.close();
+    gui.stream.close();
+    again.signOut();
+    c.signOut();
+  });
+
   it('takes the pointer: a click on the editor’s Quit button ends it, and the person is told', async () => {
     const c = client(node.url);
     await c.signIn('ann', 'ann-pw');

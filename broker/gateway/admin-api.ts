@@ -23,10 +23,10 @@ import { clusterStatus, localReport } from './cluster-report.js';
 export type { ClusterStatus };
 
 /** Marks a call one node passes to another, so it is never passed on again. */
-const FORWARDED = 'x-holdfast-forwarded';
+export const FORWARDED = 'x-holdfast-forwarded';
 const MAX_BODY_BYTES = 4096;
 
-class HttpError extends Error {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -36,7 +36,7 @@ class HttpError extends Error {
   }
 }
 
-function json(response: ServerResponse, status: number, body: unknown): void {
+export function json(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
   response.end(JSON.stringify(body) + '\n');
 }

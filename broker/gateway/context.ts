@@ -18,7 +18,7 @@ import type { EndReason } from '../session/end-reason.js';
 import type { SandboxInfo } from '../host/sandbox-host.js';
 import type { NodeRecord, VersionedSession } from '../cluster/records.js';
 export type { ResumePoint, SessionPeer } from '../session/peer.js';
-import type { AppDivergence, ClusterEventInfo, DrainStateInfo, SessionSummary } from '../../shared/protocol/index.js';
+import type { AppDivergence, ClusterEventInfo, DrainStateInfo, SessionSummary, Thumbnail } from '../../shared/protocol/index.js';
 
 /** A session primary on this node, as its client's connection sees it. */
 export interface StreamedSession {
@@ -37,6 +37,8 @@ export interface StreamedSession {
   resumePoint(cols: number, rows: number): Promise<ResumePoint>;
   resize(cols: number, rows: number): void;
   end(reason: EndReason): void;
+  /** A small picture of what it shows (docs/protocol.md#session-thumbnails); null while there is none. */
+  thumbnail(): Promise<Thumbnail | null>;
   /** Each of these answers null, or what was wrong with the frame (the connection closes). */
   input(seq: number, data: Uint8Array): string | null;
   viewer(data: Uint8Array): string | null;

@@ -61,6 +61,7 @@ export class StreamBinding {
       notice: (notice) => {
         client.send(notice.kind === 'cleared' ? { type: 'session.notice', sessionId: session.id, kind: 'cleared', endsAt: null, msLeft: null, message: '' } : { type: 'session.notice', sessionId: session.id, kind: notice.kind, endsAt: notice.endsAt, msLeft: Math.max(0, notice.endsAt - Date.now()), message: notice.message });
       },
+      title: (title) => client.send({ type: 'session.title', sessionId: session.id, title }),
       displaced: () => {
         client.send({ type: 'session.detached', sessionId: session.id, message: 'This session was opened from another client.' });
         this.bound = null;

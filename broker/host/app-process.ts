@@ -4,12 +4,13 @@
 // disconnected and nothing is dropped. The app's end is taken from the exit marker
 // its wrapper writes after it (exit-marker.ts), so its last bytes always arrive.
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { ExitMarkerFilter, initScript } from './exit-marker.js';
+import { TITLE_SCRIPT } from './window-title.js';
 import { APP_STARTED, DISPLAY_SOCKET, GROUP, PASSWD, bwrapOptions, sandboxCommand, type SandboxSpec } from './sandbox.js';
 import { DEVPTS_OPTIONS, OWN_MOUNT_NAMESPACE } from './terminals.js';
 import type { SandboxHost } from './sandbox-host.js';
@@ -114,6 +115,9 @@ export class AppProcess {
     const home = this.home.path;
     writeFileSync(join(this.dir, 'passwd'), PASSWD);
     writeFileSync(join(this.dir, 'init'), initScript(this.marker.nonce), { mode: 0o644 });
+    // A GUI app in a window manager: its window title is followed (window-title.ts).
+    const titleScript = options.app.display === 'rfb' && options.app.windowManager ? join(this.dir, 'window-title.py') : undefined;
+    if (titleScript) writeFileSync(titleScript, TITLE_SCRIPT, { mode: 0o644 });
     writeFileSync(join(this.dir, 'group'), GROUP);
     const displayDir = options.app.display === 'rfb' ? join(this.dir, 'display') : undefined;
     if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
@@ -144,6 +148,7 @@ export class AppProcess {
       passwdFile: join(this.dir, 'passwd'),
       groupFile: join(this.dir, 'group'),
       initFile: join(this.dir, 'init'),
+      ...(titleScript ? { titleScript } : {}),
       ...(displayDir ? { displayDir } : {}),
       ...(sandbox.seccompFile ? { seccompFd: SECCOMP_FD } : {}),
       hide: sandbox.hide,
@@ -330,7 +335,7 @@ export class AppProcess {
   /** A GUI app: when the launcher started the app itself (its stamp's mtime), once it has; kept once read. */
   private appStartedAt(): number | null {
     if (this.appStarted === null && this.displayDir) {
-      this.appStarted = statSync(join(this.displayDir, APP_STARTED), { throwIfNoEntry: false })?.mtimeMs ?? null;
+      this.appStarted = lstatSync(join(this.displayDir, APP_STARTED), { throwIfNoEntry: false })?.mtimeMs ?? null;
     }
     return this.appStarted;
   }

@@ -6,6 +6,7 @@ import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import type { AppExit, AppProcessOptions, LockstepOptions } from './app-process.js';
 import type { Screens } from './screens.js';
 import type { SandboxHost } from './sandbox-host.js';
+import type { Thumbnail } from '../../shared/protocol/index.js';
 
 export interface Display {
   readonly kind: 'terminal' | 'rfb';
@@ -29,6 +30,8 @@ export interface Display {
   snapshot(): Promise<string>;
   /** A hash of what the app shows, to compare replicas; null if it would not hold still. */
   hash(): Promise<string | null>;
+  /** A small picture of what the app shows (a terminal's rows as text, a screen as a PNG); null if there is none yet. */
+  thumbnail(): Promise<Thumbnail | null>;
   /** A digest of the app's files (its home), to compare replicas; null if too large to compare. */
   homeDigest(): Promise<string | null>;
   /** A client attached: from here on the stream is its own (RFB: a fresh viewer stream). */

@@ -13,11 +13,14 @@
 // which the session logs and applies here through the host's viewer.
 import { existsSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { OUTPUT_HEADER, RfbClientParser, RfbType, checkInputMessage, withoutExtendedClipboard } from '../../shared/protocol/index.js';
+import { dirname } from 'node:path';
+import { OUTPUT_HEADER, RfbClientParser, RfbType, checkInputMessage, withoutExtendedClipboard, type Thumbnail } from '../../shared/protocol/index.js';
 import { sleep } from '../sleep.js';
 import { AppProcess } from './app-process.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
 import { RfbViewer } from './rfb-viewer.js';
+import { imageThumbnail } from './thumbnail.js';
+import { WindowTitle } from './window-title.js';
 
 /** How long Xvnc may take to listen before the display is given up on. */
 const SOCKET_WAIT_MS = 10_000;
@@ -52,11 +55,14 @@ export class RfbDisplay implements Display {
   private tail = Buffer.alloc(0);
   private gone = false;
   private readonly socketReady: Promise<boolean>;
+  private readonly windowTitle: WindowTitle | null;
 
   constructor(
     private readonly options: DisplayOptions & {
       /** The client's relay broke (the display dropped it): the client should reconnect. */
       onViewerLost: () => void;
+      /** The app's active window has a new title (window-title.ts); '' when it has none. */
+      onTitle: (title: string) => void;
       log: (message: string, fields: Record<string, unknown>) => void;
     },
   ) {
@@ -72,6 +78,7 @@ export class RfbDisplay implements Display {
       },
     });
     this.socketPath = this.process.displaySocket!;
+    this.windowTitle = options.app.windowManager ? new WindowTitle(dirname(this.socketPath), options.onTitle) : null;
     this.socketReady = this.waitForSocket();
     void this.start();
   }
@@ -146,6 +153,19 @@ export class RfbDisplay implements Display {
     }
   }
 
+  /** The screen as the host's own viewer reads it now, scaled down (thumbnail.ts). */
+  async thumbnail(): Promise<Thumbnail | null> {
+    const control = this.control;
+    if (!control) return null;
+    try {
+      await control.fullFrame();
+    } catch {
+      return null;
+    }
+    // Read at once, before the viewer takes another update.
+    return control.width > 0 && control.height > 0 ? imageThumbnail(control.framebuffer, control.width, control.height) : null;
+  }
+
   attachViewer(): void {
     this.detachViewer();
     const relay: Relay = { parser: new RfbClientParser(), socket: null, queue: [], handshake: 0 };
@@ -216,7 +236,13 @@ export class RfbDisplay implements Display {
     this.process.kill();
   }
 
+  /** The app's window title now ('' until it names one). */
+  title(): string {
+    return this.windowTitle?.title ?? '';
+  }
+
   close(): void {
+    this.windowTitle?.close();
     this.detachViewer();
     this.control?.close();
     this.controlSocket?.destroy();

@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { LOCKSTEP_CLOCK, LOCKSTEP_LIBRARY, LOCKSTEP_PROCS } from './lockstep-clock.js';
+import { TITLE_FILE, TITLE_SCRIPT_PATH } from './window-title.js';
 
 export const SANDBOX_USER = 'user';
 export const SANDBOX_HOME = '/home/user';
@@ -62,6 +63,8 @@ export interface SandboxSpec {
   initFile: string;
   /** rfb apps: a host directory (mode 0700) where the display's socket appears, as DISPLAY_SOCKET. */
   displayDir?: string;
+  /** rfb apps with a window manager: the host file of the window-title watcher (window-title.ts), bound read-only at TITLE_SCRIPT_PATH. */
+  titleScript?: string;
   /** A compiled seccomp filter open on this fd in bwrap (sandbox-host.ts). */
   seccompFd?: number;
   /** Host paths of the node's own (config, keys, stateDir) hidden wherever a bound directory holds them. */
@@ -90,20 +93,28 @@ export const APP_STARTED = 'app-started';
  */
 export const RFB_LAUNCH = [
   'xvnc=$1 geometry=$2 depth=$3 maxcut=$4 name=$5 wm=$6; shift 6',
-  // The display server and the window manager are not the app: they run on the host's
-  // clock (their frame and redraw timers must not wait for input), not the lockstep shim's.
-  `LD_PRELOAD= "$xvnc" :0 -geometry "$geometry" -depth "$depth" -desktop "$name" -rfbunixpath ${DISPLAY_DIR}/${DISPLAY_SOCKET} -rfbunixmode 0600 -rfbport -1 -nolisten tcp -SecurityTypes None -AlwaysShared -MaxCutText "$maxcut" -AcceptSetDesktopSize &`,
+  // Only the app runs on the lockstep shim's clock. The display server and the window
+  // manager run on the host's (their frame and redraw timers must not wait for input),
+  // and so does everything this launcher runs while it waits for them: a wait takes as
+  // many sleeps as the host needs, and sleeps on the shim's clock would move the clock
+  // the app starts with by that much — differently on every replica (a replacement
+  // standby's xclock showed another time).
+  'shim=$LD_PRELOAD; export LD_PRELOAD=',
+  `"$xvnc" :0 -geometry "$geometry" -depth "$depth" -desktop "$name" -rfbunixpath ${DISPLAY_DIR}/${DISPLAY_SOCKET} -rfbunixmode 0600 -rfbport -1 -nolisten tcp -SecurityTypes None -AlwaysShared -MaxCutText "$maxcut" -AcceptSetDesktopSize &`,
   `for i in $(seq 250); do [ -S ${DISPLAY_DIR}/${DISPLAY_SOCKET} ] && break; sleep 0.02; done`,
   'export DISPLAY=:0',
   // One app fills the display, without decorations, and follows it when it is resized.
-  '[ "$wm" = yes ] && [ -x /usr/bin/matchbox-window-manager ] && LD_PRELOAD= matchbox-window-manager -use_titlebar no -use_cursor yes &',
+  '[ "$wm" = yes ] && [ -x /usr/bin/matchbox-window-manager ] && matchbox-window-manager -use_titlebar no -use_cursor yes &',
   // The app starts once the window manager holds the screen: a window mapped before it
   // is moved and refocused after, and keys typed in between went nowhere (seen under load).
-  '[ "$wm" = yes ] && [ -x /usr/bin/xprop ] && for i in $(seq 100); do LD_PRELOAD= xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q "window id" && break; sleep 0.02; done',
+  '[ "$wm" = yes ] && [ -x /usr/bin/xprop ] && for i in $(seq 100); do xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q "window id" && break; sleep 0.02; done',
+  // The window-title watcher (window-title.ts) connects before the app does, and the app
+  // starts once it has (its first write): every replica's app gets the same X client slot.
+  `[ "$wm" = yes ] && [ -r ${TITLE_SCRIPT_PATH} ] && [ -x /usr/bin/python3 ] && { /usr/bin/python3 -I -S ${TITLE_SCRIPT_PATH} ${DISPLAY_DIR}/${TITLE_FILE} & for i in $(seq 100); do [ -e ${DISPLAY_DIR}/${TITLE_FILE} ] && break; sleep 0.02; done; }`,
   // When the app itself starts, after the display and its window manager (seconds, under
   // load): an exit soon after this, not after the session's start, is a failed start.
   `: > ${DISPLAY_DIR}/${APP_STARTED}`,
-  'exec "$@"',
+  'LD_PRELOAD=$shim exec "$@"',
 ].join('\n');
 
 /** TigerVNC's X server (Debian's /usr/bin/Xvnc is an alternatives link, which the sandbox cannot follow). */
@@ -157,6 +168,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   for (const entry of ETC_ENTRIES) bindReadOnly(`/etc/${entry}`);
   args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group');
   args.push('--ro-bind', spec.initFile, INIT_PATH);
+  if (spec.titleScript) args.push('--ro-bind', spec.titleScript, TITLE_SCRIPT_PATH);
   if (profile.network) bindReadOnly('/etc/resolv.conf');
   for (const path of profile.readOnlyPaths) bindReadOnly(path);
   // A bound directory may hold the node's own files (a profile's, or /opt): cover each

@@ -28,7 +28,7 @@ try {
 // Output is gathered per screen and parsed when it stops coming for COALESCE_MS or
 // COALESCE_BYTES have piled up: a flood is then parsed in big pieces, and the digest
 // skips most of a piece that only scrolls by (screen-digest.mjs). Requests that read
-// or change the screen (snapshot, hash, resize, close) queue behind the output sent
+// or change the screen (snapshot, hash, text, resize, close) queue behind the output sent
 // before them, so each sees exactly the bytes written so far.
 //
 // Memory is reused, not allocated per piece: fresh pages cost a fault each, and a
@@ -141,6 +141,15 @@ parentPort.on('message', (message) => {
         for (let y = 0; y < s.terminal.rows; y++) hash.update((buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '').trimEnd() + '\n');
         hash.update(`${buffer.cursorX},${buffer.cursorY},${s.terminal.cols}x${s.terminal.rows}`);
         return hash.digest('hex').slice(0, 32);
+      });
+      break;
+    case 'text':
+      // What a thumbnail shows: the visible rows, as hash() reads them.
+      reply(message, screen, (s) => {
+        const buffer = s.terminal.buffer.active;
+        const rows = [];
+        for (let y = 0; y < s.terminal.rows; y++) rows.push((buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '').trimEnd());
+        return rows.join('\n');
       });
       break;
     case 'close':

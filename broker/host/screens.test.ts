@@ -29,3 +29,17 @@ describe('a screen’s hash', () => {
     expect(await screens.hash('c')).not.toBe(await screens.hash('d')); // the cursor moved on
   });
 });
+
+describe('a screen’s text (thumbnails)', () => {
+  it('is the visible rows as a person sees them: no scrolled-off rows, no trailing blanks, the size beside', async () => {
+    screens.open('t', 20, 3);
+    screens.write('t', text('gone\r\none  \r\n\x1b[31mtwo\x1b[0m\r\nthree'));
+    expect(await screens.text('t')).toEqual({ data: 'one\ntwo\nthree', cols: 20, rows: 3 });
+    screens.write('t', text('\x1b[2J\x1b[H'));
+    expect(await screens.text('t')).toEqual({ data: '\n\n', cols: 20, rows: 3 });
+  });
+
+  it('is null for a screen there is not', async () => {
+    expect(await screens.text('nobody')).toBeNull();
+  });
+});

@@ -130,13 +130,21 @@ export class Screens {
 
   /** A hash of the visible screen and cursor after every byte written so far (replicas compare these). */
   async hash(id: string): Promise<string | null> {
+    return (await this.ask('hash', id))?.data ?? null;
+  }
+
+  /** The visible rows as text (each without its trailing blanks, joined by "\n"), after every byte written so far: a thumbnail. */
+  text(id: string): Promise<Snapshot | null> {
+    return this.ask('text', id);
+  }
+
+  private ask(op: 'hash' | 'text', id: string): Promise<Snapshot | null> {
     this.flush(id);
     const request = this.nextRequest++;
-    const reply = await new Promise<Snapshot | null>((resolve) => {
+    return new Promise((resolve) => {
       this.waiting.set(request, resolve);
-      this.worker.postMessage({ op: 'hash', id, request });
+      this.worker.postMessage({ op, id, request });
     });
-    return reply?.data ?? null;
   }
 
   close(id: string): void {

@@ -2,6 +2,7 @@
 // to a headless terminal (the screen worker) for snapshots and hashes.
 import { AppProcess } from './app-process.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
+import type { Thumbnail } from '../../shared/protocol/index.js';
 
 /**
  * Input is first applied once the app has started: it printed something and then
@@ -82,6 +83,11 @@ export class TerminalDisplay implements Display {
 
   hash(): Promise<string | null> {
     return this.options.screens.hash(this.options.sessionId);
+  }
+
+  async thumbnail(): Promise<Thumbnail | null> {
+    const screen = await this.options.screens.text(this.options.sessionId);
+    return screen && { kind: 'text', cols: screen.cols, rows: screen.rows, text: screen.data };
   }
 
   attachViewer(): void {}

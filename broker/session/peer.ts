@@ -22,6 +22,8 @@ export interface SessionPeer {
    * nobody anything (tests, tools) need not.
    */
   notice?(notice: PeerNotice): void;
+  /** A GUI app's window title changed (or is told to a client that attached); optional like notice. */
+  title?(title: string): void;
 }
 
 export type PeerNotice = { kind: 'idle' | 'max-length'; endsAt: number; message: string } | { kind: 'cleared' };

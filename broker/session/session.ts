@@ -12,6 +12,7 @@ import { RfbDisplay } from '../host/rfb-display.js';
 import type { Screens } from '../host/screens.js';
 import type { SandboxHost } from '../host/sandbox-host.js';
 import { TerminalDisplay } from '../host/terminal-display.js';
+import { reusedFor } from '../host/thumbnail.js';
 import { Replicator } from '../cluster/replicator.js';
 import { Deadlines, type DeadlineKind, type DeadlineNotice } from './deadlines.js';
 import { describeEnd, describeExit, describeWarning, type EndReason } from './end-reason.js';
@@ -84,6 +85,8 @@ export class Session {
   private lastReadAt = 0;
   /** Idle and maximum-length ends, and the warnings before them (acting only on a primary). */
   private readonly deadlines: Deadlines;
+  /** A small picture of the screen for the person's list of sessions (made at most once a second). */
+  readonly thumbnail = reusedFor(1000, () => this.display.thumbnail());
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -120,7 +123,7 @@ export class Session {
     };
     const display: Display =
       options.app.display === 'rfb'
-        ? new RfbDisplay({ ...displayOptions, onViewerLost: () => this.dropClient(), log: options.warn })
+        ? new RfbDisplay({ ...displayOptions, onViewerLost: () => this.dropClient(), onTitle: (title) => this.flow.peer?.title?.(title), log: options.warn })
         : new TerminalDisplay(displayOptions);
     this.display = display;
     // It reads this session's id, epoch and log (made next) only once entries flow.
@@ -241,8 +244,10 @@ export class Session {
     this.holdExpiresAt = null;
     this.display.attachViewer();
     this.flow.maybeRelease();
-    // After the flow has the peer: a warning that stands reaches this client.
+    // After the flow has the peer: a warning that stands reaches this client, and a GUI app's title.
     this.deadlines.attach();
+    const title = this.display instanceof RfbDisplay ? this.display.title() : '';
+    if (title) peer.title?.(title);
   }
 
   /**

@@ -11,10 +11,12 @@ import { StatusBar } from './components/StatusBar.js';
 import { Tabs, type Tab } from './components/Tabs.js';
 import { AdminView } from './components/AdminView.js';
 import { TwoStepSetup } from './components/TwoStep.js';
+import { KeyboardSettings } from './components/KeyboardSettings.js';
 import { ConfirmDialog } from './components/ConfirmDialog.js';
 import { KioskEscape, UpdateBanner, useAutomaticSignIn, useRequestedLaunches, type DesktopShell } from './desktop.js';
 import type { SessionActions, SessionTab } from './session-tab.js';
 import { endKeptSignIn, keepSignIn, rememberTabs, takeRememberedTabs } from './kept-sign-in.js';
+import { ESCAPE_CHORDS, PREFERENCES_KEY, escapeChord, type PreferenceStore, type Preferences } from './preferences.js';
 
 /** Members of this group see the admin page (the broker checks it again on every call). */
 const ADMIN_GROUP = 'admins';
@@ -22,6 +24,22 @@ const ADMIN_GROUP = 'admins';
 function useClientState(client: HoldfastClient): ClientState {
   const subscribe = useCallback((notify: () => void) => client.subscribe(notify), [client]);
   return useSyncExternalStore(subscribe, () => client.state);
+}
+
+/** This device's preferences, as they change (another window of the client's changes come through the storage event). */
+function usePreferences(store: PreferenceStore): Preferences {
+  const subscribe = useCallback(
+    (notify: () => void) => {
+      const unsubscribe = store.subscribe(notify);
+      const onStorage = (event: StorageEvent) => {
+        if (event.key === PREFERENCES_KEY || event.key === null) store.reload();
+      };
+      window.addEventListener('storage', onStorage);
+      return () => (unsubscribe(), window.removeEventListener('storage', onStorage));
+    },
+    [store],
+  );
+  return useSyncExternalStore(subscribe, () => store.preferences);
 }
 
 /** The view of the session a tab shows (null: no session tab is active). */
@@ -47,12 +65,15 @@ function numbered(entries: Array<[string, string]>): Map<string, string> {
   );
 }
 
-/** The one way out of an app that takes every key: Ctrl+Alt+Shift pressed together (as Guacamole's menu) moves focus to the tabs. */
-const ESCAPE_CHORD = (event: KeyboardEvent) => event.ctrlKey && event.altKey && event.shiftKey && ['Control', 'Alt', 'Shift'].includes(event.key);
-
-/** `desktop` is set inside the Electron shell only; the web client runs without it. */
-export function App({ client, desktop }: { client: HoldfastClient; desktop?: DesktopShell }) {
+/**
+ * `desktop` is set inside the Electron shell only; the web client runs without it.
+ * `preferences`: this device's keyboard and clipboard choices (preferences.ts).
+ */
+export function App({ client, desktop, preferences }: { client: HoldfastClient; desktop?: DesktopShell; preferences: PreferenceStore }) {
   const state = useClientState(client);
+  const chosen = usePreferences(preferences);
+  // The one way out of an app that takes every key (Ctrl+Alt+Shift unless the person chose other keys) moves focus to the tabs.
+  const chord = escapeChord(chosen.escapeChord);
   const kiosk = desktop?.config.kiosk != null;
   const signInNotice = useAutomaticSignIn(client, state, desktop);
   const [ended, setEnded] = useState<string | null>(null);
@@ -77,10 +98,12 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
 
   const activeRef = useRef(active);
   activeRef.current = active;
+  const chordRef = useRef(chord);
+  chordRef.current = chord;
   // Before any app sees the keys (capture phase): the chord leaves the app for the tab bar.
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (!ESCAPE_CHORD(event)) return;
+      if (!chordRef.current.matches(event)) return;
       event.preventDefault();
       event.stopPropagation();
       document.getElementById(`tab-${activeRef.current}`)?.focus();
@@ -230,15 +253,23 @@ export function App({ client, desktop }: { client: HoldfastClient; desktop?: Des
             onAttach={attach}
             onEnd={(summary) => void client.endSession(summary).catch(() => {}).then(() => client.listSessions().then(setRunning, () => {}))}
             notice={launchNotice ?? ended}
-            footer={kiosk ? null : <TwoStepSetup client={client} />}
+            client={client}
+            footer={
+              kiosk ? null : (
+                <div className="settings">
+                  <TwoStepSetup client={client} />
+                  <KeyboardSettings preferences={chosen} chords={ESCAPE_CHORDS} onChange={(change) => preferences.update(change)} />
+                </div>
+              )
+            }
           />
         )}
         {isAdmin && <AdminView client={client} visible={active === 'admin'} />}
         {sessions.map((s) =>
           s.display === 'rfb' ? (
-            <RfbView key={s.key} tab={s} visible={s.key === active} />
+            <RfbView key={s.key} tab={s} visible={s.key === active} escapeKeys={chord.keys} />
           ) : (
-            <TerminalView key={s.key} tab={s} visible={s.key === active} onSize={s.key === active ? setSize : undefined} />
+            <TerminalView key={s.key} tab={s} visible={s.key === active} onSize={s.key === active ? setSize : undefined} escapeKeys={chord.keys} copyOnSelect={chosen.copyOnSelect} />
           ),
         )}
       </main>

@@ -8,6 +8,7 @@ import { PolicyError, type DesktopShell } from './desktop.js';
 import { captureReturnedCode, returnedCodeWaiting } from './oidc.js';
 import { storedDeviceTokens } from './device-tokens.js';
 import { renewSignIn } from './kept-sign-in.js';
+import { PreferenceStore } from './preferences.js';
 import '@xterm/xterm/css/xterm.css';
 import './styles.css';
 
@@ -39,7 +40,7 @@ async function start(): Promise<void> {
   });
   // A reload of the web client: the sign-in the node kept (an HttpOnly cookie) signs in again.
   const kept = desktop || returnedCodeWaiting() ? null : await renewSignIn(window.location.origin);
-  root.render(<App client={client} desktop={desktop} />);
+  root.render(<App client={client} desktop={desktop} preferences={new PreferenceStore(window.localStorage)} />);
   if (kept) void client.signInWithCode(kept.code, kept.handoff).catch(() => {});
 }
 

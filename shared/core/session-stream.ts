@@ -46,6 +46,8 @@ export interface SessionView {
   pendingInputs: number;
   /** A warning that the session will end on its own (idle, maximum length), while streaming; null: none. */
   notice: SessionNoticeView | null;
+  /** A GUI app's window title as the host last told it (session.title); null: none told. Terminal titles come in the output. */
+  title: string | null;
 }
 
 export interface SessionNoticeView {
@@ -95,6 +97,7 @@ export class SessionStream {
   private listeners = new Set<(view: SessionView) => void>();
   /** The warning the host sent last (it sends it again on a resume, if it still stands). */
   private notice: SessionNoticeView | null = null;
+  private title: string | null = null;
   view: SessionView;
 
   constructor(private readonly options: SessionStreamOptions) {
@@ -106,7 +109,7 @@ export class SessionStream {
     this.inputs = new InputQueue({ numbered: options.mode === 'launch', send: sendIfLive });
     this.cols = options.cols;
     this.rows = options.rows;
-    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null };
+    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null };
     const machine = sessionMachine.provide({
       actors: {
         open: fromPromise<Opened, OpenInput>(({ input }) => this.open(input)),
@@ -131,6 +134,7 @@ export class SessionStream {
         displacedAt: c.displacedAt,
         pendingInputs: this.inputs.size,
         notice: this.notice,
+        title: this.title,
       };
       if (status === 'ended' || status === 'failed') this.dropConnection();
       for (const listener of this.listeners) listener(this.view);
@@ -265,7 +269,7 @@ export class SessionStream {
       this.connection = connection;
       // While the session is being opened only its output counts: the host may stream
       // before the machine starts watching the link (which then binds its own consumer).
-      this.unbind = connection.bind({ binary: (frame) => this.onFrame(frame), message: (message) => this.onNotice(message), closed: ignore });
+      this.unbind = connection.bind({ binary: (frame) => this.onFrame(frame), message: (message) => this.onMessage(message), closed: ignore });
       try {
         const welcome = await connection.open();
         brokers.update(welcome.brokers);
@@ -305,7 +309,7 @@ export class SessionStream {
         lastHeard = Date.now();
         if (message.type === 'session.exited') sendBack({ type: 'link.exited', message: message.message, exitCode: message.exitCode });
         else if (message.type === 'session.detached') sendBack({ type: 'link.displaced', message: message.message });
-        else this.onNotice(message);
+        else this.onMessage(message);
       },
       closed: (code, reason) => lose({ type: 'link.lost', reason, atOnce: code === CloseCode.moved }),
     });
@@ -367,11 +371,17 @@ export class SessionStream {
     if (this.inputs.applied(seq) > 0) this.notePending();
   }
 
-  /** A warning before the session ends on its own, or word that it is over. */
-  private onNotice(message: ServerMessage): void {
-    if (message.type !== 'session.notice') return;
-    this.notice = message.kind === 'cleared' || message.msLeft === null ? null : { kind: message.kind, endsAt: Date.now() + message.msLeft, message: message.message };
-    this.view = { ...this.view, notice: this.notice };
+  /** A warning before the session ends on its own, or word that it is over; a GUI app's window title. */
+  private onMessage(message: ServerMessage): void {
+    if (message.type === 'session.title') {
+      this.title = message.title;
+      this.view = { ...this.view, title: this.title };
+    } else if (message.type === 'session.notice') {
+      this.notice = message.kind === 'cleared' || message.msLeft === null ? null : { kind: message.kind, endsAt: Date.now() + message.msLeft, message: message.message };
+      this.view = { ...this.view, notice: this.notice };
+    } else {
+      return;
+    }
     for (const listener of this.listeners) listener(this.view);
   }
 

@@ -5,3 +5,4 @@ export * from './frames.js';
 export * from './rfb.js';
 export * from './admin.js';
 export * from './sign-in-methods.js';
+export * from './thumbnail.js';

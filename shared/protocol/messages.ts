@@ -182,6 +182,12 @@ export const SessionNotice = z.object({
   message: z.string().max(1024),
 });
 export type SessionNotice = z.infer<typeof SessionNotice>;
+/**
+ * A GUI app's window title (its active window's name), when it changes and to a client
+ * that attaches; '' when it has none. Terminal apps set theirs in their output (OSC 0/2).
+ */
+export const SessionTitle = z.object({ type: z.literal('session.title'), sessionId: z.string(), title: z.string().max(200) });
+export type SessionTitle = z.infer<typeof SessionTitle>;
 export const SessionExited = z.object({
   type: z.literal('session.exited'),
   sessionId: z.string(),
@@ -219,6 +225,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   SessionList,
   SessionDetached,
   SessionNotice,
+  SessionTitle,
   Pong,
   ErrorMessage,
 ]);

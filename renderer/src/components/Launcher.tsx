@@ -1,6 +1,8 @@
 import { useMemo, useState, type ReactNode } from 'react';
 import { ConfirmDialog } from './ConfirmDialog.js';
+import { SessionThumbnail } from './SessionThumbnail.js';
 import type { AppInfo, SessionSummary } from '../../../shared/protocol/index.js';
+import type { HoldfastClient } from '../../../shared/core/index.js';
 import { AppIcon } from '../icons.js';
 
 export function Launcher({
@@ -12,6 +14,7 @@ export function Launcher({
   onEnd,
   footer = null,
   notice = null,
+  client = null,
 }: {
   apps: AppInfo[] | null;
   error: string | null;
@@ -24,11 +27,13 @@ export function Launcher({
   footer?: ReactNode;
   /** What just happened that the person should know (a session left running, a launch asked for). */
   notice?: string | null;
+  /** Fetches each running session's thumbnail (absent: the app's icon stands in). */
+  client?: HoldfastClient | null;
 }) {
   const [query, setQuery] = useState('');
   const [ending, setEnding] = useState<SessionSummary | null>(null);
-  // Newest first: the one just left is the one most likely wanted back.
-  const sorted = useMemo(() => [...running].sort((a, b) => b.startedAt - a.startedAt), [running]);
+  // Last used first: the one just left is the one most likely wanted back.
+  const sorted = useMemo(() => [...running].sort((a, b) => lastUsed(b) - lastUsed(a)), [running]);
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
     return (apps ?? []).filter((app) => !q || app.name.toLowerCase().includes(q) || app.description.toLowerCase().includes(q) || app.id.includes(q));
@@ -65,14 +70,21 @@ export function Launcher({
               const started = timeOfDay(session.startedAt);
               return (
                 <li key={session.sessionId} className="running-session">
-                  <AppIcon name={apps?.find((a) => a.id === session.appId)?.icon ?? 'terminal'} />
-                  <span className="app-name">{session.appName}</span>
-                  <span className="muted">
-                    started {started} · {session.attached ? 'open on another device' : session.holdExpiresAt !== null ? `waiting for you until ${timeOfDay(session.holdExpiresAt)}` : 'waiting for you'}
-                    {session.endsAt != null && (session.holdExpiresAt === null || session.endsAt < session.holdExpiresAt) && ` · ends at ${timeOfDay(session.endsAt)}`}
+                  <SessionThumbnail client={client} sessionId={session.sessionId} fallback={<AppIcon name={apps?.find((a) => a.id === session.appId)?.icon ?? 'terminal'} />} />
+                  <span className="running-about">
+                    <span className="app-name">{session.appName}</span>
+                    <span className="muted">
+                      started {started}
+                      {session.attached ? ' · in use now' : session.lastUsedAt !== undefined ? ` · last used ${timeOfDay(session.lastUsedAt)}` : ''}
+                    </span>
+                    <span className="muted">
+                      {session.attached ? 'open on another device' : session.holdExpiresAt !== null ? `waiting for you until ${timeOfDay(session.holdExpiresAt)}` : 'waiting for you'}
+                      {session.endsAt != null && (session.holdExpiresAt === null || session.endsAt < session.holdExpiresAt) && ` · ends at ${timeOfDay(session.endsAt)}`}
+                    </span>
                   </span>
+                  {/* "Open" whether or not it is open elsewhere (the words above say so): the visible label stays in the accessible name. */}
                   <button className="primary" onClick={() => onAttach(session)} aria-label={`Open ${session.appName} started ${started}`}>
-                    {session.attached ? 'Open here' : 'Open'}
+                    Open
                   </button>
                   <button onClick={() => setEnding(session)} aria-label={`End ${session.appName} started ${started}`}>
                     End
@@ -114,5 +126,7 @@ export function Launcher({
     </section>
   );
 }
+
+const lastUsed = (session: SessionSummary) => session.lastUsedAt ?? session.startedAt;
 
 const timeOfDay = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });

@@ -76,12 +76,26 @@ class SessionChannel implements RfbChannel {
   }
 }
 
-export function RfbView({ tab, visible }: { tab: SessionTab; visible: boolean }) {
+/** `escapeKeys`: the keys that leave the app for the tabs, for the pane's hint. */
+export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible: boolean; escapeKeys: readonly string[] }) {
   const host = useRef<HTMLDivElement>(null);
   const keyboard = useRef<HTMLTextAreaElement>(null);
   const [lastFrame, setLastFrame] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const { stream } = tab;
+
+  // The app's window title (the host follows its active window) names the tab, as a
+  // terminal's OSC title does; '' (no window) gives the tab back the app's name.
+  const titledRef = useRef(tab.actions.titled);
+  titledRef.current = tab.actions.titled;
+  useEffect(() => {
+    let shown: string | null = null;
+    return stream.subscribe((view) => {
+      if (view.title === null || view.title === shown) return;
+      shown = view.title;
+      titledRef.current(view.title);
+    });
+  }, [stream]);
 
   useEffect(() => {
     const target = host.current;
@@ -213,7 +227,7 @@ export function RfbView({ tab, visible }: { tab: SessionTab; visible: boolean })
   }, [stream, tab.name]);
 
   return (
-    <SessionFrame tab={tab} visible={visible}>
+    <SessionFrame tab={tab} visible={visible} escapeKeys={escapeKeys}>
       {/* No aria-label here (a div without a role may not have one): the textarea inside names the display's keyboard. */}
       <div className="rfb-host" ref={host}>
         <textarea

@@ -8,6 +8,7 @@ import type { SessionView } from '../../../shared/core/index.js';
 import type { SessionTab } from '../session-tab.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { SessionNotice } from './SessionNotice.js';
+import { ChordKeys } from './KeyboardSettings.js';
 
 export function useView(tab: SessionTab): SessionView {
   const [view, setView] = useState(tab.stream.view);
@@ -43,7 +44,8 @@ function endedWords(view: SessionView): string | null {
   return `It exited with code ${view.exitCode}.`;
 }
 
-export function SessionFrame({ tab, visible, children }: { tab: SessionTab; visible: boolean; children: ReactNode }) {
+/** `escapeKeys`: the keys that leave the app for the tabs, as this device has them (preferences.ts). */
+export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: SessionTab; visible: boolean; escapeKeys: readonly string[]; children: ReactNode }) {
   const { stream, actions } = tab;
   const view = useView(tab);
   const [confirming, setConfirming] = useState(false);
@@ -70,7 +72,7 @@ export function SessionFrame({ tab, visible, children }: { tab: SessionTab; visi
       {live && (
         <div className="session-tools">
           <span className="muted hint">
-            <kbd>Ctrl</kbd>+<kbd>Alt</kbd>+<kbd>Shift</kbd> back to the tabs
+            <ChordKeys keys={escapeKeys} /> back to the tabs
           </span>
           <button className="quiet" onClick={() => setConfirming(true)}>
             End session

@@ -4,8 +4,9 @@
 // dimmed, with the time the session is held and a way to retry at once; typing goes
 // on into the queue and is applied once when the session is back. Copy and paste as
 // xterm.js-based terminals do it (VS Code, Windows Terminal): Ctrl+Shift+C / Ctrl+Shift+V
-// (Ctrl+C stays the app's interrupt), and a context menu; the app's window title (OSC
-// 0/2) names its tab.
+// (Ctrl+C stays the app's interrupt), and a context menu; where the person chose it, a
+// selection is copied as it is made (Windows Terminal's copyOnSelect). The app's window
+// title (OSC 0/2) names its tab.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
@@ -22,7 +23,48 @@ async function readClipboard(): Promise<string | null> {
   }
 }
 
-export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visible: boolean; onSize: ((size: { cols: number; rows: number }) => void) | undefined }) {
+/**
+ * Writes to the clipboard in order, the newest text last: a drag changes the selection
+ * many times, and the clipboard must end with what is selected when it stops. Refusals
+ * are quiet (Copy in the context menu still says why).
+ */
+function clipboardWriter(): (text: string) => void {
+  let writing = false;
+  let next: string | null = null;
+  const flush = () => {
+    if (writing || next === null) return;
+    const text = next;
+    next = null;
+    writing = true;
+    navigator.clipboard
+      .writeText(text)
+      .catch(() => {})
+      .finally(() => {
+        writing = false;
+        flush();
+      });
+  };
+  return (text) => {
+    next = text;
+    flush();
+  };
+}
+
+export function TerminalView({
+  tab,
+  visible,
+  onSize,
+  escapeKeys,
+  copyOnSelect,
+}: {
+  tab: SessionTab;
+  visible: boolean;
+  onSize: ((size: { cols: number; rows: number }) => void) | undefined;
+  /** The keys that leave the app for the tabs, for the pane's hint. */
+  escapeKeys: readonly string[];
+  /** Copy a selection to the clipboard as it is made. */
+  copyOnSelect: boolean;
+}) {
   const host = useRef<HTMLDivElement>(null);
   const fitRef = useRef<(() => void) | null>(null);
   const onSizeRef = useRef(onSize);
@@ -33,6 +75,9 @@ export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visibl
   const [clipboardNote, setClipboardNote] = useState<string | null>(null);
   const titledRef = useRef(tab.actions.titled);
   titledRef.current = tab.actions.titled;
+  // Read at each selection, so turning it on or off applies to terminals already open.
+  const copyOnSelectRef = useRef(copyOnSelect);
+  copyOnSelectRef.current = copyOnSelect;
 
   const copy = useCallback(() => {
     const text = termRef.current?.getSelection() ?? '';
@@ -70,6 +115,12 @@ export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visibl
       return false;
     });
     const titled = term.onTitleChange((title) => titledRef.current(title));
+    const writeClipboard = clipboardWriter();
+    const selected = term.onSelectionChange(() => {
+      if (!copyOnSelectRef.current) return;
+      const text = term.getSelection();
+      if (text) writeClipboard(text);
+    });
     const refit = () => {
       if (!host.current || host.current.offsetParent === null) return;
       fit.fit();
@@ -95,6 +146,7 @@ export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visibl
       resized.dispose();
       typed.dispose();
       titled.dispose();
+      selected.dispose();
       termRef.current = null;
       term.dispose();
       fitRef.current = null;
@@ -111,7 +163,7 @@ export function TerminalView({ tab, visible, onSize }: { tab: SessionTab; visibl
   }, []);
 
   return (
-    <SessionFrame tab={tab} visible={visible}>
+    <SessionFrame tab={tab} visible={visible} escapeKeys={escapeKeys}>
       <div
         className="terminal-host"
         ref={host}
