@@ -58,6 +58,24 @@ describe('a graphical session', () => {
     c.signOut();
   });
 
+  it('carries on when the display drops the host’s own connection while the app starts', async () => {
+    const c = client(node.url);
+    await c.signIn('ann', 'ann-pw');
+    const gui = await launchGui(c, XTERM.id);
+    // The host's viewer waits for the screen to hold still (2.5 s): drop its connection
+    // now, as a display once did under load — a standby so dropped never applied input.
+    const found = (node.node.ctx.sessions as unknown as { lookup(id: string): { found: string; session?: unknown } }).lookup(gui.stream.sessionId!);
+    const display = (found.session as { display: { controlSocket: Socket | null; ready(): boolean } }).display;
+    expect(display.ready()).toBe(false);
+    display.controlSocket!.destroy();
+    const before = await gui.steady();
+    gui.viewer.type('echo holdfast-$((6*7))\n');
+    await waitFor('the typed line to show', async () => ((await gui.steady()).hash !== before.hash ? true : null), 20_000);
+    await waitFor('every key applied', () => gui.stream.view.pendingInputs === 0, 10_000);
+    gui.stream.close();
+    c.signOut();
+  });
+
   it('tells the client the app’s window title, and follows it when the app changes it', async () => {
     const c = client(node.url);
     await c.signIn('ann', 'ann-pw');

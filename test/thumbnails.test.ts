@@ -86,8 +86,12 @@ describe('a running session’s thumbnail', () => {
     const ann = await signedIn('ann');
     const gui = await launchGui(ann.c, XTERM.id);
     await gui.steady();
-    const reply = await thumbnail(gui.stream.sessionId!, ann.token);
-    expect(reply.status).toBe(200);
+    // Until the host's own view of the display has settled the answer is 503 "not ready"
+    // (the launcher keeps the app's icon and asks again at its next refresh).
+    const reply = await waitFor('the picture', async () => {
+      const answer = await thumbnail(gui.stream.sessionId!, ann.token);
+      return answer.status === 200 ? answer : null;
+    }, 20_000);
     const parsed = ThumbnailSchema.parse(reply.body);
     if (parsed.kind !== 'image') throw new Error(`a ${parsed.kind} thumbnail for a graphical session`);
     const png = Buffer.from(parsed.png, 'base64');

@@ -74,7 +74,7 @@ describe('stream binding', () => {
     stream.bind(session as unknown as StreamedSession);
     expect(stream.session).toBe(session);
     expect(session.attach).toHaveBeenCalledTimes(1);
-    expect(noteAttachment).toHaveBeenCalledWith(session.id);
+    expect(noteAttachment).toHaveBeenCalledWith(session.id, '203.0.113.7');
     const frame = encodeOutput(0, 0, new Uint8Array([104, 105]));
     session.peer!.sendBinary(frame);
     expect(ws.send).toHaveBeenCalledWith(frame, { binary: true });

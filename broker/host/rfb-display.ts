@@ -22,6 +22,9 @@ import { RfbViewer } from './rfb-viewer.js';
 import { imageThumbnail } from './thumbnail.js';
 import { WindowTitle } from './window-title.js';
 
+/** Connections of the host's viewer tried before the display is given up on, and the pause between them. */
+const CONTROL_ATTEMPTS = 5;
+const CONTROL_RETRY_MS = 200;
 /** How long Xvnc may take to listen before the display is given up on. */
 const SOCKET_WAIT_MS = 10_000;
 /** The app has started once its screen held still this long after it changed… */
@@ -257,12 +260,31 @@ export class RfbDisplay implements Display {
     return true;
   }
 
-  /** Connects the host's own viewer, then waits for the app to draw and hold still. */
+  /**
+   * Connects the host's own viewer, then waits for the app to draw and hold still. A
+   * display that drops the host's connection before then is connected to again (seen
+   * once under load, a second after a standby's start: that standby never settled, so
+   * once promoted it could apply no input); the app and its screen are unharmed by it.
+   */
   private async start(): Promise<void> {
     if (!(await this.socketReady)) {
       if (!this.gone) this.options.log('the display did not start', { session: this.options.sessionId, output: this.lastWords() });
       return;
     }
+    for (let attempt = 1; attempt <= CONTROL_ATTEMPTS && !this.gone; attempt++) {
+      if (await this.connectAndSettle()) {
+        this.settled = true;
+        return;
+      }
+      if (!this.gone) this.options.log('the host connects to the display again', { session: this.options.sessionId, attempt });
+      await sleep(CONTROL_RETRY_MS);
+    }
+  }
+
+  /** One connection of the host's viewer: true once the app's screen held still through it. */
+  private async connectAndSettle(): Promise<boolean> {
+    this.control?.close();
+    this.controlSocket?.destroy();
     const socket = createConnection(this.socketPath);
     this.controlSocket = socket;
     const control = new RfbViewer({
@@ -278,7 +300,7 @@ export class RfbDisplay implements Display {
     try {
       await control.ready;
     } catch {
-      return;
+      return false;
     }
     this.control = control;
     const started = performance.now();
@@ -294,8 +316,8 @@ export class RfbDisplay implements Display {
         previous = hash;
       }
     } catch {
-      return;
+      return false;
     }
-    this.settled = true;
+    return true;
   }
 }
