@@ -56,6 +56,9 @@ type Tracked = WebSocket & { alive?: boolean };
 /** The desktop app's pages (main/app-protocol.ts serves the renderer there). */
 const DESKTOP_ORIGIN = 'holdfast-app://renderer';
 
+/** How long a stopping node waits for its clients to close before it closes them. */
+const STOP_GRACE_MS = 2000;
+
 export class BrokerNode {
   /** The gateway sees SessionService; tests and this node reach the registry itself. */
   readonly ctx: NodeContext & { readonly sessions: SessionRegistry };
@@ -254,7 +257,16 @@ export class BrokerNode {
     this.sharedLimits?.stop();
     await this.cluster?.stop();
     for (const client of this.wss.clients) client.close(CloseCode.goingAway, 'node shutting down');
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    // A client that no longer reads never answers the closing handshake (ws would wait
+    // 30 s for it), and a kept-alive connection polled without pause is never idle:
+    // neither holds the stop up past a short grace.
+    const grace = setTimeout(() => {
+      for (const client of this.wss.clients) client.terminate();
+      this.http.closeAllConnections();
+    }, STOP_GRACE_MS);
+    await closed;
+    clearTimeout(grace);
     for (const client of this.wss.clients) client.terminate();
   }
 
