@@ -1,8 +1,9 @@
 // The audit log: an append-only file of JSON lines recording who did what, from where,
 // when — sign-ins (ok, failed, refused while locked), launches, attaches and resumes,
-// failovers and moves, and every administrator's action. Separate from the operational
-// log (pino, stderr): it is for security review, kept as long as the operator wants,
-// and written synchronously so an event is on disk before the node answers.
+// failovers and moves, downloads of a session's files, and every administrator's
+// action. Separate from the operational log (pino, stderr): it is for security review,
+// kept as long as the operator wants, and written synchronously so an event is on disk
+// before the node answers.
 import { closeSync, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { escapeControls } from './log-line.js';
@@ -26,6 +27,7 @@ export type AuditEvent =
   | 'session.failover'
   | 'session.restart'
   | 'session.move'
+  | 'session.download'
   | 'admin.drain'
   | 'admin.undrain'
   | 'admin.move'
@@ -47,6 +49,11 @@ export interface AuditFields {
   /** How a person signed in, where it is not a password: "oidc" (an identity provider). */
   method?: 'oidc';
   detail?: string;
+  /** A download: the file (relative to the session's home), the bytes sent from `offset` (a resume's Range start), and their SHA-256. */
+  path?: string;
+  bytes?: number;
+  offset?: number;
+  sha256?: string;
 }
 
 export interface AuditLog {

@@ -30,6 +30,7 @@ import { createControlPlane } from './control-plane/index.js';
 import { LOCAL_SUBPROTOCOL } from './gateway/tunnel.js';
 import { adminHandler } from './gateway/admin-api.js';
 import { isThumbnailCall, thumbnailHandler } from './gateway/thumbnail-api.js';
+import { filesHandler, isFilesCall } from './gateway/files-api.js';
 import { UPDATES_PATH, serveUpdateFeed } from './gateway/update-feed.js';
 import { METRICS_CONTENT_TYPE, NodeMetrics } from './metrics.js';
 import { TimedControlPlane } from './control-plane/timed.js';
@@ -159,6 +160,7 @@ export class BrokerNode {
     const handler = (request: IncomingMessage, response: ServerResponse) => {
       // The admin API takes POSTs (drain, move, end), and so does the kept sign-in; everything else is read-only.
       if (isThumbnailCall(request.url)) return void thumbnailHandler(this.ctx, request, response);
+      if (isFilesCall(request.url)) return void filesHandler(this.ctx, request, response);
       if (request.url?.startsWith('/api/')) return void adminHandler(this.ctx, request, response);
       if (KeptSignIn.handles((request.url ?? '').split('?')[0]!)) {
         if (!this.ready) return plain(response, 503, 'The node is starting; try again in a moment.');
@@ -272,7 +274,7 @@ export class BrokerNode {
 
   /**
    * Applies a reloaded config: the catalog (apps, users and groups, entitlements,
-   * sandbox profiles, session policies) and the log level change at once; sessions already running keep
+   * sandbox profiles, session and transfer policies) and the log level change at once; sessions already running keep
    * the app they started with. Settings that need a restart (listen address, cluster,
    * state and key paths…) are left as they are, and named; a renewed TLS certificate is
    * served to new connections at once. The new config has passed the schema already
@@ -293,13 +295,15 @@ export class BrokerNode {
     }
     if (JSON.stringify(next.cluster) !== JSON.stringify(config.cluster)) needsRestart.push('cluster');
     if (JSON.stringify(next.oidc) !== JSON.stringify(config.oidc)) needsRestart.push('oidc');
-    const applied: string[] = (['apps', 'users', 'entitlements', 'sandboxProfiles', 'sessionPolicies'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
+    const applied: string[] = (['apps', 'users', 'entitlements', 'sandboxProfiles', 'sessionPolicies', 'transferPolicies'] as const).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(config[key]));
     config.apps = next.apps;
     config.users = next.users;
     config.entitlements = next.entitlements;
     config.sandboxProfiles = next.sandboxProfiles;
     // Sessions launched from now on take the new policies; running ones keep the limits they were given.
     config.sessionPolicies = next.sessionPolicies;
+    // Transfer policies are read at each download: running sessions follow them at once.
+    config.transferPolicies = next.transferPolicies;
     this.ctx.catalog.replace(config);
     if (next.node.logLevel !== config.node.logLevel) {
       applied.push('node.logLevel');

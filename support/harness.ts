@@ -40,6 +40,7 @@ export async function startNode(
     users?: unknown[];
     oidc?: Record<string, unknown>;
     sessionPolicies?: unknown[];
+    transferPolicies?: unknown[];
   } = {},
 ): Promise<TestNode> {
   const stateDir = mkdtempSync(join(tmpdir(), 'holdfast-test-'));
@@ -59,6 +60,7 @@ export async function startNode(
     ],
     ...(overrides.oidc ? { oidc: overrides.oidc } : {}),
     ...(overrides.sessionPolicies ? { sessionPolicies: overrides.sessionPolicies } : {}),
+    ...(overrides.transferPolicies ? { transferPolicies: overrides.transferPolicies } : {}),
     apps,
     // Homes of 64 MiB, not the default 1 GiB: each home's space is taken from the disk
     // when its session starts, and test files run sessions side by side.

@@ -2,6 +2,7 @@
 //   holdfast node --config FILE | --demo [--host H] [--port N]
 //   holdfast user hash [--password-stdin]
 //   holdfast connect --broker URL --user NAME --app ID [--password-stdin]
+//   holdfast cp [--broker URL --user NAME] (--app ID | --session ID) :REMOTE LOCAL
 //   holdfast status --broker URL [--user NAME] [--json]
 //   holdfast node drain|undrain NAME --broker URL [--user NAME]
 //   holdfast cluster --nodes N [--base-port P]
@@ -15,6 +16,7 @@ import { ConfigError, loadConfigFile } from '../config/load.js';
 import { BrokerNode } from '../node.js';
 import { readPassword } from './password-prompt.js';
 import { connect } from './connect.js';
+import { runCopy } from './copy.js';
 import { runDrain, runResetSecondFactor, runRevoke, runStatus } from './status.js';
 import { runCluster } from './cluster.js';
 import { runCertDev } from './cert.js';
@@ -51,6 +53,11 @@ const USAGE = `Usage:
   holdfast connect --broker URL --user NAME --attach [--app ID | --session ID]
                                         carry on in a running session (the newest,
                                         or of that app, or that one) in this terminal
+  holdfast cp [--broker URL --user NAME] (--app ID | --session ID) :REMOTE LOCAL
+                                        download a file from a running session's home
+                                        (LOCAL "-": standard output); resumes after a
+                                        dropped connection. Uploading (LOCAL :REMOTE)
+                                        is not built yet. holdfast cp --help: more
   holdfast cert dev [--out DIR] [--name HOST]… [--days N] [--force]
                                         a self-signed certificate and key for node.tls
                                         (a lab or a laptop); prints the pin clients trust
@@ -72,6 +79,8 @@ export async function main(argv: string[]): Promise<number> {
       break;
     case 'connect':
       return runConnect(rest);
+    case 'cp':
+      return runCopy(rest);
     case 'status':
       return runStatus(rest);
     case 'cluster':

@@ -3,7 +3,7 @@
 // errors where they are written.
 import type { z } from 'zod';
 
-/** A rule that names apps, people and groups: an entitlement or a session policy. */
+/** A rule that names apps, people and groups: an entitlement, a session or a transfer policy. */
 interface Naming {
   apps: string[];
   users: string[];
@@ -20,6 +20,7 @@ interface Raw {
   sandboxProfiles: Record<string, unknown>;
   entitlements: Naming[];
   sessionPolicies: Naming[];
+  transferPolicies: Naming[];
 }
 
 /** Names that point at nothing are config errors, reported where they are written. */
@@ -64,8 +65,8 @@ export function checkReferences(config: Raw, ctx: z.RefinementCtx): void {
     }
   });
   const groups = new Set(config.users.flatMap((user) => user.groups));
-  // Entitlements and session policies name apps, users and groups alike.
-  const named = (section: 'entitlements' | 'sessionPolicies', i: number, rule: Naming) => {
+  // Entitlements and policies name apps, users and groups alike.
+  const named = (section: 'entitlements' | 'sessionPolicies' | 'transferPolicies', i: number, rule: Naming) => {
     rule.apps.forEach((app, j) => {
       if (!apps.has(app)) ctx.addIssue({ code: 'custom', path: [section, i, 'apps', j], message: `app "${app}" is not in the catalog (apps:)` });
     });
@@ -78,4 +79,5 @@ export function checkReferences(config: Raw, ctx: z.RefinementCtx): void {
   };
   config.entitlements.forEach((entitlement, i) => named('entitlements', i, entitlement));
   config.sessionPolicies.forEach((policy, i) => named('sessionPolicies', i, policy));
+  config.transferPolicies.forEach((policy, i) => named('transferPolicies', i, policy));
 }

@@ -2,6 +2,7 @@
 // from a value that passed this schema; nothing reads the YAML directly.
 import { z } from 'zod';
 import { checkReferences } from './references.js';
+import { TransferPolicy } from './transfer-policy.js';
 
 const ident = z
   .string()
@@ -337,6 +338,8 @@ export const NodeConfig = z
     entitlements: z.array(Entitlement).default([]),
     /** Hold, idle and maximum-length limits per app or group; the first that matches a session applies. */
     sessionPolicies: z.array(SessionPolicy).default([]),
+    /** Whether files may be downloaded from sessions, and how large, per app or group (transfer-policy.ts); the first that matches applies. */
+    transferPolicies: z.array(TransferPolicy).default([]),
   })
   .strict()
   .superRefine(checkReferences);

@@ -18,7 +18,28 @@ import type { EndReason } from '../session/end-reason.js';
 import type { SandboxInfo } from '../host/sandbox-host.js';
 import type { NodeRecord, VersionedSession } from '../cluster/records.js';
 export type { ResumePoint, SessionPeer } from '../session/peer.js';
-import type { AppDivergence, ClusterEventInfo, DrainStateInfo, SessionSummary, Thumbnail } from '../../shared/protocol/index.js';
+import type { Readable } from 'node:stream';
+import type { AppDivergence, ClusterEventInfo, DrainStateInfo, FileListing, SessionSummary, Thumbnail } from '../../shared/protocol/index.js';
+
+/** A regular file in a session's home, ready to be read (host/home-files.ts). */
+export interface SessionFile {
+  readonly name: string;
+  readonly size: number;
+  /** ms since the epoch. */
+  readonly modifiedAt: number;
+  /** Changes whenever the file's content may have: the download's ETag. */
+  readonly version: string;
+  /** `length` bytes from `offset`; the stream errors (SessionFileError) if the file changes meanwhile. */
+  read(offset: number, length: number): Readable;
+}
+
+/** A session's home as its person reads it; refusals are SessionFileErrors (shared/protocol/files.ts). */
+export interface SessionFiles {
+  /** A folder ('' for the home). */
+  list(path: string): Promise<FileListing>;
+  /** A regular file, to read. */
+  file(path: string): Promise<SessionFile>;
+}
 
 /** A session primary on this node, as its client's connection sees it. */
 export interface StreamedSession {
@@ -39,6 +60,8 @@ export interface StreamedSession {
   end(reason: EndReason): void;
   /** A small picture of what it shows (docs/protocol.md#session-thumbnails); null while there is none. */
   thumbnail(): Promise<Thumbnail | null>;
+  /** Its person's files (docs/protocol.md#session-files). */
+  readonly homeFiles: SessionFiles;
   /** Each of these answers null, or what was wrong with the frame (the connection closes). */
   input(seq: number, data: Uint8Array): string | null;
   viewer(data: Uint8Array): string | null;

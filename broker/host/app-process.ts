@@ -17,6 +17,7 @@ import type { SandboxHost } from './sandbox-host.js';
 import type { SessionLimits } from './limits.js';
 import { LockstepClock } from './lockstep-clock.js';
 import { HomeDigest } from './home-digest.js';
+import { HomeFiles } from './home-files.js';
 import type { SessionHome } from './home-volume.js';
 
 export interface AppExit {
@@ -100,6 +101,8 @@ export class AppProcess {
   private readonly files: HomeDigest;
   /** Its home: a volume with the profile's quota (home-volume.ts), or a plain directory. */
   private readonly home: SessionHome;
+  /** The person's files, read from inside the sandbox's view (home-files.ts). */
+  readonly homeFiles: HomeFiles;
 
   constructor(options: AppProcessOptions) {
     this.options = options;
@@ -207,6 +210,7 @@ export class AppProcess {
     });
     // A home volume is mounted in the launcher's namespace only: read through its process.
     this.files = new HomeDigest(this.home.readPath(this.term.pid));
+    this.homeFiles = new HomeFiles({ launcherPid: () => (this.gone ? null : this.term.pid) });
     // The shim tells the person's input by the terminal it arrives on.
     if (this.clock) {
       const pts = (this.term as unknown as { _pty?: string })._pty;

@@ -7,6 +7,7 @@ import type { AppExit, AppProcessOptions, LockstepOptions } from './app-process.
 import type { Screens } from './screens.js';
 import type { SandboxHost } from './sandbox-host.js';
 import type { Thumbnail } from '../../shared/protocol/index.js';
+import type { HomeFiles } from './home-files.js';
 
 export interface Display {
   readonly kind: 'terminal' | 'rfb';
@@ -34,6 +35,8 @@ export interface Display {
   thumbnail(): Promise<Thumbnail | null>;
   /** A digest of the app's files (its home), to compare replicas; null if too large to compare. */
   homeDigest(): Promise<string | null>;
+  /** The app's home as its person reads it (listings, downloads), from inside the sandbox's view. */
+  readonly homeFiles: HomeFiles;
   /** A client attached: from here on the stream is its own (RFB: a fresh viewer stream). */
   attachViewer(): void;
   /** The client went: stop streaming to it. */

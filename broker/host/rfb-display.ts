@@ -17,6 +17,7 @@ import { dirname } from 'node:path';
 import { OUTPUT_HEADER, RfbClientParser, RfbType, checkInputMessage, withoutExtendedClipboard, type Thumbnail } from '../../shared/protocol/index.js';
 import { sleep } from '../sleep.js';
 import { AppProcess } from './app-process.js';
+import type { HomeFiles } from './home-files.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
 import { RfbViewer } from './rfb-viewer.js';
 import { imageThumbnail } from './thumbnail.js';
@@ -114,6 +115,10 @@ export class RfbDisplay implements Display {
 
   homeDigest(): Promise<string | null> {
     return this.process.homeDigest();
+  }
+
+  get homeFiles(): HomeFiles {
+    return this.process.homeFiles;
   }
 
   setClock(timeUs: number): void {

@@ -14,6 +14,8 @@ import { TITLE_FILE, TITLE_SCRIPT_PATH } from './window-title.js';
 
 export const SANDBOX_USER = 'user';
 export const SANDBOX_HOME = '/home/user';
+/** The app's user and group inside the sandbox (its host uid is the session's own: sandbox-uids.ts). */
+export const SANDBOX_UID = 1000;
 export const SANDBOX_HOSTNAME = 'holdfast';
 
 /** /etc entries an ordinary program needs; shadow, sudoers, ssh keys and the like are absent. */
@@ -144,7 +146,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   const args = ['--die-with-parent', '--unshare-all', '--unshare-user', '--as-pid-1', '--hostname', SANDBOX_HOSTNAME];
   if (profile.network) args.push('--share-net');
   if (spec.disableUserns) args.push('--disable-userns');
-  args.push('--uid', '1000', '--gid', '1000');
+  args.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID));
   // Every host path bound from here on is bound at its real location (symlinks
   // resolved now, so a link swapped later changes nothing), and that real location is
   // what is checked against the node's own files below.

@@ -1,6 +1,7 @@
 // A terminal app's display: the app on a PTY, its output streamed as it comes and fed
 // to a headless terminal (the screen worker) for snapshots and hashes.
 import { AppProcess } from './app-process.js';
+import type { HomeFiles } from './home-files.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
 import type { Thumbnail } from '../../shared/protocol/index.js';
 
@@ -53,6 +54,10 @@ export class TerminalDisplay implements Display {
 
   homeDigest(): Promise<string | null> {
     return this.process.homeDigest();
+  }
+
+  get homeFiles(): HomeFiles {
+    return this.process.homeFiles;
   }
 
   setClock(timeUs: number, inputBytes: number): void {

@@ -3,7 +3,8 @@
 // are settled once, when the session is launched, from the node's sessionPolicies, and
 // travel with the session (its record, its replicas): a failover or a config reload
 // changes no running session's deadlines.
-import type { NodeConfig, SessionPolicy } from '../config/schema.js';
+import type { NodeConfig } from '../config/schema.js';
+import { matches, type PolicyPerson } from '../config/policy-match.js';
 
 export interface SessionLimits {
   /** How long the session waits for a client after its connection is lost. */
@@ -16,20 +17,8 @@ export interface SessionLimits {
   warnSeconds: number;
 }
 
-/** The person a session runs for, as policies match them. */
-export interface PolicyPerson {
-  name: string;
-  groups: readonly string[];
-}
-
 /** The schema's default warnMinutes, for sessions no policy covers. */
 const DEFAULT_WARN_SECONDS = 5 * 60;
-
-export function matches(policy: Pick<SessionPolicy, 'apps' | 'users' | 'groups'>, appId: string, person: PolicyPerson): boolean {
-  if (policy.apps.length > 0 && !policy.apps.includes(appId)) return false;
-  if (policy.users.length === 0 && policy.groups.length === 0) return true;
-  return policy.users.includes(person.name) || policy.groups.some((group) => person.groups.includes(group));
-}
 
 /**
  * The limits of `appId` launched for `person`. The first matching policy decides, as a

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import type { AppExit } from '../host/app-process.js';
 import type { Display } from '../host/display.js';
+import type { HomeFiles } from '../host/home-files.js';
 import { RfbDisplay } from '../host/rfb-display.js';
 import type { Screens } from '../host/screens.js';
 import type { SandboxHost } from '../host/sandbox-host.js';
@@ -224,6 +225,11 @@ export class Session {
 
   get pid(): number {
     return this.display.pid;
+  }
+
+  /** Its person's files (host/home-files.ts). */
+  get homeFiles(): HomeFiles {
+    return this.display.homeFiles;
   }
 
   get attached(): boolean {

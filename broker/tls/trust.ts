@@ -186,6 +186,35 @@ export function request(url: string, init: RequestInit, trust: Trust = SYSTEM_TR
   });
 }
 
+/**
+ * An HTTP(S) GET or HEAD whose answer is streamed, not gathered (a file passed from one
+ * node to another, or to the CLI): resolves with the reply once its head has come,
+ * within `timeoutMs`; its body then flows as the caller reads it, and a connection
+ * quiet for `idleMs` is cut (the body errors). The caller reads the reply to its end
+ * or destroys it.
+ */
+export function requestStream(url: string, init: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; timeoutMs: number; idleMs: number }, trust: Trust = SYSTEM_TRUST): Promise<IncomingMessage> {
+  const target = new URL(url);
+  const options = { method: init.method ?? 'GET', headers: { ...init.headers } };
+  return new Promise((resolve, reject) => {
+    const outgoing =
+      target.protocol === 'https:'
+        ? httpsRequest(target, { ...options, createConnection: secureConnector(trust) as unknown as RequestOptions['createConnection'] }, onReply)
+        : httpRequest(target, options, onReply);
+    const deadline = setTimeout(() => outgoing.destroy(new Error(`no answer within ${init.timeoutMs / 1000} s`)), init.timeoutMs);
+    outgoing.setTimeout(init.idleMs, () => outgoing.destroy(new Error(`the connection was quiet for ${init.idleMs / 1000} s`)));
+    function onReply(reply: IncomingMessage) {
+      clearTimeout(deadline);
+      resolve(reply);
+    }
+    outgoing.on('error', (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    });
+    outgoing.end();
+  });
+}
+
 /** `request`, with the answer parsed as JSON (null when it is not JSON). */
 export async function requestJson(url: string, init: RequestInit, trust: Trust = SYSTEM_TRUST): Promise<JsonReply> {
   const reply = await request(url, { ...init, headers: { accept: 'application/json', ...init.headers } }, trust);

@@ -182,7 +182,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
 
   const open = (appId: string, name: string, display: SessionTab['display'], stream: SessionStream) => {
     const key = `s${nextKey++}`;
-    setSessions((all) => [...all, { key, name, appId, display, stream, actions: actionsFor(key) }]);
+    setSessions((all) => [...all, { key, name, appId, display, stream, client, actions: actionsFor(key) }]);
     setActive(key);
     setEnded(null);
     // A kiosk goes back to its launcher when an app ends, never to an ended tab.

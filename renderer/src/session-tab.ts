@@ -2,7 +2,7 @@
 // RfbView inside a SessionFrame. It lives apart from App.tsx so that App and the
 // components that draw a tab both import it, and neither imports the other back.
 import type { AppInfo } from '../../shared/protocol/index.js';
-import type { SessionStream } from '../../shared/core/index.js';
+import type { HoldfastClient, SessionStream } from '../../shared/core/index.js';
 
 export interface SessionTab {
   key: string;
@@ -11,6 +11,8 @@ export interface SessionTab {
   /** terminal: xterm.js; rfb: noVNC. */
   display: AppInfo['display'];
   stream: SessionStream;
+  /** The signed-in client, for the broker's HTTP API about this session (its files). */
+  client: HoldfastClient;
   /** What a person can do with the tab, whatever draws it (App supplies them). */
   actions: SessionActions;
   /** The app's own title for its window (a terminal's OSC 0/2), once it set one: the tab shows it. */

@@ -6,3 +6,4 @@ export * from './rfb.js';
 export * from './admin.js';
 export * from './sign-in-methods.js';
 export * from './thumbnail.js';
+export * from './files.js';

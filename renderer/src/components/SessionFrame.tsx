@@ -9,6 +9,7 @@ import type { SessionTab } from '../session-tab.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { SessionNotice } from './SessionNotice.js';
 import { ChordKeys } from './KeyboardSettings.js';
+import { FilesPanel } from './FilesPanel.js';
 
 export function useView(tab: SessionTab): SessionView {
   const [view, setView] = useState(tab.stream.view);
@@ -74,6 +75,7 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
           <span className="muted hint">
             <ChordKeys keys={escapeKeys} /> back to the tabs
           </span>
+          {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} />}
           <button className="quiet" onClick={() => setConfirming(true)}>
             End session
           </button>
