@@ -8,11 +8,10 @@
 // administrator turned downloads off, the panel says so and offers no Download.
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { type Browser, type BrowserContext, type Download, type Locator, type Page, type Request, type Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../broker/auth/password.js';
@@ -21,7 +20,7 @@ import { silentLogger } from '../broker/log.js';
 import { BrokerNode } from '../broker/node.js';
 import { TEST_PROFILE } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
-import { axeViolations, launchChromium, signIn, terminalRows, typeLine } from './page.js';
+import { axeViolations, bundleWebClient, launchChromium, signIn, terminalRows, typeLine } from './page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -115,18 +114,7 @@ async function newPage(url: string): Promise<Page> {
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   web = mkdtempSync(join(tmpdir(), 'holdfast-e2e-files-web-'));
-  await build({
-    entryPoints: { app: join(root, 'renderer/src/main.tsx') },
-    outdir: web,
-    bundle: true,
-    platform: 'browser',
-    target: ['chrome120'],
-    format: 'esm',
-    jsx: 'automatic',
-    loader: { '.woff2': 'file', '.svg': 'dataurl' },
-    logLevel: 'error',
-  });
-  cpSync(join(root, 'renderer/index.html'), join(web, 'index.html'));
+  await bundleWebClient(web);
   browser = await launchChromium();
   // The page reaches the node through a proxy that can cut every connection at once.
   proxy = await PacedProxy.start(Number(new URL(await startNode()).port));

@@ -4,11 +4,10 @@
 // left running shows a live picture of its screen (its terminal's rows), when it
 // started and when it was last used; the list puts the last used first; the pictures
 // are asked for only while the launcher is in front and the page visible.
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../broker/auth/password.js';
@@ -17,7 +16,7 @@ import { silentLogger } from '../broker/log.js';
 import { BrokerNode } from '../broker/node.js';
 import { TEST_PROFILE } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
-import { axeViolations, launchChromium, signIn, terminalRows, typeLine } from './page.js';
+import { axeViolations, bundleWebClient, launchChromium, signIn, terminalRows, typeLine } from './page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -33,18 +32,7 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   stateDir = mkdtempSync(join(tmpdir(), 'holdfast-e2e-running-'));
   const web = join(stateDir, 'web');
-  await build({
-    entryPoints: { app: join(root, 'renderer/src/main.tsx') },
-    outdir: web,
-    bundle: true,
-    platform: 'browser',
-    target: ['chrome120'],
-    format: 'esm',
-    jsx: 'automatic',
-    loader: { '.woff2': 'file', '.svg': 'dataurl' },
-    logLevel: 'error',
-  });
-  cpSync(join(root, 'renderer/index.html'), join(web, 'index.html'));
+  await bundleWebClient(web);
   const config = NodeConfig.parse({
     node: { name: 'test-node', listen: { host: '127.0.0.1', port: 0 }, stateDir },
     users: [{ name: 'ann', passwordHash: await hashPassword('ann-pw', { N: 1024, r: 8, p: 1 }), groups: ['staff'] }],

@@ -4,11 +4,10 @@
 // ends Python after 20 idle seconds, warned 10 s before. The person sees the warning at
 // the top of the pane, counting down; a key makes it go and keeps the session; left
 // alone, the session ends and the pane says why.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../broker/auth/password.js';
@@ -17,7 +16,7 @@ import { silentLogger } from '../broker/log.js';
 import { BrokerNode } from '../broker/node.js';
 import { TEST_PROFILE } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
-import { axeViolations, launchChromium, signIn, terminalRows, typeLine } from './page.js';
+import { axeViolations, bundleWebClient, launchChromium, signIn, terminalRows, typeLine } from './page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
@@ -30,18 +29,7 @@ let page: Page;
 beforeAll(async () => {
   stateDir = mkdtempSync(join(tmpdir(), 'holdfast-e2e-policies-'));
   const web = join(stateDir, 'web');
-  await build({
-    entryPoints: { app: join(root, 'renderer/src/main.tsx') },
-    outdir: web,
-    bundle: true,
-    platform: 'browser',
-    target: ['chrome120'],
-    format: 'esm',
-    jsx: 'automatic',
-    loader: { '.woff2': 'file', '.svg': 'dataurl' },
-    logLevel: 'error',
-  });
-  cpSync(join(root, 'renderer/index.html'), join(web, 'index.html'));
+  await bundleWebClient(web);
   const config = NodeConfig.parse({
     node: { name: 'test-node', listen: { host: '127.0.0.1', port: 0 }, stateDir },
     users: [{ name: 'ann', passwordHash: await hashPassword('ann-pw', { N: 1024, r: 8, p: 1 }), groups: ['staff'] }],

@@ -1,10 +1,34 @@
 // What a person sees on the web client's page, read the way they read it: by
 // accessible names and the terminal's visible rows (Playwright, Debian's Chromium).
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import axe from 'axe-core';
+import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's Chromium as the tests run it: headless, and quiet (nothing leaves this machine). */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/**
+ * The web client, bundled from this tree into `dir` (a test's own directory, so the
+ * shared dist/ is left alone), with its index.html: a node's webRoot.
+ */
+export async function bundleWebClient(dir: string): Promise<void> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  await build({
+    entryPoints: { app: join(root, 'renderer/src/main.tsx') },
+    outdir: dir,
+    bundle: true,
+    platform: 'browser',
+    target: ['chrome120'],
+    format: 'esm',
+    jsx: 'automatic',
+    loader: { '.woff2': 'file', '.svg': 'dataurl' },
+    logLevel: 'error',
+  });
+  cpSync(join(root, 'renderer/index.html'), join(dir, 'index.html'));
+}
 
 export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
