@@ -13,7 +13,8 @@ import { Catalog } from './catalog.js';
 import type { NodeConfig } from './config/schema.js';
 import { ClientConnection } from './gateway/client-connection.js';
 import type { NodeContext } from './gateway/context.js';
-import { plain, serveStatic } from './gateway/static-files.js';
+import { plain } from './gateway/static-files.js';
+import { httpRoutes } from './gateway/http-routes.js';
 import { createLogger, levelFromEnv, type Logger } from './log.js';
 import { noAudit, openAuditLog } from './audit.js';
 import { REVOKED, Revocations } from './auth/revocations.js';
@@ -28,10 +29,6 @@ import { PeerHub } from './cluster/peers.js';
 import { PEER_PATH } from './cluster/peer-protocol.js';
 import { createControlPlane } from './control-plane/index.js';
 import { LOCAL_SUBPROTOCOL } from './gateway/tunnel.js';
-import { adminHandler } from './gateway/admin-api.js';
-import { isThumbnailCall, thumbnailHandler } from './gateway/thumbnail-api.js';
-import { filesHandler, isFilesCall } from './gateway/files-api.js';
-import { UPDATES_PATH, serveUpdateFeed } from './gateway/update-feed.js';
 import { METRICS_CONTENT_TYPE, NodeMetrics } from './metrics.js';
 import { TimedControlPlane } from './control-plane/timed.js';
 import { VERSION } from './version.js';
@@ -157,30 +154,16 @@ export class BrokerNode {
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
-    const handler = (request: IncomingMessage, response: ServerResponse) => {
-      // The admin API takes POSTs (drain, move, end), and so does the kept sign-in; everything else is read-only.
-      if (isThumbnailCall(request.url)) return void thumbnailHandler(this.ctx, request, response);
-      if (isFilesCall(request.url)) return void filesHandler(this.ctx, request, response);
-      if (request.url?.startsWith('/api/')) return void adminHandler(this.ctx, request, response);
-      if (KeptSignIn.handles((request.url ?? '').split('?')[0]!)) {
-        if (!this.ready) return plain(response, 503, 'The node is starting; try again in a moment.');
-        return void this.kept.handle(request, response).catch((error: unknown) => {
-          this.ctx.log.error('kept sign-in failed', { error: String(error) });
-          if (!response.headersSent) plain(response, 500, 'The node could not answer; sign in with your password.');
-        });
-      }
-      if (request.method !== 'GET' && request.method !== 'HEAD') return plain(response, 405, 'Method not allowed.');
-      // Ready once the node has joined its cluster (it knows its peers and holds a lease).
-      if (request.url === '/healthz') return this.ready ? plain(response, 200, 'ok') : plain(response, 503, 'starting');
-      if (request.url === '/metrics' && config.node.metrics) return void this.serveMetrics(response);
-      if (request.url?.startsWith(UPDATES_PATH)) return serveUpdateFeed(config.node.updatesDir, request, response);
-      if (OidcRoutes.handles((request.url ?? '').split('?')[0]!)) {
-        if (!this.ready) return plain(response, 503, 'The node is starting; try again in a moment.');
-        return void this.oidc.handle(request, response);
-      }
-      const others = this.cluster ? this.cluster.brokerUrls().slice(1) : [];
-      serveStatic(options.webRoot, request, response, others);
-    };
+    const handler = httpRoutes({
+      ctx: this.ctx,
+      kept: this.kept,
+      oidc: this.oidc,
+      ready: () => this.ready,
+      metrics: config.node.metrics ? (response) => this.serveMetrics(response) : null,
+      updatesDir: config.node.updatesDir,
+      webRoot: options.webRoot,
+      otherBrokers: () => (this.cluster ? this.cluster.brokerUrls().slice(1) : []),
+    });
     this.http = this.tls ? createTlsServer({ cert: this.tls.cert, key: this.tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
     if (this.tls) this.metrics.certificateExpiry(this.tls.notAfter);
     this.http.on('upgrade', (request, socket, head) => void this.upgrade(request, socket, head));
