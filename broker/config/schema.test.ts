@@ -2,18 +2,10 @@
 // written (parseConfig adds the file and line), and nothing half-valid gets through.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load.js';
+import { CONFIG_BASE, configProblems } from '../../support/config-text.js';
 
-const hash = 'scrypt$16384$8$1$c2FsdA==$aGFzaA==';
-const base = `users:\n  - name: ann\n    passwordHash: ${hash}\n    groups: [staff]\napps:\n  - id: shell\n    name: Shell\n    command: /bin/bash\n`;
-
-function problems(text: string): string {
-  try {
-    parseConfig(text, 'n.yaml');
-  } catch (error) {
-    return (error as Error).message;
-  }
-  return '';
-}
+const base = CONFIG_BASE;
+const problems = configProblems;
 
 describe('oidc: in the node config', () => {
   it('fills the defaults: scopes, claims, who may sign in', () => {

@@ -2,19 +2,11 @@
 // written, and the first matching policy deciding as a whole.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load.js';
+import { CONFIG_BASE, configProblems } from '../../support/config-text.js';
 import { DEFAULT_TRANSFER_RULES, transferRulesFor } from './transfer-policy.js';
 
-const hash = 'scrypt$16384$8$1$c2FsdA==$aGFzaA==';
-const base = `users:\n  - name: ann\n    passwordHash: ${hash}\n    groups: [staff]\napps:\n  - id: shell\n    name: Shell\n    command: /bin/bash\n`;
-
-function problems(text: string): string {
-  try {
-    parseConfig(text, 'n.yaml');
-  } catch (error) {
-    return (error as Error).message;
-  }
-  return '';
-}
+const base = CONFIG_BASE;
+const problems = configProblems;
 
 describe('transferPolicies: in the node config', () => {
   it('lets everyone download files of up to 2 GiB by default, and fills a policy’s defaults', () => {
