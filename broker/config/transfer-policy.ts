@@ -1,10 +1,10 @@
 // Which files may leave a session, for some apps and people (docs/operations.md,
-// "File transfer policies"): whether its person may download from it, and how large a
-// file may be. Like sessionPolicies, the first policy that matches decides as a whole
-// (a field it leaves out takes the default, never a later policy's value). Unlike
-// them it is read when a file is asked for, not settled at launch: a reload (SIGHUP)
-// applies to running sessions at once. Upload and printing switches come with those
-// features.
+// "File transfer policies"): whether its person may download from it, upload into it
+// and receive what its app prints, and how large a file may be. Like sessionPolicies,
+// the first policy that matches decides as a whole (a field it leaves out takes the
+// default, never a later policy's value). Unlike them it is read when a file or a
+// print job comes, not settled at launch: a reload (SIGHUP) applies to running
+// sessions at once.
 import { z } from 'zod';
 import { matches, type PolicyPerson } from './policy-match.js';
 
@@ -19,7 +19,11 @@ export const TransferPolicy = z
     groups: z.array(ident).default([]),
     /** Whether the person may download files from the session's home. */
     download: z.boolean().default(true),
-    /** The largest file that may be downloaded, in MiB. */
+    /** Whether the person may upload files into the session's home. */
+    upload: z.boolean().default(true),
+    /** Whether what the session's app prints reaches the person (as a PDF). */
+    print: z.boolean().default(true),
+    /** The largest file that may be downloaded or uploaded, in MiB. */
     maxFileMiB: z.number().int().min(1).max(1_048_576).default(2048),
   })
   .strict();
@@ -28,12 +32,14 @@ export type TransferPolicy = z.infer<typeof TransferPolicy>;
 /** What a transfer may do: the first matching policy's switches, or the defaults. */
 export interface TransferRules {
   download: boolean;
+  upload: boolean;
+  print: boolean;
   maxFileMiB: number;
 }
 
-export const DEFAULT_TRANSFER_RULES: TransferRules = { download: true, maxFileMiB: 2048 };
+export const DEFAULT_TRANSFER_RULES: TransferRules = { download: true, upload: true, print: true, maxFileMiB: 2048 };
 
 export function transferRulesFor(policies: readonly TransferPolicy[], appId: string, person: PolicyPerson): TransferRules {
   const policy = policies.find((p) => matches(p, appId, person));
-  return policy ? { download: policy.download, maxFileMiB: policy.maxFileMiB } : DEFAULT_TRANSFER_RULES;
+  return policy ? { download: policy.download, upload: policy.upload, print: policy.print, maxFileMiB: policy.maxFileMiB } : DEFAULT_TRANSFER_RULES;
 }
