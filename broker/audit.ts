@@ -28,6 +28,8 @@ export type AuditEvent =
   | 'session.restart'
   | 'session.move'
   | 'session.download'
+  | 'session.upload'
+  | 'session.print'
   | 'admin.drain'
   | 'admin.undrain'
   | 'admin.move'
@@ -54,6 +56,14 @@ export interface AuditFields {
   bytes?: number;
   offset?: number;
   sha256?: string;
+  /** A print job: the pages of its PDF, when they could be counted. */
+  pages?: number;
+  /** An upload: its id in the session, and the size announced (null: not known in advance). */
+  upload?: number;
+  size?: number | null;
+  /** A download of a selection as a zip: the paths chosen and the files that went into it (`bytes` and `sha256`: the zip's). */
+  paths?: string[];
+  files?: number;
 }
 
 export interface AuditLog {

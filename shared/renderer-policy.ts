@@ -31,7 +31,8 @@ export function rendererCsp(connect: readonly string[]): string {
     connect.length > 0 ? `connect-src ${connect.join(' ')}` : "connect-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
-    "frame-src 'none'",
+    // A PDF the session's app printed is loaded into a hidden frame (an object URL) to be printed.
+    "frame-src blob:",
     "object-src 'none'",
     "frame-ancestors 'none'",
   ].join('; ');

@@ -95,6 +95,8 @@ export interface ClusterOptions {
   tag?: string;
   /** With node.tls: what the harness trusts to reach the nodes over https. */
   trust?: Trust;
+  /** Sandbox profiles over the test's small default (TEST_PROFILE): e.g. a larger home. */
+  sandboxProfiles?: Record<string, unknown>;
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
@@ -127,7 +129,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       cluster: { controlPlane: { kind: 'etcd', endpoints: etcd.endpoints }, leaseTtlMs: 2000, keepAliveMs: 500, sharedDir: join(dir, 'shared'), ...options.cluster },
       users,
       apps,
-      sandboxProfiles: { default: TEST_PROFILE },
+      sandboxProfiles: { default: TEST_PROFILE, ...options.sandboxProfiles },
       entitlements: [
         { groups: ['staff'], apps: apps.map((a) => (a as { id: string }).id) },
         { users: ['bob'], apps: ['python'] },

@@ -1,7 +1,7 @@
 // `holdfast cp` in tmux as a person would run it (issue 23, download): a file from their
 // running Shell session to a local file and to standard output, a dropped connection
 // resumed where it stopped, and every failure a message and a non-zero exit — a path
-// out of the home, the upload direction (not built yet), an app with two sessions. The
+// out of the home, an app with two sessions (uploads: test/uploads-cli.test.ts). The
 // CLI is this tree's, bundled for this file (the shared dist/ is left alone).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -99,18 +99,13 @@ describe('holdfast cp in a terminal', () => {
     }
   }, 40_000);
 
-  it('fails with a message and a non-zero exit: out of the home, uploading, missing, ambiguous', async () => {
+  it('fails with a message and a non-zero exit: out of the home, missing, ambiguous', async () => {
     run(`HOLDFAST_PASSWORD=ann-pw node ${bundled.cli} cp --broker ${t.url} --user ann --app shell :../../etc/passwd ${out}/y`);
     let text = await waitForScreen(/CLI-EXIT=\d+/);
     expect(text).toContain('holdfast cp: That path leaves your home folder; give a path inside it (relative to it, without "..").');
     expect(text).toContain('CLI-EXIT=1');
     expect(existsSync(join(out, 'y'))).toBe(false);
     expect(readdirSync(out).filter((f) => f.endsWith('.part'))).toEqual([]);
-
-    run(`node ${bundled.cli} cp --broker ${t.url} --user ann --app shell ${out}/x :x`);
-    text = await waitForScreen(/CLI-EXIT=\d+/);
-    expect(text).toContain('holdfast cp: uploading (LOCAL :REMOTE) is not built yet; only downloads (:REMOTE LOCAL) are');
-    expect(text).toContain('CLI-EXIT=2');
 
     run(`HOLDFAST_PASSWORD=ann-pw node ${bundled.cli} cp --broker ${t.url} --user ann --app shell :nothing.txt ${out}/z`);
     text = await waitForScreen(/CLI-EXIT=\d+/);

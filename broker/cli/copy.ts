@@ -1,10 +1,9 @@
 // `holdfast cp`: a file from a running session's home to this machine
-// (docs/protocol.md#session-files). The session's side is written `:PATH`, relative to
+// (docs/protocol.md#session-files), or from this machine into it (copy-upload.ts). The session's side is written `:PATH`, relative to
 // its home, as `kubectl cp` and `docker cp` write a container's; LOCAL `-` is standard
 // output. A download whose connection drops resumes where it stopped — Range, on
 // condition that the file is still the version it started (If-Range with its ETag), so
 // the result is never a splice of two versions — a bounded number of times in a row.
-// Uploading (LOCAL :REMOTE) is refused with a clear message until it is built.
 import { once } from 'node:events';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -16,6 +15,7 @@ import { FilesErrorSchema, type SessionSummary } from '../../shared/protocol/ind
 import { requestStream, type Trust } from '../tls/trust.js';
 import { sleep } from '../sleep.js';
 import { nodeSocketFactoryWith } from './connect.js';
+import { uploadFile } from './copy-upload.js';
 import { readPassword } from './password-prompt.js';
 import { TRUST_OPTIONS, TRUST_USAGE, trustFrom } from './trust-options.js';
 
@@ -24,8 +24,10 @@ export const COPY_USAGE = `Usage:
       download REMOTE (a path in the session's home, after ":") to LOCAL: a file, a
       folder to put it in, or "-" for standard output. A dropped connection resumes
       where it stopped. --app: your one running session of that app.
-  holdfast cp … LOCAL :REMOTE
-      uploading: not built yet (exits with status 2).
+  holdfast cp [--broker URL --user NAME] (--app ID | --session ID) LOCAL :REMOTE
+      upload LOCAL (a file, or "-" for standard input) to REMOTE in the session's
+      home: a file name, or a folder to put it in (":" alone is the home). A dropped
+      connection, or a failover of the session, resumes where it stopped.
 Options: --broker and --user default to $HOLDFAST_BROKER and $HOLDFAST_USER; the
 password is asked for (or read from $HOLDFAST_PASSWORD, or --password-stdin).
 ${TRUST_USAGE}: trust a broker whose certificate this system does not.
@@ -82,10 +84,10 @@ async function copy(args: string[]): Promise<number> {
   const [source, target] = positionals as [string, string];
   const remote = (side: string) => side.startsWith(':');
   if (remote(source) && remote(target)) throw new CopyError('both sides start with ":"; one of them must be on this machine', 2);
-  if (remote(target)) throw new CopyError('uploading (LOCAL :REMOTE) is not built yet; only downloads (:REMOTE LOCAL) are', 2, false);
-  if (!remote(source)) throw new CopyError('mark the session\'s side with ":", as in holdfast cp --app ID :notes.txt ./notes.txt', 2);
-  const path = source.slice(1);
-  if (path.replace(/[/.]/g, '') === '') throw new CopyError('name a file after ":" (a path relative to the session\'s home)', 2);
+  if (!remote(source) && !remote(target)) throw new CopyError('mark the session\'s side with ":", as in holdfast cp --app ID :notes.txt ./notes.txt', 2);
+  const uploading = remote(target);
+  const path = (uploading ? target : source).slice(1);
+  if (!uploading && path.replace(/[/.]/g, '') === '') throw new CopyError('name a file after ":" (a path relative to the session\'s home)', 2);
   if ((values.app === undefined) === (values.session === undefined)) throw new CopyError('give --app ID (your running session of that app) or --session ID, one of them', 2);
   const broker = values.broker ?? process.env.HOLDFAST_BROKER;
   const user = values.user ?? process.env.HOLDFAST_USER;
@@ -102,6 +104,13 @@ async function copy(args: string[]): Promise<number> {
     await client.signIn(user, password);
     const session = choose(await client.listSessions(), values.app, values.session);
     const base = broker.replace(/\/+$/, '').replace(/^ws/, 'http');
+    if (uploading) {
+      const sent = await uploadFile({ base, sessionId: session.sessionId, local: source, remote: path, token: () => client.apiToken ?? '', trust, say: (line) => process.stderr.write(`holdfast cp: ${line}\n`) }).catch((error: unknown) => {
+        throw new CopyError(error instanceof Error ? error.message : String(error));
+      });
+      process.stderr.write(`holdfast cp: ${sent.path} is in the session's home (${sent.size} bytes, SHA-256 ${sent.sha256})\n`);
+      return 0;
+    }
     const url = `${base}/api/sessions/${encodeURIComponent(session.sessionId)}/files/content?path=${encodeURIComponent(path)}`;
     const sink = target === '-' ? stdoutSink() : await fileSink(target, basename(path));
     try {

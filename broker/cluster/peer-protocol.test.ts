@@ -44,4 +44,23 @@ describe('peer frames', () => {
     expect(entryFromJson(json)).toEqual({ ...entries[0], after: 120, data: Buffer.from('print(x)\r') });
     expect(PeerMessage.safeParse({ type: 'append', sessionId: 's', epoch: 0 }).success).toBe(false);
   });
+
+  it('carries an upload’s operations and bytes among the input, in APPEND and in JSON', () => {
+    const time = Date.UTC(2026, 11, 6) * 1000 + 5;
+    const bytes = Buffer.from([0, 1, 2, 255, 10, 13]);
+    const ops: LogEntry[] = [
+      { index: 9, seq: 0, data: null, cols: 0, rows: 0, file: { op: 'begin', upload: 9, path: 'dir/naïve\nname.txt', size: null } },
+      { index: 10, seq: 0, data: bytes, cols: 0, rows: 0, time, file: { op: 'chunk', upload: 9, offset: 2 ** 40 + 3 } },
+      { index: 11, seq: 42, data: Buffer.from('ls\r'), cols: 0, rows: 0 },
+      { index: 12, seq: 0, data: null, cols: 0, rows: 0, file: { op: 'end', upload: 9 } },
+      { index: 13, seq: 0, data: null, cols: 0, rows: 0, time, file: { op: 'abort', upload: 9, reason: 'cancelled' } },
+    ];
+    const append = decodePeerFrame(encodeAppend('s', 2, ops)) as { entries: LogEntry[] };
+    expect(append.entries.map((e) => ({ ...e, data: e.data ? [...e.data] : null }))).toEqual(ops.map((e) => ({ ...e, data: e.data ? [...e.data] : null })));
+    for (const entry of ops) expect(entryFromJson(entryToJson(entry))).toEqual({ ...entry, data: entry.data ? Buffer.from(entry.data) : null });
+    // A file entry whose fields do not parse is refused by name.
+    const frame = encodeAppend('s', 2, [ops[0]!]);
+    frame[frame.length - 3] = 0x7b; // '{' inside the JSON: no longer JSON
+    expect(decodePeerFrame(frame)).toBe('APPEND file entry has malformed fields');
+  });
 });

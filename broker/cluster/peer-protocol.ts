@@ -8,7 +8,26 @@ export const PEER_SUBPROTOCOL = 'holdfast.peer.v1';
 export const PEER_BEARER_PREFIX = 'holdfast.node.';
 export const PEER_PATH = '/peer';
 
-/** One entry of a session's input log: an input (client seq + bytes) or a resize. */
+/**
+ * A file operation in a session's log (an upload, docs/protocol.md#uploads): every
+ * replica applies it at the same point among the person's input, so every replica's
+ * home gets the same file. `upload` is the index of the upload's `begin` entry.
+ */
+export type FileOp =
+  /**
+   * Start writing a new file that will be put at `path` (relative to the home); `size`:
+   * null when not known in advance; `key`: the client's name for it, so a repeated
+   * request finds the upload it already began.
+   */
+  | { op: 'begin'; upload: number; path: string; size: number | null; key?: string }
+  /** The upload's bytes from `offset` (the entry's `data`). */
+  | { op: 'chunk'; upload: number; offset: number }
+  /** Every byte is in: the file takes its place. */
+  | { op: 'end'; upload: number }
+  /** Given up (cancelled, failed, abandoned): what was written goes. */
+  | { op: 'abort'; upload: number; reason: string };
+
+/** One entry of a session's input log: an input (client seq + bytes), a resize, or a file operation. */
 export interface LogEntry {
   index: number;
   /** The client's input sequence number; 0 for a resize. */
@@ -28,7 +47,16 @@ export interface LogEntry {
    * entry is applied (host/lockstep-clock.ts).
    */
   time?: number;
+  /** A file operation (an upload's bytes are in `data`); absent for inputs and resizes. */
+  file?: FileOp;
 }
+
+const FileOpSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('begin'), upload: z.number().int().min(1), path: z.string().min(1).max(4096), size: z.number().int().min(0).nullable(), key: z.string().max(64).optional() }),
+  z.object({ op: z.literal('chunk'), upload: z.number().int().min(1), offset: z.number().int().min(0) }),
+  z.object({ op: z.literal('end'), upload: z.number().int().min(1) }),
+  z.object({ op: z.literal('abort'), upload: z.number().int().min(1), reason: z.string().max(1024) }),
+]);
 
 const Entry = z.object({
   index: z.number().int().min(1),
@@ -38,6 +66,7 @@ const Entry = z.object({
   rows: z.number().int().min(0),
   after: z.number().int().min(0).optional(),
   time: z.number().int().min(0).optional(),
+  file: FileOpSchema.optional(),
 });
 
 const base = { sessionId: z.string().min(1).max(64), epoch: z.number().int().min(1) };
@@ -56,6 +85,12 @@ export const PeerMessage = z.discriminatedUnion('type', [
     /** The session's lockstep key (base64, 32 bytes): its replicas read randomness and the clock through the shim. */
     lockstepKey: z.string().optional(),
     entries: z.array(Entry),
+    /**
+     * The log's length when it was opened, when more entries than `entries` follow as
+     * APPEND and COMMIT frames (a log holding uploads is too large for one message):
+     * the standby says replica.opened once it has applied this many.
+     */
+    replay: z.number().int().min(0).optional(),
   }),
   z.object({ type: z.literal('replica.opened'), ...base, index: z.number().int().min(0) }),
   /** The receiver's epoch for this session is higher: the sender was superseded. */
@@ -81,11 +116,12 @@ export const PeerMessage = z.discriminatedUnion('type', [
 export type PeerMessage = z.infer<typeof PeerMessage>;
 
 export function entryToJson(entry: LogEntry): z.infer<typeof Entry> {
-  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after, time: entry.time };
+  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after, time: entry.time, file: entry.file };
 }
 
 export function entryFromJson(entry: z.infer<typeof Entry>): LogEntry {
-  return { ...entry, data: entry.data === null ? null : Buffer.from(entry.data, 'base64') };
+  const { file, ...rest } = entry;
+  return { ...rest, data: entry.data === null ? null : Buffer.from(entry.data, 'base64'), ...(file ? { file } : {}) };
 }
 
 // ---- binary frames: APPEND (primary → standby) and ACKED (standby → primary) ----------
@@ -109,31 +145,59 @@ function header(type: number, sessionId: string, epoch: number, extra: number): 
   return { frame, at: 6 + sid.length };
 }
 
+/** A file operation's header in APPEND: op (1), upload (4), offset (6), meta length (2), then the meta JSON and the bytes. */
+const FILE_OPS = ['begin', 'chunk', 'end', 'abort'] as const;
+const FILE_HEADER = 13;
+
+/** A file operation's fields beyond its op, upload and offset (begin's path and size, abort's reason), as JSON. */
+function fileMeta(file: FileOp): Buffer {
+  if (file.op === 'begin') return Buffer.from(JSON.stringify({ path: file.path, size: file.size, key: file.key }));
+  if (file.op === 'abort') return Buffer.from(JSON.stringify({ reason: file.reason }));
+  return Buffer.alloc(0);
+}
+
 export function encodeAppend(sessionId: string, epoch: number, entries: LogEntry[]): Buffer {
   let size = 2;
-  for (const entry of entries) size += 13 + (entry.data?.byteLength ?? 4) + (entry.time === undefined ? 0 : 8);
+  const metas = entries.map((entry) => (entry.file ? fileMeta(entry.file) : null));
+  entries.forEach((entry, i) => {
+    const file = metas[i] ? FILE_HEADER + metas[i].length : 0;
+    size += 13 + file + (entry.data?.byteLength ?? (file ? 0 : 4)) + (entry.time === undefined ? 0 : 8);
+  });
   const { frame, at: start } = header(APPEND, sessionId, epoch, size);
   let at = frame.writeUInt16BE(entries.length, start);
-  for (const entry of entries) {
+  entries.forEach((entry, i) => {
     at = frame.writeUInt32BE(entry.index, at);
     at = frame.writeUInt32BE(entry.seq, at);
-    // Kinds 1 (input) and 2 (resize); 3 and 4 are the same with the entry's time first.
+    // Kinds 1 (input), 2 (resize) and 5 (file operation); 3, 4 and 6 are the same with the entry's time first.
     const timed = entry.time === undefined ? 0 : 8;
-    frame[at++] = (entry.data ? 1 : 2) + (timed ? 2 : 0);
-    at = frame.writeUInt32BE(timed + (entry.data ? entry.data.byteLength : 4), at);
+    const meta = metas[i];
+    const file = entry.file && meta ? FILE_HEADER + meta.length : 0;
+    frame[at++] = file ? (timed ? 6 : 5) : (entry.data ? 1 : 2) + (timed ? 2 : 0);
+    at = frame.writeUInt32BE(timed + file + (entry.data ? entry.data.byteLength : file ? 0 : 4), at);
     if (entry.time !== undefined) {
       // µs since the epoch: 51 bits, written as two words (no BigInt on the keystroke path).
       at = frame.writeUInt32BE(Math.floor(entry.time / 2 ** 32), at);
       at = frame.writeUInt32BE(entry.time >>> 0, at);
     }
-    if (entry.data) {
+    if (entry.file && meta) {
+      frame[at++] = FILE_OPS.indexOf(entry.file.op);
+      at = frame.writeUInt32BE(entry.file.upload, at);
+      at = frame.writeUIntBE(entry.file.op === 'chunk' ? entry.file.offset : 0, at, 6);
+      at = frame.writeUInt16BE(meta.length, at);
+      meta.copy(frame, at);
+      at += meta.length;
+      if (entry.data) {
+        frame.set(entry.data, at);
+        at += entry.data.byteLength;
+      }
+    } else if (entry.data) {
       frame.set(entry.data, at);
       at += entry.data.byteLength;
     } else {
       at = frame.writeUInt16BE(entry.cols, at);
       at = frame.writeUInt16BE(entry.rows, at);
     }
-  }
+  });
   return frame;
 }
 
@@ -188,7 +252,7 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
     const length = frame.readUInt32BE(at + 9);
     at += 13;
     if (frame.length < at + length) return 'APPEND entry data truncated';
-    const timed = kind === 3 || kind === 4;
+    const timed = kind === 3 || kind === 4 || kind === 6;
     if (timed && length < 8) return 'APPEND entry too short for its time';
     const time = timed ? frame.readUInt32BE(at) * 2 ** 32 + frame.readUInt32BE(at + 4) : undefined;
     const body = at + (timed ? 8 : 0);
@@ -196,9 +260,33 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
     const stamp = time === undefined ? {} : { time };
     if (kind === 1 || kind === 3) entries.push({ index, seq, data: frame.subarray(body, body + bodyLength), cols: 0, rows: 0, ...stamp });
     else if ((kind === 2 || kind === 4) && bodyLength === 4) entries.push({ index, seq, data: null, cols: frame.readUInt16BE(body), rows: frame.readUInt16BE(body + 2), ...stamp });
-    else return 'APPEND entry of unknown kind';
+    else if (kind === 5 || kind === 6) {
+      const entry = decodeFileEntry(frame.subarray(body, body + bodyLength));
+      if (typeof entry === 'string') return entry;
+      entries.push({ index, seq, ...entry, cols: 0, rows: 0, ...stamp });
+    } else return 'APPEND entry of unknown kind';
     at += length;
   }
   if (at !== frame.length) return 'APPEND frame has trailing bytes';
   return { type: 'append', sessionId, epoch, entries };
+}
+
+/** A file operation's body in APPEND (after the entry's time): its op, its data, or what is wrong with it. */
+function decodeFileEntry(body: Buffer): { file: FileOp; data: Uint8Array | null } | string {
+  if (body.length < FILE_HEADER) return 'APPEND file entry too short';
+  const op = FILE_OPS[body[0]!];
+  const upload = body.readUInt32BE(1);
+  const offset = body.readUIntBE(5, 6);
+  const metaLength = body.readUInt16BE(11);
+  if (body.length < FILE_HEADER + metaLength) return 'APPEND file entry truncated';
+  const bytes = body.subarray(FILE_HEADER + metaLength);
+  let meta: unknown = {};
+  try {
+    if (metaLength > 0) meta = JSON.parse(body.toString('utf8', FILE_HEADER, FILE_HEADER + metaLength));
+  } catch {
+    return 'APPEND file entry has malformed fields';
+  }
+  const parsed = FileOpSchema.safeParse({ ...(meta as object), op, upload, ...(op === 'chunk' ? { offset } : {}) });
+  if (!parsed.success) return 'APPEND file entry has malformed fields';
+  return { file: parsed.data, data: op === 'chunk' ? bytes : null };
 }

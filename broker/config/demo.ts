@@ -7,6 +7,12 @@ import { NodeConfig } from './schema.js';
 
 export const DEMO_USERS = { demo: 'demo', guest: 'guest', admin: 'admin' } as const;
 
+/**
+ * XTerm prints its window's text (Ctrl+Shift+P, or Print Window in its Ctrl+click menu)
+ * through `lpr`: the sandbox's own, which hands the job to Holdfast (docs/operations.md, "Printing").
+ */
+export const XTERM_PRINT_ARGS = ['-xrm', 'XTerm*printerCommand: lpr -T XTerm', '-xrm', 'XTerm*printAttributes: 0', '-xrm', 'XTerm*VT100.translations: #override Ctrl Shift <Key>P: print()'];
+
 export interface DemoOverrides {
   host?: string;
   port?: number;
@@ -40,7 +46,7 @@ export async function demoConfig(overrides: DemoOverrides = {}): Promise<NodeCon
       // lockstep cannot make equal (docs/cluster.md, "What lockstep cannot keep"). It restarts instead.
       { id: 'htop', name: 'htop', description: 'Processes in your sandbox, full screen', icon: 'monitor', command: '/usr/bin/htop', failover: 'restart' },
       // Graphical apps: each on its own Xvnc display, streamed to noVNC.
-      { id: 'xterm', name: 'XTerm', description: 'The X terminal emulator, in a window', icon: 'window', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '12'] },
+      { id: 'xterm', name: 'XTerm', description: 'The X terminal emulator, in a window', icon: 'window', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '12', ...XTERM_PRINT_ARGS] },
       { id: 'editor', name: 'Text editor', description: 'xedit, editing notes.txt in your home', icon: 'editor', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xedit', args: ['notes.txt'] },
     ],
     entitlements: [

@@ -19,7 +19,7 @@ import type { SandboxInfo } from '../host/sandbox-host.js';
 import type { NodeRecord, VersionedSession } from '../cluster/records.js';
 export type { ResumePoint, SessionPeer } from '../session/peer.js';
 import type { Readable } from 'node:stream';
-import type { AppDivergence, ClusterEventInfo, DrainStateInfo, FileListing, SessionSummary, Thumbnail } from '../../shared/protocol/index.js';
+import type { AppDivergence, ClusterEventInfo, DrainStateInfo, FileListing, SessionSummary, Thumbnail, UploadStateInfo } from '../../shared/protocol/index.js';
 
 /** A regular file in a session's home, ready to be read (host/home-files.ts). */
 export interface SessionFile {
@@ -39,6 +39,28 @@ export interface SessionFiles {
   list(path: string): Promise<FileListing>;
   /** A regular file, to read. */
   file(path: string): Promise<SessionFile>;
+  /** Files and folders (recursively, links left out) for a zip; refused past `maxEntries` (host/home-tree.ts). */
+  selection(paths: readonly string[], maxEntries: number): Promise<SessionSelection>;
+}
+
+/** A selection of a session's home, walked: folders before what is in them; a file's `file` reads it. */
+export interface SessionSelection {
+  readonly paths: string[];
+  readonly entries: ReadonlyArray<{ path: string; kind: 'file' | 'folder'; size: number; modifiedAt: number; file: SessionFile | null }>;
+  /** Links and special files left out (their paths in the zip). */
+  readonly skipped: string[];
+}
+
+/**
+ * A session's uploads, as the gateway drives them (session/session-uploads.ts): each
+ * call resolves with where the upload stands, or throws UploadError in the person's words.
+ */
+export interface SessionUploads {
+  begin(path: string, size: number | null, key: string | null, limits: { maxBytes: number }): Promise<UploadStateInfo>;
+  state(upload: number): UploadStateInfo;
+  /** Takes bytes from `offset` (which must be where it stands) out of `body`; `done`: they are the last. */
+  write(upload: number, offset: number, body: AsyncIterable<Uint8Array>, done: boolean, limits: { maxBytes: number }): Promise<UploadStateInfo>;
+  cancel(upload: number): Promise<UploadStateInfo>;
 }
 
 /** A session primary on this node, as its client's connection sees it. */
@@ -62,6 +84,10 @@ export interface StreamedSession {
   thumbnail(): Promise<Thumbnail | null>;
   /** Its person's files (docs/protocol.md#session-files). */
   readonly homeFiles: SessionFiles;
+  /** Its person's uploads (docs/protocol.md#uploads): logged here, written by every replica. */
+  readonly uploads: SessionUploads;
+  /** A PDF its app printed, while the session keeps it (docs/protocol.md#printing). */
+  printJob?(id: string): { name: string; size: number; sha256: string; path: string } | undefined;
   /** Each of these answers null, or what was wrong with the frame (the connection closes). */
   input(seq: number, data: Uint8Array): string | null;
   viewer(data: Uint8Array): string | null;

@@ -1,6 +1,7 @@
 // A session's files over HTTP (docs/protocol.md#session-files):
 //   GET /api/sessions/ID/files?path=REL           one folder of the session's home, as JSON
 //   GET /api/sessions/ID/files/content?path=REL   one file's bytes: Range, If-Range, If-Match
+//   GET /api/sessions/ID/files/zip?path=A&path=B  a selection, folders whole, as one zip (files-zip.ts)
 // They answer the session's owner only, given their access token as
 // `Authorization: Bearer <token>` — not administrators: a person's files are theirs — and
 // anyone else learns nothing (another person's session gets the answer an unknown id
@@ -9,30 +10,22 @@
 // node reads the home (host/home-files.ts), applies the transfer policy
 // (config/transfer-policy.ts) and records every download in the audit log: who, which
 // session and file, the bytes sent from where, their SHA-256, completed or cut.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requestStream } from '../tls/trust.js';
 import { transferRulesFor } from '../config/transfer-policy.js';
 import type { AuditFields } from '../audit.js';
 import type { SessionRecord } from '../cluster/records.js';
 import { SessionFileError, type FilesErrorCode } from '../../shared/protocol/index.js';
-import { FORWARDED, HttpError, json } from './admin-api.js';
+import { HttpError, json } from './admin-api.js';
 import { SECURITY_HEADERS } from './static-files.js';
 import { contentDisposition, etagOf, ifMatchHolds, ifRangeHolds, parseRange } from './byte-ranges.js';
+import { sendHashed } from './hashed-body.js';
+import { downloadOffWords, tooLarge, uploadOffWords } from './transfer-words.js';
+import { downloadZip } from './files-zip.js';
+import { NO_SUCH_SESSION, ownerCall, relay } from './session-call.js';
 import type { NodeContext, StreamedSession } from './context.js';
 
-const PATH = /^\/api\/sessions\/([^/]+)\/files(\/content)?$/;
-/** A forwarded call's answer must start within this long; its body may then take as long as it takes… */
-const FORWARD_TIMEOUT_MS = 15_000;
-/** …but not stall for longer than this. */
-const FORWARD_IDLE_MS = 120_000;
-/** The client's address, passed on by the node that forwarded a call and vouched for with the cluster's key (for the audit log). */
-const CLIENT = 'x-holdfast-client';
-/** What a forwarded answer keeps of the primary's headers. */
-const PASSED = ['content-type', 'content-length', 'content-range', 'content-disposition', 'accept-ranges', 'etag', 'last-modified', 'cache-control'];
+const PATH = /^\/api\/sessions\/([^/]+)\/files(?:\/(content|zip))?$/;
 const MiB = 1024 * 1024;
-/** The answer to "not there" and to "not yours" alike. */
-const NO_SUCH_SESSION = () => new HttpError(404, 'no_such_session', 'You have no running session with that id.');
 const STATUS: Partial<Record<FilesErrorCode, number>> = {
   outside_home: 400,
   bad_path: 400,
@@ -41,6 +34,7 @@ const STATUS: Partial<Record<FilesErrorCode, number>> = {
   no_such_file: 404,
   unreadable: 403,
   changed: 409,
+  too_many_files: 413,
   busy: 429,
   not_ready: 503,
   timeout: 504,
@@ -66,11 +60,7 @@ interface Call {
 
 export async function filesHandler(ctx: NodeContext, request: IncomingMessage, response: ServerResponse): Promise<void> {
   try {
-    if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'A session’s files are read with GET (uploading is not built yet).');
-    const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    const claims = token ? await ctx.tokens.verify(token) : null;
-    if (!claims || !ctx.catalog.identify(claims.user, claims.federated)) throw new HttpError(401, 'unauthenticated', 'Send an access token: Authorization: Bearer <token>.');
+    if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', 'A session’s files are read with GET; uploads go to /api/sessions/ID/uploads.');
     const url = new URL(request.url ?? '', 'http://node');
     let id: string;
     try {
@@ -78,34 +68,39 @@ export async function filesHandler(ctx: NodeContext, request: IncomingMessage, r
     } catch {
       throw NO_SUCH_SESSION();
     }
-    const found = await ctx.sessions.record(id);
-    // The owner only: an administrator is told what anyone else is.
-    if (!found || found.record.state !== 'running' || found.record.owner !== claims.user) throw NO_SUCH_SESSION();
-    const record = found.record;
-    const address = clientAddress(ctx, request, token);
-    const forwarded = request.headers[FORWARDED] === '1';
-    if (record.primary !== ctx.sessions.self) return await relay(ctx, request, response, record.primary, token, address, forwarded);
+    const owner = await ownerCall(ctx, request, id);
+    if (owner.elsewhere) return await relay(ctx, request, response, owner);
+    const { record, address, token } = owner;
     const session = await ctx.sessions.awaitPrimary(id, 0);
     if (!session) throw new HttpError(409, 'moved', 'The session is changing primary; try again.');
-    const call: Call = { ctx, request, response, user: claims.user, token, address, record, path: url.searchParams.get('path') ?? '' };
-    const person = { name: claims.user, groups: ctx.catalog.identify(claims.user, claims.federated)?.groups ?? [] };
-    const rules = transferRulesFor(ctx.config.transferPolicies, record.appId, person);
-    // A listing says whether its files may be downloaded, so a client offers Download only where it works.
-    if (!PATH.exec(url.pathname)![2]) return json(response, 200, { ...(await session.homeFiles.list(call.path)), downloadOff: rules.download ? null : downloadOff(record) });
+    const call: Call = { ctx, request, response, user: owner.user, token, address, record, path: url.searchParams.get('path') ?? '' };
+    const rules = transferRulesFor(ctx.config.transferPolicies, record.appId, { name: owner.user, groups: owner.groups });
+    // A listing says whether files may be downloaded and uploaded, so a client offers only what works.
+    const what = PATH.exec(url.pathname)![2];
+    if (!what) return json(response, 200, { ...(await session.homeFiles.list(call.path)), downloadOff: rules.download ? null : downloadOff(record), uploadOff: rules.upload ? null : uploadOffWords(record.appName) });
+    if (what === 'zip') {
+      const paths = url.searchParams.getAll('path');
+      const audit = (fields: AuditFields) => ctx.audit.record('session.download', { user: call.user, address: call.address, session: record.id, app: record.appId, ...fields });
+      return await downloadZip({ request, response, files: session.homeFiles, rules, appName: record.appName, paths, audit, downloadOff: () => downloadOff(record), refuse: (error) => refuse(response, error) });
+    }
     return await download(call, session, rules);
   } catch (error) {
     if (response.headersSent) return void response.destroy();
-    if (error instanceof HttpError) return json(response, error.status, { error: error.code, message: error.message });
-    if (error instanceof SessionFileError) return json(response, STATUS[error.code] ?? 400, { error: error.code, message: error.message });
-    ctx.log.error('session files failed', { url: request.url, error: String(error) });
-    json(response, 503, { error: 'unavailable', message: 'The session’s files could not be read; try again.' });
+    if (!(error instanceof HttpError) && !(error instanceof SessionFileError)) ctx.log.error('session files failed', { url: request.url, error: String(error) });
+    refuse(response, error);
   }
 }
 
-/** The primary is here: the file's bytes, as asked (Range, If-Range, If-Match), hashed and audited as they go. */
-/** The administrator's switch, in words: what a listing carries and a refused download says. */
-const downloadOff = (record: SessionRecord) => `Downloading files from ${record.appName} is turned off by your administrator.`;
+/** A refusal (or a failure) in words, as JSON: HttpError and SessionFileError say their own; anything else is 503. */
+function refuse(response: ServerResponse, error: unknown): void {
+  if (error instanceof HttpError) return json(response, error.status, { error: error.code, message: error.message });
+  if (error instanceof SessionFileError) return json(response, STATUS[error.code] ?? 400, { error: error.code, message: error.message });
+  json(response, 503, { error: 'unavailable', message: 'The session’s files could not be read; try again.' });
+}
 
+const downloadOff = (record: SessionRecord) => downloadOffWords(record.appName);
+
+/** The primary is here: the file's bytes, as asked (Range, If-Range, If-Match), hashed and audited as they go. */
 async function download(call: Call, session: StreamedSession, rules: { download: boolean; maxFileMiB: number }): Promise<void> {
   const { ctx, request, response, record } = call;
   const audit = (fields: AuditFields) =>
@@ -123,7 +118,7 @@ async function download(call: Call, session: StreamedSession, rules: { download:
   }
   if (file.size > rules.maxFileMiB * MiB) {
     audit({ result: 'refused', detail: `${file.size} bytes; the limit is ${rules.maxFileMiB} MiB` });
-    throw new HttpError(413, 'too_large', `${file.name} is ${mebibytes(file.size)}; files larger than ${rules.maxFileMiB} MiB cannot be downloaded from ${record.appName} (your administrator’s limit).`);
+    throw tooLarge(file.name, file.size, rules.maxFileMiB, record.appName);
   }
   const etag = etagOf(file.version);
   const ifMatch = request.headers['if-match'];
@@ -154,103 +149,12 @@ async function download(call: Call, session: StreamedSession, rules: { download:
     response.writeHead(status, headers);
     return void response.end();
   }
-  const bytes = file.read(start, length);
-  const hash = createHash('sha256');
-  let sent = 0;
-  let recorded = false;
-  const done = (result: 'completed' | 'cut', detail?: string) => {
-    if (recorded) return;
-    recorded = true;
-    audit({ result, offset: start, bytes: sent, sha256: hash.copy().digest('hex'), ...(detail ? { detail } : {}) });
-  };
-  // The head goes with the first bytes: a read that fails at once is still answered in words.
-  const head = () => response.headersSent || response.writeHead(status, headers);
-  await new Promise<void>((resolve) => {
-    bytes.on('data', (chunk: Buffer) => {
-      head();
-      hash.update(chunk);
-      sent += chunk.length;
-      if (!response.write(chunk)) bytes.pause();
-    });
-    response.on('drain', () => bytes.resume());
-    bytes.on('end', () => {
-      head();
-      response.end();
-    });
-    bytes.on('error', (error) => {
-      done('cut', error.message);
-      if (response.headersSent) response.destroy();
-      else if (error instanceof SessionFileError) json(response, STATUS[error.code] ?? 400, { error: error.code, message: error.message });
-      else json(response, 503, { error: 'unavailable', message: 'The file could not be read; try again.' });
-      resolve();
-    });
-    response.on('finish', () => {
-      done('completed');
-      resolve();
-    });
-    response.on('close', () => {
-      if (!response.writableFinished) {
-        done('cut', 'the connection closed before the end');
-        bytes.destroy();
-      }
-      resolve();
-    });
-  });
+  const sent = await sendHashed(
+    response,
+    file.read(start, length),
+    () => response.writeHead(status, headers),
+    (error) => refuse(response, error),
+  );
+  audit({ result: sent.result, offset: start, bytes: sent.bytes, sha256: sent.sha256, ...(sent.detail ? { detail: sent.detail } : {}) });
 }
 
-/** The primary is on another node: ask it (with the caller's token, which it checks again) and pass its answer on as it comes. */
-async function relay(ctx: NodeContext, request: IncomingMessage, response: ServerResponse, primary: string, token: string, address: string, forwarded: boolean): Promise<void> {
-  if (forwarded) throw new HttpError(409, 'moved', 'The session is not here any more; try again.');
-  const node = ctx.sessions.member(primary);
-  if (!node || !ctx.sessions.isLive(primary)) throw new HttpError(409, 'no_primary', 'The session’s node is not answering; it fails over on its own. Try again in a moment.');
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, [FORWARDED]: '1', [CLIENT]: `${address} ${vouch(ctx, address, token)}` };
-  for (const name of ['range', 'if-range', 'if-match']) {
-    const value = request.headers[name];
-    if (typeof value === 'string') headers[name] = value;
-  }
-  let reply: IncomingMessage;
-  try {
-    reply = await requestStream(`${node.url}${request.url}`, { method: request.method === 'HEAD' ? 'HEAD' : 'GET', headers, timeoutMs: FORWARD_TIMEOUT_MS, idleMs: FORWARD_IDLE_MS }, ctx.trust);
-  } catch (error) {
-    throw new HttpError(502, 'unreachable', `${primary} did not answer: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const passed: Record<string, string> = {};
-  for (const name of PASSED) {
-    const value = reply.headers[name];
-    if (typeof value === 'string') passed[name] = value;
-  }
-  response.writeHead(reply.statusCode ?? 502, { ...SECURITY_HEADERS, ...passed });
-  await new Promise<void>((resolve) => {
-    // A body cut short upstream is cut short here too: the client sees it was not all.
-    reply.on('error', () => response.destroy());
-    reply.on('aborted', () => response.destroy());
-    response.on('close', () => {
-      if (!reply.complete) reply.destroy();
-      resolve();
-    });
-    reply.pipe(response);
-  });
-}
-
-/** The forwarding node's word for the client's address, under the cluster's shared key (and bound to the caller's token). */
-function vouch(ctx: NodeContext, address: string, token: string): string {
-  return createHmac('sha256', ctx.tokens.key).update(`holdfast-client:${address}:${token}`).digest('base64url');
-}
-
-/** Who asked: the connection's address, or the one a node of the cluster vouched for. */
-function clientAddress(ctx: NodeContext, request: IncomingMessage, token: string): string {
-  const own = request.socket.remoteAddress ?? 'unknown';
-  const header = request.headers[CLIENT];
-  if (typeof header !== 'string') return own;
-  const [address, given] = header.split(' ');
-  if (!address || !given) return own;
-  const expected = Buffer.from(vouch(ctx, address, token));
-  const presented = Buffer.from(given);
-  return expected.length === presented.length && timingSafeEqual(expected, presented) ? address : own;
-}
-
-/** "5.0 MiB", "2048 MiB". */
-function mebibytes(bytes: number): string {
-  const value = bytes / MiB;
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} MiB`;
-}

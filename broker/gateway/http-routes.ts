@@ -6,9 +6,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { adminHandler } from './admin-api.js';
 import type { NodeContext } from './context.js';
 import { filesHandler, isFilesCall } from './files-api.js';
+import { isUploadsCall, uploadsHandler } from './uploads-api.js';
 import { KeptSignIn } from './kept-sign-in.js';
 import { OidcRoutes } from './oidc-routes.js';
 import { plain, serveStatic } from './static-files.js';
+import { isPrintCall, printHandler } from './print-api.js';
 import { isThumbnailCall, thumbnailHandler } from './thumbnail-api.js';
 import { UPDATES_PATH, serveUpdateFeed } from './update-feed.js';
 
@@ -33,6 +35,8 @@ export function httpRoutes(deps: HttpRouteDeps): (request: IncomingMessage, resp
     const path = (request.url ?? '').split('?')[0]!;
     if (isThumbnailCall(request.url)) return void thumbnailHandler(ctx, request, response);
     if (isFilesCall(request.url)) return void filesHandler(ctx, request, response);
+    if (isUploadsCall(request.url)) return void uploadsHandler(ctx, request, response);
+    if (isPrintCall(request.url)) return void printHandler(ctx, request, response);
     if (request.url?.startsWith('/api/')) return void adminHandler(ctx, request, response);
     if (KeptSignIn.handles(path)) {
       if (!deps.ready()) return starting(response);

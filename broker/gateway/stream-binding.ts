@@ -62,6 +62,8 @@ export class StreamBinding {
         client.send(notice.kind === 'cleared' ? { type: 'session.notice', sessionId: session.id, kind: 'cleared', endsAt: null, msLeft: null, message: '' } : { type: 'session.notice', sessionId: session.id, kind: notice.kind, endsAt: notice.endsAt, msLeft: Math.max(0, notice.endsAt - Date.now()), message: notice.message });
       },
       title: (title) => client.send({ type: 'session.title', sessionId: session.id, title }),
+      printed: ({ result, job, message }) =>
+        client.send({ type: 'session.printed', sessionId: session.id, result, message, job: job && { id: job.id, name: job.name, size: job.size, pages: job.pages, createdAt: job.createdAt } }),
       displaced: () => {
         client.send({ type: 'session.detached', sessionId: session.id, message: 'This session was opened from another client.' });
         this.bound = null;

@@ -18,6 +18,8 @@ import type { SessionLimits } from './limits.js';
 import { LockstepClock } from './lockstep-clock.js';
 import { HomeDigest } from './home-digest.js';
 import { HomeFiles } from './home-files.js';
+import { HomeUploads } from './home-uploads.js';
+import { SandboxExec } from './sandbox-exec.js';
 import type { SessionHome } from './home-volume.js';
 
 export interface AppExit {
@@ -43,6 +45,8 @@ export interface AppProcessOptions {
   sandbox: SandboxHost;
   /** A lockstep replica: its sandbox reads the wall clock and randomness through the shim (lockstep-clock.ts). */
   lockstep?: LockstepOptions;
+  /** The session's print spool, bound into the sandbox (print-spool.ts). */
+  print?: { jobs: string; bin: string };
 }
 
 export interface LockstepOptions {
@@ -103,6 +107,8 @@ export class AppProcess {
   private readonly home: SessionHome;
   /** The person's files, read from inside the sandbox's view (home-files.ts). */
   readonly homeFiles: HomeFiles;
+  /** Uploads into it, written from inside the sandbox's view as the log applies them (home-uploads.ts). */
+  readonly homeUploads: HomeUploads;
 
   constructor(options: AppProcessOptions) {
     this.options = options;
@@ -157,6 +163,7 @@ export class AppProcess {
       hide: sandbox.hide,
       disableUserns: sandbox.disableUserns,
       ...(terminalsDir ? { terminalsDir } : {}),
+      ...(options.print ? { print: options.print } : {}),
       ...(this.clock && options.lockstep ? { lockstep: { library: options.lockstep.library, clock: this.clock.path, procs: this.clock.procsPath } } : {}),
     };
     // bwrap's options (every host path it binds) on a descriptor, not its command line:
@@ -211,6 +218,7 @@ export class AppProcess {
     // A home volume is mounted in the launcher's namespace only: read through its process.
     this.files = new HomeDigest(this.home.readPath(this.term.pid));
     this.homeFiles = new HomeFiles({ launcherPid: () => (this.gone ? null : this.term.pid) });
+    this.homeUploads = new HomeUploads(new SandboxExec({ launcherPid: () => (this.gone ? null : this.term.pid) }));
     // The shim tells the person's input by the terminal it arrives on.
     if (this.clock) {
       const pts = (this.term as unknown as { _pty?: string })._pty;
@@ -220,6 +228,7 @@ export class AppProcess {
     this.term.onData((data) => this.read(data as unknown as Buffer));
     this.term.onExit(({ exitCode, signal }) => {
       this.gone = true;
+      this.homeUploads.close();
       clearTimeout(this.flushTimer);
       const tail = this.marker.flush();
       if (tail.length > 0 && !this.reported) options.onOutput(tail);

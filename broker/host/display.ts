@@ -8,6 +8,7 @@ import type { Screens } from './screens.js';
 import type { SandboxHost } from './sandbox-host.js';
 import type { Thumbnail } from '../../shared/protocol/index.js';
 import type { HomeFiles } from './home-files.js';
+import type { HomeUploads } from './home-uploads.js';
 
 export interface Display {
   readonly kind: 'terminal' | 'rfb';
@@ -37,6 +38,8 @@ export interface Display {
   homeDigest(): Promise<string | null>;
   /** The app's home as its person reads it (listings, downloads), from inside the sandbox's view. */
   readonly homeFiles: HomeFiles;
+  /** Uploads into it, applied from the session's log. */
+  readonly homeUploads: HomeUploads;
   /** A client attached: from here on the stream is its own (RFB: a fresh viewer stream). */
   attachViewer(): void;
   /** The client went: stop streaming to it. */
@@ -56,6 +59,8 @@ export interface DisplayOptions {
   homeDir?: string;
   /** A lockstep replica (app-process.ts). */
   lockstep?: LockstepOptions;
+  /** The session's print spool, bound into the sandbox (print-spool.ts). */
+  print?: { jobs: string; bin: string };
   cols: number;
   rows: number;
   screens: Screens;
@@ -74,6 +79,6 @@ export interface DisplayOptions {
 
 /** What an AppProcess needs of a display's options; the display supplies the callbacks. */
 export function processOptions(options: DisplayOptions): Omit<AppProcessOptions, 'onOutput' | 'onExit'> {
-  const { app, profile, stateDir, sandbox, homeDir, cols, rows, lockstep } = options;
-  return { app, profile, stateDir, sandbox, homeDir, cols, rows, lockstep };
+  const { app, profile, stateDir, sandbox, homeDir, cols, rows, lockstep, print } = options;
+  return { app, profile, stateDir, sandbox, homeDir, cols, rows, lockstep, print };
 }

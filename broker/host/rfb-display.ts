@@ -18,6 +18,7 @@ import { OUTPUT_HEADER, RfbClientParser, RfbType, checkInputMessage, withoutExte
 import { sleep } from '../sleep.js';
 import { AppProcess } from './app-process.js';
 import type { HomeFiles } from './home-files.js';
+import type { HomeUploads } from './home-uploads.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
 import { RfbViewer } from './rfb-viewer.js';
 import { imageThumbnail } from './thumbnail.js';
@@ -119,6 +120,10 @@ export class RfbDisplay implements Display {
 
   get homeFiles(): HomeFiles {
     return this.process.homeFiles;
+  }
+
+  get homeUploads(): HomeUploads {
+    return this.process.homeUploads;
   }
 
   setClock(timeUs: number): void {

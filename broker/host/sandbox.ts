@@ -11,6 +11,7 @@ import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { LOCKSTEP_CLOCK, LOCKSTEP_LIBRARY, LOCKSTEP_PROCS } from './lockstep-clock.js';
 import { TITLE_FILE, TITLE_SCRIPT_PATH } from './window-title.js';
+import { PRINT_BIN_DIR, PRINT_JOBS_DIR } from './print-spool.js';
 
 export const SANDBOX_USER = 'user';
 export const SANDBOX_HOME = '/home/user';
@@ -77,6 +78,8 @@ export interface SandboxSpec {
   disableUserns?: boolean;
   /** A lockstep replica: the shim to preload and its clock file (host paths; bound read-only), and its process table (bound read-write). */
   lockstep?: { library: string; clock: string; procs: string };
+  /** The session's print spool (print-spool.ts): its jobs directory (bound read-write) and its lp/lpr (read-only, first on PATH). */
+  print?: { jobs: string; bin: string };
 }
 
 /** Where an rfb app's display listens, inside the sandbox; the host reaches it through displayDir. */
@@ -180,6 +183,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   }
   args.push(...covers);
   if (spec.lockstep) args.push('--ro-bind', spec.lockstep.library, LOCKSTEP_LIBRARY, '--ro-bind', spec.lockstep.clock, LOCKSTEP_CLOCK, '--bind', spec.lockstep.procs, LOCKSTEP_PROCS);
+  if (spec.print) args.push('--bind', spec.print.jobs, PRINT_JOBS_DIR, '--ro-bind', spec.print.bin, PRINT_BIN_DIR);
   args.push('--dir', '/home', '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
   // The root, /etc and /run tmpfs only exist to hold the mounts above; seal them.
   args.push('--remount-ro', '/etc', '--remount-ro', '/run', '--remount-ro', '/');
@@ -187,6 +191,8 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   // Loaded last, just before the app's wrapper runs: bwrap's own setup (mounts, namespaces) is done by then.
   if (spec.seccompFd !== undefined) args.push('--seccomp', String(spec.seccompFd));
   for (const [key, value] of Object.entries(sandboxEnv(app))) args.push('--setenv', key, value);
+  // Its lp and lpr come first (the last --setenv of a name wins).
+  if (spec.print) args.push('--setenv', 'PATH', `${PRINT_BIN_DIR}:${sandboxEnv(app).PATH}`);
   // Every process of the sandbox (the wrapper, Xvnc, the app and what it starts) reads
   // the wall clock and randomness through the shim: the same on every replica.
   if (spec.lockstep) args.push('--setenv', 'LD_PRELOAD', LOCKSTEP_LIBRARY, '--setenv', 'HOLDFAST_LOCKSTEP_CLOCK', LOCKSTEP_CLOCK, '--setenv', 'HOLDFAST_LOCKSTEP_PROCS', LOCKSTEP_PROCS);

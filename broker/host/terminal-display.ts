@@ -2,6 +2,7 @@
 // to a headless terminal (the screen worker) for snapshots and hashes.
 import { AppProcess } from './app-process.js';
 import type { HomeFiles } from './home-files.js';
+import type { HomeUploads } from './home-uploads.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
 import type { Thumbnail } from '../../shared/protocol/index.js';
 
@@ -58,6 +59,10 @@ export class TerminalDisplay implements Display {
 
   get homeFiles(): HomeFiles {
     return this.process.homeFiles;
+  }
+
+  get homeUploads(): HomeUploads {
+    return this.process.homeUploads;
   }
 
   setClock(timeUs: number, inputBytes: number): void {

@@ -14,6 +14,7 @@ import type { NodeMetrics } from '../metrics.js';
 import type { EndReason } from '../session/end-reason.js';
 import { Session } from '../session/session.js';
 import type { SessionLimits } from '../session/session-policy.js';
+import type { PrintingDeps } from '../host/session-printing.js';
 
 export const DEFAULT_PROFILE: SandboxProfile = SandboxProfile.parse({});
 
@@ -51,6 +52,8 @@ export interface ReplicaFactoryOptions {
   ended: (session: Session, reason: EndReason) => void;
   /** A primary's hold, warning or deadline changed: its record should say so. */
   deadlinesChanged: (session: Session) => void;
+  /** What a replica's app prints reaches its person (host/session-printing.ts); absent: no printing. */
+  printing?: PrintingDeps;
 }
 
 export class ReplicaFactory {
@@ -81,6 +84,7 @@ export class ReplicaFactory {
       onEnd: (done, reason) => this.options.ended(done, reason),
       onDeadlines: (changed) => this.options.deadlinesChanged(changed),
       warn: (message, fields) => log.warn(message, fields),
+      ...(this.options.printing ? { printing: this.options.printing } : {}),
     });
     this.timeLaunch(session);
     return session;

@@ -1,14 +1,47 @@
 // The handshake that starts a standby: what a primary sends (`replica.open`: who, which
-// app, the size it started at, and its whole log) and how the receiving node turns it
-// into the spec of its replica. The standby replays the log, resizes included.
+// app, the size it started at, and its log) and how the receiving node turns it into the
+// spec of its replica. The standby replays the log, resizes and uploads included. A log
+// holding uploads can be far larger than one peer message may be, so only its head
+// goes in `replica.open`; the rest follows at once as APPEND and COMMIT frames, the
+// same ones live entries travel in.
 import type { AppConfig } from '../config/schema.js';
-import { entryToJson, type PeerMessage } from '../cluster/peer-protocol.js';
+import { encodeAppend, encodeCommit, entryToJson, type LogEntry, type PeerMessage } from '../cluster/peer-protocol.js';
 import type { Session } from '../session/session.js';
 import type { ReplicaSpec } from './replica-factory.js';
 
 export type ReplicaOpen = Extract<PeerMessage, { type: 'replica.open' }>;
 
-export function replicaOpen(session: Session): ReplicaOpen {
+/** Bytes of entries' data `replica.open` carries at most (as base64 in JSON); the rest follows in frames. */
+const OPEN_BYTES = 4 * 1024 * 1024;
+/** Bytes of entries' data one replay APPEND frame carries at most (peer messages are at most 64 MiB). */
+const FRAME_BYTES = 8 * 1024 * 1024;
+
+/** What opens a standby of `session`: the `replica.open` message, then the frames that carry the rest of its log. */
+export function replicaOpening(session: Session): { open: ReplicaOpen; frames: Uint8Array[] } {
+  const entries = session.log.entries;
+  let head = 0;
+  for (let bytes = 0; head < entries.length && bytes + (entries[head]!.data?.byteLength ?? 0) <= OPEN_BYTES; head++) bytes += entries[head]!.data?.byteLength ?? 0;
+  const open = replicaOpen(session, entries.slice(0, head), head < entries.length ? entries.length : undefined);
+  return { open, frames: replayFrames(session.id, session.epoch, entries.slice(head)) };
+}
+
+/** `entries` as APPEND frames (by size), then COMMIT frames saying they were applied, after the output each followed. */
+function replayFrames(id: string, epoch: number, entries: LogEntry[]): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (let start = 0; start < entries.length; ) {
+    let end = start;
+    for (let bytes = 0; end < entries.length && end - start < 256 && (end === start || bytes + (entries[end]!.data?.byteLength ?? 0) <= FRAME_BYTES); end++) bytes += entries[end]!.data?.byteLength ?? 0;
+    frames.push(encodeAppend(id, epoch, entries.slice(start, end)));
+    start = end;
+  }
+  for (let i = 0; i < entries.length; i += 1000) {
+    const batch = entries.slice(i, i + 1000);
+    frames.push(encodeCommit(id, epoch, batch[0]!.index, batch.map((e) => e.after ?? 0)));
+  }
+  return frames;
+}
+
+function replicaOpen(session: Session, entries: LogEntry[], replay: number | undefined): ReplicaOpen {
   return {
     type: 'replica.open',
     sessionId: session.id,
@@ -21,7 +54,8 @@ export function replicaOpen(session: Session): ReplicaOpen {
     resumeToken: session.resumeToken,
     startedAt: session.startedAt,
     ...(session.lockstepKey ? { lockstepKey: Buffer.from(session.lockstepKey).toString('base64') } : {}),
-    entries: session.log.entries.map(entryToJson),
+    entries: entries.map(entryToJson),
+    ...(replay !== undefined ? { replay } : {}),
   };
 }
 

@@ -30,9 +30,11 @@ import { replicaStatus, standbyLag, type NodeReport, type ReplicaLag, type Repli
 import { Moves, type DrainState } from './moves.js';
 import { PeerRouter } from './peer-router.js';
 import { ReplicaFactory } from './replica-factory.js';
-import { replicaOpen, standbySpec, type ReplicaOpen } from './replica-open.js';
+import { replicaOpening, standbySpec, type ReplicaOpen } from './replica-open.js';
 import { SessionRecords } from './session-records.js';
 import { ClusterDirectory } from './cluster-directory.js';
+import { PrintSpool } from '../host/print-spool.js';
+import { transferRulesFor } from '../config/transfer-policy.js';
 
 export type Lookup = { found: 'running'; session: Session } | { found: 'none' };
 
@@ -77,7 +79,14 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
       send: (to, frame) => this.sendTo(to, frame),
       ended: (session, reason) => this.ended(session, reason),
       deadlinesChanged: (session) => void this.noteAttachment(session.id).catch(() => {}),
+      // What an app prints: transferPolicies[].print, read at each job (a reload applies at once); audited.
+      printing: {
+        allowed: (appId, owner) => transferRulesFor(this.config.transferPolicies, appId, { name: owner, groups: this.catalog.userInfo(owner)?.groups ?? [] }).print,
+        audit: (fields) => audit.record('session.print', fields),
+        warn: (message, fields) => log.warn(message, fields),
+      },
     });
+    PrintSpool.removeStale(config.node.stateDir);
     this.failover = new Failover(this);
     this.checks = new ScreenChecks(this, this.failover);
     this.moves = new Moves(this, this.failover);
@@ -206,7 +215,9 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
   }
 
   openStandby(session: Session, name: string): void {
-    this.sendTo(name, replicaOpen(session));
+    const { open, frames } = replicaOpening(session);
+    this.sendTo(name, open);
+    for (const frame of frames) this.sendTo(name, frame);
   }
 
   /** A primary asked this node to run a standby: start the app and replay the log. */
@@ -234,7 +245,8 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     const entries = message.entries.map(entryFromJson);
     // A replay: the entries carry the output each followed, so they are applied as they come.
     session.log.appendFromPrimary(entries, true);
-    void session.replayed().then(() => {
+    // A long log's tail follows in frames: replica.opened waits for all of it.
+    void session.replayed(message.replay ?? entries.length).then(() => {
       reply.json({ type: 'replica.opened', sessionId: session.id, epoch: session.epoch, index: session.log.appliedIndex });
       reply.binary(encodeAcked(session.id, session.epoch, session.log.length));
     });

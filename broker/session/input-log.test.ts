@@ -7,6 +7,8 @@ import { InputLog, type InputLogOptions, type ReplicationSink } from './input-lo
 
 function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb' = 'terminal') {
   const done: string[] = [];
+  /** File operations the test holds open (an upload's end): resolved by the test. */
+  const holding: Array<() => void> = [];
   let output = 0;
   const settled: Array<{ previous: number; typed: boolean }> = [];
   const log = new InputLog({
@@ -18,6 +20,10 @@ function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb
       setClock: (time) => done.push(`clock ${time}`),
       write: (data) => done.push(`write ${Buffer.from(data).toString()}`),
       resize: (cols, rows) => done.push(`resize ${cols}x${rows}`),
+      file: (op, data) => {
+        done.push(`file ${op.op} ${op.upload}${data ? ` ${Buffer.from(data).toString()}` : ''}`);
+        return op.op === 'end' ? new Promise<void>((resolve) => holding.push(resolve)) : null;
+      },
     },
     replication: null,
     outputBytes: () => output,
@@ -29,7 +35,7 @@ function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb
     onSettled: (previous, typed) => settled.push({ previous, typed }),
     ...overrides,
   });
-  return { log, done, settled, produce: (bytes: number) => log.outputProduced((output += bytes)) };
+  return { log, done, settled, holding, produce: (bytes: number) => log.outputProduced((output += bytes)) };
 }
 
 const entry = (index: number, data: string | null, after?: number): LogEntry => ({ index, seq: data ? index : 0, data: data ? Buffer.from(data) : null, cols: data ? 0 : 100, rows: data ? 0 : 30, after });
@@ -37,6 +43,33 @@ const entry = (index: number, data: string | null, after?: number): LogEntry => 
 afterEach(() => vi.useRealTimers());
 
 describe('InputLog on a primary', () => {
+  it('applies an upload among the input, and holds what follows its end until the file is in place', async () => {
+    const { log, done, settled, holding } = setup();
+    const begin = log.file({ op: 'begin', upload: 0, path: 'a.txt', size: 2 });
+    expect(begin).toBe(1);
+    log.input(1, Buffer.from('x'));
+    log.file({ op: 'chunk', upload: begin, offset: 0 }, Buffer.from('hi'));
+    const end = log.file({ op: 'end', upload: begin });
+    log.input(2, Buffer.from('y'));
+    // The chunk is no keystroke: the settle after it does not count as typed.
+    expect(settled.find((s) => s.previous === 2)).toEqual({ previous: 2, typed: false });
+    expect(done).toEqual(['file begin 1', 'write x', 'file chunk 1 hi', 'file end 1']);
+    expect(log.appliedIndex).toBe(end - 1);
+    let applied = false;
+    void log.whenApplied(end).then(() => (applied = true));
+    await Promise.resolve();
+    expect(applied).toBe(false);
+    holding.shift()!();
+    await log.whenApplied(end + 1);
+    expect(done.at(-1)).toBe('write y');
+    expect(log.inputSeq).toBe(2);
+    // An end with nothing after it settles on its own (the person waits for it, not for a keystroke).
+    const last = log.file({ op: 'end', upload: begin });
+    holding.shift()!();
+    await log.whenSettled(last);
+    expect(log.settledIndex).toBe(last);
+  });
+
   it('applies each input once, in order, and refuses a gap or bytes the display cannot take', () => {
     const { log, done, settled } = setup();
     expect(log.input(1, Buffer.from('a'))).toBeNull();

@@ -4,7 +4,7 @@
 // a client's input is acknowledged (inputSeq) only once settled — applied here and,
 // with standbys, held by every voting one (the output rule) — so after a failover the
 // client resends exactly what the new primary may never have had.
-import type { LogEntry } from '../cluster/peer-protocol.js';
+import type { FileOp, LogEntry } from '../cluster/peer-protocol.js';
 
 /** Where a primary's entries go: to the standbys. It never calls back into the log. */
 export interface ReplicationSink {
@@ -25,6 +25,12 @@ export interface LogTarget {
   setClock(timeUs: number, inputBytes: number): void;
   write(data: Uint8Array): void;
   resize(cols: number, rows: number): void;
+  /**
+   * A file operation (an upload's chunk carries its bytes). A promise holds the log
+   * back until it settles: entries after it are applied only once it is done (a file
+   * that takes its place is there before the next keystroke reaches the app).
+   */
+  file(op: FileOp, data: Uint8Array | null): Promise<void> | null;
 }
 
 export interface InputLogOptions {
@@ -108,6 +114,8 @@ export class InputLog {
   private readonly settleWaiters: Array<{ index: number; resolve: () => void }> = [];
   private started = false;
   private closed = false;
+  /** A file operation being done: nothing after it is applied until it is (LogTarget.file). */
+  private barrier: Promise<void> | undefined;
   /** The last time stamped (µs): entries' times strictly increase. */
   private lastTime = 0;
   /** For the last entry applied: the output count the primary had then (its `after`), and this replica's. */
@@ -138,6 +146,13 @@ export class InputLog {
   /** Logs a resize, like input; returns the entry's index. */
   resize(cols: number, rows: number): number {
     return this.submit({ index: this.entries.length + 1, seq: 0, data: null, cols, rows });
+  }
+
+  /** Logs a file operation (a primary's upload), like input; returns the entry's index. `begin`'s upload is its own index. */
+  file(op: FileOp, data: Uint8Array | null = null): number {
+    const index = this.entries.length + 1;
+    const file = op.op === 'begin' ? { ...op, upload: index } : op;
+    return this.submit({ index, seq: 0, data, cols: 0, rows: 0, file });
   }
 
   /**
@@ -181,7 +196,7 @@ export class InputLog {
     let typed = false;
     for (const entry of settled) {
       if (entry.seq > this.inputSeq) this.inputSeq = entry.seq;
-      if (entry.data) typed = true;
+      if (entry.data && !entry.file) typed = true;
     }
     while (this.settleWaiters.length > 0 && this.settleWaiters[0]!.index <= this.settledIndex) this.settleWaiters.shift()!.resolve();
     if (this.role !== 'primary') return;
@@ -202,7 +217,7 @@ export class InputLog {
   private pump(): void {
     // A primary applies what it has logged (settle holds the output back); a standby, what is committed.
     const limit = this.role === 'primary' ? this.entries.length : this.commitIndex;
-    if (this.pumpTimer !== undefined || this.appliedIndex >= limit || this.closed) return;
+    if (this.pumpTimer !== undefined || this.barrier !== undefined || this.appliedIndex >= limit || this.closed) return;
     const retry = (ms: number) => {
       this.pumpTimer = setTimeout(() => {
         this.pumpTimer = undefined;
@@ -239,9 +254,13 @@ export class InputLog {
         }
       }
       this.waitingSince = this.waitingFor = undefined;
-      this.apply(entry);
-      if (entry.data) typed = true;
+      const pending = this.apply(entry);
+      if (entry.data && !entry.file) typed = true;
       if (!this.options.keepLog) entry.data = entry.data ? APPLIED : null;
+      if (pending) {
+        this.barrier = pending.then(() => this.passBarrier(entry.index));
+        break;
+      }
     }
     if (typed && this.role === 'primary') this.options.onApplied();
     this.settle();
@@ -267,7 +286,23 @@ export class InputLog {
     return this.lastOwnOutput + Math.max(0, entry.after - this.lastPrimaryOutput);
   }
 
-  private apply(entry: LogEntry): void {
+  /** A file operation's work is done: it counts as applied now, and the log goes on. */
+  private passBarrier(index: number): void {
+    this.barrier = undefined;
+    if (this.closed) return;
+    this.appliedIndex = index;
+    this.releaseApplied();
+    this.pump();
+    // pump settles only when it had something to apply: the entry that was held may be the last.
+    this.settle();
+  }
+
+  private releaseApplied(): void {
+    while (this.applyWaiters.length > 0 && this.applyWaiters[0]!.index <= this.appliedIndex) this.applyWaiters.shift()!.resolve();
+  }
+
+  /** Applies `entry`; a promise when it is a file operation still being done (it is applied once that settles). */
+  private apply(entry: LogEntry): Promise<void> | null {
     this.appliedIndex = entry.index;
     // From here on the entry records this replica's own count: what its standbys, if it
     // is promoted, pace by.
@@ -276,11 +311,19 @@ export class InputLog {
     if (entry.time !== undefined) {
       this.paceAnchor ??= { time: entry.time, at: performance.now() };
       this.lastTimed = { time: entry.time, at: performance.now() };
-      this.options.target.setClock(entry.time, entry.data?.length ?? 0);
+      this.options.target.setClock(entry.time, entry.file ? 0 : (entry.data?.length ?? 0));
     }
-    if (entry.data) this.options.target.write(entry.data);
+    if (entry.file) {
+      const pending = this.options.target.file(entry.file, entry.data);
+      if (pending) {
+        // Not applied until it is done: settle, acks and waiters see it then.
+        this.appliedIndex = entry.index - 1;
+        return pending.catch(() => {});
+      }
+    } else if (entry.data) this.options.target.write(entry.data);
     else this.options.target.resize(entry.cols, entry.rows);
-    while (this.applyWaiters.length > 0 && this.applyWaiters[0]!.index <= this.appliedIndex) this.applyWaiters.shift()!.resolve();
+    this.releaseApplied();
+    return null;
   }
 
   /** The app produced output (`total` bytes so far): an entry waiting for that much is applied now. */

@@ -2,6 +2,7 @@
 // output to (the gateway implements it), and the point a resuming client continues
 // from. The gateway may import these types (and end-reason.ts), nothing else of session/.
 import type { AppExit } from '../host/app-process.js';
+import type { PrintEvent } from '../host/session-printing.js';
 
 export interface SessionPeer {
   /** `drained`, if given, is called once the frame has been written to the socket. */
@@ -24,6 +25,8 @@ export interface SessionPeer {
   notice?(notice: PeerNotice): void;
   /** A GUI app's window title changed (or is told to a client that attached); optional like notice. */
   title?(title: string): void;
+  /** Its app printed: a PDF to fetch, or why there is none, in words; optional like notice. */
+  printed?(event: PrintEvent): void;
 }
 
 export type PeerNotice = { kind: 'idle' | 'max-length'; endsAt: number; message: string } | { kind: 'cleared' };

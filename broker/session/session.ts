@@ -13,12 +13,14 @@ import { RfbDisplay } from '../host/rfb-display.js';
 import type { Screens } from '../host/screens.js';
 import type { SandboxHost } from '../host/sandbox-host.js';
 import { TerminalDisplay } from '../host/terminal-display.js';
+import { SessionPrinting, type PrintEvent, type PrintingDeps, type PrintJob } from '../host/session-printing.js';
 import { reusedFor } from '../host/thumbnail.js';
 import { Replicator } from '../cluster/replicator.js';
 import { Deadlines, type DeadlineKind, type DeadlineNotice } from './deadlines.js';
 import { describeEnd, describeExit, describeWarning, type EndReason } from './end-reason.js';
 import { InputLog } from './input-log.js';
 import { OutputFlow } from './output-flow.js';
+import { SessionUploads, applyFileOp } from './session-uploads.js';
 import type { ResumePoint, SessionPeer } from './peer.js';
 import type { SessionLimits } from './session-policy.js';
 
@@ -62,6 +64,8 @@ export interface SessionOptions {
   onEnd: (session: Session, reason: EndReason, exit: AppExit | null) => void;
   /** Operator-facing warnings (a GUI display that failed). */
   warn: (message: string, fields: Record<string, unknown>) => void;
+  /** What its app prints reaches its person (host/session-printing.ts); absent: the app has no printer. */
+  printing?: PrintingDeps;
 }
 
 export class Session {
@@ -86,8 +90,12 @@ export class Session {
   private lastReadAt = 0;
   /** Idle and maximum-length ends, and the warnings before them (acting only on a primary). */
   private readonly deadlines: Deadlines;
+  /** Its person's uploads, logged by the primary so every replica writes them (session-uploads.ts). */
+  readonly uploads: SessionUploads;
   /** A small picture of the screen for the person's list of sessions (made at most once a second). */
   readonly thumbnail = reusedFor(1000, () => this.display.thumbnail());
+  /** Its print spool and the PDFs made of it (every replica prints; only the primary's jobs count). */
+  private readonly printing: SessionPrinting | null;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -107,8 +115,13 @@ export class Session {
       },
       expired: (kind) => this.expired(kind),
     });
+    // Made before the display, whose sandbox binds its spool; it tells the client attached then, if any.
+    const tell = (event: PrintEvent) => (this.flow.peer?.printed ? (this.flow.peer.printed(event), true) : false);
+    const printing = options.printing;
+    this.printing = printing ? new SessionPrinting({ stateDir: options.stateDir, sessionId: this.id, owner: this.owner, app: options.app, isPrimary: () => this.log.role === 'primary', tell, deps: printing }) : null;
     const displayOptions = {
       sessionId: this.id,
+      ...(this.printing ? { print: { jobs: this.printing.spool.jobsDir, bin: this.printing.spool.binDir } } : {}),
       app: options.app,
       profile: options.profile,
       stateDir: options.stateDir,
@@ -127,6 +140,7 @@ export class Session {
         ? new RfbDisplay({ ...displayOptions, onViewerLost: () => this.dropClient(), onTitle: (title) => this.flow.peer?.title?.(title), log: options.warn })
         : new TerminalDisplay(displayOptions);
     this.display = display;
+    this.printing?.start();
     // It reads this session's id, epoch and log (made next) only once entries flow.
     this.replicator = options.replicate ? new Replicator(this, options.replicate) : null;
     this.log = new InputLog({
@@ -141,6 +155,7 @@ export class Session {
           // A standby keeps the time of the person's last input, for when it is promoted.
           if (this.log.role === 'standby') this.deadlines.input();
         },
+        file: (op, data) => applyFileOp(display.homeUploads, op, data),
         resize: (cols, rows) => {
           display.resize(cols, rows);
           // A primary set its size when it logged the resize; a standby learns it here.
@@ -160,6 +175,8 @@ export class Session {
       onSettled: (previous, typed) => this.flow.settled(previous, typed),
     });
     this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct });
+    this.uploads = new SessionUploads(this.log, display.homeUploads);
+    if (options.role === 'primary') this.uploads.startSweeping();
     // Once its maker holds it: a restarted session past its maximum length ends at once, and is reported as any end.
     if (options.role === 'primary') queueMicrotask(() => this.endMessage === null && this.deadlines.start());
   }
@@ -227,6 +244,11 @@ export class Session {
     return this.display.pid;
   }
 
+  /** A PDF its app printed, still kept (host/session-printing.ts). */
+  printJob(id: string): PrintJob | undefined {
+    return this.printing?.job(id);
+  }
+
   /** Its person's files (host/home-files.ts). */
   get homeFiles(): HomeFiles {
     return this.display.homeFiles;
@@ -254,6 +276,7 @@ export class Session {
     this.deadlines.attach();
     const title = this.display instanceof RfbDisplay ? this.display.title() : '';
     if (title) peer.title?.(title);
+    this.printing?.attached();
   }
 
   /**
@@ -324,8 +347,8 @@ export class Session {
   }
 
   /** Resolves once this replica has applied every entry it holds now. */
-  replayed(): Promise<void> {
-    return this.log.whenApplied(this.log.length);
+  replayed(through = this.log.length): Promise<void> {
+    return this.log.whenApplied(through);
   }
 
   /** A newer primary in `epoch` exists: this standby follows it. */
@@ -337,6 +360,7 @@ export class Session {
   promote(epoch: number): void {
     this.epoch = epoch;
     this.log.promote();
+    this.uploads.startSweeping();
     // The same deadlines as on the old primary: the same start, and the person's last input as this replica saw it.
     this.deadlines.start();
     this.startHold();
@@ -395,9 +419,11 @@ export class Session {
     this.endMessage = message;
     clearTimeout(this.holdTimer);
     this.deadlines.stop();
+    this.uploads.stop();
     this.log.close();
     this.holdExpiresAt = null;
     this.display.close();
+    this.printing?.close();
     this.flow.detach()?.ended(exit, message);
     this.options.onEnd(this, reason, exit);
   }

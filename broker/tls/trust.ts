@@ -187,13 +187,18 @@ export function request(url: string, init: RequestInit, trust: Trust = SYSTEM_TR
 }
 
 /**
- * An HTTP(S) GET or HEAD whose answer is streamed, not gathered (a file passed from one
+ * An HTTP(S) request whose answer is streamed, not gathered (a file passed from one
  * node to another, or to the CLI): resolves with the reply once its head has come,
  * within `timeoutMs`; its body then flows as the caller reads it, and a connection
- * quiet for `idleMs` is cut (the body errors). The caller reads the reply to its end
- * or destroys it.
+ * quiet for `idleMs` is cut (the body errors). `body`, when given, is piped as the
+ * request's body (an upload passed on): its pace is the far end's. The caller reads
+ * the reply to its end or destroys it.
  */
-export function requestStream(url: string, init: { method?: 'GET' | 'HEAD'; headers?: Record<string, string>; timeoutMs: number; idleMs: number }, trust: Trust = SYSTEM_TRUST): Promise<IncomingMessage> {
+export function requestStream(
+  url: string,
+  init: { method?: 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'DELETE'; headers?: Record<string, string>; body?: NodeJS.ReadableStream; timeoutMs: number; idleMs: number },
+  trust: Trust = SYSTEM_TRUST,
+): Promise<IncomingMessage> {
   const target = new URL(url);
   const options = { method: init.method ?? 'GET', headers: { ...init.headers } };
   return new Promise((resolve, reject) => {
@@ -201,17 +206,30 @@ export function requestStream(url: string, init: { method?: 'GET' | 'HEAD'; head
       target.protocol === 'https:'
         ? httpsRequest(target, { ...options, createConnection: secureConnector(trust) as unknown as RequestOptions['createConnection'] }, onReply)
         : httpRequest(target, options, onReply);
-    const deadline = setTimeout(() => outgoing.destroy(new Error(`no answer within ${init.timeoutMs / 1000} s`)), init.timeoutMs);
+    let deadline: NodeJS.Timeout | undefined;
+    let answered = false;
+    const awaitAnswer = () => {
+      if (!answered) deadline = setTimeout(() => outgoing.destroy(new Error(`no answer within ${init.timeoutMs / 1000} s`)), init.timeoutMs);
+    };
     outgoing.setTimeout(init.idleMs, () => outgoing.destroy(new Error(`the connection was quiet for ${init.idleMs / 1000} s`)));
     function onReply(reply: IncomingMessage) {
+      answered = true;
       clearTimeout(deadline);
       resolve(reply);
     }
     outgoing.on('error', (error) => {
+      answered = true;
       clearTimeout(deadline);
       reject(error);
     });
-    outgoing.end();
+    if (!init.body) {
+      awaitAnswer();
+      return void outgoing.end();
+    }
+    // The deadline is for the answer's head, which comes after the whole body: it starts once the body is sent.
+    init.body.on('error', (error) => outgoing.destroy(error));
+    init.body.pipe(outgoing);
+    outgoing.on('finish', awaitAnswer);
   });
 }
 

@@ -68,6 +68,26 @@ export class FilesApi {
     return parsed.data;
   }
 
+  /**
+   * The files and folders at `paths` (folders whole) as one zip. A zip is made anew for
+   * each request, so it cannot resume from a byte: after a drop — or when a file in it
+   * changed while it was read, which cuts it off — it starts again from the beginning, at
+   * most twice (resumable-download.ts starts over where there is no ETag).
+   */
+  downloadZip(paths: readonly string[], options: { signal?: AbortSignal; onProgress?: (progress: DownloadProgress) => void } = {}): Promise<DownloadResult> {
+    return resumableDownload({
+      url: zipUrl(this.base(), paths),
+      headers: () => this.headers(),
+      signal: options.signal,
+      onProgress: options.onProgress,
+      maxRestarts: 2,
+      describeRefusal: async (reply) => {
+        const { message, code } = await refusal(reply);
+        return new DownloadRefused(message, reply.status, code);
+      },
+    });
+  }
+
   /** The file at `path`, whole, resuming after drops (see resumable-download.ts). */
   download(path: string, options: { signal?: AbortSignal; onProgress?: (progress: DownloadProgress) => void } = {}): Promise<DownloadResult> {
     return resumableDownload({
@@ -96,6 +116,18 @@ export function saveBlob(blob: Blob, name: string): void {
   // The browser has taken the bytes once the download started; a minute is plenty.
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+/** The zip call for `paths`: one `path` parameter each. */
+export const zipUrl = (base: string, paths: readonly string[]) => `${base}/zip?${paths.map((path) => `path=${encodeURIComponent(path)}`).join('&')}`;
+
+/** Most characters of `path` parameters one zip's address may carry (a node takes 16 KiB of head). */
+export const MAX_ZIP_QUERY = 12_000;
+
+/** Whether a zip of `paths` fits in one request's address. */
+export const zipFits = (paths: readonly string[]) => zipUrl('', paths).length <= MAX_ZIP_QUERY;
+
+/** What a zip of `names` (in one folder) is saved as: the name of the one, or the app's files. */
+export const zipName = (names: readonly string[], appName: string) => (names.length === 1 ? `${names[0]}.zip` : `${appName} files.zip`);
 
 /** A path inside the home, from its folder and a name in it. */
 export const childPath = (folder: string, name: string) => (folder ? `${folder}/${name}` : name);

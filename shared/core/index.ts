@@ -3,3 +3,4 @@ export * from './client.js';
 export * from './connection.js';
 export * from './session-stream.js';
 export * from './socket.js';
+export * from './resumable-upload.js';

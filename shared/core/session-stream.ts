@@ -11,6 +11,7 @@ import {
   encodeRfb,
   type ServerMessage,
   type SessionResumed,
+  type SessionPrinted,
   type SessionStarted,
 } from '../protocol/index.js';
 import { Connection, ProtocolError, type ConnectionOptions } from './connection.js';
@@ -48,7 +49,12 @@ export interface SessionView {
   notice: SessionNoticeView | null;
   /** A GUI app's window title as the host last told it (session.title); null: none told. Terminal titles come in the output. */
   title: string | null;
+  /** What its app printed since this client opened it (session.printed), newest last; at most MAX_PRINTS. */
+  prints: SessionPrinted[];
 }
+
+/** Print notices a stream keeps (each PDF is fetched from the host while it keeps it). */
+export const MAX_PRINTS = 5;
 
 export interface SessionNoticeView {
   /** idle: any input keeps the session. max-length: nothing does; save your work. */
@@ -98,6 +104,7 @@ export class SessionStream {
   /** The warning the host sent last (it sends it again on a resume, if it still stands). */
   private notice: SessionNoticeView | null = null;
   private title: string | null = null;
+  private prints: SessionPrinted[] = [];
   view: SessionView;
 
   constructor(private readonly options: SessionStreamOptions) {
@@ -109,7 +116,7 @@ export class SessionStream {
     this.inputs = new InputQueue({ numbered: options.mode === 'launch', send: sendIfLive });
     this.cols = options.cols;
     this.rows = options.rows;
-    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null };
+    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, prints: [] };
     const machine = sessionMachine.provide({
       actors: {
         open: fromPromise<Opened, OpenInput>(({ input }) => this.open(input)),
@@ -135,6 +142,7 @@ export class SessionStream {
         pendingInputs: this.inputs.size,
         notice: this.notice,
         title: this.title,
+        prints: this.prints,
       };
       if (status === 'ended' || status === 'failed') this.dropConnection();
       for (const listener of this.listeners) listener(this.view);
@@ -319,8 +327,14 @@ export class SessionStream {
     let nextPing = 1;
     let sincePing = 0;
     const tick = Math.max(50, Math.floor(deadAfter / 12));
+    let lastTick = Date.now();
     const timer = setInterval(() => {
-      if (Date.now() - lastHeard > deadAfter * 0.8) {
+      const now = Date.now();
+      // This page was frozen (a busy main thread, a laptop asleep): what the broker sent
+      // meanwhile waits in the queue behind this tick, so silence counts from now.
+      if (now - lastTick > deadAfter / 3) lastHeard = Math.max(lastHeard, now - tick);
+      lastTick = now;
+      if (now - lastHeard > deadAfter * 0.8) {
         // A node that stopped answering may be hung: try another one first.
         this.options.brokers.next();
         lose({ type: 'link.lost', reason: `no answer from the broker for ${Math.round(deadAfter / 1000)} s` });
@@ -376,6 +390,9 @@ export class SessionStream {
     if (message.type === 'session.title') {
       this.title = message.title;
       this.view = { ...this.view, title: this.title };
+    } else if (message.type === 'session.printed') {
+      this.prints = [...this.prints, message].slice(-MAX_PRINTS);
+      this.view = { ...this.view, prints: this.prints };
     } else if (message.type === 'session.notice') {
       this.notice = message.kind === 'cleared' || message.msLeft === null ? null : { kind: message.kind, endsAt: Date.now() + message.msLeft, message: message.message };
       this.view = { ...this.view, notice: this.notice };

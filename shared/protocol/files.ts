@@ -7,6 +7,11 @@ import { z } from 'zod';
 /** At most this many entries of one folder are listed (`truncated` says when there were more). */
 export const MAX_LISTED_ENTRIES = 10_000;
 
+/** At most this many files and folders go into one zip of a selection. */
+export const MAX_ZIP_ENTRIES = 10_000;
+/** At most this many bytes of files go into one zip (16 GiB). */
+export const MAX_ZIP_BYTES = 16 * 1024 ** 3;
+
 export const FileEntrySchema = z.object({
   /** The entry's name, as the file system has it (any character but "/" and NUL). */
   name: z.string(),
@@ -27,6 +32,8 @@ export const FileListingSchema = z.object({
   truncated: z.boolean(),
   /** The administrator's words when files of this session may not be downloaded (transferPolicies), else null. Absent from nodes before it. */
   downloadOff: z.string().nullable().optional(),
+  /** The same for uploads into the home. Absent from nodes before it. */
+  uploadOff: z.string().nullable().optional(),
 });
 export type FileListing = z.infer<typeof FileListingSchema>;
 
@@ -39,6 +46,8 @@ export const FilesErrorCode = {
   downloadOff: 'download_off',
   /** The file is larger than the administrator's limit (transferPolicies maxFileMiB). */
   tooLarge: 'too_large',
+  /** A zip's selection holds more files and folders than one zip may (MAX_ZIP_ENTRIES). */
+  tooManyFiles: 'too_many_files',
   /** `..`, an absolute path, or a path whose links lead out of the home. */
   outsideHome: 'outside_home',
   /** A path no file system can hold (a NUL, too long). */

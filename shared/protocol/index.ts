@@ -7,3 +7,4 @@ export * from './admin.js';
 export * from './sign-in-methods.js';
 export * from './thumbnail.js';
 export * from './files.js';
+export * from './uploads.js';

@@ -188,6 +188,31 @@ export type SessionNotice = z.infer<typeof SessionNotice>;
  */
 export const SessionTitle = z.object({ type: z.literal('session.title'), sessionId: z.string(), title: z.string().max(200) });
 export type SessionTitle = z.infer<typeof SessionTitle>;
+/**
+ * The session's app printed (docs/protocol.md#printing): `printed` with the PDF to fetch
+ * (GET /api/sessions/ID/print/JOB), or `refused` (the administrator's transfer policy) or
+ * `failed` (not a document, too large, the conversion failed) with no job. `message` is
+ * for people, with what to do next where it did not work.
+ */
+export const PrintedJob = z.object({
+  id: z.string().max(64),
+  /** What the document is called (its title, or the app's name), without ".pdf". */
+  name: z.string().max(200),
+  /** The PDF's size in bytes. */
+  size: z.number().int().nonnegative(),
+  /** Its pages; null when they could not be counted. */
+  pages: z.number().int().nonnegative().nullable(),
+  createdAt: z.number(),
+});
+export type PrintedJob = z.infer<typeof PrintedJob>;
+export const SessionPrinted = z.object({
+  type: z.literal('session.printed'),
+  sessionId: z.string(),
+  result: z.enum(['printed', 'refused', 'failed']),
+  job: PrintedJob.nullable(),
+  message: z.string().max(1024),
+});
+export type SessionPrinted = z.infer<typeof SessionPrinted>;
 export const SessionExited = z.object({
   type: z.literal('session.exited'),
   sessionId: z.string(),
@@ -226,6 +251,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   SessionDetached,
   SessionNotice,
   SessionTitle,
+  SessionPrinted,
   Pong,
   ErrorMessage,
 ]);

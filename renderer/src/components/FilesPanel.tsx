@@ -1,9 +1,12 @@
 // The Files panel of a session's tab (issue 23, downloads): the session's home folder —
 // name, size, modified; folders open, the path above leads back up; sorted by name, size
-// or modified — with Download per file. A download shows its bytes, speed and time
-// left, can be cancelled, resumes after a dropped network (resumable-download.ts), and
-// ends as the browser's own download, in words. Where the administrator turned
-// downloads off for the app, the panel says so and offers no Download.
+// or modified — with Download per file, and files and folders selected (a box each,
+// Space toggles; Select all) downloaded as one zip. A download shows its bytes, speed
+// and time left, can be cancelled, resumes after a dropped network (resumable-download.ts;
+// a zip starts over instead, as it is made anew each time), and ends as the browser's
+// own download, in words. Where the administrator turned downloads off for the app, the
+// panel says so and offers neither. The rows (FileRow.tsx), the toolbar (SelectionBar.tsx,
+// where Upload will go) and the downloads (TransferList.tsx) are components of their own.
 //
 // A modal <dialog> drawn as a sheet over the right of the app (the app is not resized),
 // in the body (not in the tab's tools, whose styles would reach it): Escape closes it and
@@ -13,20 +16,18 @@ import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react'
 import { createPortal } from 'react-dom';
 import type { HoldfastClient } from '../../../shared/core/index.js';
 import { FilesErrorCode, type FileEntry } from '../../../shared/protocol/index.js';
-import { FilesApi, FilesApiError, childPath, formatBytes, formatSecondsLeft, saveBlob } from '../files-api.js';
-import { DownloadFailed, DownloadRefused, isAbort, type DownloadProgress } from '../resumable-download.js';
+import { FilesApi, FilesApiError, childPath, formatBytes, saveBlob, zipFits, zipName } from '../files-api.js';
+import { DownloadFailed, DownloadRefused, isAbort, type DownloadProgress, type DownloadResult } from '../resumable-download.js';
+import { FileRow, selectable } from './FileRow.js';
+import { SelectionBar } from './SelectionBar.js';
+import { TransferList, percent, type Transfer } from './TransferList.js';
+import { UploadButtons } from './UploadButtons.js';
+import type { UploadQueue } from '../upload-queue.js';
 
 type SortKey = 'name' | 'size' | 'modified';
 interface Sort {
   key: SortKey;
   descending: boolean;
-}
-
-interface Transfer {
-  path: string;
-  name: string;
-  progress: DownloadProgress | null;
-  controller: AbortController;
 }
 
 /** What the last finished download came to, in words. */
@@ -50,36 +51,18 @@ function sortEntries(entries: readonly FileEntry[], sort: Sort): FileEntry[] {
   });
 }
 
-/** A modification time for people and for <time> (a time no Date can hold shows as nothing). */
-function When({ ms }: { ms: number }) {
-  const date = new Date(ms);
-  if (Number.isNaN(date.getTime())) return null;
-  return <time dateTime={date.toISOString()}>{date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })}</time>;
-}
-
-/** "1.2 MB of 3.0 MB · 2.4 MB/s · 1 s left", or why it waits. */
-function progressWords(progress: DownloadProgress | null): string {
-  if (!progress) return 'Starting…';
-  const { received, total, bytesPerSecond, secondsLeft, retrying } = progress;
-  if (retrying) return `${retrying} Resuming from ${formatBytes(received)}…`;
-  const parts = [total === null ? formatBytes(received) : `${formatBytes(received)} of ${formatBytes(total)}`];
-  if (bytesPerSecond) parts.push(`${formatBytes(bytesPerSecond)}/s`);
-  if (secondsLeft !== null) parts.push(`${formatSecondsLeft(secondsLeft)} left`);
-  return parts.join(' · ');
-}
-
-const percent = (progress: DownloadProgress | null) => (progress?.total ? Math.floor((progress.received / progress.total) * 100) : 0);
-
-function KindIcon({ kind }: { kind: FileEntry['kind'] }) {
-  return (
-    <svg className="files-icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
-      {kind === 'folder' ? <path d="M1.5 3.5h5l1.5 1.5h6.5v8h-13z" /> : <path d="M3.5 1.5h6l3 3v10h-9z M9.5 1.5v3h3" />}
-    </svg>
-  );
+/** Why a download failed, and what to do next. */
+function failureWords(failure: unknown, zip: boolean): string {
+  const why = failure instanceof Error ? failure.message : String(failure);
+  if (!(failure instanceof DownloadFailed)) return why;
+  // A zip starts over whenever it is cut off (it cannot resume): this says it was, again and again.
+  if (zip && /keeps changing/.test(why)) return 'It was cut off three times: a file in it kept changing while it was read, or the connection kept dropping. Download it again once the app has finished writing its files, and check the connection.';
+  return `${why} Check the connection, then download it again.`;
 }
 
 /** The Files button of a session's tools, and the panel it opens. */
-export function FilesPanel({ client, sessionId, appName }: { client: HoldfastClient; sessionId: string; appName: string }) {
+/** `uploads`: the tab's upload queue (its Upload buttons add to it; the listing follows what lands). */
+export function FilesPanel({ client, sessionId, appName, uploads }: { client: HoldfastClient; sessionId: string; appName: string; uploads: UploadQueue | null }) {
   const api = useMemo(() => new FilesApi(client, sessionId), [client, sessionId]);
   const ids = useId();
   const dialog = useRef<HTMLDialogElement>(null);
@@ -96,6 +79,8 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
   const [sort, setSort] = useState<Sort>({ key: 'name', descending: false });
   const [reloads, setReloads] = useState(0);
   const [transfers, setTransfers] = useState<Transfer[]>([]);
+  /** Names selected in the folder shown (for a zip); another folder starts with none. */
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   /** A download ended while the panel was closed: the words show beside the button until it opens. */
   const [unseen, setUnseen] = useState(false);
@@ -113,6 +98,18 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
     if (open && !element.open) element.showModal();
     if (!open && element.open) element.close();
   }, [open]);
+
+  // An upload that lands shows in the folder at once; the listing says whether uploads are allowed.
+  const [uploadOff, setUploadOff] = useState<string | null>(null);
+  useEffect(() => {
+    let landed = uploads?.items.filter((item) => item.state === 'done').length ?? 0;
+    return uploads?.subscribe(() => {
+      const now = uploads.items.filter((item) => item.state === 'done').length;
+      if (now > landed && opened.current) setReloads((n) => n + 1);
+      landed = now;
+      setUploadOff(uploads.off);
+    });
+  }, [uploads]);
 
   // Downloads end with the panel (the session is over, or its tab closed).
   useEffect(() => {
@@ -132,8 +129,11 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
     api.list(path, controller.signal).then(
       (listing) => {
         setEntries(listing.entries);
+        setSelected((now) => new Set(listing.entries.filter((entry) => now.has(entry.name) && selectable(entry)).map((entry) => entry.name)));
         setTruncated(listing.truncated);
         setOff(listing.downloadOff ?? null);
+        uploads?.setOff(listing.uploadOff ?? null);
+        setUploadOff(listing.uploadOff ?? null);
         setLoading(false);
       },
       (failure: unknown) => {
@@ -145,7 +145,7 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
       },
     );
     return () => controller.abort();
-  }, [api, open, path, reloads]);
+  }, [api, open, path, reloads, uploads]);
 
   // After moving to another folder, focus goes to where the path says it is now.
   useEffect(() => {
@@ -157,8 +157,17 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
 
   const go = (to: string) => {
     moved.current = true;
+    setSelected(new Set());
     setPath(to);
   };
+
+  const select = (name: string, on: boolean) =>
+    setSelected((now) => {
+      const next = new Set(now);
+      if (on) next.add(name);
+      else next.delete(name);
+      return next;
+    });
 
   const close = useCallback(() => {
     setOpen(false);
@@ -170,25 +179,23 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
     setUnseen(!opened.current);
   };
 
-  const download = (entry: FileEntry) => {
-    const target = childPath(path, entry.name);
-    if (transfers.some((t) => t.path === target)) return;
+  /** Runs one download (a file's or a zip's) with progress and Cancel, and says how it ended. */
+  const transfer = (key: string, name: string, zip: boolean, start: (signal: AbortSignal, onProgress: (p: DownloadProgress) => void) => Promise<DownloadResult>) => {
+    if (transfers.some((t) => t.key === key)) return;
     const controller = new AbortController();
     live.current.add(controller);
     const update = (progress: DownloadProgress) => setTransfers((all) => all.map((t) => (t.controller === controller ? { ...t, progress } : t)));
-    setTransfers((all) => [...all, { path: target, name: entry.name, progress: null, controller }]);
+    setTransfers((all) => [...all, { key, name, zip, progress: null, controller }]);
     setOutcome(null);
-    api.download(target, { signal: controller.signal, onProgress: update }).then(
+    start(controller.signal, update).then(
       (result) => {
-        saveBlob(result.blob, entry.name);
-        tell(`${entry.name} is downloaded (${formatBytes(result.size)}).`);
+        saveBlob(result.blob, name);
+        tell(`${name} is downloaded (${formatBytes(result.size)}).`);
       },
       (failure: unknown) => {
-        if (isAbort(failure)) return tell(`${entry.name} was not downloaded: you cancelled it.`);
+        if (isAbort(failure)) return tell(`${name} was not downloaded: you cancelled it.`);
         if (failure instanceof DownloadRefused && failure.code === FilesErrorCode.downloadOff) setOff(failure.message);
-        const why = failure instanceof Error ? failure.message : String(failure);
-        const next = failure instanceof DownloadFailed ? ' Check the connection, then download it again.' : '';
-        tell(`${entry.name} could not be downloaded. ${why}${next}`, true);
+        tell(`${name} could not be downloaded. ${failureWords(failure, zip)}`, true);
       },
     ).finally(() => {
       live.current.delete(controller);
@@ -196,7 +203,19 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
     });
   };
 
+  const download = (entry: FileEntry) => {
+    const target = childPath(path, entry.name);
+    transfer(target, entry.name, false, (signal, onProgress) => api.download(target, { signal, onProgress }));
+  };
+
+  const downloadZip = () => {
+    const names = sorted.filter((entry) => selected.has(entry.name)).map((entry) => entry.name);
+    const paths = names.map((name) => childPath(path, name));
+    transfer(`zip:${paths.join('\0')}`, zipName(names, appName), true, (signal, onProgress) => api.downloadZip(paths, { signal, onProgress }));
+  };
+
   const sorted = useMemo(() => (entries ? sortEntries(entries, sort) : []), [entries, sort]);
+  const pickable = useMemo(() => sorted.filter(selectable), [sorted]);
   const crumbs = path ? path.split('/') : [];
   const heading = `${ids}-title`;
   const behind = !open && transfers.length > 0;
@@ -213,7 +232,7 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
 
   return (
     <>
-      {behind && <span className="muted hint">Downloading {transfers.length === 1 ? `${transfers[0]!.name} ${percent(transfers[0]!.progress)}%` : `${transfers.length} files`}</span>}
+      {behind && <span className="muted hint">Downloading {transfers.length === 1 ? `${transfers[0]!.name} ${percent(transfers[0]!.progress)}%` : `${transfers.length} downloads`}</span>}
       {!open && !behind && unseen && outcome && <span className={outcome.failed ? 'hint error' : 'muted hint'}>{outcome.text}</span>}
       <button ref={button} aria-haspopup="dialog" onClick={() => (setOpen(true), setUnseen(false))}>
         Files
@@ -262,6 +281,22 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
               <button onClick={() => setReloads((n) => n + 1)}>Try again</button>
             </div>
           )}
+          <SelectionBar
+            selectable={pickable.length}
+            selected={selected.size}
+            enabled={!off && entries !== null}
+            zipping={transfers.some((t) => t.zip)}
+            tooMany={selected.size > 0 && !zipFits([...selected].map((name) => childPath(path, name))) ? 'Too many selected for one zip: select their folder instead.' : null}
+            onSelectAll={(all) => setSelected(new Set(all ? pickable.map((entry) => entry.name) : []))}
+            onZip={downloadZip}
+          >
+            {uploads && !uploadOff && entries !== null && <UploadButtons queue={uploads} folder={path} />}
+          </SelectionBar>
+          {uploadOff && (
+            <p className="files-off" role="status">
+              {uploadOff}
+            </p>
+          )}
           {entries && (
             <div className="files-list">
               <table className="files-table" aria-busy={loading || undefined}>
@@ -270,6 +305,9 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
                 </caption>
                 <thead>
                   <tr>
+                    <th scope="col" className="files-pick">
+                      <span className="visually-hidden">Selected</span>
+                    </th>
                     <th scope="col" aria-sort={ariaSort('name')}>
                       {sortButton('name')}
                     </th>
@@ -285,38 +323,18 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
                   </tr>
                 </thead>
                 <tbody>
-                  {sorted.map((entry) => {
-                    const busy = transfers.some((t) => t.path === childPath(path, entry.name));
-                    return (
-                      <tr key={entry.name} data-kind={entry.kind}>
-                        <th scope="row" className="files-name">
-                          <KindIcon kind={entry.kind} />
-                          {entry.kind === 'folder' ? (
-                            <button className="files-open" onClick={() => go(childPath(path, entry.name))} aria-label={`Open folder ${entry.name}`}>
-                              {entry.name}
-                            </button>
-                          ) : (
-                            <span>
-                              {entry.name}
-                              {entry.kind === 'link' && <span className="muted"> (link)</span>}
-                              {entry.kind === 'other' && <span className="muted"> (not a file)</span>}
-                            </span>
-                          )}
-                        </th>
-                        <td className="number">{entry.kind === 'folder' ? <span className="muted">Folder</span> : formatBytes(entry.size)}</td>
-                        <td>
-                          <When ms={entry.modifiedAt} />
-                        </td>
-                        <td className="files-actions">
-                          {entry.kind === 'file' && !off && (
-                            <button onClick={() => download(entry)} disabled={busy} aria-label={`${busy ? 'Downloading' : 'Download'} ${entry.name}`}>
-                              {busy ? 'Downloading' : 'Download'}
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
+                  {sorted.map((entry) => (
+                    <FileRow
+                      key={entry.name}
+                      entry={entry}
+                      downloadable={!off}
+                      busy={transfers.some((t) => t.key === childPath(path, entry.name))}
+                      selected={selected.has(entry.name)}
+                      onSelect={(on) => select(entry.name, on)}
+                      onOpen={() => go(childPath(path, entry.name))}
+                      onDownload={() => download(entry)}
+                    />
+                  ))}
                 </tbody>
               </table>
               {sorted.length === 0 && <p className="muted files-empty">This folder is empty.</p>}
@@ -324,21 +342,7 @@ export function FilesPanel({ client, sessionId, appName }: { client: HoldfastCli
             </div>
           )}
           {loading && !entries && <p className="muted">Reading the folder…</p>}
-          {transfers.length > 0 && (
-            <ul className="files-transfers" aria-label="Downloads">
-              {transfers.map((t) => (
-                <li key={t.path} className="files-transfer">
-                  <div className="files-transfer-words">
-                    <strong>{t.name}</strong> <span className="muted">{progressWords(t.progress)}</span>
-                  </div>
-                  <progress max={t.progress?.total || 1} value={t.progress?.total ? t.progress.received : undefined} aria-label={`Downloading ${t.name}`} />
-                  <button onClick={() => t.controller.abort()} aria-label={`Cancel download of ${t.name}`}>
-                    Cancel
-                  </button>
-                </li>
-              ))}
-            </ul>
-          )}
+          <TransferList transfers={transfers} />
           <p className={outcome?.failed ? 'files-outcome error' : 'files-outcome'} role="status">
             {outcome?.text}
           </p>

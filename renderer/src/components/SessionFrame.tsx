@@ -10,6 +10,9 @@ import { ConfirmDialog } from './ConfirmDialog.js';
 import { SessionNotice } from './SessionNotice.js';
 import { ChordKeys } from './KeyboardSettings.js';
 import { FilesPanel } from './FilesPanel.js';
+import { PrintNotice } from './PrintNotice.js';
+import { DropZone } from './DropZone.js';
+import { UploadTray, useUploadQueue } from './UploadTray.js';
 
 export function useView(tab: SessionTab): SessionView {
   const [view, setView] = useState(tab.stream.view);
@@ -54,6 +57,7 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
   const over = view.status === 'ended';
   const live = view.status === 'streaming' || down;
   const now = useNow(down);
+  const uploads = useUploadQueue(tab.client, live ? view.sessionId : null);
   return (
     <section className={`session${down ? ' down' : ''}${over ? ' over' : ''}`} hidden={!visible} aria-label={`${tab.name} session`} data-status={view.status}>
       {view.status === 'launching' && <p className="muted session-note">Starting {tab.name}…</p>}
@@ -75,16 +79,20 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
           <span className="muted hint">
             <ChordKeys keys={escapeKeys} /> back to the tabs
           </span>
-          {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} />}
+          {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} uploads={uploads} />}
           <button className="quiet" onClick={() => setConfirming(true)}>
             End session
           </button>
         </div>
       )}
       {view.status === 'streaming' && <SessionNotice name={tab.name} notice={view.notice} />}
+      {live && view.sessionId && <PrintNotice client={tab.client} sessionId={view.sessionId} prints={view.prints} />}
+      {live && <UploadTray queue={uploads} />}
       {/* Once over, the last screen is only a picture of what was: inert, and hidden from assistive technology (the words below say what happened). */}
       <div className="session-screen" inert={over} aria-hidden={over || undefined}>
-        {children}
+        <DropZone queue={live ? uploads : null} appName={tab.name}>
+          {children}
+        </DropZone>
       </div>
       {down && (
         <div className="reconnecting" role="status" aria-live="polite">

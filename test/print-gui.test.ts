@@ -1,0 +1,51 @@
+// Printing from a graphical app (issue 23, printing): the demo catalog's XTerm, with its
+// print command as the demo sets it (XTERM_PRINT_ARGS: Ctrl+Shift+P prints the window's
+// text through the sandbox's lpr), on a real Xvnc in a real sandbox, driven through the
+// RFB stream as the web client's noVNC drives it. What it prints reaches the client as a
+// PDF, exactly as a terminal app's `lp` does; pdftotext of it shows the window's text.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { XTERM_PRINT_ARGS } from '../broker/config/demo.js';
+import { client, startNode, type TestNode } from '../support/harness.js';
+import { waitFor } from '../support/wait.js';
+import { launchGui } from './gui.js';
+
+const XTERM = { id: 'gui-xterm', name: 'XTerm', display: 'rfb', geometry: '800x600', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', ...XTERM_PRINT_ARGS] };
+const CONTROL_L = 0xffe3;
+const SHIFT_L = 0xffe1;
+
+let node: TestNode;
+const work = mkdtempSync(join(tmpdir(), 'holdfast-print-gui-'));
+
+beforeAll(async () => {
+  node = await startNode({ apps: [XTERM] });
+}, 60_000);
+
+afterAll(async () => {
+  await node?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('printing from a graphical app', () => {
+  it('XTerm’s print (Ctrl+Shift+P) lands in the client as a PDF of its window’s text', async () => {
+    const c = client(node.url);
+    await c.signIn('ann', 'ann-pw');
+    const gui = await launchGui(c, XTERM.id);
+    await gui.steady();
+    gui.viewer.type('echo printed-from-$((6*7))\n');
+    await waitFor('the line to run', async () => (await gui.steady()) && true);
+    for (const [keysym, down] of [[CONTROL_L, true], [SHIFT_L, true], [0x50, true], [0x50, false], [SHIFT_L, false], [CONTROL_L, false]] as const) gui.viewer.key(keysym, down);
+    const print = await waitFor('the print notice', async () => gui.stream.view.prints[0] ?? null, 30_000);
+    expect(print).toMatchObject({ result: 'printed', message: 'XTerm printed a document (1 page).', job: { name: 'XTerm', pages: 1 } });
+    const reply = await fetch(`${node.url}/api/sessions/${encodeURIComponent(gui.stream.sessionId!)}/print/${print.job!.id}`, { headers: { authorization: `Bearer ${c.apiToken}` } });
+    expect(reply.status).toBe(200);
+    const file = join(work, 'xterm.pdf');
+    writeFileSync(file, Buffer.from(await reply.arrayBuffer()));
+    expect(execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' })).toContain('printed-from-42');
+    gui.stream.close();
+    c.signOut();
+  }, 90_000);
+});
