@@ -163,6 +163,7 @@ export class BrokerNode {
       updatesDir: config.node.updatesDir,
       webRoot: options.webRoot,
       otherBrokers: () => (this.cluster ? this.cluster.brokerUrls().slice(1) : []),
+      originAllowed: (origin, host) => this.originAllowed(origin, host),
     });
     this.http = this.tls ? createTlsServer({ cert: this.tls.cert, key: this.tls.key, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
     if (this.tls) this.metrics.certificateExpiry(this.tls.notAfter);

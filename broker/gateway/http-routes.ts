@@ -4,6 +4,7 @@
 // here (node.ts). Only the admin API and the kept sign-in take POSTs.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { adminHandler } from './admin-api.js';
+import { crossOrigin } from './cross-origin.js';
 import type { NodeContext } from './context.js';
 import { filesHandler, isFilesCall } from './files-api.js';
 import { isUploadsCall, uploadsHandler } from './uploads-api.js';
@@ -26,6 +27,8 @@ export interface HttpRouteDeps {
   webRoot: string;
   /** The other nodes' URLs, for the web client's failover list. */
   otherBrokers: () => string[];
+  /** Whether a page of `origin` may use this node (the desktop app, node.allowedOrigins, the node's own page). */
+  originAllowed: (origin: string, host: string | undefined) => boolean;
 }
 
 export function httpRoutes(deps: HttpRouteDeps): (request: IncomingMessage, response: ServerResponse) => void {
@@ -33,6 +36,8 @@ export function httpRoutes(deps: HttpRouteDeps): (request: IncomingMessage, resp
   const starting = (response: ServerResponse) => plain(response, 503, 'The node is starting; try again in a moment.');
   return (request, response) => {
     const path = (request.url ?? '').split('?')[0]!;
+    // The APIs answer the desktop app's pages (another origin) too: a preflight ends here.
+    if (path.startsWith('/api/') && crossOrigin(request, response, deps.originAllowed)) return;
     if (isThumbnailCall(request.url)) return void thumbnailHandler(ctx, request, response);
     if (isFilesCall(request.url)) return void filesHandler(ctx, request, response);
     if (isUploadsCall(request.url)) return void uploadsHandler(ctx, request, response);
