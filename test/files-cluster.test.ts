@@ -1,7 +1,9 @@
 // A session's files in a cluster (issue 23, download): any node answers, and a download
 // asked of the node without the session's primary streams from the primary as it is
 // read — the primary has not finished sending while the client holds only the first
-// bytes — with Range passed through. Real etcd and two real node processes running
+// bytes — with Range passed through. A download cut by kill -9 of the primary's node
+// resumes on the promoted standby from where it stopped: the web client's own
+// resumableDownload proves the head it holds (Holdfast-Resume), never starting over. Real etcd and two real node processes running
 // this tree's CLI, bundled for this file (the shared dist/ is left alone).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -9,8 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Screen, client, launch, sh } from '../support/harness.js';
 import { bundleCli, type BundledCli } from '../support/bundled-cli.js';
-import { sessionOf, signInToken, startCluster, waitForStatus, type TestCluster } from '../support/cluster-harness.js';
+import { sessionOf, signInToken, startCluster, waitForStatus, whole, type TestCluster } from '../support/cluster-harness.js';
 import { FileListingSchema } from '../shared/protocol/index.js';
+import { resumableDownload, type DownloadProgress } from '../renderer/src/resumable-download.js';
 
 /** Larger than every buffer between the primary's disk and the client (sockets, streams): the primary cannot finish while the client does not read. */
 const SIZE = 50_000_000;
@@ -86,4 +89,63 @@ describe('a session’s files in a cluster', () => {
     stream.close();
     ann.signOut();
   }, 90_000);
+
+  it('resumes a download cut by kill -9 of the primary on the promoted standby, from where it stopped', async () => {
+    const ann = client(c!.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'shell');
+    const screen = new Screen(stream);
+    await screen.waitFor('$ ');
+    // /dev/urandom is the session's own stream under lockstep: both replicas write the same bytes.
+    const made = await sh(stream, screen, `head -c ${SIZE} /dev/urandom > same.bin && sha256sum same.bin`, 30_000);
+    const inside = /([0-9a-f]{64}) {2}same\.bin/.exec(made.output)![1]!;
+    const id = stream.sessionId!;
+    const status = await waitForStatus(c!, whole(id), 30_000);
+    const primary = sessionOf(status, id)!.primary;
+    // Through the standby's node: it passes the primary's bytes on, then serves them itself.
+    const standby = c!.nodes.find((n) => n.name !== primary)!;
+    let killed = false;
+    const progress: DownloadProgress[] = [];
+    const result = await resumableDownload({
+      url: `${standby.url}/api/sessions/${encodeURIComponent(id)}/files/content?path=same.bin`,
+      headers: () => ({ authorization: `Bearer ${ann.apiToken!}` }),
+      fetch: slowly,
+      retryDelaysMs: [250, 500, 1000],
+      maxFailures: 40,
+      onProgress: (p) => {
+        progress.push(p);
+        if (!killed && p.received > SIZE / 3) {
+          killed = true;
+          c!.signal(primary, 'SIGKILL');
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    expect(result.size).toBe(SIZE);
+    expect(createHash('sha256').update(Buffer.from(await result.blob.arrayBuffer())).digest('hex')).toBe(inside);
+    // It went on from where it stopped, on another copy of the file — never from the start.
+    const last = progress.at(-1)!;
+    expect(last.resumes).toBeGreaterThanOrEqual(1);
+    expect(last.restarts).toBe(0);
+    stream.close();
+    ann.signOut();
+    await c!.restart(primary);
+  }, 120_000);
 });
+
+/** fetch whose bodies are read at about 10 MB/s: the primary is still sending when it dies. */
+const slowly: typeof fetch = async (input, init) => {
+  const reply = await fetch(input, init);
+  if (!reply.body) return reply;
+  const reader = reply.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      await new Promise((r) => setTimeout(r, Math.ceil(value.byteLength / 10_000)));
+      controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return new Response(body, { status: reply.status, headers: reply.headers });
+};

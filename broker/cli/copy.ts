@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { HoldfastClient, ProtocolError } from '../../shared/core/index.js';
 import { FilesErrorSchema, type SessionSummary } from '../../shared/protocol/index.js';
@@ -207,6 +207,8 @@ async function download(url: string, token: () => string, sink: Sink, name: stri
   let total: number | null = null;
   let etag: string | null = null;
   let failures = 0;
+  /** The SHA-256 of what arrived: proves to another replica (after a failover) that the rest belongs to it. */
+  let head = createHash('sha256');
   const retry = async (why: string) => {
     failures++;
     if (failures > RETRIES) throw new CopyError(`${why}; gave up after ${RETRIES} tries in a row`);
@@ -215,7 +217,7 @@ async function download(url: string, token: () => string, sink: Sink, name: stri
   };
   for (;;) {
     const headers: Record<string, string> = { authorization: `Bearer ${token()}` };
-    if (offset > 0 && etag !== null) Object.assign(headers, { range: `bytes=${offset}-`, 'if-range': etag });
+    if (offset > 0 && etag !== null) Object.assign(headers, { range: `bytes=${offset}-`, 'if-range': etag, 'holdfast-resume': `${offset} ${head.copy().digest('hex')}` });
     let reply: IncomingMessage;
     try {
       reply = await requestStream(url, { headers, timeoutMs: HEAD_TIMEOUT_MS, idleMs: IDLE_MS }, trust);
@@ -233,6 +235,7 @@ async function download(url: string, token: () => string, sink: Sink, name: stri
         }
         process.stderr.write(`holdfast cp: ${name} changed in the session; downloading it again from the start\n`);
         offset = 0;
+        head = createHash('sha256');
       }
       etag = typeof reply.headers.etag === 'string' ? reply.headers.etag : null;
       total = Number(reply.headers['content-length']);
@@ -243,6 +246,8 @@ async function download(url: string, token: () => string, sink: Sink, name: stri
         throw new CopyError(`the broker answered a resume with another part of the file (${reply.headers['content-range'] ?? 'no Content-Range'})`);
       }
       total = Number(range[3]);
+      // Another replica's copy (after a failover) has its own validator: resume against it from now on.
+      if (typeof reply.headers.etag === 'string') etag = reply.headers.etag;
     } else if (status === 416 && total !== null && offset === total) {
       reply.destroy();
       return;
@@ -259,6 +264,7 @@ async function download(url: string, token: () => string, sink: Sink, name: stri
     try {
       for await (const chunk of reply as AsyncIterable<Buffer>) {
         await sink.write(chunk);
+        head.update(chunk);
         offset += chunk.length;
         failures = 0;
       }

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Request headers the APIs read (Range for resumes, Upload-* for uploads). */
-const ALLOWED_HEADERS = 'authorization, content-type, range, if-range, if-match, upload-offset, upload-done';
+const ALLOWED_HEADERS = 'authorization, content-type, range, if-range, if-match, holdfast-resume, upload-offset, upload-done';
 /** Answer headers a page may read. */
 const EXPOSED_HEADERS = 'content-length, content-range, content-disposition, accept-ranges, etag, last-modified, holdfast-zip-skipped';
 const METHODS = 'GET, HEAD, POST, PATCH, DELETE';

@@ -19,6 +19,7 @@ import { HttpError, json } from './admin-api.js';
 import { SECURITY_HEADERS } from './static-files.js';
 import { contentDisposition, etagOf, ifMatchHolds, ifRangeHolds, parseRange } from './byte-ranges.js';
 import { sendHashed } from './hashed-body.js';
+import { RESUME_PROOF_HEADER, headMatches, parseResumeProof } from './resume-proof.js';
 import { downloadOffWords, tooLarge, uploadOffWords } from './transfer-words.js';
 import { downloadZip } from './files-zip.js';
 import { NO_SUCH_SESSION, ownerCall, relay } from './session-call.js';
@@ -124,9 +125,14 @@ async function download(call: Call, session: StreamedSession, rules: { download:
   const ifMatch = request.headers['if-match'];
   if (ifMatch !== undefined && !ifMatchHolds(ifMatch, etag)) throw new HttpError(412, 'changed', `${file.name} has changed since you started downloading it; download it again from the start.`);
   let range = parseRange(request.headers.range, file.size);
-  // A resume of another version of the file gets the whole of this one, never a splice of the two.
+  // A resume of another version of the file gets the whole of this one, never a splice of the
+  // two — unless the client shows that what it holds is this file's head (after a failover the
+  // new primary's copy has the same bytes under another ETag: resume-proof.ts).
   const ifRange = request.headers['if-range'];
-  if (range !== null && ifRange !== undefined && !ifRangeHolds(String(ifRange), etag, file.modifiedAt)) range = null;
+  if (range !== null && range !== 'unsatisfiable' && ifRange !== undefined && !ifRangeHolds(String(ifRange), etag, file.modifiedAt)) {
+    const proof = parseResumeProof(request.headers[RESUME_PROOF_HEADER]);
+    if (!proof || proof.offset !== range.start || !(await headMatches(file, proof))) range = null;
+  }
   if (range === 'unsatisfiable') {
     response.writeHead(416, { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Range': `bytes */${file.size}` });
     return void response.end(JSON.stringify({ error: 'range_not_satisfiable', message: `${file.name} is ${file.size} bytes: the range asked for starts at or past its end.` }) + '\n');

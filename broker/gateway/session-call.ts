@@ -20,7 +20,7 @@ const FORWARD_IDLE_MS = 120_000;
 /** The client's address, passed on by the node that forwarded a call and vouched for with the cluster's key (for the audit log). */
 const CLIENT = 'x-holdfast-client';
 /** Request headers passed on to the primary's node. */
-const PASSED_ON = ['range', 'if-range', 'if-match', 'content-type', 'content-length', 'upload-offset', 'upload-done'];
+const PASSED_ON = ['range', 'if-range', 'if-match', 'holdfast-resume', 'content-type', 'content-length', 'upload-offset', 'upload-done'];
 /** What a forwarded answer keeps of the primary's headers. */
 const PASSED_BACK = ['content-type', 'content-length', 'content-range', 'content-disposition', 'accept-ranges', 'etag', 'last-modified', 'cache-control', 'location', ...ZIP_HEADERS];
 

@@ -1,8 +1,12 @@
 // A download that survives a dropped network: it keeps what arrived and asks for the
 // rest (Range: bytes=N-) on condition that the file is still the one it started
 // (If-Range: <its ETag>). The server answers 206 with the rest, or 200 with the whole
-// file if it changed — then the download starts over. No React and no DOM here beyond
+// file if it changed — then the download starts over. After a failover the new primary's
+// copy has another ETag but the same bytes: the request also proves what arrived
+// (Holdfast-Resume: N <SHA-256 of it>), and the node sends the rest if its head matches. No React and no DOM here beyond
 // fetch, streams and Blob, so a unit test drives it with a fake fetch.
+
+import { sha256 } from '@noble/hashes/sha256';
 
 export interface DownloadProgress {
   /** Bytes received so far (of the current copy: a start-over goes back to 0). */
@@ -153,11 +157,14 @@ export async function resumableDownload(options: ResumableDownloadOptions): Prom
   let retrying: string | null = null;
   const speed = new Speedometer(now);
 
+  /** The SHA-256 of what arrived, in order (for Holdfast-Resume). */
+  let head = sha256.create();
   const release = () => {
     folded = [];
     loose = [];
     looseBytes = 0;
     received = 0;
+    head = sha256.create();
   };
   let reportedAt = -Infinity;
   let lastSpeed: number | null = null;
@@ -188,6 +195,7 @@ export async function resumableDownload(options: ResumableDownloadOptions): Prom
       if (received > 0 && etag) {
         headers.range = `bytes=${received}-`;
         headers['if-range'] = etag;
+        headers['holdfast-resume'] = `${received} ${hex(head.clone().digest())}`;
       } else if (received > 0) {
         startOver();
       }
@@ -220,6 +228,8 @@ export async function resumableDownload(options: ResumableDownloadOptions): Prom
             continue;
           }
           total = range.total ?? total;
+          // Another replica's copy (after a failover) has its own validator: resume against it from now on.
+          etag = response.headers.get('etag') ?? etag;
           resumes++;
         } else if (response.status === 200) {
           if (resuming) startOver(); // The file changed (or the server ignores ranges): the whole of it again.
@@ -252,6 +262,7 @@ export async function resumableDownload(options: ResumableDownloadOptions): Prom
               if (value.byteLength === 0) continue;
               watch();
               loose.push(value);
+              head.update(value);
               looseBytes += value.byteLength;
               received += value.byteLength;
               failures = 0;
@@ -293,3 +304,5 @@ export async function resumableDownload(options: ResumableDownloadOptions): Prom
     throw error;
   }
 }
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
