@@ -12,7 +12,6 @@ import type { HomeFiles } from '../host/home-files.js';
 import { RfbDisplay } from '../host/rfb-display.js';
 import type { Screens } from '../host/screens.js';
 import type { SandboxHost } from '../host/sandbox-host.js';
-import { TerminalDisplay } from '../host/terminal-display.js';
 import { SessionPrinting, type PrintEvent, type PrintingDeps, type PrintJob } from '../host/session-printing.js';
 import { reusedFor } from '../host/thumbnail.js';
 import { Replicator } from '../cluster/replicator.js';
@@ -20,7 +19,8 @@ import { Deadlines, type DeadlineKind, type DeadlineNotice } from './deadlines.j
 import { describeEnd, describeExit, describeWarning, type EndReason } from './end-reason.js';
 import { InputLog } from './input-log.js';
 import { OutputFlow } from './output-flow.js';
-import { SessionUploads, applyFileOp } from './session-uploads.js';
+import { SessionUploads } from './session-uploads.js';
+import { displayTarget, makeDisplay } from './session-display.js';
 import type { ResumePoint, SessionPeer } from './peer.js';
 import type { SessionLimits } from './session-policy.js';
 
@@ -119,7 +119,7 @@ export class Session {
     const tell = (event: PrintEvent) => (this.flow.peer?.printed ? (this.flow.peer.printed(event), true) : false);
     const printing = options.printing;
     this.printing = printing ? new SessionPrinting({ stateDir: options.stateDir, sessionId: this.id, owner: this.owner, app: options.app, isPrimary: () => this.log.role === 'primary', tell, deps: printing }) : null;
-    const displayOptions = {
+    const display = makeDisplay({
       sessionId: this.id,
       ...(this.printing ? { print: { jobs: this.printing.spool.jobsDir, bin: this.printing.spool.binDir } } : {}),
       app: options.app,
@@ -131,40 +131,25 @@ export class Session {
       cols: options.cols,
       rows: options.rows,
       screens: options.screens,
-      onOutput: (data: Buffer, room?: boolean) => this.output(data, room),
-      onExit: (exit: AppExit) => this.exited(exit),
+      onOutput: (data, room) => this.output(data, room),
+      onExit: (exit) => this.exited(exit),
       onProgress: () => this.flow.maybeRelease(),
-    };
-    const display: Display =
-      options.app.display === 'rfb'
-        ? new RfbDisplay({ ...displayOptions, onViewerLost: () => this.dropClient(), onTitle: (title) => this.flow.peer?.title?.(title), log: options.warn })
-        : new TerminalDisplay(displayOptions);
+      onViewerLost: () => this.dropClient(),
+      onTitle: (title) => this.flow.peer?.title?.(title),
+      warn: options.warn,
+    });
     this.display = display;
     this.printing?.start();
     // It reads this session's id, epoch and log (made next) only once entries flow.
     this.replicator = options.replicate ? new Replicator(this, options.replicate) : null;
     this.log = new InputLog({
       role: options.role,
-      target: {
-        kind: display.kind,
-        ready: () => display.ready(),
-        checkInput: (data) => display.checkInput(data),
-        setClock: (timeUs, inputBytes) => display.setClock(timeUs, inputBytes),
-        write: (data) => {
-          display.write(data);
-          // A standby keeps the time of the person's last input, for when it is promoted.
-          if (this.log.role === 'standby') this.deadlines.input();
-        },
-        file: (op, data) => applyFileOp(display.homeUploads, op, data),
-        resize: (cols, rows) => {
-          display.resize(cols, rows);
-          // A primary set its size when it logged the resize; a standby learns it here.
-          if (this.log.role === 'standby') {
-            this.cols = cols;
-            this.rows = rows;
-          }
-        },
-      },
+      // A standby keeps the person's last input time and the app's size, for when it is promoted.
+      target: displayTarget(display, {
+        isStandby: () => this.log.role === 'standby',
+        input: () => this.deadlines.input(),
+        resized: (cols, rows) => ((this.cols = cols), (this.rows = rows)),
+      }),
       replication: this.replicator,
       outputBytes: () => this.flow.outputBytes,
       mayAct: options.mayAct,
