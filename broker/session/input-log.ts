@@ -5,6 +5,7 @@
 // with standbys, held by every voting one (the output rule) — so after a failover the
 // client resends exactly what the new primary may never have had.
 import type { FileOp, LogEntry } from '../cluster/peer-protocol.js';
+import { ReplayPace } from './replay-pace.js';
 
 /** Where a primary's entries go: to the standbys. It never calls back into the log. */
 export interface ReplicationSink {
@@ -57,28 +58,6 @@ export interface InputLogOptions {
   onSettled: (previous: number, typed: boolean) => void;
 }
 
-/**
- * A standby applies an entry once its app has written as much output since the
- * previous entry as the primary's had (from `LogEntry.after`), or after this long at
- * most (an app whose output is not deterministic never gets there).
- */
-const REPLAY_MAX_WAIT_MS = 1500;
-/**
- * With timed entries (lockstep time) a standby replaying faster than the primary ran
- * waits longer when the output is not there yet: until the entry falls due as the
- * primary spaced it (from the first entry this replica applied), at most this long.
- * The output an entry waits for may come from the app's own timers (a background job
- * that sleeps, then prints), which run at the host's pace however fast the log replays.
- */
-const REPLAY_TIMED_MAX_WAIT_MS = 10_000;
-/**
- * A graphical app's standby has no output to pace its replay by (its output is its
- * viewer's stream), so with timed entries it replays as the primary spaced them, each
- * pause cut to at most this: an app reads its events at the same points of its own
- * timers on every replica, and a replacement standby catches up in about the time the
- * person spent acting, not the session's length.
- */
-const GUI_REPLAY_MAX_GAP_MS = 1000;
 /** How often input waiting for the app to start (LogTarget.ready) checks again. */
 const STARTUP_POLL_MS = 30;
 /** How often deferred work is retried while this node may not act (no valid lease). */
@@ -104,10 +83,6 @@ export class InputLog {
   private pumpTimer: NodeJS.Timeout | undefined;
   /** Since when the next entry has waited for its app's output to catch up. */
   private waitingSince: number | undefined;
-  /** The first timed entry this replica applied: its time (µs) and when (performance.now()). */
-  private paceAnchor: { time: number; at: number } | undefined;
-  /** The last timed entry this replica applied: its time (µs) and when (performance.now()). */
-  private lastTimed: { time: number; at: number } | undefined;
   /** The output count that entry waits for: output reaching it applies the entry at once. */
   private waitingFor: number | undefined;
   private readonly applyWaiters: Array<{ index: number; resolve: () => void }> = [];
@@ -118,9 +93,8 @@ export class InputLog {
   private barrier: Promise<void> | undefined;
   /** The last time stamped (µs): entries' times strictly increase. */
   private lastTime = 0;
-  /** For the last entry applied: the output count the primary had then (its `after`), and this replica's. */
-  private lastPrimaryOutput: number | undefined;
-  private lastOwnOutput = 0;
+  /** How a standby spaces what it replays (replay-pace.ts). */
+  private readonly pace = new ReplayPace();
 
   constructor(private readonly options: InputLogOptions) {
     this.role = options.role;
@@ -208,7 +182,7 @@ export class InputLog {
    * Applies committed entries in order. An entry that carries `after` (the output its
    * app had produced when the primary applied it) waits until this replica's app has
    * produced as much since the previous entry as the primary's had, at most
-   * REPLAY_MAX_WAIT_MS: so the app's answers fall between the same keystrokes on every
+   * a while (replay-pace.ts): so the app's answers fall between the same keystrokes on every
    * replica, and screens stay equal. Counting from the previous entry, not from the
    * start, a few bytes this replica's app once wrote less (a preview it erased, say)
    * cost one wait, not one on every entry after. A primary's own new entries carry no
@@ -235,18 +209,18 @@ export class InputLog {
     while (this.appliedIndex < limit) {
       const entry = this.entries[this.appliedIndex]!;
       if (this.role === 'standby' && target.kind === 'rfb') {
-        const wait = this.guiReplayDue(entry) - performance.now();
+        const wait = this.pace.guiDue(entry) - performance.now();
         if (wait > 0) {
           retry(wait);
           break;
         }
       }
       // A GUI app's output is its viewer's stream, which says nothing of the app's progress.
-      const due = this.outputDue(entry);
+      const due = this.pace.outputDue(entry);
       if (due !== undefined && target.kind === 'terminal' && this.options.outputBytes() < due) {
         this.waitingSince ??= performance.now();
         const waited = performance.now() - this.waitingSince;
-        const patience = this.patience(entry, this.waitingSince);
+        const patience = this.pace.patience(entry, this.waitingSince);
         if (waited < patience) {
           this.waitingFor = due;
           retry(patience - waited);
@@ -264,26 +238,6 @@ export class InputLog {
     }
     if (typed && this.role === 'primary') this.options.onApplied();
     this.settle();
-  }
-
-  /** How long `entry` may wait, from `since`, for its output (REPLAY_MAX_WAIT_MS, or until due as the primary spaced it). */
-  private patience(entry: LogEntry, since: number): number {
-    if (entry.time === undefined || this.paceAnchor === undefined) return REPLAY_MAX_WAIT_MS;
-    const due = this.paceAnchor.at + (entry.time - this.paceAnchor.time) / 1000;
-    return Math.min(Math.max(due - since, REPLAY_MAX_WAIT_MS), REPLAY_TIMED_MAX_WAIT_MS);
-  }
-
-  /** When a GUI standby may apply `entry`: as long after the previous timed entry as the primary applied it, at most GUI_REPLAY_MAX_GAP_MS. */
-  private guiReplayDue(entry: LogEntry): number {
-    if (entry.time === undefined || this.lastTimed === undefined) return 0;
-    return this.lastTimed.at + Math.min(Math.max(0, entry.time - this.lastTimed.time) / 1000, GUI_REPLAY_MAX_GAP_MS);
-  }
-
-  /** The output count this replica's app should have reached before `entry` is applied (undefined: no wait). */
-  private outputDue(entry: LogEntry): number | undefined {
-    if (entry.after === undefined) return undefined;
-    if (this.lastPrimaryOutput === undefined) return entry.after;
-    return this.lastOwnOutput + Math.max(0, entry.after - this.lastPrimaryOutput);
   }
 
   /** A file operation's work is done: it counts as applied now, and the log goes on. */
@@ -306,11 +260,10 @@ export class InputLog {
     this.appliedIndex = entry.index;
     // From here on the entry records this replica's own count: what its standbys, if it
     // is promoted, pace by.
-    this.lastPrimaryOutput = entry.after;
-    entry.after = this.lastOwnOutput = this.options.outputBytes();
+    const own = this.options.outputBytes();
+    this.pace.applied(entry, own);
+    entry.after = own;
     if (entry.time !== undefined) {
-      this.paceAnchor ??= { time: entry.time, at: performance.now() };
-      this.lastTimed = { time: entry.time, at: performance.now() };
       this.options.target.setClock(entry.time, entry.file ? 0 : (entry.data?.length ?? 0));
     }
     if (entry.file) {
