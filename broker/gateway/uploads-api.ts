@@ -71,11 +71,15 @@ export async function uploadsHandler(ctx: NodeContext, request: IncomingMessage,
     const offset = Number(request.headers[UPLOAD_OFFSET_HEADER]);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new HttpError(400, 'bad_request', `Say where these bytes start: the ${UPLOAD_OFFSET_HEADER} header (the upload's offset).`);
     const before = session.uploads.state(upload);
-    const state = await session.uploads.write(upload, offset, request, request.headers[UPLOAD_DONE_HEADER] === '1', limits);
+    // Not destroyed when the session stops taking bytes (a full home): the answer must still reach the client.
+    const state = await session.uploads.write(upload, offset, request.iterator({ destroyOnReturn: false }), request.headers[UPLOAD_DONE_HEADER] === '1', limits);
     if (state.status === 'done' && before.status === 'receiving') audit({ result: 'completed', upload, path: state.path, bytes: state.offset, sha256: state.sha256 ?? undefined });
     return json(response, 200, state);
   } catch (error) {
     if (response.headersSent) return void response.destroy();
+    // Refused while the client is still sending (a full home): it reads the answer only once
+    // its body is sent, so the rest is read and dropped (up to a bound) rather than reset.
+    if (!request.complete) discardBody(request, response);
     if (error instanceof UploadError) {
       if (error.code !== 'offset_mismatch' && error.code !== 'busy') audit?.({ result: 'failed', detail: error.message });
       return json(response, error.status, { error: error.code, message: error.message, ...(error.offset !== undefined ? { offset: error.offset } : {}) });
@@ -88,4 +92,17 @@ export async function uploadsHandler(ctx: NodeContext, request: IncomingMessage,
     ctx.log.error('session upload failed', { url: request.url, error: String(error) });
     json(response, 503, { error: 'unavailable', message: 'The upload could not be taken; ask where it stands and try again.' });
   }
+}
+
+/** Bytes of a refused upload's body read and dropped before the connection is closed instead. */
+const DISCARD_LIMIT = 64 * 1024 * 1024;
+
+function discardBody(request: IncomingMessage, response: ServerResponse): void {
+  let dropped = 0;
+  response.setHeader('Connection', 'close');
+  request.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > DISCARD_LIMIT) request.destroy();
+  });
+  request.resume();
 }

@@ -83,6 +83,25 @@ export class HomeUploads {
     return (blocks ?? 0) * (blockSize ?? 0);
   }
 
+  /**
+   * Resolves once the upload's writer has taken in what it was given down to `below`
+   * bytes (at once when it has, or has gone): the primary reads its client no faster
+   * than its own disk takes the bytes, so a slow disk never fills the node's memory.
+   */
+  drained(id: number, below: number): Promise<void> {
+    const stdin = this.uploads.get(id)?.writer?.stdin;
+    if (!stdin || stdin.destroyed || stdin.writableLength <= below) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        stdin.off('drain', done);
+        stdin.off('close', done);
+        resolve();
+      };
+      stdin.on('drain', done);
+      stdin.on('close', done);
+    });
+  }
+
   /** Uploads still receiving bytes. */
   get receiving(): number {
     let count = 0;

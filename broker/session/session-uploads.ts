@@ -2,8 +2,8 @@
 // log entries — a begin, chunks of at most CHUNK_BYTES among their keystrokes, an end
 // — so every replica writes the same file (host/home-uploads.ts applies them). Bytes
 // are taken from the client only as fast as the standbys hold them: at most WINDOW
-// chunks are unsettled at once, so an upload never fills the node's memory and a
-// keystroke waits behind at most that much. The offset a client is told is what this
+// chunks are unsettled at once, and no faster than this replica's writer takes them, so
+// an upload never fills the node's memory and a keystroke waits behind at most that much. The offset a client is told is what this
 // replica has applied; after a failover the new primary knows its own from its log, and
 // a client resuming at another offset is told the right one (409).
 import type { FileOp } from '../cluster/peer-protocol.js';
@@ -14,6 +14,8 @@ import { UploadError, type UploadStateInfo } from '../../shared/protocol/index.j
 export const CHUNK_BYTES = 64 * 1024;
 /** Chunks logged but not yet settled at most (1 MiB): the client is read no faster than the standbys hold. */
 const WINDOW = 16;
+/** Bytes an upload's writer may have waiting (given, not yet taken by its pipe) before the client is read on. */
+const WRITER_BACKLOG = 4 * 1024 * 1024;
 /** Uploads one session may have receiving at once. */
 export const MAX_RECEIVING = 4;
 /** An upload that has had no bytes for this long is given up (its spool file removed on every replica). */
@@ -110,6 +112,8 @@ export class SessionUploads {
           if (unsettled.length >= WINDOW) await this.log.whenSettled(unsettled.splice(0, WINDOW / 2).at(-1)!);
           // A turn of the event loop between chunks: a keystroke that came meanwhile goes before the next one.
           else await yieldTurn();
+          // …and no faster than this replica's own writer takes them.
+          await this.home.drained(upload, WRITER_BACKLOG);
           if (this.applied(upload).status === 'failed') throw await this.failed(upload);
         }
       }

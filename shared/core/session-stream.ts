@@ -17,6 +17,7 @@ import {
 import { Connection, ProtocolError, type ConnectionOptions } from './connection.js';
 import { InputQueue } from './input-queue.js';
 import type { BrokerList } from './brokers.js';
+import { watchSilence } from './silence-watch.js';
 import { sessionMachine, type OpenInput, type Opened, type SessionEvent } from './session-machine.js';
 
 export interface OutputSink {
@@ -298,7 +299,6 @@ export class SessionStream {
       return () => {};
     }
     const deadAfter = this.options.deadAfterMs ?? connection.welcome?.heartbeatMs ?? 3000;
-    let lastHeard = Date.now();
     /** The link is reported lost once, whether the socket closed or went silent. */
     let lost = false;
     const lose = (event: SessionEvent) => {
@@ -307,47 +307,32 @@ export class SessionStream {
       this.live = false;
       sendBack(event);
     };
+    let nextPing = 1;
+    const silence = watchSilence({
+      deadAfterMs: deadAfter,
+      ping: () => connection.sendJson({ type: 'ping', id: 2 ** 30 + (nextPing++ % 2 ** 30) }),
+      lost: (reason) => {
+        // A node that stopped answering may be hung: try another one first.
+        this.options.brokers.next();
+        lose({ type: 'link.lost', reason });
+        connection.close(CloseCode.goingAway, 'no answer');
+      },
+    });
     // Replaces the consumer connect() bound; this one stays until dropConnection.
     this.unbind = connection.bind({
       binary: (frame) => {
-        lastHeard = Date.now();
+        silence.heard();
         this.onFrame(frame);
       },
       message: (message) => {
-        lastHeard = Date.now();
+        silence.heard();
         if (message.type === 'session.exited') sendBack({ type: 'link.exited', message: message.message, exitCode: message.exitCode });
         else if (message.type === 'session.detached') sendBack({ type: 'link.displaced', message: message.message });
         else this.onMessage(message);
       },
       closed: (code, reason) => lose({ type: 'link.lost', reason, atOnce: code === CloseCode.moved }),
     });
-    // Browsers cannot see WebSocket pings, so liveness is checked with our own: a ping
-    // every third of the period keeps a healthy link talking, and silence for 80 % of
-    // it (checked every twelfth) counts as lost — so a dead path is found within it.
-    let nextPing = 1;
-    let sincePing = 0;
-    const tick = Math.max(50, Math.floor(deadAfter / 12));
-    let lastTick = Date.now();
-    const timer = setInterval(() => {
-      const now = Date.now();
-      // This page was frozen (a busy main thread, a laptop asleep): what the broker sent
-      // meanwhile waits in the queue behind this tick, so silence counts from now.
-      if (now - lastTick > deadAfter / 3) lastHeard = Math.max(lastHeard, now - tick);
-      lastTick = now;
-      if (now - lastHeard > deadAfter * 0.8) {
-        // A node that stopped answering may be hung: try another one first.
-        this.options.brokers.next();
-        lose({ type: 'link.lost', reason: `no answer from the broker for ${Math.round(deadAfter / 1000)} s` });
-        connection.close(CloseCode.goingAway, 'no answer');
-        return;
-      }
-      sincePing += tick;
-      if (sincePing >= deadAfter / 3) {
-        sincePing = 0;
-        connection.sendJson({ type: 'ping', id: 2 ** 30 + (nextPing++ % 2 ** 30) });
-      }
-    }, tick);
-    return () => clearInterval(timer);
+    return () => silence.stop();
   }
 
   // ---- frames -----------------------------------------------------------------

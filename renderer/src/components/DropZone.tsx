@@ -14,9 +14,9 @@ export function DropZone({ queue, appName, children }: { queue: UploadQueue | nu
   const [problem, setProblem] = useState<string | null>(null);
   // dragenter/dragleave fire for every child crossed: count them.
   const depth = useRef(0);
-  if (!queue) return <>{children}</>;
+  // Always the same element, queue or not: a wrapper that came and went would remount the app's view.
   const enter = (event: DragEvent) => {
-    if (!carriesFiles(event)) return;
+    if (!queue || !carriesFiles(event)) return;
     event.preventDefault();
     depth.current += 1;
     setOver(true);
@@ -27,12 +27,12 @@ export function DropZone({ queue, appName, children }: { queue: UploadQueue | nu
     if (depth.current === 0) setOver(false);
   };
   const overIt = (event: DragEvent) => {
-    if (!carriesFiles(event)) return;
+    if (!queue || !carriesFiles(event)) return;
     event.preventDefault();
     event.dataTransfer.dropEffect = queue.off ? 'none' : 'copy';
   };
   const drop = (event: DragEvent) => {
-    if (!carriesFiles(event)) return;
+    if (!queue || !carriesFiles(event)) return;
     event.preventDefault();
     depth.current = 0;
     setOver(false);
