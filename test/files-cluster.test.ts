@@ -102,6 +102,9 @@ describe('a session’s files in a cluster', () => {
     const id = stream.sessionId!;
     const status = await waitForStatus(c!, whole(id), 30_000);
     const primary = sessionOf(status, id)!.primary;
+    // The standby writes the same file in step, at its own pace: let it finish (a command after it, then no lag) before the kill.
+    await sh(stream, screen, 'sync; sleep 2; echo synced', 30_000);
+    await waitForStatus(c!, (s) => Object.values(sessionOf(s, id)?.lag ?? { x: 1 }).every((lag) => lag === 0), 30_000);
     // Through the standby's node: it passes the primary's bytes on, then serves them itself.
     const standby = c!.nodes.find((n) => n.name !== primary)!;
     let killed = false;

@@ -122,7 +122,8 @@ describe('printing from a terminal app', () => {
     const planted = await nextPrint(stream, 1);
     expect(planted).toMatchObject({ result: 'failed', job: null, message: expect.stringContaining('it was not a regular file') });
     // A folder (with something in it, so it cannot be removed): refused once, then passed over.
-    await run('mkdir /run/holdfast-print/jobs/job-folder && touch /run/holdfast-print/jobs/job-folder/x');
+    // Made under an unfinished job's name and renamed in one step: the node may act on a job's name at once.
+    await run('cd /run/holdfast-print/jobs && mkdir .part-folder && touch .part-folder/x && mv -T .part-folder job-folder; cd');
     expect(await nextPrint(stream, 2)).toMatchObject({ result: 'failed', message: expect.stringContaining('it was not a regular file') });
     await run('head -c 70000000 /dev/zero | tr "\\0" a | lp');
     expect(await nextPrint(stream, 3)).toMatchObject({ result: 'failed', message: expect.stringContaining('larger than 64 MiB') });

@@ -11,6 +11,13 @@ export const DEMO_USERS = { demo: 'demo', guest: 'guest', admin: 'admin' } as co
  * XTerm prints its window's text (Ctrl+Shift+P, or Print Window in its Ctrl+click menu)
  * through `lpr`: the sandbox's own, which hands the job to Holdfast (docs/operations.md, "Printing").
  */
+/**
+ * xedit looks for a ctags file when it opens a file and, finding none in a home, tells
+ * the person to "Run ctags -R" — a developer's note, and one that comes a moment after
+ * the window (it changed the screen under the first keystrokes). Off in the demo.
+ */
+export const XEDIT_QUIET_ARGS = ['-xrm', 'xedit*loadTags: false'];
+
 export const XTERM_PRINT_ARGS = ['-xrm', 'XTerm*printerCommand: lpr -T XTerm', '-xrm', 'XTerm*printAttributes: 0', '-xrm', 'XTerm*VT100.translations: #override Ctrl Shift <Key>P: print()'];
 
 export interface DemoOverrides {
@@ -47,7 +54,7 @@ export async function demoConfig(overrides: DemoOverrides = {}): Promise<NodeCon
       { id: 'htop', name: 'htop', description: 'Processes in your sandbox, full screen', icon: 'monitor', command: '/usr/bin/htop', failover: 'restart' },
       // Graphical apps: each on its own Xvnc display, streamed to noVNC.
       { id: 'xterm', name: 'XTerm', description: 'The X terminal emulator, in a window', icon: 'window', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '12', ...XTERM_PRINT_ARGS] },
-      { id: 'editor', name: 'Text editor', description: 'xedit, editing notes.txt in your home', icon: 'editor', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xedit', args: ['notes.txt'] },
+      { id: 'editor', name: 'Text editor', description: 'xedit, editing notes.txt in your home', icon: 'editor', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xedit', args: [...XEDIT_QUIET_ARGS, 'notes.txt'] },
     ],
     entitlements: [
       { groups: ['staff'], apps: ['shell', 'python', 'htop', 'xterm', 'editor'] },
