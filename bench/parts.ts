@@ -1,12 +1,13 @@
 // The parts that run apart from the bench's own node — resume (7), failover (8),
-// replication (9), coverage (12) — and the GUI part (10): each is loaded only when asked for (they
-// pull in the broker's source or the cluster harness) and given what it needs here.
+// replication (9), coverage (12), files (13) — and the GUI part (10): each is loaded
+// only when asked for (they pull in the broker's source or the cluster harness) and
+// given what it needs here.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { echoRunProto } from './echo.js';
 import { track, untrack } from './processes.js';
 import { ProtoSession } from './protocol-client.js';
-import { N, QUICK, paths } from './settings.js';
+import { BUDGET, N, QUICK, paths } from './settings.js';
 
 const progress = (line: string) => process.stderr.write(`bench:   ${line}\n`);
 
@@ -62,6 +63,24 @@ export async function benchReplication() {
 export async function benchCoverage() {
   const { run } = await import('./coverage.js');
   return run({ cli: paths.cli, progress, ...(process.env.BENCH_COVERAGE_APPS ? { only: process.env.BENCH_COVERAGE_APPS.split(',') } : {}) });
+}
+
+/**
+ * Part 13 (files.ts): upload and download MB/s of a 1- and a 2-replica session against a
+ * bare WebSocket floor, and keystroke echo during an upload against idle.
+ */
+export async function benchFiles() {
+  const { run } = await import('./files.js');
+  return run({
+    cli: paths.cli,
+    root: paths.root,
+    bytes: N.filesBytes,
+    rounds: N.filesRounds,
+    echoWarmup: N.filesEchoWarmup,
+    echoBlocks: N.filesEchoBlocks,
+    budget: BUDGET.files,
+    progress,
+  });
 }
 
 /**

@@ -26,13 +26,13 @@ export function render(result: Json): string {
   out.push(`Holdfast bench  ${result.timestamp}${src}  node ${m.node}  ${m.cpus}× ${m.cpuModel}  Linux ${m.kernel}${QUICK ? '  (--quick)' : ''}`);
   const pct = (v: unknown) => (typeof v === 'number' ? `${Math.round(v * 100)} %` : '—');
   const r = result.results;
-  const loads = ([['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10'], ['tls', '11']] as const)
+  const loads = ([['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10'], ['tls', '11'], ['files', '13']] as const)
     .filter(([k]) => r[k]?.otherLoad)
     .map(([k, n]) => {
       const l = r[k].otherLoad;
       return `${n}: ${pct(l.foreign)}${l.foreign > 0.05 ? ` ⚠${l.top?.length ? ` (${l.top.slice(0, 2).join(', ')})` : ''}` : ''}`;
     });
-  const noisy = ['signIn', 'launch', 'echo', 'throughput', 'memory', 'failover', 'replication', 'rfb', 'tls'].some((k: string) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
+  const noisy = ['signIn', 'launch', 'echo', 'throughput', 'memory', 'failover', 'replication', 'rfb', 'tls', 'files'].some((k: string) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
   out.push(
     `Other load on this machine: ${pct(m.cpuBusyBeforeStart)} busy before start${m.waitedForQuietSeconds > 1 ? ` (after waiting ${m.waitedForQuietSeconds} s for quiet)` : ''}; ` +
       `CPU used by others during each part: ${loads.join(', ') || '—'}${noisy ? '  ⚠ parts marked ⚠ are skewed' : ''}`,
@@ -218,6 +218,10 @@ export function render(result: Json): string {
     out.push('');
   } else if (result.errors.tls) out.push(`11 TLS: ${err('tls')}`, '');
 
+  const files = result.results.files;
+  if (files) out.push(...renderFiles(files), '');
+  else if (result.errors.files) out.push(`13 files: ${err('files')}`, '');
+
   const cov = result.results.coverage;
   if (cov) {
     const yes = (v: boolean | null) => (v === null ? '—' : v ? 'yes' : 'NO');
@@ -248,6 +252,44 @@ export function render(result: Json): string {
   if (result.errors.fatal) out.push(`   bench error: ${result.errors.fatal.split('\n')[0]}`);
   out.push(`   cleanup: ${result.cleanup ? `${result.cleanup.leftover} leftover processes, ${result.cleanup.killedHard} needed SIGKILL` : '—'}; total ${result.seconds} s`);
   return out.join('\n');
+}
+
+/** Part 13 (files.ts): MB/s against the bare WebSocket floor, and echo during an upload against idle. */
+function renderFiles(f: Json): string[] {
+  const ok = (v: boolean) => (v ? 'within' : 'NOT MET');
+  const runs = (list: Json[]) => list.map((t: Json) => `${t.MBs}${t.shaOk ? '' : '✗'}`).join(' ');
+  const cpu = (list: Json[]) => {
+    const last = list.at(-1)?.cpu ?? {};
+    return Object.entries(last).map(([k, v]) => `${k} ${v}`).join(', ');
+  };
+  const m = f.MBs;
+  const out = [
+    table(
+      [
+        ['13 floor: bare ws, 64 KiB messages', fmtMB(m.floorUp), '', fmtMB(m.floorDown), '', `${runs(f.runs.up.floor)} / ${runs(f.runs.down.floor)}`],
+        ['   1 replica', fmtMB(m.upload1), `${f.ratios.upload1}×`, fmtMB(m.download1), `${f.ratios.download1}×`, `${runs(f.runs.up.one)} / ${runs(f.runs.down.one)}`],
+        ['   2 replicas', fmtMB(m.upload2), `${f.ratios.upload2}×`, fmtMB(m.download2), `${f.ratios.download2}×`, `${runs(f.runs.up.two)} / ${runs(f.runs.down.two)}`],
+      ],
+      [`Files, ${Math.round(f.bytes / 2 ** 20)} MiB over loopback`, 'upload', '/ floor', 'download', '/ floor', 'MB/s per run, up / down'],
+    ),
+    `   budget: upload 1 replica ≥ ${f.budget.upload1}× ${ok(f.withinBudget.upload1)}, 2 replicas ≥ ${f.budget.upload2}× ${ok(f.withinBudget.upload2)}; download ≥ ${f.budget.download}× ${ok(f.withinBudget.download)}; SHA-256 of every transfer ${f.allShaOk ? 'right' : 'WRONG (✗ above)'}` +
+      (f.placement.placedAsMeant ? '' : '  ⚠ primaries not both on node-1'),
+    `   CPU s of the last upload: 1 replica ${cpu(f.runs.up.one)}; 2 replicas ${cpu(f.runs.up.two)}; floor ${cpu(f.runs.up.floor)}`,
+    '',
+  ];
+  const rows = (['one', 'two'] as const).flatMap((k) => {
+    const e = f.echo[k];
+    const name = k === 'one' ? '1 replica' : '2 replicas';
+    return [
+      [`   ${name}, idle`, fmtUs(e.idleUs.p50), fmtUs(e.idleUs.p99), e.idleUs.n, `bench loop delay p99 ${e.benchLoopDelayP99Ms.idle.join(' ')} ms`],
+      [`   ${name}, during an upload`, fmtUs(e.duringUs.p50), fmtUs(e.duringUs.p99), e.duringUs.n, `uploads ${e.uploadsDuringMBs.join(' ')} MB/s; bench loop delay p99 ${e.benchLoopDelayP99Ms.during.join(' ')} ms`],
+      [`   ratio during / idle`, `${e.ratioP50}×`, `${e.ratioP99}×`, '', `budget p99 ≤ ${f.budget.echoP99Ratio}×: ${ok(e.withinBudget)}`],
+    ];
+  });
+  rows[0]![0] = `13${String(rows[0]![0]).slice(2)}`;
+  out.push(table(rows, ['Keystroke echo, same session', 'p50', 'p99', 'n', 'notes']));
+  out.push('   (MB = MiB; a transfer is timed whole: the upload from its begin to the final answer, the download to its last byte; medians of the runs)');
+  return out;
 }
 
 function summarize(detail: Json): string {

@@ -40,14 +40,21 @@ export const N = {
   rfbFpsBlockMs: QUICK ? 1500 : 3000,
   rfbKeyPresses: QUICK ? 60 : 200, // per path
   rfbKeyBlocks: 4,
+  filesBytes: 200 * 1024 * 1024, // part 13: one file of random bytes, up and down
+  filesRounds: QUICK ? 2 : 3, // per path (floor, 1 replica, 2 replicas), alternating
+  filesEchoWarmup: 128,
+  filesEchoBlocks: 4, // per session: idle, during an upload, during, idle
 };
 export const BUDGET = {
   echoP50Us: 200,
   throughputMBs: 55,
   reference: { ttydEchoP50Us: 113, nodePtyEchoP50Us: 74, ttydMBs: 54, barePtyMBs: 85 },
+  // Part 13 (issue 23): MB/s against the bare WebSocket floor; echo p99 during an upload against idle.
+  files: { upload1: 0.5, upload2: 0.35, download: 0.6, echoP99Ratio: 2 },
 };
-// Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own.
-export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0);
+// Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own (and
+// so do the other parts on a cluster of their own).
+export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0) + (wanted('files') ? 420_000 : 0);
 
 // Apps of the bench catalog. Output sizes are exact so byte counts can be verified:
 // `tr` output has no newline, so the app's PTY (ONLCR) does not change its length.
