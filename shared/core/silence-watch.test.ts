@@ -67,3 +67,19 @@ describe('watchSilence', () => {
     expect(lost).toHaveLength(1);
   });
 });
+
+describe('watchSilence on a loaded machine', () => {
+  it('still finds a dead path when every tick comes late', () => {
+    let now = 0;
+    let run: (() => void) | null = null;
+    const lost: number[] = [];
+    watchSilence({ deadAfterMs: 3000, ping: () => {}, lost: () => lost.push(now), now: () => now, setInterval: (fn) => ((run = fn), 1), clearInterval: () => void (run = null) });
+    // Ticks due every 250 ms arrive 1.2 s late, over and over; the broker says nothing.
+    while (run && now < 20_000) {
+      now += 250 + 1200;
+      (run as () => void)();
+    }
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toBeLessThanOrEqual(6000);
+  });
+});

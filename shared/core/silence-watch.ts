@@ -3,7 +3,9 @@
 // healthy link talking, and silence for 80 % of it (checked every twelfth) counts as
 // lost — so a dead path is found within the period. Silence counts only while this page
 // was awake: after a freeze (a busy main thread, a laptop asleep) what the broker sent
-// meanwhile waits in the task queue behind the check, and is not silence.
+// meanwhile waits in the task queue behind the check, and is not silence. Only an isolated
+// freeze is forgiven: on a loaded machine every tick comes late, and a page that forgave
+// each of them would never find a dead path.
 
 export interface SilenceWatchOptions {
   /** The link counts as lost after this long without a word (the node's heartbeat period). */
@@ -24,12 +26,17 @@ export function watchSilence(options: SilenceWatchOptions): { heard(): void; sto
   const tick = Math.max(50, Math.floor(deadAfter / 12));
   let lastHeard = now();
   let lastTick = now();
+  let wasLate = false;
   let sincePing = 0;
   let done = false;
   const timer = every(() => {
     if (done) return;
     const at = now();
-    if (at - lastTick > deadAfter / 3) lastHeard = Math.max(lastHeard, at - tick);
+    const late = at - lastTick - tick > deadAfter / 3;
+    // An isolated freeze is forgiven whole (the answers wait behind this tick); when ticks
+    // keep coming late the machine is busy, not asleep, and silence counts as it passes.
+    if (late && !wasLate) lastHeard = Math.max(lastHeard, at - tick);
+    wasLate = late;
     lastTick = at;
     if (at - lastHeard > deadAfter * 0.8) {
       done = true;
