@@ -234,3 +234,12 @@ export function processesMentioning(text: string): Array<{ pid: number; command:
   }
   return found;
 }
+
+/** The events of `kind` in a node's audit log (stateDir/audit.log), oldest first. */
+export function auditEvents(stateDir: string, kind: string): Array<Record<string, unknown>> {
+  return readFileSync(join(stateDir, 'audit.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((event) => event.event === kind);
+}

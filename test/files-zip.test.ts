@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Screen, client, launch, sh, startNode, type TestNode } from '../support/harness.js';
+import { Screen, client, launch, sh, startNode, type TestNode, auditEvents } from '../support/harness.js';
 import type { SessionStream } from '../shared/core/index.js';
 
 const VAULT = { id: 'vault', name: 'Vault', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } };
@@ -99,13 +99,7 @@ function unzipped(zip: Buffer): Array<{ name: string; dir: boolean; size: number
   return JSON.parse(execFileSync('python3', ['-c', script, file], { encoding: 'utf8' })) as ReturnType<typeof unzipped>;
 }
 
-function audited(): Array<Record<string, unknown>> {
-  return readFileSync(join(node.stateDir, 'audit.log'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((event) => event.event === 'session.download');
-}
+const audited = () => auditEvents(node.stateDir, 'session.download');
 
 describe('a selection as a zip', () => {
   it('zips folders whole and files, with the bytes sha256sum saw inside, odd names in UTF-8, links left out', async () => {

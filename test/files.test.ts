@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Screen, client, launch, sh, startNode, type TestNode } from '../support/harness.js';
+import { Screen, client, launch, sh, startNode, type TestNode, auditEvents } from '../support/harness.js';
 import { FileListingSchema } from '../shared/protocol/index.js';
 import type { SessionStream } from '../shared/core/index.js';
 
@@ -75,13 +75,7 @@ async function get(url: string, headers: Record<string, string> = {}, bearer: st
   return { status: reply.status, headers: reply.headers, bytes, json };
 }
 
-function audited(): Array<Record<string, unknown>> {
-  return readFileSync(join(node.stateDir, 'audit.log'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((event) => event.event === 'session.download');
-}
+const audited = () => auditEvents(node.stateDir, 'session.download');
 
 describe('a session’s files', () => {
   it('lists the home as the sandbox sees it: kinds, sizes, odd names, sorted', async () => {

@@ -6,10 +6,8 @@
 // in the sandbox, policies turn uploads off or cap their size, another person learns
 // nothing, and every upload is in the audit log.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Screen, client, launch, sh, startNode, type TestNode } from '../support/harness.js';
+import { Screen, client, launch, sh, startNode, type TestNode, auditEvents } from '../support/harness.js';
 import { UploadStateSchema, type UploadStateInfo } from '../shared/protocol/index.js';
 import type { SessionStream } from '../shared/core/index.js';
 
@@ -76,13 +74,7 @@ const begin = async (path: string, size: number | null, extra: Record<string, un
 const patch = (upload: number, offset: number, bytes: Uint8Array, done = false) =>
   call('PATCH', url(id, upload), bytes, { 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...(done ? { 'upload-done': '1' } : {}) });
 
-function audited(): Array<Record<string, unknown>> {
-  return readFileSync(join(node.stateDir, 'audit.log'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((event) => event.event === 'session.upload');
-}
+const audited = () => auditEvents(node.stateDir, 'session.upload');
 
 describe('uploads into a session’s home', () => {
   it('takes a file in pieces, resumed where the node says, and it lands whole with the sender’s SHA-256', async () => {

@@ -2,33 +2,14 @@
 // (a terminal or a GUI screen, host/) made from the session's options, and the
 // LogTarget (input-log.ts) that applies log entries to it — input, resizes, clock and
 // upload operations — with what a standby must note on the way.
-import type { AppConfig, SandboxProfile } from '../config/schema.js';
-import type { AppExit } from '../host/app-process.js';
-import type { Display } from '../host/display.js';
+import type { Display, DisplayOptions } from '../host/display.js';
 import { RfbDisplay } from '../host/rfb-display.js';
-import type { Screens } from '../host/screens.js';
-import type { SandboxHost } from '../host/sandbox-host.js';
 import { TerminalDisplay } from '../host/terminal-display.js';
 import type { LogTarget } from './input-log.js';
 import { applyFileOp } from './session-uploads.js';
 
-export interface DisplaySpec {
-  sessionId: string;
-  app: AppConfig;
-  profile: SandboxProfile;
-  stateDir: string;
-  sandbox: SandboxHost;
-  homeDir?: string;
-  /** Lockstep: the shim, the session's key, and its start (µs). */
-  lockstep?: { library: string; key: Uint8Array; startUs: number };
-  /** The print spool bound into the sandbox (host/session-printing.ts). */
-  print?: { jobs: string; bin: string };
-  cols: number;
-  rows: number;
-  screens: Screens;
-  onOutput: (data: Buffer, room?: boolean) => boolean;
-  onExit: (exit: AppExit) => void;
-  onProgress: () => void;
+/** A display's options (host/display.ts), with what only a GUI display takes. */
+export interface DisplaySpec extends DisplayOptions {
   /** A GUI display's viewer stream to the client failed. */
   onViewerLost: () => void;
   onTitle: (title: string) => void;
