@@ -186,6 +186,9 @@ export async function runCoverageApp(clusters: CoverageClusters, app: CoverageAp
     [replicated, single] = await Promise.all([open(person, app), open(alone, app)]);
     const id = replicated.stream.sessionId!;
     await waitForStatus(c, whole(id), 30_000);
+    // Settled, not drawn: on a loaded host the app may not have drawn yet, and the first
+    // keys come before its window does — type-ahead, which every replica must hold until
+    // its app has started (host/rfb-display.ts), not lose some of.
     await Promise.all([replicated.settled(), single.settled()]);
     const half = Math.floor(app.steps.length / 2);
     const play = async (steps: Step[]) => {

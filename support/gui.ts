@@ -43,7 +43,7 @@ export class Gui {
         if (viewer !== this.viewer) return null;
         throw error;
       }
-      const steady = hash === previous && drawn(viewer.framebuffer);
+      const steady = hash === previous && viewer.drawn();
       previous = hash;
       if (!steady) await new Promise((r) => setTimeout(r, 200));
       return steady ? { hash, pixels: viewer.framebuffer.slice(), width: viewer.width, height: viewer.height } : null;
@@ -64,11 +64,4 @@ export async function launchGui(c: HoldfastClient, appId: string): Promise<Gui> 
       if (viewer === gui.viewer) throw error;
     }
   }
-}
-
-/** More than 1 % of the screen is not black. */
-function drawn(pixels: Uint8Array): boolean {
-  let lit = 0;
-  for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! + pixels[i + 1]! + pixels[i + 2]! > 0) lit += 1;
-  return lit > pixels.length / 4 / 100;
 }

@@ -29,11 +29,23 @@ const CONTROL_ATTEMPTS = 5;
 const CONTROL_RETRY_MS = 200;
 /** How long Xvnc may take to listen before the display is given up on. */
 const SOCKET_WAIT_MS = 10_000;
-/** The app has started once its screen held still this long after it changed… */
+/**
+ * The app has started once it has drawn and its screen held still this long after it
+ * changed… An app that takes input before it is done starting loses it (xedit drops
+ * what was typed before it loaded its file), and the replicas of a session lose
+ * different keys: a burst held for a slow start must not land mid-start.
+ */
+const SETTLE_QUIET_MS = 500;
 const SETTLE_POLL_MS = 150;
-/** …or after this long with no change at all (an app that draws nothing new). */
+/** …or after this long with no change at all since it drew (an app that draws nothing new). */
 const SETTLE_UNCHANGED_MS = 2500;
 const SETTLE_MAX_MS = 6000;
+/**
+ * A screen still black and unchanged (the bare display: the app has mapped no window
+ * yet) is waited on longer — an app starts in 0.3 s on one host and in 4 s on a loaded one. Input
+ * waits meanwhile (input-log.ts); it is not lost.
+ */
+const SETTLE_BLANK_MAX_MS = 20_000;
 /** Two full frames this far apart must agree for a hash to count. */
 const HASH_STEADY_MS = 100;
 /** A relay reads the display's socket into a buffer of this size (Xvnc's pieces are a few KiB). */
@@ -317,13 +329,23 @@ export class RfbDisplay implements Display {
     try {
       const first = await control.frameHash();
       let previous = first;
+      let changedAt = started;
+      let drawnAt = control.drawn() ? started : null;
       for (;;) {
         await sleep(SETTLE_POLL_MS);
         const hash = await control.frameHash();
-        const waited = performance.now() - started;
-        if (hash === previous && (hash !== first || waited >= SETTLE_UNCHANGED_MS)) break;
-        if (waited >= SETTLE_MAX_MS) break;
+        const now = performance.now();
+        if (hash !== previous) changedAt = now;
         previous = hash;
+        // A dark app's window may light too little to count as drawn: any change counts too.
+        if (drawnAt === null && (hash !== first || control.drawn())) drawnAt = now;
+        if (drawnAt === null) {
+          if (now - started >= SETTLE_BLANK_MAX_MS) break;
+          continue;
+        }
+        const still = now - changedAt >= SETTLE_QUIET_MS;
+        if (still && (hash !== first || now - drawnAt >= SETTLE_UNCHANGED_MS)) break;
+        if (now - drawnAt >= SETTLE_MAX_MS) break;
       }
     } catch {
       return false;

@@ -121,6 +121,18 @@ export class RfbViewer {
     return createHash('sha256').update(`${this.width}x${this.height}:`).update(this.framebuffer).digest('hex');
   }
 
+  /**
+   * Whether the app has drawn: more than 1 % of the screen is not black. The bare
+   * display is black until the app maps a window (and a window's few dark pixels do not
+   * count as drawn).
+   */
+  drawn(): boolean {
+    const pixels = this.framebuffer;
+    let lit = 0;
+    for (let i = 0; i < pixels.length; i += 4) if ((pixels[i]! | pixels[i + 1]! | pixels[i + 2]!) !== 0) lit += 1;
+    return lit > pixels.length / 4 / 100;
+  }
+
   close(): void {
     this.stop(new Error('closed'));
     this.transport.close();
