@@ -11,9 +11,10 @@
 // also give "link lost → live": what the person sees as the reconnect overlay.
 //
 // Two kinds of fault, interleaved: kill -9 of the primary's node process, and SIGSTOP
-// of it (a silent failure: its sockets stay open, nothing answers, its etcd lease runs
-// out after leaseTtlMs and the standby is promoted then; the stopped node is SIGCONTed
-// after the promotion, then killed and restarted).
+// of it (a silent failure: its sockets stay open, nothing answers; the standby finds its
+// link silent after cluster.peerSilenceMs, or at the latest its etcd lease runs out after
+// leaseTtlMs, and is promoted then; the stopped node is SIGCONTed after the promotion,
+// then killed and restarted).
 //
 // What one sample is, exactly:
 //   start = the moment this process sends the signal (performance.now() just before
@@ -37,7 +38,7 @@
 //   A resume's snapshot (sink.reset) is not output and never ends a sample; the dead
 //   primary cannot echo anything typed after the fault. So the figure covers the
 //   client noticing (socket close, or silence for 80 % of the node's heartbeatMs), its
-//   reconnect backoff (the first retry waits 125–250 ms, jittered: the client's own
+//   reconnect backoff (the first retry waits 0–100 ms, jittered: the client's own
 //   schedule, not hurried here), promotion, the resume, and one echo round trip.
 //   Each sample also records when the client saw the link lost, when it streamed
 //   again, the backoff it scheduled, and whether every marker was echoed exactly
@@ -114,6 +115,12 @@ export async function run(options: FailoverOptions): Promise<Record<string, unkn
       const list = history.get(n.name)!;
       if (!list.includes(n)) list.push(n);
     }
+  };
+  /** Writes every node process's log (options.saveLogs); the file's name, if it was written. */
+  const saveNodeLogs = (): string | undefined => {
+    noteNodes();
+    const text = [...history].flatMap(([name, processes]) => processes.flatMap((p) => p.log.map((line) => `${name}(pid ${p.pid}) ${line}`))).join('\n');
+    return options.saveLogs?.(text + '\n');
   };
   const stopped = new Set<string>();
   const liveUrl = () => c.nodes.find((n) => n.alive && !stopped.has(n.name))!.url;
@@ -299,13 +306,13 @@ export async function run(options: FailoverOptions): Promise<Record<string, unkn
         sigstopP99: (sigstop.ms.p99 ?? Infinity) <= BUDGET.sigstopP99Ms && sigstop.failed === 0,
       },
       anomalies,
+      // Every node's log, so a slow sample can be traced through them (its t0Wall).
+      nodeLogs: saveNodeLogs() ?? null,
       samples: samples.map((s) => ({ ...s, ms: s.ms === null ? null : Math.round(s.ms * 10) / 10 })),
       seconds: Math.round((Date.now() - t0Run) / 100) / 10,
     };
   } catch (error) {
-    noteNodes();
-    const text = [...history].flatMap(([name, processes]) => processes.flatMap((p) => p.log.map((line) => `${name}(pid ${p.pid}) ${line}`))).join('\n');
-    const file = options.saveLogs?.(text + '\n');
+    const file = saveNodeLogs();
     const message = error instanceof Error ? error.message : String(error);
     throw new Error(`${message}${file ? ` (every node's log: ${file})` : ''}; after ${samples.length} faults`);
   } finally {

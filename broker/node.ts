@@ -93,7 +93,7 @@ export class BrokerNode {
     const trust = this.tls ? makeTrust({ extraCa: this.tls.peerCa }) : SYSTEM_TRUST;
     // Peer links deliver to the session registry, which sends on them: the one knot
     // between the two is tied here, with a function (the registry is made in start()).
-    this.peers = new PeerHub(config.node.name, tokens.key, log, trust, () => this.registry?.peerHandlers ?? null);
+    this.peers = new PeerHub(config.node.name, tokens.key, log, trust, () => this.registry?.peerHandlers ?? null, config.cluster.peerSilenceMs);
     // Parts made in start(): the registry needs this node's URL, known only once it listens.
     const late = <T>(part: () => T | null) => (): T => {
       const made = part();

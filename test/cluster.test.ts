@@ -242,7 +242,7 @@ describe('gateway and silent failures', () => {
     expect(sessionOf(status, id)).toMatchObject({ primary: sessionOf(promoted, id)!.primary, clientAddress: expect.stringMatching(/127\.0\.0\.1$/) });
     // What the Admin page shows as "idle for": the new primary's own last input, the keystroke just sent.
     expect(Date.now() - sessionOf(status, id)!.lastInputAt!).toBeLessThan(5000);
-    // Silent failure is found by the lease: TTL 2 s, plus the client's own detection.
+    // Silent failure is found by the standby's ping of its primary (800 ms), or failing that the lease (2 s), plus the client's own detection.
     expect(tookMs).toBeLessThan(6000);
     stream.close();
     ann.signOut();

@@ -9,6 +9,14 @@ import { sleep } from '../sleep.js';
 
 /** Standbys other than the first live one wait this long before trying to promote. */
 const SECOND_STANDBY_DELAY_MS = 400;
+/**
+ * After a failure, new standbys are placed this long later. A node's death sends its
+ * sessions' clients to resume on the survivors at the very moment every session that
+ * lost a standby there wants a new one on them too; starting five sandboxes held a
+ * resume on the same node back by half a second (failover bench, kill -9 p90 ~700 ms).
+ * People waiting come first; protection is back a moment later.
+ */
+const REPLENISH_AFTER_FAILURE_MS = 1000;
 
 export class Failover {
   private readonly promoting = new Set<string>();
@@ -28,6 +36,19 @@ export class Failover {
         for (const replica of mine) void this.promote(replica, from);
       }
     });
+  }
+
+  /**
+   * A primary's link to us went silent (it answers no ping: hung, stopped, or cut off
+   * from us): its standbys here take over now rather than at its lease's expiry. Safe
+   * while it may still be alive: its output waits for its standbys, which no longer
+   * answer it in an older epoch, and the compare-and-swap tells it it was superseded.
+   */
+  inboundSilent(from: string): void {
+    const mine = [...this.host.replicas.values()].filter((r) => r.session.role === 'standby' && r.primary === from);
+    if (mine.length === 0) return;
+    this.host.log.warn('primary silent: taking over', { peer: from, sessions: mine.length });
+    for (const replica of mine) void this.promote(replica, from);
   }
 
   /**
@@ -52,11 +73,11 @@ export class Failover {
     if (mine.length === 0) return;
     const node = this.host.cluster.node(to);
     const check = (attempt: number) => {
-      if (!node) return void mine.forEach((r) => this.dropStandby(r, to, 'its node left the cluster'));
+      if (!node) return void mine.forEach((r) => this.dropStandby(r, to, 'its node left the cluster', true));
       void this.probeUntilDead(node.url).then((state) => {
         if (state === 'dead') {
           this.host.cluster.markDead(to, node.leaseId);
-          for (const replica of mine) void this.dropStandby(replica, to, 'its node stopped');
+          for (const replica of mine) void this.dropStandby(replica, to, 'its node stopped', true);
         }
         else if (state === 'listening') {
           for (const replica of mine) {
@@ -75,7 +96,7 @@ export class Failover {
   nodeGone(name: string): void {
     for (const replica of this.host.replicas.values()) {
       if (replica.session.role === 'standby' && replica.primary === name) void this.promote(replica, name);
-      else if (replica.session.role === 'primary' && replica.session.replicator?.members.has(name)) void this.dropStandby(replica, name, 'its node left the cluster');
+      else if (replica.session.role === 'primary' && replica.session.replicator?.members.has(name)) void this.dropStandby(replica, name, 'its node left the cluster', true);
     }
   }
 
@@ -189,11 +210,15 @@ export class Failover {
       replicator.add(name, true, 0);
       replicator.resend(name);
     }
-    this.replenish(replica, record.standbys);
+    this.replenishLater(replica, record.standbys);
   }
 
-  /** Removes a standby from the record (by CAS, so a superseded primary learns it), then stops waiting for it. */
-  async dropStandby(replica: Replica, name: string, why: string): Promise<void> {
+  /**
+   * Removes a standby from the record (by CAS, so a superseded primary learns it), then
+   * stops waiting for it and places another: at once, or a moment later when a node
+   * failed (`nodeFailed`: its clients are resuming on the nodes a new standby would take).
+   */
+  async dropStandby(replica: Replica, name: string, why: string, nodeFailed = false): Promise<void> {
     const session = replica.session;
     if (!replica.session.replicator?.members.has(name)) return;
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -212,10 +237,18 @@ export class Failover {
         this.host.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message: `dropped from the replica set: ${why}` });
         this.host.note('standby-dropped', session.id, session.app.id, `${name}: ${why}`);
         this.host.log.warn('standby dropped', { session: session.id, user: session.owner, peer: name, reason: why });
-        this.replenish(replica, next.standbys);
+        if (nodeFailed) this.replenishLater(replica, next.standbys);
+        else this.replenish(replica, next.standbys);
         return;
       }
     }
+  }
+
+  /** replenish, REPLENISH_AFTER_FAILURE_MS from now, if this replica is still the primary then. */
+  private replenishLater(replica: Replica, standbys: readonly string[]): void {
+    setTimeout(() => {
+      if (replica.session.role === 'primary' && this.host.replicas.get(replica.session.id) === replica) this.replenish(replica, standbys);
+    }, REPLENISH_AFTER_FAILURE_MS).unref();
   }
 
   /** Places new standbys until the replica set is whole again; each joins once its screen matches. */

@@ -2,12 +2,15 @@
 // the cluster's shared token key. A node opens one outbound link to each node it
 // sends to (a primary to its standbys) and answers on the links others open to it.
 // Losing a link is reported at once, and `probe()` tells a dead process (its port
-// refuses connections) from a live one, so failover need not wait for a lease.
+// refuses connections) from a live one, so failover need not wait for a lease. A link
+// opened to us is pinged, and one that stops answering (its node hung or stopped) is
+// reported as silent, also sooner than a lease would tell.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import { watchSilence } from '../../shared/core/silence-watch.js';
 import { SYSTEM_TRUST, wsTrustOptions, type Trust } from '../tls/trust.js';
 import type { Logger } from '../log.js';
 import { PEER_BEARER_PREFIX, PEER_PATH, PEER_SUBPROTOCOL, PeerMessage, decodePeerFrame, type BinaryPeerFrame } from './peer-protocol.js';
@@ -20,6 +23,8 @@ export interface PeerHandlers {
   /** A message on a link we opened to `to` (replies to what we sent). */
   outbound(to: string, message: Incoming): void;
   inboundClosed(from: string): void;
+  /** A link `from` opened to us answered nothing, not even a ping, for the silence period. */
+  inboundSilent(from: string): void;
   outboundClosed(to: string): void;
 }
 
@@ -81,6 +86,8 @@ export class PeerHub {
      * links too, so it is made after them (null until then: messages are dropped).
      */
     private readonly handlers: () => PeerHandlers | null = () => null,
+    /** A link opened to us that answers nothing for this long is reported silent (0: never). */
+    private readonly silenceMs = 0,
   ) {}
 
   /** The credential a node presents: its name and an HMAC of it under the cluster key. */
@@ -109,17 +116,56 @@ export class PeerHub {
         json: (message) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(message)),
         binary: (frame) => ws.readyState === ws.OPEN && ws.send(frame),
       };
+      const liveness = this.watchLiveness(ws, name);
       ws.on('message', (data, isBinary) => {
+        liveness.heard();
         const message = this.parse(data, isBinary);
         if (message) this.handlers()?.inbound(name, message, reply);
         else ws.close(1002, 'malformed peer message');
       });
+      ws.on('pong', () => liveness.heard());
       ws.on('close', () => {
+        liveness.stop();
         set.delete(ws);
         this.handlers()?.inboundClosed(name);
       });
       ws.on('error', () => {});
     });
+  }
+
+  /**
+   * Pings a link `name` opened to us and reports it silent when nothing came back for
+   * `silenceMs` (the shared watch forgives this node's own isolated stall: the answers
+   * wait unread behind it). Reported once per silence; watched again once it speaks.
+   */
+  private watchLiveness(ws: WebSocket, name: string): { heard(): void; stop(): void } {
+    if (this.silenceMs <= 0) return { heard: () => {}, stop: () => {} };
+    let stopped = false;
+    let watch: { heard(): void; stop(): void } | null = null;
+    const start = () => {
+      watch = watchSilence({
+        // The watch reports at 80 % of its period.
+        deadAfterMs: this.silenceMs / 0.8,
+        ping: () => ws.readyState === ws.OPEN && ws.ping(),
+        lost: () => {
+          watch = null;
+          this.log.warn('peer link silent', { peer: name, ms: this.silenceMs });
+          this.handlers()?.inboundSilent(name);
+        },
+      });
+    };
+    start();
+    return {
+      heard: () => {
+        if (stopped) return;
+        if (watch) watch.heard();
+        else start();
+      },
+      stop: () => {
+        stopped = true;
+        watch?.stop();
+      },
+    };
   }
 
   /** Sends to node `to` at `url` over our link to it, opening the link if needed. */

@@ -209,6 +209,14 @@ export const ClusterConfig = z
     leaseTtlMs: z.number().int().min(1000).max(60_000).default(2000),
     keepAliveMs: z.number().int().min(100).max(20_000).default(500),
     /**
+     * A standby whose primary's link has not answered a ping for this long takes over
+     * (by compare-and-swap in a new epoch, as at lease expiry), before the primary's lease
+     * runs out: a hung or stopped primary is replaced sooner. The primary's output waits
+     * for its standbys, so one superseded while it was only slow loses nothing; it finds
+     * the newer epoch and steps down. 0: only the lease decides.
+     */
+    peerSilenceMs: z.number().int().min(0).max(60_000).default(800),
+    /**
      * A directory every node reaches at the same path (NFS, or one machine's disk): apps
      * with failover: restart keep their home here, so a restarted instance has the same files.
      */

@@ -38,6 +38,7 @@ export class PeerRouter {
     inbound: (from, message, reply) => this.inbound(from, message, reply),
     outbound: (to, message) => this.outbound(to, message),
     inboundClosed: (from) => this.failover.inboundClosed(from),
+    inboundSilent: (from) => this.failover.inboundSilent(from),
     outboundClosed: (to) => this.failover.outboundClosed(to),
   };
 

@@ -56,8 +56,8 @@ describe('session machine', () => {
     let snap = actor.getSnapshot();
     expect(snap.value).toBe('reconnecting');
     expect(snap.context.attempt).toBe(1);
-    expect(snap.context.nextTryAt).toBe(250);
-    clock.increment(249);
+    expect(snap.context.nextTryAt).toBe(100);
+    clock.increment(99);
     expect(actor.getSnapshot().value).toBe('reconnecting');
     clock.increment(1);
     expect(actor.getSnapshot().value).toBe('resuming');
@@ -66,9 +66,11 @@ describe('session machine', () => {
     snap = actor.getSnapshot();
     expect(snap.value).toBe('reconnecting');
     expect(snap.context.attempt).toBe(2);
-    expect(snap.context.nextTryAt! - clock.now()).toBe(500);
+    expect(snap.context.nextTryAt! - clock.now()).toBe(250);
     const waits = [3, 4, 5, 6, 7].map((n) => backoffMs(n, () => 1));
-    expect(waits).toEqual([1000, 2000, 4000, 5000, 5000]);
+    expect(waits).toEqual([500, 1000, 2000, 4000, 5000]);
+    // The first attempt is spread over 0–100 ms, so a dead node's clients do not all come back at once.
+    expect([0, 0.5, 1].map((r) => backoffMs(1, () => r))).toEqual([0, 50, 100]);
     expect(backoffMs(7, () => 0)).toBe(2500);
   });
 
@@ -82,7 +84,7 @@ describe('session machine', () => {
     await settle(); // unreachable: the next wait is the usual backoff
     const snap = actor.getSnapshot();
     expect(snap.value).toBe('reconnecting');
-    expect(snap.context.nextTryAt! - clock.now()).toBe(500);
+    expect(snap.context.nextTryAt! - clock.now()).toBe(250);
   });
 
   it('retries at once on "Reconnect now" and goes back to streaming', async () => {

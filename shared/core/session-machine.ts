@@ -61,9 +61,18 @@ export interface SessionInput {
   random?: () => number;
 }
 
-/** Jittered exponential backoff: 250 ms doubling to a 5 s cap, each wait 50–100 % of that. */
+/**
+ * The first attempt after a lost link goes within this, spread evenly over it (a
+ * node's clients do not all come back in the same instant): a killed node's standby is
+ * promoted about 75 ms after the kill, and a gateway holds a resume that comes sooner
+ * until the promotion, so waiting longer only adds to what the person waits.
+ */
+const FIRST_RETRY_MAX_MS = 100;
+
+/** Jittered exponential backoff: the first attempt within FIRST_RETRY_MAX_MS, then 250 ms doubling to a 5 s cap, each wait 50–100 % of that. */
 export function backoffMs(attempt: number, random: () => number): number {
-  const ceiling = Math.min(5000, 250 * 2 ** Math.max(0, attempt - 1));
+  if (attempt <= 1) return Math.round(FIRST_RETRY_MAX_MS * random());
+  const ceiling = Math.min(5000, 250 * 2 ** (attempt - 2));
   return Math.round(ceiling * (0.5 + random() * 0.5));
 }
 
