@@ -408,7 +408,10 @@ export class SessionStream {
   private sendAck(): void {
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    if (this.consumed <= this.acked) return;
+    // Not between links: a timer set on the old one went out on the next connection before
+    // its resume, and a node closes a connection that sends frames before it has a session
+    // (seen in the failover bench: a planned move ended the session for its client).
+    if (!this.live || this.consumed <= this.acked) return;
     this.acked = this.consumed;
     this.connection?.sendBinary(encodeOutputAck(this.acked));
   }
