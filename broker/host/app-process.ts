@@ -11,7 +11,7 @@ import * as pty from 'node-pty';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { ExitMarkerFilter, initScript } from './exit-marker.js';
 import { TITLE_SCRIPT } from './window-title.js';
-import { APP_STARTED, DISPLAY_SOCKET, GROUP, PASSWD, bwrapOptions, sandboxCommand, type SandboxSpec } from './sandbox.js';
+import { APP_STARTED, DISPLAY_SOCKET, GROUP, LOCKSTEP_GTK_SETTINGS, PASSWD, bwrapOptions, sandboxCommand, type SandboxSpec } from './sandbox.js';
 import { DEVPTS_OPTIONS, OWN_MOUNT_NAMESPACE } from './terminals.js';
 import type { SandboxHost } from './sandbox-host.js';
 import type { SessionLimits } from './limits.js';
@@ -127,6 +127,8 @@ export class AppProcess {
     // A GUI app in a window manager: its window title is followed (window-title.ts).
     const titleScript = options.app.display === 'rfb' && options.app.windowManager ? join(this.dir, 'window-title.py') : undefined;
     if (titleScript) writeFileSync(titleScript, TITLE_SCRIPT, { mode: 0o644 });
+    const gtkSettings = options.app.display === 'rfb' && options.lockstep ? join(this.dir, 'gtk-settings.ini') : undefined;
+    if (gtkSettings) writeFileSync(gtkSettings, LOCKSTEP_GTK_SETTINGS, { mode: 0o644 });
     writeFileSync(join(this.dir, 'group'), GROUP);
     const displayDir = options.app.display === 'rfb' ? join(this.dir, 'display') : undefined;
     if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
@@ -158,6 +160,7 @@ export class AppProcess {
       groupFile: join(this.dir, 'group'),
       initFile: join(this.dir, 'init'),
       ...(titleScript ? { titleScript } : {}),
+      ...(gtkSettings ? { gtkSettings } : {}),
       ...(displayDir ? { displayDir } : {}),
       ...(sandbox.seccompFile ? { seccompFd: SECCOMP_FD } : {}),
       hide: sandbox.hide,

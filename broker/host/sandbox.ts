@@ -66,6 +66,8 @@ export interface SandboxSpec {
   initFile: string;
   /** rfb apps: a host directory (mode 0700) where the display's socket appears, as DISPLAY_SOCKET. */
   displayDir?: string;
+  /** Lockstep rfb apps: the host file of the GTK settings they run with, bound read-only at GTK_SETTINGS_PATHS. */
+  gtkSettings?: string;
   /** rfb apps with a window manager: the host file of the window-title watcher (window-title.ts), bound read-only at TITLE_SCRIPT_PATH. */
   titleScript?: string;
   /** A compiled seccomp filter open on this fd in bwrap (sandbox-host.ts). */
@@ -174,6 +176,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group');
   args.push('--ro-bind', spec.initFile, INIT_PATH);
   if (spec.titleScript) args.push('--ro-bind', spec.titleScript, TITLE_SCRIPT_PATH);
+  if (spec.gtkSettings) for (const path of GTK_SETTINGS_PATHS) args.push('--ro-bind', spec.gtkSettings, path);
   if (profile.network) bindReadOnly('/etc/resolv.conf');
   for (const path of profile.readOnlyPaths) bindReadOnly(path);
   // A bound directory may hold the node's own files (a profile's, or /opt): cover each
@@ -246,6 +249,16 @@ export function sandboxEnv(app: AppConfig): Record<string, string> {
     ...app.env,
   };
 }
+
+/**
+ * GTK's system-wide settings, where a lockstep GUI app reads them. GTK writes the
+ * recently used files list (~/.local/share/recently-used.xbel) with times its worker
+ * threads read in their own order, so the list differed between replicas and every
+ * standby of a GTK app diverged on its files; in a one-app sandbox the list only feeds
+ * the app's own Recent menu. A person's own ~/.config/gtk-3.0/settings.ini still wins.
+ */
+export const GTK_SETTINGS_PATHS = ['/etc/xdg/gtk-3.0/settings.ini', '/etc/xdg/gtk-4.0/settings.ini'];
+export const LOCKSTEP_GTK_SETTINGS = '[Settings]\ngtk-recent-files-enabled=false\n';
 
 export const PASSWD = `root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n${SANDBOX_USER}:x:1000:1000:Holdfast user:${SANDBOX_HOME}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
 export const GROUP = `root:x:0:\n${SANDBOX_USER}:x:1000:\nnogroup:x:65534:\n`;
