@@ -151,7 +151,9 @@ export const COVERAGE_APPS: CoverageApp[] = [
     args: ['-c', 'seq 1 3000 | sed "s/^/line number /" > lines.txt; exec less lines.txt'],
     package: 'less',
     files: ['lines.txt'],
-    steps: lines(' ', ' ', 'b', '/number 77\r', 'n', 'n', 'N', 'G', 'g', '50%', 'j', 'j', 'k', '/9999\r', 'q', 'h', 'q', 'F'),
+    // A search that finds nothing leaves its message until a key clears it; less must stay
+    // open to the end, or there is no session left to count a standby for.
+    steps: lines(' ', ' ', 'b', '/number 77\r', 'n', 'n', 'N', 'G', 'g', '50%', 'j', 'j', 'k', '/9999\r', '\r', 'h', 'q', 'F'),
   },
   {
     id: 'htop',
