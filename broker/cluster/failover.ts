@@ -46,9 +46,21 @@ export class Failover {
    */
   inboundSilent(from: string): void {
     const mine = [...this.host.replicas.values()].filter((r) => r.session.role === 'standby' && r.primary === from);
-    if (mine.length === 0) return;
-    this.host.log.warn('primary silent: taking over', { peer: from, sessions: mine.length });
-    for (const replica of mine) void this.promote(replica, from);
+    for (const replica of mine) void this.promoteIfJoined(replica, from);
+  }
+
+  /**
+   * Only a standby the record names (one that has joined) acts on silence. One still
+   * replaying the log to join is busy itself — a replacement replaying a 200 MB upload
+   * took its own stalls for its primary's silence and was dropped — and could not take
+   * over anyway; the lease still decides for it.
+   */
+  private async promoteIfJoined(replica: Replica, from: string): Promise<void> {
+    const current = await this.host.cluster.getSession(replica.session.id).catch(() => null);
+    const record = current?.record;
+    if (!record || record.primary !== from || !record.standbys.includes(this.host.self)) return;
+    this.host.log.warn('primary silent: taking over', { session: replica.session.id, peer: from });
+    await this.promote(replica, from);
   }
 
   /**
