@@ -107,7 +107,7 @@ const BUDGET = { kill9P50Ms: 500, kill9P99Ms: 1500, sigstopP99Ms: LEASE_TTL_MS +
 
 export async function run(options: FailoverOptions): Promise<Record<string, unknown>> {
   const say = options.progress ?? (() => {});
-  const c = await startCluster({ nodes: 3, etcdMembers: 1, cli: options.cli, node: { heartbeatMs: HEARTBEAT_MS }, cluster: { leaseTtlMs: LEASE_TTL_MS, keepAliveMs: KEEP_ALIVE_MS } });
+  const c = await startCluster({ nodes: 3, etcdMembers: 1, cli: options.cli, node: { heartbeatMs: HEARTBEAT_MS }, cluster: { leaseTtlMs: LEASE_TTL_MS, keepAliveMs: KEEP_ALIVE_MS, peerSilenceMs: 800 } });
   /** Every process a node name has had (a restart replaces it), for their logs. */
   const history = new Map<string, ClusterNode[]>(c.nodes.map((n) => [n.name, [n]]));
   const noteNodes = () => {
