@@ -179,7 +179,8 @@ describe('uploads from the web client', () => {
     await files.getByRole('button', { name: 'Close' }).click();
     const sum = await inside('sha256sum "docs/report (1).pdf"; cat docs/photos/a.jpg docs/photos/2026/b.jpg; echo', /^([0-9a-f]{64}) {2}docs\/report \(1\)\.pdf$/);
     expect(sum[1]).toBe(createHash('sha256').update(report).digest('hex'));
-    expect((await terminalRows(page, 'Shell')).some((row) => row === 'abb')).toBe(true);
+    // The photos' bytes print after the sum, maybe in a later frame: waited for, not read at once (CI of c5dac41 read too soon).
+    await waitFor('the photos to print abb', async () => (await terminalRows(page, 'Shell')).some((row) => row === 'abb') || null, 10_000);
     await tray().getByRole('button', { name: 'Dismiss' }).click();
   }, 90_000);
 
