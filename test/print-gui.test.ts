@@ -34,9 +34,11 @@ describe('printing from a graphical app', () => {
     const c = client(node.url);
     await c.signIn('ann', 'ann-pw');
     const gui = await launchGui(c, XTERM.id);
-    await gui.steady();
+    const before = await gui.steady();
     gui.viewer.type('echo printed-from-$((6*7))\n');
-    await waitFor('the line to run', async () => (await gui.steady()) && true);
+    // The screen must have changed (the node may still hold the keys while XTerm starts, and
+    // a still screen before they land is "steady" too): print only once the line has run.
+    await waitFor('the line to run', async () => ((await gui.steady()).hash !== before.hash) || null, 30_000);
     for (const [keysym, down] of [[CONTROL_L, true], [SHIFT_L, true], [0x50, true], [0x50, false], [SHIFT_L, false], [CONTROL_L, false]] as const) gui.viewer.key(keysym, down);
     const print = await waitFor('the print notice', async () => gui.stream.view.prints[0] ?? null, 30_000);
     expect(print).toMatchObject({ result: 'printed', message: 'XTerm printed a document (1 page).', job: { name: 'XTerm', pages: 1 } });
