@@ -45,6 +45,11 @@ export interface CoverageApp {
    * whether it was kept.
    */
   animates?: boolean;
+  /**
+   * A standby placed after the kill must join (the session is protected again): its
+   * app's timers fast-forward to the primary's clocks (docs/cluster.md).
+   */
+  catchesUp?: boolean;
 }
 
 export const PAUSE_MS = 250;
@@ -366,6 +371,8 @@ export const COVERAGE_APPS: CoverageApp[] = [
     args: ['-update', '1'],
     gui: { geometry: '640x480' },
     package: 'x11-apps',
+    light: true,
+    catchesUp: true,
     files: [],
     varies: 'everything',
     steps: [...Array.from({ length: 16 }, (_, i): Step => ({ move: [40 * i, 30 * i], pause: 400 }))],

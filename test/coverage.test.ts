@@ -1,6 +1,7 @@
 // The lockstep coverage suite, light (issue 20): the apps support/coverage-apps.ts marks
 // `light` — bash with date/$RANDOM/mktemp and a background loop, python3 with random and
-// time, vim, bc, sqlite3, git, perl and xedit — each replicated in a 3-node cluster, its
+// time, vim, bc, sqlite3, git, perl, xedit, and xclock (whose standby placed after the
+// kill must join: its timers fast-forward) — each replicated in a 3-node cluster, its
 // primary killed (kill -9) halfway through its script, against a single-node reference
 // run of the same script. The whole suite is `npm run bench -- --only=coverage`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ describe('lockstep keeps real apps exactly as they were across kill -9 of the pr
       const result = await runCoverageApp(clusters, app);
       // Everything the run found, so a failure says what differed.
       expect(passed(result), JSON.stringify(result, null, 2)).toBe(true);
+      if (app.catchesUp) expect(result.standbyBack, `a new standby joined after the kill: ${JSON.stringify(result, null, 2)}`).toBe(true);
     }, 180_000);
   }
 });

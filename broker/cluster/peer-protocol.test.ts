@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodePeerFrame, encodeAcked, encodeAppend, encodeCommit, entryFromJson, entryToJson, PeerMessage, type LogEntry } from './peer-protocol.js';
+import { decodePeerFrame, encodeAcked, encodeAppend, encodeClocks, encodeCommit, entryFromJson, entryToJson, PeerMessage, type LogEntry } from './peer-protocol.js';
 
 const entries: LogEntry[] = [
   { index: 7, seq: 41, data: Buffer.from('print(x)\r'), cols: 0, rows: 0 },
@@ -28,6 +28,12 @@ describe('peer frames', () => {
     const frame = encodeAppend('s', 1, [{ index: 1, seq: 0, data: null, cols: 1, rows: 1, time }]);
     frame.writeUInt32BE(4, 6 + 1 + 2 + 9);
     expect(decodePeerFrame(frame.subarray(0, frame.length - 8))).toBe('APPEND entry too short for its time');
+  });
+
+  it('round-trips CLOCKS: the primary’s process clocks at an index, to the microsecond', () => {
+    const clocks: Array<[number, number]> = [[1, Date.UTC(2026, 11, 7) * 1000 + 1], [4_194_303, 2 ** 52 + 7]];
+    expect(decodePeerFrame(encodeClocks('sess-1', 3, 42, clocks))).toEqual({ type: 'clocks', sessionId: 'sess-1', epoch: 3, index: 42, clocks });
+    expect(decodePeerFrame(encodeClocks('sess-1', 3, 42, clocks).subarray(0, 30))).toBe('CLOCKS frame has the wrong length');
   });
 
   it('names what is wrong with a malformed frame instead of throwing', () => {

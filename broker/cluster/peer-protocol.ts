@@ -91,6 +91,8 @@ export const PeerMessage = z.discriminatedUnion('type', [
      * the standby says replica.opened once it has applied this many.
      */
     replay: z.number().int().min(0).optional(),
+    /** A standby placed after the session started: its app's timers fast-forward to the primary's clocks (CLOCKS frames). */
+    fastForward: z.boolean().optional(),
   }),
   z.object({ type: z.literal('replica.opened'), ...base, index: z.number().int().min(0) }),
   /** The receiver's epoch for this session is higher: the sender was superseded. */
@@ -129,11 +131,13 @@ export function entryFromJson(entry: z.infer<typeof Entry>): LogEntry {
 export const APPEND = 0x10;
 export const ACKED = 0x11;
 export const COMMIT = 0x12;
+export const CLOCKS = 0x13;
 
 export type BinaryPeerFrame =
   | { type: 'append'; sessionId: string; epoch: number; entries: LogEntry[] }
   | { type: 'acked'; sessionId: string; epoch: number; index: number }
-  | { type: 'commit'; sessionId: string; epoch: number; first: number; after: number[] };
+  | { type: 'commit'; sessionId: string; epoch: number; first: number; after: number[] }
+  | { type: 'clocks'; sessionId: string; epoch: number; index: number; clocks: Array<[number, number]> };
 
 function header(type: number, sessionId: string, epoch: number, extra: number): { frame: Buffer; at: number } {
   const sid = Buffer.from(sessionId, 'latin1');
@@ -216,6 +220,19 @@ export function encodeCommit(sessionId: string, epoch: number, first: number, af
   return frame;
 }
 
+/** The primary's app's process clocks (pid → µs) that changed, read when it had applied entry `index`. */
+export function encodeClocks(sessionId: string, epoch: number, index: number, clocks: ReadonlyArray<readonly [number, number]>): Buffer {
+  const { frame, at: start } = header(CLOCKS, sessionId, epoch, 6 + 12 * clocks.length);
+  let at = frame.writeUInt32BE(index, start);
+  at = frame.writeUInt16BE(clocks.length, at);
+  for (const [pid, clock] of clocks) {
+    at = frame.writeUInt32BE(pid, at);
+    at = frame.writeUInt32BE(Math.floor(clock / 2 ** 32), at);
+    at = frame.writeUInt32BE(clock >>> 0, at);
+  }
+  return frame;
+}
+
 /** Decodes a binary peer frame, or returns why it is malformed. */
 export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
   if (frame.length < 6) return 'peer frame too short';
@@ -238,6 +255,16 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
     const after: number[] = [];
     for (let i = 0; i < count; i++) after.push(frame.readUIntBE(at + 6 * i, 6));
     return { type: 'commit', sessionId, epoch, first, after };
+  }
+  if (type === CLOCKS) {
+    if (frame.length < at + 6) return 'CLOCKS frame too short';
+    const index = frame.readUInt32BE(at);
+    const count = frame.readUInt16BE(at + 4);
+    at += 6;
+    if (frame.length !== at + 12 * count) return 'CLOCKS frame has the wrong length';
+    const clocks: Array<[number, number]> = [];
+    for (let i = 0; i < count; i++, at += 12) clocks.push([frame.readUInt32BE(at), frame.readUInt32BE(at + 4) * 2 ** 32 + frame.readUInt32BE(at + 8)]);
+    return { type: 'clocks', sessionId, epoch, index, clocks };
   }
   if (type !== APPEND) return `unknown peer frame type 0x${(type ?? 0).toString(16)}`;
   if (frame.length < at + 2) return 'APPEND frame too short';

@@ -3,13 +3,17 @@
 // holds the log — the commit point of the output rule. A learner (a standby still
 // catching up) gets every entry but does not hold commits back until it joins. It
 // never calls back into the log: whoever reports an ack commits what it returns.
-import { encodeAppend, encodeCommit, type LogEntry } from './peer-protocol.js';
+// A standby placed after the session started fast-forwards its app's timers: it is
+// also sent the primary's process clocks as they change (CLOCKS).
+import { encodeAppend, encodeClocks, encodeCommit, type LogEntry } from './peer-protocol.js';
 
 /** What the replicator reads of the session whose log it replicates (it only reads). */
 export interface ReplicatedLog {
   readonly id: string;
   readonly epoch: number;
-  readonly log: { readonly length: number; entriesAfter(index: number): LogEntry[] };
+  readonly log: { readonly length: number; readonly appliedIndex: number; entriesAfter(index: number): LogEntry[] };
+  /** Its app's process clocks now (pid → µs), null when it has none (not lockstep, or gone). */
+  processClocks(): Map<number, number> | null;
 }
 
 export interface Member {
@@ -19,6 +23,8 @@ export interface Member {
   acked: number;
   /** Links to it that closed with no progress since: a standby that keeps failing is dropped. */
   failures: number;
+  /** It fast-forwards its app's timers: the process clocks sent to it (pid → µs). */
+  clocksSent: Map<number, number> | null;
 }
 
 /**
@@ -31,11 +37,18 @@ export interface Member {
  * once — and a promotion applies that much more before it serves the resume.
  */
 const COMMIT_DELAY_MS = 20;
+/**
+ * How often the primary reads its app's process clocks while a standby fast-forwards
+ * (only what changed is sent): the standby's timers catch up to them at once, then keep
+ * within about this much of the primary's. A read is a few kilobytes of /dev/shm.
+ */
+const CLOCKS_EVERY_MS = 25;
 
 export class Replicator {
   readonly members = new Map<string, Member>();
   private uncommunicated: LogEntry[] = [];
   private commitTimer: NodeJS.Timeout | undefined;
+  private clocksTimer: NodeJS.Timeout | undefined;
   /** When the standbys were last sent anything (screen checks wait for a quiet spell). */
   lastEntryAt = 0;
 
@@ -47,6 +60,9 @@ export class Replicator {
   /** Sends the entry to every standby; true when a voting one must hold it before it commits. */
   append(entry: LogEntry): boolean {
     if (this.members.size === 0) return false;
+    // Where the app's timers were just before this entry: a fast-forwarding standby's
+    // may get there before it applies the entry (and not past it), as the primary's did.
+    if (this.clocksTimer) this.sendClocks();
     const frame = encodeAppend(this.session.id, this.session.epoch, [entry]);
     let wait = false;
     for (const member of this.members.values()) {
@@ -75,8 +91,34 @@ export class Replicator {
     }, COMMIT_DELAY_MS);
   }
 
-  add(name: string, voting: boolean, acked = 0): void {
-    this.members.set(name, { name, voting, acked, failures: 0 });
+  /** A standby; `fastForward`: it was placed after the session started, and is sent the primary's process clocks. */
+  add(name: string, voting: boolean, acked = 0, fastForward = false): void {
+    this.members.set(name, { name, voting, acked, failures: 0, clocksSent: fastForward ? new Map() : null });
+    if (fastForward) {
+      this.clocksTimer ??= setInterval(() => this.sendClocks(), CLOCKS_EVERY_MS);
+      this.clocksTimer.unref();
+    }
+  }
+
+  /** Sends each fast-forwarding standby the process clocks that changed since it was last sent them. */
+  private sendClocks(): void {
+    const followers = [...this.members.values()].filter((m) => m.clocksSent !== null);
+    const clocks = followers.length > 0 ? this.session.processClocks() : null;
+    if (clocks === null) return this.stop();
+    const index = this.session.log.appliedIndex;
+    for (const member of followers) {
+      const sent = member.clocksSent!;
+      const changed = [...clocks].filter(([pid, clock]) => clock > (sent.get(pid) ?? 0));
+      if (changed.length === 0) continue;
+      for (const [pid, clock] of changed) sent.set(pid, clock);
+      for (let i = 0; i < changed.length; i += 4096) this.send(member.name, encodeClocks(this.session.id, this.session.epoch, index, changed.slice(i, i + 4096)));
+    }
+  }
+
+  /** No more clocks are sent (the session ended, or no standby fast-forwards). */
+  stop(): void {
+    clearInterval(this.clocksTimer);
+    this.clocksTimer = undefined;
   }
 
   /** Re-sends what `name` has not acknowledged (after its link was re-opened). */

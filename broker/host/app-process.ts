@@ -15,7 +15,7 @@ import { APP_STARTED, DISPLAY_SOCKET, GROUP, LOCKSTEP_GTK_SETTINGS, PASSWD, bwra
 import { DEVPTS_OPTIONS, OWN_MOUNT_NAMESPACE } from './terminals.js';
 import type { SandboxHost } from './sandbox-host.js';
 import type { SessionLimits } from './limits.js';
-import { LockstepClock } from './lockstep-clock.js';
+import { LockstepClock, type ProcessClocks } from './lockstep-clock.js';
 import { HomeDigest } from './home-digest.js';
 import { HomeFiles } from './home-files.js';
 import { HomeUploads } from './home-uploads.js';
@@ -56,6 +56,8 @@ export interface LockstepOptions {
   key: Uint8Array;
   /** The wall clock before the first entry (µs): the session's start, the same on every replica. */
   startUs: number;
+  /** A replica started after its session: its app's timers fast-forward to its primary's clocks (lockstep-clock.ts). */
+  fastForward?: boolean;
 }
 
 /** bwrap reads the seccomp filter from this fd, and its options (--args) from the next, both opened by the launcher. */
@@ -141,6 +143,7 @@ export class AppProcess {
     this.clockDir = options.lockstep ? (existsSync('/dev/shm') ? join('/dev/shm', `holdfast-${this.id}`) : this.dir) : null;
     if (this.clockDir && this.clockDir !== this.dir) mkdirSync(this.clockDir, { mode: 0o700 });
     this.clock = options.lockstep && this.clockDir ? new LockstepClock(this.clockDir, options.lockstep.key, options.lockstep.startUs) : null;
+    if (options.lockstep?.fastForward) this.clock?.fastForward(true);
     // The sandbox's own host user owns its directory and home (a kept home, too: the
     // same session's uid where it was free, else it is handed over whole).
     this.uid = sandbox.uids?.take(options.homeDir ?? this.id) ?? null;
@@ -280,6 +283,11 @@ export class AppProcess {
   /** A digest of the app's home (its files and their content); null when too large to compare. */
   homeDigest(): Promise<string | null> {
     return this.gone ? Promise.resolve(null) : this.files.digest();
+  }
+
+  /** A lockstep replica's process clocks (null: not lockstep, or the app is gone). */
+  get clocks(): ProcessClocks | null {
+    return this.gone ? null : this.clock;
   }
 
   /** A lockstep replica: an entry's time (µs since the epoch), and how many bytes of it are about to reach the app's terminal. */

@@ -9,6 +9,7 @@ import type { SandboxHost } from './sandbox-host.js';
 import type { Thumbnail } from '../../shared/protocol/index.js';
 import type { HomeFiles } from './home-files.js';
 import type { HomeUploads } from './home-uploads.js';
+import type { ProcessClocks } from './lockstep-clock.js';
 
 export interface Display {
   readonly kind: 'terminal' | 'rfb';
@@ -23,6 +24,8 @@ export interface Display {
   resize(cols: number, rows: number): void;
   /** A lockstep replica: the time of the entry about to be applied (µs) and the bytes of input it carries. */
   setClock(timeUs: number, inputBytes: number): void;
+  /** A lockstep replica's process clocks (null: not lockstep, or the app is gone). */
+  readonly clocks: ProcessClocks | null;
   /** Stops (and restarts) reading what streams to the client: backpressure. */
   hold(): void;
   release(): void;

@@ -2,7 +2,7 @@
 // coreutils, node) under the built shim, each in a fresh pid namespace with address
 // randomisation off, as a lockstep sandbox runs them. Two runs with the same key and
 // clock must print the same; a later clock or another key must not.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,6 +130,56 @@ describe.skipIf(!library)('the lockstep shim (skipped when not built: npm run bu
     expect(b! - (start + 20_000_000) / 1e6).toBeLessThan(0.001);
     clock.close();
   });
+
+  it('fast-forwards a replica’s timed waits up to its primary’s process clock, waits for the primary past it, and runs in real time once promoted', async () => {
+    // Sleeps and a select that times out: 3 s of the app's time. Python is pid 1 of its namespace.
+    const script = 'import time, select\na = time.time()\nfor _ in range(8): time.sleep(0.25)\nb = time.time(); select.select([], [], [], 1.0); c = time.time()\nprint("T", a, b, c)';
+    const timed = async (clock: LockstepClock, whileRunning?: () => void, afterMs = 500) => {
+      clock.set(start);
+      const began = performance.now();
+      const child = spawn('unshare', ['--pid', '--fork', 'setarch', '-R', 'python3', '-c', script], { env: { PATH: '/usr/bin:/bin', HOME: dir, ...shimEnv(clock) } });
+      let out = '';
+      child.stdout.on('data', (data: Buffer) => (out += data.toString()));
+      const raise = whileRunning ? setTimeout(whileRunning, afterMs) : undefined;
+      await new Promise((resolve) => child.on('exit', resolve));
+      clearTimeout(raise);
+      const [a, b, c] = out.match(/T (\S+) (\S+) (\S+)/)!.slice(1).map(Number);
+      // The app's own time is the same however fast it ran: 2 s of sleeps, then the select's 1 s.
+      expect(b! - a!).toBeCloseTo(2, 4);
+      expect(c! - b!).toBeCloseTo(1, 4);
+      return (performance.now() - began) / 1000;
+    };
+    // The primary's python had reached 10 s on: every wait ends at once.
+    const ahead = replica('ff-ahead', key, start);
+    ahead.fastForward(true);
+    ahead.raise([[1, start + 10_000_000]]);
+    expect(await timed(ahead)).toBeLessThan(1.5);
+    // It had reached 1 s on: four sleeps end at once, and the fifth waits for the
+    // primary's process to get further (however long that takes: 1.2 s here).
+    const held = replica('ff-held', key, start);
+    held.fastForward(true);
+    held.raise([[1, start + 1_000_000]]);
+    const seconds = await timed(held, () => held.raise([[1, start + 10_000_000]]), 1200);
+    expect(seconds).toBeGreaterThan(1.2);
+    expect(seconds).toBeLessThan(2.5);
+    // A target that rises while the app waits ends its wait soon after.
+    const rising = replica('ff-rising', key, start);
+    rising.fastForward(true);
+    rising.raise([[1, start + 100_000]]);
+    expect(await timed(rising, () => rising.raise([[1, start + 10_000_000]]))).toBeLessThan(1.6);
+    // Promoted while it waits for the primary (fast-forward off): its waits run out in real time.
+    const promoted = replica('ff-promoted', key, start);
+    promoted.fastForward(true);
+    promoted.raise([[1, start + 100_000]]);
+    const after = await timed(promoted, () => promoted.fastForward(false));
+    expect(after).toBeGreaterThan(2.9);
+    expect(after).toBeLessThan(4.5);
+    // Fast-forward off (a primary, or a standby promoted): real time, targets or not.
+    const off = replica('ff-off', key, start);
+    off.raise([[1, start + 10_000_000]]);
+    expect(await timed(off)).toBeGreaterThan(2.9);
+    for (const clock of [ahead, held, rising, promoted, off]) clock.close();
+  }, 30_000);
 
   it('never moves the clock backwards', () => {
     const clock = replica('e', key, start);

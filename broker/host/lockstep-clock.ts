@@ -17,18 +17,22 @@
 // check = end ^ time ^ seq ^ CHECK}, entry `seq` at slot (seq - 1) % RING. One
 // write(2) of 32 bytes per entry (on the keystroke path: no BigInt); the shim finds the
 // last entry by following the ring from the hint, and a slot caught half-written fails
-// its check (not there yet). The process table (PROC_TABLE_BYTES, zeroed) is the
-// shim's alone.
-import { closeSync, existsSync, openSync, writeSync, ftruncateSync } from 'node:fs';
+// its check (not there yet). [72,80) says whether the replica fast-forwards, and after
+// the ring come the primary's process clocks it fast-forwards to (TARGET_SLOTS slots
+// {pid, clock µs}, a pid's at pid % TARGET_SLOTS). The process table
+// (PROC_TABLE_BYTES, zeroed: slots {pid, clock µs, reads, -}, a pid's at pid %
+// PROC_SLOTS) is written by the shim; a primary's host reads it for its standbys.
+import { closeSync, existsSync, openSync, readSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAGIC = 0x355453484f4c4448n;
+const MAGIC = 0x365453484f4c4448n;
 const CHECK_HI = 0x6b636f6c;
 const CHECK_LO = 0x6b636f6c;
 const START = 40;
 const TERMINAL = 48;
 const HINT = 64;
+const FAST_FORWARD = 72;
 const RING_AT = 96;
 const SLOT = 32;
 /** How often the hint moves on: the shim follows at most this many slots from it. */
@@ -39,10 +43,15 @@ const HINT_EVERY = 256;
  * many bytes erased in cooked mode, which no read counts) takes the oldest's time.
  */
 export const RING = 65536;
-const SIZE = RING_AT + RING * SLOT;
+const TARGET_SLOTS = 65536;
+const TARGETS_AT = RING_AT + RING * SLOT;
+const SIZE = TARGETS_AT + TARGET_SLOTS * 16;
 const TWO_32 = 2 ** 32;
+const PROC_SLOTS = 65536;
 /** 65,536 slots of 32 bytes (PROC_SLOTS in the shim); sparse: a slot's page is only allocated once a pid uses it. */
-export const PROC_TABLE_BYTES = 65536 * 32;
+export const PROC_TABLE_BYTES = PROC_SLOTS * 32;
+/** Slots past the highest pid seen that a read of the process table also looks at (new processes). */
+const PROC_READ_AHEAD = 1024;
 
 /** Where a sandbox finds the shim and its clock (read-only binds). */
 export const LOCKSTEP_DIR = '/run/lockstep';
@@ -62,7 +71,14 @@ export function lockstepLibrary(): string | null {
   return null;
 }
 
-export class LockstepClock {
+/** What a session does with its replica's process clocks: a primary reads them for its standbys, a replica catching up follows them. */
+export interface ProcessClocks {
+  readClocks(): Map<number, number>;
+  fastForward(on: boolean): void;
+  raise(clocks: Iterable<readonly [number, number]>): void;
+}
+
+export class LockstepClock implements ProcessClocks {
   /** The clock file, and the process table (host paths). */
   readonly path: string;
   readonly procsPath: string;
@@ -73,6 +89,12 @@ export class LockstepClock {
   private seq = 0;
   private readonly slot = Buffer.alloc(SLOT);
   private readonly hint = Buffer.alloc(8);
+  /** The targets written (pid → µs): they only rise. */
+  private readonly targets = new Map<number, number>();
+  /** For reading the process table: its descriptor, a buffer, and the highest pid seen in it. */
+  private procsFd: number | null = null;
+  private table = Buffer.alloc(0);
+  private highestPid = 0;
 
   /** Creates the clock and process table in `dir` for a replica whose session has this key and started at `startUs`. */
   constructor(dir: string, key: Uint8Array, startUs: number) {
@@ -127,11 +149,58 @@ export class LockstepClock {
     }
   }
 
+  /**
+   * A replica that starts after its session fast-forwards its app's timers to the
+   * primary's process clocks (raise); off once it is promoted (its timers run in real time).
+   */
+  fastForward(on: boolean): void {
+    const flag = Buffer.alloc(8);
+    flag[0] = on ? 1 : 0;
+    writeSync(this.fd, flag, 0, 8, FAST_FORWARD);
+  }
+
+  /** The primary's process clocks (pid → µs) at a log entry this replica has applied: its processes may catch up to them. */
+  raise(clocks: Iterable<readonly [number, number]>): void {
+    const slot = Buffer.alloc(16);
+    for (const [pid, clock] of clocks) {
+      if (!(pid > 0) || clock <= (this.targets.get(pid) ?? 0)) continue;
+      this.targets.set(pid, clock);
+      // Clock first, pid last: the shim reads a slot whose pid is not yet its own as "no target".
+      writeUint64(slot, 0, pid);
+      writeUint64(slot, 8, clock);
+      writeSync(this.fd, slot, 8, 8, TARGETS_AT + (pid % TARGET_SLOTS) * 16 + 8);
+      writeSync(this.fd, slot, 0, 8, TARGETS_AT + (pid % TARGET_SLOTS) * 16);
+    }
+  }
+
+  /**
+   * Every process's clock as the shim published it (pid → µs), read from the process
+   * table up to a little past the highest pid seen (a sandbox's pids start at 1 and grow).
+   */
+  readClocks(): Map<number, number> {
+    const clocks = new Map<number, number>();
+    const slots = Math.min(PROC_SLOTS, this.highestPid + PROC_READ_AHEAD);
+    if (this.procsFd === null) this.procsFd = openSync(this.procsPath, 'r');
+    if (this.table.length < slots * 32) this.table = Buffer.alloc(slots * 32);
+    const read = readSync(this.procsFd, this.table, 0, slots * 32, 0);
+    const words = new Uint32Array(this.table.buffer, this.table.byteOffset, read >>> 2);
+    // Slot 0 counts terminal bytes read (no pid is 0).
+    for (let i = 8; i + 3 < words.length; i += 8) {
+      const pid = words[i]!;
+      if (pid === 0) continue;
+      clocks.set(pid, words[i + 2]! + words[i + 3]! * TWO_32);
+      if (pid > this.highestPid) this.highestPid = pid;
+    }
+    return clocks;
+  }
+
   close(): void {
-    try {
-      closeSync(this.fd);
-    } catch {
-      /* closed already */
+    for (const fd of [this.fd, this.procsFd]) {
+      try {
+        if (fd !== null) closeSync(fd);
+      } catch {
+        /* closed already */
+      }
     }
   }
 }

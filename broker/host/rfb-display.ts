@@ -19,6 +19,7 @@ import { sleep } from '../sleep.js';
 import { AppProcess } from './app-process.js';
 import type { HomeFiles } from './home-files.js';
 import type { HomeUploads } from './home-uploads.js';
+import type { ProcessClocks } from './lockstep-clock.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
 import { RfbViewer } from './rfb-viewer.js';
 import { imageThumbnail } from './thumbnail.js';
@@ -128,6 +129,10 @@ export class RfbDisplay implements Display {
 
   homeDigest(): Promise<string | null> {
     return this.process.homeDigest();
+  }
+
+  get clocks(): ProcessClocks | null {
+    return this.process.clocks;
   }
 
   get homeFiles(): HomeFiles {

@@ -3,6 +3,7 @@
 import { AppProcess } from './app-process.js';
 import type { HomeFiles } from './home-files.js';
 import type { HomeUploads } from './home-uploads.js';
+import type { ProcessClocks } from './lockstep-clock.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
 import type { Thumbnail } from '../../shared/protocol/index.js';
 
@@ -55,6 +56,10 @@ export class TerminalDisplay implements Display {
 
   homeDigest(): Promise<string | null> {
     return this.process.homeDigest();
+  }
+
+  get clocks(): ProcessClocks | null {
+    return this.process.clocks;
   }
 
   get homeFiles(): HomeFiles {

@@ -87,6 +87,9 @@ export class PeerRouter {
       case 'commit':
         session.log.primaryApplied(message.first, message.after);
         return;
+      case 'clocks':
+        session.primaryClocks(message.index, message.clocks);
+        return;
       case 'replica.end':
         this.set.dropLocal(replica, message.message);
         return;

@@ -32,6 +32,8 @@ export interface ReplicaSpec {
   inputBase?: number;
   /** A standby: the key its primary runs the shim with (absent: the primary does not). */
   lockstepKey?: Uint8Array;
+  /** A standby placed after its session started: its app's timers fast-forward to the primary's clocks. */
+  fastForward?: boolean;
   /** Its session policy's limits (absent: the node's hold time, no idle or length limit). */
   limits?: SessionLimits;
 }
@@ -94,14 +96,14 @@ export class ReplicaFactory {
    * A new replicated lockstep session gets a fresh key; a standby takes its primary's
    * (and runs the shim exactly when its primary does: replicas must read alike).
    */
-  private lockstep(spec: ReplicaSpec, replicated: boolean): { lockstep?: { library: string; key: Uint8Array } } {
+  private lockstep(spec: ReplicaSpec, replicated: boolean): { lockstep?: { library: string; key: Uint8Array; fastForward?: boolean } } {
     const key = spec.role === 'standby' ? spec.lockstepKey : replicated && spec.app.failover === 'lockstep' && spec.app.replicateTime ? randomBytes(32) : undefined;
     if (!key) return {};
     if (!this.library) {
       this.options.log.warn('a standby cannot run the lockstep shim its primary runs (not built here): it will diverge', { session: spec.id });
       return {};
     }
-    return { lockstep: { library: this.library, key } };
+    return { lockstep: { library: this.library, key, ...(spec.fastForward ? { fastForward: true } : {}) } };
   }
 
   /** A `failover: restart` session ended for good: its home on shared storage goes. */

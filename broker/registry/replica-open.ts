@@ -17,11 +17,12 @@ const OPEN_BYTES = 4 * 1024 * 1024;
 const FRAME_BYTES = 8 * 1024 * 1024;
 
 /** What opens a standby of `session`: the `replica.open` message, then the frames that carry the rest of its log. */
-export function replicaOpening(session: Session): { open: ReplicaOpen; frames: Uint8Array[] } {
+/** `fastForward`: a standby placed after the session started (its app's timers catch up to the primary's clocks). */
+export function replicaOpening(session: Session, fastForward: boolean): { open: ReplicaOpen; frames: Uint8Array[] } {
   const entries = session.log.entries;
   let head = 0;
   for (let bytes = 0; head < entries.length && bytes + (entries[head]!.data?.byteLength ?? 0) <= OPEN_BYTES; head++) bytes += entries[head]!.data?.byteLength ?? 0;
-  const open = replicaOpen(session, entries.slice(0, head), head < entries.length ? entries.length : undefined);
+  const open = { ...replicaOpen(session, entries.slice(0, head), head < entries.length ? entries.length : undefined), ...(fastForward ? { fastForward } : {}) };
   return { open, frames: replayFrames(session.id, session.epoch, entries.slice(head)) };
 }
 
@@ -71,5 +72,6 @@ export function standbySpec(message: ReplicaOpen, app: AppConfig): ReplicaSpec {
     resumeToken: message.resumeToken,
     startedAt: message.startedAt,
     ...(message.lockstepKey ? { lockstepKey: Buffer.from(message.lockstepKey, 'base64') } : {}),
+    ...(message.fastForward ? { fastForward: true } : {}),
   };
 }

@@ -215,7 +215,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
   }
 
   openStandby(session: Session, name: string): void {
-    const { open, frames } = replicaOpening(session);
+    const { open, frames } = replicaOpening(session, session.replicator?.members.get(name)?.clocksSent != null);
     this.sendTo(name, open);
     for (const frame of frames) this.sendTo(name, frame);
   }

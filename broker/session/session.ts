@@ -336,6 +336,16 @@ export class Session {
     return this.log.whenApplied(through);
   }
 
+  /** Its app's process clocks now (pid → µs), for standbys that fast-forward; null: none. */
+  processClocks(): Map<number, number> | null {
+    return this.display.clocks?.readClocks() ?? null;
+  }
+
+  /** The primary's process clocks when it had applied `index`: this replica's timers may catch up to them once it has too. */
+  primaryClocks(index: number, clocks: Array<[number, number]>): void {
+    void this.log.whenApplied(index).then(() => this.display.clocks?.raise(clocks));
+  }
+
   /** A newer primary in `epoch` exists: this standby follows it. */
   follow(epoch: number): void {
     this.epoch = epoch;
@@ -344,6 +354,8 @@ export class Session {
   /** This standby becomes the primary in `epoch` (its primary died); the client resumes here. */
   promote(epoch: number): void {
     this.epoch = epoch;
+    // Its timers run in real time from here (they fast-forwarded to the old primary's).
+    this.display.clocks?.fastForward(false);
     this.log.promote();
     this.uploads.startSweeping();
     // The same deadlines as on the old primary: the same start, and the person's last input as this replica saw it.
@@ -405,6 +417,7 @@ export class Session {
     clearTimeout(this.holdTimer);
     this.deadlines.stop();
     this.uploads.stop();
+    this.replicator?.stop();
     this.log.close();
     this.holdExpiresAt = null;
     this.display.close();
