@@ -21,6 +21,18 @@ import {
   updateRequest,
 } from '../../shared/protocol/index.js';
 
+/**
+ * The hash of what a screen shows: its size and every pixel's colour. Not the fourth
+ * byte of each 32-bit pixel, which is padding at depth 24: Xvnc leaves in it whatever
+ * its drawing wrote there (xeyes's anti-aliased shapes leave different values on two
+ * replicas whose pixels are identical), so hashing it called equal screens different.
+ */
+export function framebufferHash(width: number, height: number, pixels: Uint8Array): string {
+  const colours = new Uint8Array(pixels);
+  for (let i = 3; i < colours.length; i += 4) colours[i] = 0;
+  return createHash('sha256').update(`${width}x${height}:`).update(colours).digest('hex');
+}
+
 export interface RfbTransport {
   /** Sends bytes to the display; `kind` says whether they are input (which a session numbers). */
   send(bytes: Uint8Array, kind: 'viewer' | 'input'): void;
@@ -118,7 +130,7 @@ export class RfbViewer {
   /** A hash of the whole screen as it is now. */
   async frameHash(): Promise<string> {
     await this.fullFrame();
-    return createHash('sha256').update(`${this.width}x${this.height}:`).update(this.framebuffer).digest('hex');
+    return framebufferHash(this.width, this.height, this.framebuffer);
   }
 
   /**
