@@ -9,6 +9,8 @@ export interface CoverageOptions {
   cli: string;
   /** Only these app ids (default: all). */
   only?: string[];
+  /** Spread each app's script over a session this long (runCoverageApp; default: the script's own pace). */
+  sessionSeconds?: number;
   progress?: (line: string) => void;
 }
 
@@ -19,7 +21,7 @@ export async function run(options: CoverageOptions): Promise<Record<string, unkn
   const results: CoverageResult[] = [];
   try {
     for (const app of apps) {
-      const result = await runCoverageApp(clusters, app);
+      const result = await runCoverageApp(clusters, app, (options.sessionSeconds ?? 0) * 1000);
       results.push(result);
       say(`${app.id}: ${result.skipped ?? (passed(result) ? 'kept' : `NOT kept — ${result.lost ?? result.notes.join('; ') ?? ''}${result.divergenceDetails.length ? ` (${result.divergenceDetails.join('; ')})` : ''}`)}`);
     }
@@ -31,6 +33,7 @@ export async function run(options: CoverageOptions): Promise<Record<string, unkn
   const share = (list: CoverageResult[]) => (list.length === 0 ? null : list.filter(passed).length / list.length);
   const live = ran.map((r) => r.killToLiveMs).filter((ms): ms is number => ms !== null);
   return {
+    sessionSeconds: options.sessionSeconds ?? null,
     apps: results.map((r) => ({ ...r, passed: passed(r) })),
     terminalKept: share(kind(false)),
     guiKept: share(kind(true)),

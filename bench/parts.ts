@@ -58,11 +58,18 @@ export async function benchReplication() {
 
 /**
  * Part 12 (coverage.ts): real apps kept across kill -9 of their primary, against a
- * single-node reference. BENCH_COVERAGE_APPS=a,b runs only those.
+ * single-node reference. BENCH_COVERAGE_APPS=a,b runs only those;
+ * BENCH_COVERAGE_SECONDS=120 spreads each app's script over a 2-minute session.
  */
 export async function benchCoverage() {
   const { run } = await import('./coverage.js');
-  return run({ cli: paths.cli, progress, ...(process.env.BENCH_COVERAGE_APPS ? { only: process.env.BENCH_COVERAGE_APPS.split(',') } : {}) });
+  const seconds = Number(process.env.BENCH_COVERAGE_SECONDS ?? 0);
+  return run({
+    cli: paths.cli,
+    progress,
+    ...(process.env.BENCH_COVERAGE_APPS ? { only: process.env.BENCH_COVERAGE_APPS.split(',') } : {}),
+    ...(seconds > 0 ? { sessionSeconds: seconds } : {}),
+  });
 }
 
 /**

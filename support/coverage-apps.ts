@@ -372,6 +372,8 @@ export const COVERAGE_APPS: CoverageApp[] = [
     gui: { geometry: '640x480' },
     package: 'x11-apps',
     light: true,
+    // Its second hand moves on while the client resumes: the standbys' checks say whether it was kept.
+    animates: true,
     catchesUp: true,
     files: [],
     varies: 'everything',

@@ -150,8 +150,13 @@ export async function startCoverageClusters(apps: CoverageApp[], options: { cli?
   };
 }
 
-/** Runs one app's script on both clusters, killing the replicated session's primary halfway. */
-export async function runCoverageApp(clusters: CoverageClusters, app: CoverageApp): Promise<CoverageResult> {
+/**
+ * Runs one app's script on both clusters, killing the replicated session's primary
+ * halfway. `sessionMs`: spread the script over a session about this long (its pauses
+ * lengthened, the kill still halfway), so the standbys are checked over that long —
+ * timers, clocks and all — and not only the seconds a script takes.
+ */
+export async function runCoverageApp(clusters: CoverageClusters, app: CoverageApp, sessionMs = 0): Promise<CoverageResult> {
   const result: CoverageResult = {
     app: app.id,
     name: app.name,
@@ -191,11 +196,12 @@ export async function runCoverageApp(clusters: CoverageClusters, app: CoverageAp
     // its app has started (host/rfb-display.ts), not lose some of.
     await Promise.all([replicated.settled(), single.settled()]);
     const half = Math.floor(app.steps.length / 2);
+    const spacing = sessionMs / Math.max(1, app.steps.length);
     const play = async (steps: Step[]) => {
       for (const step of steps) {
         replicated!.step(step);
         single!.step(step);
-        await sleep(step.pause ?? PAUSE_MS);
+        await sleep(Math.max(step.pause ?? PAUSE_MS, spacing));
       }
     };
     await play(app.steps.slice(0, half));

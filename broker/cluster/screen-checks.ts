@@ -71,13 +71,17 @@ export class ScreenChecks {
       // Differ once: maybe a late byte, or a file being written. Look again before calling
       // it divergence; files longer than screens: a busy standby's app may still be
       // writing what its screen already shows (saving shows nothing), which no output
-      // marks the end of (seen under load: xedit's save, git's commit).
+      // marks the end of (seen under load: xedit's save, git's commit). A graphical
+      // app's screen too: nothing paces its standby by output, and its app may still be
+      // drawing its answer to the last input when its screen is looked at (seen under
+      // load: xterm's standby, a command's output not yet drawn).
+      const gui = session.app.display === 'rfb';
       let differs: 'screen' | 'files' | null = null;
       for (let look = 0; look < FILE_LOOKS; look++) {
         await sleep(look === 0 ? QUIET_OUTPUT_MS : FILE_SETTLE_MS);
         const [again, theirsAgain] = await Promise.all([this.quietLook(session, session.log.length), this.remoteLook(replica, name)]);
         differs = again !== null && theirsAgain !== null ? difference(again, theirsAgain) : null;
-        if (differs !== 'files') break;
+        if (differs === null || (differs === 'screen' && !gui)) break;
       }
       if (differs !== null) {
         clean = false;
