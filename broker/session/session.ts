@@ -56,9 +56,10 @@ export interface SessionOptions {
   /**
    * Lockstep through the shim (host/lockstep-clock.ts): the built library and the
    * session's key. Its replicas read the wall clock from the log and randomness from
-   * the key, so they stay in step. Absent: the app reads the host's.
+   * the key, so they stay in step. Absent: the app reads the host's. `fastForward`: a
+   * standby placed after the session started (its timers catch up to the primary's clocks).
    */
-  lockstep?: { library: string; key: Uint8Array };
+  lockstep?: { library: string; key: Uint8Array; fastForward?: boolean };
   /** False while this node must not act as a primary (its control-plane lease is not valid). */
   mayAct: () => boolean;
   onEnd: (session: Session, reason: EndReason, exit: AppExit | null) => void;
