@@ -45,10 +45,7 @@ export interface CoverageApp {
    * whether it was kept.
    */
   animates?: boolean;
-  /**
-   * A standby placed after the kill must join (the session is protected again): its
-   * app's timers fast-forward to the primary's clocks (docs/cluster.md).
-   */
+  /** A standby placed after the kill must join: its timers fast-forward (docs/cluster.md). */
   catchesUp?: boolean;
 }
 
@@ -371,7 +368,6 @@ export const COVERAGE_APPS: CoverageApp[] = [
     args: ['-update', '1'],
     gui: { geometry: '640x480' },
     package: 'x11-apps',
-    light: true,
     // Its second hand moves on while the client resumes: the standbys' checks say whether it was kept.
     animates: true,
     catchesUp: true,

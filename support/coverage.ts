@@ -61,6 +61,7 @@ export function coverageCatalog(apps: CoverageApp[], replicas: number): unknown[
     env: { TERM: 'xterm-256color', ...app.env },
     replicas,
     ...(app.gui ? { display: 'rfb', geometry: app.gui.geometry } : {}),
+    ...(app.catchesUp ? { fastForward: true } : {}),
   }));
 }
 

@@ -1,14 +1,14 @@
 // The lockstep coverage suite, light (issue 20): the apps support/coverage-apps.ts marks
 // `light` — bash with date/$RANDOM/mktemp and a background loop, python3 with random and
-// time, vim, bc, sqlite3, git, perl, xedit, and xclock (whose standby placed after the
-// kill must join: its timers fast-forward) — each replicated in a 3-node cluster, its
+// time, vim, bc, sqlite3, git, perl and xedit — each replicated in a 3-node cluster, its
 // primary killed (kill -9) halfway through its script, against a single-node reference
 // run of the same script. The whole suite is `npm run bench -- --only=coverage`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COVERAGE_APPS, passed, runCoverageApp, startCoverageClusters, type CoverageClusters } from '../support/coverage.js';
 
 // COVERAGE_ONLY=a,b runs just those (any app of the suite), to look into one;
-// COVERAGE_SECONDS=120 spreads each script over a session that long.
+// COVERAGE_SECONDS=120 spreads each script over a session that long. An app marked
+// `catchesUp` (xclock: COVERAGE_ONLY=xclock) must also get a standby back after the kill.
 const only = process.env.COVERAGE_ONLY?.split(',');
 const sessionMs = Number(process.env.COVERAGE_SECONDS ?? 0) * 1000;
 const apps = COVERAGE_APPS.filter((app) => (only ? only.includes(app.id) : app.light));

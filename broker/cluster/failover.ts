@@ -285,10 +285,11 @@ export class Failover {
   /** Starts a standby of `replica` on `name`: it replays the log and joins once its screen matches. */
   addStandby(replica: Replica, name: string): void {
     const session = replica.session;
-    // Placed after the session started: a graphical app's timers fast-forward to ours.
-    // (A terminal app's replay is paced by its output, which its timers running at
-    // another pace change: tetris-bsd's replacement never matched with fast-forward.)
-    session.replicator!.add(name, false, 0, session.app.display === 'rfb');
+    // Placed after the session started: a graphical app that asks for it fast-forwards
+    // its timers to ours (config fastForward). A terminal app's replay is paced by its
+    // output, which its timers running at another pace change: tetris-bsd's
+    // replacement never matched with fast-forward.
+    session.replicator!.add(name, false, 0, session.app.display === 'rfb' && session.app.fastForward);
     this.host.watchScreens(replica);
     this.host.openStandby(session, name);
     this.host.log.info('placing a new standby', { session: session.id, user: session.owner, peer: name, logIndex: session.log.length });

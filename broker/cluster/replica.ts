@@ -24,7 +24,7 @@ export interface ReplicaLog {
 export interface ReplicaSession {
   readonly id: string;
   readonly owner: string;
-  readonly app: Pick<AppConfig, 'id' | 'name' | 'failover' | 'replicas' | 'display'>;
+  readonly app: Pick<AppConfig, 'id' | 'name' | 'failover' | 'replicas' | 'display' | 'fastForward'>;
   readonly role: 'primary' | 'standby';
   readonly epoch: number;
   readonly endMessage: string | null;

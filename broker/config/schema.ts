@@ -78,6 +78,13 @@ export const AppConfig = z
      * false: the app reads the host's (only for an app the shim disturbs).
      */
     replicateTime: z.boolean().default(true),
+    /**
+     * A graphical lockstep app whose own timers change its screen (a clock, an
+     * animation): a standby placed after the session started fast-forwards its timers
+     * to the primary's process clocks, so it can catch up and join (docs/cluster.md).
+     * Off by default: with it, xedit's replacement standbys kept other files.
+     */
+    fastForward: z.boolean().default(false),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;

@@ -17,6 +17,7 @@ import { reusedFor } from '../host/thumbnail.js';
 import { Replicator } from '../cluster/replicator.js';
 import { Deadlines, type DeadlineKind, type DeadlineNotice } from './deadlines.js';
 import { describeEnd, describeExit, describeWarning, type EndReason } from './end-reason.js';
+import { ClockTargets } from './clock-targets.js';
 import { InputLog } from './input-log.js';
 import { OutputFlow } from './output-flow.js';
 import { SessionUploads } from './session-uploads.js';
@@ -97,6 +98,8 @@ export class Session {
   readonly thumbnail = reusedFor(1000, () => this.display.thumbnail());
   /** Its print spool and the PDFs made of it (every replica prints; only the primary's jobs count). */
   private readonly printing: SessionPrinting | null;
+  /** A fast-forwarding standby's primary clocks, held until it reaches the entries they were read at. */
+  private readonly clockTargets: ClockTargets;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -162,6 +165,7 @@ export class Session {
     });
     this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct });
     this.uploads = new SessionUploads(this.log, display.homeUploads);
+    this.clockTargets = new ClockTargets({ whenApplied: (index) => this.log.whenApplied(index), raise: (clocks) => display.clocks?.raise(clocks) });
     if (options.role === 'primary') this.uploads.startSweeping();
     // Once its maker holds it: a restarted session past its maximum length ends at once, and is reported as any end.
     if (options.role === 'primary') queueMicrotask(() => this.endMessage === null && this.deadlines.start());
@@ -344,7 +348,7 @@ export class Session {
 
   /** The primary's process clocks when it had applied `index`: this replica's timers may catch up to them once it has too. */
   primaryClocks(index: number, clocks: Array<[number, number]>): void {
-    void this.log.whenApplied(index).then(() => this.display.clocks?.raise(clocks));
+    this.clockTargets.add(index, clocks);
   }
 
   /** A newer primary in `epoch` exists: this standby follows it. */
