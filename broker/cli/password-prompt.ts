@@ -9,17 +9,22 @@ export async function readPassword(prompt: string, fromStdin: boolean): Promise<
   return new Promise((resolve, reject) => {
     let value = '';
     const onData = (data: Buffer) => {
-      for (const char of data.toString('utf8')) {
-        if (char === '\r' || char === '\n') return done(null);
-        if (char === '\u0003') return done(new Error('cancelled'));
+      const text = data.toString('utf8');
+      let at = 0;
+      for (const char of text) {
+        at += char.length;
+        // What was typed after Enter in the same read is the app's (type-ahead), not lost.
+        if (char === '\r' || char === '\n') return done(null, text.slice(char === '\r' && text[at] === '\n' ? at + 1 : at));
+        if (char === '\u0003') return done(new Error('cancelled'), '');
         if (char === '\u007f' || char === '\b') value = value.slice(0, -1);
         else value += char;
       }
     };
-    const done = (error: Error | null) => {
+    const done = (error: Error | null, rest: string) => {
       stdin.off('data', onData);
       stdin.setRawMode(false);
       stdin.pause();
+      if (rest) stdin.unshift(Buffer.from(rest, 'utf8'));
       stderr.write('\n');
       if (error) reject(error);
       else resolve(value);
