@@ -128,8 +128,13 @@ describe('printing from a terminal app', () => {
     await run('head -c 70000000 /dev/zero | tr "\\0" a | lp');
     expect(await nextPrint(stream, 3)).toMatchObject({ result: 'failed', message: expect.stringContaining('larger than 64 MiB') });
     // Written past the limit without lp (no rename: never finished): the node empties it as it grows, so the disk keeps its space.
-    const used = await run('head -c 300000000 /dev/zero | tr "\\0" a > /run/holdfast-print/jobs/.part-huge; du -k /run/holdfast-print/jobs/.part-huge');
-    expect(Number(/^(\d+)/m.exec(used.trim())?.[1]) * 1024).toBeLessThan(64 * 1024 * 1024);
+    // (It acts on the spool's change events: on a loaded machine the file can pass the limit
+    // by what is written while the node catches up — 74 MB once in CI — and is emptied then.)
+    await run('head -c 300000000 /dev/zero | tr "\\0" a > /run/holdfast-print/jobs/.part-huge');
+    await waitFor('the unfinished job emptied back under 64 MiB', async () => {
+      const used = await run('du -k /run/holdfast-print/jobs/.part-huge');
+      return Number(/^(\d+)/m.exec(used.trim())?.[1]) * 1024 < 64 * 1024 * 1024;
+    }, 10_000);
     await run('echo still printing | lp');
     const ok = await nextPrint(stream, 4);
     expect(ok.result).toBe('printed');
