@@ -325,6 +325,42 @@ describe('lockstep for apps that read the clock and random numbers', () => {
   }, 90_000);
 });
 
+describe('a replacement standby replaying keys typed while a command ran', () => {
+  it('gives them to its app where the primary’s took them — after the terminal echoes again — and joins', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'shell', 100, 30);
+    const screen = new Screen(stream);
+    await screen.waitFor('$ ');
+    const id = stream.sessionId!;
+    const first = sessionOf(await waitForStatus(c, whole(id)), id)!;
+    const divergences = (s: ClusterStatus) => s.events.filter((e) => e.kind === 'divergence' && e.session === id);
+    // A line editor slow to hand the terminal back: a key in raw mode, "got" and its
+    // newline, 0.4 s, then echo on again (tcsetattr) and 1.5 s of work. Keys typed in
+    // that work are echoed by the terminal on the primary — and on a standby only if
+    // they reach its app after the mode change, which no output marks.
+    const editor = `python3 -c "import os, sys, termios, time, tty; m = termios.tcgetattr(0); tty.setraw(0); os.read(0, 1); os.write(1, b'got\\r\\n'); time.sleep(0.4); termios.tcsetattr(0, termios.TCSANOW, m); time.sleep(1.5); print('DONE')"\r`;
+    stream.sendInput(editor);
+    await new Promise((r) => setTimeout(r, 1000));
+    stream.sendInput('k');
+    await screen.waitFor(/got\r?\n/);
+    await new Promise((r) => setTimeout(r, 700));
+    stream.sendInput('echo typed-ahead');
+    await screen.waitFor(/DONE[\s\S]*\$ echo typed-ahead/);
+    stream.sendInput('\r');
+    await screen.waitFor(/^typed-ahead/m);
+    // Its standby dies: a new one replays the whole log at once, each key as soon as its
+    // app's output allows. It must join (its screen equal to the primary's), not diverge.
+    const standby = first.standbys[0]!;
+    c.signal(standby, 'SIGKILL');
+    const back = await waitForStatus(c, (s) => whole(id)(s) && !sessionOf(s, id)!.standbys.includes(standby), 30_000);
+    expect(divergences(back).map((e) => e.detail)).toEqual([]);
+    stream.close();
+    ann.signOut();
+    await c.restart(standby);
+  }, 90_000);
+});
+
 describe('what cannot be replicated', () => {
   it('detects an app that prints random numbers as divergent, and keeps it running for the person', async () => {
     const ann = client(c.nodes[0]!.url);

@@ -12,7 +12,8 @@ describe('peer frames', () => {
     expect(append).toEqual({ type: 'append', sessionId: 'sess-1', epoch: 3, entries: [{ ...entries[0], data: expect.any(Buffer) }, entries[1]] });
     expect(Buffer.from((append as { entries: LogEntry[] }).entries[0]!.data!).toString()).toBe('print(x)\r');
     expect(decodePeerFrame(encodeAcked('sess-1', 3, 8))).toEqual({ type: 'acked', sessionId: 'sess-1', epoch: 3, index: 8 });
-    expect(decodePeerFrame(encodeCommit('sess-1', 3, 7, [120, 2 ** 40]))).toEqual({ type: 'commit', sessionId: 'sess-1', epoch: 3, first: 7, after: [120, 2 ** 40] });
+    const marks = [{ after: 120, modes: 4 }, { after: 2 ** 40 }];
+    expect(decodePeerFrame(encodeCommit('sess-1', 3, 7, marks))).toEqual({ type: 'commit', sessionId: 'sess-1', epoch: 3, first: 7, marks });
   });
 
   it('carries a lockstep entry’s time, for inputs and resizes alike, in APPEND and in JSON', () => {

@@ -42,6 +42,12 @@ export interface LogEntry {
    */
   after?: number;
   /**
+   * Lockstep terminal apps: how many times the replica's app had set its terminal's mode
+   * (tcsetattr) when it applied this entry. A standby applies the entry only once its
+   * app has got as far, so a keystroke finds the terminal echoing, or not, as it did.
+   */
+  modes?: number;
+  /**
    * Lockstep sessions: the wall-clock time (µs since the epoch) the primary stamped on
    * the entry when it took it; every replica's app reads it as "now" from the moment the
    * entry is applied (host/lockstep-clock.ts).
@@ -65,6 +71,7 @@ const Entry = z.object({
   cols: z.number().int().min(0),
   rows: z.number().int().min(0),
   after: z.number().int().min(0).optional(),
+  modes: z.number().int().min(0).optional(),
   time: z.number().int().min(0).optional(),
   file: FileOpSchema.optional(),
 });
@@ -118,7 +125,7 @@ export const PeerMessage = z.discriminatedUnion('type', [
 export type PeerMessage = z.infer<typeof PeerMessage>;
 
 export function entryToJson(entry: LogEntry): z.infer<typeof Entry> {
-  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after, time: entry.time, file: entry.file };
+  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after, modes: entry.modes, time: entry.time, file: entry.file };
 }
 
 export function entryFromJson(entry: z.infer<typeof Entry>): LogEntry {
@@ -136,7 +143,7 @@ export const CLOCKS = 0x13;
 export type BinaryPeerFrame =
   | { type: 'append'; sessionId: string; epoch: number; entries: LogEntry[] }
   | { type: 'acked'; sessionId: string; epoch: number; index: number }
-  | { type: 'commit'; sessionId: string; epoch: number; first: number; after: number[] }
+  | { type: 'commit'; sessionId: string; epoch: number; first: number; marks: ApplyMark[] }
   | { type: 'clocks'; sessionId: string; epoch: number; index: number; clocks: Array<[number, number]> };
 
 function header(type: number, sessionId: string, epoch: number, extra: number): { frame: Buffer; at: number } {
@@ -211,13 +218,30 @@ export function encodeAcked(sessionId: string, epoch: number, index: number): Bu
   return frame;
 }
 
-/** The primary applied entries `first`…, each after this much output of its app. */
-export function encodeCommit(sessionId: string, epoch: number, first: number, after: number[]): Buffer {
-  const { frame, at: start } = header(COMMIT, sessionId, epoch, 6 + 6 * after.length);
+/** Where a replica's app was when the replica applied an entry: its output so far, and its terminal's mode changes (absent: not counted). */
+export interface ApplyMark {
+  after: number;
+  modes?: number;
+}
+
+/** COMMIT's per-entry mode count for "not counted". */
+const NO_MODES = 0xffffffff;
+
+/** The primary applied entries `first`…, each where `marks` says its app was: per entry, output u48 and mode changes u32. */
+export function encodeCommit(sessionId: string, epoch: number, first: number, marks: readonly ApplyMark[]): Buffer {
+  const { frame, at: start } = header(COMMIT, sessionId, epoch, 6 + 10 * marks.length);
   let at = frame.writeUInt32BE(first, start);
-  at = frame.writeUInt16BE(after.length, at);
-  for (const value of after) at = frame.writeUIntBE(value, at, 6);
+  at = frame.writeUInt16BE(marks.length, at);
+  for (const mark of marks) {
+    at = frame.writeUIntBE(mark.after, at, 6);
+    at = frame.writeUInt32BE(mark.modes === undefined ? NO_MODES : Math.min(mark.modes, NO_MODES - 1), at);
+  }
   return frame;
+}
+
+/** What an applied entry tells its standbys (COMMIT). */
+export function markOf(entry: LogEntry): ApplyMark {
+  return entry.modes === undefined ? { after: entry.after ?? 0 } : { after: entry.after ?? 0, modes: entry.modes };
 }
 
 /** The primary's app's process clocks (pid → µs) that changed, read when it had applied entry `index`. */
@@ -251,10 +275,14 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
     const first = frame.readUInt32BE(at);
     const count = frame.readUInt16BE(at + 4);
     at += 6;
-    if (frame.length !== at + 6 * count) return 'COMMIT frame has the wrong length';
-    const after: number[] = [];
-    for (let i = 0; i < count; i++) after.push(frame.readUIntBE(at + 6 * i, 6));
-    return { type: 'commit', sessionId, epoch, first, after };
+    if (frame.length !== at + 10 * count) return 'COMMIT frame has the wrong length';
+    const marks: ApplyMark[] = [];
+    for (let i = 0; i < count; i++) {
+      const after = frame.readUIntBE(at + 10 * i, 6);
+      const modes = frame.readUInt32BE(at + 10 * i + 6);
+      marks.push(modes === NO_MODES ? { after } : { after, modes });
+    }
+    return { type: 'commit', sessionId, epoch, first, marks };
   }
   if (type === CLOCKS) {
     if (frame.length < at + 6) return 'CLOCKS frame too short';

@@ -5,7 +5,7 @@
 // never calls back into the log: whoever reports an ack commits what it returns.
 // A standby placed after the session started fast-forwards its app's timers: it is
 // also sent the primary's process clocks as they change (CLOCKS).
-import { encodeAppend, encodeClocks, encodeCommit, type LogEntry } from './peer-protocol.js';
+import { encodeAppend, encodeClocks, encodeCommit, markOf, type LogEntry } from './peer-protocol.js';
 
 /** What the replicator reads of the session whose log it replicates (it only reads). */
 export interface ReplicatedLog {
@@ -85,7 +85,7 @@ export class Replicator {
       const pending = this.uncommunicated.splice(0);
       for (let i = 0; i < pending.length; i += 1000) {
         const batch = pending.slice(i, i + 1000);
-        const frame = encodeCommit(this.session.id, this.session.epoch, batch[0]!.index, batch.map((e) => e.after ?? 0));
+        const frame = encodeCommit(this.session.id, this.session.epoch, batch[0]!.index, batch.map(markOf));
         for (const member of this.members.values()) this.transmit(member.name, frame);
       }
     }, COMMIT_DELAY_MS);

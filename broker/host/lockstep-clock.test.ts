@@ -120,6 +120,8 @@ describe.skipIf(!library)('the lockstep shim (skipped when not built: npm run bu
     term.onData((data) => (out += data));
     await new Promise((r) => setTimeout(r, 1000));
     // 2,000 entries applied before the app reads any: each byte still takes its own entry's time.
+    // tty.setraw set the terminal's mode once: what a standby's keystrokes are paced by (input-log.ts).
+    expect(clock.readModes()).toBe(1);
     for (let i = 1; i <= 2000; i++) clock.set(start + i * 10_000_000, 1);
     term.write('x'.repeat(2000));
     await new Promise<void>((resolve) => term.onExit(() => resolve()));

@@ -21,7 +21,8 @@
 // the ring come the primary's process clocks it fast-forwards to (TARGET_SLOTS slots
 // {pid, clock µs}, a pid's at pid % TARGET_SLOTS). The process table
 // (PROC_TABLE_BYTES, zeroed: slots {pid, clock µs, reads, -}, a pid's at pid %
-// PROC_SLOTS) is written by the shim; a primary's host reads it for its standbys.
+// PROC_SLOTS; slot 0 {-, terminal bytes read, terminal mode changes, -}) is written by
+// the shim; a primary's host reads it for its standbys, every host its mode changes.
 import { closeSync, existsSync, openSync, readSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +51,8 @@ const TWO_32 = 2 ** 32;
 const PROC_SLOTS = 65536;
 /** 65,536 slots of 32 bytes (PROC_SLOTS in the shim); sparse: a slot's page is only allocated once a pid uses it. */
 export const PROC_TABLE_BYTES = PROC_SLOTS * 32;
+/** Slot 0's third word: the terminal's mode changes. */
+const MODES_AT = 16;
 /** Slots past the highest pid seen that a read of the process table also looks at (new processes). */
 const PROC_READ_AHEAD = 1024;
 
@@ -74,6 +77,7 @@ export function lockstepLibrary(): string | null {
 /** What a session does with its replica's process clocks: a primary reads them for its standbys, a replica catching up follows them. */
 export interface ProcessClocks {
   readClocks(): Map<number, number>;
+  readModes(): number;
   fastForward(on: boolean): void;
   raise(clocks: Iterable<readonly [number, number]>): void;
 }
@@ -94,6 +98,8 @@ export class LockstepClock implements ProcessClocks {
   /** For reading the process table: its descriptor, a buffer, and the highest pid seen in it. */
   private procsFd: number | null = null;
   private table = Buffer.alloc(0);
+  /** A word of the process table, read on its own (readModes). */
+  private readonly word = Buffer.alloc(8);
   private highestPid = 0;
 
   /** Creates the clock and process table in `dir` for a replica whose session has this key and started at `startUs`. */
@@ -192,6 +198,16 @@ export class LockstepClock implements ProcessClocks {
       if (pid > this.highestPid) this.highestPid = pid;
     }
     return clocks;
+  }
+
+  /**
+   * How many times the app has set its terminal's mode (tcsetattr): a point in its run
+   * that input is paced by (input-log.ts), as the shim counts it in the process table.
+   */
+  readModes(): number {
+    if (this.procsFd === null) this.procsFd = openSync(this.procsPath, 'r');
+    readSync(this.procsFd, this.word, 0, 8, MODES_AT);
+    return this.word.readUInt32LE(0) + this.word.readUInt32LE(4) * TWO_32;
   }
 
   close(): void {

@@ -85,7 +85,7 @@ export class PeerRouter {
         return;
       }
       case 'commit':
-        session.log.primaryApplied(message.first, message.after);
+        session.log.primaryApplied(message.first, message.marks);
         return;
       case 'clocks':
         session.primaryClocks(message.index, message.clocks);

@@ -5,7 +5,7 @@
 // goes in `replica.open`; the rest follows at once as APPEND and COMMIT frames, the
 // same ones live entries travel in.
 import type { AppConfig } from '../config/schema.js';
-import { encodeAppend, encodeCommit, entryToJson, type LogEntry, type PeerMessage } from '../cluster/peer-protocol.js';
+import { encodeAppend, encodeCommit, markOf, entryToJson, type LogEntry, type PeerMessage } from '../cluster/peer-protocol.js';
 import type { Session } from '../session/session.js';
 import type { ReplicaSpec } from './replica-factory.js';
 
@@ -37,7 +37,7 @@ function replayFrames(id: string, epoch: number, entries: LogEntry[]): Uint8Arra
   }
   for (let i = 0; i < entries.length; i += 1000) {
     const batch = entries.slice(i, i + 1000);
-    frames.push(encodeCommit(id, epoch, batch[0]!.index, batch.map((e) => e.after ?? 0)));
+    frames.push(encodeCommit(id, epoch, batch[0]!.index, batch.map(markOf)));
   }
   return frames;
 }

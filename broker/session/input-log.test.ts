@@ -10,6 +10,8 @@ function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb
   /** File operations the test holds open (an upload's end): resolved by the test. */
   const holding: Array<() => void> = [];
   let output = 0;
+  /** The app's terminal mode changes (undefined: not counted, as for an app without the lockstep shim). */
+  let modes: number | undefined;
   const settled: Array<{ previous: number; typed: boolean }> = [];
   const log = new InputLog({
     role: 'primary',
@@ -18,6 +20,7 @@ function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb
       ready: () => true,
       checkInput: (data) => (data.length > 4 ? 'too long' : null),
       setClock: (time) => done.push(`clock ${time}`),
+      modes: () => modes,
       write: (data) => done.push(`write ${Buffer.from(data).toString()}`),
       resize: (cols, rows) => done.push(`resize ${cols}x${rows}`),
       file: (op, data) => {
@@ -35,7 +38,7 @@ function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb
     onSettled: (previous, typed) => settled.push({ previous, typed }),
     ...overrides,
   });
-  return { log, done, settled, holding, produce: (bytes: number) => log.outputProduced((output += bytes)) };
+  return { log, done, settled, holding, produce: (bytes: number) => log.outputProduced((output += bytes)), setModes: (count: number) => (modes = count) };
 }
 
 const entry = (index: number, data: string | null, after?: number): LogEntry => ({ index, seq: data ? index : 0, data: data ? Buffer.from(data) : null, cols: data ? 0 : 100, rows: data ? 0 : 30, after });
@@ -117,10 +120,34 @@ describe('InputLog on a standby', () => {
     expect(log.appendFromPrimary([entry(1, 'a'), entry(2, 'b')])).toBe(2);
     expect(log.appendFromPrimary([entry(2, 'b')])).toBe(2); // a resend: held already
     expect(done).toEqual([]);
-    log.primaryApplied(1, [0]);
+    log.primaryApplied(1, [{ after: 0 }]);
     expect(done).toEqual(['write a']);
-    log.primaryApplied(2, [0]);
+    log.primaryApplied(2, [{ after: 0 }]);
     expect(done).toEqual(['write a', 'write b']);
+  });
+
+  it('gives a keystroke to its app only once the app has set its terminal’s mode as often as the primary’s had', () => {
+    vi.useFakeTimers();
+    const { log, done, produce, setModes } = setup({ role: 'standby' });
+    setModes(3);
+    // Enter, then keys typed while the primary's app ran the command: its line editor had
+    // echoed the newline and handed the terminal back (4 mode changes, not 3).
+    log.appendFromPrimary([{ ...entry(1, '\r', 10), modes: 3 }, { ...entry(2, 'ls', 12), modes: 4 }], true);
+    produce(10);
+    expect(done).toEqual(['write \r']);
+    produce(2); // the newline's echo: the output is there, the mode change is not yet
+    vi.advanceTimersByTime(20);
+    expect(done).toEqual(['write \r']);
+    setModes(4);
+    vi.advanceTimersByTime(2);
+    expect(done).toEqual(['write \r', 'write ls']);
+    // Counted from the previous entry, as output is: the next waits for one more change.
+    log.appendFromPrimary([{ ...entry(3, 'x', 12), modes: 5 }], true);
+    vi.advanceTimersByTime(1499);
+    expect(done).toEqual(['write \r', 'write ls']);
+    vi.advanceTimersByTime(2); // and at most REPLAY_MAX_WAIT_MS, like output: an app that never does goes on
+    expect(done).toEqual(['write \r', 'write ls', 'write x']);
+    expect(log.entries[1]!.modes).toBe(4); // the entry records this replica's own count, for its standbys if promoted
   });
 
   it('waits for its app to answer as the primary’s had before the next input, counting from the previous input', () => {

@@ -4,7 +4,7 @@
 // a client's input is acknowledged (inputSeq) only once settled — applied here and,
 // with standbys, held by every voting one (the output rule) — so after a failover the
 // client resends exactly what the new primary may never have had.
-import type { FileOp, LogEntry } from '../cluster/peer-protocol.js';
+import type { ApplyMark, FileOp, LogEntry } from '../cluster/peer-protocol.js';
 import { ReplayPace } from './replay-pace.js';
 
 /** Where a primary's entries go: to the standbys. It never calls back into the log. */
@@ -24,6 +24,8 @@ export interface LogTarget {
   checkInput(data: Uint8Array): string | null;
   /** Lockstep: the entry's time (µs) and how many bytes of input it carries, given just before it is applied. */
   setClock(timeUs: number, inputBytes: number): void;
+  /** A lockstep terminal app: how many times it has set its terminal's mode so far; undefined where not counted. */
+  modes(): number | undefined;
   write(data: Uint8Array): void;
   resize(cols: number, rows: number): void;
   /**
@@ -60,6 +62,8 @@ export interface InputLogOptions {
 
 /** How often input waiting for the app to start (LogTarget.ready) checks again. */
 const STARTUP_POLL_MS = 30;
+/** How often a standby's entry waiting for its app to set its terminal's mode (LogTarget.modes) looks again. */
+const MODES_POLL_MS = 2;
 /** How often deferred work is retried while this node may not act (no valid lease). */
 const FENCED_RETRY_MS = 50;
 
@@ -217,13 +221,17 @@ export class InputLog {
       }
       // A GUI app's output is its viewer's stream, which says nothing of the app's progress.
       const due = this.pace.outputDue(entry);
-      if (due !== undefined && target.kind === 'terminal' && this.options.outputBytes() < due) {
+      const modesDue = this.pace.modesDue(entry);
+      const outputShort = due !== undefined && target.kind === 'terminal' && this.options.outputBytes() < due;
+      const modesShort = modesDue !== undefined && target.kind === 'terminal' && (target.modes() ?? modesDue) < modesDue;
+      if (outputShort || modesShort) {
         this.waitingSince ??= performance.now();
         const waited = performance.now() - this.waitingSince;
         const patience = this.pace.patience(entry, this.waitingSince);
         if (waited < patience) {
-          this.waitingFor = due;
-          retry(patience - waited);
+          // Output wakes the pump when it comes (outputProduced); a mode change is looked for.
+          this.waitingFor = outputShort ? due : undefined;
+          retry(outputShort ? patience - waited : Math.min(MODES_POLL_MS, patience - waited));
           break;
         }
       }
@@ -261,8 +269,11 @@ export class InputLog {
     // From here on the entry records this replica's own count: what its standbys, if it
     // is promoted, pace by.
     const own = this.options.outputBytes();
-    this.pace.applied(entry, own);
+    const ownModes = this.options.target.modes();
+    this.pace.applied(entry, own, ownModes);
     entry.after = own;
+    if (ownModes === undefined) delete entry.modes;
+    else entry.modes = ownModes;
     if (entry.time !== undefined) {
       this.options.target.setClock(entry.time, entry.file ? 0 : (entry.data?.length ?? 0));
     }
@@ -324,13 +335,16 @@ export class InputLog {
     return this.entries.length;
   }
 
-  /** The primary applied entries `first`… with these output figures: apply them here, in step. */
-  primaryApplied(first: number, after: number[]): void {
-    after.forEach((value, i) => {
+  /** The primary applied entries `first`… where `marks` say its app was: apply them here, in step. */
+  primaryApplied(first: number, marks: readonly ApplyMark[]): void {
+    marks.forEach((mark, i) => {
       const entry = this.entries[first - 1 + i];
-      if (entry && entry.index > this.appliedIndex) entry.after = value;
+      if (!entry || entry.index <= this.appliedIndex) return;
+      entry.after = mark.after;
+      if (mark.modes === undefined) delete entry.modes;
+      else entry.modes = mark.modes;
     });
-    this.commitThrough(first + after.length - 1);
+    this.commitThrough(first + marks.length - 1);
   }
 
   /** Entries after `index`, for a standby catching up. */

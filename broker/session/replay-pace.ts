@@ -1,6 +1,7 @@
 // How a standby spaces the entries it replays (input-log.ts): an entry that carries
 // `after` waits until this replica's app has produced as much output since the previous
-// entry as the primary's had, at most a while; a lockstep entry may wait until it falls
+// entry as the primary's had, at most a while — and one that carries `modes`, until its
+// app has set its terminal's mode as many more times; a lockstep entry may wait until it falls
 // due as the primary spaced it; a GUI app's entries are spaced as the primary applied
 // them. It keeps what that needs of the entries applied so far.
 import type { LogEntry } from '../cluster/peer-protocol.js';
@@ -36,11 +37,16 @@ export class ReplayPace {
   /** For the last entry applied: the output count the primary had then (its `after`), and this replica's. */
   private lastPrimaryOutput: number | undefined;
   private lastOwnOutput = 0;
+  /** The same for the terminal's mode changes (`LogEntry.modes`). */
+  private lastPrimaryModes: number | undefined;
+  private lastOwnModes = 0;
 
-  /** `entry` was applied here when this replica's app had written `ownOutput` bytes. */
-  applied(entry: LogEntry, ownOutput: number): void {
+  /** `entry` was applied here when this replica's app had written `ownOutput` bytes and set its terminal's mode `ownModes` times. */
+  applied(entry: LogEntry, ownOutput: number, ownModes: number | undefined): void {
     this.lastPrimaryOutput = entry.after;
     this.lastOwnOutput = ownOutput;
+    this.lastPrimaryModes = ownModes === undefined ? undefined : entry.modes;
+    this.lastOwnModes = ownModes ?? 0;
     if (entry.time === undefined) return;
     this.paceAnchor ??= { time: entry.time, at: performance.now() };
     this.lastTimed = { time: entry.time, at: performance.now() };
@@ -64,5 +70,12 @@ export class ReplayPace {
     if (entry.after === undefined) return undefined;
     if (this.lastPrimaryOutput === undefined) return entry.after;
     return this.lastOwnOutput + Math.max(0, entry.after - this.lastPrimaryOutput);
+  }
+
+  /** The mode changes this replica's app should have made before `entry` is applied (undefined: no wait). */
+  modesDue(entry: LogEntry): number | undefined {
+    if (entry.modes === undefined) return undefined;
+    if (this.lastPrimaryModes === undefined) return entry.modes;
+    return this.lastOwnModes + Math.max(0, entry.modes - this.lastPrimaryModes);
   }
 }

@@ -36,6 +36,7 @@ export function displayTarget(display: Display, notes: StandbyNotes): LogTarget 
     ready: () => display.ready(),
     checkInput: (data) => display.checkInput(data),
     setClock: (timeUs, inputBytes) => display.setClock(timeUs, inputBytes),
+    modes: () => (display.kind === 'terminal' ? display.clocks?.readModes() : undefined),
     write: (data) => {
       display.write(data);
       if (notes.isStandby()) notes.input();

@@ -57,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -66,6 +67,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,7 +119,8 @@ struct clock_file {
    PROC_SLOTS slots {pid, clock, reads}, a pid's at pid % PROC_SLOTS. A process keeps
    its clock there, and how many of its microseconds are its own reads of the clock
    since it was forked, so a program it execs, or a parent that reaps it, can read
-   them. Slot 0 (no pid is 0) counts the bytes read of the app's terminal. */
+   them. Slot 0 (no pid is 0) counts the bytes read of the app's terminal (in `clock`)
+   and the changes of its mode (in `reads`: see mode_changed). */
 #define PROC_SLOTS 65536
 struct proc_slot {
   volatile int64_t pid;
@@ -846,6 +849,40 @@ static void read_from(int fd, ssize_t count) {
   } else if (kind == TERMINAL || kind == INPUT) {
     advance_to(entry_time());
   }
+}
+
+/* ---- the terminal's mode: where an app changes how it takes input ---- */
+
+/* The app set its terminal's mode (echo, line editing, …): counted, so the host can
+   give a keystroke to a standby's app at the same point of its run as the primary's
+   took it. The kernel echoes what arrives while the terminal echoes, and a line editor
+   echoes it itself only once it reads: bash's readline restores the terminal's mode
+   after Enter, then runs the command; keys that arrive before that change are shown
+   once, keys that arrive after it twice (by the kernel, then by readline) — and the
+   output an app writes just before the change (the Enter's newline) does not tell the
+   two apart. */
+static void mode_changed(int fd) {
+  if (procs && active() && kind_of_fd(fd) == TERMINAL) __atomic_add_fetch(&procs[0].reads, 1, __ATOMIC_ACQ_REL);
+}
+
+int tcsetattr(int fd, int action, const struct termios *mode) {
+  REAL(tcsetattr);
+  int result = real_tcsetattr(fd, action, mode);
+  if (result == 0) mode_changed(fd);
+  return result;
+}
+
+/* glibc's tcsetattr calls its own ioctl, not this one: a program that sets the mode
+   through ioctl itself (TCSETS and kin) is counted here, tcsetattr's callers above. */
+int ioctl(int fd, unsigned long request, ...) {
+  va_list args;
+  va_start(args, request);
+  void *argument = va_arg(args, void *);
+  va_end(args);
+  REAL(ioctl);
+  int result = real_ioctl(fd, request, argument);
+  if (result == 0 && (request == TCSETS || request == TCSETSW || request == TCSETSF)) mode_changed(fd);
+  return result;
 }
 
 ssize_t readv(int fd, const struct iovec *iov, int count) {
