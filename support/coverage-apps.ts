@@ -47,6 +47,13 @@ export interface CoverageApp {
   animates?: boolean;
   /** A standby placed after the kill must join: its timers fast-forward (docs/cluster.md). */
   catchesUp?: boolean;
+  /**
+   * A terminal app's prompt (what its cursor's line ends with when it takes the next
+   * command): each step waits for it, at most PROMPT_WAIT_MS, as a person does. Without
+   * it, a command slower than the pause (git's commit on a loaded host) takes the next
+   * line as type-ahead in one run and not in the other, and the screens differ by timing.
+   */
+  prompt?: RegExp;
 }
 
 export const PAUSE_MS = 250;
@@ -54,7 +61,7 @@ const lines = (...texts: string[]): Step[] => texts.map((type) => ({ type }));
 const each = (text: string, pause?: number): Step[] => [...text].map((type) => ({ type, ...(pause ? { pause } : {}) }));
 const DIGITS = /\d+(\.\d+)?/g;
 const HEX = /\b[0-9a-f]{6,40}\b/g;
-const shell = { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } };
+const shell = { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' }, prompt: /\$ $/ };
 /** The ESC key, and Ctrl+letter, as a terminal sends them. */
 const ESC = '\x1b';
 const ctrl = (letter: string) => String.fromCharCode(letter.toUpperCase().charCodeAt(0) - 64);

@@ -23,12 +23,15 @@ export interface Driven {
   settled(): Promise<string>;
   /** What it shows now (the takeover's first picture). */
   look(): Promise<string>;
+  /** Waits (at most `ms`) until the app answered the last step and its cursor's line ends with `prompt`; false if it did not. */
+  prompted(prompt: RegExp, ms: number): Promise<boolean>;
   close(): void;
 }
 
 export class TerminalDriven implements Driven {
   private term = new headless.Terminal({ cols: COLS, rows: ROWS, allowProposedApi: true, scrollback: 0 });
   private lastChange = Date.now();
+  private lastStep = 0;
   private writes: Promise<void> = Promise.resolve();
   /** The screen as the last resume snapshot drew it, and when. */
   resumed: { at: number; screen: string } | null = null;
@@ -50,7 +53,21 @@ export class TerminalDriven implements Driven {
   }
 
   step(step: Step): void {
+    this.lastStep = Date.now();
     if ('type' in step) this.stream.sendInput(step.type);
+  }
+
+  async prompted(prompt: RegExp, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      await this.writes;
+      // Changed since the step (the typed line's echo at least): the prompt before it does not count.
+      const buffer = this.term.buffer.active;
+      const line = buffer.getLine(buffer.viewportY + buffer.cursorY)?.translateToString(false, 0, buffer.cursorX) ?? '';
+      if (this.lastChange > this.lastStep && prompt.test(line)) return true;
+      if (Date.now() > deadline) return false;
+      await sleep(25);
+    }
   }
 
   private text(): string {
@@ -118,6 +135,11 @@ export class GuiDriven implements Driven {
         if (viewer === this.gui.viewer || attempt > 20) throw error;
       }
     }
+  }
+
+  /** A graphical app has no prompt to wait for. */
+  prompted(): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
   async settled(): Promise<string> {

@@ -27,6 +27,8 @@ import { readHomeFile } from './homes.js';
 
 /** Before the kill: the primary compares screens and files with its standby in quiet moments (broker/cluster/screen-checks.ts). */
 const CHECK_WAIT_MS = 2500;
+/** How long a step waits for the app's prompt (CoverageApp.prompt) before it is typed anyway. */
+const PROMPT_WAIT_MS = 10_000;
 
 export interface CoverageResult {
   app: string;
@@ -200,6 +202,7 @@ export async function runCoverageApp(clusters: CoverageClusters, app: CoverageAp
     const spacing = sessionMs / Math.max(1, app.steps.length);
     const play = async (steps: Step[]) => {
       for (const step of steps) {
+        if (app.prompt) await Promise.all([replicated!.prompted(app.prompt, PROMPT_WAIT_MS), single!.prompted(app.prompt, PROMPT_WAIT_MS)]);
         replicated!.step(step);
         single!.step(step);
         await sleep(Math.max(step.pause ?? PAUSE_MS, spacing));
