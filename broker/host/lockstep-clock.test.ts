@@ -183,6 +183,48 @@ describe.skipIf(!library)('the lockstep shim (skipped when not built: npm run bu
     for (const clock of [ahead, held, rising, promoted, off]) clock.close();
   }, 30_000);
 
+  it('stamps what the app changes with its logical time: files written, made, renamed and removed look the same on every replica', async () => {
+    // What the app makes and changes in a directory, then what ls and stat show of it.
+    const script = [
+      'mkdir made',
+      'echo one > made/one.txt',
+      'sleep 0.3',
+      'python3 -c "open(\'made/two.txt\', \'w\').write(\'two\')"',
+      'printf x > made/three.txt',
+      'touch -d @1000000000.5 made/old.txt',
+      'ln -s two.txt made/link',
+      'mv made/three.txt made/renamed.txt',
+      'rm made/one.txt',
+      'stat -c "%n %.9Y" made made/*',
+    ].join('; ');
+    const runIn = (clock: LockstepClock | null, name: string) => {
+      const cwd = join(dir, `files-${name}`);
+      mkdirSync(cwd);
+      clock?.set(start);
+      const env: NodeJS.ProcessEnv = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', TZ: 'UTC', HOME: cwd };
+      if (clock) Object.assign(env, shimEnv(clock));
+      const result = spawnSync('unshare', ['--pid', '--fork', 'setarch', '-R', 'bash', '--norc', '--noprofile', '-c', script], { env, cwd, encoding: 'utf8' });
+      expect(result.stderr).toBe('');
+      return result.stdout;
+    };
+    const a = replica('files-clock-a', key, start);
+    const b = replica('files-clock-b', key, start);
+    const first = runIn(a, 'a');
+    await new Promise((r) => setTimeout(r, 1100)); // the host's clock moves on between the replicas
+    expect(runIn(b, 'b')).toBe(first);
+    const times = Object.fromEntries(first.trim().split('\n').map((line) => line.split(' ') as [string, string]));
+    // The session's time, not the host's; a time the app set is kept (to the microsecond).
+    expect(Number(times['made/two.txt']) - start / 1e6).toBeGreaterThanOrEqual(0.3);
+    expect(Number(times['made/two.txt']) - start / 1e6).toBeLessThan(1);
+    expect(times['made/old.txt']).toBe('1000000000.500000777');
+    // The directory changed last (the rm): its time is the latest of all.
+    expect(Number(times.made)).toBeGreaterThanOrEqual(Number(times['made/renamed.txt']));
+    // Without the shim, the kernel's stamps differ between two runs (the reason it exists).
+    expect(runIn(null, 'c')).not.toBe(runIn(null, 'd'));
+    a.close();
+    b.close();
+  });
+
   it('never moves the clock backwards', () => {
     const clock = replica('e', key, start);
     clock.set(start + 5_000_000);
