@@ -3,7 +3,7 @@
 // Type checking is separate (`npm run typecheck`): esbuild only strips types.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', legalComments: 'none' };
@@ -51,7 +51,9 @@ cpSync('renderer/index.html', `${out}/renderer/index.html`);
 cpSync('broker/host/screen-worker.mjs', `${out}/broker/screen-worker.mjs`);
 // The lockstep shim (C), preloaded into lockstep sandboxes: built from source here, so
 // a fresh machine needs only a C compiler (scripts/bootstrap.sh installs gcc).
-const shim = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', `${out}/broker/holdfast-lockstep.so`, 'broker/host/lockstep/holdfast-lockstep.c', '-ldl'], { stdio: 'inherit' });
+// One library from every part (holdfast-lockstep.c and shim-*.c).
+const shimSources = readdirSync('broker/host/lockstep').filter((name) => name.endsWith('.c')).sort().map((name) => `broker/host/lockstep/${name}`);
+const shim = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', `${out}/broker/holdfast-lockstep.so`, ...shimSources, '-ldl'], { stdio: 'inherit' });
 if (shim.status !== 0) {
   rmSync(out, { recursive: true, force: true });
   console.error(`build: the lockstep shim did not compile (cc ${shim.error ? `could not run: ${shim.error.message}` : `exited ${shim.status}`}); install a C compiler (bash scripts/bootstrap.sh) and build again.`);
