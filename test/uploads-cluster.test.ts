@@ -3,7 +3,8 @@
 // upload — sent through the third node, which passes it on — and the upload completes
 // on the promoted standby, exactly once, with the sender's SHA-256; the replacement
 // standby started after the failover replays the upload from the log (far larger than
-// one peer message), so a second kill -9 loses nothing either. Real etcd and three real
+// one peer message), so a second kill -9 loses nothing either — not even the file's
+// time (the upload's log entry's, on every replica). Real etcd and three real
 // node processes running this tree's CLI, bundled for this file.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,9 +67,12 @@ describe('an upload in a cluster', () => {
     expect(progress.some((p) => p.retrying !== null)).toBe(true);
 
     // The person's stream resumed on the promoted standby: the file is there once, whole.
-    const check = await sh(stream, screen, 'sha256sum big.bin; ls | grep -c big', 60_000);
+    const check = await sh(stream, screen, 'sha256sum big.bin; ls | grep -c big; stat -c "TIME %.9Y" big.bin', 60_000);
     expect(check.output).toContain(`${expected}  big.bin`);
     expect(check.output).toMatch(/^1\s*$/m);
+    // Stamped with its log entry's time on every replica, not the moment each wrote it.
+    const time = check.output.match(/^TIME (\d+\.\d+)/m)![1]!;
+    expect(time).toMatch(/777$/);
     const afterKill = await waitForStatus(c!, (s) => sessionOf(s, id)?.primary !== primary && whole(id)(s), 120_000, relay.url);
     const second = sessionOf(afterKill, id)!.primary;
 
@@ -76,9 +80,11 @@ describe('an upload in a cluster', () => {
     await c!.restart(primary);
     c!.signal(second, 'SIGKILL');
     await waitForStatus(c!, (s) => { const found = sessionOf(s, id); return found !== undefined && found.primary !== second; }, 60_000, relay.url);
-    const again = await sh(stream, screen, 'sha256sum big.bin; ls | grep -c big', 60_000);
+    const again = await sh(stream, screen, 'sha256sum big.bin; ls | grep -c big; stat -c "TIME %.9Y" big.bin', 60_000);
     expect(again.output).toContain(`${expected}  big.bin`);
     expect(again.output).toMatch(/^1\s*$/m);
+    // The replacement put it in place a minute later, and shows the same time.
+    expect(again.output).toContain(`TIME ${time}`);
     stream.close();
     await c!.restart(second);
   }, 300_000);

@@ -190,8 +190,13 @@ export class HomeUploads {
     upload.writer?.stdin!.write(data);
   }
 
-  /** Every byte is in: the file takes its place (resolves once it has, or has failed). */
-  async end(id: number): Promise<void> {
+  /**
+   * Every byte is in: the file takes its place (resolves once it has, or has failed). In
+   * a lockstep session, `timeUs` (the entry's time) is its modification time and its
+   * folder's, as the lockstep shim stamps what an app changes: each replica puts it in
+   * place at its own moment, and `ls -l` must show the same on all of them.
+   */
+  async end(id: number, timeUs?: number): Promise<void> {
     const upload = this.uploads.get(id);
     if (!upload || upload.status !== 'receiving') return;
     upload.writer?.stdin!.end();
@@ -200,9 +205,9 @@ export class HomeUploads {
     if (code !== 0) return this.fail(upload, writeFailure(stderr));
     if (upload.size !== null && upload.received !== upload.size) return this.fail(upload, `${upload.received} of ${upload.size} bytes came`);
     // Into place in one step (mv -T: never into a folder of that name); its folder made first (a folder dropped as a folder).
-    const move = 'mkdir -p -- "$(dirname -- "$2")" && mv -T -f -- "$1" "$2"';
+    const move = 'mkdir -p -- "$(dirname -- "$2")" && mv -T -f -- "$1" "$2" && { [ -z "$3" ] || touch -c -m -d "@$3" -- "$2" "$(dirname -- "$2")"; }';
     try {
-      const ran = await this.commands.run(['/bin/sh', '-c', move, 'sh', spoolFile(upload.upload), `./${upload.path}`]);
+      const ran = await this.commands.run(['/bin/sh', '-c', move, 'sh', spoolFile(upload.upload), `./${upload.path}`, timeUs === undefined ? '' : stampOf(timeUs)]);
       if (ran.code !== 0) return this.fail(upload, `it could not be put in place: ${ran.stderr.trim().split('\n').at(-1) ?? 'no message'}`);
     } catch (error) {
       return this.fail(upload, error instanceof Error ? error.message : String(error));
@@ -232,6 +237,15 @@ export class HomeUploads {
     upload.error = why;
     upload.writer?.kill('SIGKILL');
   }
+}
+
+/**
+ * A time (µs since the epoch) as touch -d reads it, marked as the lockstep shim marks the
+ * times it sets (777 ns past the microsecond: lockstep/shim-files.c), so the shim knows it
+ * for one it set.
+ */
+export function stampOf(timeUs: number): string {
+  return `${Math.floor(timeUs / 1e6)}.${String(timeUs % 1e6).padStart(6, '0')}777`;
 }
 
 /** The spool file of the upload begun at log index `id`. */

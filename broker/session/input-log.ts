@@ -31,9 +31,10 @@ export interface LogTarget {
   /**
    * A file operation (an upload's chunk carries its bytes). A promise holds the log
    * back until it settles: entries after it are applied only once it is done (a file
-   * that takes its place is there before the next keystroke reaches the app).
+   * that takes its place is there before the next keystroke reaches the app). `timeUs`:
+   * a lockstep entry's time, which a file put in place is stamped with (every replica alike).
    */
-  file(op: FileOp, data: Uint8Array | null): Promise<void> | null;
+  file(op: FileOp, data: Uint8Array | null, timeUs: number | undefined): Promise<void> | null;
 }
 
 export interface InputLogOptions {
@@ -278,7 +279,7 @@ export class InputLog {
       this.options.target.setClock(entry.time, entry.file ? 0 : (entry.data?.length ?? 0));
     }
     if (entry.file) {
-      const pending = this.options.target.file(entry.file, entry.data);
+      const pending = this.options.target.file(entry.file, entry.data, entry.time);
       if (pending) {
         // Not applied until it is done: settle, acks and waiters see it then.
         this.appliedIndex = entry.index - 1;

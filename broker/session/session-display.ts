@@ -41,7 +41,7 @@ export function displayTarget(display: Display, notes: StandbyNotes): LogTarget 
       display.write(data);
       if (notes.isStandby()) notes.input();
     },
-    file: (op, data) => applyFileOp(display.homeUploads, op, data),
+    file: (op, data, timeUs) => applyFileOp(display.homeUploads, op, data, timeUs),
     resize: (cols, rows) => {
       display.resize(cols, rows);
       if (notes.isStandby()) notes.resized(cols, rows);

@@ -33,10 +33,10 @@ export interface UploadLimits {
 }
 
 /** Applies one logged file operation to this replica's home; a promise while it is still being done (an end or an abort). */
-export function applyFileOp(home: HomeUploads, op: FileOp, data: Uint8Array | null): Promise<void> | null {
+export function applyFileOp(home: HomeUploads, op: FileOp, data: Uint8Array | null, timeUs?: number): Promise<void> | null {
   if (op.op === 'begin') return home.begin(op.upload, op.path, op.size, op.key ?? null), null;
   if (op.op === 'chunk') return home.chunk(op.upload, op.offset, data ?? new Uint8Array(0)), null;
-  if (op.op === 'end') return home.end(op.upload);
+  if (op.op === 'end') return home.end(op.upload, timeUs);
   return home.abort(op.upload, op.reason);
 }
 
