@@ -38,7 +38,7 @@ describe('HomeDigest', () => {
     expect(await digestB.digest()).not.toBe(await digestA.digest());
   });
 
-  it('leaves out what editors, git and Python derive and stamp with host details: swap files, locks, git’s index, bytecode caches, ~/.cache', async () => {
+  it('leaves out what editors, git and Python derive and stamp with host details: swap files, locks, git’s index, bytecode caches, ~/.cache, ~/.fontconfig', async () => {
     const a = home('d');
     const b = home('e');
     writeFileSync(join(a, 'notes', '.todo.txt.swp'), 'inode 1234, mtime 1');
@@ -53,6 +53,9 @@ describe('HomeDigest', () => {
     }
     mkdirSync(join(b, '.cache', 'fontconfig'), { recursive: true });
     writeFileSync(join(b, '.cache', 'fontconfig', 'CACHEDIR.TAG'), 'host 2');
+    // fontconfig's older cache directory: a replacement standby's xclock wrote one the primary's had not.
+    mkdirSync(join(b, '.fontconfig'));
+    writeFileSync(join(b, '.fontconfig', '4c599c202bc5c08e2d34565a40eac3b2-le64.cache-8'), 'cache of /usr/local/share/fonts');
     expect(await new HomeDigest(b).digest()).toBe(await new HomeDigest(a).digest());
     // What git keeps of a person's work still counts.
     writeFileSync(join(b, 'repo', '.git', 'HEAD'), 'ref: refs/heads/other\n');

@@ -8,7 +8,7 @@
 // files (inode numbers, the file's mtime), Python's bytecode caches (the source's
 // mtime), git's index (the stat data of the work tree's files: inode numbers, times;
 // what is staged is in .git/objects, which counts), ~/.cache (what apps can make again:
-// fontconfig's caches) — are left out: they differ between hosts and hold no one's data.
+// fontconfig's caches, and its older ~/.fontconfig) — are left out: they differ between hosts and hold no one's data.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
@@ -19,9 +19,12 @@ const DERIVED = [/^\..+\.sw[a-p]$/, /^\.#/, /^#.*#$/, /\.py[co]$/, /^__pycache__
 /**
  * Paths left out: git's index (its stat cache), wherever a repository is, and the home's
  * cache directory (XDG: data an app can make again — fontconfig's caches record the
- * host's font directories, dconf's its settings database).
+ * host's font directories, dconf's its settings database), and fontconfig's older one,
+ * ~/.fontconfig: a replacement standby's xclock (and, by its signs, xedit's) wrote a
+ * cache of /usr/local/share/fonts there that its primary had not, and was called
+ * diverged on its files ("never matched") for an app that saves none.
  */
-const DERIVED_PATHS = [/(^|\/)\.git\/index$/, /^\.cache$/];
+const DERIVED_PATHS = [/(^|\/)\.git\/index$/, /^\.cache$/, /^\.fontconfig$/];
 
 /** Entries (files, directories, links) a home may hold and still be compared. */
 export const MAX_ENTRIES = 20_000;
