@@ -293,7 +293,8 @@ describe('lockstep for apps that read the clock and random numbers', () => {
     const divergences = (s: ClusterStatus) => s.events.filter((e) => e.kind === 'divergence' && e.session === id).length;
     const commands = [
       `python3 -c "import random, time; print('PY', random.random(), time.time(), sorted({'x', 'y'}), list({'apple', 'banana', 'cherry', 'damson'}))"`,
-      'echo SH $RANDOM $RANDOM $(date +%s.%N) $(mktemp -u)',
+      // /home's time too: the sandbox's, which every replica makes at its own moment.
+      'echo SH $RANDOM $RANDOM $(date +%s.%N) $(mktemp -u) $(stat -c %.9Y /home)',
       // A file with a random name, as Python's tempfile makes one.
       `echo $RANDOM $(date +%s%N) > saved.txt; python3 -c "import tempfile; print(tempfile.mkstemp(dir='.')[1])" >> saved.txt; echo FILE $(cat saved.txt)`,
     ];

@@ -4,7 +4,7 @@
 // disconnected and nothing is dropped. The app's end is taken from the exit marker
 // its wrapper writes after it (exit-marker.ts), so its last bytes always arrive.
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, mkdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
@@ -136,6 +136,13 @@ export class AppProcess {
     if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
     this.displaySocket = displayDir ? join(displayDir, DISPLAY_SOCKET) : null;
     this.displayDir = displayDir ?? null;
+    // Lockstep: /home as every replica sees it, with the session's start as its time (sandbox.ts).
+    const homeParent = options.lockstep ? join(this.dir, 'home-parent') : undefined;
+    if (homeParent && options.lockstep) {
+      mkdirSync(join(homeParent, 'user'), { recursive: true, mode: 0o755 });
+      const start = new Date(options.lockstep.startUs / 1000);
+      utimesSync(homeParent, start, start);
+    }
     const { sandbox } = options;
     // The clock is written once per log entry, on the keystroke path: in memory (tmpfs),
     // where a write touches no journal, when the host has /dev/shm; in a directory only
@@ -159,6 +166,7 @@ export class AppProcess {
       app: options.app,
       profile: options.profile,
       homeDir: home,
+      ...(homeParent ? { homeParent } : {}),
       passwdFile: join(this.dir, 'passwd'),
       groupFile: join(this.dir, 'group'),
       initFile: join(this.dir, 'init'),

@@ -59,6 +59,13 @@ export interface SandboxSpec {
   profile: SandboxProfile;
   /** Host directory that becomes the app's home (private to this session). */
   homeDir: string;
+  /**
+   * Lockstep: a host directory holding an empty `user`, bound read-only at /home, with the
+   * session's start as its time on every replica. bwrap's own /home has the host's time
+   * of the sandbox's start, and a file manager shows it (mc's `..` in the home): a
+   * replacement standby made a minute later showed another time and never matched.
+   */
+  homeParent?: string;
   /** Host file holding the synthetic passwd/group for the sandbox. */
   passwdFile: string;
   groupFile: string;
@@ -187,7 +194,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   args.push(...covers);
   if (spec.lockstep) args.push('--ro-bind', spec.lockstep.library, LOCKSTEP_LIBRARY, '--ro-bind', spec.lockstep.clock, LOCKSTEP_CLOCK, '--bind', spec.lockstep.procs, LOCKSTEP_PROCS);
   if (spec.print) args.push('--bind', spec.print.jobs, PRINT_JOBS_DIR, '--ro-bind', spec.print.bin, PRINT_BIN_DIR);
-  args.push('--dir', '/home', '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
+  args.push(...(spec.homeParent ? ['--ro-bind', spec.homeParent, '/home'] : ['--dir', '/home']), '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
   // The root, /etc and /run tmpfs only exist to hold the mounts above; seal them.
   args.push('--remount-ro', '/etc', '--remount-ro', '/run', '--remount-ro', '/');
   args.push('--clearenv');
