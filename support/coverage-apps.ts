@@ -73,6 +73,7 @@ export const COVERAGE_APPS: CoverageApp[] = [
     ...shell,
     package: 'bash',
     light: true,
+    catchesUp: true,
     files: ['loop.txt', 'saved.txt'],
     varies: new RegExp(`${DIGITS.source}|tmp\\.\\w+`, 'g'),
     steps: [
@@ -324,6 +325,7 @@ export const COVERAGE_APPS: CoverageApp[] = [
     name: 'tetris-bsd (a curses game: its own timer, random pieces)',
     command: '/usr/games/tetris-bsd',
     package: 'bsdgames',
+    catchesUp: true,
     files: [],
     varies: DIGITS,
     steps: [...each('jjkllkjjkl', 300), ...each(' j l k ', 300), ...each('jjkkllkj', 300)],

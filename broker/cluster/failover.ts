@@ -285,11 +285,10 @@ export class Failover {
   /** Starts a standby of `replica` on `name`: it replays the log and joins once its screen matches. */
   addStandby(replica: Replica, name: string): void {
     const session = replica.session;
-    // Placed after the session started: a graphical app that asks for it fast-forwards
-    // its timers to ours (config fastForward). A terminal app's replay is paced by its
-    // output, which its timers running at another pace change: tetris-bsd's
-    // replacement never matched with fast-forward.
-    session.replicator!.add(name, false, 0, session.app.display === 'rfb' && session.app.fastForward);
+    // Placed after the session started: an app that asks for it (config fastForward)
+    // replays the history with its timers caught up to ours entry by entry, then
+    // follows our clocks as they move (replica-open.ts, Replicator).
+    session.replicator!.add(name, false, 0, session.app.fastForward);
     this.host.watchScreens(replica);
     this.host.openStandby(session, name);
     this.host.log.info('placing a new standby', { session: session.id, user: session.owner, peer: name, logIndex: session.log.length });

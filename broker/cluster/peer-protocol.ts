@@ -55,6 +55,13 @@ export interface LogEntry {
   time?: number;
   /** A file operation (an upload's bytes are in `data`); absent for inputs and resizes. */
   file?: FileOp;
+  /**
+   * Lockstep sessions: the app's process clocks (pid → µs) that had changed since the
+   * previous entry when this replica applied this one. Kept with the log, never in
+   * APPEND: a replacement standby replaying the history gets them as CLOCKS frames and
+   * fast-forwards its app's timers to them, entry by entry.
+   */
+  clocks?: Array<[number, number]>;
 }
 
 const FileOpSchema = z.discriminatedUnion('op', [

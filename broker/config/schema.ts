@@ -79,12 +79,12 @@ export const AppConfig = z
      */
     replicateTime: z.boolean().default(true),
     /**
-     * A graphical lockstep app whose own timers change its screen (a clock, an
-     * animation): a standby placed after the session started fast-forwards its timers
-     * to the primary's process clocks, so it can catch up and join (docs/cluster.md).
-     * Off by default: with it, xedit's replacement standbys kept other files.
+     * A lockstep app's standby placed after the session started replays the log with the
+     * app's timers fast-forwarded to the primary's process clocks, entry by entry, so an
+     * app that ticks on its own (a clock, a game, a background job) catches up and joins
+     * (docs/cluster.md). Off: its timers run in real time from its own start.
      */
-    fastForward: z.boolean().default(false),
+    fastForward: z.boolean().default(true),
   })
   .strict();
 export type AppConfig = z.infer<typeof AppConfig>;

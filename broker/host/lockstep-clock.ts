@@ -76,6 +76,8 @@ export function lockstepLibrary(): string | null {
 
 /** What a session does with its replica's process clocks: a primary reads them for its standbys, a replica catching up follows them. */
 export interface ProcessClocks {
+  /** The session's start (µs): what the app's first processes' clocks begin at. */
+  readonly startUs: number;
   readClocks(): Map<number, number>;
   readModes(): number;
   fastForward(on: boolean): void;
@@ -86,6 +88,7 @@ export class LockstepClock implements ProcessClocks {
   /** The clock file, and the process table (host paths). */
   readonly path: string;
   readonly procsPath: string;
+  readonly startUs: number;
   private readonly fd: number;
   private last = 0;
   /** Bytes written to the app's terminal through the last entry, and entries published. */
@@ -120,7 +123,7 @@ export class LockstepClock implements ProcessClocks {
     const procs = openSync(this.procsPath, 'w+', 0o600);
     ftruncateSync(procs, PROC_TABLE_BYTES);
     closeSync(procs);
-    this.last = Math.trunc(startUs);
+    this.last = this.startUs = Math.trunc(startUs);
   }
 
   /** The app's terminal, as stat(2) of its device gives it: reads of it are the person's input. */

@@ -5,7 +5,7 @@
 // goes in `replica.open`; the rest follows at once as APPEND and COMMIT frames, the
 // same ones live entries travel in.
 import type { AppConfig } from '../config/schema.js';
-import { encodeAppend, encodeCommit, markOf, entryToJson, type LogEntry, type PeerMessage } from '../cluster/peer-protocol.js';
+import { encodeAppend, encodeClocks, encodeCommit, markOf, entryToJson, type LogEntry, type PeerMessage } from '../cluster/peer-protocol.js';
 import type { Session } from '../session/session.js';
 import type { ReplicaSpec } from './replica-factory.js';
 
@@ -23,7 +23,23 @@ export function replicaOpening(session: Session, fastForward: boolean): { open: 
   let head = 0;
   for (let bytes = 0; head < entries.length && bytes + (entries[head]!.data?.byteLength ?? 0) <= OPEN_BYTES; head++) bytes += entries[head]!.data?.byteLength ?? 0;
   const open = { ...replicaOpen(session, entries.slice(0, head), head < entries.length ? entries.length : undefined), ...(fastForward ? { fastForward } : {}) };
-  return { open, frames: replayFrames(session.id, session.epoch, entries.slice(head)) };
+  const frames = replayFrames(session.id, session.epoch, entries.slice(head));
+  return { open, frames: fastForward ? [...historyClocks(session.id, session.epoch, entries), ...frames] : frames };
+}
+
+/**
+ * Where the app's timers had got to before each entry (LogEntry.clocks), as the CLOCKS
+ * frames a live standby is sent: a standby that fast-forwards replays the history with
+ * its timers caught up to the primary's entry by entry, as fast as its app can go. Sent
+ * before the entries, so no entry is applied before its clocks are known.
+ */
+function historyClocks(id: string, epoch: number, entries: LogEntry[]): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (const entry of entries) {
+    const clocks = entry.clocks ?? [];
+    for (let i = 0; i < clocks.length; i += 4096) frames.push(encodeClocks(id, epoch, entry.index - 1, clocks.slice(i, i + 4096)));
+  }
+  return frames;
 }
 
 /** `entries` as APPEND frames (by size), then COMMIT frames saying they were applied, after the output each followed. */

@@ -12,6 +12,9 @@ function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb
   let output = 0;
   /** The app's terminal mode changes (undefined: not counted, as for an app without the lockstep shim). */
   let modes: number | undefined;
+  /** The app's process clocks (null: none, as without the lockstep shim), and whether a fast-forwarding standby's are behind its primary's. */
+  let clocks: Map<number, number> | null = null;
+  let behind = false;
   const settled: Array<{ previous: number; typed: boolean }> = [];
   const log = new InputLog({
     role: 'primary',
@@ -21,6 +24,8 @@ function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb
       checkInput: (data) => (data.length > 4 ? 'too long' : null),
       setClock: (time) => done.push(`clock ${time}`),
       modes: () => modes,
+      processClocks: () => (clocks ? new Map(clocks) : null),
+      clocksBehind: () => behind,
       write: (data) => done.push(`write ${Buffer.from(data).toString()}`),
       resize: (cols, rows) => done.push(`resize ${cols}x${rows}`),
       file: (op, data) => {
@@ -38,7 +43,16 @@ function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb
     onSettled: (previous, typed) => settled.push({ previous, typed }),
     ...overrides,
   });
-  return { log, done, settled, holding, produce: (bytes: number) => log.outputProduced((output += bytes)), setModes: (count: number) => (modes = count) };
+  return {
+    log,
+    done,
+    settled,
+    holding,
+    produce: (bytes: number) => log.outputProduced((output += bytes)),
+    setModes: (count: number) => (modes = count),
+    setClocks: (now: Map<number, number> | null) => (clocks = now),
+    setBehind: (now: boolean) => (behind = now),
+  };
 }
 
 const entry = (index: number, data: string | null, after?: number): LogEntry => ({ index, seq: data ? index : 0, data: data ? Buffer.from(data) : null, cols: data ? 0 : 100, rows: data ? 0 : 30, after });
@@ -112,6 +126,25 @@ describe('InputLog on a primary', () => {
     expect(Math.abs(first! / 1000 - Date.now())).toBeLessThan(1000);
     expect(done).toEqual([`clock ${first}`, 'write a', `clock ${second}`, 'write b']);
   });
+
+  it('records on each lockstep entry the process clocks that changed since the previous one, read before it is applied', () => {
+    const { log, setClocks } = setup({ stampTime: true });
+    setClocks(new Map([[1, 100], [2, 50]]));
+    log.input(1, Buffer.from('a'));
+    setClocks(new Map([[1, 100], [2, 80], [3, 10]]));
+    log.input(2, Buffer.from('b'));
+    log.input(3, Buffer.from('c'));
+    expect(log.entries.map((e) => e.clocks)).toEqual([[[1, 100], [2, 50]], [[2, 80], [3, 10]], undefined]);
+  });
+
+  it('records no clocks where the log is not kept or the app has none', () => {
+    const unkept = setup({ stampTime: true, keepLog: false });
+    unkept.setClocks(new Map([[1, 100]]));
+    unkept.log.input(1, Buffer.from('a'));
+    const none = setup({ stampTime: true });
+    none.log.input(1, Buffer.from('a'));
+    expect([unkept.log.entries[0]!.clocks, none.log.entries[0]!.clocks]).toEqual([undefined, undefined]);
+  });
 });
 
 describe('InputLog on a standby', () => {
@@ -148,6 +181,25 @@ describe('InputLog on a standby', () => {
     vi.advanceTimersByTime(2); // and at most REPLAY_MAX_WAIT_MS, like output: an app that never does goes on
     expect(done).toEqual(['write \r', 'write ls', 'write x']);
     expect(log.entries[1]!.modes).toBe(4); // the entry records this replica's own count, for its standbys if promoted
+  });
+
+  it('fast-forwarding, applies the next entry only once its app’s processes reached the primary’s clocks', () => {
+    vi.useFakeTimers();
+    const { log, done, setBehind } = setup({ role: 'standby' });
+    setBehind(true);
+    log.appendFromPrimary([entry(1, 'a'), entry(2, 'b')], true);
+    vi.advanceTimersByTime(100);
+    expect(done).toEqual([]);
+    setBehind(false);
+    vi.advanceTimersByTime(2);
+    expect(done).toEqual(['write a', 'write b']);
+    // A process that never gets there (diverged) holds the log back at most as long as output does.
+    setBehind(true);
+    log.appendFromPrimary([entry(3, 'c')], true);
+    vi.advanceTimersByTime(1499);
+    expect(done).toEqual(['write a', 'write b']);
+    vi.advanceTimersByTime(2);
+    expect(done).toEqual(['write a', 'write b', 'write c']);
   });
 
   it('waits for its app to answer as the primary’s had before the next input, counting from the previous input', () => {

@@ -26,6 +26,10 @@ export interface LogTarget {
   setClock(timeUs: number, inputBytes: number): void;
   /** A lockstep terminal app: how many times it has set its terminal's mode so far; undefined where not counted. */
   modes(): number | undefined;
+  /** A lockstep app's process clocks now (pid → µs), recorded on each entry for replacements; null where there are none. */
+  processClocks(): Map<number, number> | null;
+  /** A standby that fast-forwards: its app's processes have not reached the primary's clocks at the entries applied through `applied`. */
+  clocksBehind(applied: number): boolean;
   write(data: Uint8Array): void;
   resize(cols: number, rows: number): void;
   /**
@@ -100,6 +104,8 @@ export class InputLog {
   private lastTime = 0;
   /** How a standby spaces what it replays (replay-pace.ts). */
   private readonly pace = new ReplayPace();
+  /** The process clocks recorded on entries so far (LogEntry.clocks holds what changed). */
+  private readonly recordedClocks = new Map<number, number>();
 
   constructor(private readonly options: InputLogOptions) {
     this.role = options.role;
@@ -225,14 +231,16 @@ export class InputLog {
       const modesDue = this.pace.modesDue(entry);
       const outputShort = due !== undefined && target.kind === 'terminal' && this.options.outputBytes() < due;
       const modesShort = modesDue !== undefined && target.kind === 'terminal' && (target.modes() ?? modesDue) < modesDue;
-      if (outputShort || modesShort) {
+      const clocksBehind = this.role === 'standby' && target.clocksBehind(this.appliedIndex);
+      if (outputShort || modesShort || clocksBehind) {
         this.waitingSince ??= performance.now();
         const waited = performance.now() - this.waitingSince;
         const patience = this.pace.patience(entry, this.waitingSince);
         if (waited < patience) {
-          // Output wakes the pump when it comes (outputProduced); a mode change is looked for.
+          // Output wakes the pump when it comes (outputProduced); a mode change or the app's clocks are looked for.
+          const looks = modesShort || clocksBehind;
           this.waitingFor = outputShort ? due : undefined;
-          retry(outputShort ? patience - waited : Math.min(MODES_POLL_MS, patience - waited));
+          retry(looks ? Math.min(MODES_POLL_MS, patience - waited) : patience - waited);
           break;
         }
       }
@@ -275,6 +283,7 @@ export class InputLog {
     entry.after = own;
     if (ownModes === undefined) delete entry.modes;
     else entry.modes = ownModes;
+    this.recordClocks(entry);
     if (entry.time !== undefined) {
       this.options.target.setClock(entry.time, entry.file ? 0 : (entry.data?.length ?? 0));
     }
@@ -289,6 +298,25 @@ export class InputLog {
     else this.options.target.resize(entry.cols, entry.rows);
     this.releaseApplied();
     return null;
+  }
+
+  /**
+   * Notes on `entry` the app's process clocks that changed since the previous entry,
+   * read just before it is applied: where the app's timers had got to before it. A
+   * replacement standby replaying the log fast-forwards to them (replica-open.ts).
+   */
+  private recordClocks(entry: LogEntry): void {
+    delete entry.clocks;
+    if (!this.options.keepLog || entry.time === undefined) return;
+    const clocks = this.options.target.processClocks();
+    if (clocks === null) return;
+    const changed: Array<[number, number]> = [];
+    for (const [pid, clock] of clocks) {
+      if (clock <= (this.recordedClocks.get(pid) ?? -1)) continue;
+      this.recordedClocks.set(pid, clock);
+      changed.push([pid, clock]);
+    }
+    if (changed.length > 0) entry.clocks = changed;
   }
 
   /** The app produced output (`total` bytes so far): an entry waiting for that much is applied now. */

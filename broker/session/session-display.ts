@@ -30,13 +30,19 @@ export interface StandbyNotes {
   resized(cols: number, rows: number): void;
 }
 
-export function displayTarget(display: Display, notes: StandbyNotes): LogTarget {
+/**
+ * The LogTarget of `display`. `clocksBehind`: a fast-forwarding standby's app has not
+ * reached the primary's process clocks at the entries applied (clock-targets.ts).
+ */
+export function displayTarget(display: Display, notes: StandbyNotes, clocksBehind: (applied: number) => boolean): LogTarget {
   return {
     kind: display.kind,
     ready: () => display.ready(),
     checkInput: (data) => display.checkInput(data),
     setClock: (timeUs, inputBytes) => display.setClock(timeUs, inputBytes),
     modes: () => (display.kind === 'terminal' ? display.clocks?.readModes() : undefined),
+    processClocks: () => display.clocks?.readClocks() ?? null,
+    clocksBehind,
     write: (data) => {
       display.write(data);
       if (notes.isStandby()) notes.input();

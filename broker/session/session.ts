@@ -146,6 +146,11 @@ export class Session {
     this.printing?.start();
     // It reads this session's id, epoch and log (made next) only once entries flow.
     this.replicator = options.replicate ? new Replicator(this, options.replicate) : null;
+    this.clockTargets = new ClockTargets({
+      whenApplied: (index) => this.log.whenApplied(index),
+      raise: (clocks) => display.clocks?.raise(clocks),
+      own: () => (display.clocks ? { clocks: display.clocks.readClocks(), startUs: display.clocks.startUs } : null),
+    });
     this.log = new InputLog({
       role: options.role,
       // A standby keeps the person's last input time and the app's size, for when it is promoted.
@@ -153,7 +158,7 @@ export class Session {
         isStandby: () => this.log.role === 'standby',
         input: () => this.deadlines.input(),
         resized: (cols, rows) => ((this.cols = cols), (this.rows = rows)),
-      }),
+      }, (applied) => this.clockTargets.behind(applied)),
       replication: this.replicator,
       outputBytes: () => this.flow.outputBytes,
       mayAct: options.mayAct,
@@ -165,7 +170,6 @@ export class Session {
     });
     this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct });
     this.uploads = new SessionUploads(this.log, display.homeUploads);
-    this.clockTargets = new ClockTargets({ whenApplied: (index) => this.log.whenApplied(index), raise: (clocks) => display.clocks?.raise(clocks) });
     if (options.role === 'primary') this.uploads.startSweeping();
     // Once its maker holds it: a restarted session past its maximum length ends at once, and is reported as any end.
     if (options.role === 'primary') queueMicrotask(() => this.endMessage === null && this.deadlines.start());
