@@ -45,7 +45,7 @@ export interface CoverageApp {
    * whether it was kept.
    */
   animates?: boolean;
-  /** A standby placed after the kill must join: its timers fast-forward (docs/cluster.md). */
+  /** A standby placed after the kill must join (the test asserts it): its timers fast-forward (docs/cluster.md). */
   catchesUp?: boolean;
   /**
    * A terminal app's prompt (what its cursor's line ends with when it takes the next

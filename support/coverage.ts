@@ -63,7 +63,6 @@ export function coverageCatalog(apps: CoverageApp[], replicas: number): unknown[
     env: { TERM: 'xterm-256color', ...app.env },
     replicas,
     ...(app.gui ? { display: 'rfb', geometry: app.gui.geometry } : {}),
-    ...(app.catchesUp ? { fastForward: true } : {}),
   }));
 }
 

@@ -8,7 +8,7 @@ import { COVERAGE_APPS, passed, runCoverageApp, startCoverageClusters, type Cove
 
 // COVERAGE_ONLY=a,b runs just those (any app of the suite), to look into one;
 // COVERAGE_SECONDS=120 spreads each script over a session that long. An app marked
-// `catchesUp` (xclock: COVERAGE_ONLY=xclock) must also get a standby back after the kill.
+// `catchesUp` (bash's background loop, tetris-bsd, xclock) must also get a standby back after the kill.
 const only = process.env.COVERAGE_ONLY?.split(',');
 const sessionMs = Number(process.env.COVERAGE_SECONDS ?? 0) * 1000;
 const apps = COVERAGE_APPS.filter((app) => (only ? only.includes(app.id) : app.light));
