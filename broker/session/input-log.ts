@@ -5,6 +5,7 @@
 // with standbys, held by every voting one (the output rule) — so after a failover the
 // client resends exactly what the new primary may never have had.
 import type { ApplyMark, FileOp, LogEntry } from '../cluster/peer-protocol.js';
+import { ClockRecord } from './clock-record.js';
 import { ReplayPace } from './replay-pace.js';
 
 /** Where a primary's entries go: to the standbys. It never calls back into the log. */
@@ -105,7 +106,7 @@ export class InputLog {
   /** How a standby spaces what it replays (replay-pace.ts). */
   private readonly pace = new ReplayPace();
   /** The process clocks recorded on entries so far (LogEntry.clocks holds what changed). */
-  private readonly recordedClocks = new Map<number, number>();
+  private readonly clockRecord = new ClockRecord();
 
   constructor(private readonly options: InputLogOptions) {
     this.role = options.role;
@@ -300,23 +301,13 @@ export class InputLog {
     return null;
   }
 
-  /**
-   * Notes on `entry` the app's process clocks that changed since the previous entry,
-   * read just before it is applied: where the app's timers had got to before it. A
-   * replacement standby replaying the log fast-forwards to them (replica-open.ts).
-   */
+  /** Notes on `entry` the app's process clocks that moved on since the previous entry (clock-record.ts). */
   private recordClocks(entry: LogEntry): void {
     delete entry.clocks;
     if (!this.options.keepLog || entry.time === undefined) return;
     const clocks = this.options.target.processClocks();
-    if (clocks === null) return;
-    const changed: Array<[number, number]> = [];
-    for (const [pid, clock] of clocks) {
-      if (clock <= (this.recordedClocks.get(pid) ?? -1)) continue;
-      this.recordedClocks.set(pid, clock);
-      changed.push([pid, clock]);
-    }
-    if (changed.length > 0) entry.clocks = changed;
+    const changed = clocks && this.clockRecord.changed(clocks);
+    if (changed) entry.clocks = changed;
   }
 
   /** The app produced output (`total` bytes so far): an entry waiting for that much is applied now. */
