@@ -12,6 +12,7 @@ import type { SandboxHost } from '../host/sandbox-host.js';
 import type { Logger } from '../log.js';
 import { Screens } from '../host/screens.js';
 import { Session } from '../session/session.js';
+import { newSessionId } from '../session/session-id.js';
 import type { EndReason } from '../session/end-reason.js';
 import { limitsFor, type SessionLimits } from '../session/session-policy.js';
 import type { Catalog } from '../catalog.js';
@@ -128,7 +129,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     if ([...this.replicas.values()].filter((r) => r.session.role === 'primary').length >= max) {
       throw new NodeFullError(`This node runs ${max} sessions, the most it may; try again in a few minutes, or ask your administrator to add capacity.`);
     }
-    const id = randomBytes(16).toString('base64url');
+    const id = newSessionId();
     const session = this.factory.make({ role: 'primary', epoch: 1, owner, app, cols, rows, id, limits: this.limitsFor(app, owner, groups) });
     const replica = this.track(session, this.self);
     replica.launching = true;

@@ -21,6 +21,7 @@ import { ClockTargets } from './clock-targets.js';
 import { InputLog } from './input-log.js';
 import { OutputFlow } from './output-flow.js';
 import { SessionUploads } from './session-uploads.js';
+import { newSessionId } from './session-id.js';
 import { displayTarget, makeDisplay } from './session-display.js';
 import type { ResumePoint, SessionPeer } from './peer.js';
 import type { SessionLimits } from './session-policy.js';
@@ -103,7 +104,7 @@ export class Session {
 
   constructor(options: SessionOptions) {
     this.options = options;
-    this.id = options.id ?? randomBytes(16).toString('base64url');
+    this.id = options.id ?? newSessionId();
     this.resumeToken = options.resumeToken ?? randomBytes(24).toString('base64url');
     this.startedAt = options.startedAt ?? Date.now();
     this.epoch = options.epoch;
