@@ -55,5 +55,12 @@ describe('ClockTargets', () => {
     expect(targets.behind(2)).toBe(true);
     own.set(3, start + 400_000);
     expect(targets.behind(2)).toBe(false);
+    // Forgotten, a process that never gets there holds nothing back; new targets may again.
+    own.set(5, start);
+    targets.add(2, [[5, start + 900_000]]);
+    await Promise.resolve();
+    expect(targets.behind(2)).toBe(true);
+    targets.forget();
+    expect(targets.behind(2)).toBe(false);
   });
 });

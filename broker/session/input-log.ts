@@ -31,6 +31,8 @@ export interface LogTarget {
   processClocks(): Map<number, number> | null;
   /** A standby that fast-forwards: its app's processes have not reached the primary's clocks at the entries applied through `applied`. */
   clocksBehind(applied: number): boolean;
+  /** Stop waiting for the processes behind now (they did not get there within CLOCKS_MAX_WAIT_MS). */
+  forgetClocks(): void;
   write(data: Uint8Array): void;
   resize(cols: number, rows: number): void;
   /**
@@ -70,6 +72,14 @@ export interface InputLogOptions {
 const STARTUP_POLL_MS = 30;
 /** How often a standby's entry waiting for its app to set its terminal's mode (LogTarget.modes) looks again. */
 const MODES_POLL_MS = 2;
+/**
+ * How long a fast-forwarding standby's entry waits for its app's processes to reach the
+ * primary's clocks (when its output is there). Fast-forwarded, they get there as soon
+ * as they have computed what the primary's did (milliseconds); one that has not within
+ * this is another process or went another way, and waiting the whole patience on
+ * every entry left a replacement of `cat` unjoined for 20 s in CI.
+ */
+const CLOCKS_MAX_WAIT_MS = 1000;
 /** How often deferred work is retried while this node may not act (no valid lease). */
 const FENCED_RETRY_MS = 50;
 
@@ -237,7 +247,9 @@ export class InputLog {
         this.waitingSince ??= performance.now();
         const waited = performance.now() - this.waitingSince;
         const patience = this.pace.patience(entry, this.waitingSince);
-        if (waited < patience) {
+        const clocksOnly = clocksBehind && !outputShort && !modesShort;
+        if (clocksOnly && waited >= CLOCKS_MAX_WAIT_MS) target.forgetClocks();
+        else if (waited < patience) {
           // Output wakes the pump when it comes (outputProduced); a mode change or the app's clocks are looked for.
           const looks = modesShort || clocksBehind;
           this.waitingFor = outputShort ? due : undefined;

@@ -31,10 +31,10 @@ export interface StandbyNotes {
 }
 
 /**
- * The LogTarget of `display`. `clocksBehind`: a fast-forwarding standby's app has not
+ * The LogTarget of `display`. `clocks`: whether a fast-forwarding standby's app has
  * reached the primary's process clocks at the entries applied (clock-targets.ts).
  */
-export function displayTarget(display: Display, notes: StandbyNotes, clocksBehind: (applied: number) => boolean): LogTarget {
+export function displayTarget(display: Display, notes: StandbyNotes, clocks: { behind(applied: number): boolean; forget(): void }): LogTarget {
   return {
     kind: display.kind,
     ready: () => display.ready(),
@@ -42,7 +42,8 @@ export function displayTarget(display: Display, notes: StandbyNotes, clocksBehin
     setClock: (timeUs, inputBytes) => display.setClock(timeUs, inputBytes),
     modes: () => (display.kind === 'terminal' ? display.clocks?.readModes() : undefined),
     processClocks: () => display.clocks?.readClocks() ?? null,
-    clocksBehind,
+    clocksBehind: (applied) => clocks.behind(applied),
+    forgetClocks: () => clocks.forget(),
     write: (data) => {
       display.write(data);
       if (notes.isStandby()) notes.input();

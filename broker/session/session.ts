@@ -159,7 +159,7 @@ export class Session {
         isStandby: () => this.log.role === 'standby',
         input: () => this.deadlines.input(),
         resized: (cols, rows) => ((this.cols = cols), (this.rows = rows)),
-      }, (applied) => this.clockTargets.behind(applied)),
+      }, this.clockTargets),
       replication: this.replicator,
       outputBytes: () => this.flow.outputBytes,
       mayAct: options.mayAct,
