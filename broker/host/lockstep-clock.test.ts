@@ -225,6 +225,50 @@ describe.skipIf(!library)('the lockstep shim (skipped when not built: npm run bu
     b.close();
   });
 
+  it('keeps an interval timer on the logical clock: every replica’s app gets its ticks at the same times, and the same ticks between the same keys', async () => {
+    // nInvaders' way: setitimer(ITIMER_REAL) and a SIGALRM handler that does the work,
+    // while the main loop blocks reading keys. The primary's keys come as their entries
+    // are stamped; a standby's 100 ms later, its app started 200 ms after the primary's.
+    const script = [
+      'import os, signal, sys, time, tty',
+      'tty.setraw(0)',
+      'ticks = []',
+      'signal.signal(signal.SIGALRM, lambda s, f: ticks.append(time.time()))',
+      'signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)',
+      'armed = time.time()',
+      'seen = []',
+      'for _ in range(2):',
+      '    os.read(0, 1)',
+      '    seen.append(len(ticks))',
+      'sys.stdout.write("T %d %d %s\\r\\n" % (seen[0], seen[1], " ".join("%.6f" % (t - armed) for t in ticks[:seen[1]])))',
+    ].join('\n');
+    const zero = Date.now() * 1000;
+    const runOne = async (name: string, delayMs: number): Promise<string> => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      const clock = replica(name, key, zero);
+      const term = pty.spawn('setarch', ['-R', 'python3', '-c', script], { env: { PATH: '/usr/bin:/bin', HOME: dir, ...shimEnv(clock) } });
+      const stat = statSync((term as unknown as { _pty: string })._pty);
+      clock.setTerminal(stat.dev, stat.rdev);
+      let out = '';
+      term.onData((data) => (out += data));
+      for (const at of [400, 800]) {
+        await new Promise((r) => setTimeout(r, zero / 1000 + at + delayMs / 2 - Date.now()));
+        clock.set(zero + at * 1000, 1);
+        term.write('k');
+      }
+      await new Promise<void>((resolve) => term.onExit(() => resolve()));
+      clock.close();
+      return out.match(/T [^\r]+/)![0];
+    };
+    const [primary, standby] = await Promise.all([runOne('timer-a', 0), runOne('timer-b', 200)]);
+    expect(standby).toBe(primary);
+    const [first, second, ...times] = primary.split(' ').slice(1);
+    // Every tick at its logical time, exactly 50 ms apart (the kernel's come when they come).
+    expect(times.map(Number)).toEqual(times.map((_, i) => Number((0.05 * (i + 1)).toFixed(6))));
+    expect(Number(first)).toBeGreaterThanOrEqual(6);
+    expect(Number(second)).toBeGreaterThan(Number(first));
+  });
+
   it('never moves the clock backwards', () => {
     const clock = replica('e', key, start);
     clock.set(start + 5_000_000);

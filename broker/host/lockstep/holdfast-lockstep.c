@@ -45,15 +45,15 @@
 //
 // The parts: this file (the clock file, the process table, each process's clock, the
 // clocks an app reads, a reaped child's clock), shim-waits.c, shim-input.c (and the
-// terminal's mode), shim-random.c, shim-files.c (file times), shim-descriptors.c
-// (open, close, read: what tells the others what a descriptor is); shim.h between them.
+// terminal's mode), shim-random.c, shim-files.c (file times), shim-timers.c (interval
+// timers: setitimer, alarm, ualarm), shim-descriptors.c (open, close, read: what tells
+// the others what a descriptor is); shim.h between them.
 //
 // Not covered (docs/cluster.md): statically linked programs, direct vDSO calls or
 // syscalls for the clock, rdtsc, glibc-internal getrandom (arc4random), a random device
 // read through a duplicated descriptor, files' change and access times (the kernel's),
-// a file looked at between a write and its close, timers that
-// signal (alarm, setitimer, timer_create) or use timerfd, and threads whose order
-// decides what they read.
+// a file looked at between a write and its close, timer_create and timerfd, an
+// interval timer armed before an exec, and threads whose order decides what they read.
 #include "shim.h"
 
 const struct clock_file *clock_map;
@@ -165,6 +165,7 @@ void publish(int64_t value) {
 static void after_fork(void) {
   /* The child has its parent's clock (its memory is a copy); it publishes it under its own pid. */
   random_forked();
+  timers_forked();
   clock_pid = getpid();
   born_us = now_us;
   reads = 0;

@@ -116,6 +116,8 @@ ssize_t read(int fd, void *buf, size_t len) {
     return (ssize_t)len;
   }
   REAL(read);
+  /* With an interval timer armed, a blocking read of input waits on the logical clock, so its ticks come (shim-timers.c). */
+  if (active() && wait_readable(fd) < 0) return -1;
   ssize_t result = real_read(fd, buf, len);
   read_from(fd, result);
   return result;

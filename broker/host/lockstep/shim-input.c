@@ -34,11 +34,16 @@ int kind_of_fd(int fd) {
 void read_from(int fd, ssize_t count) {
   if (count <= 0 || !active()) return;
   int kind = kind_of_fd(fd);
+  /* The interval timer's ticks due before the input's time come first (shim-timers.c). */
   if (kind == TERMINAL && procs) {
     int64_t read_so_far = __atomic_add_fetch(&procs[0].clock_us, (int64_t)count, __ATOMIC_ACQ_REL);
-    advance_to(time_of_byte(read_so_far));
+    int64_t time = time_of_byte(read_so_far);
+    raise_alarms(time, ALL_ALARMS);
+    advance_to(time);
   } else if (kind == TERMINAL || kind == INPUT) {
-    advance_to(entry_time());
+    int64_t time = entry_time();
+    raise_alarms(time, ALL_ALARMS);
+    advance_to(time);
   }
 }
 

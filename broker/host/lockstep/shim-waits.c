@@ -46,9 +46,16 @@ typedef int (*wait_once)(void *call, int64_t us);
    did not time out there before the input that came next, so neither may this one.
    Otherwise (no fast-forward, no clock known for this pid, or turned off on
    promotion) it waits in real time. Returns what the last real wait returned; *done
-   is set when the whole wait ran out (the caller moves the clock on by `wait_us`). */
+   is 1 when the whole wait ran out (the caller moves the clock on by `wait_us`), and
+   -1 when the process's interval timer fell due first (shim-timers.c): the wait ends
+   there, as the kernel's signal would end it — the clock at the due time, SIGALRM
+   raised, -1 returned with EINTR; `timer_cut_us` says how much of the wait was done. */
+static __thread int64_t timer_cut_us;
+
 static int timed_wait(int64_t wait_us, wait_once once, void *call, int *done) {
   *done = 0;
+  int64_t due = active() ? alarm_due_at() : 0, cut = -1;
+  if (due > 0 && due - current() < wait_us) wait_us = cut = due > current() ? due - current() : 0;
   int64_t end = active() ? current() + wait_us : 0, began = real_now_us();
   for (;;) {
     int64_t target = active() ? fast_forward_target() : -1;
@@ -57,11 +64,21 @@ static int timed_wait(int64_t wait_us, wait_once once, void *call, int *done) {
     int result = once(call, slice);
     if (result != 0) return result;
     if (target < 0 || target >= end || fast_forward_target() >= end) {
-      *done = 1;
-      return 0;
+      if (cut < 0) {
+        *done = 1;
+        return 0;
+      }
+      timer_cut_us = cut;
+      raise_alarms(end, 1);
+      *done = -1;
+      errno = EINTR;
+      return -1;
     }
   }
 }
+
+/* A wait as long as there is no input: only ever ended by the interval timer. */
+#define FOREVER_US (INT64_MAX / 4)
 
 static int ms_of(int64_t us) { return (int)((us + 999) / 1000); }
 
@@ -83,9 +100,13 @@ static int logical_sleep(int64_t wait_us, struct timespec *left) {
   struct sleep_call call = {0};
   int done;
   int result = timed_wait(wait_us, sleep_once, &call, &done);
-  if (done) {
+  if (done == 1) {
     advance_by(wait_us);
     return 0;
+  }
+  if (done == -1) {
+    if (left) *left = timespec_of(wait_us - timer_cut_us);
+    return -1;
   }
   int saved = errno;
   advance_by(call.slept_us);
@@ -141,20 +162,66 @@ static int logical_poll(struct pollfd *fds, nfds_t count, int64_t wait_us, const
   struct poll_call call = {fds, count, mask};
   int done;
   int result = timed_wait(wait_us, poll_once, &call, &done);
-  if (done) advance_by(wait_us);
+  if (done == 1) advance_by(wait_us);
   return result;
 }
 
+/* A wait with no timeout is ended by nothing but what it waits for — and, with an
+   interval timer armed, by the timer (shim-timers.c). */
+static int timer_armed(void) { return active() && alarm_due_at() > 0; }
+
 int poll(struct pollfd *fds, nfds_t count, int timeout_ms) {
   REAL(poll);
+  if (timeout_ms < 0 && timer_armed()) return logical_poll(fds, count, FOREVER_US, NULL);
   if (timeout_ms <= 0 || !active()) return real_poll(fds, count, timeout_ms);
   return logical_poll(fds, count, (int64_t)timeout_ms * 1000, NULL);
 }
 
 int ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout, const sigset_t *mask) {
   REAL(ppoll);
+  if (!timeout && timer_armed()) return logical_poll(fds, count, FOREVER_US, mask);
   if (!timeout || us_of(timeout) <= 0 || !active()) return real_ppoll(fds, count, timeout, mask);
   return logical_poll(fds, count, us_of(timeout), mask);
+}
+
+/* pause() with the timer armed waits for its next tick (or another signal). */
+int pause(void) {
+  REAL(pause);
+  if (!timer_armed()) return real_pause();
+  struct sleep_call call = {0};
+  int done;
+  timed_wait(FOREVER_US, sleep_once, &call, &done);
+  if (done != -1) advance_by(call.slept_us); /* another signal ended it */
+  errno = EINTR;
+  return -1;
+}
+
+/* Before a blocking read of input, with the timer armed: waits until `fd` is readable,
+   raising the timer's ticks as they fall due (a handler with SA_RESTART resumes the
+   wait, as the kernel resumes the read). 0: read it; -1: a tick ended it (EINTR). */
+int wait_readable(int fd) {
+  if (!timer_armed()) return 0;
+  int kind = kind_of_fd(fd);
+  if (kind != TERMINAL && kind != INPUT) return 0;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || (flags & O_NONBLOCK)) return 0;
+  for (;;) {
+    struct pollfd look = {.fd = fd, .events = POLLIN};
+    int result = logical_poll(&look, 1, FOREVER_US, NULL);
+    /* Input is there: a tick due before its entry's time comes first, one at a time,
+       each handled before the next (Python runs its handler once for ticks raised
+       together), then the bytes. */
+    if (result > 0 && !(kind == TERMINAL && procs && raise_alarms(time_of_byte(__atomic_load_n(&procs[0].clock_us, __ATOMIC_ACQUIRE) + 1), 1) > 0)) return 0;
+    if (result > 0) {
+      if (alarms_restart()) continue;
+      errno = EINTR;
+      return -1;
+    }
+    if (result < 0 && errno == EINTR && alarms_restart() && timer_armed()) continue;
+    /* Not armed any more (a one-shot, or the handler stopped it): the real read waits. */
+    if (result < 0 && errno == EINTR && alarms_restart()) return 0;
+    return result < 0 ? -1 : 0;
+  }
 }
 
 struct select_call {
@@ -180,14 +247,15 @@ static int logical_select(int count, fd_set *readable, fd_set *writable, fd_set 
     if (call.sets[i]) call.saved[i] = *call.sets[i];
   int done;
   int result = timed_wait(wait_us, select_once, &call, &done);
-  if (done) advance_by(wait_us);
+  if (done == 1) advance_by(wait_us);
   return result;
 }
 
 int select(int count, fd_set *readable, fd_set *writable, fd_set *failed, struct timeval *timeout) {
   REAL(select);
   int64_t wait = timeout ? (int64_t)timeout->tv_sec * 1000000LL + timeout->tv_usec : -1;
-  if (wait <= 0 || !active() || fast_forward_target() < 0) {
+  if (!timeout && timer_armed()) return logical_select(count, readable, writable, failed, FOREVER_US, NULL);
+  if (wait <= 0 || !active() || (fast_forward_target() < 0 && !timer_armed())) {
     int result = real_select(count, readable, writable, failed, timeout);
     if (result == 0 && wait > 0 && active()) advance_by(wait);
     return result;
@@ -200,6 +268,7 @@ int select(int count, fd_set *readable, fd_set *writable, fd_set *failed, struct
 
 int pselect(int count, fd_set *readable, fd_set *writable, fd_set *failed, const struct timespec *timeout, const sigset_t *mask) {
   REAL(pselect);
+  if (!timeout && timer_armed()) return logical_select(count, readable, writable, failed, FOREVER_US, mask);
   if (!timeout || us_of(timeout) <= 0 || !active()) return real_pselect(count, readable, writable, failed, timeout, mask);
   return logical_select(count, readable, writable, failed, us_of(timeout), mask);
 }
@@ -220,19 +289,22 @@ static int epoll_once(void *call, int64_t us) {
 static int logical_epoll(int epfd, struct epoll_event *events, int max, int timeout_ms, const sigset_t *mask) {
   struct epoll_call call = {epfd, events, max, mask};
   int done;
-  int result = timed_wait((int64_t)timeout_ms * 1000, epoll_once, &call, &done);
-  if (done) advance_by((int64_t)timeout_ms * 1000);
+  int64_t wait = timeout_ms < 0 ? FOREVER_US : (int64_t)timeout_ms * 1000;
+  int result = timed_wait(wait, epoll_once, &call, &done);
+  if (done == 1) advance_by(wait);
   return result;
 }
 
 int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout_ms) {
   REAL(epoll_wait);
+  if (timeout_ms < 0 && timer_armed()) return logical_epoll(epfd, events, max, timeout_ms, NULL);
   if (timeout_ms <= 0 || !active()) return real_epoll_wait(epfd, events, max, timeout_ms);
   return logical_epoll(epfd, events, max, timeout_ms, NULL);
 }
 
 int epoll_pwait(int epfd, struct epoll_event *events, int max, int timeout_ms, const sigset_t *mask) {
   REAL(epoll_pwait);
+  if (timeout_ms < 0 && timer_armed()) return logical_epoll(epfd, events, max, timeout_ms, mask);
   if (timeout_ms <= 0 || !active()) return real_epoll_pwait(epfd, events, max, timeout_ms, mask);
   return logical_epoll(epfd, events, max, timeout_ms, mask);
 }

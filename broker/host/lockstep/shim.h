@@ -140,6 +140,16 @@ HIDDEN void mark_random(int fd, int on);
 HIDDEN int random_fd(int fd);
 HIDDEN FILE *random_stream(const char *mode);
 
+/* shim-timers.c: interval timers on the logical clock. */
+HIDDEN void timers_forked(void);
+HIDDEN int64_t alarm_due_at(void);
+HIDDEN int alarms_restart(void);
+HIDDEN int raise_alarms(int64_t upto, int most);
+#define ALL_ALARMS 0x7fffffff
+
+/* shim-waits.c: a blocking read's wait, cut by the interval timer. */
+HIDDEN int wait_readable(int fd);
+
 /* shim-files.c: file times. */
 HIDDEN int started(void);
 HIDDEN void stamp_written(int fd);
