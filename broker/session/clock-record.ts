@@ -8,8 +8,9 @@ export class ClockRecord {
   /** Every process's clock as last recorded (pid → µs). */
   private readonly recorded = new Map<number, number>();
 
-  /** The clocks in `now` that moved on since the last call, as [pid, µs]; undefined when none did. */
-  changed(now: ReadonlyMap<number, number>): Array<[number, number]> | undefined {
+  /** The clocks in `now` that moved on since the last call, as [pid, µs]; undefined when none did (or there are none). */
+  changed(now: ReadonlyMap<number, number> | null): Array<[number, number]> | undefined {
+    if (now === null) return undefined;
     const changed: Array<[number, number]> = [];
     for (const [pid, clock] of now) {
       if (clock <= (this.recorded.get(pid) ?? -1)) continue;

@@ -73,11 +73,9 @@ const STARTUP_POLL_MS = 30;
 /** How often a standby's entry waiting for its app to set its terminal's mode (LogTarget.modes) looks again. */
 const MODES_POLL_MS = 2;
 /**
- * How long a fast-forwarding standby's entry waits for its app's processes to reach the
- * primary's clocks (when its output is there). Fast-forwarded, they get there as soon
- * as they have computed what the primary's did (milliseconds); one that has not within
- * this is another process or went another way, and waiting the whole patience on
- * every entry left a replacement of `cat` unjoined for 20 s in CI.
+ * How long a fast-forwarding standby's entry waits (its output there) for its app's
+ * processes to reach the primary's clocks: fast-forwarded, they take milliseconds; one
+ * not there by then is another process or went another way (clock-targets.ts).
  */
 const CLOCKS_MAX_WAIT_MS = 1000;
 /** How often deferred work is retried while this node may not act (no valid lease). */
@@ -296,7 +294,10 @@ export class InputLog {
     entry.after = own;
     if (ownModes === undefined) delete entry.modes;
     else entry.modes = ownModes;
-    this.recordClocks(entry);
+    // A lockstep entry notes where the app's timers had got to before it (clock-record.ts).
+    const clocks = this.options.keepLog && entry.time !== undefined ? this.clockRecord.changed(this.options.target.processClocks()) : undefined;
+    if (clocks) entry.clocks = clocks;
+    else delete entry.clocks;
     if (entry.time !== undefined) {
       this.options.target.setClock(entry.time, entry.file ? 0 : (entry.data?.length ?? 0));
     }
@@ -311,15 +312,6 @@ export class InputLog {
     else this.options.target.resize(entry.cols, entry.rows);
     this.releaseApplied();
     return null;
-  }
-
-  /** Notes on `entry` the app's process clocks that moved on since the previous entry (clock-record.ts). */
-  private recordClocks(entry: LogEntry): void {
-    delete entry.clocks;
-    if (!this.options.keepLog || entry.time === undefined) return;
-    const clocks = this.options.target.processClocks();
-    const changed = clocks && this.clockRecord.changed(clocks);
-    if (changed) entry.clocks = changed;
   }
 
   /** The app produced output (`total` bytes so far): an entry waiting for that much is applied now. */
