@@ -243,24 +243,37 @@ describe.skipIf(!library)('the lockstep shim (skipped when not built: npm run bu
       'sys.stdout.write("T %d %d %s\\r\\n" % (seen[0], seen[1], " ".join("%.6f" % (t - armed) for t in ticks[:seen[1]])))',
     ].join('\n');
     const zero = Date.now() * 1000;
-    const runOne = async (name: string, delayMs: number): Promise<string> => {
-      await new Promise((r) => setTimeout(r, delayMs));
+    // The primary stamps each key with the time it is written (as InputLog does); the standby gets those stamps.
+    const stamps: Array<{ promise: Promise<number>; resolve: (time: number) => void }> = [0, 1].map(() => {
+      let resolve!: (time: number) => void;
+      return { promise: new Promise<number>((r) => (resolve = r)), resolve };
+    });
+    const runOne = async (name: string, role: 'primary' | 'standby'): Promise<string> => {
+      if (role === 'standby') await new Promise((r) => setTimeout(r, 200));
       const clock = replica(name, key, zero);
       const term = pty.spawn('setarch', ['-R', 'python3', '-c', script], { env: { PATH: '/usr/bin:/bin', HOME: dir, ...shimEnv(clock) } });
       const stat = statSync((term as unknown as { _pty: string })._pty);
       clock.setTerminal(stat.dev, stat.rdev);
       let out = '';
       term.onData((data) => (out += data));
-      for (const at of [400, 800]) {
-        await new Promise((r) => setTimeout(r, zero / 1000 + at + delayMs / 2 - Date.now()));
-        clock.set(zero + at * 1000, 1);
+      for (const [i, at] of [400, 800].entries()) {
+        let time: number;
+        if (role === 'primary') {
+          await new Promise((r) => setTimeout(r, zero / 1000 + at - Date.now()));
+          time = Date.now() * 1000;
+          stamps[i]!.resolve(time);
+        } else {
+          time = await stamps[i]!.promise;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        clock.set(time, 1);
         term.write('k');
       }
       await new Promise<void>((resolve) => term.onExit(() => resolve()));
       clock.close();
       return out.match(/T [^\r]+/)![0];
     };
-    const [primary, standby] = await Promise.all([runOne('timer-a', 0), runOne('timer-b', 200)]);
+    const [primary, standby] = await Promise.all([runOne('timer-a', 'primary'), runOne('timer-b', 'standby')]);
     expect(standby).toBe(primary);
     const [first, second, ...times] = primary.split(' ').slice(1);
     // Every tick at its logical time, exactly 50 ms apart (the kernel's come when they come).
