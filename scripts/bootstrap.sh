@@ -12,12 +12,13 @@
 #   gcc libc6-dev               builds the lockstep shim (broker/host/lockstep/) at npm run build
 #   x11-utils                   xprop: a GUI app starts once its window manager holds the screen
 #   e2fsprogs                   mkfs.ext4: each session's home is a volume with a quota (broker/host/home-volume.ts)
+#   libglib2.0-bin              gio: the lockstep shim's test saves files as GTK apps do (broker/host/lockstep-clock.test.ts)
 #   ghostscript enscript        printing: PostScript/PDF and text to PDF (broker/host/print-convert.ts); poppler-utils: pdftotext in its tests
 set -euo pipefail
 
 packages=(bubblewrap util-linux python3 htop chromium tmux fonts-dejavu-core procps etcd-server etcd-client
   tigervnc-standalone-server matchbox-window-manager xterm x11-apps xclip novnc websockify gcc libc6-dev e2fsprogs x11-utils
-  ghostscript enscript poppler-utils)
+  ghostscript enscript poppler-utils libglib2.0-bin)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -225,6 +225,32 @@ describe.skipIf(!library)('the lockstep shim (skipped when not built: npm run bu
     b.close();
   });
 
+  it('gives a file the time the app read of it while writing it: GTK apps save with the etag read before the close, and compare it at the next save', () => {
+    // GIO's save (mousepad, every GTK editor): write, statx the open file for its etag,
+    // close; the next save refuses if the file's etag changed meanwhile. A stamp at the
+    // close, after the read, made mousepad say "externally modified" at every second save.
+    const script = [
+      'python3 -c "import os; f = open(\'a.txt\', \'w\'); f.write(\'x\'); f.flush(); t = os.fstat(f.fileno()).st_mtime_ns; f.close(); print(\'fstat\', t == os.stat(\'a.txt\').st_mtime_ns)"',
+      'echo one | gio save --print-etag b.txt',
+      'echo two | gio save --print-etag b.txt',
+      'gio info -a etag::value b.txt',
+    ].join('; ');
+    const cwd = join(dir, 'etags');
+    mkdirSync(cwd);
+    const clock = replica('etags-clock', key, start);
+    clock.set(start);
+    const env = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', TZ: 'UTC', HOME: cwd, GIO_USE_VFS: 'local', ...shimEnv(clock) };
+    const result = spawnSync('unshare', ['--pid', '--fork', 'setarch', '-R', 'bash', '--norc', '--noprofile', '-c', script], { env, cwd, encoding: 'utf8' });
+    clock.close();
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('fstat True');
+    const etags = [...result.stdout.matchAll(/(?:Etag|etag::value): (\S+)/g)].map((m) => m[1]);
+    expect(etags).toHaveLength(3);
+    // What the second save read is what the file has now, and it is the session's time.
+    expect(etags[2]).toBe(etags[1]);
+    expect(Number(etags[2]!.split(':')[0])).toBe(Math.floor(start / 1e6));
+  });
+
   it('keeps an interval timer on the logical clock: ticks at exact logical times, and before each key exactly the ticks due by its entry’s time', async () => {
     // nInvaders' way: setitimer(ITIMER_REAL) and a SIGALRM handler that does the work,
     // while the main loop blocks reading keys, each stamped with the time it is written

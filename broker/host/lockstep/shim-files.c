@@ -59,10 +59,15 @@ static int stampable(const struct stat *st) {
   return (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode) || S_ISLNK(st->st_mode)) && !stamped(&st->st_mtim);
 }
 
+/* The kernel's fstat, past this shim's own (which stamps first). */
+static int kernel_fstat(int fd, struct stat *st) {
+  return (int)syscall(SYS_newfstatat, fd, "", st, AT_EMPTY_PATH);
+}
+
 /* A descriptor open for writing on a file the kernel stamped since: the process's time. */
 void stamp_written(int fd) {
   struct stat st;
-  if (fd < 0 || !started() || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || stamped(&st.st_mtim)) return;
+  if (fd < 0 || !started() || kernel_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || stamped(&st.st_mtim)) return;
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY) return;
   load_time_setters();
@@ -236,6 +241,61 @@ int truncate(const char *path, off_t length) {
   int result = real_truncate(path, length);
   if (result == 0 && started()) stamp_path(AT_FDCWD, path, 0);
   return result;
+}
+
+/* An app that reads the times of a file it is writing, through the descriptor, is given
+   the time the file will keep: stamped now, not at the close. GIO's save (every GTK
+   editor) reads the etag with statx on the open file, closes it, and at the next save
+   refuses if the file's etag has changed: with the stamp at the close, mousepad said
+   "externally modified" at every second save. Reading by name is not covered (the
+   kernel's time until the close, as for another process). */
+static int empty(const char *path) {
+  return path && path[0] == '\0';
+}
+
+int fstat(int fd, struct stat *st) {
+  REAL(fstat);
+  stamp_written(fd);
+  return real_fstat(fd, st);
+}
+
+int fstat64(int fd, struct stat64 *st) {
+  REAL(fstat64);
+  stamp_written(fd);
+  return real_fstat64(fd, st);
+}
+
+int fstatat(int dir, const char *path, struct stat *st, int flags) {
+  REAL(fstatat);
+  if ((flags & AT_EMPTY_PATH) && empty(path)) stamp_written(dir);
+  return real_fstatat(dir, path, st, flags);
+}
+
+int fstatat64(int dir, const char *path, struct stat64 *st, int flags) {
+  REAL(fstatat64);
+  if ((flags & AT_EMPTY_PATH) && empty(path)) stamp_written(dir);
+  return real_fstatat64(dir, path, st, flags);
+}
+
+int statx(int dir, const char *path, int flags, unsigned int mask, struct statx *st) {
+  REAL(statx);
+  if ((flags & AT_EMPTY_PATH) && empty(path)) stamp_written(dir);
+  return real_statx(dir, path, flags, mask, st);
+}
+
+/* Programs built against a libc older than 2.33 call these instead. */
+int __fxstat(int version, int fd, struct stat *st) {
+  static int (*real)(int, int, struct stat *);
+  if (!real) real = (int (*)(int, int, struct stat *))dlsym(RTLD_NEXT, "__fxstat");
+  stamp_written(fd);
+  return real(version, fd, st);
+}
+
+int __fxstat64(int version, int fd, struct stat64 *st) {
+  static int (*real)(int, int, struct stat64 *);
+  if (!real) real = (int (*)(int, int, struct stat64 *))dlsym(RTLD_NEXT, "__fxstat64");
+  stamp_written(fd);
+  return real(version, fd, st);
 }
 
 /* A process that exits leaves its descriptors to the kernel (a command's stdout
