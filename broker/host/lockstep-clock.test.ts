@@ -183,6 +183,43 @@ describe.skipIf(!library)('the lockstep shim (skipped when not built: npm run bu
     for (const clock of [ahead, held, rising, promoted, off]) clock.close();
   }, 30_000);
 
+  it('lets the app’s other threads finish what they had to do before a fast-forwarded wait ends: a file watcher’s events come before the timer, as on the primary', async () => {
+    // GLib's way (mousepad): the main thread saves a file and blocks its file monitor for
+    // a 500 ms timer; a worker thread reads the kernel's file events (inotify) and hands
+    // them over. On the primary they come within a millisecond, inside the timer. A
+    // replacement that fast-forwarded the timer at once took them as someone else's
+    // change, asked "reload?", and the next Enter answered it: its standby diverged.
+    const script = [
+      'import ctypes, os, select, threading',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'fd = libc.inotify_init1(0)',
+      'libc.inotify_add_watch(fd, b".", 0x8)', // IN_CLOSE_WRITE
+      'r, w = os.pipe()',
+      'def watch():',
+      '    select.select([fd], [], [])',
+      '    os.read(fd, 4096)',
+      '    os.write(w, b"x")',
+      'threading.Thread(target=watch, daemon=True).start()',
+      'open("saved.txt", "w").write("x")',
+      'ready = select.select([r], [], [], 0.5)[0]',
+      'print("E", bool(ready))',
+    ].join('\n');
+    const cwd = join(dir, 'watcher');
+    mkdirSync(cwd);
+    const results: string[] = [];
+    for (let run = 0; run < 10; run++) {
+      const clock = replica(`watcher-${run}`, key, start);
+      clock.fastForward(true);
+      clock.raise([[1, start + 10_000_000]]);
+      clock.set(start);
+      const result = spawnSync('unshare', ['--pid', '--fork', 'setarch', '-R', 'python3', '-c', script], { env: { PATH: '/usr/bin:/bin', HOME: cwd, ...shimEnv(clock) }, cwd, encoding: 'utf8' });
+      clock.close();
+      expect(result.stderr).toBe('');
+      results.push(result.stdout.trim());
+    }
+    expect(results).toEqual(Array(10).fill('E True'));
+  });
+
   it('stamps what the app changes with its logical time: files written, made, renamed and removed look the same on every replica', async () => {
     // What the app makes and changes in a directory, then what ls and stat show of it.
     const script = [

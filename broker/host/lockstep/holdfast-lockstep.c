@@ -166,6 +166,7 @@ static void after_fork(void) {
   /* The child has its parent's clock (its memory is a copy); it publishes it under its own pid. */
   random_forked();
   timers_forked();
+  waits_forked();
   clock_pid = getpid();
   born_us = now_us;
   reads = 0;

@@ -36,6 +36,84 @@ static int input_pending(void) {
    the primary it was there (the primary's process read it before timing out here). */
 #define PENDING_LOOK_US 5000
 
+/* Whether another thread of this process is running or runnable (R in its stat). Read
+   with raw system calls: the shim's own open and read count descriptors and input. */
+static int others_running(void) {
+  int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return 0;
+  long self = syscall(SYS_gettid);
+  char entries[4096], path[64], stat[512];
+  int running = 0;
+  long got;
+  while (!running && (got = syscall(SYS_getdents64, dir, entries, sizeof entries)) > 0) {
+    for (long at = 0; at < got && !running;) {
+      struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *entry = (void *)(entries + at);
+      at += entry->reclen;
+      long tid = strtol(entry->name, NULL, 10);
+      if (tid <= 0 || tid == self) continue;
+      snprintf(path, sizeof path, "%ld/stat", tid);
+      int fd = (int)syscall(SYS_openat, dir, path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      long length = syscall(SYS_read, fd, stat, sizeof stat - 1);
+      syscall(SYS_close, fd);
+      if (length <= 0) continue;
+      stat[length] = '\0';
+      const char *state = strrchr(stat, ')');
+      running = state && state[1] == ' ' && state[2] == 'R';
+    }
+  }
+  syscall(SYS_close, dir);
+  return running;
+}
+
+/* A fast-forwarded wait that would end at once first lets the process's other threads
+   finish what they are doing — those running, and those whose own waits end earlier —
+   up to this long, looking in slices of SETTLE_SLICE_US: on the primary they ran while
+   this thread waited. GLib's worker thread hands the main loop the file events of the
+   app's own save (at once, or at its next 100 ms look); a replacement that ended
+   mousepad's 500 ms "ignore my own save" timer before they came took them as someone
+   else's change and asked to reload. */
+#define SETTLE_MAX_US 50000
+#define SETTLE_SLICE_US 1000
+
+/* The fast-forwarded waits of this process's threads, by when they end (0: free). */
+#define WAITING_THREADS 64
+static struct {
+  int64_t end;
+  long tid;
+} waiting[WAITING_THREADS];
+
+static int wait_began(int64_t end) {
+  for (int slot = 0; slot < WAITING_THREADS; slot++) {
+    int64_t free = 0;
+    if (__atomic_compare_exchange_n(&waiting[slot].end, &free, -1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      waiting[slot].tid = syscall(SYS_gettid);
+      __atomic_store_n(&waiting[slot].end, end, __ATOMIC_RELEASE);
+      return slot;
+    }
+  }
+  return -1;
+}
+
+static void wait_ended(int slot) {
+  if (slot >= 0) __atomic_store_n(&waiting[slot].end, 0, __ATOMIC_RELEASE);
+}
+
+/* Whether another thread's wait ends before this one's (ties: the lower slot first). */
+static int earlier_waiting(int slot, int64_t end) {
+  for (int other = 0; other < WAITING_THREADS; other++) {
+    int64_t its = __atomic_load_n(&waiting[other].end, __ATOMIC_ACQUIRE);
+    /* A thread that left its wait without ending it (cancelled) no longer counts. */
+    if (other != slot && its > 0 && (its < end || (its == end && other < slot)) && syscall(SYS_tgkill, getpid(), waiting[other].tid, 0) == 0) return 1;
+  }
+  return 0;
+}
+
+/* A child has only the thread that forked. */
+void waits_forked(void) {
+  memset(waiting, 0, sizeof waiting);
+}
+
 /* One real wait of at most `us` (0: only look): >0 or <0 as the call returned (ready,
    or an error such as EINTR), 0 when it timed out. */
 typedef int (*wait_once)(void *call, int64_t us);
@@ -56,14 +134,24 @@ static int timed_wait(int64_t wait_us, wait_once once, void *call, int *done) {
   *done = 0;
   int64_t due = active() ? alarm_due_at() : 0, cut = -1;
   if (due > 0 && due - current() < wait_us) wait_us = cut = due > current() ? due - current() : 0;
-  int64_t end = active() ? current() + wait_us : 0, began = real_now_us();
+  int64_t end = active() ? current() + wait_us : 0, began = real_now_us(), settling = -1;
+  int slot = -1;
   for (;;) {
     int64_t target = active() ? fast_forward_target() : -1;
-    int64_t slice = target < 0 ? wait_us - (real_now_us() - began) : target >= end ? (input_pending() ? PENDING_LOOK_US : 0) : FOLLOW_SLICE_US;
+    if (target >= 0 && slot < 0 && end > 0) slot = wait_began(end);
+    int64_t slice = target < 0 ? wait_us - (real_now_us() - began) : settling >= 0 ? SETTLE_SLICE_US : target >= end ? (input_pending() ? PENDING_LOOK_US : 0) : FOLLOW_SLICE_US;
     if (slice < 0) slice = 0;
     int result = once(call, slice);
-    if (result != 0) return result;
+    if (result != 0) {
+      wait_ended(slot);
+      return result;
+    }
+    if (target >= 0 && (target >= end || fast_forward_target() >= end)) {
+      if (settling < 0) settling = real_now_us();
+      if (real_now_us() - settling < SETTLE_MAX_US && (earlier_waiting(slot, end) || others_running())) continue;
+    }
     if (target < 0 || target >= end || fast_forward_target() >= end) {
+      wait_ended(slot);
       if (cut < 0) {
         *done = 1;
         return 0;

@@ -142,6 +142,7 @@ HIDDEN FILE *random_stream(const char *mode);
 
 /* shim-timers.c: interval timers on the logical clock. */
 HIDDEN void timers_forked(void);
+HIDDEN void waits_forked(void);
 HIDDEN int64_t alarm_due_at(void);
 HIDDEN int alarms_restart(void);
 HIDDEN int raise_alarms(int64_t upto, int most);
