@@ -262,10 +262,13 @@ export function sandboxEnv(app: AppConfig): Record<string, string> {
  * recently used files list (~/.local/share/recently-used.xbel) with times its worker
  * threads read in their own order, so the list differed between replicas and every
  * standby of a GTK app diverged on its files; in a one-app sandbox the list only feeds
- * the app's own Recent menu. A person's own ~/.config/gtk-3.0/settings.ini still wins.
+ * the app's own Recent menu. The text caret does not blink: a blinking caret redraws
+ * the screen twice a second for nothing over the network, and no two looks at the
+ * screen (a replica's, the person's before and after a takeover) agree on its phase.
+ * A person's own ~/.config/gtk-3.0/settings.ini still wins.
  */
 export const GTK_SETTINGS_PATHS = ['/etc/xdg/gtk-3.0/settings.ini', '/etc/xdg/gtk-4.0/settings.ini'];
-export const LOCKSTEP_GTK_SETTINGS = '[Settings]\ngtk-recent-files-enabled=false\n';
+export const LOCKSTEP_GTK_SETTINGS = '[Settings]\ngtk-recent-files-enabled=false\ngtk-cursor-blink=false\n';
 
 export const PASSWD = `root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n${SANDBOX_USER}:x:1000:1000:Holdfast user:${SANDBOX_HOME}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`;
 export const GROUP = `root:x:0:\n${SANDBOX_USER}:x:1000:\nnogroup:x:65534:\n`;
