@@ -1,64 +1,13 @@
 // The lockstep coverage suite's applications (issue 20): ordinary Debian apps, each
-// with a scripted session of 15–40 inputs a person might give it. support/coverage.ts
-// runs them; `npm run bench -- --only=coverage` runs all of them, test/coverage.test.ts
-// the `light` ones (installed by scripts/bootstrap.sh, quick enough for CI).
-//
-// A step is what a person does, then a pause (PAUSE_MS unless it says). A script
-// never depends on timing for its result: each input is given after the previous
-// one's effect would show on a person's screen.
+// with a scripted session of 15–40 inputs a person might give it — terminal apps here,
+// graphical ones in coverage-gui-apps.ts. support/coverage.ts runs them; `npm run bench
+// -- --only=coverage` runs all of them, test/coverage.test.ts the `light` ones
+// (installed by scripts/bootstrap.sh, quick enough for CI).
+import { each, lines, type CoverageApp } from './coverage-app.js';
+import { GUI_APPS } from './coverage-gui-apps.js';
 
-/** One input: text typed (terminal: the bytes a terminal sends; GUI: key presses), a key by keysym, a pointer move or a click. */
-export type Step =
-  | { type: string; pause?: number }
-  | { keysym: number; ctrl?: boolean; pause?: number }
-  | { move: [number, number]; pause?: number }
-  | { click: [number, number]; pause?: number }
-  | { pause: number };
+export { PAUSE_MS, type CoverageApp, type Step } from './coverage-app.js';
 
-export interface CoverageApp {
-  id: string;
-  name: string;
-  command: string;
-  args?: string[];
-  env?: Record<string, string>;
-  /** A graphical app (RFB display of `geometry`); otherwise a terminal of 100×30. */
-  gui?: { geometry: string };
-  /** Debian package that has it (for the report when it is missing). */
-  package: string;
-  /** In CI's light run. */
-  light?: boolean;
-  /** Files (under the app's home) the script makes it save: compared across the failover and with the reference run. */
-  files: string[];
-  steps: Step[];
-  /**
-   * What a reference run on another host, at another moment, shows differently by
-   * design (the time, random numbers): masked before comparing with it. Never masked
-   * when comparing a replica with the replica it replaced — there everything must match.
-   * 'everything': a reference run cannot show the same (a clock's face).
-   */
-  varies?: RegExp | 'everything';
-  /** Why lockstep cannot keep it (the demo catalog runs such apps with failover: restart). */
-  cannot?: string;
-  /**
-   * It moves on its own (an animation): the screen after the takeover is later than the
-   * one before the kill, so only the standby checks (no divergence) and the files say
-   * whether it was kept.
-   */
-  animates?: boolean;
-  /** A standby placed after the kill must join (the test asserts it): its timers fast-forward (docs/cluster.md). */
-  catchesUp?: boolean;
-  /**
-   * A terminal app's prompt (what its cursor's line ends with when it takes the next
-   * command): each step waits for it, at most PROMPT_WAIT_MS, as a person does. Without
-   * it, a command slower than the pause (git's commit on a loaded host) takes the next
-   * line as type-ahead in one run and not in the other, and the screens differ by timing.
-   */
-  prompt?: RegExp;
-}
-
-export const PAUSE_MS = 250;
-const lines = (...texts: string[]): Step[] => texts.map((type) => ({ type }));
-const each = (text: string, pause?: number): Step[] => [...text].map((type) => ({ type, ...(pause ? { pause } : {}) }));
 const DIGITS = /\d+(\.\d+)?/g;
 const HEX = /\b[0-9a-f]{6,40}\b/g;
 const shell = { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' }, prompt: /\$ $/ };
@@ -66,7 +15,7 @@ const shell = { command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env
 const ESC = '\x1b';
 const ctrl = (letter: string) => String.fromCharCode(letter.toUpperCase().charCodeAt(0) - 64);
 
-export const COVERAGE_APPS: CoverageApp[] = [
+const TERMINAL_APPS: CoverageApp[] = [
   {
     id: 'bash-clock',
     name: 'bash: date, $RANDOM, mktemp, a background loop',
@@ -342,67 +291,6 @@ export const COVERAGE_APPS: CoverageApp[] = [
     varies: 'everything',
     steps: [...each(' ', 500), ...each('hhhh  llll  hh  ll ', 200)],
   },
-  {
-    id: 'xterm',
-    name: 'xterm',
-    command: '/usr/bin/xterm',
-    gui: { geometry: '640x480' },
-    package: 'xterm',
-    files: ['x.txt'],
-    steps: [{ move: [320, 240] }, ...lines('echo hello from xterm\n', 'seq 1 20\n', 'echo saved > x.txt\n', 'cat x.txt\n', 'ls\n', 'printf "%s\\n" a b c\n', 'clear\n', 'echo after clear\n', 'seq 5 -1 1\n', 'echo done >> x.txt\n', 'wc -l x.txt\n', 'pwd\n', 'echo end\n', 'true\n')],
-  },
-  {
-    id: 'xedit',
-    name: 'xedit: type, save',
-    command: '/usr/bin/xedit',
-    args: ['notes.txt'],
-    gui: { geometry: '640x480' },
-    package: 'x11-apps',
-    light: true,
-    files: ['notes.txt'],
-    steps: [{ move: [320, 300] }, ...lines('first line\n', 'second line\n', 'third line\n', 'fourth\n', 'fifth\n', 'sixth\n', 'seventh\n', 'eighth\n', 'ninth\n', 'tenth\n'), { move: [52, 8] }, { click: [52, 8] }, { move: [320, 300] }, ...lines('more\n', 'and more\n'), { move: [52, 8] }, { click: [52, 8] }],
-  },
-  {
-    id: 'xcalc',
-    name: 'xcalc: keys',
-    command: '/usr/bin/xcalc',
-    gui: { geometry: '640x480' },
-    package: 'x11-apps',
-    files: [],
-    steps: [{ move: [320, 240] }, ...each('12+34='), ...each('*3='), ...each('/7='), ...each('99-1='), { move: [100, 100] }],
-  },
-  {
-    id: 'xclock',
-    name: 'xclock (analog: its own timer)',
-    command: '/usr/bin/xclock',
-    args: ['-update', '1'],
-    gui: { geometry: '640x480' },
-    package: 'x11-apps',
-    // Its second hand moves on while the client resumes: the standbys' checks say whether it was kept.
-    animates: true,
-    catchesUp: true,
-    files: [],
-    varies: 'everything',
-    steps: [...Array.from({ length: 16 }, (_, i): Step => ({ move: [40 * i, 30 * i], pause: 400 }))],
-  },
-  {
-    id: 'xeyes',
-    name: 'xeyes: the pointer moves',
-    command: '/usr/bin/xeyes',
-    gui: { geometry: '640x480' },
-    package: 'x11-apps',
-    files: [],
-    steps: Array.from({ length: 20 }, (_, i): Step => ({ move: [(i * 97) % 640, (i * 61) % 480] })),
-  },
-  {
-    id: 'mousepad',
-    name: 'mousepad (GTK): type, save',
-    command: '/usr/bin/mousepad',
-    args: ['notes.txt'],
-    env: { NO_AT_BRIDGE: '1', GTK_A11Y: 'none' },
-    gui: { geometry: '640x480' },
-    package: 'mousepad',
-    files: ['notes.txt'],
-    steps: [{ move: [320, 240] }, ...lines('first line\n', 'second line\n', 'third line\n', 'fourth line\n', 'fifth line\n', 'sixth line\n'), { keysym: 's'.charCodeAt(0), ctrl: true, pause: 800 }, ...lines('seventh\n', 'eighth\n', 'ninth\n'), { keysym: 's'.charCodeAt(0), ctrl: true, pause: 800 }],
-  },
 ];
+
+export const COVERAGE_APPS: CoverageApp[] = [...TERMINAL_APPS, ...GUI_APPS];
