@@ -20,7 +20,7 @@ int kind_of_fd(int fd) {
   uint8_t kind = fd < KNOWN_FDS ? fd_kinds[fd] : UNKNOWN;
   if (kind == UNKNOWN) {
     struct stat st;
-    if (fstat(fd, &st) != 0) return NOT_INPUT;
+    if (kernel_fstat(fd, &st) != 0) return NOT_INPUT;
     if (S_ISCHR(st.st_mode) && st.st_dev == clock_map->terminal_dev && st.st_rdev == clock_map->terminal_rdev && clock_map->terminal_rdev != 0) kind = TERMINAL;
     else if (S_ISSOCK(st.st_mode) || (S_ISCHR(st.st_mode) && isatty(fd))) kind = INPUT;
     else kind = NOT_INPUT;

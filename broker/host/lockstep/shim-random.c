@@ -113,7 +113,7 @@ int random_fd(int fd) {
   if (fd < 0 || fd >= RANDOM_FDS || !((random_fds[fd / 8] >> (fd % 8)) & 1)) return 0;
   struct stat st;
   /* /dev/random is char 1:8, /dev/urandom 1:9. */
-  if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && (st.st_rdev == makedev(1, 8) || st.st_rdev == makedev(1, 9))) return 1;
+  if (kernel_fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && (st.st_rdev == makedev(1, 8) || st.st_rdev == makedev(1, 9))) return 1;
   mark_random(fd, 0);
   return 0;
 }

@@ -154,6 +154,7 @@ HIDDEN int wait_readable(int fd);
 /* shim-files.c: file times. */
 HIDDEN int started(void);
 HIDDEN void stamp_written(int fd);
+HIDDEN int kernel_fstat(int fd, struct stat *st);
 HIDDEN void stamp_parent(int dir, const char *path);
 HIDDEN int made_by_open(int fd, int dir, const char *path, int flags);
 
