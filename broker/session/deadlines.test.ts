@@ -1,18 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Deadlines, type DeadlineKind, type DeadlineNotice } from './deadlines.js';
+import { Deadlines, type DeadlineNotice } from './deadlines.js';
+import type { EndReason } from './end-reason.js';
 import type { SessionLimits } from './session-policy.js';
 
 const limits = (over: Partial<SessionLimits>): SessionLimits => ({ holdSeconds: 60, idleSeconds: null, maxSeconds: null, warnSeconds: 300, ...over });
 
 function make(over: Partial<SessionLimits>) {
   const said: Array<DeadlineNotice | 'cleared'> = [];
-  const ended: DeadlineKind[] = [];
-  const deadlines = new Deadlines(limits(over), Date.now(), {
-    warn: (notice) => said.push({ ...notice }),
+  const ended: Array<EndReason['kind'] | `hold ${number}`> = [];
+  const words: string[] = [];
+  const deadlines = new Deadlines(limits(over), Date.now(), 'Shell', {
+    warn: (notice, message) => (said.push({ ...notice }), words.push(message)),
     cleared: () => said.push('cleared'),
-    expired: (kind) => ended.push(kind),
+    ended: (reason) => ended.push(reason.kind === 'hold-expired' ? `hold ${reason.holdSeconds}` : reason.kind),
   });
-  return { deadlines, said, ended };
+  return { deadlines, said, ended, words };
 }
 
 const MIN = 60_000;
@@ -23,15 +25,46 @@ beforeEach(() => {
 });
 afterEach(() => vi.useRealTimers());
 
+describe('the hold', () => {
+  it('ends the session when no client comes back within the hold time, and not when one does', () => {
+    const { deadlines, ended } = make({ holdSeconds: 60 });
+    deadlines.start();
+    deadlines.hold();
+    expect(deadlines.holdExpiresAt).toBe(1_000_000 + MIN);
+    vi.advanceTimersByTime(MIN - 1);
+    deadlines.attach();
+    expect(deadlines.holdExpiresAt).toBeNull();
+    vi.advanceTimersByTime(10 * MIN);
+    expect(ended).toEqual([]);
+    // Left again: a whole hold time from now.
+    deadlines.detach();
+    deadlines.hold();
+    vi.advanceTimersByTime(MIN - 1);
+    expect(ended).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(ended).toEqual(['hold 60']);
+  });
+
+  it('is over when the session stops', () => {
+    const { deadlines, ended } = make({ holdSeconds: 60 });
+    deadlines.hold();
+    deadlines.stop();
+    expect(deadlines.holdExpiresAt).toBeNull();
+    vi.advanceTimersByTime(2 * MIN);
+    expect(ended).toEqual([]);
+  });
+});
+
 describe('idle timeout', () => {
   it('warns warnSeconds before, lifts the warning on input, and ends after a full idle time with none', () => {
-    const { deadlines, said, ended } = make({ idleSeconds: 30 * 60 });
+    const { deadlines, said, ended, words } = make({ idleSeconds: 30 * 60 });
     deadlines.start();
     deadlines.attach();
     vi.advanceTimersByTime(25 * MIN - 1);
     expect(said).toEqual([]);
     vi.advanceTimersByTime(1);
     expect(said).toEqual([{ kind: 'idle', endsAt: 1_000_000 + 30 * MIN }]);
+    expect(words).toEqual(['Shell ends in 5 minutes because it has been idle — press a key to keep it.']);
     expect(deadlines.endsAt).toBe(1_000_000 + 30 * MIN);
     vi.advanceTimersByTime(2 * MIN);
     deadlines.input();
@@ -92,9 +125,9 @@ describe('maximum length', () => {
   it('warns before the end counted from the session’s start, whatever the person does, and to each client that attaches', () => {
     const startedAt = Date.now() - 7 * 60 * MIN;
     const said: Array<DeadlineNotice | 'cleared'> = [];
-    const ended: DeadlineKind[] = [];
+    const ended: Array<EndReason['kind']> = [];
     // A promoted standby: the session started hours ago on another node.
-    const deadlines = new Deadlines(limits({ maxSeconds: 8 * 3600, warnSeconds: 600 }), startedAt, { warn: (n) => said.push({ ...n }), cleared: () => said.push('cleared'), expired: (k) => ended.push(k) });
+    const deadlines = new Deadlines(limits({ maxSeconds: 8 * 3600, warnSeconds: 600 }), startedAt, 'Shell', { warn: (n) => said.push({ ...n }), cleared: () => said.push('cleared'), ended: (reason) => ended.push(reason.kind) });
     deadlines.start();
     expect(deadlines.endsAt).toBe(startedAt + 8 * 60 * MIN);
     vi.advanceTimersByTime(50 * MIN);

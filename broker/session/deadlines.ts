@@ -1,9 +1,10 @@
-// When a session on its primary ends on its own (idle, or at its maximum length), and
-// the warning before it. Idle time counts only while a client is attached — with none,
+// When a session on its primary ends on its own — idle, at its maximum length, or when
+// no client came back within the hold time — and the warning before the first two. Idle time counts only while a client is attached — with none,
 // the hold time governs — but a client coming back does not reset it (a reconnect is
 // not the person): one coming back after the idle limit passed is given the warning
 // time, and the warning, to press a key. Only input resets it; output never does.
 // Keystrokes are the hot path: an input only stamps the time, unless a warning stands.
+import { describeWarning, type EndReason } from './end-reason.js';
 import { warnSecondsFor, type SessionLimits } from './session-policy.js';
 
 export type DeadlineKind = 'idle' | 'max-length';
@@ -15,12 +16,12 @@ export interface DeadlineNotice {
 }
 
 export interface DeadlineEvents {
-  /** A warning starts (or its end moved): tell the attached client. */
-  warn(notice: DeadlineNotice): void;
+  /** A warning starts (or its end moved): tell the attached client, in these words. */
+  warn(notice: DeadlineNotice, message: string): void;
   /** The warning that stood is over (the person pressed a key): tell the attached client. */
   cleared(): void;
-  /** The deadline came: end the session. */
-  expired(kind: DeadlineKind): void;
+  /** A deadline came (idle, maximum length, or the hold with no client back): end the session. */
+  ended(reason: EndReason): void;
 }
 
 /** setTimeout's longest delay; a later deadline is looked at again then. */
@@ -35,10 +36,15 @@ export class Deadlines {
   private active = false;
   private timer: NodeJS.Timeout | undefined;
   private standing: DeadlineNotice | null = null;
+  /** When the session ends if no client comes back (ms since the epoch); null while one is attached. */
+  holdExpiresAt: number | null = null;
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private limits: SessionLimits,
     private readonly startedAt: number,
+    /** What a warning and an end call the app. */
+    private readonly appName: string,
     private readonly events: DeadlineEvents,
   ) {
     // This replica's start: a restarted app (failover: restart) counts idle time afresh.
@@ -84,13 +90,14 @@ export class Deadlines {
 
   attach(): void {
     this.attached = true;
+    this.endHold();
     const idle = this.limits.idleSeconds;
     if (idle !== null) this.idleFloor = Date.now() + warnSecondsFor(this.limits, idle) * 1000;
     if (!this.active) return;
     const before = this.standing;
     this.evaluate();
     // A warning that stood already was told to the client before: this one hears it too.
-    if (this.standing !== null && this.standing === before) this.events.warn(this.standing);
+    if (this.standing !== null && this.standing === before) this.tell(this.standing);
   }
 
   detach(): void {
@@ -104,6 +111,21 @@ export class Deadlines {
     this.active = false;
     clearTimeout(this.timer);
     this.standing = null;
+    this.endHold();
+  }
+
+  /** Waits for a client for the hold time (after a detach, or a promotion); a client's attach ends the wait. */
+  hold(): void {
+    clearTimeout(this.holdTimer);
+    const holdSeconds = this.limits.holdSeconds;
+    this.holdExpiresAt = Date.now() + holdSeconds * 1000;
+    this.holdTimer = setTimeout(() => this.events.ended({ kind: 'hold-expired', holdSeconds }), holdSeconds * 1000);
+    this.holdTimer.unref();
+  }
+
+  private endHold(): void {
+    clearTimeout(this.holdTimer);
+    this.holdExpiresAt = null;
   }
 
   /** The earliest deadline that applies now, with when its warning starts. */
@@ -128,12 +150,14 @@ export class Deadlines {
     const next = this.next();
     if (next !== null && now >= next.at) {
       this.stop();
-      return this.events.expired(next.kind);
+      const { idleSeconds, maxSeconds } = this.limits;
+      if (next.kind === 'idle') return this.events.ended({ kind: 'idle', appName: this.appName, idleSeconds: idleSeconds ?? 0 });
+      return this.events.ended({ kind: 'max-length', appName: this.appName, maxSeconds: maxSeconds ?? 0 });
     }
     if (next !== null && now >= next.warnAt) {
       if (this.standing?.kind !== next.kind || this.standing.endsAt !== next.at) {
         this.standing = { kind: next.kind, endsAt: next.at };
-        if (this.attached) this.events.warn(this.standing);
+        if (this.attached) this.tell(this.standing);
       }
     } else if (this.standing !== null) {
       this.standing = null;
@@ -143,5 +167,9 @@ export class Deadlines {
     const wake = now >= next.warnAt ? next.at : next.warnAt;
     this.timer = setTimeout(() => this.evaluate(), Math.min(MAX_DELAY_MS, Math.max(0, wake - now)));
     this.timer.unref();
+  }
+
+  private tell(notice: DeadlineNotice): void {
+    this.events.warn(notice, describeWarning(notice.kind, this.appName, (notice.endsAt - Date.now()) / 1000, this.limits.maxSeconds));
   }
 }

@@ -1,22 +1,21 @@
 // One replica of a session on this node: one sandboxed app on its display, composed
 // with its input log (input-log.ts: numbering, replication's commit, applying) and its
 // output flow (output-flow.ts: frames, offsets, backpressure). The session itself owns
-// what neither does: its role and epoch, the attached client and the hold time, resume
-// points, promotion, and ending. Invariant: one client at most; a session outlives its
-// client for the hold time; a standby is promoted when its primary dies.
+// what neither does: its role and epoch, the attached client, resume points, promotion,
+// and ending (when it ends on its own — idle, its maximum length, the hold time with no
+// client: deadlines.ts). Invariant: one client at most; a session outlives its client
+// for the hold time; a standby is promoted when its primary dies.
 import { randomBytes } from 'node:crypto';
-import type { AppConfig, SandboxProfile } from '../config/schema.js';
+import type { AppConfig } from '../config/schema.js';
 import type { AppExit } from '../host/app-process.js';
 import type { Display } from '../host/display.js';
 import type { HomeFiles } from '../host/home-files.js';
 import { RfbDisplay } from '../host/rfb-display.js';
-import type { Screens } from '../host/screens.js';
-import type { SandboxHost } from '../host/sandbox-host.js';
-import { SessionPrinting, type PrintEvent, type PrintingDeps, type PrintJob } from '../host/session-printing.js';
+import { SessionPrinting, type PrintEvent, type PrintJob } from '../host/session-printing.js';
 import { reusedFor } from '../host/thumbnail.js';
 import { Replicator } from '../cluster/replicator.js';
-import { Deadlines, type DeadlineKind, type DeadlineNotice } from './deadlines.js';
-import { describeEnd, describeExit, describeWarning, type EndReason } from './end-reason.js';
+import { Deadlines, type DeadlineNotice } from './deadlines.js';
+import { describeEnd, describeExit, type EndReason } from './end-reason.js';
 import { ClockTargets } from './clock-targets.js';
 import { InputLog } from './input-log.js';
 import { OutputFlow } from './output-flow.js';
@@ -25,51 +24,10 @@ import { newSessionId } from './session-id.js';
 import { displayTarget, makeDisplay } from './session-display.js';
 import type { ResumePoint, SessionPeer } from './peer.js';
 import type { SessionLimits } from './session-policy.js';
+import type { SessionOptions as Options } from './session-options.js';
 
-export interface SessionOptions {
-  /** Given for a standby (the primary chose them); fresh ones for a new session. */
-  id?: string;
-  resumeToken?: string;
-  startedAt?: number;
-  role: 'primary' | 'standby';
-  epoch: number;
-  owner: string;
-  app: AppConfig;
-  profile: SandboxProfile;
-  stateDir: string;
-  sandbox: SandboxHost;
-  cols: number;
-  rows: number;
-  window: number;
-  holdSeconds: number;
-  /** Its session policy's limits (session-policy.ts); absent: the hold time, and no idle or length limit. */
-  limits?: SessionLimits;
-  /** Its hold, a warning or its deadlines changed: what the session's record shows should follow. */
-  onDeadlines?: (session: Session) => void;
-  screens: Screens;
-  /** A home that outlives the app (failover: restart). */
-  homeDir?: string;
-  /** Keep applied entries' bytes: a replica set needs the whole log to start new standbys. */
-  keepLog: boolean;
-  /** Input numbering continues after this (a restarted app: the client's earlier inputs went to the old one). */
-  inputBase?: number;
-  /** How a replicated session reaches its standbys' nodes (null: never replicated). */
-  replicate: ((to: string, frame: Uint8Array) => void) | null;
-  /**
-   * Lockstep through the shim (host/lockstep-clock.ts): the built library and the
-   * session's key. Its replicas read the wall clock from the log and randomness from
-   * the key, so they stay in step. Absent: the app reads the host's. `fastForward`: a
-   * standby placed after the session started (its timers catch up to the primary's clocks).
-   */
-  lockstep?: { library: string; key: Uint8Array; fastForward?: boolean };
-  /** False while this node must not act as a primary (its control-plane lease is not valid). */
-  mayAct: () => boolean;
-  onEnd: (session: Session, reason: EndReason, exit: AppExit | null) => void;
-  /** Operator-facing warnings (a GUI display that failed). */
-  warn: (message: string, fields: Record<string, unknown>) => void;
-  /** What its app prints reaches its person (host/session-printing.ts); absent: the app has no printer. */
-  printing?: PrintingDeps;
-}
+/** What a session is made from (session-options.ts). */
+export type SessionOptions = Options<Session>;
 
 export class Session {
   /** Unguessable, but never the only proof: the resume token or the owner's sign-in is. */
@@ -82,16 +40,14 @@ export class Session {
   readonly log: InputLog;
   /** The primary's side of the replica set (standbys get one too: they may be promoted). */
   readonly replicator: Replicator | null;
-  holdExpiresAt: number | null = null;
   cols: number;
   rows: number;
   endMessage: string | null = null;
   private readonly display: Display;
   private readonly flow: OutputFlow;
   private readonly options: SessionOptions;
-  private holdTimer: NodeJS.Timeout | undefined;
   private lastReadAt = 0;
-  /** Idle and maximum-length ends, and the warnings before them (acting only on a primary). */
+  /** Idle, maximum-length and hold-time ends, and the warnings before them (acting only on a primary). */
   private readonly deadlines: Deadlines;
   /** Its person's uploads, logged by the primary so every replica writes them (session-uploads.ts). */
   readonly uploads: SessionUploads;
@@ -112,18 +68,21 @@ export class Session {
     this.app = options.app;
     this.cols = options.cols;
     this.rows = options.rows;
-    this.deadlines = new Deadlines(options.limits ?? { holdSeconds: options.holdSeconds, idleSeconds: null, maxSeconds: null, warnSeconds: 300 }, this.startedAt, {
-      warn: (notice) => this.warned(notice),
+    this.deadlines = new Deadlines(options.limits ?? { holdSeconds: options.holdSeconds, idleSeconds: null, maxSeconds: null, warnSeconds: 300 }, this.startedAt, this.app.name, {
+      // The attached client hears a warning and its end in words; the record shows when it ends.
+      warn: (notice, message) => {
+        this.flow.peer?.notice?.({ kind: notice.kind, endsAt: notice.endsAt, message });
+        options.onDeadlines?.(this);
+      },
       cleared: () => {
         this.flow.peer?.notice?.({ kind: 'cleared' });
         options.onDeadlines?.(this);
       },
-      expired: (kind) => this.expired(kind),
+      ended: (reason) => this.end(reason),
     });
     // Made before the display, whose sandbox binds its spool; it tells the client attached then, if any.
     const tell = (event: PrintEvent) => (this.flow.peer?.printed ? (this.flow.peer.printed(event), true) : false);
-    const printing = options.printing;
-    this.printing = printing ? new SessionPrinting({ stateDir: options.stateDir, sessionId: this.id, owner: this.owner, app: options.app, isPrimary: () => this.log.role === 'primary', tell, deps: printing }) : null;
+    this.printing = options.printing ? new SessionPrinting({ stateDir: options.stateDir, sessionId: this.id, owner: this.owner, app: options.app, isPrimary: () => this.log.role === 'primary', tell, deps: options.printing }) : null;
     const display = makeDisplay({
       sessionId: this.id,
       ...(this.printing ? { print: { jobs: this.printing.spool.jobsDir, bin: this.printing.spool.binDir } } : {}),
@@ -184,6 +143,11 @@ export class Session {
   /** How long it waits for a client that left. */
   get holdSeconds(): number {
     return this.deadlines.current.holdSeconds;
+  }
+
+  /** When it ends if no client comes back (ms since the epoch), or null while it has one or has ended. */
+  get holdExpiresAt(): number | null {
+    return this.deadlines.holdExpiresAt;
   }
 
   /** When it ends on its own, as the launcher may show it (a standing warning's end, else its maximum length), or null. */
@@ -263,8 +227,6 @@ export class Session {
     const previous = this.flow.peer;
     this.flow.attach(peer);
     if (previous && previous !== peer) previous.displaced();
-    clearTimeout(this.holdTimer);
-    this.holdExpiresAt = null;
     this.display.attachViewer();
     this.flow.maybeRelease();
     // After the flow has the peer: a warning that stands reaches this client, and a GUI app's title.
@@ -307,11 +269,7 @@ export class Session {
 
   /** Waits for a client for the hold time (after a detach, or a promotion). */
   startHold(): void {
-    clearTimeout(this.holdTimer);
-    const holdSeconds = this.holdSeconds;
-    this.holdExpiresAt = Date.now() + holdSeconds * 1000;
-    this.holdTimer = setTimeout(() => this.end({ kind: 'hold-expired', holdSeconds }), holdSeconds * 1000);
-    this.holdTimer.unref();
+    this.deadlines.hold();
     // Nobody is reading now: the app runs on within its detached allowance, and only the screen keeps up with it.
     this.flow.unwatched();
     this.flow.maybeRelease();
@@ -404,17 +362,9 @@ export class Session {
    * up on, which commits too.
    */
   private exited(exit: AppExit): void {
-    const reason = (): EndReason => ({
-      kind: 'app-exit',
-      exit,
-      message: describeExit(exit, {
-        appName: this.app.name,
-        sandbox: this.app.sandbox,
-        inputSeq: this.log.inputSeq,
-        startedAt: this.startedAt,
-        lastWords: this.display instanceof RfbDisplay ? this.display.lastWords() : undefined,
-      }),
-    });
+    const { name: appName, sandbox } = this.app;
+    const lastWords = () => (this.display instanceof RfbDisplay ? this.display.lastWords() : undefined);
+    const reason = (): EndReason => ({ kind: 'app-exit', exit, message: describeExit(exit, { appName, sandbox, inputSeq: this.log.inputSeq, startedAt: this.startedAt, lastWords: lastWords() }) });
     if (this.log.settledIndex >= this.log.appliedIndex) return this.finish(exit, reason());
     void this.log.whenSettled(this.log.appliedIndex).then(() => this.finish(exit, reason()));
   }
@@ -424,29 +374,14 @@ export class Session {
     this.flow.close();
     const message = describeEnd(reason);
     this.endMessage = message;
-    clearTimeout(this.holdTimer);
     this.deadlines.stop();
     this.uploads.stop();
     this.replicator?.stop();
     this.log.close();
-    this.holdExpiresAt = null;
     this.display.close();
     this.printing?.close();
     this.flow.detach()?.ended(exit, message);
     this.options.onEnd(this, reason, exit);
-  }
-
-  /** A warning starts: the attached client hears it, in words, and the record shows the end. */
-  private warned(notice: DeadlineNotice): void {
-    const message = describeWarning(notice.kind, this.app.name, (notice.endsAt - Date.now()) / 1000, this.limits.maxSeconds);
-    this.flow.peer?.notice?.({ kind: notice.kind, endsAt: notice.endsAt, message });
-    this.options.onDeadlines?.(this);
-  }
-
-  private expired(kind: DeadlineKind): void {
-    const { idleSeconds, maxSeconds } = this.limits;
-    if (kind === 'idle') this.end({ kind: 'idle', appName: this.app.name, idleSeconds: idleSeconds ?? 0 });
-    else this.end({ kind: 'max-length', appName: this.app.name, maxSeconds: maxSeconds ?? 0 });
   }
 
   /** What the display read: to the client (through the flow), and to the log (a standby paces its replay by it). */
