@@ -142,14 +142,14 @@ HIDDEN FILE *random_stream(const char *mode);
 
 /* shim-timers.c: interval timers on the logical clock. */
 HIDDEN void timers_forked(void);
-HIDDEN void waits_forked(void);
 HIDDEN int64_t alarm_due_at(void);
 HIDDEN int alarms_restart(void);
 HIDDEN int raise_alarms(int64_t upto, int most);
 #define ALL_ALARMS 0x7fffffff
 
-/* shim-waits.c: a blocking read's wait, cut by the interval timer. */
+/* shim-waits.c: a blocking read's wait, cut by the interval timer; a child's table of waiting threads. */
 HIDDEN int wait_readable(int fd);
+HIDDEN void waits_forked(void);
 
 /* shim-files.c: file times. */
 HIDDEN int started(void);
