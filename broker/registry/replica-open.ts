@@ -19,7 +19,7 @@ const FRAME_BYTES = 8 * 1024 * 1024;
 /** What opens a standby of `session`: the `replica.open` message, then the frames that carry the rest of its log. */
 /** `fastForward`: a standby placed after the session started (its app's timers catch up to the primary's clocks). */
 export function replicaOpening(session: Session, fastForward: boolean): { open: ReplicaOpen; frames: Uint8Array[] } {
-  const entries = session.log.entries;
+  const entries = session.log.entriesAfter(0);
   let head = 0;
   for (let bytes = 0; head < entries.length && bytes + (entries[head]!.data?.byteLength ?? 0) <= OPEN_BYTES; head++) bytes += entries[head]!.data?.byteLength ?? 0;
   const open = { ...replicaOpen(session, entries.slice(0, head), head < entries.length ? entries.length : undefined), ...(fastForward ? { fastForward } : {}) };

@@ -64,6 +64,30 @@ const entry = (index: number, data: string | null, after?: number): LogEntry => 
 afterEach(() => vi.useRealTimers());
 
 describe('InputLog on a primary', () => {
+  it('moves a settled chunk\'s bytes to the spool and reads them back for a replay, keystrokes untouched', () => {
+    const kept = new Map<number, Uint8Array>();
+    const spool = { put: (data: Uint8Array) => (kept.set(kept.size, Buffer.from(data)), { offset: kept.size - 1, length: data.length }), get: (ref: { offset: number }) => kept.get(ref.offset)! };
+    const { log, done } = setup({ spool });
+    const begin = log.file({ op: 'begin', upload: 0, path: 'a.txt', size: 2 });
+    log.file({ op: 'chunk', upload: begin, offset: 0 }, Buffer.from('hi'));
+    log.input(1, Buffer.from('x'));
+    expect(done).toEqual(['file begin 1', 'file chunk 1 hi', 'write x']);
+    // Written to the app first, then out of memory.
+    expect(log.entries[1]!.data).toBeNull();
+    expect(log.entries[2]!.data).toEqual(Buffer.from('x'));
+    expect(kept.size).toBe(1);
+    const replay = log.entriesAfter(0);
+    expect(replay.map((e) => (e.data ? Buffer.from(e.data).toString() : null))).toEqual([null, 'hi', 'x']);
+    expect(replay[1]!.file).toEqual({ op: 'chunk', upload: 1, offset: 0 });
+  });
+
+  it('keeps a chunk\'s bytes in memory when the spool cannot take them (a full disk)', () => {
+    const { log } = setup({ spool: { put: () => null, get: () => new Uint8Array(0) } });
+    const begin = log.file({ op: 'begin', upload: 0, path: 'a.txt', size: 2 });
+    log.file({ op: 'chunk', upload: begin, offset: 0 }, Buffer.from('hi'));
+    expect(log.entriesAfter(1).map((e) => Buffer.from(e.data!).toString())).toEqual(['hi']);
+  });
+
   it('applies an upload among the input, and holds what follows its end until the file is in place', async () => {
     const { log, done, settled, holding } = setup();
     const begin = log.file({ op: 'begin', upload: 0, path: 'a.txt', size: 2 });

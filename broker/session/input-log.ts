@@ -6,6 +6,7 @@
 // client resends exactly what the new primary may never have had.
 import type { ApplyMark, FileOp, LogEntry } from '../cluster/peer-protocol.js';
 import { ClockRecord } from './clock-record.js';
+import type { SpoolRef } from './log-spool.js';
 import { ReplayPace } from './replay-pace.js';
 
 /** Where a primary's entries go: to the standbys. It never calls back into the log. */
@@ -58,6 +59,11 @@ export interface InputLogOptions {
    * standbys). A session that will never have a standby drops them once applied.
    */
   keepLog: boolean;
+  /**
+   * Where a kept log puts its uploads' bytes once they are settled (log-spool.ts): on
+   * disk, read back for a standby that replays them. Null: kept in memory.
+   */
+  spool?: { put(data: Uint8Array): SpoolRef | null; get(ref: SpoolRef): Uint8Array } | null;
   /** Input numbering continues after this (a restarted app: the client's earlier inputs went to the old one). */
   inputBase: number;
   /** Lockstep: a primary stamps each entry with its wall-clock time, which every replica's app reads as now. */
@@ -97,6 +103,8 @@ export class InputLog {
   inputSeq: number;
   /** Highest client input accepted into the log (for order and duplicate checks). */
   private acceptedSeq: number;
+  /** When the last client input was accepted (performance.now(); -Infinity: never): bulk work yields to typing (session-uploads.ts). */
+  lastInputAt = -Infinity;
   private commitIndex = 0;
   private pumpTimer: NodeJS.Timeout | undefined;
   /** Since when the next entry has waited for its app's output to catch up. */
@@ -115,6 +123,8 @@ export class InputLog {
   private readonly pace = new ReplayPace();
   /** The process clocks recorded on entries so far (LogEntry.clocks holds what changed). */
   private readonly clockRecord = new ClockRecord();
+  /** Upload chunks whose bytes are in the spool, by index (their entries' data is null meanwhile). */
+  private readonly spooled = new Map<number, SpoolRef>();
 
   constructor(private readonly options: InputLogOptions) {
     this.role = options.role;
@@ -125,6 +135,11 @@ export class InputLog {
     return this.entries.length;
   }
 
+  /** Client input is in the log whose effect is not yet shown (not settled). */
+  get inputUnsettled(): boolean {
+    return this.acceptedSeq > this.inputSeq;
+  }
+
   /** Takes client input `seq` exactly once; returns an error text for out-of-order input. */
   input(seq: number, data: Uint8Array): string | null {
     if (seq <= this.acceptedSeq) return null; // a duplicate, resent after a reconnect: already taken
@@ -132,6 +147,7 @@ export class InputLog {
     const problem = this.options.target.checkInput(data);
     if (problem) return `input ${seq}: ${problem}`;
     this.acceptedSeq = seq;
+    this.lastInputAt = performance.now();
     // Copied: the caller's buffer is the socket's, and the log keeps entries.
     this.submit({ index: this.entries.length + 1, seq, data: Buffer.from(data), cols: 0, rows: 0 });
     return null;
@@ -191,6 +207,14 @@ export class InputLog {
     for (const entry of settled) {
       if (entry.seq > this.inputSeq) this.inputSeq = entry.seq;
       if (entry.data && !entry.file) typed = true;
+      // Held by every voting standby and written here: a chunk's bytes are needed again only for a replay.
+      if (entry.file?.op === 'chunk' && entry.data && this.options.spool) {
+        const ref = this.options.spool.put(entry.data);
+        if (ref) {
+          this.spooled.set(entry.index, ref);
+          entry.data = null;
+        }
+      }
     }
     while (this.settleWaiters.length > 0 && this.settleWaiters[0]!.index <= this.settledIndex) this.settleWaiters.shift()!.resolve();
     if (this.role !== 'primary') return;
@@ -371,9 +395,12 @@ export class InputLog {
     this.commitThrough(first + marks.length - 1);
   }
 
-  /** Entries after `index`, for a standby catching up. */
+  /** Entries after `index`, for a standby catching up (spooled bytes read back). */
   entriesAfter(index: number): LogEntry[] {
-    return this.entries.slice(index);
+    return this.entries.slice(index).map((entry) => {
+      const ref = this.spooled.get(entry.index);
+      return ref ? { ...entry, data: this.options.spool!.get(ref) } : entry;
+    });
   }
 
   /** This standby's log becomes the primary's: everything it holds is committed. */

@@ -1,0 +1,72 @@
+// Where a replicated session's log keeps the bytes of its uploads once every replica
+// holds and has written them: a file on the node's disk instead of the node's memory.
+// The log is kept whole for the session's life (a replacement standby replays it from
+// the start), and an upload's chunks are most of its bytes: kept in memory, a few
+// uploads held gigabytes, every fork of the node (a sandbox command) copied the page
+// tables of all of it, and the garbage collector ran ever more often for it. The file
+// is unlinked as soon as it is made: it is gone when the session closes it or the node
+// dies, and nothing else can open it.
+import { randomUUID } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where a chunk's bytes are in the spool. */
+export interface SpoolRef {
+  readonly offset: number;
+  readonly length: number;
+}
+
+export class LogSpool {
+  private fd: number | null = null;
+  private size = 0;
+  private closed = false;
+
+  /** `dir`: the node's state directory's spool folder (made on first use, 0700). */
+  constructor(private readonly dir: string) {}
+
+  /** Keeps `data`; null when it cannot (a full disk, a closed spool): the log then keeps the bytes itself. */
+  put(data: Uint8Array): SpoolRef | null {
+    if (this.closed) return null;
+    try {
+      this.fd ??= this.open();
+      // Written where the file ends; a failed write leaves `size` as it was, and the next overwrites it.
+      for (let done = 0; done < data.length; ) done += writeSync(this.fd, data, done, data.length - done, this.size + done);
+    } catch {
+      return null;
+    }
+    const ref = { offset: this.size, length: data.length };
+    this.size += data.length;
+    return ref;
+  }
+
+  /** The bytes at `ref` (read back for a standby that replays the log). */
+  get(ref: SpoolRef): Uint8Array {
+    if (this.fd === null) throw new Error('the log spool holds nothing (closed, or never written)');
+    const bytes = Buffer.allocUnsafe(ref.length);
+    for (let got = 0; got < ref.length; ) {
+      const n = readSync(this.fd, bytes, got, ref.length - got, ref.offset + got);
+      if (n === 0) throw new Error(`the log spool ends before byte ${ref.offset + ref.length}`);
+      got += n;
+    }
+    return bytes;
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    return this.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private open(): number {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const path = join(this.dir, `log-${randomUUID()}`);
+    const fd = openSync(path, 'wx+', 0o600);
+    unlinkSync(path);
+    return fd;
+  }
+}
