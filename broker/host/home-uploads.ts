@@ -153,8 +153,9 @@ export class HomeUploads {
   begin(id: number, path: string, size: number | null, key: string | null): void {
     const upload: Writing = { upload: id, path, size, key, received: 0, status: 'receiving', error: null, sha256: null, hash: createHash('sha256'), writer: null, written: Promise.resolve({ code: 0, stderr: '' }) };
     this.uploads.set(id, upload);
-    // dd: created exclusively (conv=excl) and never through a link (oflag=nofollow).
-    const script = 'umask 022; mkdir -p -- "$1" && exec dd of="$2" oflag=nofollow conv=excl bs=1M status=none';
+    // dd: created exclusively (conv=excl) and never through a link (oflag=nofollow); at
+    // the lowest CPU priority, so the session's app (a keystroke's echo) goes first.
+    const script = 'umask 022; mkdir -p -- "$1" && exec nice -n 19 dd of="$2" oflag=nofollow conv=excl bs=1M status=none';
     let writer: ChildProcess;
     try {
       writer = this.exec.spawn(['/bin/sh', '-c', script, 'sh', UPLOAD_SPOOL, spoolFile(id)], true);

@@ -3,19 +3,29 @@
 // — so every replica writes the same file (host/home-uploads.ts applies them). Bytes
 // are taken from the client only as fast as the standbys hold them: at most WINDOW
 // chunks are unsettled at once, and no faster than this replica's writer takes them, so
-// an upload never fills the node's memory and a keystroke waits behind at most that much. The offset a client is told is what this
-// replica has applied; after a failover the new primary knows its own from its log, and
-// a client resuming at another offset is told the right one (409).
+// an upload never fills the node's memory and a keystroke waits behind at most that
+// much. Typing goes first: while a keystroke is on its way to the screen, and for
+// TYPING_GRACE_MS after the last one, no chunk is logged (for at most MAX_YIELD_MS per
+// chunk, so a person who never stops typing still gets their file). The offset a client
+// is told is what this replica has applied; after a failover the new primary knows its
+// own from its log, and a client resuming at another offset is told the right one (409).
 import type { FileOp } from '../cluster/peer-protocol.js';
 import type { HomeUploads, UploadState, UploadTarget } from '../host/home-uploads.js';
 import { UploadError, type UploadStateInfo } from '../../shared/protocol/index.js';
 
 /** One chunk entry's bytes at most: small enough that a keystroke behind it waits well under a millisecond on a LAN. */
 export const CHUNK_BYTES = 64 * 1024;
-/** Chunks logged but not yet settled at most (1 MiB): the client is read no faster than the standbys hold. */
-const WINDOW = 16;
+/**
+ * Chunks logged but not yet settled at most (256 KiB): the client is read no faster
+ * than the standbys hold, and a keystroke logged now waits behind no more than this.
+ */
+export const WINDOW = 4;
 /** Bytes an upload's writer may have waiting (given, not yet taken by its pipe) before the client is read on. */
-const WRITER_BACKLOG = 4 * 1024 * 1024;
+const WRITER_BACKLOG = 1024 * 1024;
+/** After a keystroke, the next chunk waits this long: its echo has the CPU and the links to itself. */
+export const TYPING_GRACE_MS = 30;
+/** …but one chunk waits no longer than this for typing to pause (≥ 0.6 MB/s under a person who never stops). */
+export const MAX_YIELD_MS = 100;
 /** Uploads one session may have receiving at once. */
 export const MAX_RECEIVING = 4;
 /** An upload that has had no bytes for this long is given up (its spool file removed on every replica). */
@@ -25,6 +35,10 @@ export const ABANDONED_MS = 15 * 60_000;
 export interface UploadLog {
   file(op: FileOp, data?: Uint8Array | null): number;
   whenSettled(index: number): Promise<void>;
+  /** When the last keystroke was logged (performance.now()). */
+  readonly lastInputAt: number;
+  /** A keystroke is logged whose echo is not yet shown. */
+  readonly inputUnsettled: boolean;
 }
 
 export interface UploadLimits {
@@ -57,6 +71,8 @@ export class SessionUploads {
     private readonly log: UploadLog,
     private readonly home: HomeUploads,
     private readonly now: () => number = Date.now,
+    /** The clock lastInputAt is read on, and how a chunk waits for typing to pause. */
+    private readonly clock: { now(): number; sleep(ms: number): Promise<void> } = { now: () => performance.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
   ) {}
 
   /** Where the upload stands (404 UploadError when there is none). */
@@ -105,7 +121,9 @@ export class SessionUploads {
           const data = piece.subarray(start, start + CHUNK_BYTES);
           if (next + data.length > limits.maxBytes) throw await this.giveUp(upload, tooLarge(limits), 'larger than allowed');
           if (state.size !== null && next + data.length > state.size) throw await this.giveUp(upload, new UploadError('too_much', 400, `More than the ${state.size} bytes announced came; upload the file again.`), 'more bytes than announced');
-          unsettled.push(this.log.file({ op: 'chunk', upload, offset: next }, Buffer.from(data)));
+          await this.typingPaused();
+          // Not copied: the body's pieces are this request's own.
+          unsettled.push(this.log.file({ op: 'chunk', upload, offset: next }, data));
           next += data.length;
           this.logged.set(upload, next);
           this.touch(upload);
@@ -159,6 +177,17 @@ export class SessionUploads {
     const state = this.state(upload);
     if (state.status === 'failed') throw await this.failed(upload);
     return state;
+  }
+
+  /** Resolves once no keystroke is on its way and none came for TYPING_GRACE_MS, or after MAX_YIELD_MS. */
+  private async typingPaused(): Promise<void> {
+    const start = this.clock.now();
+    for (;;) {
+      const now = this.clock.now();
+      const quiet = now - this.log.lastInputAt;
+      if ((!this.log.inputUnsettled && quiet >= TYPING_GRACE_MS) || now - start >= MAX_YIELD_MS) return;
+      await this.clock.sleep(Math.min(Math.max(1, TYPING_GRACE_MS - quiet), MAX_YIELD_MS - (now - start)));
+    }
   }
 
   private touch(upload: number): void {
