@@ -55,8 +55,12 @@ export async function echoRun(h: Pty, count: number, samples?: number[]): Promis
   }
 }
 
-/** The same loop over the bench's own protocol client: broker + sandbox, no CLI, no client PTY. */
-export async function echoRunProto(s: ProtoSession, count: number, samples?: number[]): Promise<void> {
+/**
+ * The same loop over the bench's own protocol client: broker + sandbox, no CLI, no
+ * client PTY. With `pace`, `gapMs` between a keystroke's echo and the next (a person's
+ * pace), and ending early, its line flushed, once `stop()` says so.
+ */
+export async function echoRunProto(s: ProtoSession, count: number, samples?: number[], pace?: { gapMs: number; stop: () => boolean }): Promise<void> {
   let line = '';
   for (let i = 0; i < count; i++) {
     const byte = 97 + (i % 26);
@@ -77,8 +81,10 @@ export async function echoRunProto(s: ProtoSession, count: number, samples?: num
       'protocol echo',
     );
     samples?.push(us);
+    if (pace) await new Promise((resolve) => setTimeout(resolve, pace.gapMs));
     line += String.fromCharCode(byte);
-    if (line.length >= 64) {
+    const stopping = pace?.stop() ?? false;
+    if (line.length >= 64 || stopping) {
       let seen = '';
       const done = new RegExp(`${line}\\r+\\n$`);
       await withTimeout(
@@ -97,5 +103,6 @@ export async function echoRunProto(s: ProtoSession, count: number, samples?: num
       );
       line = '';
     }
+    if (stopping) return;
   }
 }

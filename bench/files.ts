@@ -15,9 +15,12 @@
 // hashed once the clock stops. Floor, 1 replica and 2 replicas take turns, each up then
 // down, the order rotated every round; the ratios are of the medians.
 //
-// Echo: the bench's byte-at-a-time loop (echo.ts) into the session's `cat`, in blocks
-// idle / during an upload / during / idle (ABBA); an idle block lasts as long as an
-// upload. That upload runs in a worker thread (files-transfer.ts), so its client does
+// Echo: the bench's byte-at-a-time loop (echo.ts) into the session's `cat` at a fast
+// typist's pace (typingGapMs between an echo and the next keystroke: the budget is about
+// what a person typing feels, and a loop that never pauses would only measure how far the
+// upload yields), in blocks idle / during uploads / during / idle (ABBA), each
+// echoBlockMs of typing (a during block types only while an upload runs, uploads one
+// after another). That upload runs in a worker thread (files-transfer.ts), so its client does
 // not hold the echo's event loop (a browser's fetch does not either); this thread's
 // event-loop delay is reported with the echo, so a slow client shows as such.
 // The nodes run with the default heartbeat (3 s), not the harness's 2 s, and with frame
@@ -46,6 +49,10 @@ export interface FilesOptions {
   rounds: number;
   echoWarmup: number;
   echoBlocks: number;
+  /** Typing per block, ms. */
+  echoBlockMs: number;
+  /** A person's pace: between a keystroke's echo and the next, ms. */
+  typingGapMs: number;
   budget: { upload1: number; upload2: number; download: number; echoP99Ratio: number };
   progress: (line: string) => void;
 }
@@ -216,7 +223,6 @@ export async function run(o: FilesOptions): Promise<Record<string, unknown>> {
       one: { idle: [], during: [], uploads: [], loopDelayMs: { idle: [], during: [] } },
       two: { idle: [], during: [], uploads: [], loopDelayMs: { idle: [], during: [] } },
     };
-    const blockMs: Record<Name, number> = { one: median(up.one.map((t) => t.seconds)) * 1000, two: median(up.two.map((t) => t.seconds)) * 1000 };
     for (let b = 0; b < o.echoBlocks; b++) {
       const during = b % 4 === 1 || b % 4 === 2;
       for (const name of b % 2 ? (['two', 'one'] as const) : (['one', 'two'] as const)) {
@@ -224,21 +230,26 @@ export async function run(o: FilesOptions): Promise<Record<string, unknown>> {
         const into = samples[name];
         const loop = monitorEventLoopDelay({ resolution: 1 });
         loop.enable();
-        if (during) {
-          let done = false;
-          const sending = uploadInWorker({ url: n1.url, token, sessionId: s.id, path: UPLOAD_PATH, shared, expectedSha: expected, pids }).finally(() => (done = true));
-          while (!done) await echoRunProto(s.proto, 64, into.during);
-          const u = await sending;
-          into.uploads.push(u);
-          blockMs[name] = u.seconds * 1000;
-        } else {
+        // Typing for echoBlockMs in all: idle, or only while an upload runs (one after
+        // another, the app removing each between them, untimed).
+        let typedMs = 0;
+        while (typedMs < o.echoBlockMs) {
           const t0 = Date.now();
-          while (Date.now() - t0 < blockMs[name]) await echoRunProto(s.proto, 64, into.idle);
+          if (during) {
+            let done = false;
+            const sending = uploadInWorker({ url: n1.url, token, sessionId: s.id, path: UPLOAD_PATH, shared, expectedSha: expected, pids }).finally(() => (done = true));
+            while (!done) await echoRunProto(s.proto, 64, into.during, { gapMs: o.typingGapMs, stop: () => done });
+            into.uploads.push(await sending);
+            typedMs += Date.now() - t0;
+            await s.clean();
+          } else {
+            await echoRunProto(s.proto, 64, into.idle, { gapMs: o.typingGapMs, stop: () => Date.now() - t0 >= o.echoBlockMs - typedMs });
+            typedMs += Date.now() - t0;
+          }
         }
         loop.disable();
         into.loopDelayMs[during ? 'during' : 'idle'].push(round(loop.percentile(99) / 1e6, 2));
-        if (during) await s.clean();
-        o.progress(`files: echo block ${b + 1} ${name} ${during ? 'during an upload' : 'idle'}: ${(during ? into.during : into.idle).length} keystrokes so far`);
+        o.progress(`files: echo block ${b + 1} ${name} ${during ? 'during uploads' : 'idle'}: ${(during ? into.during : into.idle).length} keystrokes so far`);
       }
     }
     const echo = Object.fromEntries(
@@ -265,7 +276,7 @@ export async function run(o: FilesOptions): Promise<Record<string, unknown>> {
     const allShaOk = [...Object.values(up), ...Object.values(down)].every((list) => list.every((t) => t.shaOk)) && [one, two].every((s) => samples[s.name].uploads.every((u) => u.shaOk));
     return {
       method:
-        'a 200 MiB file of random bytes: uploaded with resumableUpload (Node fetch, 4 MiB PATCHes) and downloaded (GET files/content, node:http) through node-1 of a 3-node cluster, to a 1-replica and a 2-replica session whose primaries run there; the floor a bare ws transfer (64 KiB messages, acknowledged at the end) to/from a Node process; alternating, ratios of medians. Echo: byte at a time into the session\'s cat, idle blocks against blocks during an upload (ABBA)',
+        'a 200 MiB file of random bytes: uploaded with resumableUpload (Node fetch, 4 MiB PATCHes) and downloaded (GET files/content, node:http) through node-1 of a 3-node cluster, to a 1-replica and a 2-replica session whose primaries run there; the floor a bare ws transfer (64 KiB messages, acknowledged at the end) to/from a Node process; alternating, ratios of medians. Echo: byte at a time into the session\'s cat at a typist\'s pace (a pause of typingGapMs after each echo), idle blocks against blocks during uploads (ABBA)',
       placement: { ...placement, placedAsMeant },
       bytes: o.bytes,
       MBs,
@@ -281,7 +292,7 @@ export async function run(o: FilesOptions): Promise<Record<string, unknown>> {
       echo,
       runs: { up, down, benchLoopDelayMaxMs: loopDelayMaxMs },
       ...(profiling ? { profiles: profiling.dir } : {}),
-      settings: { rounds: o.rounds, echoWarmup: o.echoWarmup, echoBlocks: o.echoBlocks, home: HOME_PROFILE, node: NODE, nodes: 3, etcdMembers: 1 },
+      settings: { rounds: o.rounds, echoWarmup: o.echoWarmup, echoBlocks: o.echoBlocks, echoBlockMs: o.echoBlockMs, typingGapMs: o.typingGapMs, home: HOME_PROFILE, node: NODE, nodes: 3, etcdMembers: 1 },
     };
   } catch (error) {
     // The nodes' logs, for the evidence (the harness's own copy goes beside the bundle, removed at exit).

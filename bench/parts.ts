@@ -85,6 +85,8 @@ export async function benchFiles() {
     rounds: N.filesRounds,
     echoWarmup: N.filesEchoWarmup,
     echoBlocks: N.filesEchoBlocks,
+    echoBlockMs: N.filesEchoBlockMs,
+    typingGapMs: N.filesTypingGapMs,
     budget: BUDGET.files,
     progress,
   });

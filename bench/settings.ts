@@ -43,7 +43,9 @@ export const N = {
   filesBytes: 200 * 1024 * 1024, // part 13: one file of random bytes, up and down
   filesRounds: QUICK ? 2 : 3, // per path (floor, 1 replica, 2 replicas), alternating
   filesEchoWarmup: 128,
-  filesEchoBlocks: 4, // per session: idle, during an upload, during, idle
+  filesEchoBlocks: 4, // per session: idle, during uploads, during, idle
+  filesEchoBlockMs: QUICK ? 6000 : 15_000, // typing per block
+  filesTypingGapMs: 100, // between a keystroke's echo and the next: about 9 keys/s, a fast typist
 };
 export const BUDGET = {
   echoP50Us: 200,
