@@ -26,7 +26,6 @@ export type { HomeSelection, SelectedEntry } from './home-tree.js';
 
 /** A read that gives no byte for this long while its reader waits for one is given up. */
 const STALL_MS = 30_000;
-/** dd's block: what a read pushes at a time. */
 /** dd's block when reading a file out (1 MiB: a 64 KiB block cost dd sixteen times the system calls). */
 const READ_BLOCK = 1024 * 1024;
 
