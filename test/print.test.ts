@@ -101,6 +101,9 @@ describe('printing from a terminal app', () => {
     expect(second).toMatchObject({ result: 'printed', message: 'Shell printed a document (2 pages).', job: { name: 'report', pages: 2 } });
     expect(pdfText((await fetchPdf(stream.sessionId!, second.job!.id)).bytes)).toMatch(/from postscript[\s\S]*page two/);
 
+    // A login shell sets PATH afresh (/etc/profile): lp is still the session's (the demo's Shell runs bash -l).
+    expect(await run("bash -l -c 'command -v lp lpr'")).toMatch(/\/run\/holdfast-print\/bin\/lp\s+\/run\/holdfast-print\/bin\/lpr/);
+
     // Another person gets what an unknown session gets; no token, no PDF.
     expect((await fetchPdf(stream.sessionId!, print.job!.id, bobToken)).status).toBe(404);
     expect((await fetch(pdfUrl(stream.sessionId!, print.job!.id))).status).toBe(401);

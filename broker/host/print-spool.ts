@@ -17,6 +17,15 @@ import { MAX_JOB_BYTES } from './print-convert.js';
 /** Inside the sandbox: where jobs are written, and where its lp and lpr are. */
 export const PRINT_JOBS_DIR = '/run/holdfast-print/jobs';
 export const PRINT_BIN_DIR = '/run/holdfast-print/bin';
+/**
+ * Inside the sandbox, from `bin`: a login shell (the demo's Shell runs `bash -l`) sets
+ * PATH afresh in /etc/profile, which then reads /etc/profile.d/*.sh — this puts lp and
+ * lpr first again.
+ */
+export const PRINT_PROFILE = '/etc/profile.d/holdfast-print.sh';
+export const PRINT_PROFILE_FILE = 'profile.sh';
+const PROFILE_SCRIPT = `case ":$PATH:" in *:${PRINT_BIN_DIR}:*) ;; *) PATH="${PRINT_BIN_DIR}:$PATH"; export PATH ;; esac
+`;
 
 const JOB = /^job-[A-Za-z0-9._-]{1,64}$/;
 /** A job's title: at most this many bytes are read. */
@@ -102,6 +111,7 @@ export class PrintSpool {
     chmodSync(this.jobsDir, 0o1733);
     mkdirSync(this.binDir, { mode: 0o755 });
     for (const name of ['lp', 'lpr']) writeFileSync(join(this.binDir, name), LP_SCRIPT, { mode: 0o755 });
+    writeFileSync(join(this.binDir, PRINT_PROFILE_FILE), PROFILE_SCRIPT, { mode: 0o644 });
     mkdirSync(this.pdfDir, { mode: 0o700 });
   }
 

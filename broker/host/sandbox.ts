@@ -11,7 +11,7 @@ import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { LOCKSTEP_CLOCK, LOCKSTEP_LIBRARY, LOCKSTEP_PROCS } from './lockstep-clock.js';
 import { TITLE_FILE, TITLE_SCRIPT_PATH } from './window-title.js';
-import { PRINT_BIN_DIR, PRINT_JOBS_DIR } from './print-spool.js';
+import { PRINT_BIN_DIR, PRINT_JOBS_DIR, PRINT_PROFILE, PRINT_PROFILE_FILE } from './print-spool.js';
 
 export const SANDBOX_USER = 'user';
 export const SANDBOX_HOME = '/home/user';
@@ -193,7 +193,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   }
   args.push(...covers);
   if (spec.lockstep) args.push('--ro-bind', spec.lockstep.library, LOCKSTEP_LIBRARY, '--ro-bind', spec.lockstep.clock, LOCKSTEP_CLOCK, '--bind', spec.lockstep.procs, LOCKSTEP_PROCS);
-  if (spec.print) args.push('--bind', spec.print.jobs, PRINT_JOBS_DIR, '--ro-bind', spec.print.bin, PRINT_BIN_DIR);
+  if (spec.print) args.push('--bind', spec.print.jobs, PRINT_JOBS_DIR, '--ro-bind', spec.print.bin, PRINT_BIN_DIR, '--ro-bind', join(spec.print.bin, PRINT_PROFILE_FILE), PRINT_PROFILE);
   args.push(...(spec.homeParent ? ['--ro-bind', spec.homeParent, '/home'] : ['--dir', '/home']), '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
   // The root, /etc and /run tmpfs only exist to hold the mounts above; seal them.
   args.push('--remount-ro', '/etc', '--remount-ro', '/run', '--remount-ro', '/');
