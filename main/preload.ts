@@ -25,6 +25,7 @@ const api: DesktopApi = {
   installUpdate: () => invoke('holdfast:update.install'),
   takePendingLaunch: () => invoke('holdfast:launch.take'),
   startOidc: (handoff) => invoke('holdfast:oidc.start', handoff),
+  printPdf: (bytes, name) => invoke('holdfast:print.pdf', bytes, name),
   onUpdateStatus: (listener) => listen('holdfast:update.status', listener),
   onLaunchRequested: (listener) => listen('holdfast:launch.requested', listener),
   onKioskEscapeRequested: (listener) => listen('holdfast:kiosk.escapeRequested', () => listener()),

@@ -349,6 +349,32 @@ describe('deep links', () => {
   });
 });
 
+describe('Print… on what a session printed', () => {
+  const pdf = new Uint8Array(Buffer.from('%PDF-1.4\n%%EOF\n'));
+
+  it('opens the PDF in a window of its own, plugin on and no preload, with the print dialog; printed, it closes and the file goes', async () => {
+    const { window } = start(null);
+    expect(await fake.invoke('holdfast:print.pdf', from(window), pdf, 'Shell print 1.pdf')).toEqual({ printed: true, reason: null });
+    const printWindow = FakeBrowserWindow.instances.find((w) => w !== window)!;
+    expect(printWindow.options.title).toBe('Shell print 1.pdf');
+    expect(printWindow.options.webPreferences).toMatchObject({ plugins: true, sandbox: true, contextIsolation: true, nodeIntegration: false });
+    expect(printWindow.options.webPreferences!.preload).toBeUndefined();
+    expect(Buffer.from(printWindow.loadedFile!.bytes).equals(Buffer.from(pdf))).toBe(true);
+    expect(printWindow.webContents.printed).toEqual([{ silent: false, printBackground: true }]);
+    expect(printWindow.destroyed).toBe(true);
+    expect(existsSync(printWindow.loadedFile!.path)).toBe(false);
+  });
+
+  it('refuses what is not a PDF, anything over the limit, and any other frame', async () => {
+    const { window } = start(null);
+    expect(await fake.invoke('holdfast:print.pdf', from(window), new Uint8Array(Buffer.from('<html>')), 'a.pdf')).toEqual({ printed: false, reason: 'What came is not a PDF document; use Save PDF to look at it.' });
+    await expect(fake.invoke('holdfast:print.pdf', from(window), new Uint8Array(64 * 1024 * 1024 + 1), 'a.pdf')).rejects.toThrow(/holdfast:print\.pdf: refused/);
+    await expect(fake.invoke('holdfast:print.pdf', from(window), 'not bytes', 'a.pdf')).rejects.toThrow(/refused/);
+    await expect(fake.invoke('holdfast:print.pdf', { contents: window.webContents, frame: new FakeFrame('https://evil.example.com/') }, pdf, 'a.pdf')).rejects.toThrow(/not from the Holdfast window/);
+    expect(FakeBrowserWindow.instances.filter((w) => w !== window)).toHaveLength(0);
+  });
+});
+
 describe('sign-in through the broker’s identity provider', () => {
   const handoff = 'h4nd0ff-h4nd0ff-h4nd0ff-h4nd0ff';
   const code = 'c0de'.repeat(11);

@@ -17,7 +17,8 @@ import { SecretStore, secretStorageUnavailable } from './secret-store.js';
 import { loadUserSettings, saveUserSettings } from './settings.js';
 import { startUpdates, updateFeedConfig, type UpdateController } from './updates.js';
 import { loadPlacement, rememberPlacement } from './window-state.js';
-import { contentSecurityPolicy, createShellWindow, lockDownWebContents, type WindowMode } from './windows.js';
+import { printPdf } from './print-pdf.js';
+import { contentSecurityPolicy, createPdfWindow, createShellWindow, lockDownWebContents, type WindowMode } from './windows.js';
 
 /** A sign-in started in the system browser may come back this long after (the broker's flow lasts 10 minutes). */
 const OIDC_LINK_WINDOW_MS = 15 * 60_000;
@@ -221,6 +222,8 @@ export class Shell {
       this.oidcStartedAt = Date.now();
       return null;
     });
+    // Reply null (cancelled) or a reason in words; the document opens in a window of its own.
+    handleIpc('holdfast:print.pdf', trusted, (bytes, name) => printPdf(bytes, name, { tempDir: app.getPath('temp'), openWindow: createPdfWindow }));
     handleIpc('holdfast:launch.take', trusted, () => {
       const appId = this.pendingLaunch;
       this.pendingLaunch = null;

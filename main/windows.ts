@@ -45,6 +45,35 @@ export function createShellWindow(mode: WindowMode, placement: WindowPlacement |
 }
 
 /**
+ * A window showing one printed document (print-pdf.ts): Chromium's PDF viewer needs
+ * the plugin on; there is no preload (it reaches nothing of main's), and it shows
+ * nothing but the file it is given (lockDownWebContents blocks navigation for it too).
+ */
+export function createPdfWindow(title: string): BrowserWindow {
+  return new BrowserWindow({
+    title,
+    width: 900,
+    height: 1000,
+    backgroundColor: '#525659',
+    autoHideMenuBar: true,
+    webPreferences: {
+      plugins: true,
+      sandbox: true,
+      contextIsolation: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
+    },
+  });
+}
+
+/**
  * The renderer's CSP. It begins `default-src 'none'` and lets the page reach exactly
  * the configured brokers, nothing else: their WebSocket (sessions) and their HTTP
  * origin (the admin page's API, for administrators), no other host.

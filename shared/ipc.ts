@@ -52,6 +52,12 @@ export type UpdateStatus = z.infer<typeof UpdateStatus>;
 export const EscapeResult = z.object({ ok: z.boolean(), message: z.string() });
 export type EscapeResult = z.infer<typeof EscapeResult>;
 
+/** The largest document the desktop app prints (print-pdf.ts). */
+export const MAX_PRINT_BYTES = 64 * 1024 * 1024;
+
+export const PrintResult = z.object({ printed: z.boolean(), reason: z.string().nullable() });
+export type PrintResult = z.infer<typeof PrintResult>;
+
 const secret = z.string().min(1).max(1024);
 
 /** Renderer → main requests (ipcRenderer.invoke / ipcMain.handle). */
@@ -68,6 +74,11 @@ export const ipcContract = {
   'holdfast:launch.take': { request: z.tuple([]), reply: z.string().nullable() },
   /** Sign in with the broker's identity provider: main opens it in the system browser (the renderer's handoff value goes with it). */
   'holdfast:oidc.start': { request: z.tuple([HandoffSchema]), reply: z.null() },
+  /** Print… on what a session printed: main opens the PDF in a window of its own with the print dialog. */
+  'holdfast:print.pdf': {
+    request: z.tuple([z.instanceof(Uint8Array).refine((bytes) => bytes.byteLength <= MAX_PRINT_BYTES, `at most ${MAX_PRINT_BYTES} bytes`), z.string().min(1).max(255)]),
+    reply: PrintResult,
+  },
 } as const;
 export type IpcChannel = keyof typeof ipcContract;
 export type IpcRequest<C extends IpcChannel> = z.infer<(typeof ipcContract)[C]['request']>;
@@ -99,6 +110,7 @@ export interface DesktopApi {
   installUpdate(): Promise<null>;
   takePendingLaunch(): Promise<string | null>;
   startOidc(handoff: string): Promise<null>;
+  printPdf(bytes: Uint8Array<ArrayBuffer>, name: string): Promise<PrintResult>;
   onUpdateStatus(listener: (status: UpdateStatus) => void): () => void;
   onLaunchRequested(listener: (request: { appId: string }) => void): () => void;
   onKioskEscapeRequested(listener: () => void): () => void;

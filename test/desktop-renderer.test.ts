@@ -28,6 +28,7 @@ interface Recorded {
   cleared: number;
   kioskSaved: string[];
   installs: number;
+  printed: Array<{ head: string; size: number; name: string }>;
 }
 
 const baseConfig = (): DesktopConfig => ({
@@ -46,7 +47,7 @@ async function desktopPage(shell: Partial<FakeShell>): Promise<Page> {
   page.setDefaultTimeout(15_000);
   const state: FakeShell = { config: baseConfig(), credential: null, kioskSecret: null, pendingLaunch: null, ...shell };
   await page.addInitScript((initial: FakeShell) => {
-    const recorded = { saved: [] as unknown[], cleared: 0, kioskSaved: [] as string[], installs: 0 };
+    const recorded = { saved: [] as unknown[], cleared: 0, kioskSaved: [] as string[], installs: 0, printed: [] as unknown[] };
     const listeners: Record<string, Array<(payload: unknown) => void>> = {};
     const on = (event: string) => (listener: (payload: unknown) => void) => {
       (listeners[event] ??= []).push(listener);
@@ -76,6 +77,11 @@ async function desktopPage(shell: Partial<FakeShell>): Promise<Page> {
         onKioskEscapeRequested: on('holdfast:kiosk.escapeRequested'),
         startOidc: async () => null,
         onOidcCode: on('holdfast:oidc.code'),
+        // The shell's print dialog, as a printer out of paper would answer it.
+        printPdf: async (bytes: Uint8Array, name: string) => (
+          recorded.printed.push({ head: String.fromCharCode(...bytes.subarray(0, 5)), size: bytes.length, name }),
+          { printed: false, reason: 'It could not be printed (the printer is out of paper); the document is open in its own window, with Print and Download.' }
+        ),
       },
     });
   }, state);
@@ -186,6 +192,24 @@ describe('the desktop renderer', () => {
     await waitFor('the install to be asked for', async () => (await recorded(page)).installs === 1);
     await page.getByRole('button', { name: 'Later' }).click();
     expect(await page.getByText(/is ready to install/).count()).toBe(0);
+    await page.context().close();
+  });
+
+  it('Print… hands what the app printed to the shell, which opens it with its print dialog (no frame here), and its answer is shown', async () => {
+    const page = await desktopPage({});
+    await signIn(page, 'demo', 'demo');
+    await page.getByRole('button', { name: 'Launch Shell', exact: true }).click();
+    const pane = page.getByRole('region', { name: 'Shell session' });
+    await waitFor('the Shell prompt', async () => /\$\s*$/.test(await terminalText(page, 'Shell').catch(() => '')), 20_000);
+    await pane.locator('.xterm-screen').click();
+    await page.keyboard.type('echo hello | lp\n');
+    const notice = pane.getByRole('status').filter({ hasText: 'Shell printed a document (1 page).' });
+    await notice.getByRole('button', { name: 'Print…' }).click();
+    const [printed] = await waitFor('the PDF handed to the shell', async () => ((await recorded(page)).printed.length > 0 ? (await recorded(page)).printed : null), 20_000);
+    expect(printed).toMatchObject({ head: '%PDF-', name: 'Shell.pdf' });
+    expect(printed!.size).toBeGreaterThan(500);
+    await pane.getByRole('alert').filter({ hasText: 'the printer is out of paper' }).waitFor();
+    expect(await page.locator('iframe[data-print-frame]').count()).toBe(0);
     await page.context().close();
   });
 

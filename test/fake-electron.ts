@@ -3,6 +3,8 @@
 // registrations, saved secrets — and lets a test play the OS and the renderer:
 // fire app and window events, invoke IPC as some frame, press keys.
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 type Listener = (...args: unknown[]) => unknown;
 
@@ -22,6 +24,9 @@ export class FakeWebContents extends EventEmitter {
   mainFrame = new FakeFrame('');
   windowOpenHandler: ((details: { url: string }) => { action: string }) | null = null;
   reloads = 0;
+  /** What print() was asked, and how the (fake) print dialog answers: [success, failureReason]. */
+  printed: unknown[] = [];
+  static printAnswer: [boolean, string] = [true, ''];
   devToolsClosed = 0;
   crashed = 0;
   destroyed = false;
@@ -33,6 +38,10 @@ export class FakeWebContents extends EventEmitter {
   }
   reload(): void {
     this.reloads += 1;
+  }
+  print(options: unknown, callback: (success: boolean, failureReason: string) => void): void {
+    this.printed.push(options);
+    setImmediate(() => callback(...FakeWebContents.printAnswer));
   }
   closeDevTools(): void {
     this.devToolsClosed += 1;
@@ -74,6 +83,16 @@ export class FakeBrowserWindow extends EventEmitter {
     this.loadedUrl = url;
     this.webContents.mainFrame.url = url;
     return Promise.resolve();
+  }
+  /** Loads a file as Electron does; the test may read what it held while the window is open. */
+  loadedFile: { path: string; bytes: Buffer } | null = null;
+  loadFile(path: string): Promise<void> {
+    this.loadedFile = { path, bytes: readFileSync(path) };
+    return this.loadURL(`file://${path}`);
+  }
+  close(): void {
+    this.destroyed = true;
+    this.emit('closed');
   }
   show(): void {
     this.shown = true;
@@ -151,6 +170,7 @@ export const fake = {
     this.displays = [{ workArea: { x: 0, y: 0, width: 1920, height: 1080 } }];
     this.opened = [];
     FakeBrowserWindow.instances = [];
+    FakeWebContents.printAnswer = [true, ''];
   },
 
   /** Calls an IPC handler as the renderer would, from `frame` of `contents`. */
@@ -177,6 +197,7 @@ export const electronModule = {
       return fake.packaged;
     },
     getVersion: () => fake.version,
+    getPath: (name: string) => (name === 'temp' ? tmpdir() : `/nonexistent/${name}`),
     quit: () => void (fake.quitCalls += 1),
     exit: (code = 0) => void fake.exitCalls.push(code),
     relaunch: () => void (fake.relaunchCalls += 1),

@@ -7,6 +7,7 @@
 import { useEffect, useRef, useState, type CSSProperties } from 'react';
 import type { HoldfastClient } from '../../../shared/core/index.js';
 import type { SessionPrinted } from '../../../shared/protocol/index.js';
+import { desktopBridge } from '../bridge.js';
 import { formatBytes, saveBlob } from '../files-api.js';
 import { fetchPrintedPdf } from '../print-api.js';
 
@@ -61,6 +62,7 @@ function PrintCard({ id, client, sessionId, print, onDismiss }: { id: string; cl
     try {
       const blob = await loadPdf();
       if (what === 'save') saveBlob(blob, name);
+      else if (desktopBridge()) await printInDesktop(blob, name, setProblem);
       else printBlob(blob, frame, setProblem, () => printButton.current?.focus());
     } catch (error) {
       setProblem(`${error instanceof Error ? error.message : String(error)}`);
@@ -91,6 +93,15 @@ function PrintCard({ id, client, sessionId, print, onDismiss }: { id: string; cl
       </div>
     </div>
   );
+}
+
+/**
+ * The desktop app: a PDF in a frame of this (plugin-free) window prints blank there, so
+ * main opens it in a window of its own with the print dialog (main/print-pdf.ts).
+ */
+async function printInDesktop(blob: Blob, name: string, problem: (words: string) => void): Promise<void> {
+  const result = await desktopBridge()!.printPdf(new Uint8Array(await blob.arrayBuffer()), name);
+  if (!result.printed && result.reason) problem(result.reason);
 }
 
 /** Loads the PDF into a hidden frame and opens the print dialog for it (the browser's own PDF viewer prints it). */
