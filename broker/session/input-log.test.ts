@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LogEntry } from '../cluster/peer-protocol.js';
 import { InputLog, type InputLogOptions, type ReplicationSink } from './input-log.js';
+import { SpooledChunks } from './log-spool.js';
 
 function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb' = 'terminal') {
   const done: string[] = [];
@@ -66,8 +67,8 @@ afterEach(() => vi.useRealTimers());
 describe('InputLog on a primary', () => {
   it('moves a settled chunk\'s bytes to the spool and reads them back for a replay, keystrokes untouched', () => {
     const kept = new Map<number, Uint8Array>();
-    const spool = { put: (data: Uint8Array) => (kept.set(kept.size, Buffer.from(data)), { offset: kept.size - 1, length: data.length }), get: (ref: { offset: number }) => kept.get(ref.offset)! };
-    const { log, done } = setup({ spool });
+    const store = { put: (data: Uint8Array) => (kept.set(kept.size, Buffer.from(data)), { offset: kept.size - 1, length: data.length }), get: (ref: { offset: number }) => kept.get(ref.offset)!, close: () => {} };
+    const { log, done } = setup({ spool: new SpooledChunks(store) });
     const begin = log.file({ op: 'begin', upload: 0, path: 'a.txt', size: 2 });
     log.file({ op: 'chunk', upload: begin, offset: 0 }, Buffer.from('hi'));
     log.input(1, Buffer.from('x'));
@@ -82,7 +83,7 @@ describe('InputLog on a primary', () => {
   });
 
   it('keeps a chunk\'s bytes in memory when the spool cannot take them (a full disk)', () => {
-    const { log } = setup({ spool: { put: () => null, get: () => new Uint8Array(0) } });
+    const { log } = setup({ spool: new SpooledChunks({ put: () => null, get: () => new Uint8Array(0), close: () => {} }) });
     const begin = log.file({ op: 'begin', upload: 0, path: 'a.txt', size: 2 });
     log.file({ op: 'chunk', upload: begin, offset: 0 }, Buffer.from('hi'));
     expect(log.entriesAfter(1).map((e) => Buffer.from(e.data!).toString())).toEqual(['hi']);

@@ -6,7 +6,7 @@
 // client resends exactly what the new primary may never have had.
 import type { ApplyMark, FileOp, LogEntry } from '../cluster/peer-protocol.js';
 import { ClockRecord } from './clock-record.js';
-import type { SpoolRef } from './log-spool.js';
+import type { SpooledChunks } from './log-spool.js';
 import { ReplayPace } from './replay-pace.js';
 
 /** Where a primary's entries go: to the standbys. It never calls back into the log. */
@@ -59,11 +59,8 @@ export interface InputLogOptions {
    * standbys). A session that will never have a standby drops them once applied.
    */
   keepLog: boolean;
-  /**
-   * Where a kept log puts its uploads' bytes once they are settled (log-spool.ts): on
-   * disk, read back for a standby that replays them. Null: kept in memory.
-   */
-  spool?: { put(data: Uint8Array): SpoolRef | null; get(ref: SpoolRef): Uint8Array } | null;
+  /** Where a kept log's upload chunks go once settled, read back for a replay (log-spool.ts; closed with the log). Null: kept in memory. */
+  spool?: SpooledChunks | null;
   /** Input numbering continues after this (a restarted app: the client's earlier inputs went to the old one). */
   inputBase: number;
   /** Lockstep: a primary stamps each entry with its wall-clock time, which every replica's app reads as now. */
@@ -123,8 +120,6 @@ export class InputLog {
   private readonly pace = new ReplayPace();
   /** The process clocks recorded on entries so far (LogEntry.clocks holds what changed). */
   private readonly clockRecord = new ClockRecord();
-  /** Upload chunks whose bytes are in the spool, by index (their entries' data is null meanwhile). */
-  private readonly spooled = new Map<number, SpoolRef>();
 
   constructor(private readonly options: InputLogOptions) {
     this.role = options.role;
@@ -207,14 +202,7 @@ export class InputLog {
     for (const entry of settled) {
       if (entry.seq > this.inputSeq) this.inputSeq = entry.seq;
       if (entry.data && !entry.file) typed = true;
-      // Held by every voting standby and written here: a chunk's bytes are needed again only for a replay.
-      if (entry.file?.op === 'chunk' && entry.data && this.options.spool) {
-        const ref = this.options.spool.put(entry.data);
-        if (ref) {
-          this.spooled.set(entry.index, ref);
-          entry.data = null;
-        }
-      }
+      this.options.spool?.settled(entry);
     }
     while (this.settleWaiters.length > 0 && this.settleWaiters[0]!.index <= this.settledIndex) this.settleWaiters.shift()!.resolve();
     if (this.role !== 'primary') return;
@@ -397,10 +385,8 @@ export class InputLog {
 
   /** Entries after `index`, for a standby catching up (spooled bytes read back). */
   entriesAfter(index: number): LogEntry[] {
-    return this.entries.slice(index).map((entry) => {
-      const ref = this.spooled.get(entry.index);
-      return ref ? { ...entry, data: this.options.spool!.get(ref) } : entry;
-    });
+    const entries = this.entries.slice(index);
+    return this.options.spool ? this.options.spool.readBack(entries) : entries;
   }
 
   /** This standby's log becomes the primary's: everything it holds is committed. */
@@ -416,6 +402,7 @@ export class InputLog {
     clearTimeout(this.pumpTimer);
     for (const waiter of this.applyWaiters.splice(0)) waiter.resolve();
     for (const waiter of this.settleWaiters.splice(0)) waiter.resolve();
+    this.options.spool?.close();
   }
 }
 

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LogEntry } from '../cluster/peer-protocol.js';
 
 /** Where a chunk's bytes are in the spool. */
 export interface SpoolRef {
@@ -16,7 +17,14 @@ export interface SpoolRef {
   readonly length: number;
 }
 
-export class LogSpool {
+/** What the log needs of a spool (LogSpool; a test's stand-in). */
+export interface ChunkStore {
+  put(data: Uint8Array): SpoolRef | null;
+  get(ref: SpoolRef): Uint8Array;
+  close(): void;
+}
+
+export class LogSpool implements ChunkStore {
   private fd: number | null = null;
   private size = 0;
   private closed = false;
@@ -68,5 +76,33 @@ export class LogSpool {
     const fd = openSync(path, 'wx+', 0o600);
     unlinkSync(path);
     return fd;
+  }
+}
+
+/** A kept log's upload chunks whose bytes are in the spool (their entries' data is null meanwhile). */
+export class SpooledChunks {
+  private readonly refs = new Map<number, SpoolRef>();
+
+  constructor(private readonly store: ChunkStore) {}
+
+  /** A settled entry (every voting standby holds it, and it is written here): a chunk's bytes leave memory, unless the store cannot take them. */
+  settled(entry: LogEntry): void {
+    if (entry.file?.op !== 'chunk' || !entry.data) return;
+    const ref = this.store.put(entry.data);
+    if (!ref) return;
+    this.refs.set(entry.index, ref);
+    entry.data = null;
+  }
+
+  /** `entries` as they were logged, spooled bytes read back (copies: the log's own stay as they are). */
+  readBack(entries: LogEntry[]): LogEntry[] {
+    return entries.map((entry) => {
+      const ref = this.refs.get(entry.index);
+      return ref ? { ...entry, data: this.store.get(ref) } : entry;
+    });
+  }
+
+  close(): void {
+    this.store.close();
   }
 }

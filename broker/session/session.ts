@@ -19,7 +19,7 @@ import { Deadlines, type DeadlineNotice } from './deadlines.js';
 import { describeEnd, describeExit, type EndReason } from './end-reason.js';
 import { ClockTargets } from './clock-targets.js';
 import { InputLog } from './input-log.js';
-import { LogSpool } from './log-spool.js';
+import { LogSpool, SpooledChunks } from './log-spool.js';
 import { OutputFlow } from './output-flow.js';
 import { SessionUploads } from './session-uploads.js';
 import { newSessionId } from './session-id.js';
@@ -53,8 +53,6 @@ export class Session {
   private readonly deadlines: Deadlines;
   /** Its person's uploads, logged by the primary so every replica writes them (session-uploads.ts). */
   readonly uploads: SessionUploads;
-  /** A kept log's uploaded bytes, on the node's disk (log-spool.ts); null for a log nobody replays. */
-  private readonly spool: LogSpool | null;
   /** A small picture of the screen for the person's list of sessions (made at most once a second). */
   readonly thumbnail = reusedFor(1000, () => this.display.thumbnail());
   /** Its print spool and the PDFs made of it (every replica prints; only the primary's jobs count). */
@@ -115,7 +113,6 @@ export class Session {
       raise: (clocks) => display.clocks?.raise(clocks),
       own: () => (display.clocks ? { clocks: display.clocks.readClocks(), startUs: display.clocks.startUs } : null),
     });
-    this.spool = options.keepLog ? new LogSpool(join(options.stateDir, 'log-spool')) : null;
     this.log = new InputLog({
       role: options.role,
       // A standby keeps the person's last input time and the app's size, for when it is promoted.
@@ -128,7 +125,8 @@ export class Session {
       outputBytes: () => this.flow.outputBytes,
       mayAct: options.mayAct,
       keepLog: options.keepLog,
-      spool: this.spool,
+      // A kept log's uploaded bytes on the node's disk, not in its memory.
+      spool: options.keepLog ? new SpooledChunks(new LogSpool(join(options.stateDir, 'log-spool'))) : null,
       inputBase: options.inputBase ?? 0,
       stampTime: options.lockstep !== undefined,
       onApplied: () => this.flow.inputApplied(),
@@ -384,7 +382,6 @@ export class Session {
     this.uploads.stop();
     this.replicator?.stop();
     this.log.close();
-    this.spool?.close();
     this.display.close();
     this.printing?.close();
     this.flow.detach()?.ended(exit, message);
