@@ -357,6 +357,8 @@ describe('Print… on what a session printed', () => {
     expect(await fake.invoke('holdfast:print.pdf', from(window), pdf, 'Shell print 1.pdf')).toEqual({ printed: true, reason: null });
     const printWindow = FakeBrowserWindow.instances.find((w) => w !== window)!;
     expect(printWindow.options.title).toBe('Shell print 1.pdf');
+    // Above the Holdfast window, even a kiosk's (always on top).
+    expect(printWindow.options.parent).toBe(window);
     expect(printWindow.options.webPreferences).toMatchObject({ plugins: true, sandbox: true, contextIsolation: true, nodeIntegration: false });
     expect(printWindow.options.webPreferences!.preload).toBeUndefined();
     expect(Buffer.from(printWindow.loadedFile!.bytes).equals(Buffer.from(pdf))).toBe(true);

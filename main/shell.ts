@@ -223,7 +223,7 @@ export class Shell {
       return null;
     });
     // Reply null (cancelled) or a reason in words; the document opens in a window of its own.
-    handleIpc('holdfast:print.pdf', trusted, (bytes, name) => printPdf(bytes, name, { tempDir: app.getPath('temp'), openWindow: createPdfWindow }));
+    handleIpc('holdfast:print.pdf', trusted, (bytes, name) => printPdf(bytes, name, { tempDir: app.getPath('temp'), openWindow: (title) => createPdfWindow(title, this.window) }));
     handleIpc('holdfast:launch.take', trusted, () => {
       const appId = this.pendingLaunch;
       this.pendingLaunch = null;

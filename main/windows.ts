@@ -48,10 +48,13 @@ export function createShellWindow(mode: WindowMode, placement: WindowPlacement |
  * A window showing one printed document (print-pdf.ts): Chromium's PDF viewer needs
  * the plugin on; there is no preload (it reaches nothing of main's), and it shows
  * nothing but the file it is given (lockDownWebContents blocks navigation for it too).
+ * Its webPreferences repeat the shell window's, literal, for the same reason.
  */
-export function createPdfWindow(title: string): BrowserWindow {
+export function createPdfWindow(title: string, parent: BrowserWindow | null): BrowserWindow {
   return new BrowserWindow({
     title,
+    // A child of the Holdfast window: above it even where that one stays on top (a kiosk).
+    ...(parent ? { parent } : {}),
     width: 900,
     height: 1000,
     backgroundColor: '#525659',
