@@ -80,6 +80,7 @@ export class ReplicaFactory {
       homeDir: spec.role === 'primary' ? this.homeFor(spec.app, spec.id) : undefined,
       mayAct: this.options.mayAct,
       keepLog: replicated,
+      logSpool: { dir: join(config.node.stateDir, 'log-spool'), reserveBytes: config.node.diskReserveMiB * 1024 * 1024 },
       // A replicated session's log goes to its standbys (none yet on a standby: it gets them if promoted).
       replicate: replicated ? this.options.send : null,
       ...this.lockstep(spec, replicated),

@@ -1,6 +1,6 @@
 // The log spool on a real disk: bytes come back as they went in, the file is never seen
 // in its folder, and a spool that cannot write says so (the log keeps the bytes then).
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ function scratch(): string {
 describe('the log spool', () => {
   it('gives back each chunk as it was kept, from a file nobody else can find', () => {
     const dir = join(scratch(), 'spool');
-    const spool = new LogSpool(dir);
+    const spool = new LogSpool({ dir, reserveBytes: 0 });
     const chunks = [0, 1, 2].map((n) => Buffer.alloc(65_536 + n, 97 + n));
     const refs = chunks.map((c) => spool.put(c)!);
     expect(refs.map((r) => r.offset)).toEqual([0, 65_536, 131_073]);
@@ -35,7 +35,16 @@ describe('the log spool', () => {
   it('says it cannot keep bytes where its folder cannot be made', () => {
     const file = join(scratch(), 'a-file');
     writeFileSync(file, '');
-    const spool = new LogSpool(join(file, 'spool'));
+    const spool = new LogSpool({ dir: join(file, 'spool'), reserveBytes: 0 });
     expect(spool.put(Buffer.from('x'))).toBeNull();
+  });
+
+  it('never takes the node\'s reserve: with less free than that, it keeps nothing', () => {
+    const dir = join(scratch(), 'spool');
+    const fs = statfsSync(scratch());
+    const free = fs.bavail * fs.bsize;
+    expect(new LogSpool({ dir, reserveBytes: free + 1024 ** 3 }).put(Buffer.from('x'))).toBeNull();
+    const roomy = new LogSpool({ dir, reserveBytes: 0 });
+    expect(roomy.put(Buffer.from('x'))).toEqual({ offset: 0, length: 1 });
   });
 });

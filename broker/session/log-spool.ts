@@ -5,9 +5,11 @@
 // uploads held gigabytes, every fork of the node (a sandbox command) copied the page
 // tables of all of it, and the garbage collector ran ever more often for it. The file
 // is unlinked as soon as it is made: it is gone when the session closes it or the node
-// dies, and nothing else can open it.
+// dies, and nothing else can open it. It never takes the node's reserve
+// (node.diskReserveMiB, kept for its own state, logs and audit): short of room, the
+// log keeps the bytes in memory, as it did before there was a spool.
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogEntry } from '../cluster/peer-protocol.js';
 
@@ -24,19 +26,33 @@ export interface ChunkStore {
   close(): void;
 }
 
+/** Where a spool goes, and the free space it leaves alone. */
+export interface LogSpoolOptions {
+  /** The node's state directory's spool folder (made on first use, 0700). */
+  dir: string;
+  /** Free bytes on its file system the spool never takes. */
+  reserveBytes: number;
+}
+
+/** Bytes written between two looks at the file system's free space, at most. */
+const ROOM_CHECK_BYTES = 16 * 1024 * 1024;
+
 export class LogSpool implements ChunkStore {
   private fd: number | null = null;
   private size = 0;
   private closed = false;
+  /** Bytes it may still write before it looks at the free space again. */
+  private room = 0;
 
-  /** `dir`: the node's state directory's spool folder (made on first use, 0700). */
-  constructor(private readonly dir: string) {}
+  constructor(private readonly options: LogSpoolOptions) {}
 
-  /** Keeps `data`; null when it cannot (a full disk, a closed spool): the log then keeps the bytes itself. */
+  /** Keeps `data`; null when it cannot (no room above the reserve, a full disk, a closed spool): the log then keeps the bytes itself. */
   put(data: Uint8Array): SpoolRef | null {
     if (this.closed) return null;
     try {
       this.fd ??= this.open();
+      if (this.room < data.length) this.room = Math.min(ROOM_CHECK_BYTES, this.free() - this.options.reserveBytes);
+      if (this.room < data.length) return null;
       // Written where the file ends; a failed write leaves `size` as it was, and the next overwrites it.
       for (let done = 0; done < data.length; ) done += writeSync(this.fd, data, done, data.length - done, this.size + done);
     } catch {
@@ -44,6 +60,7 @@ export class LogSpool implements ChunkStore {
     }
     const ref = { offset: this.size, length: data.length };
     this.size += data.length;
+    this.room -= data.length;
     return ref;
   }
 
@@ -70,9 +87,14 @@ export class LogSpool implements ChunkStore {
     this.fd = null;
   }
 
+  private free(): number {
+    const fs = statfsSync(this.options.dir);
+    return fs.bavail * fs.bsize;
+  }
+
   private open(): number {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const path = join(this.dir, `log-${randomUUID()}`);
+    mkdirSync(this.options.dir, { recursive: true, mode: 0o700 });
+    const path = join(this.options.dir, `log-${randomUUID()}`);
     const fd = openSync(path, 'wx+', 0o600);
     unlinkSync(path);
     return fd;

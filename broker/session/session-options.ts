@@ -5,6 +5,7 @@ import type { AppExit } from '../host/app-process.js';
 import type { Screens } from '../host/screens.js';
 import type { SandboxHost } from '../host/sandbox-host.js';
 import type { PrintingDeps } from '../host/session-printing.js';
+import type { LogSpoolOptions } from './log-spool.js';
 import type { EndReason } from './end-reason.js';
 import type { SessionLimits } from './session-policy.js';
 
@@ -34,6 +35,8 @@ export interface SessionOptions<S> {
   homeDir?: string;
   /** Keep applied entries' bytes: a replica set needs the whole log to start new standbys. */
   keepLog: boolean;
+  /** Where a kept log's uploaded bytes go on the node's disk (log-spool.ts); absent: its memory. */
+  logSpool?: LogSpoolOptions;
   /** Input numbering continues after this (a restarted app: the client's earlier inputs went to the old one). */
   inputBase?: number;
   /** How a replicated session reaches its standbys' nodes (null: never replicated). */

@@ -6,7 +6,6 @@
 // client: deadlines.ts). Invariant: one client at most; a session outlives its client
 // for the hold time; a standby is promoted when its primary dies.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { AppConfig } from '../config/schema.js';
 import type { AppExit } from '../host/app-process.js';
 import type { Display } from '../host/display.js';
@@ -126,7 +125,7 @@ export class Session {
       mayAct: options.mayAct,
       keepLog: options.keepLog,
       // A kept log's uploaded bytes on the node's disk, not in its memory.
-      spool: options.keepLog ? new SpooledChunks(new LogSpool(join(options.stateDir, 'log-spool'))) : null,
+      spool: options.keepLog && options.logSpool ? new SpooledChunks(new LogSpool(options.logSpool)) : null,
       inputBase: options.inputBase ?? 0,
       stampTime: options.lockstep !== undefined,
       onApplied: () => this.flow.inputApplied(),
