@@ -3,7 +3,8 @@
 // its primary applied, paced by output; lockstep entries carry the primary's time.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LogEntry } from '../cluster/peer-protocol.js';
-import { InputLog, type InputLogOptions, type ReplicationSink } from './input-log.js';
+import { InputLog, type InputLogOptions } from './input-log.js';
+import type { ReplicationSink } from './log-target.js';
 import { SpooledChunks } from './log-spool.js';
 
 function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb' = 'terminal') {

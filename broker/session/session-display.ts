@@ -5,7 +5,7 @@
 import type { Display, DisplayOptions } from '../host/display.js';
 import { RfbDisplay } from '../host/rfb-display.js';
 import { TerminalDisplay } from '../host/terminal-display.js';
-import type { LogTarget } from './input-log.js';
+import type { LogTarget } from './log-target.js';
 import { applyFileOp } from './session-uploads.js';
 
 /** A display's options (host/display.ts), with what only a GUI display takes. */
