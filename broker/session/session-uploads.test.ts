@@ -1,12 +1,13 @@
 // How an upload shares the session's log with typing, on a simulated clock: no chunk is
 // logged while a keystroke is on its way or within TYPING_GRACE_MS of the last one, a
-// person who never stops typing still gets their file, and no more than WINDOW chunks
+// person who never stops typing still gets their file, while the person types the upload
+// keeps to TYPING_RATE (and runs free once they stop), and no more than WINDOW chunks
 // are ever unsettled. The log and the home are fakes: what reaches a real sandbox is
 // test/files.test.ts's and test/files-cluster.test.ts's.
 import { describe, expect, it } from 'vitest';
 import type { FileOp } from '../cluster/peer-protocol.js';
 import type { HomeUploads, UploadState } from '../host/home-uploads.js';
-import { CHUNK_BYTES, MAX_YIELD_MS, SessionUploads, TYPING_GRACE_MS, WINDOW, type UploadLog } from './session-uploads.js';
+import { CHUNK_BYTES, MAX_YIELD_MS, SessionUploads, TYPING_GRACE_MS, TYPING_RATE, TYPING_SPAN_MS, WINDOW, type UploadLog } from './session-uploads.js';
 
 const LIMITS = { maxBytes: 1 << 30 };
 
@@ -116,6 +117,37 @@ describe('an upload beside typing', () => {
     const at = log.entries.filter((e) => e.op.op === 'chunk').map((e) => e.at);
     expect(at).toHaveLength(4);
     for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeLessThanOrEqual(MAX_YIELD_MS + 1);
+  });
+
+  it('keeps to TYPING_RATE while the person types, and runs free once they stop', async () => {
+    const clock = new Clock();
+    const log = new FakeLog(clock);
+    const size = 4096 * CHUNK_BYTES;
+    const u = uploads(clock, log, size);
+    let done = false;
+    const writing = u.write(1, 0, body(size), false, LIMITS).finally(() => (done = true));
+    // A keystroke every 100 ms for two seconds (each settled at once), then nothing.
+    const typingUntil = clock.t + 2000;
+    while (!done && clock.t < typingUntil + TYPING_SPAN_MS + 50) {
+      if (clock.t < typingUntil && clock.t % 100 === 0) log.lastInputAt = clock.t;
+      await clock.advance(1);
+      log.settleAll();
+    }
+    const at = log.entries.filter((e) => e.op.op === 'chunk').map((e) => e.at);
+    const typed = at.filter((t) => t < typingUntil);
+    const bytesPerSecond = (typed.length * CHUNK_BYTES) / ((typed.at(-1)! - typed[0]!) / 1000);
+    expect(typed.length).toBeGreaterThan(100); // ≥ 3 MB/s: the file still moves
+    expect(bytesPerSecond).toBeLessThanOrEqual(TYPING_RATE * 1.05);
+    // A second after the last keystroke the pace is off: chunks as fast as they settle.
+    const free = at.filter((t) => t >= typingUntil + TYPING_SPAN_MS);
+    const freePerSecond = (free.length * CHUNK_BYTES) / ((free.at(-1)! - free[0]! + 1) / 1000);
+    expect(free.length).toBeGreaterThan(20);
+    expect(freePerSecond).toBeGreaterThan(4 * TYPING_RATE);
+    for (let i = 0; i < 10_000 && !done; i++) {
+      await flush();
+      log.settleAll();
+    }
+    await writing;
   });
 
   it('never has more than WINDOW chunks unsettled', async () => {

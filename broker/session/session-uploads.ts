@@ -5,8 +5,9 @@
 // chunks are unsettled at once, and no faster than this replica's writer takes them, so
 // an upload never fills the node's memory and a keystroke waits behind at most that
 // much. Typing goes first: while a keystroke is on its way to the screen, and for
-// TYPING_GRACE_MS after the last one, no chunk is logged (for at most MAX_YIELD_MS per
-// chunk, so a person who never stops typing still gets their file). The offset a client
+// TYPING_GRACE_MS after the last one, no chunk is logged, and while the person is typing
+// (a keystroke in the last TYPING_SPAN_MS) uploads keep to TYPING_RATE (a chunk waits at
+// most MAX_YIELD_MS, so a person who never stops typing still gets their file). The offset a client
 // is told is what this replica has applied; after a failover the new primary knows its
 // own from its log, and a client resuming at another offset is told the right one (409).
 import type { FileOp } from '../cluster/peer-protocol.js';
@@ -26,6 +27,14 @@ const WRITER_BACKLOG = 1024 * 1024;
 export const TYPING_GRACE_MS = 30;
 /** …but one chunk waits no longer than this for typing to pause (≥ 0.6 MB/s under a person who never stops). */
 export const MAX_YIELD_MS = 100;
+/** A keystroke within this long means the person is typing… */
+export const TYPING_SPAN_MS = 1000;
+/**
+ * …and while they are, uploads move at most this fast (bytes/s): a full-speed upload
+ * keeps the cores of a small node busy (the node, its writer, a standby beside it) and
+ * a keystroke then waits for a CPU however promptly the upload yields the log.
+ */
+export const TYPING_RATE = 16 * 1024 * 1024;
 /** Uploads one session may have receiving at once. */
 export const MAX_RECEIVING = 4;
 /** An upload that has had no bytes for this long is given up (its spool file removed on every replica). */
@@ -66,6 +75,8 @@ export class SessionUploads {
   private readonly writing = new Set<number>();
   private readonly lastActive = new Map<number, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** While the person types, the next chunk waits for this time (clock.now()): TYPING_RATE. */
+  private nextChunkAt = -Infinity;
 
   constructor(
     private readonly log: UploadLog,
@@ -179,14 +190,23 @@ export class SessionUploads {
     return state;
   }
 
-  /** Resolves once no keystroke is on its way and none came for TYPING_GRACE_MS, or after MAX_YIELD_MS. */
+  /**
+   * Resolves once no keystroke is on its way, none came for TYPING_GRACE_MS and, while
+   * the person is typing, the upload keeps to TYPING_RATE — or after MAX_YIELD_MS.
+   * (The pace is the session's, not the upload's: uploads side by side share it.)
+   */
   private async typingPaused(): Promise<void> {
     const start = this.clock.now();
     for (;;) {
       const now = this.clock.now();
       const quiet = now - this.log.lastInputAt;
-      if ((!this.log.inputUnsettled && quiet >= TYPING_GRACE_MS) || now - start >= MAX_YIELD_MS) return;
-      await this.clock.sleep(Math.min(Math.max(1, TYPING_GRACE_MS - quiet), MAX_YIELD_MS - (now - start)));
+      const paced = quiet >= TYPING_SPAN_MS || now >= this.nextChunkAt;
+      if ((!this.log.inputUnsettled && quiet >= TYPING_GRACE_MS && paced) || now - start >= MAX_YIELD_MS) {
+        this.nextChunkAt = now + (CHUNK_BYTES / TYPING_RATE) * 1000;
+        return;
+      }
+      const wait = Math.max(1, TYPING_GRACE_MS - quiet, quiet < TYPING_SPAN_MS ? this.nextChunkAt - now : 0);
+      await this.clock.sleep(Math.min(wait, MAX_YIELD_MS - (now - start)));
     }
   }
 
