@@ -14,6 +14,7 @@ import { hashPassword } from '../auth/password.js';
 import { demoConfig, DEMO_USERS } from '../config/demo.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { BrokerNode } from '../node.js';
+import { tuneHeap } from '../heap.js';
 import { readPassword } from './password-prompt.js';
 import { connect } from './connect.js';
 import { runCopy } from './copy.js';
@@ -99,6 +100,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function runNode(args: string[]): Promise<number> {
+  tuneHeap();
   const { values } = parseArgs({
     args,
     options: {
