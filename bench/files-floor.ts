@@ -5,8 +5,13 @@
 // answers with the bytes it counted. Down: the client asks ("down"); the server sends
 // every message, then "end"; the client counts them and says "ok". Both sides keep at
 // most a few MiB unsent (they wait for the socket as it drains), as the node does.
+// Beside it, for the download only, a reference rather than the floor: a bare node:http
+// server in the same process answering a GET with the same bytes from memory in 64 KiB
+// writes, fetched with the client Holdfast's download is (files-transfer.ts getTimed) —
+// how much of the distance to the floor is HTTP's own.
 import { spawn } from 'node:child_process';
 import { WebSocket } from 'ws';
+import { getTimed, type Transfer } from './files-transfer.js';
 import { track, untrack } from './processes.js';
 import { paths } from './settings.js';
 import { nowNs, withTimeout } from './timing.js';
@@ -20,7 +25,20 @@ const SERVER_JS = `const { WebSocketServer } = require('ws');
 const data = require('fs').readFileSync(process.argv[1]);
 const MESSAGE = ${FLOOR_MESSAGE_BYTES}, HIGH = ${HIGH_WATER};
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 1 << 20 });
-wss.on('listening', () => process.stdout.write('port ' + wss.address().port + '\\n'));
+const http = require('http').createServer((req, res) => {
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': data.length });
+  let o = 0;
+  const pump = () => {
+    while (o < data.length) {
+      const more = res.write(data.subarray(o, o + MESSAGE));
+      o += MESSAGE;
+      if (!more) return void res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
+});
+wss.on('listening', () => http.listen(0, '127.0.0.1', () => process.stdout.write('port ' + wss.address().port + ' http ' + http.address().port + '\\n')));
 wss.on('connection', (ws) => {
   let got = 0;
   ws.on('message', async (m, isBinary) => {
@@ -70,6 +88,8 @@ export interface Floor {
   up(data: Buffer): Promise<FloorTransfer>;
   /** The server's bytes (the file it was given) to this process, timed from the ask to the end; `keep` gets every message. */
   down(expected: number, keep?: (chunk: Buffer) => void): Promise<FloorTransfer>;
+  /** The same bytes as a bare node:http GET (the download's reference, not its floor). */
+  httpDown(expectedSha: string, expectedBytes: number): Promise<Transfer>;
   stop(): Promise<void>;
 }
 
@@ -80,13 +100,13 @@ export async function startFloor(file: string): Promise<Floor> {
   track(pid, 'floor:ws', (signal) => child.kill(signal));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => untrack(pid));
-  const port = await withTimeout(
-    new Promise<number>((resolve, reject) => {
+  const [port, httpPort] = await withTimeout(
+    new Promise<[number, number]>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        const m = /port (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
+        const m = /port (\d+) http (\d+)/.exec(out);
+        if (m) resolve([Number(m[1]), Number(m[2])]);
       });
       void exited.then(() => reject(new Error('the floor server exited before listening')));
     }),
@@ -127,6 +147,9 @@ export async function startFloor(file: string): Promise<Floor> {
       ws.send('ok');
       onBinary = null;
       return r;
+    },
+    httpDown(expectedSha, expectedBytes) {
+      return getTimed(`http://127.0.0.1:${httpPort}/`, {}, expectedSha, expectedBytes, { floor: pid }, 'the bare HTTP download');
     },
     async stop() {
       ws.terminate();

@@ -101,19 +101,24 @@ export async function upload(url: string, token: string, sessionId: string, path
 }
 
 /** Downloads `path` from the session through `url`'s node; the bytes are kept and hashed after the clock stops. */
-export async function download(url: string, token: string, sessionId: string, path: string, expectedSha: string, expectedBytes: number, pids: Record<string, number>): Promise<Transfer> {
+export function download(url: string, token: string, sessionId: string, path: string, expectedSha: string, expectedBytes: number, pids: Record<string, number>): Promise<Transfer> {
+  const target = `${url}/api/sessions/${encodeURIComponent(sessionId)}/files/content?path=${encodeURIComponent(path)}`;
+  return getTimed(target, { authorization: `Bearer ${token}` }, expectedSha, expectedBytes, pids, `the download of ${path}`);
+}
+
+/** GETs `target` with node:http, timed from the ask to the last byte; the bytes are kept and hashed after the clock stops. */
+export async function getTimed(target: string, headers: Record<string, string>, expectedSha: string, expectedBytes: number, pids: Record<string, number>, what: string): Promise<Transfer> {
   const chunks: Buffer[] = [];
   let bytes = 0;
   const cpu = cpuOf(pids);
   const t0 = nowNs();
-  const target = `${url}/api/sessions/${encodeURIComponent(sessionId)}/files/content?path=${encodeURIComponent(path)}`;
   await withTimeout(
     new Promise<void>((resolve, reject) => {
-      const request = get(target, { headers: { authorization: `Bearer ${token}` } }, (response) => {
+      const request = get(target, { headers }, (response) => {
         if (response.statusCode !== 200) {
           let body = '';
           response.on('data', (d: Buffer) => (body += d.toString()));
-          response.on('end', () => reject(new Error(`download: HTTP ${response.statusCode}: ${body.slice(0, 200)}`)));
+          response.on('end', () => reject(new Error(`${what}: HTTP ${response.statusCode}: ${body.slice(0, 200)}`)));
           return;
         }
         response.on('data', (d: Buffer) => {
@@ -126,7 +131,7 @@ export async function download(url: string, token: string, sessionId: string, pa
       request.on('error', reject);
     }),
     300_000,
-    `the download of ${path}`,
+    what,
   );
   const seconds = Number(nowNs() - t0) / 1e9;
   const used = cpu.stop();

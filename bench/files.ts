@@ -1,7 +1,7 @@
 // Part 13, files in and out of a session (issue 23): upload and download MB/s of a
 // 200 MiB file of random bytes (made once) into a 1-replica and a 2-replica session,
 // against a bare WebSocket transfer of the same bytes over loopback in the same run (the
-// floor, files-floor.ts); and keystroke echo while an upload runs against idle, in the
+// floor, files-floor.ts; the download also against a bare node:http server's, a reference); and keystroke echo while an upload runs against idle, in the
 // same session. Run by the bench's runner, bench/main.ts (`--only=files`).
 //
 // On one 3-node cluster (1-member etcd, node processes from the bench's copy of dist/,
@@ -172,6 +172,8 @@ export async function run(o: FilesOptions): Promise<Record<string, unknown>> {
     // ---- MB/s: floor, 1 replica, 2 replicas in turns, each up then down ----
     const up: Record<PathName, Transfer[]> = { floor: [], one: [], two: [] };
     const down: Record<PathName, Transfer[]> = { floor: [], one: [], two: [] };
+    /** The download's reference (files-floor.ts): the same bytes from a bare node:http server. */
+    const downHttp: Transfer[] = [];
     const order: PathName[] = ['floor', 'one', 'two'];
     /** The longest this process's event loop was held during each path's up and down (a held loop answers the nodes' pings late). */
     const loopDelayMaxMs: Record<PathName, number[]> = { floor: [], one: [], two: [] };
@@ -189,6 +191,7 @@ export async function run(o: FilesOptions): Promise<Record<string, unknown>> {
           cpu = cpuOf({ floor: fl.pid });
           const d = await fl.down(data.length, (chunk) => chunks.push(chunk));
           down.floor.push({ bytes: d.bytes, seconds: d.seconds, MBs: d.MBs, cpu: cpu.stop(), shaOk: d.bytesOk && (await sha256Async(chunks)) === expected });
+          downHttp.push(await fl.httpDown(expected, data.length));
         } else {
           const s = sessions[name];
           const u = await upload(n1.url, token, s.id, UPLOAD_PATH, data, expected, pids);
@@ -205,6 +208,7 @@ export async function run(o: FilesOptions): Promise<Record<string, unknown>> {
     const MBs = {
       floorUp: median(up.floor.map((t) => t.MBs)),
       floorDown: median(down.floor.map((t) => t.MBs)),
+      httpDown: median(downHttp.map((t) => t.MBs)),
       upload1: median(up.one.map((t) => t.MBs)),
       upload2: median(up.two.map((t) => t.MBs)),
       download1: median(down.one.map((t) => t.MBs)),
@@ -215,6 +219,9 @@ export async function run(o: FilesOptions): Promise<Record<string, unknown>> {
       upload2: round(MBs.upload2 / MBs.floorUp, 2),
       download1: round(MBs.download1 / MBs.floorDown, 2),
       download2: round(MBs.download2 / MBs.floorDown, 2),
+      httpDown: round(MBs.httpDown / MBs.floorDown, 2),
+      download1VsHttp: round(MBs.download1 / MBs.httpDown, 2),
+      download2VsHttp: round(MBs.download2 / MBs.httpDown, 2),
     };
 
     // ---- keystroke echo during an upload against idle, same session ----
@@ -273,10 +280,10 @@ export async function run(o: FilesOptions): Promise<Record<string, unknown>> {
         ];
       }),
     );
-    const allShaOk = [...Object.values(up), ...Object.values(down)].every((list) => list.every((t) => t.shaOk)) && [one, two].every((s) => samples[s.name].uploads.every((u) => u.shaOk));
+    const allShaOk = [...Object.values(up), ...Object.values(down), downHttp].every((list) => list.every((t) => t.shaOk)) && [one, two].every((s) => samples[s.name].uploads.every((u) => u.shaOk));
     return {
       method:
-        'a 200 MiB file of random bytes: uploaded with resumableUpload (Node fetch, 4 MiB PATCHes) and downloaded (GET files/content, node:http) through node-1 of a 3-node cluster, to a 1-replica and a 2-replica session whose primaries run there; the floor a bare ws transfer (64 KiB messages, acknowledged at the end) to/from a Node process; alternating, ratios of medians. Echo: byte at a time into the session\'s cat at a typist\'s pace (a pause of typingGapMs after each echo), idle blocks against blocks during uploads (ABBA)',
+        'a 200 MiB file of random bytes: uploaded with resumableUpload (Node fetch, 4 MiB PATCHes) and downloaded (GET files/content, node:http) through node-1 of a 3-node cluster, to a 1-replica and a 2-replica session whose primaries run there; the floor a bare ws transfer (64 KiB messages, acknowledged at the end) to/from a Node process (and, for the download, a bare node:http GET of the same bytes from that process, a reference); alternating, ratios of medians. Echo: byte at a time into the session\'s cat at a typist\'s pace (a pause of typingGapMs after each echo), idle blocks against blocks during uploads (ABBA)',
       placement: { ...placement, placedAsMeant },
       bytes: o.bytes,
       MBs,
@@ -290,7 +297,7 @@ export async function run(o: FilesOptions): Promise<Record<string, unknown>> {
       },
       allShaOk,
       echo,
-      runs: { up, down, benchLoopDelayMaxMs: loopDelayMaxMs },
+      runs: { up, down, downHttp, benchLoopDelayMaxMs: loopDelayMaxMs },
       ...(profiling ? { profiles: profiling.dir } : {}),
       settings: { rounds: o.rounds, echoWarmup: o.echoWarmup, echoBlocks: o.echoBlocks, echoBlockMs: o.echoBlockMs, typingGapMs: o.typingGapMs, home: HOME_PROFILE, node: NODE, nodes: 3, etcdMembers: 1 },
     };

@@ -269,12 +269,15 @@ function renderFiles(f: Json): string[] {
         ['13 floor: bare ws, 64 KiB messages', fmtMB(m.floorUp), '', fmtMB(m.floorDown), '', `${runs(f.runs.up.floor)} / ${runs(f.runs.down.floor)}`],
         ['   1 replica', fmtMB(m.upload1), `${f.ratios.upload1}×`, fmtMB(m.download1), `${f.ratios.download1}×`, `${runs(f.runs.up.one)} / ${runs(f.runs.down.one)}`],
         ['   2 replicas', fmtMB(m.upload2), `${f.ratios.upload2}×`, fmtMB(m.download2), `${f.ratios.download2}×`, `${runs(f.runs.up.two)} / ${runs(f.runs.down.two)}`],
+        ...(m.httpDown ? [['   ref: bare node:http GET, 64 KiB writes', '', '', fmtMB(m.httpDown), `${f.ratios.httpDown}×`, `  / ${runs(f.runs.downHttp)}`]] : []),
       ],
       [`Files, ${Math.round(f.bytes / 2 ** 20)} MiB over loopback`, 'upload', '/ floor', 'download', '/ floor', 'MB/s per run, up / down'],
     ),
     `   budget: upload 1 replica ≥ ${f.budget.upload1}× ${ok(f.withinBudget.upload1)}, 2 replicas ≥ ${f.budget.upload2}× ${ok(f.withinBudget.upload2)}; download ≥ ${f.budget.download}× ${ok(f.withinBudget.download)}; SHA-256 of every transfer ${f.allShaOk ? 'right' : 'WRONG (✗ above)'}` +
       (f.placement.placedAsMeant ? '' : '  ⚠ primaries not both on node-1'),
+    ...(m.httpDown ? [`   download against the bare HTTP reference: 1 replica ${f.ratios.download1VsHttp}×, 2 replicas ${f.ratios.download2VsHttp}×`] : []),
     `   CPU s of the last upload: 1 replica ${cpu(f.runs.up.one)}; 2 replicas ${cpu(f.runs.up.two)}; floor ${cpu(f.runs.up.floor)}`,
+    `   CPU s of the last download: 1 replica ${cpu(f.runs.down.one)}; 2 replicas ${cpu(f.runs.down.two)}; floor ${cpu(f.runs.down.floor)}${m.httpDown ? `; bare HTTP ${cpu(f.runs.downHttp)}` : ''}`,
     '',
   ];
   const rows = (['one', 'two'] as const).flatMap((k) => {
