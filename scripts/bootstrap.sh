@@ -8,6 +8,7 @@
 #   tigervnc-standalone-server  Xvnc: the display of each graphical (rfb) app
 #   matchbox-window-manager     makes a graphical app fill its display
 #   xterm x11-apps xclip        the demo's graphical apps (XTerm, xedit); clipboard in tests
+#   mousepad                    the demo's GTK editor: its print dialog prints to the session's printer
 #   novnc websockify            the reference the RFB benchmark measures against
 #   gcc libc6-dev               builds the lockstep shim (broker/host/lockstep/) at npm run build
 #   x11-utils                   xprop: a GUI app starts once its window manager holds the screen
@@ -18,7 +19,7 @@ set -euo pipefail
 
 packages=(bubblewrap util-linux python3 htop chromium tmux fonts-dejavu-core procps etcd-server etcd-client
   tigervnc-standalone-server matchbox-window-manager xterm x11-apps xclip novnc websockify gcc libc6-dev e2fsprogs x11-utils
-  ghostscript enscript poppler-utils libglib2.0-bin)
+  ghostscript enscript poppler-utils libglib2.0-bin mousepad)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,27 +1,33 @@
-// Printing from a graphical app (issue 23, printing): the demo catalog's XTerm, with its
-// print command as the demo sets it (XTERM_PRINT_ARGS: Ctrl+Shift+P prints the window's
-// text through the sandbox's lpr), on a real Xvnc in a real sandbox, driven through the
-// RFB stream as the web client's noVNC drives it. What it prints reaches the client as a
-// PDF, exactly as a terminal app's `lp` does; pdftotext of it shows the window's text.
+// Printing from a graphical app (issue 23, printing), on a real Xvnc in a real sandbox,
+// driven through the RFB stream as the web client's noVNC drives it: the demo catalog's
+// XTerm, with its print command as the demo sets it (XTERM_PRINT_ARGS: Ctrl+Shift+P
+// prints the window's text through the sandbox's lpr), and the demo's Mousepad (a
+// GTK editor), whose GTK print dialog lists the session's printer (print-ipp.ts) and has
+// it chosen: Ctrl+P, then Enter. What either prints reaches the client as a PDF, exactly
+// as a terminal app's `lp` does; pdftotext of it shows the text.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { XTERM_PRINT_ARGS } from '../broker/config/demo.js';
+import { MOUSEPAD, XTERM_PRINT_ARGS } from '../broker/config/demo.js';
 import { client, startNode, type TestNode } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
 import { launchGui } from './gui.js';
+import { writeBgrxPng } from './png.js';
 
 const XTERM = { id: 'gui-xterm', name: 'XTerm', display: 'rfb', geometry: '800x600', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', ...XTERM_PRINT_ARGS] };
+const EDITOR = { ...MOUSEPAD, id: 'gui-mousepad', geometry: '800x600' };
 const CONTROL_L = 0xffe3;
+const RETURN = 0xff0d;
 const SHIFT_L = 0xffe1;
 
 let node: TestNode;
 const work = mkdtempSync(join(tmpdir(), 'holdfast-print-gui-'));
+const artifacts = join(import.meta.dirname, '..', 'test-artifacts');
 
 beforeAll(async () => {
-  node = await startNode({ apps: [XTERM] });
+  node = await startNode({ apps: [XTERM, EDITOR] });
 }, 60_000);
 
 afterAll(async () => {
@@ -50,4 +56,34 @@ describe('printing from a graphical app', () => {
     gui.stream.close();
     c.signOut();
   }, 90_000);
+
+  it('Mousepad’s print dialog prints to the session’s printer: a PDF of the document in the client', async () => {
+    const c = client(node.url);
+    await c.signIn('ann', 'ann-pw');
+    const gui = await launchGui(c, EDITOR.id);
+    const before = await gui.steady();
+    gui.viewer.type('typed-in-the-editor-42\n');
+    await waitFor('the text to show', async () => ((await gui.steady()).hash !== before.hash) || null, 30_000);
+    const typed = await gui.steady();
+    for (const [keysym, down] of [[CONTROL_L, true], [0x70, true], [0x70, false], [CONTROL_L, false]] as const) gui.viewer.key(keysym, down);
+    // The dialog is up once the screen has changed and holds still (its printers listed).
+    await waitFor('the print dialog', async () => ((await gui.steady()).hash !== typed.hash) || null, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const dialog = await gui.steady();
+    // What the person sees: the dialog, Holdfast chosen (test-artifacts/, to look at).
+    mkdirSync(artifacts, { recursive: true });
+    writeBgrxPng(join(artifacts, 'mousepad-print-dialog.png'), dialog.width, dialog.height, dialog.pixels);
+    gui.viewer.key(RETURN, true);
+    gui.viewer.key(RETURN, false);
+    const print = await waitFor('the print notice', async () => gui.stream.view.prints[0] ?? null, 30_000);
+    expect(print).toMatchObject({ result: 'printed', job: { pages: 1 } });
+    expect(print.message).toMatch(/^Mousepad printed a document \(1 page\)\.$/);
+    const reply = await fetch(`${node.url}/api/sessions/${encodeURIComponent(gui.stream.sessionId!)}/print/${print.job!.id}`, { headers: { authorization: `Bearer ${c.apiToken}` } });
+    expect(reply.status).toBe(200);
+    const file = join(work, 'editor.pdf');
+    writeFileSync(file, Buffer.from(await reply.arrayBuffer()));
+    expect(execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' })).toContain('typed-in-the-editor-42');
+    gui.stream.close();
+    c.signOut();
+  }, 120_000);
 });

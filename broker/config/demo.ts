@@ -1,4 +1,4 @@
-// The built-in demo: three users and five apps from Debian packages, so `npm start`
+// The built-in demo: three users and six apps from Debian packages, so `npm start`
 // shows a real catalog with no config file. Passwords are hashed at start.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,13 @@ export const DEMO_USERS = { demo: 'demo', guest: 'guest', admin: 'admin' } as co
 export const XEDIT_QUIET_ARGS = ['-xrm', 'xedit*loadTags: false'];
 
 export const XTERM_PRINT_ARGS = ['-xrm', 'XTerm*printerCommand: lpr -T XTerm', '-xrm', 'XTerm*printAttributes: 0', '-xrm', 'XTerm*VT100.translations: #override Ctrl Shift <Key>P: print()'];
+
+/**
+ * Mousepad, a GTK editor: its print dialog (Ctrl+P) lists the session's printer, chosen
+ * already (broker/host/print-ipp.ts). No accessibility bus in a sandbox: GTK is told so
+ * rather than left to look for one.
+ */
+export const MOUSEPAD = { id: 'mousepad', name: 'Mousepad', description: 'A text editor that prints (GTK)', icon: 'editor', display: 'rfb', geometry: '1024x700', command: '/usr/bin/mousepad', env: { NO_AT_BRIDGE: '1', GTK_A11Y: 'none' } } as const;
 
 export interface DemoOverrides {
   host?: string;
@@ -55,9 +62,10 @@ export async function demoConfig(overrides: DemoOverrides = {}): Promise<NodeCon
       // Graphical apps: each on its own Xvnc display, streamed to noVNC.
       { id: 'xterm', name: 'XTerm', description: 'The X terminal emulator, in a window', icon: 'window', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '12', ...XTERM_PRINT_ARGS] },
       { id: 'editor', name: 'Text editor', description: 'xedit, editing notes.txt in your home', icon: 'editor', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xedit', args: [...XEDIT_QUIET_ARGS, 'notes.txt'] },
+      MOUSEPAD,
     ],
     entitlements: [
-      { groups: ['staff'], apps: ['shell', 'python', 'htop', 'xterm', 'editor'] },
+      { groups: ['staff'], apps: ['shell', 'python', 'htop', 'xterm', 'editor', 'mousepad'] },
       { groups: ['guests'], apps: ['python'] },
     ],
   });

@@ -46,7 +46,7 @@ export interface AppProcessOptions {
   /** A lockstep replica: its sandbox reads the wall clock and randomness through the shim (lockstep-clock.ts). */
   lockstep?: LockstepOptions;
   /** The session's print spool, bound into the sandbox (print-spool.ts). */
-  print?: { jobs: string; bin: string };
+  print?: { jobs: string; bin: string; ipp: string };
 }
 
 export interface LockstepOptions {

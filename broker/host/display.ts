@@ -63,7 +63,7 @@ export interface DisplayOptions {
   /** A lockstep replica (app-process.ts). */
   lockstep?: LockstepOptions;
   /** The session's print spool, bound into the sandbox (print-spool.ts). */
-  print?: { jobs: string; bin: string };
+  print?: { jobs: string; bin: string; ipp: string };
   cols: number;
   rows: number;
   screens: Screens;

@@ -1,8 +1,10 @@
 // A session's print spool: where its sandbox hands print jobs to the node. Per session,
 // under stateDir/print/<session>-<random>/: `jobs` (bound read-write into the sandbox at
 // PRINT_JOBS_DIR; the app may create files there but not list them), `bin` (bound
-// read-only at PRINT_BIN_DIR, first on the sandbox's PATH: its `lp` and `lpr`) and `pdf`
-// (the node's own: the PDFs made of the jobs, never seen by the sandbox).
+// read-only at PRINT_BIN_DIR, first on the sandbox's PATH: its `lp` and `lpr`), `ipp`
+// (bound read-only at /run/cups: the socket of the printer a print dialog sees,
+// print-ipp.ts, whose jobs join the others here) and `pdf` (the node's own: the PDFs
+// made of the jobs, never seen by the sandbox).
 //
 // The app controls everything in `jobs`, so the node trusts nothing there: it opens a
 // job with O_NOFOLLOW (a link is never followed out to the host's files), reads regular
@@ -13,6 +15,7 @@ import { closeSync, chmodSync, constants, fstatSync, ftruncateSync, lstatSync, m
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { MAX_JOB_BYTES } from './print-convert.js';
+import { IPP_SOCKET_NAME, IppPrinter, type IppJob } from './print-ipp.js';
 
 /** Inside the sandbox: where jobs are written, and where its lp and lpr are. */
 export const PRINT_JOBS_DIR = '/run/holdfast-print/jobs';
@@ -81,6 +84,7 @@ export class PrintSpool {
   /** Host directories: jobs (bound into the sandbox), bin (bound read-only), pdf (the node's). */
   readonly jobsDir: string;
   readonly binDir: string;
+  readonly ippDir: string;
   readonly pdfDir: string;
   private readonly root: string;
   private watcher: FSWatcher | null = null;
@@ -90,6 +94,8 @@ export class PrintSpool {
   private room: () => number = () => 0;
   /** Job names that could not be removed (folders): not reported again. */
   private readonly stuck = new Set<string>();
+  /** The print dialogs' printer; listening (or failed to) once `printer` settles. */
+  private readonly printer: Promise<IppPrinter | null>;
 
   /** Removes what an earlier run of the node left (its sessions are gone). */
   static removeStale(stateDir: string): void {
@@ -112,7 +118,16 @@ export class PrintSpool {
     mkdirSync(this.binDir, { mode: 0o755 });
     for (const name of ['lp', 'lpr']) writeFileSync(join(this.binDir, name), LP_SCRIPT, { mode: 0o755 });
     writeFileSync(join(this.binDir, PRINT_PROFILE_FILE), PROFILE_SCRIPT, { mode: 0o644 });
+    this.ippDir = join(this.root, 'ipp');
+    mkdirSync(this.ippDir, { mode: 0o711 });
     mkdirSync(this.pdfDir, { mode: 0o700 });
+    // Without it the dialogs list no printer but "Print to File", and lp still prints: not fatal.
+    this.printer = IppPrinter.listen(join(this.ippDir, IPP_SOCKET_NAME), (job) => this.fromDialog(job)).catch(() => null);
+  }
+
+  /** Listening: the sandbox may bind the printer's socket now. */
+  async ready(): Promise<boolean> {
+    return (await this.printer) !== null;
   }
 
   /**
@@ -141,6 +156,11 @@ export class PrintSpool {
     this.closed = true;
     clearTimeout(this.timer);
     this.watcher?.close();
+    void this.printer.then((printer) => {
+      printer?.close();
+      rmSync(this.ippDir, { recursive: true, force: true });
+      remove(this.root);
+    });
     rmSync(this.binDir, { recursive: true, force: true });
     rmSync(this.pdfDir, { recursive: true, force: true });
     let left = false;
@@ -150,6 +170,13 @@ export class PrintSpool {
       /* gone already */
     }
     if (!left && remove(this.jobsDir)) remove(this.root);
+  }
+
+  /** A job printed through a dialog: taken like a spooled one, if the taker has room (the answer to the app is the same either way). */
+  private fromDialog(job: IppJob): void {
+    if (this.closed || !this.onJob) return;
+    const refused = job.data === null ? 'too_large' : this.room() > 0 ? null : 'busy';
+    this.onJob({ title: cleanTitle(job.title), data: refused ? null : job.data, size: job.size, refused });
   }
 
   /** Looks again (the taker has room again). Events come in bursts (a write, a rename): one scan after them. */

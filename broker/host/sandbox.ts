@@ -12,6 +12,7 @@ import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { LOCKSTEP_CLOCK, LOCKSTEP_LIBRARY, LOCKSTEP_PROCS } from './lockstep-clock.js';
 import { TITLE_FILE, TITLE_SCRIPT_PATH } from './window-title.js';
 import { PRINT_BIN_DIR, PRINT_JOBS_DIR, PRINT_PROFILE, PRINT_PROFILE_FILE } from './print-spool.js';
+import { IPP_SOCKET_DIR } from './print-ipp.js';
 
 export const SANDBOX_USER = 'user';
 export const SANDBOX_HOME = '/home/user';
@@ -87,8 +88,8 @@ export interface SandboxSpec {
   disableUserns?: boolean;
   /** A lockstep replica: the shim to preload and its clock file (host paths; bound read-only), and its process table (bound read-write). */
   lockstep?: { library: string; clock: string; procs: string };
-  /** The session's print spool (print-spool.ts): its jobs directory (bound read-write) and its lp/lpr (read-only, first on PATH). */
-  print?: { jobs: string; bin: string };
+  /** The session's print spool (print-spool.ts): its jobs directory (bound read-write), its lp/lpr (read-only, first on PATH) and its printer's socket directory (read-only, at /run/cups). */
+  print?: { jobs: string; bin: string; ipp: string };
 }
 
 /** Where an rfb app's display listens, inside the sandbox; the host reaches it through displayDir. */
@@ -193,7 +194,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   }
   args.push(...covers);
   if (spec.lockstep) args.push('--ro-bind', spec.lockstep.library, LOCKSTEP_LIBRARY, '--ro-bind', spec.lockstep.clock, LOCKSTEP_CLOCK, '--bind', spec.lockstep.procs, LOCKSTEP_PROCS);
-  if (spec.print) args.push('--bind', spec.print.jobs, PRINT_JOBS_DIR, '--ro-bind', spec.print.bin, PRINT_BIN_DIR, '--ro-bind', join(spec.print.bin, PRINT_PROFILE_FILE), PRINT_PROFILE);
+  if (spec.print) args.push('--bind', spec.print.jobs, PRINT_JOBS_DIR, '--ro-bind', spec.print.bin, PRINT_BIN_DIR, '--ro-bind', join(spec.print.bin, PRINT_PROFILE_FILE), PRINT_PROFILE, '--ro-bind', spec.print.ipp, IPP_SOCKET_DIR);
   args.push(...(spec.homeParent ? ['--ro-bind', spec.homeParent, '/home'] : ['--dir', '/home']), '--bind', spec.homeDir, SANDBOX_HOME, '--chdir', SANDBOX_HOME);
   // The root, /etc and /run tmpfs only exist to hold the mounts above; seal them.
   args.push('--remount-ro', '/etc', '--remount-ro', '/run', '--remount-ro', '/');

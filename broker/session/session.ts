@@ -86,7 +86,7 @@ export class Session {
     this.printing = options.printing ? new SessionPrinting({ stateDir: options.stateDir, sessionId: this.id, owner: this.owner, app: options.app, isPrimary: () => this.log.role === 'primary', tell, deps: options.printing }) : null;
     const display = makeDisplay({
       sessionId: this.id,
-      ...(this.printing ? { print: { jobs: this.printing.spool.jobsDir, bin: this.printing.spool.binDir } } : {}),
+      ...(this.printing ? { print: { jobs: this.printing.spool.jobsDir, bin: this.printing.spool.binDir, ipp: this.printing.spool.ippDir } } : {}),
       app: options.app,
       profile: options.profile,
       stateDir: options.stateDir,
