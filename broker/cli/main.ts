@@ -2,7 +2,7 @@
 //   holdfast node --config FILE | --demo [--host H] [--port N]
 //   holdfast user hash [--password-stdin]
 //   holdfast connect --broker URL --user NAME --app ID [--password-stdin]
-//   holdfast cp [--broker URL --user NAME] (--app ID | --session ID) :REMOTE LOCAL
+//   holdfast cp [--broker URL --user NAME] (--app ID | --session ID) SRC DST
 //   holdfast status --broker URL [--user NAME] [--json]
 //   holdfast node drain|undrain NAME --broker URL [--user NAME]
 //   holdfast cluster --nodes N [--base-port P]
@@ -54,11 +54,11 @@ const USAGE = `Usage:
   holdfast connect --broker URL --user NAME --attach [--app ID | --session ID]
                                         carry on in a running session (the newest,
                                         or of that app, or that one) in this terminal
-  holdfast cp [--broker URL --user NAME] (--app ID | --session ID) :REMOTE LOCAL
-                                        download a file from a running session's home
-                                        (LOCAL "-": standard output); resumes after a
-                                        dropped connection. Uploading (LOCAL :REMOTE)
-                                        is not built yet. holdfast cp --help: more
+  holdfast cp [--broker URL --user NAME] (--app ID | --session ID) SRC DST
+                                        copy a file out of a running session's home
+                                        (SRC :REMOTE, DST LOCAL or "-") or into it
+                                        (SRC LOCAL or "-", DST :REMOTE); resumes after a
+                                        dropped connection. holdfast cp --help: more
   holdfast cert dev [--out DIR] [--name HOST]… [--days N] [--force]
                                         a self-signed certificate and key for node.tls
                                         (a lab or a laptop); prints the pin clients trust
