@@ -13,6 +13,7 @@
 // one's files can hold up the node (sandbox-commands.ts). A selection walked for a zip
 // is home-tree.ts's; paths and find's records are home-paths.ts's.
 import type { ChildProcess } from 'node:child_process';
+import { closeSync, read as fsRead } from 'node:fs';
 import { Readable } from 'node:stream';
 import { MAX_LISTED_ENTRIES, SessionFileError, type FileEntry, type FileListing } from '../../shared/protocol/index.js';
 import { SANDBOX_HOME } from './sandbox.js';
@@ -20,6 +21,7 @@ import { busy, SandboxCommands } from './sandbox-commands.js';
 import { SandboxExec, type SandboxExecOptions } from './sandbox-exec.js';
 import { FORMAT, failure, homePath, insideHome, outside, parseRecords, quoted, type HomeFile, type Stat } from './home-paths.js';
 import { walkSelection, type HomeSelection } from './home-tree.js';
+import { openFileOf } from './open-file-of.js';
 
 export { homePath, insideHome, parseRecords, type HomeFile, type Stat } from './home-paths.js';
 export type { HomeSelection, SelectedEntry } from './home-tree.js';
@@ -28,6 +30,8 @@ export type { HomeSelection, SelectedEntry } from './home-tree.js';
 const STALL_MS = 30_000;
 /** dd's block when reading a file out (1 MiB: a 64 KiB block cost dd sixteen times the system calls). */
 const READ_BLOCK = 1024 * 1024;
+/** The node's block once it reads the file itself (open-file-of.ts). */
+const DIRECT_BLOCK = 1024 * 1024;
 
 export type HomeFilesOptions = SandboxExecOptions;
 
@@ -113,9 +117,11 @@ export class HomeFiles {
   }
 
   /**
-   * dd from `offset`, `length` bytes. The last block is held back until the file has
-   * been seen unchanged after the read (same size, time and inode): a reader never
-   * gets a complete-looking file made of two versions.
+   * dd from `offset`, `length` bytes. Once dd has the file open, the node takes it over
+   * (open-file-of.ts: the same inode, through /proc) and reads the rest itself, a MiB at
+   * a time off its event loop; where it cannot, it reads dd's pipe. The last block is
+   * held back until the file has been seen unchanged after the read (same size, time
+   * and inode): a reader never gets a complete-looking file made of two versions.
    */
   private read(real: string, relative: string, stat: Stat, offset: number, length: number): Readable {
     let child: ChildProcess | null = null;
@@ -125,6 +131,10 @@ export class HomeFiles {
     let wanted = true;
     let lastAt = Date.now();
     let released = false;
+    /** The node has taken the file over from dd (and reads it itself from then on). */
+    let tookOver = false;
+    /** Wakes the direct reader when the stream wants more. */
+    let wake: (() => void) | null = null;
     const release = () => {
       if (!released) this.commands.release();
       released = true;
@@ -135,7 +145,8 @@ export class HomeFiles {
       read() {
         if (!wanted) lastAt = Date.now();
         wanted = true;
-        child?.stdout?.resume();
+        if (wake) wake();
+        else child?.stdout?.resume();
       },
       destroy(error, callback) {
         release();
@@ -167,6 +178,34 @@ export class HomeFiles {
       out.push(null);
       release();
     };
+    /** One more block read: the one before goes out (the last is held back for finish). */
+    const take = (chunk: Buffer): boolean => {
+      got += chunk.length;
+      lastAt = Date.now();
+      const previous = held;
+      held = chunk;
+      if (previous && !out.push(previous)) wanted = false;
+      return wanted;
+    };
+    const readDirect = async (fd: number) => {
+      try {
+        while (got < length && !out.destroyed) {
+          if (!wanted) await new Promise<void>((resolve) => (wake = resolve));
+          wake = null;
+          if (out.destroyed) return;
+          const block = Buffer.allocUnsafe(Math.min(DIRECT_BLOCK, length - got));
+          const { bytesRead } = await new Promise<{ bytesRead: number }>((resolve, reject) => fsRead(fd, block, 0, block.length, offset + got, (error, bytesRead) => (error ? reject(error) : resolve({ bytesRead }))));
+          if (bytesRead === 0) break; // shorter now: finish says it changed
+          take(block.subarray(0, bytesRead));
+        }
+        void finish();
+      } catch (error) {
+        out.destroy(error as Error);
+      } finally {
+        // Closed here, never under a read in flight (its number could be another file's by then).
+        closeSync(fd);
+      }
+    };
     if (length === 0) {
       void finish();
       return out;
@@ -188,21 +227,25 @@ export class HomeFiles {
     }
     const reading = child;
     reading.stdout!.on('data', (chunk: Buffer) => {
-      got += chunk.length;
-      lastAt = Date.now();
-      const previous = held;
-      held = chunk;
-      if (previous && !out.push(previous)) {
-        wanted = false;
-        reading.stdout!.pause();
+      if (tookOver) return; // dd's last bytes, after the node took over: read again from the file
+      // dd has the file open (it read this from it), and is held writing the rest: the node takes it over if it can.
+      const direct = got === 0 && reading.pid !== undefined ? openFileOf(reading.pid, 0, stat.version) : null;
+      if (direct !== null) {
+        tookOver = true;
+        reading.stdout!.destroy();
+        reading.kill('SIGKILL');
+        take(chunk);
+        void readDirect(direct);
+        return;
       }
+      if (!take(chunk)) reading.stdout!.pause();
     });
     reading.stderr!.on('data', (chunk: Buffer) => {
       if (stderr.length < 4096) stderr += chunk.toString('utf8');
     });
     reading.on('error', (error) => out.destroy(error));
     reading.on('close', (code) => {
-      if (out.destroyed) return;
+      if (out.destroyed || tookOver) return;
       if (code !== 0) {
         const refused = /Permission denied/.test(stderr);
         return void out.destroy(refused ? failure(stderr, relative) : new SessionFileError('changed', `${quoted(relative)} changed while it was read; download it again.`));
