@@ -34,7 +34,7 @@ export const TYPING_SPAN_MS = 1000;
  * keeps the cores of a small node busy (the node, its writer, a standby beside it) and
  * a keystroke then waits for a CPU however promptly the upload yields the log.
  */
-export const TYPING_RATE = 16 * 1024 * 1024;
+export const TYPING_RATE = 8 * 1024 * 1024;
 /** Uploads one session may have receiving at once. */
 export const MAX_RECEIVING = 4;
 /** An upload that has had no bytes for this long is given up (its spool file removed on every replica). */
