@@ -5,15 +5,15 @@
 // primary's kill -9 the promoted standby has nothing of its own to deliver — the person
 // never receives the job twice. Real etcd and two real node processes running this
 // tree's CLI, bundled for this file.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Screen, client, launch, sh } from '../support/harness.js';
+import { Screen, auditEvents, client, launch, sh } from '../support/harness.js';
 import { bundleCli, type BundledCli } from '../support/bundled-cli.js';
 import { sessionOf, startCluster, waitForStatus, whole, type TestCluster } from '../support/cluster-harness.js';
 import { waitFor } from '../support/wait.js';
+import { printedText } from './printed.js';
 
 let c: TestCluster | undefined;
 let bundled: BundledCli | undefined;
@@ -30,12 +30,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const printEvents = (stateDir: string, session: string) =>
-  readFileSync(join(stateDir, 'audit.log'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((event) => event.event === 'session.print' && event.session === session);
+const printEvents = (stateDir: string, session: string) => auditEvents(stateDir, 'session.print').filter((event) => event.session === session);
 
 describe('printing in a cluster', () => {
   it('one print from a session with two replicas: exactly one PDF reaches the client, before and after a failover', async () => {
@@ -59,11 +54,7 @@ describe('printing in a cluster', () => {
     expect(printEvents(standby.stateDir, id)).toEqual([]);
 
     // Asked of the node without the primary: passed on from the primary.
-    const reply = await fetch(`${standby.url}/api/sessions/${encodeURIComponent(id)}/print/${print.job!.id}`, { headers: { authorization: `Bearer ${ann.apiToken!}` } });
-    expect([reply.status, reply.headers.get('content-type')]).toEqual([200, 'application/pdf']);
-    const file = join(work, 'cluster.pdf');
-    writeFileSync(file, Buffer.from(await reply.arrayBuffer()));
-    expect(execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' })).toContain('hello cluster');
+    expect(await printedText(standby.url, ann.apiToken!, id, print.job!.id, join(work, 'cluster.pdf'))).toContain('hello cluster');
 
     // The primary dies; the client resumes on the promoted standby, which delivers nothing more.
     c!.signal(primary, 'SIGKILL');

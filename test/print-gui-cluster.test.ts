@@ -6,53 +6,36 @@
 // prints again, and that PDF holds what was typed before and after (the document came
 // through whole) — two prints, two PDFs, never one twice. Real etcd, real nodes, real
 // Xvnc and sandboxes; the viewer speaks RFB as the web client's noVNC does.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MOUSEPAD } from '../broker/config/demo.js';
-import { client } from '../support/harness.js';
+import { auditEvents, client } from '../support/harness.js';
 import { sessionOf, waitForStatus, whole, type TestCluster } from '../support/cluster-harness.js';
 import { waitFor } from '../support/wait.js';
 import { clusterPerFile } from './cluster-per-file.js';
 import { launchGui, type Gui } from './gui.js';
+import { printedText, printThroughDialog } from './printed.js';
 
 const EDITOR = { ...MOUSEPAD, id: 'gui-mousepad', geometry: '800x600' };
-const CONTROL_L = 0xffe3;
-const RETURN = 0xff0d;
 
 let c: TestCluster;
 clusterPerFile({ nodes: 2, tag: 'print-gui', apps: [EDITOR] }, (started) => (c = started));
 const work = mkdtempSync(join(tmpdir(), 'holdfast-print-gui-cluster-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const printEvents = (stateDir: string, session: string) =>
-  readFileSync(join(stateDir, 'audit.log'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((event) => event.event === 'session.print' && event.session === session);
+const printEvents = (stateDir: string, session: string) => auditEvents(stateDir, 'session.print').filter((event) => event.session === session);
 
-/** Types `text`, then prints through the dialog (Ctrl+P, Enter once it holds still); resolves with the PDF's text. */
+/** Types `text`, then prints through the dialog; resolves with the PDF's text. */
 async function typeAndPrint(gui: Gui, text: string, nth: number, url: string, token: string): Promise<string> {
   const before = await gui.steady();
   gui.viewer.type(text);
   await waitFor('the text to show', async () => ((await gui.steady()).hash !== before.hash) || null, 30_000);
-  const typed = await gui.steady();
-  for (const [keysym, down] of [[CONTROL_L, true], [0x70, true], [0x70, false], [CONTROL_L, false]] as const) gui.viewer.key(keysym, down);
-  await waitFor('the print dialog', async () => ((await gui.steady()).hash !== typed.hash) || null, 30_000);
-  await new Promise((resolve) => setTimeout(resolve, 1500));
-  await gui.steady();
-  gui.viewer.key(RETURN, true);
-  gui.viewer.key(RETURN, false);
+  await printThroughDialog(gui);
   const print = await waitFor(`print notice ${nth}`, () => gui.stream.view.prints[nth - 1] ?? null, 30_000);
   expect(print).toMatchObject({ result: 'printed', message: 'Mousepad printed a document (1 page).' });
-  const reply = await fetch(`${url}/api/sessions/${encodeURIComponent(gui.stream.sessionId!)}/print/${print.job!.id}`, { headers: { authorization: `Bearer ${token}` } });
-  expect(reply.status).toBe(200);
-  const file = join(work, `print-${nth}.pdf`);
-  writeFileSync(file, Buffer.from(await reply.arrayBuffer()));
-  return execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
+  return printedText(url, token, gui.stream.sessionId!, print.job!.id, join(work, `print-${nth}.pdf`));
 }
 
 describe('a print dialog in a cluster', () => {

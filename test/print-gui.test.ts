@@ -5,8 +5,7 @@
 // GTK editor), whose GTK print dialog lists the session's printer (print-ipp.ts) and has
 // it chosen: Ctrl+P, then Enter. What either prints reaches the client as a PDF, exactly
 // as a terminal app's `lp` does; pdftotext of it shows the text.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,11 +14,11 @@ import { client, startNode, type TestNode } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
 import { launchGui } from './gui.js';
 import { writeBgrxPng } from './png.js';
+import { printedText, printThroughDialog } from './printed.js';
 
 const XTERM = { id: 'gui-xterm', name: 'XTerm', display: 'rfb', geometry: '800x600', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', ...XTERM_PRINT_ARGS] };
 const EDITOR = { ...MOUSEPAD, id: 'gui-mousepad', geometry: '800x600' };
 const CONTROL_L = 0xffe3;
-const RETURN = 0xff0d;
 const SHIFT_L = 0xffe1;
 
 let node: TestNode;
@@ -48,11 +47,7 @@ describe('printing from a graphical app', () => {
     for (const [keysym, down] of [[CONTROL_L, true], [SHIFT_L, true], [0x50, true], [0x50, false], [SHIFT_L, false], [CONTROL_L, false]] as const) gui.viewer.key(keysym, down);
     const print = await waitFor('the print notice', async () => gui.stream.view.prints[0] ?? null, 30_000);
     expect(print).toMatchObject({ result: 'printed', message: 'XTerm printed a document (1 page).', job: { name: 'XTerm', pages: 1 } });
-    const reply = await fetch(`${node.url}/api/sessions/${encodeURIComponent(gui.stream.sessionId!)}/print/${print.job!.id}`, { headers: { authorization: `Bearer ${c.apiToken}` } });
-    expect(reply.status).toBe(200);
-    const file = join(work, 'xterm.pdf');
-    writeFileSync(file, Buffer.from(await reply.arrayBuffer()));
-    expect(execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' })).toContain('printed-from-42');
+    expect(await printedText(node.url, c.apiToken!, gui.stream.sessionId!, print.job!.id, join(work, 'xterm.pdf'))).toContain('printed-from-42');
     gui.stream.close();
     c.signOut();
   }, 90_000);
@@ -64,25 +59,14 @@ describe('printing from a graphical app', () => {
     const before = await gui.steady();
     gui.viewer.type('typed-in-the-editor-42\n');
     await waitFor('the text to show', async () => ((await gui.steady()).hash !== before.hash) || null, 30_000);
-    const typed = await gui.steady();
-    for (const [keysym, down] of [[CONTROL_L, true], [0x70, true], [0x70, false], [CONTROL_L, false]] as const) gui.viewer.key(keysym, down);
-    // The dialog is up once the screen has changed and holds still (its printers listed).
-    await waitFor('the print dialog', async () => ((await gui.steady()).hash !== typed.hash) || null, 30_000);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const dialog = await gui.steady();
-    // What the person sees: the dialog, Holdfast chosen (test-artifacts/, to look at).
+    const dialog = await printThroughDialog(gui);
+    // What the person saw: the dialog, Holdfast chosen (test-artifacts/, to look at).
     mkdirSync(artifacts, { recursive: true });
     writeBgrxPng(join(artifacts, 'mousepad-print-dialog.png'), dialog.width, dialog.height, dialog.pixels);
-    gui.viewer.key(RETURN, true);
-    gui.viewer.key(RETURN, false);
     const print = await waitFor('the print notice', async () => gui.stream.view.prints[0] ?? null, 30_000);
     expect(print).toMatchObject({ result: 'printed', job: { pages: 1 } });
     expect(print.message).toMatch(/^Mousepad printed a document \(1 page\)\.$/);
-    const reply = await fetch(`${node.url}/api/sessions/${encodeURIComponent(gui.stream.sessionId!)}/print/${print.job!.id}`, { headers: { authorization: `Bearer ${c.apiToken}` } });
-    expect(reply.status).toBe(200);
-    const file = join(work, 'editor.pdf');
-    writeFileSync(file, Buffer.from(await reply.arrayBuffer()));
-    expect(execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' })).toContain('typed-in-the-editor-42');
+    expect(await printedText(node.url, c.apiToken!, gui.stream.sessionId!, print.job!.id, join(work, 'editor.pdf'))).toContain('typed-in-the-editor-42');
     gui.stream.close();
     c.signOut();
   }, 120_000);
