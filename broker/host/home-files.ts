@@ -28,10 +28,8 @@ export type { HomeSelection, SelectedEntry } from './home-tree.js';
 
 /** A read that gives no byte for this long while its reader waits for one is given up. */
 const STALL_MS = 30_000;
-/** dd's block when reading a file out (1 MiB: a 64 KiB block cost dd sixteen times the system calls). */
+/** dd's block when reading a file out, and the node's once it reads it itself (1 MiB: a 64 KiB block cost dd sixteen times the system calls). */
 const READ_BLOCK = 1024 * 1024;
-/** The node's block once it reads the file itself (open-file-of.ts). */
-const DIRECT_BLOCK = 1024 * 1024;
 
 export type HomeFilesOptions = SandboxExecOptions;
 
@@ -150,6 +148,8 @@ export class HomeFiles {
       },
       destroy(error, callback) {
         release();
+        // A direct reader waiting for demand goes on to see the end (and close its file).
+        wake?.();
         if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
         callback(error);
       },
@@ -193,7 +193,7 @@ export class HomeFiles {
           if (!wanted) await new Promise<void>((resolve) => (wake = resolve));
           wake = null;
           if (out.destroyed) return;
-          const block = Buffer.allocUnsafe(Math.min(DIRECT_BLOCK, length - got));
+          const block = Buffer.allocUnsafe(Math.min(READ_BLOCK, length - got));
           const { bytesRead } = await new Promise<{ bytesRead: number }>((resolve, reject) => fsRead(fd, block, 0, block.length, offset + got, (error, bytesRead) => (error ? reject(error) : resolve({ bytesRead }))));
           if (bytesRead === 0) break; // shorter now: finish says it changed
           take(block.subarray(0, bytesRead));
