@@ -6,12 +6,13 @@
 // hanging, a file replaced while it is read is cut off, policies turn downloads off or
 // cap their size, and every download is in the audit log.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Screen, client, launch, sh, startNode, type TestNode, auditEvents } from '../support/harness.js';
 import { FileListingSchema } from '../shared/protocol/index.js';
 import type { SessionStream } from '../shared/core/index.js';
+import { waitFor } from '../support/wait.js';
 
 const VAULT = { id: 'vault', name: 'Vault', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' } };
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -51,7 +52,7 @@ beforeAll(async () => {
   await run("printf 'hello files\\n' > file.txt");
   inside = /([0-9a-f]{64}) {2}file\.bin/.exec(await run('head -c 5000000 /dev/urandom > file.bin && sha256sum file.bin'))![1]!;
   // Sparse: its size counts against the policy's limit, not against the home's quota.
-  await run('truncate -s 40000000 big.bin');
+  await run('truncate -s 40000000 big.bin && truncate -s 25000000 sparse.bin');
   await run('mkdir -p folder/sub && echo inner > folder/inner.txt');
   await run('ln -s /etc/passwd passwd-link && ln -s folder/inner.txt inner-link');
   await run(`ln -s ${node.stateDir} state-link && ln -s ${join(node.stateDir, 'audit.log')} audit-link`);
@@ -129,6 +130,28 @@ describe('a session’s files', () => {
     // HEAD: the same head, no body.
     const head = await fetch(api(id, 'file.bin', true), { method: 'HEAD', headers: { authorization: `Bearer ${token}` } });
     expect([head.status, head.headers.get('content-length'), head.headers.get('etag')]).toEqual([200, '5000000', reply.headers.get('etag')]);
+  });
+
+  it('lets go of the file when a download is cut off midway', async () => {
+    // The node reads the file itself once dd has it open (open-file-of.ts): its descriptor is the node's, here.
+    const holding = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).endsWith('/sparse.bin');
+        } catch {
+          return false;
+        }
+      }).length;
+    const cut = new AbortController();
+    const reply = await fetch(api(id, 'sparse.bin', true), { headers: { authorization: `Bearer ${token}` }, signal: cut.signal });
+    const reader = reply.body!.getReader();
+    await reader.read();
+    // The client reads no more: the node's reader waits for it, the file open (a sparse file reads at once: a second is plenty).
+    await waitFor('the node to hold the file', () => holding() > 0 || null, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(holding(), 'the node’s reader waiting for the client').toBe(1);
+    cut.abort();
+    await waitFor('the file let go', () => holding() === 0 || null, 10_000);
   });
 
   it('resumes from a byte with Range and If-Range, and never splices two versions', async () => {
