@@ -31,6 +31,23 @@ describe('peer frames', () => {
     expect(decodePeerFrame(frame.subarray(0, frame.length - 8))).toBe('APPEND entry too short for its time');
   });
 
+  it('carries who typed an input that came through a share link, timed or not, in APPEND and in JSON', () => {
+    const by = { user: 'bob', tab: 'tab-ü-1234', seq: 9 };
+    const typed: LogEntry[] = [entries[0]!, { index: 9, seq: 0, data: Buffer.from('ls\r'), cols: 0, rows: 0, by }, { index: 10, seq: 0, data: Buffer.from('x'), cols: 0, rows: 0, by: { ...by, seq: 10 }, time: 1234567 }];
+    const append = decodePeerFrame(encodeAppend('sess-1', 3, typed)) as { entries: LogEntry[] };
+    expect(append.entries.map((e) => [e.index, e.seq, e.by, e.time, Buffer.from(e.data!).toString()])).toEqual([
+      [7, 41, undefined, undefined, 'print(x)\r'],
+      [9, 0, by, undefined, 'ls\r'],
+      [10, 0, { ...by, seq: 10 }, 1234567, 'x'],
+    ]);
+    expect(entryFromJson(entryToJson(typed[1]!)).by).toEqual(by);
+    // An author entry cut short is refused, not misread.
+    const frame = encodeAppend('s', 1, [typed[1]!]);
+    const body = 6 + 1 + 2 + 13;
+    frame.writeUInt32BE(3, body - 4);
+    expect(decodePeerFrame(frame.subarray(0, body + 3))).toBe('APPEND author entry truncated');
+  });
+
   it('round-trips CLOCKS: the primary’s process clocks at an index, to the microsecond', () => {
     const clocks: Array<[number, number]> = [[1, Date.UTC(2026, 11, 7) * 1000 + 1], [4_194_303, 2 ** 52 + 7]];
     expect(decodePeerFrame(encodeClocks('sess-1', 3, 42, clocks))).toEqual({ type: 'clocks', sessionId: 'sess-1', epoch: 3, index: 42, clocks });

@@ -62,6 +62,19 @@ export interface LogEntry {
    * fast-forwards its app's timers to them, entry by entry.
    */
   clocks?: Array<[number, number]>;
+  /**
+   * Input typed by someone watching through a share link that lets them type, not by the
+   * owner (whose input `seq` numbers): who, from which of their tabs, and that tab's own
+   * input number — after a failover the new primary knows what each tab sent, so a
+   * resend is taken once. Absent for the owner's input.
+   */
+  by?: InputAuthor;
+}
+
+export interface InputAuthor {
+  user: string;
+  tab: string;
+  seq: number;
 }
 
 const FileOpSchema = z.discriminatedUnion('op', [
@@ -81,6 +94,7 @@ const Entry = z.object({
   modes: z.number().int().min(0).optional(),
   time: z.number().int().min(0).optional(),
   file: FileOpSchema.optional(),
+  by: z.object({ user: z.string().min(1).max(64), tab: z.string().min(1).max(64), seq: z.number().int().min(1) }).optional(),
 });
 
 const base = { sessionId: z.string().min(1).max(64), epoch: z.number().int().min(1) };
@@ -132,12 +146,12 @@ export const PeerMessage = z.discriminatedUnion('type', [
 export type PeerMessage = z.infer<typeof PeerMessage>;
 
 export function entryToJson(entry: LogEntry): z.infer<typeof Entry> {
-  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after, modes: entry.modes, time: entry.time, file: entry.file };
+  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after, modes: entry.modes, time: entry.time, file: entry.file, by: entry.by };
 }
 
 export function entryFromJson(entry: z.infer<typeof Entry>): LogEntry {
-  const { file, ...rest } = entry;
-  return { ...rest, data: entry.data === null ? null : Buffer.from(entry.data, 'base64'), ...(file ? { file } : {}) };
+  const { file, by, ...rest } = entry;
+  return { ...rest, data: entry.data === null ? null : Buffer.from(entry.data, 'base64'), ...(file ? { file } : {}), ...(by ? { by } : {}) };
 }
 
 // ---- binary frames: APPEND (primary → standby) and ACKED (standby → primary) ----------
@@ -174,11 +188,24 @@ function fileMeta(file: FileOp): Buffer {
   return Buffer.alloc(0);
 }
 
+/** An author's fields in APPEND (kinds 7 and 8): user and tab (each a length byte and UTF-8), then the tab's input number (u32). */
+function authorBytes(by: InputAuthor): Buffer {
+  const user = Buffer.from(by.user, 'utf8');
+  const tab = Buffer.from(by.tab, 'utf8');
+  const bytes = Buffer.allocUnsafe(2 + user.length + tab.length + 4);
+  bytes[0] = user.length;
+  user.copy(bytes, 1);
+  bytes[1 + user.length] = tab.length;
+  tab.copy(bytes, 2 + user.length);
+  bytes.writeUInt32BE(by.seq, 2 + user.length + tab.length);
+  return bytes;
+}
+
 export function encodeAppend(sessionId: string, epoch: number, entries: LogEntry[]): Buffer {
   let size = 2;
-  const metas = entries.map((entry) => (entry.file ? fileMeta(entry.file) : null));
+  const metas = entries.map((entry) => (entry.file ? fileMeta(entry.file) : entry.by && entry.data ? authorBytes(entry.by) : null));
   entries.forEach((entry, i) => {
-    const file = metas[i] ? FILE_HEADER + metas[i].length : 0;
+    const file = metas[i] ? (entry.file ? FILE_HEADER : 0) + metas[i].length : 0;
     size += 13 + file + (entry.data?.byteLength ?? (file ? 0 : 4)) + (entry.time === undefined ? 0 : 8);
   });
   const { frame, at: start } = header(APPEND, sessionId, epoch, size);
@@ -186,12 +213,13 @@ export function encodeAppend(sessionId: string, epoch: number, entries: LogEntry
   entries.forEach((entry, i) => {
     at = frame.writeUInt32BE(entry.index, at);
     at = frame.writeUInt32BE(entry.seq, at);
-    // Kinds 1 (input), 2 (resize) and 5 (file operation); 3, 4 and 6 are the same with the entry's time first.
+    // Kinds 1 (input), 2 (resize), 5 (file operation) and 7 (input by an author); 3, 4, 6 and 8 are the same with the entry's time first.
     const timed = entry.time === undefined ? 0 : 8;
     const meta = metas[i];
     const file = entry.file && meta ? FILE_HEADER + meta.length : 0;
-    frame[at++] = file ? (timed ? 6 : 5) : (entry.data ? 1 : 2) + (timed ? 2 : 0);
-    at = frame.writeUInt32BE(timed + file + (entry.data ? entry.data.byteLength : file ? 0 : 4), at);
+    const author = !entry.file && meta ? meta.length : 0;
+    frame[at++] = file ? (timed ? 6 : 5) : author ? (timed ? 8 : 7) : (entry.data ? 1 : 2) + (timed ? 2 : 0);
+    at = frame.writeUInt32BE(timed + file + author + (entry.data ? entry.data.byteLength : file ? 0 : 4), at);
     if (entry.time !== undefined) {
       // µs since the epoch: 51 bits, written as two words (no BigInt on the keystroke path).
       at = frame.writeUInt32BE(Math.floor(entry.time / 2 ** 32), at);
@@ -209,6 +237,7 @@ export function encodeAppend(sessionId: string, epoch: number, entries: LogEntry
         at += entry.data.byteLength;
       }
     } else if (entry.data) {
+      if (author) at += meta!.copy(frame, at);
       frame.set(entry.data, at);
       at += entry.data.byteLength;
     } else {
@@ -314,7 +343,7 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
     const length = frame.readUInt32BE(at + 9);
     at += 13;
     if (frame.length < at + length) return 'APPEND entry data truncated';
-    const timed = kind === 3 || kind === 4 || kind === 6;
+    const timed = kind === 3 || kind === 4 || kind === 6 || kind === 8;
     if (timed && length < 8) return 'APPEND entry too short for its time';
     const time = timed ? frame.readUInt32BE(at) * 2 ** 32 + frame.readUInt32BE(at + 4) : undefined;
     const body = at + (timed ? 8 : 0);
@@ -326,11 +355,27 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
       const entry = decodeFileEntry(frame.subarray(body, body + bodyLength));
       if (typeof entry === 'string') return entry;
       entries.push({ index, seq, ...entry, cols: 0, rows: 0, ...stamp });
+    } else if (kind === 7 || kind === 8) {
+      const entry = decodeAuthorEntry(frame.subarray(body, body + bodyLength));
+      if (typeof entry === 'string') return entry;
+      entries.push({ index, seq, ...entry, cols: 0, rows: 0, ...stamp });
     } else return 'APPEND entry of unknown kind';
     at += length;
   }
   if (at !== frame.length) return 'APPEND frame has trailing bytes';
   return { type: 'append', sessionId, epoch, entries };
+}
+
+/** An author's input in APPEND (after the entry's time): who typed it, and what. */
+function decodeAuthorEntry(body: Buffer): { by: InputAuthor; data: Uint8Array } | string {
+  const userLength = body[0] ?? 0;
+  const tabAt = 1 + userLength;
+  const tabLength = body[tabAt] ?? 0;
+  const seqAt = tabAt + 1 + tabLength;
+  if (userLength === 0 || tabLength === 0 || body.length < seqAt + 4) return 'APPEND author entry truncated';
+  const seq = body.readUInt32BE(seqAt);
+  if (seq === 0) return 'APPEND author entry has no input number';
+  return { by: { user: body.toString('utf8', 1, tabAt), tab: body.toString('utf8', tabAt + 1, seqAt), seq }, data: body.subarray(seqAt + 4) };
 }
 
 /** A file operation's body in APPEND (after the entry's time): its op, its data, or what is wrong with it. */

@@ -24,6 +24,10 @@ export const NodeRecord = z.object({
 });
 export type NodeRecord = z.infer<typeof NodeRecord>;
 
+/** One of a session's share links, as its record keeps it (the secret only as its sha256). */
+export const ShareRecord = z.object({ id: z.string().max(64), hash: z.string().max(128), mode: z.enum(['view', 'type']), expiresAt: z.number(), createdAt: z.number() });
+export type ShareRecord = z.infer<typeof ShareRecord>;
+
 export const SessionRecord = z.object({
   id: z.string(),
   owner: z.string(),
@@ -67,6 +71,12 @@ export const SessionRecord = z.object({
   lastUsedAt: z.number().optional(),
   /** The address of the client that attached it last (the Admin page's "client"). */
   clientAddress: z.string().max(64).optional(),
+  /**
+   * Its share links (docs/protocol.md#sharing-a-session): what each lets people do,
+   * until when, and the sha256 of its secret (any gateway can check a link; none can
+   * make one). Revoked links are removed. Optional, so older records still parse.
+   */
+  shares: z.array(ShareRecord).max(64).optional(),
   state: z.enum(['running', 'ended']),
   endMessage: z.string().nullable(),
   endedAt: z.number().nullable(),

@@ -341,6 +341,20 @@ export const NodeConfig = z
           })
           .strict()
           .prefault({}),
+        /**
+         * Sharing a running session by link (docs/operations.md#sharing-sessions): whether
+         * owners may, how many people may watch one session at once, and how long a link
+         * lasts unless its owner says otherwise (and at most).
+         */
+        sharing: z
+          .object({
+            enabled: z.boolean().default(true),
+            maxWatchers: z.number().int().min(1).max(100).default(10),
+            defaultMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
+            maxMinutes: z.number().int().min(1).max(7 * 24 * 60).default(24 * 60),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -20,6 +20,7 @@ import type { FederatedClaims } from '../auth/tokens.js';
 import type { Client } from './client.js';
 import type { NodeContext } from './context.js';
 import { SessionRouting } from './session-routing.js';
+import { SessionSharing } from './session-sharing.js';
 import { SignIn } from './sign-in.js';
 import { StreamBinding } from './stream-binding.js';
 import { TokenBucket } from './token-bucket.js';
@@ -56,6 +57,7 @@ export class ClientConnection implements Client {
   private readonly signIn: SignIn;
   private readonly stream: StreamBinding;
   private readonly routing: SessionRouting;
+  private readonly sharing: SessionSharing;
 
   constructor(
     private readonly ws: WebSocket,
@@ -71,7 +73,8 @@ export class ClientConnection implements Client {
     this.claims = federated;
     this.sid = user ? (grant ?? null) : null;
     this.signIn = new SignIn(ctx, this);
-    this.stream = new StreamBinding(ctx, this, ws);
+    this.sharing = new SessionSharing(ctx, this);
+    this.stream = new StreamBinding(ctx, this, ws, (session) => void this.sharing.tell(null, session).catch(() => {}));
     this.routing = new SessionRouting(ctx, this, ws, this.stream, local);
     ctx.connections.add(this);
     const limits = ctx.config.node.limits;
@@ -218,12 +221,19 @@ export class ClientConnection implements Client {
       case 'session.resume':
         return this.routing.resume(message.id, message.sessionId, message.cols, message.rows, message.resumeToken, message.inputSeq);
       case 'session.resize': {
+        // Someone watching sees the owner's size: theirs changes nothing.
+        if (this.stream.watched) return;
         const session = this.stream.session;
         if (!session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to resize.');
         session.resize(message.cols, message.rows);
         return;
       }
       case 'session.end': {
+        // Someone watching who closes their view leaves; the session goes on.
+        if (this.stream.watched) {
+          this.stream.unwatch();
+          return this.close(CloseCode.normal, 'stopped watching');
+        }
         const session = this.stream.session;
         if (!session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to end.');
         return session.end({ kind: 'person' });
@@ -251,6 +261,21 @@ export class ClientConnection implements Client {
         return this.routing.resume(message.id, message.sessionId, message.cols, message.rows, null);
       case 'sessions.list':
         return this.ctx.sessions.summaries(user).then((sessions) => this.send({ type: 'sessions.list.ok', id: message.id, sessions }));
+      case 'session.join':
+        return this.routing.join(message.id, message.link, message.tab, message.cols, message.rows);
+    }
+    // Sharing is asked for on the connection that streams the owner's session.
+    const session = this.stream.session;
+    if (!session) return this.refuse(message.id, ErrorCode.noSession, 'Open your session first: sharing is done from the window that shows it.');
+    switch (message.type) {
+      case 'session.share.create':
+        return this.sharing.create(message.id, session, message.mode, message.minutes);
+      case 'session.share.update':
+        return this.sharing.update(message.id, session, message.shareId, message.mode);
+      case 'session.share.revoke':
+        return this.sharing.revoke(message.id, session, message.shareId);
+      case 'session.watcher.remove':
+        return this.sharing.removeWatcher(message.id, session, message.watcherId);
     }
   }
 

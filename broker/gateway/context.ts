@@ -13,13 +13,13 @@ import type { SecondFactors } from '../auth/second-factor.js';
 import type { SignInCodes } from '../auth/sign-in-codes.js';
 import type { NodeMetrics } from '../metrics.js';
 import type { Trust } from '../tls/trust.js';
-import type { ResumePoint, SessionPeer } from '../session/peer.js';
+import type { ResumePoint, SessionPeer, WatcherJoin, WatcherPeer } from '../session/peer.js';
 import type { EndReason } from '../session/end-reason.js';
 import type { SandboxInfo } from '../host/sandbox-host.js';
-import type { NodeRecord, VersionedSession } from '../cluster/records.js';
-export type { ResumePoint, SessionPeer } from '../session/peer.js';
+import type { NodeRecord, ShareRecord, VersionedSession } from '../cluster/records.js';
+export type { ResumePoint, SessionPeer, WatcherJoin, WatcherPeer } from '../session/peer.js';
 import type { Readable } from 'node:stream';
-import type { AppDivergence, ClusterEventInfo, DrainStateInfo, FileListing, SessionSummary, Thumbnail, UploadStateInfo } from '../../shared/protocol/index.js';
+import type { AppDivergence, ClusterEventInfo, DrainStateInfo, FileListing, SessionSummary, ShareMode, Thumbnail, UploadStateInfo, WatcherInfo } from '../../shared/protocol/index.js';
 
 /** A regular file in a session's home, ready to be read (host/home-files.ts). */
 export interface SessionFile {
@@ -63,6 +63,20 @@ export interface SessionUploads {
   cancel(upload: number): Promise<UploadStateInfo>;
 }
 
+/** The people watching a session through its share links (session/watchers.ts), as the gateway acts on them. */
+export interface SessionWatchers {
+  readonly size: number;
+  list(): WatcherInfo[];
+  /** Sends one away, telling them why; false if they are not watching. */
+  remove(id: string, message: string): boolean;
+  /** A revoked link: everyone who came through it leaves, told why. */
+  removeShare(shareId: string, message: string): void;
+  /** A link now lets people do `mode`: everyone who came through it is told. */
+  setMode(shareId: string, mode: ShareMode, message: string): void;
+  /** A watcher's connection went. */
+  gone(id: string): void;
+}
+
 /** A session primary on this node, as its client's connection sees it. */
 export interface StreamedSession {
   readonly id: string;
@@ -88,6 +102,12 @@ export interface StreamedSession {
   readonly uploads: SessionUploads;
   /** A PDF its app printed, while the session keeps it (docs/protocol.md#printing). */
   printJob?(id: string): { name: string; size: number; sha256: string; path: string } | undefined;
+  /** People watching it through share links (docs/protocol.md#sharing-a-session). */
+  readonly watchers: SessionWatchers;
+  /** Someone starts watching a terminal app: `joined` gets where their stream starts; resolves with why not, or null. */
+  watch(join: WatcherJoin, peer: WatcherPeer, joined: (point: ResumePoint) => void): Promise<string | null>;
+  /** A watcher's input: `refused` if their link lets them only watch (the connection stays), `problem` if malformed (it closes). */
+  watcherInput(id: string, seq: number, data: Uint8Array): { refused: string } | { problem: string } | null;
   /** Each of these answers null, or what was wrong with the frame (the connection closes). */
   input(seq: number, data: Uint8Array): string | null;
   viewer(data: Uint8Array): string | null;
@@ -156,6 +176,8 @@ export interface SessionService {
   restartHere(found: VersionedSession, token: string | null, inputSeq: number, cols: number, rows: number): Promise<StreamedSession | null>;
   /** Marks a session whose host died with no standby as ended; why, for people (null if another gateway did). */
   lostWithHost(found: VersionedSession): Promise<string | null>;
+  /** Changes a running session's share links by compare-and-swap (expired ones dropped); the links after, or null if it is not running. */
+  changeShares(id: string, change: (shares: ShareRecord[]) => ShareRecord[]): Promise<ShareRecord[] | null>;
   /** Keeps the record's attached / hold fields in step after a client attaches or leaves. */
   noteAttachment(sessionId: string, address?: string): Promise<void>;
 

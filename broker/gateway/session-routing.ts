@@ -3,14 +3,15 @@
 // out a failover, restarting a failover: restart app here. Every way of not being
 // allowed a session gets the same answer; once tunnelled, every frame goes through.
 import type { WebSocket } from 'ws';
-import { ClientMessage, ErrorCode, parseJsonFrame } from '../../shared/protocol/index.js';
-import type { SessionRecord } from '../cluster/records.js';
+import { ClientMessage, ErrorCode, parseJsonFrame, parseShareLink } from '../../shared/protocol/index.js';
+import type { SessionRecord, ShareRecord } from '../cluster/records.js';
 import { randomBytes } from 'node:crypto';
 import { whichToken } from '../auth/resume-token.js';
 import { NodeFullError } from '../node-full.js';
 import type { Client } from './client.js';
 import type { NodeContext, StreamedSession } from './context.js';
 import type { StreamBinding } from './stream-binding.js';
+import { LINK_REFUSED, checkShareLink } from './session-sharing.js';
 import { Tunnel } from './tunnel.js';
 
 export class SessionRouting {
@@ -159,6 +160,85 @@ export class SessionRouting {
       if (Date.now() >= deadline) return this.client.refuse(id, ErrorCode.unavailable, 'The node running your session is not answering; trying again.');
       await sessions.waitForRecord(sessionId, (next) => next?.revision !== found!.revision, Math.max(0, deadline - Date.now()));
     }
+  }
+
+  /**
+   * Watch a session through a share link (docs/protocol.md#sharing-a-session), wherever
+   * its primary runs: the link is checked against the session's record here, and again
+   * by the primary's node; through a failover it waits for the new primary, like a resume.
+   */
+  async join(id: number, link: string, tab: string, cols: number, rows: number): Promise<void> {
+    const user = this.client.user!;
+    if (this.stream.session || this.stream.watched || this.tunnel) return this.client.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to join another.');
+    const refuse = (message: string, code: string = ErrorCode.linkRefused) => {
+      this.ctx.audit.record('session.join-refused', { user, address: this.client.address, detail: message });
+      this.client.refuse(id, code, message);
+    };
+    if (!this.ctx.config.node.sharing.enabled) return refuse('Sharing sessions is turned off on this broker.');
+    const parsed = parseShareLink(link);
+    if (!parsed) return refuse(LINK_REFUSED);
+    const sessions = this.ctx.sessions;
+    const deadline = Date.now() + this.ctx.config.cluster.leaseTtlMs + 2000;
+    for (;;) {
+      const found = await sessions.record(parsed.sessionId);
+      const checked = checkShareLink(found?.record ?? null, parsed.shareId, parsed.secret, Date.now());
+      if ('refused' in checked) return refuse(checked.refused);
+      const record = found!.record;
+      if (record.primary === sessions.self || this.local) {
+        const local = await sessions.awaitPrimary(record.id, 2000);
+        if (local) return this.joinHere(id, local, checked.share, tab);
+      } else if (sessions.isLive(record.primary)) {
+        const routed = await this.route(record.primary, { type: 'session.join', id, link, tab, cols, rows }, user);
+        if (routed === 'ok') return;
+      }
+      if (!this.client.isOpen()) return;
+      if (Date.now() >= deadline) return this.client.refuse(id, ErrorCode.unavailable, 'The node running this session is not answering; trying again.');
+      await sessions.waitForRecord(record.id, (next) => next?.revision !== found!.revision, Math.max(0, deadline - Date.now()));
+    }
+  }
+
+  private async joinHere(id: number, session: StreamedSession, share: ShareRecord, tab: string): Promise<void> {
+    const user = this.client.user!;
+    const max = this.ctx.config.node.sharing.maxWatchers;
+    if (session.watchers.size >= max) {
+      this.ctx.audit.record('session.join-refused', { user, address: this.client.address, session: session.id, detail: `${max} watching` });
+      return this.client.refuse(id, ErrorCode.limitReached, `${max} people are already watching this session, the most allowed. Try again when someone leaves.`);
+    }
+    this.client.keepOpen();
+    const person = this.ctx.catalog.identify(user, this.client.federated);
+    const owner = this.ctx.catalog.identify(session.owner);
+    // The tab is the client's word: keyed by the person too, nobody's numbering can collide with another's.
+    const join = { id: randomBytes(9).toString('base64url'), user, displayName: person?.displayName ?? user, tab: `${user}/${tab}`, shareId: share.id, mode: share.mode, expiresAt: share.expiresAt };
+    const peer = this.stream.watch(session, join);
+    const problem = await session.watch(join, peer, (point) =>
+      this.client.send({
+        type: 'session.joined',
+        id,
+        sessionId: session.id,
+        appId: session.app.id,
+        appName: session.app.name,
+        owner: session.owner,
+        ownerName: owner?.displayName ?? session.owner,
+        mode: join.mode,
+        watcherId: join.id,
+        cols: point.cols,
+        rows: point.rows,
+        window: this.ctx.config.node.outputWindowBytes,
+        resumeToken: '',
+        holdSeconds: 0,
+        inputAck: point.inputAck,
+        outputOffset: point.outputOffset,
+        snapshot: point.snapshot,
+      }),
+    );
+    if (problem !== null) {
+      this.stream.unwatch();
+      return this.client.refuse(id, ErrorCode.linkRefused, problem);
+    }
+    // It left while the snapshot was taken: it watches no more.
+    if (!this.client.isOpen()) return this.stream.unwatch();
+    this.ctx.log.info('session joined', { session: session.id, user, share: share.id, mode: share.mode });
+    this.ctx.audit.record('session.join', { user, address: this.client.address, session: session.id, app: session.app.id, target: share.id, detail: share.mode });
   }
 
   private allowed(record: SessionRecord, token: string | null): boolean {

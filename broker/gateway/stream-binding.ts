@@ -1,15 +1,23 @@
 // A connection's bound session: the SessionPeer the session writes its output to,
 // binary frame intake (input, viewer, output acks) and the echo metric, and detaching
-// when the client leaves. At most one session per connection; a client never sends
-// output frames, and any malformed frame closes only this connection.
+// when the client leaves — or, for someone watching through a share link, the
+// WatcherPeer it is streamed through. At most one session per connection; a client
+// never sends output frames, and any malformed frame closes only this connection.
 import type { WebSocket } from 'ws';
 import { CloseCode, ErrorCode, decodeFrame } from '../../shared/protocol/index.js';
 import type { Client } from './client.js';
-import type { NodeContext, SessionPeer, StreamedSession } from './context.js';
+import type { NodeContext, SessionPeer, StreamedSession, WatcherJoin, WatcherPeer } from './context.js';
+
+/** A view-only watcher who keeps typing is told again after this long without keys. */
+const VIEW_ONLY_TELL_MS = 2000;
 
 export class StreamBinding {
   private bound: StreamedSession | null = null;
   private peer: SessionPeer | null = null;
+  /** The session this connection watches through a share link, and as whom (not its owner's: `bound` is null then). */
+  private watching: { session: StreamedSession; id: string } | null = null;
+  /** When a view-only watcher was last told its keys go nowhere. */
+  private viewOnlyToldAt = -Infinity;
   /** When the oldest input not yet followed by output arrived (the echo histogram). */
   private inputAt: number | undefined;
 
@@ -18,11 +26,51 @@ export class StreamBinding {
     private readonly client: Client,
     /** Output goes straight to the socket: the keystroke path. */
     private readonly ws: Pick<WebSocket, 'send' | 'bufferedAmount'>,
+    /** Someone started or stopped watching the session bound here: its owner is told (session-sharing.ts). */
+    private readonly sharing: (session: StreamedSession) => void = () => {},
   ) {}
 
-  /** The session this connection streams, if any. */
+  /** The session this connection streams as its owner's client, if any. */
   get session(): StreamedSession | null {
     return this.bound;
+  }
+
+  /** The session this connection watches through a share link, if any. */
+  get watched(): StreamedSession | null {
+    return this.watching?.session ?? null;
+  }
+
+  /**
+   * Makes this connection a watcher of `session` (docs/protocol.md#sharing-a-session):
+   * the peer it is streamed through. Bound before the session knows it, so frames the
+   * client sends meanwhile are taken as its.
+   */
+  watch(session: StreamedSession, join: WatcherJoin): WatcherPeer {
+    this.watching = { session, id: join.id };
+    const ws = this.ws;
+    const client = this.client;
+    const stop = () => {
+      if (this.watching?.id === join.id) this.watching = null;
+    };
+    return {
+      sendBinary: (frame) => {
+        if (client.isOpen()) ws.send(frame, { binary: true });
+      },
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+      left: (message) => {
+        stop();
+        client.send({ type: 'session.left', sessionId: session.id, message });
+        client.close(CloseCode.normal, 'no longer watching');
+      },
+      lagging: () => {
+        stop();
+        client.close(CloseCode.goingAway, 'fell behind the session; join again');
+      },
+      mode: (mode, message) => client.send({ type: 'session.share.mode', sessionId: session.id, mode, message }),
+      resized: (cols, rows) => client.send({ type: 'session.resized', sessionId: session.id, cols, rows }),
+    };
   }
 
   /** Makes this connection the session's client. */
@@ -62,6 +110,7 @@ export class StreamBinding {
         client.send(notice.kind === 'cleared' ? { type: 'session.notice', sessionId: session.id, kind: 'cleared', endsAt: null, msLeft: null, message: '' } : { type: 'session.notice', sessionId: session.id, kind: notice.kind, endsAt: notice.endsAt, msLeft: Math.max(0, notice.endsAt - Date.now()), message: notice.message });
       },
       title: (title) => client.send({ type: 'session.title', sessionId: session.id, title }),
+      sharing: () => this.sharing(session),
       printed: ({ result, job, message }) =>
         client.send({ type: 'session.printed', sessionId: session.id, result, message, job: job && { id: job.id, name: job.name, size: job.size, pages: job.pages, createdAt: job.createdAt } }),
       displaced: () => {
@@ -77,6 +126,7 @@ export class StreamBinding {
   /** A binary frame from the client: input, a viewer message or an output ack for the bound session. */
   onBinary(bytes: Buffer): void {
     const frame = decodeFrame(bytes);
+    if (this.watching && typeof frame !== 'string') return this.onWatcherFrame(this.watching, frame);
     const session = this.bound;
     if (typeof frame === 'string' || !session || frame.type === 'output') {
       const why = typeof frame === 'string' ? frame : session ? 'clients do not send output frames' : 'binary frames need a launched session';
@@ -91,8 +141,37 @@ export class StreamBinding {
     }
   }
 
+  /** A watcher's frame: its input, if its link lets it type; output acks are not needed (a watcher never holds the app back). */
+  private onWatcherFrame(watching: { session: StreamedSession; id: string }, frame: Exclude<ReturnType<typeof decodeFrame>, string>): void {
+    if (frame.type === 'outputAck') return;
+    if (frame.type !== 'input') {
+      const why = frame.type === 'output' ? 'clients do not send output frames' : 'a watcher of a session sends only its input';
+      this.client.refuse(null, ErrorCode.badRequest, why);
+      return this.client.close(CloseCode.unsupportedData, why);
+    }
+    const result = watching.session.watcherInput(watching.id, frame.seq, frame.data);
+    if (result === null) return;
+    if ('refused' in result) {
+      // Once in a while, not per key: a view-only watcher typing away is told, not flooded.
+      const now = performance.now();
+      if (now - this.viewOnlyToldAt >= VIEW_ONLY_TELL_MS) this.client.refuse(null, ErrorCode.viewOnly, result.refused);
+      this.viewOnlyToldAt = now;
+      return;
+    }
+    this.client.refuse(null, ErrorCode.badRequest, result.problem);
+    this.client.close(CloseCode.protocolError, result.problem.slice(0, 120));
+  }
+
+  /** This connection stops watching (it asked to, or closed). */
+  unwatch(): void {
+    if (!this.watching) return;
+    this.watching.session.watchers.gone(this.watching.id);
+    this.watching = null;
+  }
+
   /** The client left. A lost connection only detaches: the session waits for its client for the hold time. */
   detach(): void {
+    this.unwatch();
     if (this.bound && this.peer) {
       this.bound.detach(this.peer);
       void this.ctx.sessions.noteAttachment(this.bound.id);

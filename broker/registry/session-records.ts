@@ -6,7 +6,7 @@ import type { SessionSummary } from '../../shared/protocol/index.js';
 import { afterAttach, afterConfirm, afterResume, hashToken, retired, type TokenFields } from '../auth/resume-token.js';
 import type { AppConfig } from '../config/schema.js';
 import type { Cluster, VersionedSession } from '../cluster/cluster.js';
-import type { SessionRecord } from '../cluster/records.js';
+import type { SessionRecord, ShareRecord } from '../cluster/records.js';
 import type { Logger } from '../log.js';
 import type { Session } from '../session/session.js';
 
@@ -153,6 +153,21 @@ export class SessionRecords {
     const records = (await this.cluster.listSessions()).filter((v) => v.record.owner === owner && v.record.state === 'running' && v.record.grant !== undefined && grants.includes(v.record.grant));
     await Promise.all(records.map((v) => this.update(v.record.id, (record) => (record.grant !== undefined && grants.includes(record.grant) ? retired() : null))));
     return records.length;
+  }
+
+  /**
+   * Changes a running session's share links by CAS (expired ones are dropped on the
+   * way); returns them after the change, or null when the session is not running.
+   */
+  async changeShares(id: string, change: (shares: ShareRecord[]) => ShareRecord[]): Promise<ShareRecord[] | null> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.cluster.getSession(id).catch(() => null);
+      if (!current || current.record.state !== 'running') return null;
+      const now = Date.now();
+      const shares = change((current.record.shares ?? []).filter((share) => share.expiresAt > now));
+      if ((await this.cluster.swapSession({ ...current.record, shares }, current.revision).catch(() => null)) !== null) return shares;
+    }
+    throw new Error('the session record kept changing; try again');
   }
 
   /** Changes a running record's token fields by CAS, reading again when another write came first. */

@@ -33,6 +33,7 @@ import { PeerRouter } from './peer-router.js';
 import { ReplicaFactory } from './replica-factory.js';
 import { replicaOpening, standbySpec, type ReplicaOpen } from './replica-open.js';
 import { SessionRecords } from './session-records.js';
+import type { ShareRecord } from '../cluster/records.js';
 import { ClusterDirectory } from './cluster-directory.js';
 import { PrintSpool } from '../host/print-spool.js';
 import { transferRulesFor } from '../config/transfer-policy.js';
@@ -406,6 +407,10 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
 
   retireResumeTokens(owner: string, grants: string[]): Promise<number> {
     return this.sessionRecords.retireTokens(owner, grants);
+  }
+
+  changeShares(id: string, change: (shares: ShareRecord[]) => ShareRecord[]): Promise<ShareRecord[] | null> {
+    return this.sessionRecords.changeShares(id, change);
   }
 
   /** The caller's running sessions, cluster-wide, from the records. */

@@ -66,6 +66,29 @@ const entry = (index: number, data: string | null, after?: number): LogEntry => 
 afterEach(() => vi.useRealTimers());
 
 describe('InputLog on a primary', () => {
+  it('takes input typed through a share link once per tab, tagged with who typed it, apart from the owner\'s numbering', () => {
+    const { log, done } = setup();
+    log.input(1, Buffer.from('a'));
+    expect(log.inputBy('bob', 'tab-1', 1, Buffer.from('b'))).toEqual({ index: 2 });
+    // A resend after a reconnect is taken once; a gap is refused; another tab numbers its own.
+    expect(log.inputBy('bob', 'tab-1', 1, Buffer.from('b'))).toEqual({ index: 0 });
+    expect(log.inputBy('bob', 'tab-1', 3, Buffer.from('c'))).toEqual({ problem: 'input 3 arrived before input 2' });
+    expect(log.inputBy('carol', 'tab-2', 1, Buffer.from('d'))).toEqual({ index: 3 });
+    expect(log.inputBy('bob', 'tab-1', 2, Buffer.from('toolong'))).toEqual({ problem: 'input 2: too long' });
+    log.input(2, Buffer.from('e'));
+    expect(done).toEqual(['write a', 'write b', 'write d', 'write e']);
+    expect(log.entries.map((e) => [e.seq, e.by?.user ?? 'owner'])).toEqual([[1, 'owner'], [0, 'bob'], [0, 'carol'], [2, 'owner']]);
+    expect([log.inputSeq, log.tabSeq('tab-1'), log.tabSeq('tab-2'), log.tabSeq('tab-3')]).toEqual([2, 1, 1, 0]);
+  });
+
+  it('knows, once promoted, what each tab had typed through a share link (its resend is taken once)', () => {
+    const { log } = setup({ role: 'standby' });
+    log.appendFromPrimary([{ index: 1, seq: 0, data: Buffer.from('x'), cols: 0, rows: 0, by: { user: 'bob', tab: 'tab-1', seq: 4 } }]);
+    log.promote();
+    expect(log.tabSeq('tab-1')).toBe(4);
+    expect(log.inputBy('bob', 'tab-1', 4, Buffer.from('x'))).toEqual({ index: 0 });
+  });
+
   it('moves a settled chunk\'s bytes to the spool and reads them back for a replay, keystrokes untouched', () => {
     const kept = new Map<number, Uint8Array>();
     const store = { put: (data: Uint8Array) => (kept.set(kept.size, Buffer.from(data)), { offset: kept.size - 1, length: data.length }), get: (ref: { offset: number }) => kept.get(ref.offset)!, close: () => {} };

@@ -65,6 +65,8 @@ export class InputLog {
   inputSeq: number;
   /** Highest client input accepted into the log (for order and duplicate checks). */
   private acceptedSeq: number;
+  /** Per tab typing through a share link: the highest input the log took from it (LogEntry.by). */
+  private readonly tabSeqs = new Map<string, number>();
   /** When the last client input was accepted (performance.now(); -Infinity: never): bulk work yields to typing (session-uploads.ts). */
   lastInputAt = -Infinity;
   private commitIndex = 0;
@@ -111,6 +113,28 @@ export class InputLog {
     // Copied: the caller's buffer is the socket's, and the log keeps entries.
     this.submit({ index: this.entries.length + 1, seq, data: Buffer.from(data), cols: 0, rows: 0 });
     return null;
+  }
+
+  /**
+   * Takes input `seq` that `user` typed from `tab` (someone watching through a share
+   * link that lets them type) exactly once, tagged with who typed it; `index`: its
+   * entry's, or 0 for a duplicate (a resend after a reconnect: already taken).
+   */
+  inputBy(user: string, tab: string, seq: number, data: Uint8Array): { problem: string } | { index: number } {
+    const accepted = this.tabSeqs.get(tab) ?? 0;
+    if (seq <= accepted) return { index: 0 };
+    if (seq !== accepted + 1) return { problem: `input ${seq} arrived before input ${accepted + 1}` };
+    if (Buffer.byteLength(user) > 255 || Buffer.byteLength(tab) > 255) return { problem: 'the name or tab is too long to log' };
+    const problem = this.options.target.checkInput(data);
+    if (problem) return { problem: `input ${seq}: ${problem}` };
+    this.tabSeqs.set(tab, seq);
+    this.lastInputAt = performance.now();
+    return { index: this.submit({ index: this.entries.length + 1, seq: 0, data: Buffer.from(data), cols: 0, rows: 0, by: { user, tab, seq } }) };
+  }
+
+  /** The highest input `tab` sent through a share link that the log took (0: none). */
+  tabSeq(tab: string): number {
+    return this.tabSeqs.get(tab) ?? 0;
   }
 
   /** Logs a resize, like input; returns the entry's index. */
@@ -358,6 +382,7 @@ export class InputLog {
   promote(): void {
     this.role = 'primary';
     this.acceptedSeq = this.entries.reduce((max, e) => Math.max(max, e.seq), 0);
+    for (const entry of this.entries) if (entry.by && entry.by.seq > (this.tabSeqs.get(entry.by.tab) ?? 0)) this.tabSeqs.set(entry.by.tab, entry.by.seq);
     this.commitThrough(this.entries.length);
   }
 

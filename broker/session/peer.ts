@@ -3,6 +3,7 @@
 // from. The gateway may import these types (and end-reason.ts), nothing else of session/.
 import type { AppExit } from '../host/app-process.js';
 import type { PrintEvent } from '../host/session-printing.js';
+import type { ShareMode } from '../../shared/protocol/index.js';
 
 export interface SessionPeer {
   /** `drained`, if given, is called once the frame has been written to the socket. */
@@ -25,6 +26,8 @@ export interface SessionPeer {
   notice?(notice: PeerNotice): void;
   /** A GUI app's window title changed (or is told to a client that attached); optional like notice. */
   title?(title: string): void;
+  /** Someone started or stopped watching through a share link (the owner is shown who); optional like notice. */
+  sharing?(): void;
   /** Its app printed: a PDF to fetch, or why there is none, in words; optional like notice. */
   printed?(event: PrintEvent): void;
 }
@@ -37,4 +40,31 @@ export interface ResumePoint {
   inputAck: number;
   cols: number;
   rows: number;
+}
+
+/** A watcher's connection, as the session writes to it (the gateway implements it). */
+export interface WatcherPeer {
+  sendBinary(frame: Uint8Array): void;
+  readonly bufferedAmount: number;
+  /** It may watch no more (the link was revoked or expired, the owner sent it away, the session ended); why, in words. */
+  left(message: string): void;
+  /** It fell behind: it should join again, from a fresh snapshot. */
+  lagging(): void;
+  /** The owner changed what its link lets it do. */
+  mode(mode: ShareMode, message: string): void;
+  /** The app's terminal was resized: its view follows. */
+  resized(cols: number, rows: number): void;
+}
+
+/** Who joins, through which link. */
+export interface WatcherJoin {
+  id: string;
+  user: string;
+  displayName: string;
+  /** The joining client's own id (its input is numbered per tab: LogEntry.by). */
+  tab: string;
+  shareId: string;
+  mode: ShareMode;
+  /** When its link expires (ms since the epoch). */
+  expiresAt: number;
 }

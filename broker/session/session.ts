@@ -23,7 +23,8 @@ import { OutputFlow } from './output-flow.js';
 import { SessionUploads } from './session-uploads.js';
 import { newSessionId } from './session-id.js';
 import { displayTarget, makeDisplay } from './session-display.js';
-import type { ResumePoint, SessionPeer } from './peer.js';
+import type { ResumePoint, SessionPeer, WatcherJoin, WatcherPeer } from './peer.js';
+import { Watchers } from './watchers.js';
 import type { SessionLimits } from './session-policy.js';
 import type { SessionOptions as Options } from './session-options.js';
 
@@ -58,6 +59,8 @@ export class Session {
   private readonly printing: SessionPrinting | null;
   /** A fast-forwarding standby's primary clocks, held until it reaches the entries they were read at. */
   private readonly clockTargets: ClockTargets;
+  /** People watching through share links (watchers.ts); only a primary has any. */
+  readonly watchers: Watchers;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -129,9 +132,13 @@ export class Session {
       inputBase: options.inputBase ?? 0,
       stampTime: options.lockstep !== undefined,
       onApplied: () => this.flow.inputApplied(),
-      onSettled: (previous, typed) => this.flow.settled(previous, typed),
+      onSettled: (previous, typed) => {
+        this.flow.settled(previous, typed);
+        if (this.watchers.size > 0) this.watchers.settled();
+      },
     });
-    this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct });
+    this.watchers = new Watchers({ settledIndex: () => this.log.settledIndex, changed: () => this.flow.peer?.sharing?.() });
+    this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct, shown: (data, offset) => this.watchers.output(data, offset) });
     this.uploads = new SessionUploads(this.log, display.homeUploads);
     if (options.role === 'primary') this.uploads.startSweeping();
     // Once its maker holds it: a restarted session past its maximum length ends at once, and is reported as any end.
@@ -261,6 +268,51 @@ export class Session {
     }
   }
 
+  /**
+   * Someone starts watching through a share link (a terminal app): `joined` is handed
+   * the screen now and the output offset their stream continues from, and from then on
+   * they get what the owner gets. Returns why not, or null.
+   */
+  async watch(join: WatcherJoin, peer: WatcherPeer, joined: (point: ResumePoint) => void): Promise<string | null> {
+    if (this.display.kind !== 'terminal') return `${this.app.name} shows a graphical app; only terminal apps can be shared so far.`;
+    if (this.role !== 'primary') return 'this replica is not the session\'s primary';
+    if (this.endMessage !== null) return this.endMessage;
+    // As for a resume: the app is held while the snapshot is taken, so it stands for every byte before the offset.
+    this.flow.suspend();
+    this.display.hold();
+    try {
+      while (this.log.settledIndex < this.log.appliedIndex && this.endMessage === null) await this.log.whenSettled(this.log.appliedIndex);
+      this.flow.flush();
+      const snapshot = await this.display.snapshot();
+      if (this.endMessage !== null) return this.endMessage;
+      const point = { snapshot, outputOffset: this.flow.offset, inputAck: this.log.tabSeq(join.tab), cols: this.cols, rows: this.rows };
+      joined(point);
+      this.watchers.add(join, peer, point.outputOffset, point.inputAck);
+      return null;
+    } finally {
+      this.flow.resume();
+      this.flow.maybeRelease();
+    }
+  }
+
+  /**
+   * Input from a watcher: logged, tagged with who typed it, if their link lets them
+   * type; `refused` (the connection stays) if it only lets them watch; `problem` for
+   * input out of order (the connection closes).
+   */
+  watcherInput(id: string, seq: number, data: Uint8Array): { refused: string } | { problem: string } | null {
+    const watcher = this.watchers.find(id);
+    if (!watcher) return { problem: 'this connection is not watching the session' };
+    if (watcher.mode !== 'type') return { refused: 'You can only watch this session: its owner has not let you type. Your keys did not reach the app.' };
+    const taken = this.log.inputBy(watcher.user, watcher.tab, seq, data);
+    if ('problem' in taken) return taken;
+    if (taken.index > 0) {
+      this.watchers.typed(id, taken.index, seq);
+      this.deadlines.input();
+    }
+    return null;
+  }
+
   /** The connection went away: keep the app running for the hold time. */
   detach(peer: SessionPeer): void {
     if (this.flow.peer !== peer || this.endMessage !== null) return;
@@ -295,6 +347,7 @@ export class Session {
   resize(cols: number, rows: number): number {
     this.cols = cols;
     this.rows = rows;
+    this.watchers.resized(cols, rows);
     return this.log.resize(cols, rows);
   }
 
@@ -346,6 +399,8 @@ export class Session {
 
   /** The person's client must move elsewhere (this replica was superseded, or moved on purpose): close it without ending. */
   dropClient(planned = false): void {
+    // Watchers join again wherever the session goes on (from a snapshot there).
+    this.watchers.clear(null);
     const peer = this.flow.detach();
     this.display.detachViewer();
     this.deadlines.detach();
@@ -384,6 +439,7 @@ export class Session {
     this.display.close();
     this.printing?.close();
     this.flow.detach()?.ended(exit, message);
+    this.watchers.clear(`The session you were watching ended: ${message}`);
     this.options.onEnd(this, reason, exit);
   }
 

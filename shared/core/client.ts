@@ -265,6 +265,12 @@ export class HoldfastClient {
     return this.track(new SessionStream({ appId: session.appId, cols, rows, mode: 'attach', sessionId: session.sessionId, ...this.streamOptions() }));
   }
 
+  /** Watches someone's session through a share link (docs/protocol.md#sharing-a-session), on its own connection. */
+  join(link: string, cols: number, rows: number): SessionStream {
+    if (!this.accessToken) throw new ProtocolError('unauthenticated', 'sign in before opening a shared session');
+    return this.track(new SessionStream({ appId: '', cols, rows, mode: 'join', link, ...this.streamOptions() }));
+  }
+
   /**
    * Ends one of this person's running sessions that is not open here: attaches to it
    * on a connection of its own (taking it from any other client) and ends it there.

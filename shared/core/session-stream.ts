@@ -10,8 +10,11 @@ import {
   encodeOutputAck,
   encodeRfb,
   type ServerMessage,
+  type SessionJoined,
   type SessionResumed,
   type SessionPrinted,
+  type SessionSharing,
+  type ShareMode,
   type SessionStarted,
 } from '../protocol/index.js';
 import { Connection, ProtocolError, type ConnectionOptions } from './connection.js';
@@ -52,6 +55,22 @@ export interface SessionView {
   title: string | null;
   /** What its app printed since this client opened it (session.printed), newest last; at most MAX_PRINTS. */
   prints: SessionPrinted[];
+  /** Watching someone else's session through a share link: whose, and what the link lets this client do; null for one's own. */
+  watching: WatchingView | null;
+  /** One's own session: its share links and who watches (session.sharing); null until the host says. */
+  sharing: Omit<SessionSharing, 'type' | 'id'> | null;
+}
+
+export interface WatchingView {
+  owner: string;
+  ownerName: string;
+  appName: string;
+  mode: ShareMode;
+  /** The owner's terminal size: a watcher's view follows it. */
+  cols: number;
+  rows: number;
+  /** The host's words when the mode changed (null before any change). */
+  message: string | null;
 }
 
 /** Print notices a stream keeps (each PDF is fetched from the host while it keeps it). */
@@ -70,8 +89,10 @@ export interface SessionStreamOptions {
   appId: string;
   cols: number;
   rows: number;
-  mode: 'launch' | 'attach';
+  /** join: watch someone's session through a share link (`link`). */
+  mode: 'launch' | 'attach' | 'join';
   sessionId?: string;
+  link?: string;
   connection: Omit<ConnectionOptions, 'accessToken' | 'brokerUrl'>;
   /** Where to connect; a node that cannot be reached is passed over for the next. */
   brokers: BrokerList;
@@ -84,7 +105,8 @@ const encoder = new TextEncoder();
 const ignore = () => {};
 
 export class SessionStream {
-  readonly appId: string;
+  /** For a join, learnt from the host's answer. */
+  appId: string;
   private readonly actor: Actor<typeof sessionMachine>;
   private connection: Connection | null = null;
   /** Lets go of `connection`: its frames, messages and close reach this stream no more. */
@@ -106,6 +128,10 @@ export class SessionStream {
   private notice: SessionNoticeView | null = null;
   private title: string | null = null;
   private prints: SessionPrinted[] = [];
+  private watching: WatchingView | null = null;
+  private sharing: SessionView['sharing'] = null;
+  /** This stream's own id for a join, the same on every reconnect: its input is numbered per tab. */
+  private readonly tab = randomTab();
   view: SessionView;
 
   constructor(private readonly options: SessionStreamOptions) {
@@ -117,14 +143,15 @@ export class SessionStream {
     this.inputs = new InputQueue({ numbered: options.mode === 'launch', send: sendIfLive });
     this.cols = options.cols;
     this.rows = options.rows;
-    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, prints: [] };
+    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, prints: [], watching: null, sharing: null };
     const machine = sessionMachine.provide({
       actors: {
         open: fromPromise<Opened, OpenInput>(({ input }) => this.open(input)),
         link: fromCallback<SessionEvent>(({ sendBack }) => this.link(sendBack)),
       },
     });
-    this.actor = createActor(machine, { input: { mode: options.mode, sessionId: options.sessionId } });
+    // To the machine a join is an attach: opened once, opened again after a lost link.
+    this.actor = createActor(machine, { input: { mode: options.mode === 'join' ? 'attach' : options.mode, sessionId: options.sessionId } });
     this.actor.subscribe((snapshot) => {
       const c = snapshot.context;
       const status = snapshot.value as SessionStatus;
@@ -144,6 +171,8 @@ export class SessionStream {
         notice: this.notice,
         title: this.title,
         prints: this.prints,
+        watching: this.watching,
+        sharing: this.sharing,
       };
       if (status === 'ended' || status === 'failed') this.dropConnection();
       for (const listener of this.listeners) listener(this.view);
@@ -196,9 +225,11 @@ export class SessionStream {
 
   /**
    * Sends keystrokes or pasted text. While reconnecting they queue (and are sent once
-   * the session is back); returns false if the queue is full and the input was refused.
+   * the session is back); returns false if the queue is full and the input was refused,
+   * or this client watches through a link that lets it only watch.
    */
   sendInput(input: string | Uint8Array): boolean {
+    if (this.watching && this.watching.mode !== 'type') return false;
     if (!this.inputs.addTyped(typeof input === 'string' ? encoder.encode(input) : input)) return false;
     this.notePending();
     return true;
@@ -209,6 +240,7 @@ export class SessionStream {
    * desktop size): numbered, kept and resent like keystrokes, and never split.
    */
   sendInputMessage(message: Uint8Array): boolean {
+    if (this.watching && this.watching.mode !== 'type') return false;
     if (!this.inputs.addMessage(message)) return false;
     this.notePending();
     return true;
@@ -224,6 +256,8 @@ export class SessionStream {
   }
 
   resize(cols: number, rows: number): void {
+    // A watcher's view follows the owner's size.
+    if (this.options.mode === 'join') return;
     this.cols = cols;
     this.rows = rows;
     if (this.live) this.connection?.sendJson({ type: 'session.resize', cols, rows });
@@ -247,14 +281,48 @@ export class SessionStream {
     this.dropConnection();
   }
 
+  /** Makes a share link for this session (docs/protocol.md#sharing-a-session); resolves with the session's sharing as the host tells it. */
+  share(mode: ShareMode, minutes?: number): Promise<SessionSharing> {
+    return this.sharingRequest({ type: 'session.share.create', mode, ...(minutes ? { minutes } : {}) });
+  }
+
+  /** Changes what a link lets people do; they are told at once. */
+  updateShare(shareId: string, mode: ShareMode): Promise<SessionSharing> {
+    return this.sharingRequest({ type: 'session.share.update', shareId, mode });
+  }
+
+  /** Revokes a link: everyone who came through it leaves at once. */
+  revokeShare(shareId: string): Promise<SessionSharing> {
+    return this.sharingRequest({ type: 'session.share.revoke', shareId });
+  }
+
+  /** Sends one person watching away. */
+  removeWatcher(watcherId: string): Promise<SessionSharing> {
+    return this.sharingRequest({ type: 'session.watcher.remove', watcherId });
+  }
+
+  private async sharingRequest(message: Parameters<Connection['request']>[0]): Promise<SessionSharing> {
+    const connection = this.connection;
+    if (!this.live || !connection) throw new ProtocolError('offline', 'The session is reconnecting; try again in a moment.');
+    const reply = await connection.request(message, 'session.sharing');
+    this.onMessage(reply);
+    return reply;
+  }
+
   // ---- the machine's network actors -------------------------------------------
 
   private async open(input: OpenInput): Promise<Opened> {
     this.dropConnection();
     const accessToken = input.mode === 'resume' ? undefined : (this.options.accessToken() ?? undefined);
     const connection = await this.connect(accessToken);
-    let reply: SessionStarted | SessionResumed;
-    if (input.mode === 'launch') {
+    let reply: SessionStarted | SessionResumed | SessionJoined;
+    if (this.options.mode === 'join') {
+      const joined: SessionJoined = await connection.request({ type: 'session.join', link: this.options.link!, tab: this.tab, cols: this.cols, rows: this.rows }, 'session.joined');
+      this.appId = joined.appId;
+      this.watching = { owner: joined.owner, ownerName: joined.ownerName, appName: joined.appName, mode: joined.mode, cols: joined.cols, rows: joined.rows, message: null };
+      this.view = { ...this.view, watching: this.watching };
+      reply = joined;
+    } else if (input.mode === 'launch') {
       reply = await connection.request({ type: 'session.launch', appId: this.appId, cols: this.cols, rows: this.rows }, 'session.started');
     } else if (input.mode === 'attach') {
       reply = await connection.request({ type: 'session.attach', sessionId: input.sessionId!, cols: this.cols, rows: this.rows }, 'session.resumed');
@@ -265,7 +333,7 @@ export class SessionStream {
       );
     }
     this.ackEvery = Math.max(1, Math.floor(reply.window / 4));
-    if (reply.type === 'session.resumed') this.resumed(reply);
+    if (reply.type !== 'session.started') this.resumed(reply);
     this.live = true;
     return { sessionId: reply.sessionId, resumeToken: reply.resumeToken, holdSeconds: reply.holdSeconds };
   }
@@ -328,6 +396,7 @@ export class SessionStream {
         silence.heard();
         if (message.type === 'session.exited') sendBack({ type: 'link.exited', message: message.message, exitCode: message.exitCode });
         else if (message.type === 'session.detached') sendBack({ type: 'link.displaced', message: message.message });
+        else if (message.type === 'session.left') sendBack({ type: 'link.exited', message: message.message, exitCode: -1 });
         else this.onMessage(message);
       },
       closed: (code, reason) => lose({ type: 'link.lost', reason, atOnce: code === CloseCode.moved }),
@@ -337,7 +406,7 @@ export class SessionStream {
 
   // ---- frames -----------------------------------------------------------------
 
-  private resumed(reply: SessionResumed): void {
+  private resumed(reply: SessionResumed | SessionJoined): void {
     this.inputs.joined(reply.inputAck);
     this.received = this.consumed = this.acked = reply.outputOffset;
     this.cols = reply.cols;
@@ -378,6 +447,15 @@ export class SessionStream {
     } else if (message.type === 'session.printed') {
       this.prints = [...this.prints, message].slice(-MAX_PRINTS);
       this.view = { ...this.view, prints: this.prints };
+    } else if (message.type === 'session.sharing') {
+      this.sharing = { sessionId: message.sessionId, shares: message.shares, watchers: message.watchers, maxWatchers: message.maxWatchers };
+      this.view = { ...this.view, sharing: this.sharing };
+    } else if (message.type === 'session.share.mode' && this.watching) {
+      this.watching = { ...this.watching, mode: message.mode, message: message.message };
+      this.view = { ...this.view, watching: this.watching };
+    } else if (message.type === 'session.resized' && this.watching) {
+      this.watching = { ...this.watching, cols: message.cols, rows: message.rows };
+      this.view = { ...this.view, watching: this.watching };
     } else if (message.type === 'session.notice') {
       this.notice = message.kind === 'cleared' || message.msLeft === null ? null : { kind: message.kind, endsAt: Date.now() + message.msLeft, message: message.message };
       this.view = { ...this.view, notice: this.notice };
@@ -425,4 +503,11 @@ export class SessionStream {
     this.unbind = ignore;
     connection.close();
   }
+}
+
+/** A join's tab id: only a numbering key (the host keys it by the person too), so not a secret. */
+function randomTab(): string {
+  let tab = '';
+  while (tab.length < 24) tab += Math.floor(Math.random() * 2 ** 32).toString(36);
+  return tab.slice(0, 24);
 }

@@ -16,6 +16,10 @@ export const ErrorCode = {
   noSession: 'no_session',
   sessionEnded: 'session_ended',
   sessionBusy: 'session_busy',
+  /** A share link that does not open a session: not one, revoked, expired, or its session ended (the message says which). */
+  linkRefused: 'link_refused',
+  /** Input from someone whose share lets them only watch: it never reaches the app. */
+  viewOnly: 'view_only',
   /** The session's host is not answering (a failover may be under way): retry shortly. */
   unavailable: 'unavailable',
   internal: 'internal',

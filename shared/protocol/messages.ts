@@ -2,6 +2,7 @@
 // parse `unknown` through these; nothing else is trusted. Terminal bytes travel in
 // binary frames instead (frames.ts), so the keystroke path never touches JSON.
 import { z } from 'zod';
+import { ShareInfo, ShareMode, WatcherInfo } from './sharing.js';
 
 const id = z.number().int().nonnegative().max(2 ** 31);
 const name = z.string().min(1).max(64);
@@ -86,9 +87,46 @@ export const Attach = z.object({ type: z.literal('session.attach'), id, sessionI
 /** End this connection's session on purpose (closing a socket only detaches it). */
 export const End = z.object({ type: z.literal('session.end') });
 export const ListSessions = z.object({ type: z.literal('sessions.list'), id });
+/**
+ * Sharing (docs/protocol.md#sharing-a-session), sent by the owner on the connection that
+ * streams the session: make a link (expires after `minutes`), change what a link lets
+ * people do, revoke a link (everyone who came through it leaves at once), or send one
+ * person away. Each is answered with session.sharing.
+ */
+export const ShareCreate = z.object({ type: z.literal('session.share.create'), id, mode: ShareMode, minutes: z.number().int().min(1).max(7 * 24 * 60).optional() });
+export const ShareUpdate = z.object({ type: z.literal('session.share.update'), id, shareId: z.string().min(1).max(64), mode: ShareMode });
+export const ShareRevoke = z.object({ type: z.literal('session.share.revoke'), id, shareId: z.string().min(1).max(64) });
+export const WatcherRemove = z.object({ type: z.literal('session.watcher.remove'), id, watcherId: z.string().min(1).max(64) });
+/**
+ * Watch someone's session through a share link, on a connection of its own (signed in).
+ * `tab`: this client's own id for the join, the same on every reconnect: what it typed
+ * (on a link that lets it) is numbered per tab, so a resend after a reconnect is taken once.
+ */
+export const Join = z.object({ type: z.literal('session.join'), id, link: z.string().min(1).max(512), tab: z.string().min(8).max(64), cols: Cols, rows: Rows });
 export const Ping = z.object({ type: z.literal('ping'), id });
 
-export const ClientMessage = z.discriminatedUnion('type', [SignIn, SignInWithToken, SignInWithCode, Refresh, SignOut, TotpBegin, TotpConfirm, ListApps, Launch, Resize, Resume, Attach, End, ListSessions, Ping]);
+export const ClientMessage = z.discriminatedUnion('type', [
+  SignIn,
+  SignInWithToken,
+  SignInWithCode,
+  Refresh,
+  SignOut,
+  TotpBegin,
+  TotpConfirm,
+  ListApps,
+  Launch,
+  Resize,
+  Resume,
+  Attach,
+  End,
+  ListSessions,
+  Ping,
+  ShareCreate,
+  ShareUpdate,
+  ShareRevoke,
+  WatcherRemove,
+  Join,
+]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
 
@@ -143,6 +181,43 @@ export const SessionResumed = SessionStarted.extend({
   /** The screen as it is now (xterm.js serialize format): reset, then write this. */
   snapshot: z.string(),
 });
+/**
+ * The answer to session.join: like session.resumed (the screen now, and the offset the
+ * output continues from) plus whose session it is and what the link lets this client
+ * do. `inputAck`: the highest input this tab sent that the session took.
+ */
+export const SessionJoined = SessionResumed.extend({
+  type: z.literal('session.joined'),
+  owner: z.string().max(64),
+  ownerName: z.string().max(128),
+  appName: z.string().max(128),
+  mode: ShareMode,
+  watcherId: z.string().max(64),
+});
+export type SessionJoined = z.infer<typeof SessionJoined>;
+/**
+ * To the owner: the session's shares and who is watching — the answer to a sharing
+ * request (`id`), and unasked (`id` null) whenever someone joins or leaves.
+ */
+export const SessionSharing = z.object({
+  type: z.literal('session.sharing'),
+  id: id.nullable(),
+  sessionId: z.string(),
+  shares: z.array(ShareInfo).max(64),
+  watchers: z.array(WatcherInfo).max(256),
+  /** The most people who may watch at once. */
+  maxWatchers: z.number().int().nonnegative(),
+});
+export type SessionSharing = z.infer<typeof SessionSharing>;
+/** To someone watching: the owner changed what their link lets them do. */
+export const SessionShareMode = z.object({ type: z.literal('session.share.mode'), sessionId: z.string(), mode: ShareMode, message: z.string().max(1024) });
+/** To someone watching: the app's terminal was resized (their view follows the owner's size). */
+export const SessionResized = z.object({ type: z.literal('session.resized'), sessionId: z.string(), cols: Cols, rows: Rows });
+/**
+ * To someone watching: they may watch no more (the link was revoked or expired, the owner
+ * sent them away); the connection closes after it. Not a reason to reconnect.
+ */
+export const SessionLeft = z.object({ type: z.literal('session.left'), sessionId: z.string(), message: z.string().max(1024) });
 export const SessionSummary = z.object({
   sessionId: z.string(),
   appId: name,
@@ -252,6 +327,11 @@ export const ServerMessage = z.discriminatedUnion('type', [
   SessionNotice,
   SessionTitle,
   SessionPrinted,
+  SessionJoined,
+  SessionSharing,
+  SessionShareMode,
+  SessionResized,
+  SessionLeft,
   Pong,
   ErrorMessage,
 ]);

@@ -1,0 +1,175 @@
+// The people watching a session through its share links (docs/protocol.md#sharing-a-session).
+// Each has a stream of its own: the session's output from the snapshot it joined at, in
+// OUTPUT frames that acknowledge its own input (a link that lets it type). Invariants:
+// a watcher never holds the app back — one whose socket backs up past WATCHER_BUFFER is
+// let go and joins again from a fresh snapshot, so the owner never waits for the
+// slowest viewer; a watcher leaves at once when its link is revoked, expires, or the
+// owner sends it away.
+import type { ShareMode, WatcherInfo } from '../../shared/protocol/index.js';
+import { encodeOutput } from '../../shared/protocol/index.js';
+import type { WatcherJoin, WatcherPeer } from './peer.js';
+
+/** Bytes a watcher's socket may hold unsent before it is let go (it joins again from a snapshot). */
+export const WATCHER_BUFFER = 1024 * 1024;
+
+interface Watcher extends WatcherJoin {
+  peer: WatcherPeer;
+  since: number;
+  /** The offset of the next output byte it is sent. */
+  next: number;
+  /** Its input's log indexes and numbers, not yet settled: acknowledged once they are. */
+  pending: Array<{ index: number; seq: number }>;
+  /** The highest of its inputs acknowledged. */
+  ack: number;
+}
+
+export interface WatchersOptions {
+  /** Entries through here are settled: their input may be acknowledged. */
+  settledIndex: () => number;
+  /** Someone joined or left: the owner is told. */
+  changed: () => void;
+  /** Stands in for setTimeout in tests. */
+  setTimer?: (fn: () => void, ms: number) => { unref?(): void };
+  clearTimer?: (timer: unknown) => void;
+  now?: () => number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class Watchers {
+  private readonly watchers = new Map<string, Watcher>();
+  private expiryTimer: unknown;
+  private readonly now: () => number;
+
+  constructor(private readonly options: WatchersOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  /** Who watches, as the owner sees them. */
+  list(): WatcherInfo[] {
+    return [...this.watchers.values()].map((w) => ({ id: w.id, user: w.user, displayName: w.displayName, shareId: w.shareId, mode: w.mode, since: w.since }));
+  }
+
+  /** A watcher: who, through which link, what it may do now. */
+  find(id: string): Readonly<WatcherJoin> | undefined {
+    return this.watchers.get(id);
+  }
+
+  /** Starts streaming to a watcher from `offset` (the snapshot it was given stands for all before); `ack`: its input taken so far. */
+  add(join: WatcherJoin, peer: WatcherPeer, offset: number, ack: number): void {
+    this.watchers.set(join.id, { ...join, peer, since: this.now(), next: offset, pending: [], ack });
+    this.scheduleExpiry();
+    this.options.changed();
+  }
+
+  /** Its connection went: nothing more is sent to it. */
+  gone(id: string): void {
+    if (this.watchers.delete(id)) this.options.changed();
+  }
+
+  /** Sends one watcher away (`message` tells it why); false if it is not watching. */
+  remove(id: string, message: string): boolean {
+    const watcher = this.watchers.get(id);
+    if (!watcher) return false;
+    this.watchers.delete(id);
+    watcher.peer.left(message);
+    this.options.changed();
+    return true;
+  }
+
+  /** A link was revoked: everyone who came through it leaves. */
+  removeShare(shareId: string, message: string): void {
+    for (const watcher of [...this.watchers.values()]) if (watcher.shareId === shareId) this.remove(watcher.id, message);
+  }
+
+  /** A link now lets people do `mode`: everyone who came through it is told. */
+  setMode(shareId: string, mode: ShareMode, message: string): void {
+    let changed = false;
+    for (const watcher of this.watchers.values()) {
+      if (watcher.shareId !== shareId || watcher.mode === mode) continue;
+      watcher.mode = mode;
+      watcher.peer.mode(mode, message);
+      changed = true;
+    }
+    if (changed) this.options.changed();
+  }
+
+  /** Everyone leaves (the session ended, or this replica stopped being its primary). */
+  clear(message: string | null): void {
+    const all = [...this.watchers.values()];
+    this.watchers.clear();
+    this.cancelExpiry();
+    for (const watcher of all) {
+      if (message === null) watcher.peer.lagging();
+      else watcher.peer.left(message);
+    }
+  }
+
+  /** A watcher's input was logged at `index` (its number `seq`): acknowledged once settled. */
+  typed(id: string, index: number, seq: number): void {
+    this.watchers.get(id)?.pending.push({ index, seq });
+  }
+
+  /** Output shown to the session from `offset`: every watcher gets it, or is let go if it cannot keep up. */
+  output(data: Uint8Array, offset: number): void {
+    if (this.watchers.size === 0) return;
+    for (const watcher of [...this.watchers.values()]) {
+      if (watcher.next !== offset) continue; // joined after this output was read: its snapshot holds it
+      if (watcher.peer.bufferedAmount > WATCHER_BUFFER) {
+        this.watchers.delete(watcher.id);
+        watcher.peer.lagging();
+        this.options.changed();
+        continue;
+      }
+      watcher.next = offset + data.length;
+      watcher.peer.sendBinary(encodeOutput(this.ackOf(watcher), offset, data));
+    }
+  }
+
+  /** Entries settled: a watcher whose input among them caused no output is told it was taken. */
+  settled(): void {
+    const through = this.options.settledIndex();
+    for (const watcher of this.watchers.values()) {
+      if (watcher.pending.length === 0 || watcher.pending[0]!.index > through) continue;
+      watcher.peer.sendBinary(encodeOutput(this.ackOf(watcher), watcher.next, EMPTY));
+    }
+  }
+
+  /** The terminal was resized: everyone's view follows. */
+  resized(cols: number, rows: number): void {
+    for (const watcher of this.watchers.values()) watcher.peer.resized(cols, rows);
+  }
+
+  private ackOf(watcher: Watcher): number {
+    const through = this.options.settledIndex();
+    while (watcher.pending.length > 0 && watcher.pending[0]!.index <= through) watcher.ack = watcher.pending.shift()!.seq;
+    return watcher.ack;
+  }
+
+  /** Links expire while people watch through them: they leave then. */
+  private scheduleExpiry(): void {
+    this.cancelExpiry();
+    let first = Infinity;
+    for (const watcher of this.watchers.values()) first = Math.min(first, watcher.expiresAt);
+    if (first === Infinity) return;
+    const setTimer = this.options.setTimer ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
+    const timer = setTimer(() => {
+      this.expiryTimer = undefined;
+      const now = this.now();
+      for (const watcher of [...this.watchers.values()]) if (watcher.expiresAt <= now) this.remove(watcher.id, 'The link you joined with has expired. Ask for a new one to keep watching.');
+      this.scheduleExpiry();
+    }, Math.min(2 ** 31 - 1, Math.max(0, first - this.now())));
+    timer.unref?.();
+    this.expiryTimer = timer;
+  }
+
+  private cancelExpiry(): void {
+    if (this.expiryTimer === undefined) return;
+    (this.options.clearTimer ?? ((t: unknown) => clearTimeout(t as NodeJS.Timeout)))(this.expiryTimer);
+    this.expiryTimer = undefined;
+  }
+}
