@@ -14,6 +14,8 @@ beforeAll(async () => {
 afterAll(() => t?.stop());
 
 const count = (text: string, what: string) => text.split(what).length - 1;
+/** How watchers are told of ann (her display name: the harness gives her none, so her name). */
+const annName = 'ann';
 
 describe('sharing a terminal session', () => {
   it('lets someone watch, then type once each keystroke, then sends them away when the link is revoked', async () => {
@@ -73,7 +75,7 @@ describe('sharing a terminal session', () => {
     await owner.revokeShare(made.shares[0]!.id);
     const end = await watcher.finished();
     expect(Date.now() - revokedAt).toBeLessThan(1000);
-    expect(end.reason).toBe('ann stopped sharing this session.');
+    expect(end.reason).toBe(`${annName} stopped sharing this session.`);
     await vi.waitFor(() => expect(owner.view.sharing?.watchers).toEqual([]));
     // The link opens nothing now.
     const again = bob.join(link, 80, 24);
@@ -120,7 +122,7 @@ describe('sharing a terminal session', () => {
     // The owner sends one away; the other stays.
     const watchers = owner.view.sharing!.watchers;
     await owner.removeWatcher(watchers.find((w) => w.user === 'bob')!.id);
-    expect((await first.finished()).reason).toBe('ann stopped you watching this session.');
+    expect((await first.finished()).reason).toBe(`${annName} stopped you watching this session.`);
     expect(second.view.status).toBe('streaming');
 
     // Sharing is asked for where the session is open, not on a bare connection.

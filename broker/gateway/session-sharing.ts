@@ -34,7 +34,7 @@ export function checkShareLink(record: SessionRecord | null, shareId: string, se
 
 export class SessionSharing {
   constructor(
-    private readonly ctx: Pick<NodeContext, 'config' | 'sessions' | 'audit' | 'log'>,
+    private readonly ctx: Pick<NodeContext, 'config' | 'sessions' | 'audit' | 'log' | 'catalog'>,
     private readonly client: Client,
   ) {}
 
@@ -71,7 +71,8 @@ export class SessionSharing {
     );
     if (shares === null) return this.client.refuse(id, ErrorCode.sessionEnded, 'This session is no longer running.');
     if (!found) return this.client.refuse(id, ErrorCode.badRequest, 'There is no such link on this session (it may have expired).');
-    session.watchers.setMode(shareId, mode, mode === 'type' ? `${session.owner} lets you type into this session now.` : `${session.owner} made this session view-only for you: you can watch, not type.`);
+    const owner = this.ownerName(session);
+    session.watchers.setMode(shareId, mode, mode === 'type' ? `${owner} lets you type into this session now.` : `${owner} made this session view-only for you: you can watch, not type.`);
     this.ctx.audit.record('session.share-change', { user: session.owner, address: this.client.address, session: session.id, target: shareId, detail: mode });
     await this.tell(id, session);
   }
@@ -79,7 +80,7 @@ export class SessionSharing {
   /** Revokes a link: it opens nothing from now on, and everyone who came through it leaves at once. */
   async revoke(id: number, session: StreamedSession, shareId: string): Promise<void> {
     // The watchers leave first: revocation takes effect at once, even if the record is slow to change.
-    session.watchers.removeShare(shareId, `${session.owner} stopped sharing this session.`);
+    session.watchers.removeShare(shareId, `${this.ownerName(session)} stopped sharing this session.`);
     const shares = await this.ctx.sessions.changeShares(session.id, (current) => current.filter((share) => share.id !== shareId));
     if (shares === null) return this.client.refuse(id, ErrorCode.sessionEnded, 'This session is no longer running.');
     this.ctx.audit.record('session.share-revoke', { user: session.owner, address: this.client.address, session: session.id, target: shareId });
@@ -89,9 +90,14 @@ export class SessionSharing {
   /** Sends one watcher away (their link still works for others). */
   async removeWatcher(id: number, session: StreamedSession, watcherId: string): Promise<void> {
     const who = session.watchers.list().find((w) => w.id === watcherId);
-    if (!who || !session.watchers.remove(watcherId, `${session.owner} stopped you watching this session.`)) return this.client.refuse(id, ErrorCode.badRequest, 'That person is no longer watching.');
+    if (!who || !session.watchers.remove(watcherId, `${this.ownerName(session)} stopped you watching this session.`)) return this.client.refuse(id, ErrorCode.badRequest, 'That person is no longer watching.');
     this.ctx.audit.record('session.watcher-remove', { user: session.owner, address: this.client.address, session: session.id, target: who.user });
     await this.tell(id, session);
+  }
+
+  /** The owner as people know them (their display name). */
+  private ownerName(session: StreamedSession): string {
+    return this.ctx.catalog.identify(session.owner)?.displayName || session.owner;
   }
 
   /** Tells the owner the session's links and who watches (`made`: the link just made, shown this once). */

@@ -121,6 +121,8 @@ export class StreamBinding {
     };
     session.attach(this.peer);
     void this.ctx.sessions.noteAttachment(session.id, this.client.address);
+    // A client that attaches learns the session's links and who watches (another device may have shared it).
+    this.sharing(session);
   }
 
   /** A binary frame from the client: input, a viewer message or an output ack for the bound session. */

@@ -84,6 +84,8 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   const [size, setSize] = useState<{ cols: number; rows: number } | null>(null);
   const [running, setRunning] = useState<SessionSummary[]>([]);
   const [signingOut, setSigningOut] = useState(false);
+  // A share link this page was opened with (#join=…): opened once the person is signed in.
+  const [pendingJoin, setPendingJoin] = useState<string | null>(() => joinLinkOf(location.hash));
   // The tabs as last rendered: a tab's buttons act later and must see the current ones.
   const tabsNow = useRef(sessions);
   tabsNow.current = sessions;
@@ -136,7 +138,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   useEffect(() => {
     // Not before the tabs of the last reload were opened again: until then there is nothing to say.
     if (desktop || !state.user || !reopened.current) return;
-    rememberTabs(sessions.filter((s) => s.stream.sessionId && isLive(s.stream)).map((s) => ({ sessionId: s.stream.sessionId!, appId: s.appId, appName: s.name })));
+    rememberTabs(sessions.filter((s) => s.link === undefined && s.stream.sessionId && isLive(s.stream)).map((s) => ({ sessionId: s.stream.sessionId!, appId: s.appId, appName: s.name })));
   });
 
   // Sessions this person has running elsewhere (or left behind), offered for attaching.
@@ -167,7 +169,8 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
     end: () => tabByKey(key)?.stream.close(),
     relaunch: () => {
       const tab = tabByKey(key);
-      if (tab) replaceStream(key, client.launch(tab.appId, 80, 24));
+      if (tab?.link !== undefined) replaceStream(key, client.join(tab.link, 80, 24));
+      else if (tab) replaceStream(key, client.launch(tab.appId, 80, 24));
     },
     takeBack: () => {
       const tab = tabByKey(key);
@@ -193,6 +196,28 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   const launch = (app: AppInfo) => open(app.id, app.name, app.display, client.launch(app.id, 80, 24));
   const attach = (summary: SessionSummary) => open(summary.appId, summary.appName, displayOf(summary.appId), client.attach(summary, 80, 24));
   const launchNotice = useRequestedLaunches(desktop, state.user !== null, apps, launch);
+  /** Watches a session someone shared (its name is known once joined). */
+  const join = (link: string) => {
+    const stream = client.join(link, 80, 24);
+    const key = `s${nextKey++}`;
+    setSessions((all) => [...all, { key, name: 'Shared session', appId: '', display: 'terminal', stream, client, actions: actionsFor(key), link }]);
+    setActive(key);
+    setEnded(null);
+    void stream.ready().then(
+      () => {
+        const watching = stream.view.watching;
+        if (watching) setSessions((all) => all.map((s) => (s.key === key ? { ...s, name: `${watching.ownerName}’s ${watching.appName}`, appId: stream.appId } : s)));
+      },
+      () => {},
+    );
+  };
+  useEffect(() => {
+    if (!state.user || pendingJoin === null) return;
+    setPendingJoin(null);
+    // The link is not kept in the address: a reload does not join again, and it is not left in the history.
+    history.replaceState(null, '', location.pathname + location.search);
+    join(pendingJoin);
+  }, [state.user, pendingJoin]);
 
   /**
    * Closing a tab disconnects: a running session keeps running on the broker, waiting
@@ -201,7 +226,9 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
    */
   const closeTab = (key: string, gone = false) => {
     const tab = tabByKey(key);
-    if (tab && !gone && isLive(tab.stream)) {
+    // Someone else's session, watched: closing its tab stops watching (it runs on for its owner).
+    if (tab?.link !== undefined) tab.stream.close();
+    else if (tab && !gone && isLive(tab.stream)) {
       tab.stream.detach();
       setEnded(`${tab.name} is still running. Open it again from “Your running sessions” below, or end it there.`);
     }
@@ -225,7 +252,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   if (!state.user) {
     return (
       <div className="shell">
-        <SignIn client={client} status={state} desktop={desktop} notice={signInNotice} />
+        <SignIn client={client} status={state} desktop={desktop} notice={signInNotice ?? (pendingJoin ? 'Someone shared a session with you: sign in to watch it.' : null)} />
         <StatusBar state={state} session={null} size={null} onSignOut={null} />
         <KioskEscape desktop={desktop} />
       </div>
@@ -254,6 +281,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
             onEnd={(summary) => void client.endSession(summary).catch(() => {}).then(() => client.listSessions().then(setRunning, () => {}))}
             notice={launchNotice ?? ended}
             client={client}
+            onJoin={kiosk ? null : join}
             footer={
               kiosk ? null : (
                 <div className="settings">
@@ -293,4 +321,10 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
       <KioskEscape desktop={desktop} />
     </div>
   );
+}
+
+/** The share link in a page address's fragment (#join=…), if any. */
+function joinLinkOf(hash: string): string | null {
+  const match = /^#join=([A-Za-z0-9_.-]{1,300})$/.exec(hash);
+  return match ? match[1]! : null;
 }

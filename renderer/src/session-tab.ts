@@ -15,6 +15,8 @@ export interface SessionTab {
   client: HoldfastClient;
   /** What a person can do with the tab, whatever draws it (App supplies them). */
   actions: SessionActions;
+  /** Someone else's session, watched through this share link (docs/protocol.md#sharing-a-session). */
+  link?: string;
   /** The app's own title for its window (a terminal's OSC 0/2), once it set one: the tab shows it. */
   title?: string;
 }

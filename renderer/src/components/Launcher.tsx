@@ -1,7 +1,7 @@
 import { useMemo, useState, type ReactNode } from 'react';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { SessionThumbnail } from './SessionThumbnail.js';
-import type { AppInfo, SessionSummary } from '../../../shared/protocol/index.js';
+import { parseShareLink, type AppInfo, type SessionSummary } from '../../../shared/protocol/index.js';
 import type { HoldfastClient } from '../../../shared/core/index.js';
 import { AppIcon } from '../icons.js';
 
@@ -15,6 +15,7 @@ export function Launcher({
   footer = null,
   notice = null,
   client = null,
+  onJoin = null,
 }: {
   apps: AppInfo[] | null;
   error: string | null;
@@ -29,6 +30,8 @@ export function Launcher({
   notice?: string | null;
   /** Fetches each running session's thumbnail (absent: the app's icon stands in). */
   client?: HoldfastClient | null;
+  /** Opens a session someone shared by link (absent: not offered, as in a kiosk). */
+  onJoin?: ((link: string) => void) | null;
 }) {
   const [query, setQuery] = useState('');
   const [ending, setEnding] = useState<SessionSummary | null>(null);
@@ -122,6 +125,7 @@ export function Launcher({
           </li>
         ))}
       </ul>
+      {onJoin && <JoinLink onJoin={onJoin} />}
       {footer}
     </section>
   );
@@ -130,3 +134,33 @@ export function Launcher({
 const lastUsed = (session: SessionSummary) => session.lastUsedAt ?? session.startedAt;
 
 const timeOfDay = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+/** Someone shared a session by link: paste it here (the desktop app has no address bar to open it in). */
+function JoinLink({ onJoin }: { onJoin: (link: string) => void }) {
+  const [link, setLink] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const submit = (event: React.FormEvent) => {
+    event.preventDefault();
+    if (!parseShareLink(link)) return setProblem('That is not a Holdfast share link. Paste the whole link you were sent.');
+    setProblem(null);
+    onJoin(link.trim());
+    setLink('');
+  };
+  return (
+    <form className="join-link" onSubmit={submit} aria-labelledby="join-title">
+      <h2 id="join-title">Watch a shared session</h2>
+      <label>
+        Link someone shared with you{' '}
+        <input value={link} onChange={(event) => setLink(event.target.value)} placeholder="https://…/#join=…" aria-invalid={problem !== null} aria-describedby={problem ? 'join-problem' : undefined} />
+      </label>
+      <button type="submit" disabled={link.trim() === ''}>
+        Open
+      </button>
+      {problem && (
+        <p id="join-problem" className="error" role="alert">
+          {problem}
+        </p>
+      )}
+    </form>
+  );
+}

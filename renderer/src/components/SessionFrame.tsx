@@ -13,6 +13,7 @@ import { FilesPanel } from './FilesPanel.js';
 import { PrintNotice } from './PrintNotice.js';
 import { DropZone } from './DropZone.js';
 import { UploadTray, useUploadQueue } from './UploadTray.js';
+import { SharePanel } from './SharePanel.js';
 
 export function useView(tab: SessionTab): SessionView {
   const [view, setView] = useState(tab.stream.view);
@@ -53,19 +54,22 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
   const { stream, actions } = tab;
   const view = useView(tab);
   const [confirming, setConfirming] = useState(false);
+  const [sharingOpen, setSharingOpen] = useState(false);
+  // Watching someone else's session through a share link: no files, no ending it, no sharing it on.
+  const watching = view.watching;
+  const joined = tab.link !== undefined;
+  const watcherCount = view.sharing?.watchers.length ?? 0;
   const down = view.status === 'reconnecting' || view.status === 'resuming';
   const over = view.status === 'ended';
   const live = view.status === 'streaming' || down;
   const now = useNow(down);
-  const uploads = useUploadQueue(tab.client, live ? view.sessionId : null);
+  const uploads = useUploadQueue(tab.client, live && !joined ? view.sessionId : null);
   return (
     <section className={`session${down ? ' down' : ''}${over ? ' over' : ''}`} hidden={!visible} aria-label={`${tab.name} session`} data-status={view.status}>
       {view.status === 'launching' && <p className="muted session-note">Starting {tab.name}…</p>}
       {view.status === 'failed' && (
         <div className="session-note session-failed" role="alert">
-          <p className="error">
-            {tab.name} could not start: {view.reason}
-          </p>
+          <p className="error">{joined ? `The shared session could not be opened: ${view.reason}` : `${tab.name} could not start: ${view.reason}`}</p>
           <div className="actions">
             <button className="primary" onClick={actions.relaunch}>
               Retry
@@ -74,19 +78,47 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
           </div>
         </div>
       )}
-      {live && (
+      {live && joined && (
+        <div className="session-tools watching-bar" role="status">
+          <span>
+            {watching ? (
+              <>
+                Watching <strong>{watching.ownerName}</strong>’s {watching.appName} — {watching.mode === 'type' ? 'you can type' : 'view only: your keys do not reach it'}
+              </>
+            ) : (
+              'Joining…'
+            )}
+          </span>
+          {watching?.message && <span className="muted">{watching.message}</span>}
+          <button className="quiet" onClick={actions.close}>
+            Stop watching
+          </button>
+        </div>
+      )}
+      {live && !joined && (
         <div className="session-tools">
           <span className="muted hint">
             <ChordKeys keys={escapeKeys} /> back to the tabs
           </span>
+          {watcherCount > 0 && (
+            <span className="watching-badge" role="status" title="People watching this session through a link you shared">
+              {watcherCount} watching
+            </span>
+          )}
           {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} uploads={uploads} />}
+          {tab.display === 'terminal' && (
+            <button className="quiet" onClick={() => setSharingOpen(true)} disabled={view.status !== 'streaming'}>
+              Share…
+            </button>
+          )}
           <button className="quiet" onClick={() => setConfirming(true)}>
             End session
           </button>
         </div>
       )}
+      {sharingOpen && <SharePanel stream={stream} view={view} appName={tab.name} onClose={() => setSharingOpen(false)} />}
       {view.status === 'streaming' && <SessionNotice name={tab.name} notice={view.notice} />}
-      {live && view.sessionId && <PrintNotice client={tab.client} sessionId={view.sessionId} prints={view.prints} />}
+      {live && !joined && view.sessionId && <PrintNotice client={tab.client} sessionId={view.sessionId} prints={view.prints} />}
       {live && <UploadTray queue={uploads} />}
       {/* Once over, the last screen is only a picture of what was: inert, and hidden from assistive technology (the words below say what happened). */}
       <div className="session-screen" inert={over} aria-hidden={over || undefined}>
@@ -125,7 +157,19 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
           </div>
         </div>
       )}
-      {over && view.displacedAt === null && (
+      {over && joined && (
+        <div className="session-ended" role="status">
+          <p>
+            <strong>You are no longer watching {watching ? `${watching.ownerName}’s ${watching.appName}` : tab.name}.</strong> {view.reason}
+          </p>
+          <div className="actions">
+            <button className="primary" onClick={actions.close}>
+              Close tab
+            </button>
+          </div>
+        </div>
+      )}
+      {over && !joined && view.displacedAt === null && (
         <div className="session-ended" role="status">
           <p>
             {/* The broker's words may name the app already ("Python ended because it was idle…"). */}

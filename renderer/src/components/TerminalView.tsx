@@ -11,7 +11,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import type { SessionTab } from '../session-tab.js';
-import { SessionFrame } from './SessionFrame.js';
+import { SessionFrame, useView } from './SessionFrame.js';
 import { TerminalMenu } from './TerminalMenu.js';
 
 /** Clipboard access the browser may refuse (no permission, not a secure context): the person is told, nothing breaks. */
@@ -70,6 +70,9 @@ export function TerminalView({
   const onSizeRef = useRef(onSize);
   onSizeRef.current = onSize;
   const { stream } = tab;
+  // Watching through a share link: the owner's size, and keys only where the link lets them type.
+  const joined = tab.link !== undefined;
+  const watching = useView(tab).watching;
   const termRef = useRef<Terminal | null>(null);
   const [menuAt, setMenuAt] = useState<{ x: number; y: number } | null>(null);
   const [clipboardNote, setClipboardNote] = useState<string | null>(null);
@@ -121,8 +124,9 @@ export function TerminalView({
       const text = term.getSelection();
       if (text) writeClipboard(text);
     });
+    if (joined) term.options.disableStdin = true;
     const refit = () => {
-      if (!host.current || host.current.offsetParent === null) return;
+      if (!host.current || host.current.offsetParent === null || joined) return;
       fit.fit();
       onSizeRef.current?.({ cols: term.cols, rows: term.rows });
     };
@@ -151,7 +155,15 @@ export function TerminalView({
       term.dispose();
       fitRef.current = null;
     };
-  }, [stream, copy, paste]);
+  }, [stream, copy, paste, joined]);
+
+  useEffect(() => {
+    const term = termRef.current;
+    if (!term || !watching) return;
+    if (term.cols !== watching.cols || term.rows !== watching.rows) term.resize(watching.cols, watching.rows);
+    term.options.disableStdin = watching.mode !== 'type';
+    onSizeRef.current?.({ cols: watching.cols, rows: watching.rows });
+  }, [watching]);
 
   useEffect(() => {
     if (visible) fitRef.current?.();
