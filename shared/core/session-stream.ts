@@ -313,7 +313,8 @@ export class SessionStream {
 
   private async open(input: OpenInput): Promise<Opened> {
     this.dropConnection();
-    const accessToken = input.mode === 'resume' ? undefined : (this.options.accessToken() ?? undefined);
+    // A resume's token is its proof; a join's is the person's sign-in (and the link), every time.
+    const accessToken = input.mode === 'resume' && this.options.mode !== 'join' ? undefined : (this.options.accessToken() ?? undefined);
     const connection = await this.connect(accessToken);
     let reply: SessionStarted | SessionResumed | SessionJoined;
     if (this.options.mode === 'join') {
