@@ -8,3 +8,4 @@ export * from './sign-in-methods.js';
 export * from './thumbnail.js';
 export * from './files.js';
 export * from './uploads.js';
+export * from './recordings.js';
