@@ -30,6 +30,8 @@ export type AuditEvent =
   | 'session.download'
   | 'session.upload'
   | 'session.print'
+  | 'recording.start'
+  | 'recording.end'
   | 'admin.drain'
   | 'admin.undrain'
   | 'admin.move'

@@ -71,6 +71,8 @@ export interface StreamedSession {
   readonly resumeToken: string;
   /** How long it waits for a client that left (its session policy's; absent: node.sessionHoldSeconds). */
   readonly holdSeconds?: number;
+  /** It is recorded (its person is told so). */
+  readonly recorded?: boolean;
   /** Null while it runs; why it ended, once it has. */
   readonly endMessage: string | null;
   attach(peer: SessionPeer): void;

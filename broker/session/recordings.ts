@@ -121,8 +121,12 @@ export class Recordings {
     this.sweepTimer.unref();
   }
 
-  stop(): void {
+  /** Stops sweeping, and resolves once every copy that has ended is closed (at most `ms`). */
+  async stop(ms = 2000): Promise<void> {
     clearInterval(this.sweepTimer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.open.values()), new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
   }
 
   private read(sessionId: string): RecordingCopy | null {

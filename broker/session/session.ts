@@ -14,6 +14,7 @@ import { RfbDisplay } from '../host/rfb-display.js';
 import { SessionPrinting, type PrintEvent, type PrintJob } from '../host/session-printing.js';
 import { reusedFor } from '../host/thumbnail.js';
 import { Replicator } from '../cluster/replicator.js';
+import type { LogEntry } from '../cluster/peer-protocol.js';
 import { Deadlines, type DeadlineNotice } from './deadlines.js';
 import { describeEnd, describeExit, type EndReason } from './end-reason.js';
 import { ClockTargets } from './clock-targets.js';
@@ -25,6 +26,7 @@ import { newSessionId } from './session-id.js';
 import { displayTarget, makeDisplay } from './session-display.js';
 import type { ResumePoint, SessionPeer } from './peer.js';
 import type { SessionLimits } from './session-policy.js';
+import type { ReplicaRecording } from './recording.js';
 import type { SessionOptions as Options } from './session-options.js';
 
 /** What a session is made from (session-options.ts). */
@@ -58,6 +60,8 @@ export class Session {
   private readonly printing: SessionPrinting | null;
   /** A fast-forwarding standby's primary clocks, held until it reaches the entries they were read at. */
   private readonly clockTargets: ClockTargets;
+  /** This replica's copy of the session's recording (every replica records: recording.ts); null: not recorded. */
+  private readonly recording: ReplicaRecording | null;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -81,6 +85,8 @@ export class Session {
       },
       ended: (reason) => this.end(reason),
     });
+    // Before the display: its first output is recorded. A standby replays its log first.
+    this.recording = options.recordings?.start({ sessionId: this.id, owner: this.owner, appId: this.app.id, appName: this.app.name, startedAt: this.startedAt, cols: options.cols, rows: options.rows }, options.role === 'standby') ?? null;
     // Made before the display, whose sandbox binds its spool; it tells the client attached then, if any.
     const tell = (event: PrintEvent) => (this.flow.peer?.printed ? (this.flow.peer.printed(event), true) : false);
     this.printing = options.printing ? new SessionPrinting({ stateDir: options.stateDir, sessionId: this.id, owner: this.owner, app: options.app, isPrimary: () => this.log.role === 'primary', tell, deps: options.printing }) : null;
@@ -130,6 +136,7 @@ export class Session {
       stampTime: options.lockstep !== undefined,
       onApplied: () => this.flow.inputApplied(),
       onSettled: (previous, typed) => this.flow.settled(previous, typed),
+      ...(this.recording ? { onEntryApplied: (entry: LogEntry) => this.recording!.applied(entry) } : {}),
     });
     this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct });
     this.uploads = new SessionUploads(this.log, display.homeUploads);
@@ -171,6 +178,16 @@ export class Session {
   /** Its limits, learnt after it started (a standby reads them from the session's record). */
   setLimits(limits: SessionLimits): void {
     this.deadlines.setLimits(limits);
+  }
+
+  /** Whether it is recorded (this replica writes a copy). */
+  get recorded(): boolean {
+    return this.recording !== null;
+  }
+
+  /** A standby has applied the log it was opened with: what its app shows from here is live (its recording's times). */
+  replayDone(): void {
+    this.recording?.caughtUp();
   }
 
   /** The session's lockstep key, for its standbys (null: not run through the shim). */
@@ -328,6 +345,7 @@ export class Session {
     // Its timers run in real time from here (they fast-forwarded to the old primary's).
     this.display.clocks?.fastForward(false);
     this.log.promote();
+    this.recording?.caughtUp();
     this.uploads.startSweeping();
     // The same deadlines as on the old primary: the same start, and the person's last input as this replica saw it.
     this.deadlines.start();
@@ -383,6 +401,8 @@ export class Session {
     this.log.close();
     this.display.close();
     this.printing?.close();
+    // A replica removed goes away before the session ends: its copy is not the whole session.
+    void this.recording?.end(reason.kind !== 'replica-removed');
     this.flow.detach()?.ended(exit, message);
     this.options.onEnd(this, reason, exit);
   }
@@ -390,6 +410,7 @@ export class Session {
   /** What the display read: to the client (through the flow), and to the log (a standby paces its replay by it). */
   private output(data: Buffer, room = false): boolean {
     this.lastReadAt = performance.now();
+    this.recording?.output(data);
     const kept = this.flow.push(data, room);
     this.log.outputProduced(this.flow.outputBytes);
     this.flow.checkBackpressure();
