@@ -52,6 +52,8 @@ export interface SessionView {
   title: string | null;
   /** What its app printed since this client opened it (session.printed), newest last; at most MAX_PRINTS. */
   prints: SessionPrinted[];
+  /** The host records the session (its session policy): the person is shown so. */
+  recorded: boolean;
 }
 
 /** Print notices a stream keeps (each PDF is fetched from the host while it keeps it). */
@@ -105,6 +107,7 @@ export class SessionStream {
   /** The warning the host sent last (it sends it again on a resume, if it still stands). */
   private notice: SessionNoticeView | null = null;
   private title: string | null = null;
+  private recorded = false;
   private prints: SessionPrinted[] = [];
   view: SessionView;
 
@@ -117,7 +120,7 @@ export class SessionStream {
     this.inputs = new InputQueue({ numbered: options.mode === 'launch', send: sendIfLive });
     this.cols = options.cols;
     this.rows = options.rows;
-    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, prints: [] };
+    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, prints: [], recorded: false };
     const machine = sessionMachine.provide({
       actors: {
         open: fromPromise<Opened, OpenInput>(({ input }) => this.open(input)),
@@ -143,6 +146,7 @@ export class SessionStream {
         pendingInputs: this.inputs.size,
         notice: this.notice,
         title: this.title,
+        recorded: this.recorded,
         prints: this.prints,
       };
       if (status === 'ended' || status === 'failed') this.dropConnection();
@@ -266,6 +270,7 @@ export class SessionStream {
     }
     this.ackEvery = Math.max(1, Math.floor(reply.window / 4));
     if (reply.type === 'session.resumed') this.resumed(reply);
+    this.recorded = reply.recorded ?? false;
     this.live = true;
     return { sessionId: reply.sessionId, resumeToken: reply.resumeToken, holdSeconds: reply.holdSeconds };
   }

@@ -79,6 +79,11 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
           <span className="muted hint">
             <ChordKeys keys={escapeKeys} /> back to the tabs
           </span>
+          {view.recorded && (
+            <span className="recorded" title={`${tab.name} is recorded: what it shows and what you type are kept for your administrators, as their policy says.`}>
+              ● Recorded
+            </span>
+          )}
           {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} uploads={uploads} />}
           <button className="quiet" onClick={() => setConfirming(true)}>
             End session
