@@ -20,6 +20,8 @@ export interface RecordingsOptions {
 /** A session id as a file name: what newSessionId makes (an id from a request is checked against it). */
 const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const SWEEP_MS = 60 * 60 * 1000;
+/** How long a new copy of a session waits for the last one here to close. */
+const PREVIOUS_CLOSE_MS = 5000;
 
 export class Recordings {
   /** Copies being written, by session: a replica started again here waits for the last one to close. */
@@ -41,7 +43,7 @@ export class Recordings {
       header: { ...header, node: this.options.node },
       castPath: this.castPath(id),
       metaPath: this.metaPath(id),
-      after: this.open.get(id)?.then(() => {}),
+      after: this.previous(id),
       warn: this.options.warn,
       ...(this.options.now ? { now: this.options.now } : {}),
     });
@@ -57,6 +59,14 @@ export class Recordings {
         void closed.then(() => this.open.get(id) === closed && this.open.delete(id));
       },
     });
+  }
+
+  /** Resolves when the last copy of `id` here has closed, or after a while (one whose replica never ended must not stop this one). */
+  private previous(id: string): Promise<void> | undefined {
+    const last = this.open.get(id);
+    if (!last) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([last, new Promise((r) => (timer = setTimeout(r, PREVIOUS_CLOSE_MS)))]).then(() => clearTimeout(timer));
   }
 
   /** The copies on this node, newest first. */

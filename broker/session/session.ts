@@ -85,8 +85,6 @@ export class Session {
       },
       ended: (reason) => this.end(reason),
     });
-    // Before the display: its first output is recorded. A standby replays its log first.
-    this.recording = options.recordings?.start({ sessionId: this.id, owner: this.owner, appId: this.app.id, appName: this.app.name, startedAt: this.startedAt, cols: options.cols, rows: options.rows }, options.role === 'standby') ?? null;
     // Made before the display, whose sandbox binds its spool; it tells the client attached then, if any.
     const tell = (event: PrintEvent) => (this.flow.peer?.printed ? (this.flow.peer.printed(event), true) : false);
     this.printing = options.printing ? new SessionPrinting({ stateDir: options.stateDir, sessionId: this.id, owner: this.owner, app: options.app, isPrimary: () => this.log.role === 'primary', tell, deps: options.printing }) : null;
@@ -110,6 +108,8 @@ export class Session {
       warn: options.warn,
     });
     this.display = display;
+    // Once the display is made (its output comes later, from its reads). A standby replays its log first.
+    this.recording = options.recordings?.start({ sessionId: this.id, owner: this.owner, appId: this.app.id, appName: this.app.name, startedAt: this.startedAt, cols: options.cols, rows: options.rows }, options.role === 'standby') ?? null;
     this.printing?.start();
     // It reads this session's id, epoch and log (made next) only once entries flow.
     this.replicator = options.replicate ? new Replicator(this, options.replicate) : null;
