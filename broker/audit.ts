@@ -36,6 +36,8 @@ export type AuditEvent =
   | 'session.watcher-remove'
   | 'session.join'
   | 'session.join-refused'
+  | 'recording.start'
+  | 'recording.end'
   | 'admin.drain'
   | 'admin.undrain'
   | 'admin.move'

@@ -5,6 +5,7 @@
 //   holdfast cp [--broker URL --user NAME] (--app ID | --session ID) SRC DST
 //   holdfast status --broker URL [--user NAME] [--json]
 //   holdfast node drain|undrain NAME --broker URL [--user NAME]
+//   holdfast recording list|export ID --broker URL [--user NAME]
 //   holdfast cluster --nodes N [--base-port P]
 //   holdfast cert dev [--out DIR] [--name HOST]…
 import { parseArgs } from 'node:util';
@@ -20,6 +21,7 @@ import { connect } from './connect.js';
 import { runCopy } from './copy.js';
 import { runDrain, runResetSecondFactor, runRevoke, runStatus } from './status.js';
 import { runCluster } from './cluster.js';
+import { runRecording } from './recording.js';
 import { runCertDev } from './cert.js';
 import { TRUST_OPTIONS, TRUST_USAGE, trustFrom } from './trust-options.js';
 import type { Trust } from '../tls/trust.js';
@@ -40,6 +42,11 @@ const USAGE = `Usage:
                                         sessions to their standbys; then it can stop
   holdfast node undrain NAME --broker URL [--user NAME]
                                         let NAME take sessions again
+  holdfast recording list --broker URL [--user NAME] [--json]
+                                        recorded sessions, cluster-wide (person, app,
+                                        node, start, length, size, complete)
+  holdfast recording export ID --broker URL [--user NAME] [--out FILE]
+                                        a session's recording, as an asciicast v2 file
   kill -HUP <node pid>                  reload the node's config (catalog, users,
                                         entitlements, log level); a bad file is refused
   holdfast user hash [--password-stdin] print a password hash for a config file
@@ -84,6 +91,8 @@ export async function main(argv: string[]): Promise<number> {
       return runCopy(rest);
     case 'status':
       return runStatus(rest);
+    case 'recording':
+      return runRecording(rest);
     case 'cluster':
       return runCluster(rest);
     case 'cert':

@@ -7,13 +7,14 @@ import { Connection, ProtocolError } from '../../shared/core/index.js';
 import { ClusterStatusSchema, type AppDivergence, type ClusterStatus } from '../../shared/protocol/index.js';
 import { nodeSocketFactoryWith } from './connect.js';
 import { TRUST_OPTIONS, trustFrom } from './trust-options.js';
-import { requestJson, type JsonReply, type Trust } from '../tls/trust.js';
+import type { IncomingMessage } from 'node:http';
+import { requestJson, requestStream, type JsonReply, type Trust } from '../tls/trust.js';
 import { readPassword } from './password-prompt.js';
 
-const adminOptions = { broker: { type: 'string' }, user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ...TRUST_OPTIONS } as const;
+export const adminOptions = { broker: { type: 'string' }, user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ...TRUST_OPTIONS } as const;
 
 /** Signs in as an administrator and calls the admin API; throws with a message for people. */
-class AdminClient {
+export class AdminClient {
   private constructor(
     readonly base: string,
     private readonly token: string,
@@ -47,6 +48,27 @@ class AdminClient {
     const answer = reply.body as { message?: unknown } | null;
     if (!reply.ok || answer === null) throw new Error(typeof answer?.message === 'string' ? answer.message : `HTTP ${reply.status}`);
     return answer;
+  }
+
+  /** A GET whose answer is a file, streamed (not JSON); throws with the node's message when it is not there. */
+  async download(path: string): Promise<IncomingMessage> {
+    let reply: IncomingMessage;
+    try {
+      reply = await requestStream(`${this.base}${path}`, { headers: { authorization: `Bearer ${this.token}` }, timeoutMs: 60_000, idleMs: 60_000 }, this.trust);
+    } catch (error) {
+      throw new Error(`${this.base} did not answer: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (reply.statusCode === 200) return reply;
+    let text = '';
+    for await (const chunk of reply as AsyncIterable<Buffer>) text += chunk.toString();
+    let message = `HTTP ${reply.statusCode}`;
+    try {
+      const answer = JSON.parse(text) as { message?: unknown };
+      if (typeof answer.message === 'string') message = answer.message;
+    } catch {
+      /* not JSON */
+    }
+    throw new Error(message);
   }
 
   async status(): Promise<ClusterStatus> {
@@ -127,7 +149,7 @@ export function formatDivergingApps(apps: AppDivergence[]): string {
   return `Apps whose standbys diverged (since each node started):\n${rows}${advice}`;
 }
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n';
   return line(header) + rows.map(line).join('') + (rows.length === 0 ? '(none)\n' : '');

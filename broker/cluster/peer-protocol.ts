@@ -121,6 +121,8 @@ export const PeerMessage = z.discriminatedUnion('type', [
     replay: z.number().int().min(0).optional(),
     /** A standby placed after the session started: its app's timers fast-forward to the primary's clocks (CLOCKS frames). */
     fastForward: z.boolean().optional(),
+    /** The session is recorded: the standby writes its own copy (session/recording.ts), from its first output. */
+    recorded: z.boolean().optional(),
   }),
   z.object({ type: z.literal('replica.opened'), ...base, index: z.number().int().min(0) }),
   /** The receiver's epoch for this session is higher: the sender was superseded. */

@@ -60,6 +60,8 @@ export const SessionRecord = z.object({
       warnSeconds: z.number().min(0),
     })
     .optional(),
+  /** Its session policy records it (a replica started for it later records too). Optional: records of the previous version. */
+  recorded: z.boolean().optional(),
   /** When it ends on its own, as its primary knew last (maximum length, or an idle warning that stands); null: no end known. */
   endsAt: z.number().nullable().optional(),
   /**

@@ -199,6 +199,8 @@ export const SessionPolicy = z
     maxMinutes: minutes(366 * 24 * 60).optional(),
     /** How long before an idle or maximum-length end the person is warned (at most half the limit). */
     warnMinutes: minutes(24 * 60).default(5),
+    /** Record terminal sessions (asciicast, on every replica; node.recordings says where and how long). The person sees it is recorded. Unset: off. */
+    recording: z.enum(['on', 'off']).optional(),
   })
   .strict();
 export type SessionPolicy = z.infer<typeof SessionPolicy>;
@@ -269,6 +271,15 @@ export const NodeConfig = z
           .optional(),
         /** Where sandboxes keep their private homes. */
         stateDir: z.string().default('/tmp/holdfast'),
+        /** Session recordings (sessionPolicies' recording: on): where this node keeps its copies, and for how long after they end. */
+        recordings: z
+          .object({
+            /** Unset: stateDir/recordings. */
+            dir: z.string().startsWith('/', 'an absolute path').optional(),
+            retentionDays: z.number().min(0).max(36_500).default(30),
+          })
+          .strict()
+          .prefault({}),
         /**
          * Disk space (MiB) a session's home may never take: a launch whose home would leave
          * less free on its file system (stateDir's, or sharedDir's for a kept home) is

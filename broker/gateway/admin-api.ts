@@ -3,6 +3,7 @@
 // (a header, never a cookie: no other site can make a browser send it).
 //   GET  /api/status                 the cluster: nodes, sessions, lag, recent events
 //   GET  /api/replicas               this node's replicas, counters, events, drain (what /api/status gathers)
+//   GET  /api/recordings[/ID[/search?q=WORD]]  recorded sessions, cluster-wide; one's asciicast; key search (recordings-api.ts)
 //   POST /api/nodes/NAME/drain       stop placing sessions on NAME and move its primaries away
 //   POST /api/nodes/NAME/undrain     let NAME take sessions again
 //   POST /api/sessions/ID/move       move a session's primary to a standby ({"to": NODE} optional)

@@ -19,7 +19,7 @@ import type { SandboxInfo } from '../host/sandbox-host.js';
 import type { NodeRecord, ShareRecord, VersionedSession } from '../cluster/records.js';
 export type { ResumePoint, SessionPeer, WatcherJoin, WatcherPeer } from '../session/peer.js';
 import type { Readable } from 'node:stream';
-import type { AppDivergence, ClusterEventInfo, DrainStateInfo, FileListing, SessionSummary, ShareMode, Thumbnail, UploadStateInfo, WatcherInfo } from '../../shared/protocol/index.js';
+import type { AppDivergence, ClusterEventInfo, DrainStateInfo, FileListing, RecordingCopy, SessionSummary, ShareMode, Thumbnail, UploadStateInfo, WatcherInfo } from '../../shared/protocol/index.js';
 
 /** A regular file in a session's home, ready to be read (host/home-files.ts). */
 export interface SessionFile {
@@ -85,6 +85,8 @@ export interface StreamedSession {
   readonly resumeToken: string;
   /** How long it waits for a client that left (its session policy's; absent: node.sessionHoldSeconds). */
   readonly holdSeconds?: number;
+  /** It is recorded (its person is told so). */
+  readonly recorded?: boolean;
   /** Null while it runs; why it ended, once it has. */
   readonly endMessage: string | null;
   attach(peer: SessionPeer): void;
@@ -125,6 +127,12 @@ export interface ReplicaStatus {
   lastInputAt?: number;
 }
 
+/** The recordings on this node's disk (session/recordings.ts): its copies, and one's file. */
+export interface RecordingArchive {
+  list(): RecordingCopy[];
+  file(sessionId: string): { copy: RecordingCopy; path: string; size: number } | null;
+}
+
 /** What this node reports of itself to the admin API. */
 export interface LocalReport {
   counters: Record<string, number>;
@@ -146,6 +154,8 @@ export interface SessionService {
   readonly self: string;
   /** Whether this node is one of several (sessions may live elsewhere). */
   readonly clustered: boolean;
+  /** The copies of recorded sessions this node holds. */
+  readonly recordings: RecordingArchive;
   /** Other nodes' URLs a client may fail over to (empty when not clustered). */
   brokerUrls(): string[];
   /** The node a new session's primary should run on (least loaded), or null if none. */

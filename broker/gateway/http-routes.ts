@@ -12,6 +12,7 @@ import { KeptSignIn } from './kept-sign-in.js';
 import { OidcRoutes } from './oidc-routes.js';
 import { plain, serveStatic } from './static-files.js';
 import { isPrintCall, printHandler } from './print-api.js';
+import { isRecordingsCall, recordingsHandler } from './recordings-api.js';
 import { isThumbnailCall, thumbnailHandler } from './thumbnail-api.js';
 import { UPDATES_PATH, serveUpdateFeed } from './update-feed.js';
 
@@ -42,6 +43,7 @@ export function httpRoutes(deps: HttpRouteDeps): (request: IncomingMessage, resp
     if (isFilesCall(request.url)) return void filesHandler(ctx, request, response);
     if (isUploadsCall(request.url)) return void uploadsHandler(ctx, request, response);
     if (isPrintCall(request.url)) return void printHandler(ctx, request, response);
+    if (isRecordingsCall(request.url)) return void recordingsHandler(ctx, request, response);
     if (request.url?.startsWith('/api/')) return void adminHandler(ctx, request, response);
     if (KeptSignIn.handles(path)) {
       if (!deps.ready()) return starting(response);

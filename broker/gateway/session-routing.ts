@@ -110,6 +110,7 @@ export class SessionRouting {
       window: this.ctx.config.node.outputWindowBytes,
       resumeToken: session.resumeToken,
       holdSeconds: session.holdSeconds ?? this.ctx.config.node.sessionHoldSeconds,
+      ...(session.recorded ? { recorded: true } : {}),
     });
     this.stream.bind(session);
   }
@@ -284,6 +285,7 @@ export class SessionRouting {
       window: this.ctx.config.node.outputWindowBytes,
       resumeToken,
       holdSeconds: session.holdSeconds ?? this.ctx.config.node.sessionHoldSeconds,
+      ...(session.recorded ? { recorded: true } : {}),
       inputAck: point.inputAck,
       outputOffset: point.outputOffset,
       snapshot: notice + point.snapshot,

@@ -14,6 +14,7 @@ import type { NodeMetrics } from '../metrics.js';
 import type { EndReason } from '../session/end-reason.js';
 import { Session } from '../session/session.js';
 import type { SessionLimits } from '../session/session-policy.js';
+import type { Recordings } from '../session/recordings.js';
 import type { PrintingDeps } from '../host/session-printing.js';
 
 export const DEFAULT_PROFILE: SandboxProfile = SandboxProfile.parse({});
@@ -36,6 +37,8 @@ export interface ReplicaSpec {
   fastForward?: boolean;
   /** Its session policy's limits (absent: the node's hold time, no idle or length limit). */
   limits?: SessionLimits;
+  /** Its session policy records it (a terminal app's replica then writes a copy). */
+  recorded?: boolean;
 }
 
 export interface ReplicaFactoryOptions {
@@ -56,6 +59,8 @@ export interface ReplicaFactoryOptions {
   deadlinesChanged: (session: Session) => void;
   /** What a replica's app prints reaches its person (host/session-printing.ts); absent: no printing. */
   printing?: PrintingDeps;
+  /** Where recorded sessions' copies go (session/recordings.ts). */
+  recordings: Recordings;
 }
 
 export class ReplicaFactory {
@@ -69,8 +74,9 @@ export class ReplicaFactory {
   make(spec: ReplicaSpec): Session {
     const { config, sandbox, screens, log } = this.options;
     const replicated = this.options.replicasFor(spec.app) > 1;
+    const { recorded, ...rest } = spec;
     const session: Session = new Session({
-      ...spec,
+      ...rest,
       profile: config.sandboxProfiles[spec.app.sandbox] ?? DEFAULT_PROFILE,
       stateDir: config.node.stateDir,
       sandbox,
@@ -88,6 +94,8 @@ export class ReplicaFactory {
       onDeadlines: (changed) => this.options.deadlinesChanged(changed),
       warn: (message, fields) => log.warn(message, fields),
       ...(this.options.printing ? { printing: this.options.printing } : {}),
+      // Terminal sessions only: a graphical session's recording is not built (docs/operations.md, "Recording").
+      ...(recorded && spec.app.display === 'terminal' ? { recordings: this.options.recordings } : {}),
     });
     this.timeLaunch(session);
     return session;

@@ -73,6 +73,7 @@ function replicaOpen(session: Session, entries: LogEntry[], replay: number | und
     ...(session.lockstepKey ? { lockstepKey: Buffer.from(session.lockstepKey).toString('base64') } : {}),
     entries: entries.map(entryToJson),
     ...(replay !== undefined ? { replay } : {}),
+    ...(session.recorded ? { recorded: true } : {}),
   };
 }
 

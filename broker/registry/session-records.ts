@@ -41,6 +41,7 @@ export class SessionRecords {
       attached: true,
       holdExpiresAt: null,
       limits: session.limits,
+      ...(session.recorded ? { recorded: true } : {}),
       endsAt: session.endsAt,
       state: 'running',
       endMessage: null,
@@ -187,7 +188,7 @@ export class SessionRecords {
     return records
       .map((v) => v.record)
       .filter((r) => r.owner === owner && r.state === 'running')
-      .map((r) => ({ sessionId: r.id, appId: r.appId, appName: r.appName, startedAt: r.startedAt, lastUsedAt: r.lastUsedAt ?? r.startedAt, attached: r.attached, holdExpiresAt: r.holdExpiresAt, endsAt: endsAtOf(r) }));
+      .map((r) => ({ sessionId: r.id, appId: r.appId, appName: r.appName, startedAt: r.startedAt, lastUsedAt: r.lastUsedAt ?? r.startedAt, attached: r.attached, holdExpiresAt: r.holdExpiresAt, endsAt: endsAtOf(r), ...(r.recorded ? { recorded: true } : {}) }));
   }
 
   /** Drops records of sessions that ended over an hour ago. */

@@ -14,7 +14,9 @@ import { Screens } from '../host/screens.js';
 import { Session } from '../session/session.js';
 import { newSessionId } from '../session/session-id.js';
 import type { EndReason } from '../session/end-reason.js';
-import { limitsFor, type SessionLimits } from '../session/session-policy.js';
+import { limitsFor, recordingFor, type SessionLimits } from '../session/session-policy.js';
+import { Recordings } from '../session/recordings.js';
+import { join } from 'node:path';
 import type { Catalog } from '../catalog.js';
 import type { Cluster, ClusterEvents, VersionedSession } from '../cluster/cluster.js';
 import type { PeerHandlers, PeerHub, PeerReply } from '../cluster/peers.js';
@@ -51,6 +53,9 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
   private readonly router: PeerRouter;
   private readonly sessionRecords: SessionRecords;
   private readonly factory: ReplicaFactory;
+  /** The recordings on this node's disk (session/recordings.ts). */
+  readonly recordings: Recordings;
+  private readonly audit: AuditLog;
   /** What the node's peer links deliver to (node.ts hands these to its PeerHub). */
   readonly peerHandlers: PeerHandlers;
   /** What the cluster reports to (node.ts hands these to its Cluster). */
@@ -70,7 +75,16 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     super(cluster);
     this.history = new ClusterHistory(cluster.name, metrics, audit);
     this.sessionRecords = new SessionRecords(cluster, log);
+    this.audit = audit;
+    this.recordings = new Recordings({
+      dir: config.node.recordings.dir ?? join(config.node.stateDir, 'recordings'),
+      node: cluster.name,
+      retentionDays: config.node.recordings.retentionDays,
+      warn: (message, fields) => log.warn(message, fields),
+    });
+    this.recordings.startSweeping();
     this.factory = new ReplicaFactory({
+      recordings: this.recordings,
       config,
       sandbox,
       screens: this.screens,
@@ -131,7 +145,8 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
       throw new NodeFullError(`This node runs ${max} sessions, the most it may; try again in a few minutes, or ask your administrator to add capacity.`);
     }
     const id = newSessionId();
-    const session = this.factory.make({ role: 'primary', epoch: 1, owner, app, cols, rows, id, limits: this.limitsFor(app, owner, groups) });
+    const person = { name: owner, groups: groups ?? this.catalog.userInfo(owner)?.groups ?? [] };
+    const session = this.factory.make({ role: 'primary', epoch: 1, owner, app, cols, rows, id, limits: this.limitsFor(app, owner, groups), recorded: recordingFor(this.config, app.id, person) });
     const replica = this.track(session, this.self);
     replica.launching = true;
     const standbys = this.cluster.place(this.replicasFor(app) - 1, new Set([this.self]));
@@ -150,6 +165,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
       if (standbys.length < this.replicasFor(app) - 1) this.log.warn('not enough nodes for every standby', { session: session.id, user: owner, wanted: this.replicasFor(app) - 1, placed: standbys.length });
     }
     replica.launching = false;
+    if (session.recorded) this.audit.record('recording.start', { user: owner, session: session.id, app: app.id });
     this.log.info('session started', { session: session.id, user: owner, app: app.id, pid: session.pid, standbys });
     this.metrics.launches.inc({ result: 'ok' });
     return session;
@@ -181,6 +197,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
       startedAt: record.startedAt,
       inputBase: inputSeq,
       limits,
+      recorded: record.recorded ?? false,
     });
     this.track(session, this.self);
     session.startHold();
@@ -234,7 +251,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     if (!app) return fail(`app "${message.appId}" is not in this node's catalog`);
     let session: Session;
     try {
-      session = this.factory.make({ ...standbySpec(message, app), limits: this.limitsFor(app, message.owner) });
+      session = this.factory.make({ ...standbySpec(message, app), limits: this.limitsFor(app, message.owner), recorded: message.recorded ?? false });
     } catch (error) {
       return fail(String(error));
     }
@@ -249,6 +266,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     session.log.appendFromPrimary(entries, true);
     // A long log's tail follows in frames: replica.opened waits for all of it.
     void session.replayed(message.replay ?? entries.length).then(() => {
+      session.replayDone();
       reply.json({ type: 'replica.opened', sessionId: session.id, epoch: session.epoch, index: session.log.appliedIndex });
       reply.binary(encodeAcked(session.id, session.epoch, session.log.length));
     });
@@ -308,6 +326,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     if (reason.kind === 'replica-removed') return;
     for (const name of session.replicator?.members.keys() ?? []) this.sendTo(name, { type: 'replica.end', sessionId: session.id, epoch: session.epoch, message });
     this.log.info('session ended', { session: session.id, user: session.owner, app: session.app.id, reason: message });
+    if (session.recorded) this.audit.record('recording.end', { user: session.owner, session: session.id, app: session.app.id, detail: message });
     void this.sessionRecords.markEnded(session, message);
     this.factory.removeHome(session);
   }
@@ -443,5 +462,6 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
       else this.dropLocal(replica, handedOver ? 'node shut down; a standby takes over' : 'node shut down');
     }
     await this.screens.stop();
+    await this.recordings.stop();
   }
 }

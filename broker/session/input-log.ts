@@ -34,6 +34,8 @@ export interface InputLogOptions {
   onApplied: () => void;
   /** Entries through `settledIndex` settled; before them, `previous` was. `typed`: one carried input. */
   onSettled: (previous: number, typed: boolean) => void;
+  /** Each entry as this replica applies it (every replica, in the same order): the session's recording. */
+  onEntryApplied?: (entry: LogEntry) => void;
 }
 
 /** How often input waiting for the app to start (LogTarget.ready) checks again. */
@@ -311,6 +313,7 @@ export class InputLog {
       }
     } else if (entry.data) this.options.target.write(entry.data);
     else this.options.target.resize(entry.cols, entry.rows);
+    this.options.onEntryApplied?.(entry);
     this.releaseApplied();
     return null;
   }

@@ -8,6 +8,7 @@ import type { PrintingDeps } from '../host/session-printing.js';
 import type { LogSpoolOptions } from './log-spool.js';
 import type { EndReason } from './end-reason.js';
 import type { SessionLimits } from './session-policy.js';
+import type { RecordingHeader, ReplicaRecording } from './recording.js';
 
 /** `S`: the session these are for (session.ts's Session; generic so this module need not import it). */
 export interface SessionOptions<S> {
@@ -55,4 +56,6 @@ export interface SessionOptions<S> {
   warn: (message: string, fields: Record<string, unknown>) => void;
   /** What its app prints reaches its person (host/session-printing.ts); absent: the app has no printer. */
   printing?: PrintingDeps;
+  /** Where its replica's recording goes (recordings.ts), when the session is recorded; absent: not recorded. */
+  recordings?: { start(header: Omit<RecordingHeader, 'node'>, replaying: boolean): ReplicaRecording };
 }

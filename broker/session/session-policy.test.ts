@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NodeConfig } from '../config/schema.js';
-import { limitsFor, warnSecondsFor } from './session-policy.js';
+import { limitsFor, recordingFor, warnSecondsFor } from './session-policy.js';
 
 const hash = 'scrypt$16384$8$1$c2FsdA==$aGFzaA==';
 function config(sessionPolicies: unknown[], node: Record<string, unknown> = {}) {
@@ -52,6 +52,16 @@ describe('session policies', () => {
   it('takes fractions of a minute, and 0 as no limit', () => {
     expect(limitsFor(config([{ idleMinutes: 0.1, warnMinutes: 0.05, maxMinutes: 0 }]), 'python', ann)).toEqual({ holdSeconds: 8 * 3600, idleSeconds: 6, maxSeconds: null, warnSeconds: 3 });
     expect(limitsFor(config([{ disconnectedMinutes: 0 }]), 'python', ann).holdSeconds).toBe(0);
+  });
+
+  it('records a session when its first matching policy says so; none, or one that leaves it out: not recorded', () => {
+    const policies = [{ groups: ['contractors'], recording: 'on' }, { apps: ['cad'], idleMinutes: 30 }, { recording: 'on' }];
+    expect(recordingFor(config([]), 'python', ann)).toBe(false);
+    expect(recordingFor(config(policies), 'cad', cy)).toBe(true);
+    // ann's CAD: the second policy decides, and it says nothing of recording (the third's "on" does not count).
+    expect(recordingFor(config(policies), 'cad', ann)).toBe(false);
+    expect(recordingFor(config(policies), 'python', ann)).toBe(true);
+    expect(() => config([{ recording: 'yes' }])).toThrow();
   });
 
   it('warns at most half the limit ahead, so a short limit is not warned from its start', () => {

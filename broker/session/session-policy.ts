@@ -42,3 +42,8 @@ export function limitsFor(config: Pick<NodeConfig, 'node' | 'sessionPolicies'>, 
 export function warnSecondsFor(limits: Pick<SessionLimits, 'warnSeconds'>, limitSeconds: number): number {
   return Math.min(limits.warnSeconds, limitSeconds / 2);
 }
+
+/** Whether a session of `appId` launched for `person` is recorded: its first matching policy says (none: not recorded). */
+export function recordingFor(config: Pick<NodeConfig, 'sessionPolicies'>, appId: string, person: PolicyPerson): boolean {
+  return config.sessionPolicies.find((p) => matches(p, appId, person))?.recording === 'on';
+}

@@ -14,6 +14,7 @@ import { RfbDisplay } from '../host/rfb-display.js';
 import { SessionPrinting, type PrintEvent, type PrintJob } from '../host/session-printing.js';
 import { reusedFor } from '../host/thumbnail.js';
 import { Replicator } from '../cluster/replicator.js';
+import type { LogEntry } from '../cluster/peer-protocol.js';
 import { Deadlines, type DeadlineNotice } from './deadlines.js';
 import { describeEnd, describeExit, type EndReason } from './end-reason.js';
 import { ClockTargets } from './clock-targets.js';
@@ -26,6 +27,7 @@ import { displayTarget, makeDisplay } from './session-display.js';
 import type { ResumePoint, SessionPeer, WatcherJoin, WatcherPeer } from './peer.js';
 import { Watchers } from './watchers.js';
 import type { SessionLimits } from './session-policy.js';
+import type { ReplicaRecording } from './recording.js';
 import type { SessionOptions as Options } from './session-options.js';
 
 /** What a session is made from (session-options.ts). */
@@ -61,6 +63,8 @@ export class Session {
   private readonly clockTargets: ClockTargets;
   /** People watching through share links (watchers.ts); only a primary has any. */
   readonly watchers: Watchers;
+  /** This replica's copy of the session's recording (every replica records: recording.ts); null: not recorded. */
+  private readonly recording: ReplicaRecording | null;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -107,6 +111,8 @@ export class Session {
       warn: options.warn,
     });
     this.display = display;
+    // Once the display is made (its output comes later, from its reads). A standby replays its log first.
+    this.recording = options.recordings?.start({ sessionId: this.id, owner: this.owner, appId: this.app.id, appName: this.app.name, startedAt: this.startedAt, cols: options.cols, rows: options.rows }, options.role === 'standby') ?? null;
     this.printing?.start();
     // It reads this session's id, epoch and log (made next) only once entries flow.
     this.replicator = options.replicate ? new Replicator(this, options.replicate) : null;
@@ -136,6 +142,7 @@ export class Session {
         this.flow.settled(previous, typed);
         if (this.watchers.size > 0) this.watchers.settled();
       },
+      ...(this.recording ? { onEntryApplied: (entry: LogEntry) => this.recording!.applied(entry) } : {}),
     });
     this.watchers = new Watchers({ settledIndex: () => this.log.settledIndex, changed: () => this.flow.peer?.sharing?.() });
     this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct, shown: (data, offset) => this.watchers.output(data, offset) });
@@ -178,6 +185,16 @@ export class Session {
   /** Its limits, learnt after it started (a standby reads them from the session's record). */
   setLimits(limits: SessionLimits): void {
     this.deadlines.setLimits(limits);
+  }
+
+  /** Whether it is recorded (this replica writes a copy). */
+  get recorded(): boolean {
+    return this.recording !== null;
+  }
+
+  /** A standby has applied the log it was opened with: what its app shows from here is live (its recording's times). */
+  replayDone(): void {
+    this.recording?.caughtUp();
   }
 
   /** The session's lockstep key, for its standbys (null: not run through the shim). */
@@ -381,6 +398,7 @@ export class Session {
     // Its timers run in real time from here (they fast-forwarded to the old primary's).
     this.display.clocks?.fastForward(false);
     this.log.promote();
+    this.recording?.caughtUp();
     this.uploads.startSweeping();
     // The same deadlines as on the old primary: the same start, and the person's last input as this replica saw it.
     this.deadlines.start();
@@ -438,6 +456,8 @@ export class Session {
     this.log.close();
     this.display.close();
     this.printing?.close();
+    // A replica removed goes away before the session ends: its copy is not the whole session.
+    void this.recording?.end(reason.kind !== 'replica-removed');
     this.flow.detach()?.ended(exit, message);
     this.watchers.clear(`The session you were watching ended: ${message}`);
     this.options.onEnd(this, reason, exit);
@@ -446,6 +466,7 @@ export class Session {
   /** What the display read: to the client (through the flow), and to the log (a standby paces its replay by it). */
   private output(data: Buffer, room = false): boolean {
     this.lastReadAt = performance.now();
+    this.recording?.output(data);
     const kept = this.flow.push(data, room);
     this.log.outputProduced(this.flow.outputBytes);
     this.flow.checkBackpressure();

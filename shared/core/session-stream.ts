@@ -59,6 +59,8 @@ export interface SessionView {
   watching: WatchingView | null;
   /** One's own session: its share links and who watches (session.sharing); null until the host says. */
   sharing: Omit<SessionSharing, 'type' | 'id'> | null;
+  /** The host records the session (its session policy): the person is shown so. */
+  recorded: boolean;
 }
 
 export interface WatchingView {
@@ -127,6 +129,7 @@ export class SessionStream {
   /** The warning the host sent last (it sends it again on a resume, if it still stands). */
   private notice: SessionNoticeView | null = null;
   private title: string | null = null;
+  private recorded = false;
   private prints: SessionPrinted[] = [];
   private watching: WatchingView | null = null;
   private sharing: SessionView['sharing'] = null;
@@ -143,7 +146,7 @@ export class SessionStream {
     this.inputs = new InputQueue({ numbered: options.mode === 'launch', send: sendIfLive });
     this.cols = options.cols;
     this.rows = options.rows;
-    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, prints: [], watching: null, sharing: null };
+    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, prints: [], watching: null, sharing: null, recorded: false };
     const machine = sessionMachine.provide({
       actors: {
         open: fromPromise<Opened, OpenInput>(({ input }) => this.open(input)),
@@ -170,6 +173,7 @@ export class SessionStream {
         pendingInputs: this.inputs.size,
         notice: this.notice,
         title: this.title,
+        recorded: this.recorded,
         prints: this.prints,
         watching: this.watching,
         sharing: this.sharing,
@@ -335,6 +339,7 @@ export class SessionStream {
     }
     this.ackEvery = Math.max(1, Math.floor(reply.window / 4));
     if (reply.type !== 'session.started') this.resumed(reply);
+    this.recorded = reply.recorded ?? false;
     this.live = true;
     return { sessionId: reply.sessionId, resumeToken: reply.resumeToken, holdSeconds: reply.holdSeconds };
   }

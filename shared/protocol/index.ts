@@ -9,3 +9,4 @@ export * from './thumbnail.js';
 export * from './files.js';
 export * from './uploads.js';
 export * from './sharing.js';
+export * from './recordings.js';

@@ -171,6 +171,8 @@ export const SessionStarted = z.object({
   resumeToken: z.string(),
   /** How long the session waits for a client after its connection is lost. */
   holdSeconds: z.number().int().nonnegative(),
+  /** The session is recorded (its session policy): show the person so. Absent: not recorded. */
+  recorded: z.boolean().optional(),
 });
 export const SessionResumed = SessionStarted.extend({
   type: z.literal('session.resumed'),
@@ -233,6 +235,8 @@ export const SessionSummary = z.object({
    * warning's end, else its maximum length. Null or absent: no such end is known.
    */
   endsAt: z.number().nullable().optional(),
+  /** The session is recorded. Absent: not recorded. */
+  recorded: z.boolean().optional(),
 });
 export type SessionSummary = z.infer<typeof SessionSummary>;
 export const SessionList = z.object({ type: z.literal('sessions.list.ok'), id, sessions: z.array(SessionSummary) });

@@ -105,6 +105,11 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
               {watcherCount} watching
             </span>
           )}
+          {view.recorded && (
+            <span className="recorded" title={`${tab.name} is recorded: what it shows and what you type are kept for your administrators, as their policy says.`}>
+              ● Recorded
+            </span>
+          )}
           {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} uploads={uploads} />}
           {tab.display === 'terminal' && (
             <button className="quiet" onClick={() => setSharingOpen(true)} disabled={view.status !== 'streaming'}>

@@ -1,0 +1,32 @@
+// Key search in a recording (Guacamole's, for asciicast): the typed input — the "i"
+// events, concatenated in order — searched for a word; each match gives the time of its
+// first keystroke and of its last, where a player would jump to.
+import { z } from 'zod';
+
+const Event = z.tuple([z.number(), z.string(), z.string()]).rest(z.unknown());
+
+/** Where `query` occurs in the input typed in `cast` (an asciicast v2 file's text). Lines that are not events are passed over. */
+export function searchTyped(cast: string, query: string): Array<{ start: number; end: number }> {
+  if (query === '') return [];
+  let typed = '';
+  // The time of each UTF-16 unit of `typed`, by the event that carried it.
+  const times: number[] = [];
+  for (const line of cast.split('\n').slice(1)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const event = Event.safeParse(parsed);
+    if (!event.success || event.data[1] !== 'i') continue;
+    const [t, , text] = event.data;
+    typed += text;
+    for (let i = 0; i < text.length; i++) times.push(t);
+  }
+  const matches: Array<{ start: number; end: number }> = [];
+  for (let at = typed.indexOf(query); at !== -1; at = typed.indexOf(query, at + query.length)) {
+    matches.push({ start: times[at]!, end: times[at + query.length - 1]! });
+  }
+  return matches;
+}
