@@ -2,8 +2,10 @@
 // shares Python view-only and copies the link; a second person opens it, signs in and
 // sees 6*7 → 42 typed by the owner, while their own keys do nothing; the owner lets
 // them type and their line arrives once; the owner revokes the link and the watcher's
-// pane says so within a second. Screenshots of each state go to test-artifacts/, and
-// axe-core checks each.
+// pane says so within a second. And shadowing: an administrator asks to view a
+// person's session from the Admin page; denied, the administrator reads so; allowed,
+// the person sees a banner while they view. Screenshots of each state go to
+// test-artifacts/, and axe-core checks each.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,5 +105,44 @@ describe('sharing a session in the browser', () => {
     await shot(watcher, 'watcher-revoked');
     await dialog.getByRole('button', { name: 'Close' }).click();
     await waitFor('the badge to go', async () => !(await owner.getByText('1 watching').isVisible()), 5000);
+    // Ended, so the Admin page of the next test lists only its own session of demo's.
+    await owner.getByRole('button', { name: 'End session' }).click();
+    await owner.getByRole('dialog').getByRole('button', { name: 'End Python' }).click();
+    await sees(owner, /Relaunch Python/);
+  }, 120_000);
+
+  it('lets an administrator view a session only when its person allows it, and shows the person a banner while they do', async () => {
+    const person = await window(demoNode!.url);
+    await signIn(person, 'demo', 'demo');
+    await person.getByRole('button', { name: 'Launch Python', exact: true }).click();
+    await waitFor('the Python prompt', async () => (await terminalRows(person, 'Python')).some((row) => row.startsWith('>>>')), 15_000);
+    await typeLine(person, 'Python', 'print("for" + " the admin")');
+
+    const admin = await window(demoNode!.url);
+    await signIn(admin, 'admin', 'admin');
+    const row = admin.locator('tr', { has: admin.getByRole('button', { name: /^View python of demo/ }) });
+    await row.waitFor();
+    expect(await row.count()).toBe(1);
+
+    // Denied: the administrator reads so.
+    await row.getByRole('button', { name: /^View python of demo/ }).click();
+    await sees(admin, 'Asking demo to let you view it…');
+    const question = person.getByRole('dialog', { name: 'Administrator Administrator wants to view your Python session' });
+    await question.waitFor();
+    await shot(person, 'shadow-question');
+    await question.getByRole('button', { name: 'Deny' }).click();
+    await sees(admin, 'You cannot view demo’s python: Demo User said no to your request to view their Python.');
+    await shot(admin, 'shadow-denied');
+
+    // Allowed: the administrator sees the screen, the person a banner.
+    await admin.getByRole('tab', { name: 'Admin' }).click();
+    await row.getByRole('button', { name: /^View python of demo/ }).click();
+    await question.waitFor();
+    await question.getByRole('button', { name: 'Allow' }).click();
+    await sees(admin, /Viewing as an administrator Demo User’s Python — view only/);
+    await waitFor('the person’s screen on the administrator’s', async () => (await terminalRows(admin, 'Demo User’s Python')).includes('for the admin'), 10_000);
+    await sees(person, 'Administrator Administrator is viewing this session. Open Share… to stop them.');
+    await shot(person, 'shadow-banner');
+    await shot(admin, 'shadow-viewing');
   }, 120_000);
 });

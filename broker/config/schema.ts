@@ -201,6 +201,12 @@ export const SessionPolicy = z
     warnMinutes: minutes(24 * 60).default(5),
     /** Record terminal sessions (asciicast, on every replica; node.recordings says where and how long). The person sees it is recorded. Unset: off. */
     recording: z.enum(['on', 'off']).optional(),
+    /**
+     * Whether an administrator may view (shadow) these sessions: ask (the person is asked;
+     * no answer in time means no), ask-allow-on-timeout (no answer in time means yes),
+     * allow (no asking; the person still sees a banner), never. Unset: ask.
+     */
+    shadowing: z.enum(['ask', 'ask-allow-on-timeout', 'allow', 'never']).optional(),
   })
   .strict();
 export type SessionPolicy = z.infer<typeof SessionPolicy>;
@@ -363,6 +369,8 @@ export const NodeConfig = z
             maxWatchers: z.number().int().min(1).max(100).default(10),
             defaultMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
             maxMinutes: z.number().int().min(1).max(7 * 24 * 60).default(24 * 60),
+            /** How long a person has to answer an administrator who asks to view their session. */
+            shadowAskSeconds: z.number().int().min(1).max(600).default(30),
           })
           .strict()
           .prefault({}),

@@ -263,6 +263,14 @@ export class ClientConnection implements Client {
         return this.ctx.sessions.summaries(user).then((sessions) => this.send({ type: 'sessions.list.ok', id: message.id, sessions }));
       case 'session.join':
         return this.routing.join(message.id, message.link, message.tab, message.cols, message.rows);
+      case 'session.shadow':
+        return this.routing.shadow(message.id, message.sessionId, message.control, message.tab, message.cols, message.rows);
+      case 'session.shadow.answer': {
+        const session = this.stream.session;
+        if (!session || !this.stream.answerShadow(message.requestId, message.allow)) return this.refuse(null, ErrorCode.badRequest, 'That request to view your session is no longer waiting for an answer.');
+        this.ctx.audit.record('session.shadow-answer', { user, address: this.address, session: session.id, target: message.requestId, result: message.allow ? 'allowed' : 'denied' });
+        return;
+      }
     }
     // Sharing is asked for on the connection that streams the owner's session.
     const session = this.stream.session;

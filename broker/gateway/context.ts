@@ -13,11 +13,11 @@ import type { SecondFactors } from '../auth/second-factor.js';
 import type { SignInCodes } from '../auth/sign-in-codes.js';
 import type { NodeMetrics } from '../metrics.js';
 import type { Trust } from '../tls/trust.js';
-import type { ResumePoint, SessionPeer, WatcherJoin, WatcherPeer } from '../session/peer.js';
+import type { ResumePoint, SessionPeer, ShadowAsk, WatcherJoin, WatcherPeer } from '../session/peer.js';
 import type { EndReason } from '../session/end-reason.js';
 import type { SandboxInfo } from '../host/sandbox-host.js';
 import type { NodeRecord, ShareRecord, VersionedSession } from '../cluster/records.js';
-export type { ResumePoint, SessionPeer, WatcherJoin, WatcherPeer } from '../session/peer.js';
+export type { ResumePoint, SessionPeer, ShadowAsk, WatcherJoin, WatcherPeer } from '../session/peer.js';
 import type { Readable } from 'node:stream';
 import type { AppDivergence, ClusterEventInfo, DrainStateInfo, FileListing, RecordingCopy, SessionSummary, ShareMode, Thumbnail, UploadStateInfo, WatcherInfo } from '../../shared/protocol/index.js';
 
@@ -108,6 +108,10 @@ export interface StreamedSession {
   readonly watchers: SessionWatchers;
   /** Someone starts watching a terminal app: `joined` gets where their stream starts; resolves with why not, or null. */
   watch(join: WatcherJoin, peer: WatcherPeer, joined: (point: ResumePoint) => void): Promise<string | null>;
+  /** Asks its person whether an administrator may view it (docs/protocol.md#shadowing); `nobody`: no client is attached to ask. */
+  askShadow(ask: ShadowAsk): Promise<'allowed' | 'denied' | 'timeout' | 'nobody'>;
+  /** The person's answer, from the client `peer` that was asked; false if no such question is open. */
+  answerShadow(requestId: string, peer: SessionPeer, allow: boolean): boolean;
   /** A watcher's input: `refused` if their link lets them only watch (the connection stays), `problem` if malformed (it closes). */
   watcherInput(id: string, seq: number, data: Uint8Array): { refused: string } | { problem: string } | null;
   /** Each of these answers null, or what was wrong with the frame (the connection closes). */

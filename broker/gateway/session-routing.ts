@@ -3,7 +3,7 @@
 // out a failover, restarting a failover: restart app here. Every way of not being
 // allowed a session gets the same answer; once tunnelled, every frame goes through.
 import type { WebSocket } from 'ws';
-import { ClientMessage, ErrorCode, parseJsonFrame, parseShareLink } from '../../shared/protocol/index.js';
+import { ClientMessage, ErrorCode, parseJsonFrame, parseShareLink, type ShareMode } from '../../shared/protocol/index.js';
 import type { SessionRecord, ShareRecord } from '../cluster/records.js';
 import { randomBytes } from 'node:crypto';
 import { whichToken } from '../auth/resume-token.js';
@@ -12,6 +12,11 @@ import type { Client } from './client.js';
 import type { NodeContext, StreamedSession } from './context.js';
 import type { StreamBinding } from './stream-binding.js';
 import { LINK_REFUSED, checkShareLink } from './session-sharing.js';
+import { ADMIN_GROUP } from '../catalog.js';
+import { shadowingFor } from '../config/shadow-policy.js';
+
+/** An administrator's view lasts at most this long; they open it again if they need longer. */
+const SHADOW_MAX_MS = 12 * 3600_000;
 import { Tunnel } from './tunnel.js';
 
 export class SessionRouting {
@@ -171,25 +176,100 @@ export class SessionRouting {
   async join(id: number, link: string, tab: string, cols: number, rows: number): Promise<void> {
     const user = this.client.user!;
     if (this.stream.session || this.stream.watched || this.tunnel) return this.client.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to join another.');
-    const refuse = (message: string, code: string = ErrorCode.linkRefused) => {
+    const refuse = (message: string) => {
       this.ctx.audit.record('session.join-refused', { user, address: this.client.address, detail: message });
-      this.client.refuse(id, code, message);
+      this.client.refuse(id, ErrorCode.linkRefused, message);
     };
     if (!this.ctx.config.node.sharing.enabled) return refuse('Sharing sessions is turned off on this broker.');
     const parsed = parseShareLink(link);
     if (!parsed) return refuse(LINK_REFUSED);
+    let share: ShareRecord | null = null;
+    await this.atPrimary(id, parsed.sessionId, { type: 'session.join', id, link, tab, cols, rows }, (record) => {
+      const checked = checkShareLink(record, parsed.shareId, parsed.secret, Date.now());
+      if ('refused' in checked) {
+        refuse(checked.refused);
+        return false;
+      }
+      share = checked.share;
+      return true;
+    }, (session) => {
+      const { id: shareId, mode, expiresAt } = share!;
+      return this.watchHere(id, session, { shareId, mode, expiresAt, tab }, () => {
+        this.ctx.log.info('session joined', { session: session.id, user, share: shareId, mode });
+        this.ctx.audit.record('session.join', { user, address: this.client.address, session: session.id, app: session.app.id, target: shareId, detail: mode });
+      });
+    });
+  }
+
+  /**
+   * An administrator views (`control`: and types into) someone's session — shadowing
+   * (docs/protocol.md#shadowing): wherever its primary runs, once its person allowed it,
+   * as their session policy says (config/shadow-policy.ts).
+   */
+  async shadow(id: number, sessionId: string, control: boolean, tab: string, cols: number, rows: number): Promise<void> {
+    const user = this.client.user!;
+    if (this.stream.session || this.stream.watched || this.tunnel) return this.client.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to view another.');
+    const admin = this.ctx.catalog.identify(user, this.client.federated);
+    const refuse = (code: string, message: string, session?: string) => {
+      this.ctx.audit.record('session.shadow-refused', { user, address: this.client.address, ...(session ? { session } : {}), detail: message });
+      this.client.refuse(id, code, message);
+    };
+    if (!admin?.groups.includes(ADMIN_GROUP)) return refuse(ErrorCode.notEntitled, `Only administrators (the "${ADMIN_GROUP}" group) may view other people's sessions.`);
+    await this.atPrimary(id, sessionId, { type: 'session.shadow', id, sessionId, control, tab, cols, rows }, (record) => {
+      if (record?.state === 'running') return true;
+      refuse(ErrorCode.noSession, record ? 'That session has ended.' : 'There is no such session.');
+      return false;
+    }, async (session) => {
+      const owner = this.ctx.catalog.identify(session.owner);
+      const ownerName = owner?.displayName ?? session.owner;
+      const policy = shadowingFor(this.ctx.config, session.app.id, owner ?? { name: session.owner, groups: [] });
+      const what = `${ownerName}’s ${session.app.name}`;
+      if (policy === 'never') return refuse(ErrorCode.shadowDenied, `${what} may not be viewed by administrators: its session policy says never.`, session.id);
+      // Before anyone is asked: a question whose yes leads nowhere wastes the person's attention.
+      if (session.app.display !== 'terminal') return refuse(ErrorCode.shadowDenied, `${session.app.name} is a graphical app; only terminal apps can be viewed so far.`, session.id);
+      let answer: string = 'not asked (policy: allow)';
+      if (policy !== 'allow') {
+        const requestId = randomBytes(9).toString('base64url');
+        const msLeft = this.ctx.config.node.sharing.shadowAskSeconds * 1000;
+        this.ctx.audit.record('session.shadow-request', { user, address: this.client.address, session: session.id, app: session.app.id, target: requestId, detail: control ? 'control' : 'view' });
+        const onTimeout = policy === 'ask-allow-on-timeout' ? 'allow' : 'deny';
+        answer = await session.askShadow({ requestId, admin: user, adminName: admin.displayName, control, msLeft, onTimeout });
+        const allowed = answer === 'allowed' || (onTimeout === 'allow' && (answer === 'timeout' || answer === 'nobody'));
+        if (!allowed) {
+          const why =
+            answer === 'denied'
+              ? `${ownerName} said no to your request to view their ${session.app.name}.`
+              : answer === 'timeout'
+                ? `${ownerName} did not answer within ${msLeft / 1000} s, so you may not view their ${session.app.name}.`
+                : `Nobody has ${what} open to allow it, so you may not view it (its session policy asks first).`;
+          return refuse(ErrorCode.shadowDenied, why, session.id);
+        }
+        if (!this.client.isOpen()) return;
+      }
+      return this.watchHere(id, session, { shareId: 'shadow', mode: control ? 'type' : 'view', expiresAt: Date.now() + SHADOW_MAX_MS, tab, shadow: true }, () => {
+        this.ctx.log.info('session shadowed', { session: session.id, user, control, answer });
+        this.ctx.audit.record('session.shadow', { user, address: this.client.address, session: session.id, app: session.app.id, detail: control ? 'control' : 'view', result: answer });
+      });
+    });
+  }
+
+  /**
+   * Finds `sessionId`'s primary and runs `here` with it on this node — through a tunnel
+   * to its node (the far node runs `message` again), or waiting out a failover up to
+   * the lease TTL and a little more. `check` vets the record first (false: refused).
+   */
+  private async atPrimary(id: number, sessionId: string, message: ClientMessage, check: (record: SessionRecord | null) => boolean, here: (session: StreamedSession) => Promise<void>): Promise<void> {
     const sessions = this.ctx.sessions;
     const deadline = Date.now() + this.ctx.config.cluster.leaseTtlMs + 2000;
     for (;;) {
-      const found = await sessions.record(parsed.sessionId);
-      const checked = checkShareLink(found?.record ?? null, parsed.shareId, parsed.secret, Date.now());
-      if ('refused' in checked) return refuse(checked.refused);
+      const found = await sessions.record(sessionId);
+      if (!check(found?.record ?? null)) return;
       const record = found!.record;
       if (record.primary === sessions.self || this.local) {
         const local = await sessions.awaitPrimary(record.id, 2000);
-        if (local) return this.joinHere(id, local, checked.share, tab);
+        if (local) return here(local);
       } else if (sessions.isLive(record.primary)) {
-        const routed = await this.route(record.primary, { type: 'session.join', id, link, tab, cols, rows }, user);
+        const routed = await this.route(record.primary, message, this.client.user);
         if (routed === 'ok') return;
       }
       if (!this.client.isOpen()) return;
@@ -198,7 +278,8 @@ export class SessionRouting {
     }
   }
 
-  private async joinHere(id: number, session: StreamedSession, share: ShareRecord, tab: string): Promise<void> {
+  /** Makes this connection a watcher of `session` (through a link, or an administrator's view) and answers with where its stream starts. */
+  private async watchHere(id: number, session: StreamedSession, how: { shareId: string; mode: ShareMode; expiresAt: number; tab: string; shadow?: boolean }, joined: () => void): Promise<void> {
     const user = this.client.user!;
     const max = this.ctx.config.node.sharing.maxWatchers;
     if (session.watchers.size >= max) {
@@ -209,7 +290,7 @@ export class SessionRouting {
     const person = this.ctx.catalog.identify(user, this.client.federated);
     const owner = this.ctx.catalog.identify(session.owner);
     // The tab is the client's word: keyed by the person too, nobody's numbering can collide with another's.
-    const join = { id: randomBytes(9).toString('base64url'), user, displayName: person?.displayName ?? user, tab: `${user}/${tab}`, shareId: share.id, mode: share.mode, expiresAt: share.expiresAt };
+    const join = { id: randomBytes(9).toString('base64url'), user, displayName: person?.displayName ?? user, tab: `${user}/${how.tab}`, shareId: how.shareId, mode: how.mode, expiresAt: how.expiresAt, ...(how.shadow ? { shadow: true } : {}) };
     const peer = this.stream.watch(session, join);
     const problem = await session.watch(join, peer, (point) =>
       this.client.send({
@@ -222,6 +303,7 @@ export class SessionRouting {
         ownerName: owner?.displayName ?? session.owner,
         mode: join.mode,
         watcherId: join.id,
+        ...(how.shadow ? { shadow: true } : {}),
         cols: point.cols,
         rows: point.rows,
         window: this.ctx.config.node.outputWindowBytes,
@@ -238,8 +320,7 @@ export class SessionRouting {
     }
     // It left while the snapshot was taken: it watches no more.
     if (!this.client.isOpen()) return this.stream.unwatch();
-    this.ctx.log.info('session joined', { session: session.id, user, share: share.id, mode: share.mode });
-    this.ctx.audit.record('session.join', { user, address: this.client.address, session: session.id, app: session.app.id, target: share.id, detail: share.mode });
+    joined();
   }
 
   private allowed(record: SessionRecord, token: string | null): boolean {

@@ -111,6 +111,8 @@ export class StreamBinding {
       },
       title: (title) => client.send({ type: 'session.title', sessionId: session.id, title }),
       sharing: () => this.sharing(session),
+      shadowRequest: (ask) => client.send({ type: 'session.shadow.request', sessionId: session.id, requestId: ask.requestId, admin: ask.admin, adminName: ask.adminName, control: ask.control, msLeft: ask.msLeft, onTimeout: ask.onTimeout }),
+      shadowClosed: (requestId) => client.send({ type: 'session.shadow.closed', sessionId: session.id, requestId }),
       printed: ({ result, job, message }) =>
         client.send({ type: 'session.printed', sessionId: session.id, result, message, job: job && { id: job.id, name: job.name, size: job.size, pages: job.pages, createdAt: job.createdAt } }),
       displaced: () => {
@@ -162,6 +164,11 @@ export class StreamBinding {
     }
     this.client.refuse(null, ErrorCode.badRequest, result.problem);
     this.client.close(CloseCode.protocolError, result.problem.slice(0, 120));
+  }
+
+  /** The person answered an administrator's request to view their session (asked on this connection); false if it was not open. */
+  answerShadow(requestId: string, allow: boolean): boolean {
+    return this.bound !== null && this.peer !== null && this.bound.answerShadow(requestId, this.peer, allow);
   }
 
   /** This connection stops watching (it asked to, or closed). */

@@ -28,6 +28,10 @@ export interface SessionPeer {
   title?(title: string): void;
   /** Someone started or stopped watching through a share link (the owner is shown who); optional like notice. */
   sharing?(): void;
+  /** An administrator asks to view the session (shadowing): the person answers through the session (shadow-consent.ts). */
+  shadowRequest?(ask: ShadowAsk): void;
+  /** That question is no longer open (answered, timed out). */
+  shadowClosed?(requestId: string): void;
   /** Its app printed: a PDF to fetch, or why there is none, in words; optional like notice. */
   printed?(event: PrintEvent): void;
 }
@@ -56,6 +60,19 @@ export interface WatcherPeer {
   resized(cols: number, rows: number): void;
 }
 
+/** An administrator's request to view a session, as its person is asked it. */
+export interface ShadowAsk {
+  requestId: string;
+  admin: string;
+  adminName: string;
+  /** They would also type. */
+  control: boolean;
+  /** How long the person has to answer. */
+  msLeft: number;
+  /** What an unanswered question comes to (the session policy's). */
+  onTimeout: 'deny' | 'allow';
+}
+
 /** Who joins, through which link. */
 export interface WatcherJoin {
   id: string;
@@ -67,4 +84,6 @@ export interface WatcherJoin {
   mode: ShareMode;
   /** When its link expires (ms since the epoch). */
   expiresAt: number;
+  /** An administrator viewing with the owner's consent (shadowing), not someone with a link. */
+  shadow?: boolean;
 }

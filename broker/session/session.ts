@@ -24,7 +24,8 @@ import { OutputFlow } from './output-flow.js';
 import { SessionUploads } from './session-uploads.js';
 import { newSessionId } from './session-id.js';
 import { displayTarget, makeDisplay } from './session-display.js';
-import type { ResumePoint, SessionPeer, WatcherJoin, WatcherPeer } from './peer.js';
+import type { ResumePoint, SessionPeer, ShadowAsk, WatcherJoin, WatcherPeer } from './peer.js';
+import { ShadowConsent, type ShadowAnswer } from './shadow-consent.js';
 import { Watchers } from './watchers.js';
 import type { SessionLimits } from './session-policy.js';
 import type { ReplicaRecording } from './recording.js';
@@ -63,6 +64,8 @@ export class Session {
   private readonly clockTargets: ClockTargets;
   /** People watching through share links (watchers.ts); only a primary has any. */
   readonly watchers: Watchers;
+  /** Administrators' requests to view it, put to its person (shadow-consent.ts). */
+  private readonly consent = new ShadowConsent(() => this.flow.peer);
   /** This replica's copy of the session's recording (every replica records: recording.ts); null: not recorded. */
   private readonly recording: ReplicaRecording | null;
 
@@ -330,6 +333,16 @@ export class Session {
     return null;
   }
 
+  /** Asks the person whether an administrator may view the session (shadowing). */
+  askShadow(ask: ShadowAsk): Promise<ShadowAnswer> {
+    return this.consent.ask(ask);
+  }
+
+  /** The person's answer, from the client that was asked; false if no such question is open. */
+  answerShadow(requestId: string, peer: SessionPeer, allow: boolean): boolean {
+    return this.consent.answer(requestId, peer, allow);
+  }
+
   /** The connection went away: keep the app running for the hold time. */
   detach(peer: SessionPeer): void {
     if (this.flow.peer !== peer || this.endMessage !== null) return;
@@ -460,6 +473,7 @@ export class Session {
     void this.recording?.end(reason.kind !== 'replica-removed');
     this.flow.detach()?.ended(exit, message);
     this.watchers.clear(`The session you were watching ended: ${message}`);
+    this.consent.closeAll('nobody');
     this.options.onEnd(this, reason, exit);
   }
 

@@ -138,7 +138,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   useEffect(() => {
     // Not before the tabs of the last reload were opened again: until then there is nothing to say.
     if (desktop || !state.user || !reopened.current) return;
-    rememberTabs(sessions.filter((s) => s.link === undefined && s.stream.sessionId && isLive(s.stream)).map((s) => ({ sessionId: s.stream.sessionId!, appId: s.appId, appName: s.name })));
+    rememberTabs(sessions.filter((s) => s.link === undefined && !s.shadowOf && s.stream.sessionId && isLive(s.stream)).map((s) => ({ sessionId: s.stream.sessionId!, appId: s.appId, appName: s.name })));
   });
 
   // Sessions this person has running elsewhere (or left behind), offered for attaching.
@@ -170,6 +170,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
     relaunch: () => {
       const tab = tabByKey(key);
       if (tab?.link !== undefined) replaceStream(key, client.join(tab.link, 80, 24));
+      else if (tab?.shadowOf) replaceStream(key, client.shadow(tab.shadowOf.sessionId, tab.shadowOf.control, 80, 24));
       else if (tab) replaceStream(key, client.launch(tab.appId, 80, 24));
     },
     takeBack: () => {
@@ -203,6 +204,18 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
     setSessions((all) => [...all, { key, name: 'Shared session', appId: '', display: 'terminal', stream, client, actions: actionsFor(key), link }]);
     setActive(key);
     setEnded(null);
+    named(key, stream);
+  };
+  /** An administrator views someone's session (from the Admin page), once its person allows it. */
+  const shadow = (sessionId: string, person: string, appName: string, control: boolean) => {
+    const stream = client.shadow(sessionId, control, 80, 24);
+    const key = `s${nextKey++}`;
+    setSessions((all) => [...all, { key, name: `${person}’s ${appName}`, appId: '', display: 'terminal', stream, client, actions: actionsFor(key), shadowOf: { sessionId, person, control } }]);
+    setActive(key);
+    named(key, stream);
+  };
+  /** Once joined, a watched session's tab is named as its owner and app are known: "Ann Lee’s Python". */
+  const named = (key: string, stream: SessionStream) =>
     void stream.ready().then(
       () => {
         const watching = stream.view.watching;
@@ -210,7 +223,6 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
       },
       () => {},
     );
-  };
   useEffect(() => {
     if (!state.user || pendingJoin === null) return;
     setPendingJoin(null);
@@ -227,7 +239,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   const closeTab = (key: string, gone = false) => {
     const tab = tabByKey(key);
     // Someone else's session, watched: closing its tab stops watching (it runs on for its owner).
-    if (tab?.link !== undefined) tab.stream.close();
+    if (tab?.link !== undefined || tab?.shadowOf) tab.stream.close();
     else if (tab && !gone && isLive(tab.stream)) {
       tab.stream.detach();
       setEnded(`${tab.name} is still running. Open it again from “Your running sessions” below, or end it there.`);
@@ -292,7 +304,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
             }
           />
         )}
-        {isAdmin && <AdminView client={client} visible={active === 'admin'} />}
+        {isAdmin && <AdminView client={client} visible={active === 'admin'} onShadow={shadow} />}
         {sessions.map((s) =>
           s.display === 'rfb' ? (
             <RfbView key={s.key} tab={s} visible={s.key === active} escapeKeys={chord.keys} />

@@ -17,6 +17,8 @@ export interface SessionTab {
   actions: SessionActions;
   /** Someone else's session, watched through this share link (docs/protocol.md#sharing-a-session). */
   link?: string;
+  /** Someone else's session, viewed by an administrator with its person's consent (docs/protocol.md#shadowing). */
+  shadowOf?: { sessionId: string; person: string; control: boolean };
   /** The app's own title for its window (a terminal's OSC 0/2), once it set one: the tab shows it. */
   title?: string;
 }

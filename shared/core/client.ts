@@ -271,6 +271,12 @@ export class HoldfastClient {
     return this.track(new SessionStream({ appId: '', cols, rows, mode: 'join', link, ...this.streamOptions() }));
   }
 
+  /** An administrator views (`control`: and types into) someone's session, once its person allows it (docs/protocol.md#shadowing). */
+  shadow(sessionId: string, control: boolean, cols: number, rows: number): SessionStream {
+    if (!this.accessToken) throw new ProtocolError('unauthenticated', 'sign in before viewing a session');
+    return this.track(new SessionStream({ appId: '', cols, rows, mode: 'join', shadow: { sessionId, control }, ...this.streamOptions() }));
+  }
+
   /**
    * Ends one of this person's running sessions that is not open here: attaches to it
    * on a connection of its own (taking it from any other client) and ends it there.

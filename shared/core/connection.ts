@@ -171,13 +171,14 @@ export class Connection {
     });
   }
 
-  /** Sends a request and resolves with its reply, or rejects with the broker's error. */
+  /** Sends a request and resolves with its reply, or rejects with the broker's error; `timeoutMs` for one that waits on a person (default: the connection's). */
   request<T extends ServerMessage['type']>(
     message: DistributiveOmit<ClientRequest, 'id'>,
     expect: T,
+    timeoutMs?: number,
   ): Promise<Extract<ServerMessage, { type: T }>> {
     const id = this.nextId++;
-    const { requestTimeoutMs = 30_000 } = this.options;
+    const requestTimeoutMs = timeoutMs ?? this.options.requestTimeoutMs ?? 30_000;
     return new Promise((resolve, reject) => {
       if (!this.isOpen()) {
         reject(new ProtocolError('disconnected', 'not connected to the broker'));

@@ -77,7 +77,7 @@ export function backoffMs(attempt: number, random: () => number): number {
 }
 
 /** Codes that mean the session is gone for good: stop trying. */
-const FINAL_CODES = new Set(['no_session', 'session_ended', 'unknown_app', 'not_entitled', 'unauthenticated', 'launch_failed', 'session_busy', 'limit_reached', 'link_refused']);
+const FINAL_CODES = new Set(['no_session', 'session_ended', 'unknown_app', 'not_entitled', 'unauthenticated', 'launch_failed', 'session_busy', 'limit_reached', 'link_refused', 'shadow_denied']);
 /** After the hold time (plus this grace) a session cannot be waiting any more. */
 const HOLD_GRACE_MS = 15_000;
 

@@ -36,6 +36,8 @@ export interface OutputSink {
 export type SessionStatus = 'launching' | 'streaming' | 'reconnecting' | 'resuming' | 'ended' | 'failed';
 
 export interface SessionView {
+  /** Whose session: one's own, someone's watched through a share link, or someone's viewed as an administrator. */
+  kind: 'own' | 'link' | 'shadow';
   status: SessionStatus;
   sessionId: string | null;
   attempt: number;
@@ -61,6 +63,17 @@ export interface SessionView {
   sharing: Omit<SessionSharing, 'type' | 'id'> | null;
   /** The host records the session (its session policy): the person is shown so. */
   recorded: boolean;
+  /** An administrator asks to view this session (shadowing): answer with answerShadow before `endsAt` (this client's clock). */
+  shadowAsk: ShadowAskView | null;
+}
+
+export interface ShadowAskView {
+  requestId: string;
+  admin: string;
+  adminName: string;
+  control: boolean;
+  endsAt: number;
+  onTimeout: 'deny' | 'allow';
 }
 
 export interface WatchingView {
@@ -91,10 +104,11 @@ export interface SessionStreamOptions {
   appId: string;
   cols: number;
   rows: number;
-  /** join: watch someone's session through a share link (`link`). */
+  /** join: watch someone's session through a share link (`link`), or as an administrator (`shadow`). */
   mode: 'launch' | 'attach' | 'join';
   sessionId?: string;
   link?: string;
+  shadow?: { sessionId: string; control: boolean };
   connection: Omit<ConnectionOptions, 'accessToken' | 'brokerUrl'>;
   /** Where to connect; a node that cannot be reached is passed over for the next. */
   brokers: BrokerList;
@@ -104,6 +118,8 @@ export interface SessionStreamOptions {
 }
 
 const encoder = new TextEncoder();
+/** An administrator's request waits for the person's answer: as long as any node may let them take (node.sharing.shadowAskSeconds, at most 600), and a little more. */
+const SHADOW_ANSWER_MS = 610_000;
 const ignore = () => {};
 
 export class SessionStream {
@@ -133,6 +149,7 @@ export class SessionStream {
   private prints: SessionPrinted[] = [];
   private watching: WatchingView | null = null;
   private sharing: SessionView['sharing'] = null;
+  private shadowAsk: ShadowAskView | null = null;
   /** This stream's own id for a join, the same on every reconnect: its input is numbered per tab. */
   private readonly tab = randomTab();
   view: SessionView;
@@ -146,7 +163,7 @@ export class SessionStream {
     this.inputs = new InputQueue({ numbered: options.mode === 'launch', send: sendIfLive });
     this.cols = options.cols;
     this.rows = options.rows;
-    this.view = { status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, prints: [], watching: null, sharing: null, recorded: false };
+    this.view = { kind: options.shadow ? 'shadow' : options.mode === 'join' ? 'link' : 'own', status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, prints: [], watching: null, sharing: null, recorded: false, shadowAsk: null };
     const machine = sessionMachine.provide({
       actors: {
         open: fromPromise<Opened, OpenInput>(({ input }) => this.open(input)),
@@ -161,6 +178,7 @@ export class SessionStream {
       // A warning belongs to one link: the host tells a resumed client again if it still stands.
       if (status === 'reconnecting' || status === 'ended' || status === 'failed') this.notice = null;
       this.view = {
+        kind: this.view.kind,
         status,
         sessionId: c.sessionId,
         attempt: c.attempt,
@@ -177,6 +195,7 @@ export class SessionStream {
         prints: this.prints,
         watching: this.watching,
         sharing: this.sharing,
+        shadowAsk: this.shadowAsk,
       };
       if (status === 'ended' || status === 'failed') this.dropConnection();
       for (const listener of this.listeners) listener(this.view);
@@ -305,6 +324,18 @@ export class SessionStream {
     return this.sharingRequest({ type: 'session.watcher.remove', watcherId });
   }
 
+  /** Answers an administrator's request to view this session (view.shadowAsk). */
+  answerShadow(requestId: string, allow: boolean): void {
+    if (this.live) this.connection?.sendJson({ type: 'session.shadow.answer', requestId, allow });
+    if (this.shadowAsk?.requestId === requestId) this.setShadowAsk(null);
+  }
+
+  private setShadowAsk(ask: ShadowAskView | null): void {
+    this.shadowAsk = ask;
+    this.view = { ...this.view, shadowAsk: ask };
+    for (const listener of this.listeners) listener(this.view);
+  }
+
   private async sharingRequest(message: Parameters<Connection['request']>[0]): Promise<SessionSharing> {
     const connection = this.connection;
     if (!this.live || !connection) throw new ProtocolError('offline', 'The session is reconnecting; try again in a moment.');
@@ -322,7 +353,10 @@ export class SessionStream {
     const connection = await this.connect(accessToken);
     let reply: SessionStarted | SessionResumed | SessionJoined;
     if (this.options.mode === 'join') {
-      const joined: SessionJoined = await connection.request({ type: 'session.join', link: this.options.link!, tab: this.tab, cols: this.cols, rows: this.rows }, 'session.joined');
+      const shadow = this.options.shadow;
+      const joined: SessionJoined = shadow
+        ? await connection.request({ type: 'session.shadow', sessionId: shadow.sessionId, control: shadow.control, tab: this.tab, cols: this.cols, rows: this.rows }, 'session.joined', SHADOW_ANSWER_MS)
+        : await connection.request({ type: 'session.join', link: this.options.link!, tab: this.tab, cols: this.cols, rows: this.rows }, 'session.joined');
       this.appId = joined.appId;
       this.watching = { owner: joined.owner, ownerName: joined.ownerName, appName: joined.appName, mode: joined.mode, cols: joined.cols, rows: joined.rows, message: null };
       this.view = { ...this.view, watching: this.watching };
@@ -456,6 +490,13 @@ export class SessionStream {
     } else if (message.type === 'session.sharing') {
       this.sharing = { sessionId: message.sessionId, shares: message.shares, watchers: message.watchers, maxWatchers: message.maxWatchers };
       this.view = { ...this.view, sharing: this.sharing };
+    } else if (message.type === 'session.shadow.request') {
+      this.shadowAsk = { requestId: message.requestId, admin: message.admin, adminName: message.adminName, control: message.control, endsAt: Date.now() + message.msLeft, onTimeout: message.onTimeout };
+      this.view = { ...this.view, shadowAsk: this.shadowAsk };
+    } else if (message.type === 'session.shadow.closed') {
+      if (this.shadowAsk?.requestId !== message.requestId) return;
+      this.shadowAsk = null;
+      this.view = { ...this.view, shadowAsk: null };
     } else if (message.type === 'session.share.mode' && this.watching) {
       this.watching = { ...this.watching, mode: message.mode, message: message.message };
       this.view = { ...this.view, watching: this.watching };

@@ -18,6 +18,8 @@ export const ErrorCode = {
   sessionBusy: 'session_busy',
   /** A share link that does not open a session: not one, revoked, expired, or its session ended (the message says which). */
   linkRefused: 'link_refused',
+  /** An administrator may not view this session: its owner said no, did not answer, or its policy forbids it (the message says which). */
+  shadowDenied: 'shadow_denied',
   /** Input from someone whose share lets them only watch: it never reaches the app. */
   viewOnly: 'view_only',
   /** The session's host is not answering (a failover may be under way): retry shortly. */

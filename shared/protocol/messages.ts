@@ -102,6 +102,14 @@ export const WatcherRemove = z.object({ type: z.literal('session.watcher.remove'
  * `tab`: this client's own id for the join, the same on every reconnect: what it typed
  * (on a link that lets it) is numbered per tab, so a resend after a reconnect is taken once.
  */
+/**
+ * An administrator asks to view (`control`: and type into) someone's session — shadowing
+ * (docs/protocol.md#shadowing). Answered like session.join, once the person allowed it
+ * where their session policy asks them, or with an error (shadow_denied) saying why not.
+ */
+export const Shadow = z.object({ type: z.literal('session.shadow'), id, sessionId: z.string().min(1).max(64), control: z.boolean(), tab: z.string().min(8).max(64), cols: Cols, rows: Rows });
+/** The owner's answer to session.shadow.request. */
+export const ShadowAnswer = z.object({ type: z.literal('session.shadow.answer'), requestId: z.string().min(1).max(64), allow: z.boolean() });
 export const Join = z.object({ type: z.literal('session.join'), id, link: z.string().min(1).max(512), tab: z.string().min(8).max(64), cols: Cols, rows: Rows });
 export const Ping = z.object({ type: z.literal('ping'), id });
 
@@ -126,6 +134,8 @@ export const ClientMessage = z.discriminatedUnion('type', [
   ShareRevoke,
   WatcherRemove,
   Join,
+  Shadow,
+  ShadowAnswer,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
@@ -195,6 +205,8 @@ export const SessionJoined = SessionResumed.extend({
   appName: z.string().max(128),
   mode: ShareMode,
   watcherId: z.string().max(64),
+  /** An administrator's view (shadowing), not a share link's. */
+  shadow: z.boolean().optional(),
 });
 export type SessionJoined = z.infer<typeof SessionJoined>;
 /**
@@ -211,6 +223,25 @@ export const SessionSharing = z.object({
   maxWatchers: z.number().int().nonnegative(),
 });
 export type SessionSharing = z.infer<typeof SessionSharing>;
+/**
+ * To the owner: an administrator asks to view their session (shadowing). Answer with
+ * session.shadow.answer within `msLeft`; unanswered, their session policy decides.
+ */
+export const SessionShadowRequest = z.object({
+  type: z.literal('session.shadow.request'),
+  sessionId: z.string(),
+  requestId: z.string().max(64),
+  admin: z.string().max(64),
+  adminName: z.string().max(128),
+  /** Whether they would also type. */
+  control: z.boolean(),
+  msLeft: z.number().int().nonnegative(),
+  /** What happens if nobody answers in time: denied, or allowed (the session policy says). */
+  onTimeout: z.enum(['deny', 'allow']),
+});
+export type SessionShadowRequest = z.infer<typeof SessionShadowRequest>;
+/** To the owner: a shadowing request is no longer waiting (answered, timed out). */
+export const SessionShadowClosed = z.object({ type: z.literal('session.shadow.closed'), sessionId: z.string(), requestId: z.string().max(64) });
 /** To someone watching: the owner changed what their link lets them do. */
 export const SessionShareMode = z.object({ type: z.literal('session.share.mode'), sessionId: z.string(), mode: ShareMode, message: z.string().max(1024) });
 /** To someone watching: the app's terminal was resized (their view follows the owner's size). */
@@ -336,6 +367,8 @@ export const ServerMessage = z.discriminatedUnion('type', [
   SessionShareMode,
   SessionResized,
   SessionLeft,
+  SessionShadowRequest,
+  SessionShadowClosed,
   Pong,
   ErrorMessage,
 ]);

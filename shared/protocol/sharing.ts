@@ -49,5 +49,7 @@ export const WatcherInfo = z.object({
   mode: ShareMode,
   /** Since when (ms since the epoch). */
   since: z.number(),
+  /** An administrator viewing with the owner's consent (shadowing), not through a link. */
+  shadow: z.boolean().optional(),
 });
 export type WatcherInfo = z.infer<typeof WatcherInfo>;

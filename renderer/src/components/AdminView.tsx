@@ -39,7 +39,8 @@ function nodeState(node: NodeStatus): string {
   return node.accepting ? 'accepting' : 'no lease';
 }
 
-export function AdminView({ client, visible }: { client: HoldfastClient; visible: boolean }) {
+/** `onShadow`: opens a person's session in a tab of its own, once they allow it (shadowing). */
+export function AdminView({ client, visible, onShadow }: { client: HoldfastClient; visible: boolean; onShadow?: (sessionId: string, person: string, appName: string, control: boolean) => void }) {
   const api = useMemo(() => new AdminApi(client), [client]);
   const [status, setStatus] = useState<ClusterStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -176,7 +177,7 @@ export function AdminView({ client, visible }: { client: HoldfastClient; visible
                 </tr>
               )}
               {status.sessions.map((session) => (
-                <SessionRow key={session.id} session={session} nodes={status.nodes} busy={busy.has(session.id)} act={act} api={api} ask={setAsking} />
+                <SessionRow key={session.id} session={session} nodes={status.nodes} busy={busy.has(session.id)} act={act} api={api} ask={setAsking} onShadow={onShadow} />
               ))}
             </tbody>
           </table>
@@ -243,6 +244,7 @@ function SessionRow({
   act,
   api,
   ask,
+  onShadow,
 }: {
   session: SessionStatus;
   nodes: NodeStatus[];
@@ -250,6 +252,7 @@ function SessionRow({
   act: (key: string, what: string, action: () => Promise<unknown>) => Promise<void>;
   api: AdminApi;
   ask: (pending: Pending) => void;
+  onShadow?: ((sessionId: string, person: string, appName: string, control: boolean) => void) | undefined;
 }) {
   const targets = nodes.filter((n) => n.name !== session.primary && n.accepting);
   const [to, setTo] = useState('');
@@ -292,6 +295,16 @@ function SessionRow({
             </label>
             <button disabled={busy || !target} aria-label={`Move ${label}`} onClick={() => void act(session.id, `${label} moved to ${target}.`, () => api.move(session.id, target))}>
               Move
+            </button>
+          </>
+        )}
+        {onShadow && (
+          <>
+            <button disabled={busy} aria-label={`View ${label}`} title={`Asks ${session.user} first, where their session policy says so`} onClick={() => onShadow(session.id, session.user, session.app, false)}>
+              View
+            </button>
+            <button disabled={busy} aria-label={`Control ${label}`} title={`View and type; asks ${session.user} first, where their session policy says so`} onClick={() => onShadow(session.id, session.user, session.app, true)}>
+              Control
             </button>
           </>
         )}

@@ -11,7 +11,8 @@ export interface Choice {
   danger?: boolean;
 }
 
-export function ConfirmDialog({ title, message, choices, onCancel }: { title: string; message: string; choices: Choice[]; onCancel: () => void }) {
+/** `cancel`: the Cancel button's label; null when a choice already is the way out (Escape still calls onCancel). */
+export function ConfirmDialog({ title, message, choices, onCancel, cancel = 'Cancel' }: { title: string; message: string; choices: Choice[]; onCancel: () => void; cancel?: string | null }) {
   const dialog = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const element = dialog.current;
@@ -31,9 +32,11 @@ export function ConfirmDialog({ title, message, choices, onCancel }: { title: st
             {choice.label}
           </button>
         ))}
-        <button data-first={safe === -1 ? '' : undefined} onClick={onCancel}>
-          Cancel
-        </button>
+        {cancel !== null && (
+          <button data-first={safe === -1 ? '' : undefined} onClick={onCancel}>
+            {cancel}
+          </button>
+        )}
       </div>
     </dialog>
   );

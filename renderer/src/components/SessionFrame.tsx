@@ -4,7 +4,7 @@
 // retry at once), and, once it is over, why — with the next step: Relaunch and Close,
 // or Take it back when another device opened it.
 import { useEffect, useState, type ReactNode } from 'react';
-import type { SessionView } from '../../../shared/core/index.js';
+import type { SessionView, ShadowAskView } from '../../../shared/core/index.js';
 import type { SessionTab } from '../session-tab.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { SessionNotice } from './SessionNotice.js';
@@ -57,7 +57,8 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
   const [sharingOpen, setSharingOpen] = useState(false);
   // Watching someone else's session through a share link: no files, no ending it, no sharing it on.
   const watching = view.watching;
-  const joined = tab.link !== undefined;
+  const joined = tab.link !== undefined || tab.shadowOf !== undefined;
+  const shadowers = (view.sharing?.watchers ?? []).filter((w) => w.shadow);
   const watcherCount = view.sharing?.watchers.length ?? 0;
   const down = view.status === 'reconnecting' || view.status === 'resuming';
   const over = view.status === 'ended';
@@ -66,10 +67,14 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
   const uploads = useUploadQueue(tab.client, live && !joined ? view.sessionId : null);
   return (
     <section className={`session${down ? ' down' : ''}${over ? ' over' : ''}`} hidden={!visible} aria-label={`${tab.name} session`} data-status={view.status}>
-      {view.status === 'launching' && <p className="muted session-note">Starting {tab.name}…</p>}
+      {view.status === 'launching' && (
+        <p className="muted session-note" role="status">
+          {tab.shadowOf ? `Asking ${tab.shadowOf.person} to let you ${tab.shadowOf.control ? 'view and control' : 'view'} it…` : `Starting ${tab.name}…`}
+        </p>
+      )}
       {view.status === 'failed' && (
         <div className="session-note session-failed" role="alert">
-          <p className="error">{joined ? `The shared session could not be opened: ${view.reason}` : `${tab.name} could not start: ${view.reason}`}</p>
+          <p className="error">{tab.shadowOf ? `You cannot view ${tab.name}: ${view.reason}` : joined ? `The shared session could not be opened: ${view.reason}` : `${tab.name} could not start: ${view.reason}`}</p>
           <div className="actions">
             <button className="primary" onClick={actions.relaunch}>
               Retry
@@ -83,7 +88,7 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
           <span>
             {watching ? (
               <>
-                Watching <strong>{watching.ownerName}</strong>’s {watching.appName} — {watching.mode === 'type' ? 'you can type' : 'view only: your keys do not reach it'}
+                {tab.shadowOf ? 'Viewing as an administrator' : 'Watching'} <strong>{watching.ownerName}</strong>’s {watching.appName} — {watching.mode === 'type' ? 'you can type' : 'view only: your keys do not reach it'}
               </>
             ) : (
               'Joining…'
@@ -121,6 +126,12 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
           </button>
         </div>
       )}
+      {live && !joined && shadowers.length > 0 && (
+        <p className="shadow-banner" role="status">
+          {shadowers.map((w) => `Administrator ${w.displayName} is ${w.mode === 'type' ? 'viewing and can type into' : 'viewing'} this session.`).join(' ')} Open Share… to stop them.
+        </p>
+      )}
+      {view.shadowAsk && <ShadowQuestion ask={view.shadowAsk} appName={tab.name} onAnswer={(allow) => stream.answerShadow(view.shadowAsk!.requestId, allow)} />}
       {sharingOpen && <SharePanel stream={stream} view={view} appName={tab.name} onClose={() => setSharingOpen(false)} />}
       {view.status === 'streaming' && <SessionNotice name={tab.name} notice={view.notice} />}
       {live && !joined && view.sessionId && <PrintNotice client={tab.client} sessionId={view.sessionId} prints={view.prints} />}
@@ -204,5 +215,23 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
         />
       )}
     </section>
+  );
+}
+
+/** An administrator asks to view the session: Allow or Deny, with the time left to answer and what silence means. */
+function ShadowQuestion({ ask, appName, onAnswer }: { ask: ShadowAskView; appName: string; onAnswer: (allow: boolean) => void }) {
+  const now = useNow(true);
+  return (
+    <ConfirmDialog
+      title={`Administrator ${ask.adminName} wants to ${ask.control ? 'view and control' : 'view'} your ${appName} session`}
+      message={`${ask.control ? 'They would see what you see and could type into it.' : 'They would see what you see; they could not type.'} You see a banner while they do, and can stop them at any time. ${ask.onTimeout === 'allow' ? 'If you do not answer' : 'Unanswered, it is refused'} in ${clock(ask.endsAt - now)}${ask.onTimeout === 'allow' ? ', it is allowed (your organisation’s policy).' : '.'}`}
+      // Deny first, with the focus: Enter (or Escape) never lets someone in by accident.
+      choices={[
+        { label: 'Deny', onChoose: () => onAnswer(false) },
+        { label: 'Allow', onChoose: () => onAnswer(true) },
+      ]}
+      cancel={null}
+      onCancel={() => onAnswer(false)}
+    />
   );
 }

@@ -136,7 +136,7 @@ export function SharePanel({ stream, view, appName, onClose }: { stream: Session
           {watchers.map((watcher) => (
             <li key={watcher.id}>
               <span>
-                {watcher.displayName} ({watcher.user}), {watcher.mode === 'type' ? 'can type' : 'view only'}
+                {watcher.displayName} ({watcher.shadow ? 'administrator' : watcher.user}), {watcher.mode === 'type' ? 'can type' : 'view only'}
               </span>
               <button className="danger" disabled={busy} onClick={() => act(() => stream.removeWatcher(watcher.id))}>
                 Remove

@@ -12,7 +12,7 @@ function sessionState(view: SessionView | null, name: string): { label: string; 
   if (view.status === 'reconnecting' || view.status === 'resuming') return { label: `Reconnecting ${name} — what you type is kept and will be sent`, kind: 'connecting' };
   if (view.status === 'ended' && view.watching) return { label: `No longer watching ${name}`, kind: 'offline' };
   if (view.status === 'ended') return { label: view.displacedAt !== null ? `${name} is open on another device` : `${name} ended`, kind: 'offline' };
-  if (view.status === 'failed') return { label: `${name} could not start`, kind: 'offline' };
+  if (view.status === 'failed') return { label: view.kind === 'own' ? `${name} could not start` : `${name} could not be opened`, kind: 'offline' };
   return null;
 }
 

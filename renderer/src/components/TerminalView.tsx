@@ -71,7 +71,7 @@ export function TerminalView({
   onSizeRef.current = onSize;
   const { stream } = tab;
   // Watching through a share link: the owner's size, and keys only where the link lets them type.
-  const joined = tab.link !== undefined;
+  const joined = tab.link !== undefined || tab.shadowOf !== undefined;
   const watching = useView(tab).watching;
   const termRef = useRef<Terminal | null>(null);
   const [menuAt, setMenuAt] = useState<{ x: number; y: number } | null>(null);
