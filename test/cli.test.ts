@@ -109,4 +109,29 @@ describe('holdfast connect in a terminal', () => {
     await waitForScreen(/\[holdfast\] Cat ends in \d seconds? because it has been idle — press a key to keep it\./, 10_000);
     await waitForScreen(/holdfast: Cat ended because it was idle for 8 seconds\.[\s\S]*CLI-EXIT=1/, 10_000);
   });
+  it('watches a shared session through its link: the owner\'s output, view-only keys refused with a word, Ctrl-] leaves', async () => {
+    const ann = client(t.url);
+    await ann.signIn('ann', 'ann-pw');
+    const owner = await launch(ann, 'python');
+    const ownerScreen = new Screen(owner);
+    await ownerScreen.waitFor('>>> ');
+    const link = (await owner.share('view')).shares[0]!.link!;
+    // As the web client hands it out: the broker is the URL's own.
+    const command = `node bin/holdfast.mjs connect --join '${t.url}/#join=${link}' --user bob; echo "CLI-EXIT=$?"; sleep 60`;
+    terminal.kill(name);
+    tmux('new-session', '-d', '-s', name, '-x', '100', '-y', '30', 'sh', '-c', command);
+    await waitForScreen(/Password for bob:/);
+    tmux('send-keys', '-t', name, 'bob-pw', 'Enter');
+    await waitForScreen(/watching ann’s Python \(\d+×\d+\), view only — Ctrl-\] leaves/);
+    owner.sendInput('6*7\r');
+    await waitForScreen(/^42$/m);
+    tmux('send-keys', '-t', name, 'print("bob")', 'Enter');
+    await waitForScreen(/view only: your keys do not reach ann’s Python/);
+    tmux('send-keys', '-t', name, 'C-]');
+    await waitForScreen(/CLI-EXIT=0/);
+    expect(ownerScreen.text).not.toContain('bob');
+    owner.close();
+    ann.signOut();
+    terminal.kill(name);
+  });
 });

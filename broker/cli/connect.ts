@@ -17,6 +17,8 @@ export interface ConnectOptions {
   attach: boolean;
   /** With `attach`: this session, rather than the newest. */
   sessionId: string | null;
+  /** Watch someone's session through this share link (docs/protocol.md#sharing-a-session) instead of launching. */
+  join?: string | null;
   /** Whom to trust for an https/wss broker (--ca, --pin). */
   trust?: Trust;
 }
@@ -152,7 +154,9 @@ export async function connect(options: ConnectOptions): Promise<number> {
       return 1;
     };
     let stream;
-    if (options.attach) {
+    if (options.join) {
+      stream = client.join(options.join, size().cols, size().rows);
+    } else if (options.attach) {
       const running = (await client.listSessions())
         .filter((s) => (options.sessionId ? s.sessionId === options.sessionId : !options.app || s.appId === options.app))
         .sort((a, b) => b.startedAt - a.startedAt);
@@ -172,6 +176,20 @@ export async function connect(options: ConnectOptions): Promise<number> {
     const sink = terminalSink();
     stream.setSink(sink);
     await stream.ready();
+    const watching = options.join ? stream.view.watching : null;
+    /** A watcher leaves with Ctrl-] (telnet's escape): their other keys are the app's — or nobody's, on a view-only link. */
+    let left = false;
+    if (watching) {
+      const mode = () => (stream.view.watching?.mode === 'type' ? 'you can type' : 'view only');
+      stderr.write(`[holdfast] watching ${watching.ownerName}’s ${watching.appName} (${watching.cols}×${watching.rows}), ${mode()} — Ctrl-] leaves\r\n`);
+      let lastMode = watching.mode;
+      stream.subscribe((view) => {
+        if (view.watching && view.watching.mode !== lastMode) {
+          lastMode = view.watching.mode;
+          stderr.write(`\r\n[holdfast] ${view.watching.message ?? mode()}\r\n`);
+        }
+      });
+    }
     let wasDown = false;
     // A session policy's warning, once as it starts: a line in the app's screen is the
     // one place a person at a terminal looks (Ctrl-L redraws a full-screen app).
@@ -188,7 +206,17 @@ export async function connect(options: ConnectOptions): Promise<number> {
         wasDown = false;
       }
     });
-    const onInput = (data: Buffer) => stream.sendInput(data);
+    let toldViewOnly = false;
+    const onInput = (data: Buffer) => {
+      if (watching && data.includes(0x1d)) {
+        left = true;
+        return stream.close();
+      }
+      if (!stream.sendInput(data) && watching && !toldViewOnly) {
+        toldViewOnly = true;
+        stderr.write(`\r\n[holdfast] view only: your keys do not reach ${watching.ownerName}’s ${watching.appName}. Ctrl-] leaves.\r\n`);
+      }
+    };
     const onResize = () => stream.resize(size().cols, size().rows);
     const raw = stdin.isTTY;
     if (raw) stdin.setRawMode(true);
@@ -201,6 +229,12 @@ export async function connect(options: ConnectOptions): Promise<number> {
     if (raw) stdin.setRawMode(false);
     stdin.pause();
     await sink.flushed();
+    if (watching) {
+      client.signOut();
+      if (left) return 0;
+      stderr.write(`\r\nholdfast: ${end.reason ?? 'you are no longer watching'}\r\n`);
+      return 1;
+    }
     const code = end.exitCode ?? 1;
     if (code !== 0) stderr.write(`\r\nholdfast: ${end.reason ?? 'the session ended'}\r\n`);
     client.signOut();

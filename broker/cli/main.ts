@@ -61,6 +61,10 @@ const USAGE = `Usage:
   holdfast connect --broker URL --user NAME --attach [--app ID | --session ID]
                                         carry on in a running session (the newest,
                                         or of that app, or that one) in this terminal
+  holdfast connect --join LINK --user NAME [--broker URL]
+                                        watch a terminal session someone shared (the
+                                        broker is the link's own if it is a URL);
+                                        Ctrl-] leaves
   holdfast cp [--broker URL --user NAME] (--app ID | --session ID) SRC DST
                                         copy a file out of a running session's home
                                         (SRC :REMOTE, DST LOCAL or "-") or into it
@@ -222,11 +226,15 @@ async function runConnect(args: string[]): Promise<number> {
       app: { type: 'string' },
       attach: { type: 'boolean' },
       session: { type: 'string' },
+      join: { type: 'string' },
       'password-stdin': { type: 'boolean' },
       ...TRUST_OPTIONS,
     },
   });
-  const missing = (values.attach ? (['broker', 'user'] as const) : (['broker', 'user', 'app'] as const)).filter((key) => !values[key]);
+  // A share link given as the web client's URL names its broker.
+  const linkBroker = values.join && /^https?:\/\//.test(values.join) ? new URL(values.join).origin : undefined;
+  values.broker ??= linkBroker;
+  const missing = (values.attach || values.join ? (['broker', 'user'] as const) : (['broker', 'user', 'app'] as const)).filter((key) => !values[key]);
   if (missing.length > 0) {
     process.stderr.write(`holdfast connect: missing ${missing.map((m) => `--${m}`).join(', ')}\n`);
     return 2;
@@ -247,5 +255,6 @@ async function runConnect(args: string[]): Promise<number> {
     password,
     attach: values.attach ?? false,
     sessionId: values.session ?? null,
+    join: values.join ?? null,
   });
 }
