@@ -6,10 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CloseCode, ErrorCode, encodeInput, type SessionSharing } from '../shared/protocol/index.js';
 import { Screen, auditEvents, bearer, client, launch, rawSocket, startNode, type TestNode } from '../support/harness.js';
+import { Gui, launchGui } from './gui.js';
+import { waitFor } from './demo-node.js';
+
+const XTERM = { id: 'gui-xterm', name: 'GUI XTerm', display: 'rfb', geometry: '800x600', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11'] };
 
 let t: TestNode;
 beforeAll(async () => {
-  t = await startNode({ node: { sharing: { maxWatchers: 2 } } });
+  t = await startNode({ node: { sharing: { maxWatchers: 2 } }, apps: [XTERM] });
 });
 afterAll(() => t?.stop());
 
@@ -17,7 +21,7 @@ const count = (text: string, what: string) => text.split(what).length - 1;
 /** How watchers are told of ann (her display name: the harness gives her none, so her name). */
 const annName = 'ann';
 
-describe('sharing a terminal session', () => {
+describe('sharing a session', () => {
   it('lets someone watch, then type once each keystroke, then sends them away when the link is revoked', async () => {
     const ann = client(t.url);
     await ann.signIn('ann', 'ann-pw');
@@ -162,4 +166,46 @@ describe('sharing a terminal session', () => {
     owner.close();
     for (const c of [ann, bob]) c.signOut();
   });
+  it('shares a graphical app: the watcher sees the owner\'s screen through a viewer of its own, and types into it only when allowed', async () => {
+    const ann = client(t.url);
+    await ann.signIn('ann', 'ann-pw');
+    const owner = await launchGui(ann, XTERM.id);
+    await owner.steady();
+    const made = await owner.stream.share('view');
+    const bob = client(t.url);
+    await bob.signIn('bob', 'bob-pw');
+    const watcher = new Gui(bob.join(made.shares[0]!.link!, 80, 24));
+    await watcher.stream.ready();
+    expect(watcher.stream.view.watching).toEqual(expect.objectContaining({ display: 'rfb', mode: 'view' }));
+    await watcher.viewer.ready;
+    // The same screen, pixel for pixel (its own viewer, its own encodings).
+    const same = async () => {
+      const [a, b] = [await owner.steady(), await watcher.steady()];
+      return a.hash === b.hash ? a : null;
+    };
+    const start = await waitFor('the watcher to show the owner\'s screen', same, 15_000);
+    owner.viewer.type('echo shared-$((6*7))\n');
+    const typed = await waitFor('the owner\'s line on both screens', async () => {
+      const now = await same();
+      return now && now.hash !== start.hash ? now : null;
+    }, 15_000);
+    // View only: the watcher's keys are not even sent, and the screen stays as it was.
+    watcher.viewer.type('echo not-sent\n');
+    expect(watcher.stream.view.pendingInputs).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await owner.steady()).hash).toBe(typed.hash);
+    // Can type: his keys reach the app (through the log) and both screens change alike.
+    await owner.stream.updateShare(made.shares[0]!.id, 'type');
+    await vi.waitFor(() => expect(watcher.stream.view.watching?.mode).toBe('type'));
+    watcher.viewer.type('echo from-bob\n');
+    await waitFor('the watcher\'s line on both screens', async () => {
+      const now = await same();
+      return now && now.hash !== typed.hash ? now : null;
+    }, 15_000);
+    await vi.waitFor(() => expect(watcher.stream.view.pendingInputs).toBe(0));
+    await owner.stream.revokeShare(made.shares[0]!.id);
+    expect((await watcher.stream.finished()).reason).toBe(`${annName} stopped sharing this session.`);
+    owner.stream.close();
+    for (const c of [ann, bob]) c.signOut();
+  }, 60_000);
 });

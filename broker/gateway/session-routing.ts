@@ -225,8 +225,6 @@ export class SessionRouting {
       const policy = shadowingFor(this.ctx.config, session.app.id, owner ?? { name: session.owner, groups: [] });
       const what = `${ownerName}’s ${session.app.name}`;
       if (policy === 'never') return refuse(ErrorCode.shadowDenied, `${what} may not be viewed by administrators: its session policy says never.`, session.id);
-      // Before anyone is asked: a question whose yes leads nowhere wastes the person's attention.
-      if (session.app.display !== 'terminal') return refuse(ErrorCode.shadowDenied, `${session.app.name} is a graphical app; only terminal apps can be viewed so far.`, session.id);
       let answer: string = 'not asked (policy: allow)';
       if (policy !== 'allow') {
         const requestId = randomBytes(9).toString('base64url');
@@ -302,6 +300,7 @@ export class SessionRouting {
         owner: session.owner,
         ownerName: owner?.displayName ?? session.owner,
         mode: join.mode,
+        display: session.app.display,
         watcherId: join.id,
         ...(how.shadow ? { shadow: true } : {}),
         cols: point.cols,

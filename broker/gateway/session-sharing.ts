@@ -42,7 +42,6 @@ export class SessionSharing {
   async create(id: number, session: StreamedSession, mode: ShareMode, minutes: number | undefined): Promise<void> {
     const sharing = this.ctx.config.node.sharing;
     if (!sharing.enabled) return this.client.refuse(id, ErrorCode.linkRefused, 'Sharing sessions is turned off on this broker; ask your administrator.');
-    if (session.app.display !== 'terminal') return this.client.refuse(id, ErrorCode.badRequest, `${session.app.name} is a graphical app; only terminal apps can be shared so far.`);
     const lasts = Math.min(minutes ?? sharing.defaultMinutes, sharing.maxMinutes);
     const now = Date.now();
     const share: ShareRecord = { id: randomBytes(6).toString('base64url'), hash: '', mode, expiresAt: now + lasts * 60_000, createdAt: now };

@@ -148,8 +148,14 @@ export class StreamBinding {
   /** A watcher's frame: its input, if its link lets it type; output acks are not needed (a watcher never holds the app back). */
   private onWatcherFrame(watching: { session: StreamedSession; id: string }, frame: Exclude<ReturnType<typeof decodeFrame>, string>): void {
     if (frame.type === 'outputAck') return;
+    if (frame.type === 'rfb') {
+      const problem = watching.session.watcherViewer(watching.id, frame.data);
+      if (problem === null) return;
+      this.client.refuse(null, ErrorCode.badRequest, problem);
+      return this.client.close(CloseCode.protocolError, problem.slice(0, 120));
+    }
     if (frame.type !== 'input') {
-      const why = frame.type === 'output' ? 'clients do not send output frames' : 'a watcher of a session sends only its input';
+      const why = 'clients do not send output frames';
       this.client.refuse(null, ErrorCode.badRequest, why);
       return this.client.close(CloseCode.unsupportedData, why);
     }

@@ -49,7 +49,23 @@ export interface Display {
   detachViewer(): void;
   /** The client's own viewer stream (RFB frames); returns why it is refused, or null. */
   viewerInput(data: Uint8Array): string | null;
+  /**
+   * A viewer stream of its own for someone watching (a GUI display; absent on a
+   * terminal, whose watchers share the session's output): `onData` gets the display's
+   * bytes for them; `onClose` when the display dropped it. Null when the display is gone.
+   */
+  watch?(onData: (data: Buffer) => void, onClose: () => void): WatchRelay | null;
   kill(): void;
+  close(): void;
+}
+
+/** A watcher's own viewer stream of a GUI display (RfbDisplay.watch). */
+export interface WatchRelay {
+  /** The watcher's viewer messages (its handshake, encodings, update requests); why they are refused, or null. */
+  input(data: Uint8Array): string | null;
+  /** Its socket is behind: read no more from the display for it until resumed. */
+  pause(): void;
+  resume(): void;
   close(): void;
 }
 

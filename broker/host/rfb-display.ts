@@ -20,7 +20,7 @@ import { AppProcess } from './app-process.js';
 import type { HomeFiles } from './home-files.js';
 import type { HomeUploads } from './home-uploads.js';
 import type { ProcessClocks } from './lockstep-clock.js';
-import { processOptions, type Display, type DisplayOptions } from './display.js';
+import { processOptions, type Display, type DisplayOptions, type WatchRelay } from './display.js';
 import { RfbViewer } from './rfb-viewer.js';
 import { imageThumbnail } from './thumbnail.js';
 import { WindowTitle } from './window-title.js';
@@ -249,17 +249,52 @@ export class RfbDisplay implements Display {
   viewerInput(data: Uint8Array): string | null {
     const relay = this.relay;
     if (!relay) return 'no viewer stream is open for this connection';
-    const messages = relay.parser.push(data);
-    if (typeof messages === 'string') return messages;
-    for (const message of messages) {
-      let bytes = message.bytes;
-      if (message.kind === 'input') return `RFB input (message type ${message.type}) must come in a numbered INPUT frame`;
-      if (message.kind === 'handshake' && ++relay.handshake === 3) bytes = new Uint8Array([1]); // ClientInit: always shared
-      if (message.type === RfbType.setEncodings) bytes = withoutExtendedClipboard(bytes);
-      if (relay.socket && !relay.socket.connecting) relay.socket.write(bytes);
-      else relay.queue.push(bytes);
-    }
-    return null;
+    return relayMessages(relay, data);
+  }
+
+  /**
+   * Someone watching (a share link, an administrator): a connection of their own to the
+   * display, so their noVNC picks its own encodings and asks for updates at its own
+   * pace — Xvnc serves each viewer apart, and one slow watcher never holds up the
+   * owner's stream. Their input, where they may type, comes through the log like the
+   * owner's; nothing they send on this stream reaches the app.
+   */
+  watch(onData: (data: Buffer) => void, onClose: () => void): WatchRelay | null {
+    if (this.gone) return null;
+    const relay: Relay = { parser: new RfbClientParser(), socket: null, queue: [], handshake: 0 };
+    let closed = false;
+    let paused = false;
+    void this.socketReady.then((ok) => {
+      if (closed) return;
+      if (!ok) return onClose();
+      const socket = createConnection(this.socketPath);
+      relay.socket = socket;
+      if (paused) socket.pause();
+      socket.on('connect', () => {
+        for (const bytes of relay.queue.splice(0)) socket.write(bytes);
+      });
+      socket.on('data', (data: Buffer) => onData(data));
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        if (!closed) onClose();
+        closed = true;
+      });
+    });
+    return {
+      input: (data) => relayMessages(relay, data),
+      pause: () => {
+        paused = true;
+        relay.socket?.pause();
+      },
+      resume: () => {
+        paused = false;
+        relay.socket?.resume();
+      },
+      close: () => {
+        closed = true;
+        relay.socket?.destroy();
+      },
+    };
   }
 
   kill(): void {
@@ -357,4 +392,23 @@ export class RfbDisplay implements Display {
     }
     return true;
   }
+}
+
+/**
+ * A client's viewer messages to the display, checked: input never goes this way (it
+ * comes numbered, through the log), the display is always shared, and the extended
+ * clipboard is not offered (clipboard text is input). Returns why they are refused, or null.
+ */
+function relayMessages(relay: Relay, data: Uint8Array): string | null {
+  const messages = relay.parser.push(data);
+  if (typeof messages === 'string') return messages;
+  for (const message of messages) {
+    let bytes = message.bytes;
+    if (message.kind === 'input') return `RFB input (message type ${message.type}) must come in a numbered INPUT frame`;
+    if (message.kind === 'handshake' && ++relay.handshake === 3) bytes = new Uint8Array([1]); // ClientInit: always shared
+    if (message.type === RfbType.setEncodings) bytes = withoutExtendedClipboard(bytes);
+    if (relay.socket && !relay.socket.connecting) relay.socket.write(bytes);
+    else relay.queue.push(bytes);
+  }
+  return null;
 }

@@ -294,9 +294,17 @@ export class Session {
    * they get what the owner gets. Returns why not, or null.
    */
   async watch(join: WatcherJoin, peer: WatcherPeer, joined: (point: ResumePoint) => void): Promise<string | null> {
-    if (this.display.kind !== 'terminal') return `${this.app.name} shows a graphical app; only terminal apps can be shared so far.`;
     if (this.role !== 'primary') return 'this replica is not the session\'s primary';
     if (this.endMessage !== null) return this.endMessage;
+    if (this.display.kind === 'rfb') {
+      // A graphical app: a viewer connection of the watcher's own, from the display's first byte (its noVNC shakes hands afresh).
+      const relay = this.display.watch?.((data) => this.watchers.relayed(join.id, data), () => this.watchers.relayLost(join.id)) ?? null;
+      if (!relay) return `${this.app.name}'s display is not running.`;
+      const point = { snapshot: '', outputOffset: 0, inputAck: this.log.tabSeq(join.tab), cols: this.cols, rows: this.rows };
+      joined(point);
+      this.watchers.add(join, peer, 0, point.inputAck, relay);
+      return null;
+    }
     // As for a resume: the app is held while the snapshot is taken, so it stands for every byte before the offset.
     this.flow.suspend();
     this.display.hold();
@@ -341,6 +349,11 @@ export class Session {
   /** The person's answer, from the client that was asked; false if no such question is open. */
   answerShadow(requestId: string, peer: SessionPeer, allow: boolean): boolean {
     return this.consent.answer(requestId, peer, allow);
+  }
+
+  /** A watcher's own viewer stream of a graphical app (RFB frames); why it is refused, or null. */
+  watcherViewer(id: string, data: Uint8Array): string | null {
+    return this.watchers.relayInput(id, data);
   }
 
   /** The connection went away: keep the app running for the hold time. */

@@ -1,6 +1,7 @@
 // The people watching a session through its share links (docs/protocol.md#sharing-a-session).
-// Each has a stream of its own: the session's output from the snapshot it joined at, in
-// OUTPUT frames that acknowledge its own input (a link that lets it type). Invariants:
+// Each has a stream of its own, in OUTPUT frames that acknowledge its own input (a link
+// that lets it type): a terminal's output from the snapshot it joined at, or, for a
+// graphical app, the display's bytes from a viewer connection of its own (its relay). Invariants:
 // a watcher never holds the app back — one whose socket backs up past WATCHER_BUFFER is
 // let go and joins again from a fresh snapshot, so the owner never waits for the
 // slowest viewer; a watcher leaves at once when its link is revoked, expires, or the
@@ -8,6 +9,7 @@
 import type { ShareMode, WatcherInfo } from '../../shared/protocol/index.js';
 import { encodeOutput } from '../../shared/protocol/index.js';
 import type { WatcherJoin, WatcherPeer } from './peer.js';
+import type { WatchRelay } from '../host/display.js';
 
 /** Bytes a watcher's socket may hold unsent before it is let go (it joins again from a snapshot). */
 export const WATCHER_BUFFER = 1024 * 1024;
@@ -21,6 +23,10 @@ interface Watcher extends WatcherJoin {
   pending: Array<{ index: number; seq: number }>;
   /** The highest of its inputs acknowledged. */
   ack: number;
+  /** A graphical app's viewer stream of its own (null: it shares the terminal's output). */
+  relay: WatchRelay | null;
+  /** Its relay is paused until its socket drains. */
+  drainTimer: unknown;
 }
 
 export interface WatchersOptions {
@@ -35,6 +41,8 @@ export interface WatchersOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+/** How often a paused relay looks whether its watcher's socket drained. */
+const DRAIN_POLL_MS = 50;
 
 export class Watchers {
   private readonly watchers = new Map<string, Watcher>();
@@ -60,22 +68,59 @@ export class Watchers {
   }
 
   /** Starts streaming to a watcher from `offset` (the snapshot it was given stands for all before); `ack`: its input taken so far. */
-  add(join: WatcherJoin, peer: WatcherPeer, offset: number, ack: number): void {
-    this.watchers.set(join.id, { ...join, peer, since: this.now(), next: offset, pending: [], ack });
+  add(join: WatcherJoin, peer: WatcherPeer, offset: number, ack: number, relay: WatchRelay | null = null): void {
+    this.watchers.set(join.id, { ...join, peer, since: this.now(), next: offset, pending: [], ack, relay, drainTimer: undefined });
     this.scheduleExpiry();
     this.options.changed();
   }
 
   /** Its connection went: nothing more is sent to it. */
   gone(id: string): void {
-    if (this.watchers.delete(id)) this.options.changed();
+    const watcher = this.watchers.get(id);
+    if (!watcher) return;
+    this.drop(watcher);
+    this.options.changed();
+  }
+
+  /** A graphical app's bytes for one watcher, from its own relay: sent, and its relay paused while its socket is behind. */
+  relayed(id: string, data: Uint8Array): void {
+    const watcher = this.watchers.get(id);
+    if (!watcher?.relay) return;
+    watcher.peer.sendBinary(encodeOutput(this.ackOf(watcher), watcher.next, data));
+    watcher.next += data.length;
+    if (watcher.peer.bufferedAmount > WATCHER_BUFFER && watcher.drainTimer === undefined) {
+      watcher.relay.pause();
+      const setTimer = this.options.setTimer ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
+      const check = () => {
+        watcher.drainTimer = undefined;
+        if (!this.watchers.has(id)) return;
+        if (watcher.peer.bufferedAmount > WATCHER_BUFFER / 2) watcher.drainTimer = setTimer(check, DRAIN_POLL_MS);
+        else watcher.relay?.resume();
+      };
+      watcher.drainTimer = setTimer(check, DRAIN_POLL_MS);
+    }
+  }
+
+  /** A watcher's viewer messages to its relay (a graphical app); why they are refused, or null. */
+  relayInput(id: string, data: Uint8Array): string | null {
+    const relay = this.watchers.get(id)?.relay;
+    return relay ? relay.input(data) : 'this watcher has no viewer stream (the app is not graphical)';
+  }
+
+  /** The display dropped a watcher's relay: it joins again. */
+  relayLost(id: string): void {
+    const watcher = this.watchers.get(id);
+    if (!watcher) return;
+    this.drop(watcher);
+    watcher.peer.lagging();
+    this.options.changed();
   }
 
   /** Sends one watcher away (`message` tells it why); false if it is not watching. */
   remove(id: string, message: string): boolean {
     const watcher = this.watchers.get(id);
     if (!watcher) return false;
-    this.watchers.delete(id);
+    this.drop(watcher);
     watcher.peer.left(message);
     this.options.changed();
     return true;
@@ -101,7 +146,7 @@ export class Watchers {
   /** Everyone leaves (the session ended, or this replica stopped being its primary). */
   clear(message: string | null): void {
     const all = [...this.watchers.values()];
-    this.watchers.clear();
+    for (const watcher of all) this.drop(watcher);
     this.cancelExpiry();
     for (const watcher of all) {
       if (message === null) watcher.peer.lagging();
@@ -118,9 +163,9 @@ export class Watchers {
   output(data: Uint8Array, offset: number): void {
     if (this.watchers.size === 0) return;
     for (const watcher of [...this.watchers.values()]) {
-      if (watcher.next !== offset) continue; // joined after this output was read: its snapshot holds it
+      if (watcher.relay || watcher.next !== offset) continue; // its own stream; or joined after this output was read: its snapshot holds it
       if (watcher.peer.bufferedAmount > WATCHER_BUFFER) {
-        this.watchers.delete(watcher.id);
+        this.drop(watcher);
         watcher.peer.lagging();
         this.options.changed();
         continue;
@@ -142,6 +187,13 @@ export class Watchers {
   /** The terminal was resized: everyone's view follows. */
   resized(cols: number, rows: number): void {
     for (const watcher of this.watchers.values()) watcher.peer.resized(cols, rows);
+  }
+
+  /** It watches no more: its relay (if any) closes and its timers stop. */
+  private drop(watcher: Watcher): void {
+    this.watchers.delete(watcher.id);
+    watcher.relay?.close();
+    if (watcher.drainTimer !== undefined) (this.options.clearTimer ?? ((t: unknown) => clearTimeout(t as NodeJS.Timeout)))(watcher.drainTimer);
   }
 
   private ackOf(watcher: Watcher): number {

@@ -7,6 +7,7 @@ import { SignIn } from './components/SignIn.js';
 import { Launcher } from './components/Launcher.js';
 import { TerminalView } from './components/TerminalView.js';
 import { RfbView } from './components/RfbView.js';
+import { SessionFrame } from './components/SessionFrame.js';
 import { StatusBar } from './components/StatusBar.js';
 import { Tabs, type Tab } from './components/Tabs.js';
 import { AdminView } from './components/AdminView.js';
@@ -201,7 +202,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   const join = (link: string) => {
     const stream = client.join(link, 80, 24);
     const key = `s${nextKey++}`;
-    setSessions((all) => [...all, { key, name: 'Shared session', appId: '', display: 'terminal', stream, client, actions: actionsFor(key), link }]);
+    setSessions((all) => [...all, { key, name: 'Shared session', appId: '', display: 'pending', stream, client, actions: actionsFor(key), link }]);
     setActive(key);
     setEnded(null);
     named(key, stream);
@@ -210,7 +211,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   const shadow = (sessionId: string, person: string, appName: string, control: boolean) => {
     const stream = client.shadow(sessionId, control, 80, 24);
     const key = `s${nextKey++}`;
-    setSessions((all) => [...all, { key, name: `${person}’s ${appName}`, appId: '', display: 'terminal', stream, client, actions: actionsFor(key), shadowOf: { sessionId, person, control } }]);
+    setSessions((all) => [...all, { key, name: `${person}’s ${appName}`, appId: '', display: 'pending', stream, client, actions: actionsFor(key), shadowOf: { sessionId, person, control } }]);
     setActive(key);
     named(key, stream);
   };
@@ -219,7 +220,8 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
     void stream.ready().then(
       () => {
         const watching = stream.view.watching;
-        if (watching) setSessions((all) => all.map((s) => (s.key === key ? { ...s, name: `${watching.ownerName}’s ${watching.appName}`, appId: stream.appId } : s)));
+        // Drawn once it is known what draws it: what the host sent meanwhile waits in the stream for the view.
+        if (watching) setSessions((all) => all.map((s) => (s.key === key ? { ...s, name: `${watching.ownerName}’s ${watching.appName}`, appId: stream.appId, display: watching.display } : s)));
       },
       () => {},
     );
@@ -308,6 +310,10 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
         {sessions.map((s) =>
           s.display === 'rfb' ? (
             <RfbView key={s.key} tab={s} visible={s.key === active} escapeKeys={chord.keys} />
+          ) : s.display === 'pending' ? (
+            <SessionFrame key={s.key} tab={s} visible={s.key === active} escapeKeys={chord.keys}>
+              {null}
+            </SessionFrame>
           ) : (
             <TerminalView key={s.key} tab={s} visible={s.key === active} onSize={s.key === active ? setSize : undefined} escapeKeys={chord.keys} copyOnSelect={chosen.copyOnSelect} />
           ),

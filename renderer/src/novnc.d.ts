@@ -14,6 +14,8 @@ declare module '@novnc/novnc' {
 
   export default class RFB extends EventTarget {
     constructor(target: HTMLElement, urlOrChannel: string | RfbChannel, options?: { shared?: boolean });
+    /** No keys, pointer or clipboard from this viewer (someone watching a shared session). */
+    viewOnly: boolean;
     resizeSession: boolean;
     scaleViewport: boolean;
     focusOnClick: boolean;

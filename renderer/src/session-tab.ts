@@ -8,8 +8,8 @@ export interface SessionTab {
   key: string;
   name: string;
   appId: string;
-  /** terminal: xterm.js; rfb: noVNC. */
-  display: AppInfo['display'];
+  /** terminal: xterm.js; rfb: noVNC; pending: someone else's session, until joining says which. */
+  display: AppInfo['display'] | 'pending';
   stream: SessionStream;
   /** The signed-in client, for the broker's HTTP API about this session (its files). */
   client: HoldfastClient;

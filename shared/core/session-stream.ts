@@ -77,6 +77,8 @@ export interface ShadowAskView {
 }
 
 export interface WatchingView {
+  /** What draws it: xterm.js, or noVNC. */
+  display: 'terminal' | 'rfb';
   owner: string;
   ownerName: string;
   appName: string;
@@ -358,7 +360,7 @@ export class SessionStream {
         ? await connection.request({ type: 'session.shadow', sessionId: shadow.sessionId, control: shadow.control, tab: this.tab, cols: this.cols, rows: this.rows }, 'session.joined', SHADOW_ANSWER_MS)
         : await connection.request({ type: 'session.join', link: this.options.link!, tab: this.tab, cols: this.cols, rows: this.rows }, 'session.joined');
       this.appId = joined.appId;
-      this.watching = { owner: joined.owner, ownerName: joined.ownerName, appName: joined.appName, mode: joined.mode, cols: joined.cols, rows: joined.rows, message: null };
+      this.watching = { display: joined.display, owner: joined.owner, ownerName: joined.ownerName, appName: joined.appName, mode: joined.mode, cols: joined.cols, rows: joined.rows, message: null };
       this.view = { ...this.view, watching: this.watching };
       reply = joined;
     } else if (input.mode === 'launch') {

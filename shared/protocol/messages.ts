@@ -204,6 +204,8 @@ export const SessionJoined = SessionResumed.extend({
   ownerName: z.string().max(128),
   appName: z.string().max(128),
   mode: ShareMode,
+  /** What draws it: a terminal, or an RFB display (whose OUTPUT frames are a fresh RFB stream for this watcher's own viewer). */
+  display: z.enum(['terminal', 'rfb']),
   watcherId: z.string().max(64),
   /** An administrator's view (shadowing), not a share link's. */
   shadow: z.boolean().optional(),

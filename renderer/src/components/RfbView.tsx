@@ -83,6 +83,8 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
   const [lastFrame, setLastFrame] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const { stream } = tab;
+  // Someone else's session, watched: the owner's display size stays theirs, and input goes only where the link lets it.
+  const joined = tab.link !== undefined || tab.shadowOf !== undefined;
 
   // The app's window title (the host follows its active window) names the tab, as a
   // terminal's OSC title does; '' (no window) gives the tab back the app's name.
@@ -113,7 +115,11 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
 
     const fit = new DesktopFit({
       measure: paneSize,
-      request: ({ width, height }) => stream.sendInputMessage(setDesktopSize(width, height)),
+      request: ({ width, height }) => !joined && stream.sendInputMessage(setDesktopSize(width, height)),
+    });
+    const viewOnly = () => joined && stream.view.watching?.mode !== 'type';
+    const stopFollowing = stream.subscribe(() => {
+      if (rfb && rfb.viewOnly !== viewOnly()) rfb.viewOnly = viewOnly();
     });
     // Drawn 1:1 whenever the frame fits the pane; scaled down only while it does not
     // (the pane just shrank and the display has not followed yet).
@@ -140,6 +146,7 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
       channel = mine;
       drawn = false;
       const next = new RFB(target, mine, { shared: true });
+      next.viewOnly = viewOnly();
       next.resizeSession = false; // DesktopFit asks instead (rfb-fit.ts says why)
       next.scaleViewport = false;
       next.focusOnClick = false; // the pane's focus is the textarea, not noVNC's canvas
@@ -157,7 +164,7 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
           framebufferObserver.disconnect();
           framebufferObserver.observe(drawing, { attributes: true, attributeFilter: ['width', 'height'] });
           // The display as this viewer found it (another window's size, after a resume elsewhere): ask for this pane's.
-          fit.viewerConnected({ width: drawing.width, height: drawing.height });
+          if (!joined) fit.viewerConnected({ width: drawing.width, height: drawing.height });
         }
         rescale();
         input.focus({ preventScroll: true });
@@ -213,6 +220,7 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
       },
     });
     return () => {
+      stopFollowing();
       target.removeEventListener('focusin', syncClipboard);
       target.removeEventListener('pointerdown', syncClipboard);
       target.removeEventListener('pointerdown', takeFocus);
@@ -224,7 +232,7 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
       channel?.close();
       rfb?.disconnect();
     };
-  }, [stream, tab.name]);
+  }, [stream, tab.name, joined]);
 
   return (
     <SessionFrame tab={tab} visible={visible} escapeKeys={escapeKeys}>

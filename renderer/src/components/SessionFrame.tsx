@@ -116,11 +116,9 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
             </span>
           )}
           {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} uploads={uploads} />}
-          {tab.display === 'terminal' && (
-            <button className="quiet" onClick={() => setSharingOpen(true)} disabled={view.status !== 'streaming'}>
-              Share…
-            </button>
-          )}
+          <button className="quiet" onClick={() => setSharingOpen(true)} disabled={view.status !== 'streaming'}>
+            Share…
+          </button>
           <button className="quiet" onClick={() => setConfirming(true)}>
             End session
           </button>
