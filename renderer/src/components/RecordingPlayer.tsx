@@ -29,7 +29,7 @@ import {
 export const MAX_IDLE = 2;
 const SPEEDS = [0.5, 1, 2, 4, 8] as const;
 /** How far before a key-search match the player stops (s of the recording): the moment before the keys. */
-const BEFORE_MATCH = 1;
+const BEFORE_MATCH = 0.5;
 const TICK_MS = 50;
 
 type Loaded = { state: 'loading' } | { state: 'failed'; message: string } | { state: 'ready'; cast: Cast };
@@ -38,6 +38,7 @@ export function RecordingPlayer({ api, recording, onClose }: { api: AdminApi; re
   const [loaded, setLoaded] = useState<Loaded>({ state: 'loading' });
   const [attempt, setAttempt] = useState(0);
   const heading = useRef<HTMLHeadingElement>(null);
+  const section = useRef<HTMLElement>(null);
   const id = recording.sessionId;
 
   useEffect(() => {
@@ -60,12 +61,15 @@ export function RecordingPlayer({ api, recording, onClose }: { api: AdminApi; re
     };
   }, [api, id, attempt]);
 
-  // Where the person's attention goes when the player opens.
-  useEffect(() => heading.current?.focus(), [id]);
+  // Where the person's attention goes when the player opens: its top, in view, under the list.
+  useEffect(() => {
+    heading.current?.focus({ preventScroll: true });
+    section.current?.scrollIntoView({ block: 'start' });
+  }, [id]);
 
   const title = `${recording.appName} of ${recording.owner}, started ${new Date(recording.startedAt).toLocaleString()}`;
   return (
-    <section className="recording-player" aria-labelledby="player-title">
+    <section className="recording-player" aria-labelledby="player-title" ref={section}>
       <header>
         <h3 id="player-title" ref={heading} tabIndex={-1}>
           Recording: {title}
@@ -140,7 +144,7 @@ function Player({ api, id, cast }: { api: AdminApi; id: string; cast: Cast }) {
       cursorBlink: false,
       scrollback: 1000,
       fontFamily: '"DejaVu Sans Mono", "Cascadia Mono", Menlo, monospace',
-      fontSize: 14,
+      fontSize: 13,
       theme: { background: '#0b0f14', foreground: '#e6e1cf' },
     });
     t.open(host.current);
@@ -197,7 +201,11 @@ function Player({ api, id, cast }: { api: AdminApi; id: string; cast: Cast }) {
             step={0.1}
             value={at}
             aria-valuetext={`${clockText(at)} of ${clockText(line.duration)}`}
-            onChange={(e) => show(Number(e.target.value))}
+            onChange={(e) => {
+              const v = Number(e.target.value);
+              // The slider snaps to its step, so its last step stands for the very end (the last events included).
+              show(v > line.duration - 0.1 ? line.duration : v);
+            }}
           />
         </label>
         <output className="recording-time" aria-label="Time">
@@ -217,10 +225,6 @@ function Player({ api, id, cast }: { api: AdminApi; id: string; cast: Cast }) {
           <input type="checkbox" checked={skipIdle} onChange={(e) => setSkipIdle(e.target.checked)} /> Skip idle gaps (a pause plays as at most {MAX_IDLE} s)
         </label>
       </div>
-      <p className="recording-typist muted" aria-live="polite">
-        {typist ? `Typing now: ${typist}${typist === owner ? ' (the owner)' : ' (through a share link)'}` : ''}
-      </p>
-      <div className="recording-screen" ref={host} />
       <KeySearch
         api={api}
         id={id}
@@ -231,6 +235,10 @@ function Player({ api, id, cast }: { api: AdminApi; id: string; cast: Cast }) {
           show(playedTime(line, Math.max(0, t - BEFORE_MATCH)));
         }}
       />
+      <p className="recording-typist muted" aria-live="polite">
+        {typist ? `Typing now: ${typist}${typist === owner ? ' (the owner)' : ' (through a share link)'}` : ''}
+      </p>
+      <div className="recording-screen" ref={host} />
     </>
   );
 }
