@@ -136,5 +136,19 @@ describe('a recording played back on the Admin page', () => {
     expect(await player.locator('.recording-time').innerText()).toMatch(/^(\d:\d\d) \/ \1$/);
     await page.screenshot({ path: join(artifacts, 'recordings-end.png') });
     expect(await axeViolations(page)).toEqual([]);
+
+    // A file the player cannot read says which line and what to do; Try again loads it anew.
+    await player.getByRole('button', { name: 'Close player' }).click();
+    await waitFor('focus back on the row’s Play', async () => (await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))) === (await row.getByRole('button').getAttribute('aria-label')));
+    const castUrl = `${t.url}/api/recordings/${sessionId}`;
+    await page.route(castUrl, (route) => route.fulfill({ status: 200, contentType: 'application/x-asciicast', body: '{"version":2,"width":80,"height":24}\n[0.1, "o", "a"]\n{oops}\n[0.3, "o", "b"]\n' }));
+    await row.getByRole('button', { name: /^Play / }).click();
+    const problem = player.getByRole('alert').filter({ hasText: 'cannot be played' });
+    await waitFor('the problem', () => problem.isVisible());
+    expect(await problem.innerText()).toMatch(/This recording cannot be played\. Line 3 of the recording is not JSON \(“\{oops\}”\)\. Export it with “holdfast recording export \S+” to look at the file\.\s+Try again/);
+    await page.screenshot({ path: join(artifacts, 'recordings-unreadable.png') });
+    await page.unroute(castUrl);
+    await player.getByRole('button', { name: 'Try again' }).click();
+    await waitFor('the recording to play after all', async () => (await playerRows(page)).includes(ANSWER), 20_000);
   }, 90_000);
 });

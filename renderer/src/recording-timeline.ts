@@ -40,7 +40,7 @@ function json(line: string, number: number): unknown {
   try {
     return JSON.parse(line) as unknown;
   } catch {
-    throw new CastError(`Line ${number} of the recording is not JSON: ${clip(line)}`, number);
+    throw new CastError(`Line ${number} of the recording is not JSON (“${clip(line)}”).`, number);
   }
 }
 
@@ -66,7 +66,7 @@ export function parseCast(text: string): Cast {
       throw error;
     }
     const event = AsciicastEventSchema.safeParse(value);
-    if (!event.success) throw new CastError(`Line ${i + 1} of the recording is not an event [time, code, data]: ${clip(line)}`, i + 1);
+    if (!event.success) throw new CastError(`Line ${i + 1} of the recording is not an event [time, code, data] (“${clip(line)}”).`, i + 1);
     const [t, code, data] = event.data;
     if (!KNOWN.has(code)) continue;
     if (code === 'r' && !parseSize(data)) throw new CastError(`Line ${i + 1} of the recording is a resize to “${clip(data)}”, not COLSxROWS.`, i + 1);

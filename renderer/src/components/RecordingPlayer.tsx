@@ -224,6 +224,9 @@ function Player({ api, id, cast }: { api: AdminApi; id: string; cast: Cast }) {
         <label className="recording-skip">
           <input type="checkbox" checked={skipIdle} onChange={(e) => setSkipIdle(e.target.checked)} /> Skip idle gaps (a pause plays as at most {MAX_IDLE} s)
         </label>
+        <p className="recording-typist" aria-live="polite">
+          {typist ? `Typing now: ${typist}${typist === owner ? ' (the owner)' : ' (through a share link)'}` : ''}
+        </p>
       </div>
       <KeySearch
         api={api}
@@ -235,9 +238,6 @@ function Player({ api, id, cast }: { api: AdminApi; id: string; cast: Cast }) {
           show(playedTime(line, Math.max(0, t - BEFORE_MATCH)));
         }}
       />
-      <p className="recording-typist muted" aria-live="polite">
-        {typist ? `Typing now: ${typist}${typist === owner ? ' (the owner)' : ' (through a share link)'}` : ''}
-      </p>
       <div className="recording-screen" ref={host} />
     </>
   );
