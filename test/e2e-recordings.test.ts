@@ -137,6 +137,13 @@ describe('a recording played back on the Admin page', () => {
     await page.screenshot({ path: join(artifacts, 'recordings-end.png') });
     expect(await axeViolations(page)).toEqual([]);
 
+    // At 800 px (half a laptop screen) nothing runs off the side: the row is a card, the controls wrap, the screen scrolls in its box.
+    await page.setViewportSize({ width: 800, height: 800 });
+    expect(await page.locator('.admin').evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
+    await player.getByRole('button', { name: 'Play again' }).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(artifacts, 'recordings-800px.png') });
+    await page.setViewportSize({ width: 1280, height: 900 });
+
     // A file the player cannot read says which line and what to do; Try again loads it anew.
     await player.getByRole('button', { name: 'Close player' }).click();
     await waitFor('focus back on the row’s Play', async () => (await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))) === (await row.getByRole('button').getAttribute('aria-label')));
