@@ -1,7 +1,15 @@
 // The broker's admin API (docs/protocol.md#admin-api) as the admin page uses it: the
 // signed-in administrator's access token as a bearer header, every answer parsed as
 // unknown with the schemas in shared/.
-import { AdminErrorSchema, ClusterStatusSchema, type ClusterStatus } from '../../shared/protocol/index.js';
+import {
+  AdminErrorSchema,
+  ClusterStatusSchema,
+  RecordingListSchema,
+  RecordingSearchSchema,
+  type ClusterStatus,
+  type RecordingCopy,
+  type RecordingSearch,
+} from '../../shared/protocol/index.js';
 import type { HoldfastClient } from '../../shared/core/index.js';
 
 export class AdminApi {
@@ -12,6 +20,12 @@ export class AdminApi {
   }
 
   private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    const reply = await this.send(method, path, body);
+    return reply.json().catch(() => null) as Promise<unknown>;
+  }
+
+  /** The reply to a call that went well; a thrown Error with the broker's words otherwise. */
+  private async send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
     const token = this.client.apiToken;
     if (!token) throw new Error('You are signed out; sign in again.');
     let reply: Response;
@@ -25,12 +39,11 @@ export class AdminApi {
     } catch {
       throw new Error('The broker did not answer; is the connection up?');
     }
-    const answer: unknown = await reply.json().catch(() => null);
     if (!reply.ok) {
-      const error = AdminErrorSchema.safeParse(answer);
+      const error = AdminErrorSchema.safeParse(await reply.json().catch(() => null));
       throw new Error(error.success ? error.data.message : `The broker answered HTTP ${reply.status}.`);
     }
-    return answer;
+    return reply;
   }
 
   async status(): Promise<ClusterStatus> {
@@ -53,5 +66,27 @@ export class AdminApi {
 
   end(session: string): Promise<unknown> {
     return this.call('POST', `/api/sessions/${encodeURIComponent(session)}/end`, {});
+  }
+
+  /** Recorded sessions, cluster-wide, newest first (docs/protocol.md#recordings). */
+  async recordings(): Promise<RecordingCopy[]> {
+    const parsed = RecordingListSchema.safeParse(await this.call('GET', '/api/recordings'));
+    if (!parsed.success) throw new Error('The broker sent a list of recordings this client does not understand; is it another version?');
+    return [...parsed.data.recordings].sort((a, b) => b.startedAt - a.startedAt);
+  }
+
+  /** One recording's asciicast file, as text (the player parses it). */
+  async recording(id: string): Promise<string> {
+    const reply = await this.send('GET', `/api/recordings/${encodeURIComponent(id)}`);
+    return reply.text().catch(() => {
+      throw new Error('The recording stopped coming part way; is the connection up?');
+    });
+  }
+
+  /** Key search: the recorded times at which the typed input contains `query`. */
+  async searchRecording(id: string, query: string): Promise<RecordingSearch> {
+    const parsed = RecordingSearchSchema.safeParse(await this.call('GET', `/api/recordings/${encodeURIComponent(id)}/search?q=${encodeURIComponent(query)}`));
+    if (!parsed.success) throw new Error('The broker sent search results this client does not understand; is it another version?');
+    return parsed.data;
   }
 }

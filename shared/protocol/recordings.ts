@@ -43,3 +43,22 @@ export function betterCopy(a: RecordingCopy, b: RecordingCopy): RecordingCopy {
   if (a.seconds !== b.seconds) return a.seconds > b.seconds ? a : b;
   return a.bytes >= b.bytes ? a : b;
 }
+
+/**
+ * An asciicast v2 file as GET /api/recordings/ID serves it, line by line: the header
+ * (its `holdfast` object is ours; other players ignore it), then events `[t, code,
+ * data]` — `o` output, `i` input, `r` resize "COLSxROWS", `m` a marker ("input: NAME").
+ * Other codes are asciicast's own or later ones: a player skips what it does not know.
+ */
+export const AsciicastHeaderSchema = z.object({
+  version: z.literal(2),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  timestamp: z.number().optional(),
+  title: z.string().optional(),
+  holdfast: z.object({ session: z.string(), owner: z.string(), app: z.string(), node: z.string(), startedAt: z.number() }).partial().optional(),
+});
+export type AsciicastHeader = z.infer<typeof AsciicastHeaderSchema>;
+
+export const AsciicastEventSchema = z.tuple([z.number().min(0), z.string().min(1), z.string()]);
+export type AsciicastEvent = z.infer<typeof AsciicastEventSchema>;

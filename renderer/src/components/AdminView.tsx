@@ -1,11 +1,13 @@
 // The administrators' page: the cluster's nodes and sessions, live (polled every
 // second), recent failovers, divergences and moves; and the actions an operator needs
-// — drain or undrain a node, move a session's primary, end a session.
+// — drain or undrain a node, move a session's primary, end a session; and the recorded
+// sessions, with a player (RecordingsSection).
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ClusterStatus, NodeStatus, SessionStatus } from '../../../shared/protocol/index.js';
 import type { HoldfastClient } from '../../../shared/core/index.js';
 import { AdminApi } from '../admin-api.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
+import { RecordingsSection } from './RecordingsSection.js';
 
 /** An action that asks first: what it is called, what it does to people, and how to do it. */
 interface Pending {
@@ -233,6 +235,7 @@ export function AdminView({ client, visible, onShadow }: { client: HoldfastClien
           )}
         </>
       )}
+      <RecordingsSection api={api} visible={visible} />
     </section>
   );
 }
