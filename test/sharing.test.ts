@@ -13,7 +13,7 @@ const XTERM = { id: 'gui-xterm', name: 'GUI XTerm', display: 'rfb', geometry: '8
 
 let t: TestNode;
 beforeAll(async () => {
-  t = await startNode({ node: { sharing: { maxWatchers: 2 } }, apps: [XTERM] });
+  t = await startNode({ node: { sharing: { maxWatchers: 2, guests: true } }, apps: [XTERM] });
 });
 afterAll(() => t?.stop());
 
@@ -208,4 +208,53 @@ describe('sharing a session', () => {
     owner.stream.close();
     for (const c of [ann, bob]) c.signOut();
   }, 60_000);
+  it('lets a guest watch, named as they asked, only through a link made for guests', async () => {
+    const ann = client(t.url);
+    await ann.signIn('ann', 'ann-pw');
+    const owner = await launch(ann, 'python');
+    const ownerScreen = new Screen(owner);
+    await ownerScreen.waitFor('>>> ');
+    const forPeople = (await owner.share('view')).shares.at(-1)!.link!;
+    const made = await owner.share('view', 15, true);
+    const forGuests = made.shares.find((s) => s.link)!;
+    expect(forGuests.guests).toBe(true);
+    expect(made.guestsAllowed).toBe(true);
+
+    // Nobody signed in: a link for people who sign in is refused; a guest link lets Zoe in.
+    const stranger = client(t.url);
+    const refused = await stranger.joinAsGuest(forPeople, 'Zoe', 80, 24).finished();
+    expect(refused.reason).toBe('This link is for people who sign in: sign in to watch.');
+    const guest = stranger.joinAsGuest(forGuests.link!, 'Zoe', 80, 24);
+    const guestScreen = new Screen(guest);
+    await guest.ready();
+    owner.sendInput('6*7\r');
+    await guestScreen.waitFor('42');
+    await vi.waitFor(() => expect(owner.view.sharing?.watchers).toEqual([expect.objectContaining({ displayName: 'Zoe', user: 'guest:Zoe', guest: true })]));
+    expect(auditEvents(t.stateDir, 'session.join').at(-1)).toEqual(expect.objectContaining({ user: null, detail: 'view, guest "Zoe"' }));
+
+    // A bare connection that neither signs in nor gives a name is told what to do.
+    const bare = rawSocket(t.url);
+    await bare.opened;
+    bare.ws.send(JSON.stringify({ type: 'session.join', id: 1, link: forGuests.link, tab: 'bare-tab-0001', cols: 80, rows: 24 }));
+    expect(await bare.next('error')).toEqual(expect.objectContaining({ code: ErrorCode.unauthenticated, message: 'Sign in to watch this session (or give a name, if its link lets guests in).' }));
+    bare.ws.close();
+    guest.close();
+    owner.close();
+    ann.signOut();
+  });
+
+  it('makes no guest links where the node does not allow guests', async () => {
+    const strict = await startNode();
+    try {
+      const ann = client(strict.url);
+      await ann.signIn('ann', 'ann-pw');
+      const owner = await launch(ann, 'cat');
+      await expect(owner.share('view', 15, true)).rejects.toThrow('This broker does not allow links for guests: the people you share with sign in.');
+      expect((await owner.share('view')).guestsAllowed).toBe(false);
+      owner.close();
+      ann.signOut();
+    } finally {
+      await strict.stop();
+    }
+  });
 });

@@ -25,7 +25,15 @@ export const NodeRecord = z.object({
 export type NodeRecord = z.infer<typeof NodeRecord>;
 
 /** One of a session's share links, as its record keeps it (the secret only as its sha256). */
-export const ShareRecord = z.object({ id: z.string().max(64), hash: z.string().max(128), mode: z.enum(['view', 'type']), expiresAt: z.number(), createdAt: z.number() });
+export const ShareRecord = z.object({
+  id: z.string().max(64),
+  hash: z.string().max(128),
+  mode: z.enum(['view', 'type']),
+  expiresAt: z.number(),
+  createdAt: z.number(),
+  /** Lets people in without signing in (a name only), where the node allows guests. */
+  guests: z.boolean().optional(),
+});
 export type ShareRecord = z.infer<typeof ShareRecord>;
 
 export const SessionRecord = z.object({

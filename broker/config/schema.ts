@@ -369,6 +369,11 @@ export const NodeConfig = z
             maxWatchers: z.number().int().min(1).max(100).default(10),
             defaultMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
             maxMinutes: z.number().int().min(1).max(7 * 24 * 60).default(24 * 60),
+            /**
+             * Whether an owner may make a link that lets people watch without signing in,
+             * giving only a name (guests). Off by default: a guest is nobody the broker knows.
+             */
+            guests: z.boolean().default(false),
             /** How long a person has to answer an administrator who asks to view their session. */
             shadowAskSeconds: z.number().int().min(1).max(600).default(30),
           })

@@ -220,6 +220,9 @@ export class ClientConnection implements Client {
         return this.send({ type: 'pong', id: message.id });
       case 'session.resume':
         return this.routing.resume(message.id, message.sessionId, message.cols, message.rows, message.resumeToken, message.inputSeq);
+      case 'session.join':
+        // Signed in, or a guest giving a name (routing.join checks the link lets guests in).
+        return this.routing.join(message.id, message.link, message.tab, message.cols, message.rows, message.guest);
       case 'session.resize': {
         // Someone watching sees the owner's size: theirs changes nothing.
         if (this.stream.watched) return;
@@ -261,8 +264,6 @@ export class ClientConnection implements Client {
         return this.routing.resume(message.id, message.sessionId, message.cols, message.rows, null);
       case 'sessions.list':
         return this.ctx.sessions.summaries(user).then((sessions) => this.send({ type: 'sessions.list.ok', id: message.id, sessions }));
-      case 'session.join':
-        return this.routing.join(message.id, message.link, message.tab, message.cols, message.rows);
       case 'session.shadow':
         return this.routing.shadow(message.id, message.sessionId, message.control, message.tab, message.cols, message.rows);
       case 'session.shadow.answer': {
@@ -277,7 +278,7 @@ export class ClientConnection implements Client {
     if (!session) return this.refuse(message.id, ErrorCode.noSession, 'Open your session first: sharing is done from the window that shows it.');
     switch (message.type) {
       case 'session.share.create':
-        return this.sharing.create(message.id, session, message.mode, message.minutes);
+        return this.sharing.create(message.id, session, message.mode, message.minutes, message.guests === true);
       case 'session.share.update':
         return this.sharing.update(message.id, session, message.shareId, message.mode);
       case 'session.share.revoke':

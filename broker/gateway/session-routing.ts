@@ -173,30 +173,38 @@ export class SessionRouting {
    * its primary runs: the link is checked against the session's record here, and again
    * by the primary's node; through a failover it waits for the new primary, like a resume.
    */
-  async join(id: number, link: string, tab: string, cols: number, rows: number): Promise<void> {
-    const user = this.client.user!;
+  async join(id: number, link: string, tab: string, cols: number, rows: number, guest?: string): Promise<void> {
+    const signedIn = this.client.user;
     if (this.stream.session || this.stream.watched || this.tunnel) return this.client.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to join another.');
+    if (signedIn === null && guest === undefined) return this.client.refuse(id, ErrorCode.unauthenticated, 'Sign in to watch this session (or give a name, if its link lets guests in).');
+    // A guest is nobody the broker knows: named as they asked, marked as a guest wherever it shows.
+    const who = signedIn === null ? { user: `guest:${guest!}`, displayName: guest!, guest: true } : { user: signedIn, displayName: this.ctx.catalog.identify(signedIn, this.client.federated)?.displayName ?? signedIn, guest: false };
     const refuse = (message: string) => {
-      this.ctx.audit.record('session.join-refused', { user, address: this.client.address, detail: message });
+      this.ctx.audit.record('session.join-refused', { user: signedIn, address: this.client.address, detail: signedIn === null ? `guest "${guest!}": ${message}` : message });
       this.client.refuse(id, ErrorCode.linkRefused, message);
     };
-    if (!this.ctx.config.node.sharing.enabled) return refuse('Sharing sessions is turned off on this broker.');
+    const sharing = this.ctx.config.node.sharing;
+    if (!sharing.enabled) return refuse('Sharing sessions is turned off on this broker.');
     const parsed = parseShareLink(link);
     if (!parsed) return refuse(LINK_REFUSED);
     let share: ShareRecord | null = null;
-    await this.atPrimary(id, parsed.sessionId, { type: 'session.join', id, link, tab, cols, rows }, (record) => {
+    await this.atPrimary(id, parsed.sessionId, { type: 'session.join', id, link, tab, cols, rows, ...(guest !== undefined ? { guest } : {}) }, (record) => {
       const checked = checkShareLink(record, parsed.shareId, parsed.secret, Date.now());
       if ('refused' in checked) {
         refuse(checked.refused);
+        return false;
+      }
+      if (signedIn === null && !(checked.share.guests && sharing.guests)) {
+        refuse('This link is for people who sign in: sign in to watch.');
         return false;
       }
       share = checked.share;
       return true;
     }, (session) => {
       const { id: shareId, mode, expiresAt } = share!;
-      return this.watchHere(id, session, { shareId, mode, expiresAt, tab }, () => {
-        this.ctx.log.info('session joined', { session: session.id, user, share: shareId, mode });
-        this.ctx.audit.record('session.join', { user, address: this.client.address, session: session.id, app: session.app.id, target: shareId, detail: mode });
+      return this.watchHere(id, session, who, { shareId, mode, expiresAt, tab }, () => {
+        this.ctx.log.info('session joined', { session: session.id, user: who.user, share: shareId, mode });
+        this.ctx.audit.record('session.join', { user: signedIn, address: this.client.address, session: session.id, app: session.app.id, target: shareId, detail: signedIn === null ? `${mode}, guest "${guest!}"` : mode });
       });
     });
   }
@@ -244,7 +252,7 @@ export class SessionRouting {
         }
         if (!this.client.isOpen()) return;
       }
-      return this.watchHere(id, session, { shareId: 'shadow', mode: control ? 'type' : 'view', expiresAt: Date.now() + SHADOW_MAX_MS, tab, shadow: true }, () => {
+      return this.watchHere(id, session, { user, displayName: admin.displayName, guest: false }, { shareId: 'shadow', mode: control ? 'type' : 'view', expiresAt: Date.now() + SHADOW_MAX_MS, tab, shadow: true }, () => {
         this.ctx.log.info('session shadowed', { session: session.id, user, control, answer });
         this.ctx.audit.record('session.shadow', { user, address: this.client.address, session: session.id, app: session.app.id, detail: control ? 'control' : 'view', result: answer });
       });
@@ -277,18 +285,33 @@ export class SessionRouting {
   }
 
   /** Makes this connection a watcher of `session` (through a link, or an administrator's view) and answers with where its stream starts. */
-  private async watchHere(id: number, session: StreamedSession, how: { shareId: string; mode: ShareMode; expiresAt: number; tab: string; shadow?: boolean }, joined: () => void): Promise<void> {
-    const user = this.client.user!;
+  private async watchHere(
+    id: number,
+    session: StreamedSession,
+    who: { user: string; displayName: string; guest: boolean },
+    how: { shareId: string; mode: ShareMode; expiresAt: number; tab: string; shadow?: boolean },
+    joined: () => void,
+  ): Promise<void> {
+    const { user } = who;
     const max = this.ctx.config.node.sharing.maxWatchers;
     if (session.watchers.size >= max) {
-      this.ctx.audit.record('session.join-refused', { user, address: this.client.address, session: session.id, detail: `${max} watching` });
+      this.ctx.audit.record('session.join-refused', { user: this.client.user, address: this.client.address, session: session.id, detail: `${max} watching` });
       return this.client.refuse(id, ErrorCode.limitReached, `${max} people are already watching this session, the most allowed. Try again when someone leaves.`);
     }
     this.client.keepOpen();
-    const person = this.ctx.catalog.identify(user, this.client.federated);
     const owner = this.ctx.catalog.identify(session.owner);
     // The tab is the client's word: keyed by the person too, nobody's numbering can collide with another's.
-    const join = { id: randomBytes(9).toString('base64url'), user, displayName: person?.displayName ?? user, tab: `${user}/${how.tab}`, shareId: how.shareId, mode: how.mode, expiresAt: how.expiresAt, ...(how.shadow ? { shadow: true } : {}) };
+    const join = {
+      id: randomBytes(9).toString('base64url'),
+      user,
+      displayName: who.displayName,
+      tab: `${user}/${how.tab}`,
+      shareId: how.shareId,
+      mode: how.mode,
+      expiresAt: how.expiresAt,
+      ...(how.shadow ? { shadow: true } : {}),
+      ...(who.guest ? { guest: true } : {}),
+    };
     const peer = this.stream.watch(session, join);
     const problem = await session.watch(join, peer, (point) =>
       this.client.send({

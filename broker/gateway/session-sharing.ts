@@ -39,12 +39,13 @@ export class SessionSharing {
   ) {}
 
   /** A new link for the owner's session: `mode` what it lets people do, for `minutes` (the node's default if absent). */
-  async create(id: number, session: StreamedSession, mode: ShareMode, minutes: number | undefined): Promise<void> {
+  async create(id: number, session: StreamedSession, mode: ShareMode, minutes: number | undefined, guests = false): Promise<void> {
     const sharing = this.ctx.config.node.sharing;
     if (!sharing.enabled) return this.client.refuse(id, ErrorCode.linkRefused, 'Sharing sessions is turned off on this broker; ask your administrator.');
+    if (guests && !sharing.guests) return this.client.refuse(id, ErrorCode.linkRefused, 'This broker does not allow links for guests: the people you share with sign in.');
     const lasts = Math.min(minutes ?? sharing.defaultMinutes, sharing.maxMinutes);
     const now = Date.now();
-    const share: ShareRecord = { id: randomBytes(6).toString('base64url'), hash: '', mode, expiresAt: now + lasts * 60_000, createdAt: now };
+    const share: ShareRecord = { id: randomBytes(6).toString('base64url'), hash: '', mode, expiresAt: now + lasts * 60_000, createdAt: now, ...(guests ? { guests: true } : {}) };
     const secret = randomBytes(18).toString('base64url');
     share.hash = hashSecret(secret);
     let full = false;
@@ -54,7 +55,7 @@ export class SessionSharing {
     });
     if (shares === null) return this.client.refuse(id, ErrorCode.sessionEnded, 'This session is no longer running.');
     if (full) return this.client.refuse(id, ErrorCode.limitReached, `This session has ${MAX_SHARES} links, the most it may have; revoke one you no longer need first.`);
-    this.ctx.audit.record('session.share', { user: session.owner, address: this.client.address, session: session.id, app: session.app.id, target: share.id, detail: `${mode}, ${lasts} minutes` });
+    this.ctx.audit.record('session.share', { user: session.owner, address: this.client.address, session: session.id, app: session.app.id, target: share.id, detail: `${mode}, ${lasts} minutes${guests ? ', guests' : ''}` });
     await this.tell(id, session, { id: share.id, link: formatShareLink(session.id, share.id, secret) });
   }
 
@@ -105,7 +106,7 @@ export class SessionSharing {
     const now = Date.now();
     const shares: ShareInfo[] = (found?.record.shares ?? [])
       .filter((share) => share.expiresAt > now)
-      .map((share) => ({ id: share.id, mode: share.mode, expiresAt: share.expiresAt, ...(made?.id === share.id ? { link: made.link } : {}) }));
-    this.client.send({ type: 'session.sharing', id, sessionId: session.id, shares, watchers: session.watchers.list(), maxWatchers: this.ctx.config.node.sharing.maxWatchers });
+      .map((share) => ({ id: share.id, mode: share.mode, expiresAt: share.expiresAt, ...(share.guests ? { guests: true } : {}), ...(made?.id === share.id ? { link: made.link } : {}) }));
+    this.client.send({ type: 'session.sharing', id, sessionId: session.id, shares, watchers: session.watchers.list(), maxWatchers: this.ctx.config.node.sharing.maxWatchers, guestsAllowed: this.ctx.config.node.sharing.guests });
   }
 }

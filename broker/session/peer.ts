@@ -86,4 +86,6 @@ export interface WatcherJoin {
   expiresAt: number;
   /** An administrator viewing with the owner's consent (shadowing), not someone with a link. */
   shadow?: boolean;
+  /** Came in without signing in, through a guest link. */
+  guest?: boolean;
 }

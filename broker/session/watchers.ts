@@ -59,7 +59,7 @@ export class Watchers {
 
   /** Who watches, as the owner sees them. */
   list(): WatcherInfo[] {
-    return [...this.watchers.values()].map((w) => ({ id: w.id, user: w.user, displayName: w.displayName, shareId: w.shareId, mode: w.mode, since: w.since, ...(w.shadow ? { shadow: true } : {}) }));
+    return [...this.watchers.values()].map((w) => ({ id: w.id, user: w.user, displayName: w.displayName, shareId: w.shareId, mode: w.mode, since: w.since, ...(w.shadow ? { shadow: true } : {}), ...(w.guest ? { guest: true } : {}) }));
   }
 
   /** A watcher: who, through which link, what it may do now. */

@@ -87,6 +87,9 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   const [signingOut, setSigningOut] = useState(false);
   // A share link this page was opened with (#join=…): opened once the person is signed in.
   const [pendingJoin, setPendingJoin] = useState<string | null>(() => joinLinkOf(location.hash));
+  // Watching through that link as a guest, without signing in (where the link lets guests in).
+  const [guestTab, setGuestTab] = useState<SessionTab | null>(null);
+  const guestView = useSessionView(guestTab?.stream);
   // The tabs as last rendered: a tab's buttons act later and must see the current ones.
   const tabsNow = useRef(sessions);
   tabsNow.current = sessions;
@@ -263,10 +266,67 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   const liveSessions = sessions.filter((s) => isLive(s.stream)).length + running.filter((r) => !sessions.some((s) => s.stream.sessionId === r.sessionId)).length;
   const openHere = new Set(sessions.map((s) => s.stream.sessionId));
 
-  if (!state.user) {
+  if (!state.user && guestTab) {
     return (
       <div className="shell">
-        <SignIn client={client} status={state} desktop={desktop} notice={signInNotice ?? (pendingJoin ? 'Someone shared a session with you: sign in to watch it.' : null)} />
+        <main className="content">
+          {guestTab.display === 'rfb' ? (
+            <RfbView tab={guestTab} visible={true} escapeKeys={chord.keys} />
+          ) : guestTab.display === 'terminal' ? (
+            <TerminalView tab={guestTab} visible={true} onSize={setSize} escapeKeys={chord.keys} copyOnSelect={chosen.copyOnSelect} />
+          ) : (
+            <SessionFrame tab={guestTab} visible={true} escapeKeys={chord.keys}>
+              {null}
+            </SessionFrame>
+          )}
+        </main>
+        <StatusBar state={state} session={{ name: guestTab.name, view: guestView }} size={guestTab.display === 'terminal' ? size : null} onSignOut={null} />
+      </div>
+    );
+  }
+
+  if (!state.user) {
+    const watchAsGuest = (name: string) => {
+      const link = pendingJoin!;
+      const start = (): SessionTab => {
+        const stream = client.joinAsGuest(link, name, 80, 24);
+        const tab: SessionTab = {
+          key: 'guest',
+          name: 'Shared session',
+          appId: '',
+          display: 'pending',
+          stream,
+          client,
+          link,
+          actions: {
+            end: () => {},
+            takeBack: () => {},
+            titled: () => {},
+            relaunch: () => setGuestTab(start()),
+            // Closed: back to signing in, the link still at hand.
+            close: () => (stream.close(), setGuestTab(null)),
+          },
+        };
+        void stream.ready().then(
+          () => {
+            const watching = stream.view.watching;
+            if (watching) setGuestTab((current) => (current?.stream === stream ? { ...current, name: `${watching.ownerName}’s ${watching.appName}`, appId: stream.appId, display: watching.display } : current));
+          },
+          () => {},
+        );
+        return tab;
+      };
+      setGuestTab(start());
+    };
+    return (
+      <div className="shell">
+        <SignIn
+          client={client}
+          status={state}
+          desktop={desktop}
+          notice={signInNotice ?? (pendingJoin ? 'Someone shared a session with you: sign in to watch it.' : null)}
+          below={pendingJoin && !desktop ? <GuestJoin onJoin={watchAsGuest} /> : null}
+        />
         <StatusBar state={state} session={null} size={null} onSignOut={null} />
         <KioskEscape desktop={desktop} />
       </div>
@@ -345,4 +405,26 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
 function joinLinkOf(hash: string): string | null {
   const match = /^#join=([A-Za-z0-9_.-]{1,300})$/.exec(hash);
   return match ? match[1]! : null;
+}
+
+/** Watch a shared session without signing in: a name is all a guest link asks for (the broker says if the link does not let guests in). */
+function GuestJoin({ onJoin }: { onJoin: (name: string) => void }) {
+  const [name, setName] = useState('');
+  return (
+    <form
+      className="guest-join"
+      aria-labelledby="guest-title"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (name.trim()) onJoin(name.trim());
+      }}
+    >
+      <h2 id="guest-title">Or watch without signing in</h2>
+      <label htmlFor="guest-name">Your name, as the others will see it</label>
+      <input id="guest-name" value={name} maxLength={40} autoComplete="name" onChange={(event) => setName(event.target.value)} />
+      <button type="submit" disabled={name.trim() === ''}>
+        Watch as a guest
+      </button>
+    </form>
+  );
 }

@@ -271,6 +271,11 @@ export class HoldfastClient {
     return this.track(new SessionStream({ appId: '', cols, rows, mode: 'join', link, ...this.streamOptions() }));
   }
 
+  /** Watches a session without signing in, as `name`, through a link that lets guests in (where the broker allows them). */
+  joinAsGuest(link: string, name: string, cols: number, rows: number): SessionStream {
+    return this.track(new SessionStream({ appId: '', cols, rows, mode: 'join', link, guest: name, ...this.streamOptions() }));
+  }
+
   /** An administrator views (`control`: and types into) someone's session, once its person allows it (docs/protocol.md#shadowing). */
   shadow(sessionId: string, control: boolean, cols: number, rows: number): SessionStream {
     if (!this.accessToken) throw new ProtocolError('unauthenticated', 'sign in before viewing a session');

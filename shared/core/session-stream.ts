@@ -110,6 +110,8 @@ export interface SessionStreamOptions {
   mode: 'launch' | 'attach' | 'join';
   sessionId?: string;
   link?: string;
+  /** A join without signing in, on a link that lets guests in: the name to be shown as. */
+  guest?: string;
   shadow?: { sessionId: string; control: boolean };
   connection: Omit<ConnectionOptions, 'accessToken' | 'brokerUrl'>;
   /** Where to connect; a node that cannot be reached is passed over for the next. */
@@ -307,8 +309,8 @@ export class SessionStream {
   }
 
   /** Makes a share link for this session (docs/protocol.md#sharing-a-session); resolves with the session's sharing as the host tells it. */
-  share(mode: ShareMode, minutes?: number): Promise<SessionSharing> {
-    return this.sharingRequest({ type: 'session.share.create', mode, ...(minutes ? { minutes } : {}) });
+  share(mode: ShareMode, minutes?: number, guests = false): Promise<SessionSharing> {
+    return this.sharingRequest({ type: 'session.share.create', mode, ...(minutes ? { minutes } : {}), ...(guests ? { guests } : {}) });
   }
 
   /** Changes what a link lets people do; they are told at once. */
@@ -351,14 +353,14 @@ export class SessionStream {
   private async open(input: OpenInput): Promise<Opened> {
     this.dropConnection();
     // A resume's token is its proof; a join's is the person's sign-in (and the link), every time.
-    const accessToken = input.mode === 'resume' && this.options.mode !== 'join' ? undefined : (this.options.accessToken() ?? undefined);
+    const accessToken = (input.mode === 'resume' && this.options.mode !== 'join') || this.options.guest !== undefined ? undefined : (this.options.accessToken() ?? undefined);
     const connection = await this.connect(accessToken);
     let reply: SessionStarted | SessionResumed | SessionJoined;
     if (this.options.mode === 'join') {
       const shadow = this.options.shadow;
       const joined: SessionJoined = shadow
         ? await connection.request({ type: 'session.shadow', sessionId: shadow.sessionId, control: shadow.control, tab: this.tab, cols: this.cols, rows: this.rows }, 'session.joined', SHADOW_ANSWER_MS)
-        : await connection.request({ type: 'session.join', link: this.options.link!, tab: this.tab, cols: this.cols, rows: this.rows }, 'session.joined');
+        : await connection.request({ type: 'session.join', link: this.options.link!, tab: this.tab, cols: this.cols, rows: this.rows, ...(this.options.guest !== undefined ? { guest: this.options.guest } : {}) }, 'session.joined');
       this.appId = joined.appId;
       this.watching = { display: joined.display, owner: joined.owner, ownerName: joined.ownerName, appName: joined.appName, mode: joined.mode, cols: joined.cols, rows: joined.rows, message: null };
       this.view = { ...this.view, watching: this.watching };
@@ -490,7 +492,7 @@ export class SessionStream {
       this.prints = [...this.prints, message].slice(-MAX_PRINTS);
       this.view = { ...this.view, prints: this.prints };
     } else if (message.type === 'session.sharing') {
-      this.sharing = { sessionId: message.sessionId, shares: message.shares, watchers: message.watchers, maxWatchers: message.maxWatchers };
+      this.sharing = { sessionId: message.sessionId, shares: message.shares, watchers: message.watchers, maxWatchers: message.maxWatchers, ...(message.guestsAllowed !== undefined ? { guestsAllowed: message.guestsAllowed } : {}) };
       this.view = { ...this.view, sharing: this.sharing };
     } else if (message.type === 'session.shadow.request') {
       this.shadowAsk = { requestId: message.requestId, admin: message.admin, adminName: message.adminName, control: message.control, endsAt: Date.now() + message.msLeft, onTimeout: message.onTimeout };

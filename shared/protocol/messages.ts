@@ -2,7 +2,7 @@
 // parse `unknown` through these; nothing else is trusted. Terminal bytes travel in
 // binary frames instead (frames.ts), so the keystroke path never touches JSON.
 import { z } from 'zod';
-import { ShareInfo, ShareMode, WatcherInfo } from './sharing.js';
+import { GuestName, ShareInfo, ShareMode, WatcherInfo } from './sharing.js';
 
 const id = z.number().int().nonnegative().max(2 ** 31);
 const name = z.string().min(1).max(64);
@@ -93,7 +93,14 @@ export const ListSessions = z.object({ type: z.literal('sessions.list'), id });
  * people do, revoke a link (everyone who came through it leaves at once), or send one
  * person away. Each is answered with session.sharing.
  */
-export const ShareCreate = z.object({ type: z.literal('session.share.create'), id, mode: ShareMode, minutes: z.number().int().min(1).max(7 * 24 * 60).optional() });
+export const ShareCreate = z.object({
+  type: z.literal('session.share.create'),
+  id,
+  mode: ShareMode,
+  minutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
+  /** Anyone with the link may watch without signing in, giving only a name (where the node allows guests). */
+  guests: z.boolean().optional(),
+});
 export const ShareUpdate = z.object({ type: z.literal('session.share.update'), id, shareId: z.string().min(1).max(64), mode: ShareMode });
 export const ShareRevoke = z.object({ type: z.literal('session.share.revoke'), id, shareId: z.string().min(1).max(64) });
 export const WatcherRemove = z.object({ type: z.literal('session.watcher.remove'), id, watcherId: z.string().min(1).max(64) });
@@ -110,7 +117,16 @@ export const WatcherRemove = z.object({ type: z.literal('session.watcher.remove'
 export const Shadow = z.object({ type: z.literal('session.shadow'), id, sessionId: z.string().min(1).max(64), control: z.boolean(), tab: z.string().min(8).max(64), cols: Cols, rows: Rows });
 /** The owner's answer to session.shadow.request. */
 export const ShadowAnswer = z.object({ type: z.literal('session.shadow.answer'), requestId: z.string().min(1).max(64), allow: z.boolean() });
-export const Join = z.object({ type: z.literal('session.join'), id, link: z.string().min(1).max(512), tab: z.string().min(8).max(64), cols: Cols, rows: Rows });
+export const Join = z.object({
+  type: z.literal('session.join'),
+  id,
+  link: z.string().min(1).max(512),
+  tab: z.string().min(8).max(64),
+  cols: Cols,
+  rows: Rows,
+  /** Without signing in, on a link that lets guests in: the name to be shown as. */
+  guest: GuestName.optional(),
+});
 export const Ping = z.object({ type: z.literal('ping'), id });
 
 export const ClientMessage = z.discriminatedUnion('type', [
@@ -223,6 +239,8 @@ export const SessionSharing = z.object({
   watchers: z.array(WatcherInfo).max(256),
   /** The most people who may watch at once. */
   maxWatchers: z.number().int().nonnegative(),
+  /** Whether this broker lets an owner make links for guests (people who do not sign in). */
+  guestsAllowed: z.boolean().optional(),
 });
 export type SessionSharing = z.infer<typeof SessionSharing>;
 /**

@@ -28,12 +28,22 @@ export function formatShareLink(sessionId: string, shareId: string, secret: stri
   return `${sessionId}.${shareId}.${secret}`;
 }
 
+/** The name a guest gives (a link that lets people in without signing in): printable, short. */
+export const GuestName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(40)
+  .regex(/^[^\p{C}]+$/u, 'a name without control characters');
+
 /** One of a session's shares, as its owner sees it. */
 export const ShareInfo = z.object({
   id: z.string().max(64),
   mode: ShareMode,
   /** When the link stops working (ms since the epoch). */
   expiresAt: z.number(),
+  /** Anyone with it may watch without signing in, giving a name. */
+  guests: z.boolean().optional(),
   /** The link itself: only in the answer that made it (the broker keeps only its hash). */
   link: z.string().max(256).optional(),
 });
@@ -51,5 +61,7 @@ export const WatcherInfo = z.object({
   since: z.number(),
   /** An administrator viewing with the owner's consent (shadowing), not through a link. */
   shadow: z.boolean().optional(),
+  /** Came in without signing in (a guest link): `displayName` is the name they gave. */
+  guest: z.boolean().optional(),
 });
 export type WatcherInfo = z.infer<typeof WatcherInfo>;

@@ -26,6 +26,7 @@ export function SharePanel({ stream, view, appName, onClose }: { stream: Session
   const dialog = useRef<HTMLDialogElement>(null);
   const [mode, setMode] = useState<ShareMode>('view');
   const [minutes, setMinutes] = useState(60);
+  const [guests, setGuests] = useState(false);
   const [made, setMade] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -45,7 +46,7 @@ export function SharePanel({ stream, view, appName, onClose }: { stream: Session
   };
   const create = () =>
     act(async () => {
-      const reply = await stream.share(mode, minutes);
+      const reply = await stream.share(mode, minutes, guests);
       const link = reply.shares.find((share) => share.link)?.link;
       if (link) setMade(shareUrl(link));
       setCopied(false);
@@ -85,6 +86,11 @@ export function SharePanel({ stream, view, appName, onClose }: { stream: Session
           ))}
         </select>
       </label>
+      {view.sharing?.guestsAllowed && (
+        <label className="share-guests">
+          <input type="checkbox" checked={guests} onChange={(event) => setGuests(event.target.checked)} disabled={busy} /> Anyone with the link, without signing in (they give a name)
+        </label>
+      )}
       <div className="actions">
         <button className="primary" onClick={create} disabled={busy}>
           Create link
@@ -97,7 +103,7 @@ export function SharePanel({ stream, view, appName, onClose }: { stream: Session
           </label>
           <button onClick={copy}>{copied ? 'Copied' : 'Copy link'}</button>
           <p id="share-made-hint" className="muted">
-            Shown only now. Anyone signed in with this link can {mode === 'type' ? 'watch and type' : 'watch'} until {until(now + minutes * 60_000)}.
+            Shown only now. Anyone {guests ? '' : 'signed in '}with this link can {mode === 'type' ? 'watch and type' : 'watch'} until {until(now + minutes * 60_000)}.
           </p>
         </div>
       )}
@@ -114,7 +120,8 @@ export function SharePanel({ stream, view, appName, onClose }: { stream: Session
           {shares.map((share) => (
             <li key={share.id}>
               <span>
-                {modeWords(share.mode)}, until {until(share.expiresAt)}
+                {modeWords(share.mode)}
+                {share.guests ? ', guests too' : ''}, until {until(share.expiresAt)}
               </span>
               <button disabled={busy} onClick={() => act(() => stream.updateShare(share.id, share.mode === 'view' ? 'type' : 'view'))}>
                 {share.mode === 'view' ? 'Let them type' : 'Make view only'}
@@ -136,7 +143,7 @@ export function SharePanel({ stream, view, appName, onClose }: { stream: Session
           {watchers.map((watcher) => (
             <li key={watcher.id}>
               <span>
-                {watcher.displayName} ({watcher.shadow ? 'administrator' : watcher.user}), {watcher.mode === 'type' ? 'can type' : 'view only'}
+                {watcher.displayName} ({watcher.shadow ? 'administrator' : watcher.guest ? 'guest, not signed in' : watcher.user}), {watcher.mode === 'type' ? 'can type' : 'view only'}
               </span>
               <button className="danger" disabled={busy} onClick={() => act(() => stream.removeWatcher(watcher.id))}>
                 Remove

@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { ClientState, HoldfastClient } from '../../../shared/core/index.js';
 import { DesktopSettings, type DesktopShell } from '../desktop.js';
 import { OidcSignIn } from './OidcSignIn.js';
@@ -8,7 +8,8 @@ import { OidcSignIn } from './OidcSignIn.js';
  * kiosk the user is the kiosk's account, and the first sign-in (by an administrator)
  * stores its secret with the OS's secret storage for every start after.
  */
-export function SignIn({ client, status, desktop, notice = null }: { client: HoldfastClient; status: ClientState; desktop?: DesktopShell; notice?: string | null }) {
+/** `below`: what else a person may do here without signing in (watch a shared session as a guest). */
+export function SignIn({ client, status, desktop, notice = null, below = null }: { client: HoldfastClient; status: ClientState; desktop?: DesktopShell; notice?: string | null; below?: ReactNode }) {
   const kioskAccount = desktop?.config.kiosk?.account ?? null;
   const [user, setUser] = useState(kioskAccount ?? '');
   const [password, setPassword] = useState('');
@@ -52,6 +53,7 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
 
   return (
     <main className="sign-in">
+      <div className="sign-in-column">
       <form className="card" onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">Sign in to Holdfast</h1>
         {kioskAccount && <p className="muted">This kiosk signs in as {kioskAccount}. An administrator signs in once; after that it signs in by itself.</p>}
@@ -85,6 +87,8 @@ export function SignIn({ client, status, desktop, notice = null }: { client: Hol
         {!kioskAccount && <OidcSignIn client={client} desktop={desktop} remember={remember && rememberMe?.offered === true} busy={busy} onError={setError} />}
         {desktop && !kioskAccount && <DesktopSettings desktop={desktop} />}
       </form>
+      {below}
+      </div>
     </main>
   );
 }
