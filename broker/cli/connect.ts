@@ -156,6 +156,14 @@ export async function connect(options: ConnectOptions): Promise<number> {
     let stream;
     if (options.join) {
       stream = client.join(options.join, size().cols, size().rows);
+      // What it shows is known once joined (its output waits in the stream meanwhile): a graphical app's is not for a terminal.
+      await stream.ready();
+      if (stream.view.watching?.display === 'rfb') {
+        stream.close();
+        stderr.write(`holdfast connect: ${stream.view.watching.ownerName}’s ${stream.view.watching.appName} is a graphical app and cannot be watched in a terminal; open the link in a web browser or the Holdfast app.\n`);
+        client.signOut();
+        return 1;
+      }
     } else if (options.attach) {
       const running = (await client.listSessions())
         .filter((s) => (options.sessionId ? s.sessionId === options.sessionId : !options.app || s.appId === options.app))
