@@ -112,3 +112,37 @@ describe('a recorded session whose primary is killed mid-typing', () => {
     expect(auditEvents(c.node(promoted).stateDir, 'recording.end').filter((e) => e.session === id)).toHaveLength(1);
   }, 120_000);
 });
+
+describe('a recorded session moved by a drain', () => {
+  it('moves with it: the copy on the node it moved to holds every key once, before and after the move', async () => {
+    for (const node of c.nodes) if (!node.alive) await c.restart(node.name);
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'shell', 100, 30);
+    const screen = new Screen(stream);
+    const id = stream.sessionId!;
+    const primary = sessionOf(await waitForStatus(c, whole(id)), id)!.primary;
+    await screen.waitFor('$ ');
+    const before = 'echo before-the-move | tr a-z A-Z\r';
+    stream.sendInput(before);
+    await screen.waitFor('BEFORE-THE-MOVE');
+    await c.admin('POST', `/api/nodes/${primary}/drain`);
+    const moved = await waitForStatus(c, (s) => (sessionOf(s, id)?.primary ?? primary) !== primary, 30_000);
+    const to = sessionOf(moved, id)!.primary;
+    const afterLine = 'echo after-the-move | tr a-z A-Z\r';
+    stream.sendInput(afterLine);
+    await screen.waitFor('AFTER-THE-MOVE', 30_000);
+    stream.sendInput('exit\r');
+    await stream.finished();
+    await c.admin('POST', `/api/nodes/${primary}/undrain`);
+    ann.signOut();
+
+    const api = recordingsApi(c.nodes[0]!.url, await signInToken(c.nodes[0]!.url, 'admin', 'admin-pw'));
+    const listed = await waitFor('the recording listed as complete', async () => (await api.list()).find((r) => r.sessionId === id && r.complete), 15_000);
+    expect(listed.node).toBe(to);
+    const cast = parseCast(await api.cast(id));
+    expect(cast.typed).toBe(before + afterLine + 'exit\r');
+    // Each answer once: neither lost with the move nor shown again on the node it moved to.
+    for (const answer of ['BEFORE-THE-MOVE', 'AFTER-THE-MOVE']) expect(occurrences(stripAnsi(cast.output), answer), answer).toBe(1);
+  }, 120_000);
+});
