@@ -31,8 +31,8 @@ export interface OutputFlowOptions {
   window: number;
   /** False while this node must not act as a primary: nothing is shown until it may. */
   mayAct: () => boolean;
-  /** Output from `offset` counts as shown (sent to the client, or to nobody): the session's watchers get it (watchers.ts). */
-  shown?: (data: Uint8Array, offset: number) => void;
+  /** Who else is shown the output from `offset` once it counts as sent (to the client, or to nobody): the session's watchers (watchers.ts). */
+  watchers?: { readonly size: number; output(data: Uint8Array, offset: number): void };
 }
 
 /** An input that produces no output is still acknowledged within this. */
@@ -247,8 +247,9 @@ export class OutputFlow {
     if (!this.client) {
       // Nobody to send frames to: the bytes only count (a standby's whole stream goes this way).
       let bytes = 0;
+      const watchers = this.options.watchers;
       for (const chunk of chunks) {
-        this.options.shown?.(chunk, this.sent + bytes);
+        if (watchers && watchers.size > 0) watchers.output(chunk, this.sent + bytes);
         bytes += chunk.length;
       }
       this.sent += bytes;
@@ -295,8 +296,9 @@ export class OutputFlow {
     // Only a socket that is backing up needs to report when it drains.
     const congested = peer.bufferedAmount > this.options.window / 4;
     peer.sendBinary(frame, congested ? () => this.maybeRelease() : undefined);
-    // After the owner's frame is on its way: watchers never delay it.
-    this.options.shown?.(frame.subarray(OUTPUT_HEADER), this.sent - (frame.length - OUTPUT_HEADER));
+    // After the owner's frame is on its way: watchers never delay it (and with none, the keystroke path pays one check).
+    const watchers = this.options.watchers;
+    if (watchers && watchers.size > 0) watchers.output(frame.subarray(OUTPUT_HEADER), this.sent - (frame.length - OUTPUT_HEADER));
   }
 
   /**

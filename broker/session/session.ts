@@ -148,7 +148,7 @@ export class Session {
       ...(this.recording ? { onEntryApplied: (entry: LogEntry) => this.recording!.applied(entry) } : {}),
     });
     this.watchers = new Watchers({ settledIndex: () => this.log.settledIndex, changed: () => this.flow.peer?.sharing?.() });
-    this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct, shown: (data, offset) => this.watchers.output(data, offset) });
+    this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct, watchers: this.watchers });
     this.uploads = new SessionUploads(this.log, display.homeUploads);
     if (options.role === 'primary') this.uploads.startSweeping();
     // Once its maker holds it: a restarted session past its maximum length ends at once, and is reported as any end.
