@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame } from '../../shared/protocol/index.js';
 import type { WatcherJoin } from './peer.js';
-import { WATCHER_BUFFER, Watchers } from './watchers.js';
+import { WATCHER_BATCH_MS, WATCHER_BUFFER, Watchers } from './watchers.js';
 
 function peer() {
   const events: string[] = [];
@@ -39,19 +39,31 @@ function setup() {
     clearTimer: () => {},
     now: () => now,
   });
-  return { watchers, settle: (index: number) => (settled = index), changes: () => changes, timers, advance: (ms: number) => (now += ms) };
+  /** The gathered output goes (its timer fires). */
+  const sendNow = () => {
+    for (const timer of timers.filter((t) => t.ms === WATCHER_BATCH_MS)) {
+      timers.splice(timers.indexOf(timer), 1);
+      timer.fn();
+    }
+  };
+  return { watchers, settle: (index: number) => (settled = index), changes: () => changes, timers, advance: (ms: number) => (now += ms), sendNow };
 }
 
 describe('Watchers', () => {
-  it('streams output to each watcher from the offset it joined at, and tells the owner who came', () => {
-    const { watchers, changes } = setup();
+  it('streams output to each watcher from the offset it joined at, gathered into one frame a burst, and tells the owner who came', () => {
+    const { watchers, changes, sendNow } = setup();
     const a = peer();
     watchers.add(join('ann'), a, 0, 0);
-    watchers.output(Buffer.from('6*7\r\n'), 0);
+    watchers.output(Buffer.from('6*7'), 0);
+    watchers.output(Buffer.from('\r\n'), 3);
+    // Nothing goes at once: the owner's keystroke path does not pay for the watchers.
+    expect(a.frames).toEqual([]);
+    sendNow();
     const b = peer();
     watchers.add(join('ben'), b, 5, 0);
     // Output read before ben joined is in his snapshot: he is not sent it.
     watchers.output(Buffer.from('42\r\n'), 5);
+    sendNow();
     expect(a.frames.map((f) => [f.offset, f.text])).toEqual([[0, '6*7\r\n'], [5, '42\r\n']]);
     expect(b.frames.map((f) => [f.offset, f.text])).toEqual([[5, '42\r\n']]);
     expect(changes()).toBe(2);
@@ -59,29 +71,38 @@ describe('Watchers', () => {
   });
 
   it('acknowledges a watcher\'s own input once its entry settled, with an empty frame if it caused no output', () => {
-    const { watchers, settle } = setup();
+    const { watchers, settle, sendNow } = setup();
     const a = peer();
     watchers.add(join('ann', { mode: 'type' }), a, 0, 3);
     watchers.typed('ann', 10, 4);
     watchers.output(Buffer.from('x'), 0);
+    sendNow();
     settle(10);
     watchers.output(Buffer.from('y'), 1);
+    sendNow();
     expect(a.frames.map((f) => f.ack)).toEqual([3, 4]);
     watchers.typed('ann', 11, 5);
     settle(11);
     watchers.settled();
+    sendNow();
     expect(a.frames.at(-1)).toEqual({ ack: 5, offset: 2, text: '' });
+    // Nothing new: no frame.
+    watchers.settled();
+    sendNow();
+    expect(a.frames).toHaveLength(3);
   });
 
   it('lets a watcher whose socket backs up go (it joins again from a snapshot) and keeps sending to the rest', () => {
-    const { watchers } = setup();
+    const { watchers, sendNow } = setup();
     const slow = peer();
     const fast = peer();
     watchers.add(join('slow'), slow, 0, 0);
     watchers.add(join('fast'), fast, 0, 0);
     slow.bufferedAmount = WATCHER_BUFFER + 1;
     watchers.output(Buffer.from('a'), 0);
+    sendNow();
     watchers.output(Buffer.from('b'), 1);
+    sendNow();
     expect(slow.events).toEqual(['lagging']);
     expect(slow.frames).toEqual([]);
     expect(fast.frames.map((f) => f.text)).toEqual(['a', 'b']);

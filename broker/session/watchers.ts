@@ -4,7 +4,8 @@
 // graphical app, the display's bytes from a viewer connection of its own (its relay). Invariants:
 // a watcher never holds the app back — one whose socket backs up past WATCHER_BUFFER is
 // let go and joins again from a fresh snapshot, so the owner never waits for the
-// slowest viewer; a watcher leaves at once when its link is revoked, expires, or the
+// slowest viewer; a terminal's output reaches watchers gathered for WATCHER_BATCH_MS,
+// off the owner's keystroke path; a watcher leaves at once when its link is revoked, expires, or the
 // owner sends it away.
 import type { ShareMode, WatcherInfo } from '../../shared/protocol/index.js';
 import { encodeOutput } from '../../shared/protocol/index.js';
@@ -13,12 +14,25 @@ import type { WatchRelay } from '../host/display.js';
 
 /** Bytes a watcher's socket may hold unsent before it is let go (it joins again from a snapshot). */
 export const WATCHER_BUFFER = 1024 * 1024;
+/**
+ * How long a terminal's output is gathered for watchers before it goes, as one frame
+ * each: a frame per watcher per read of the app cost the owner's echo 25–58 % with five
+ * watchers (docs/performance.md, "Sharing"), the writes landing beside each keystroke's.
+ * Gathered, a burst of typing or output is one write per watcher, and a watcher sees it
+ * at most this much later — less than a screen's frame.
+ */
+export const WATCHER_BATCH_MS = 8;
 
 interface Watcher extends WatcherJoin {
   peer: WatcherPeer;
   since: number;
-  /** The offset of the next output byte it is sent. */
+  /** The offset after the last output byte it was given (sent, or gathered to send). */
   next: number;
+  /** Output gathered for it since its last frame (WATCHER_BATCH_MS), from offset `next` less their length. */
+  gathered: Uint8Array[];
+  gatheredBytes: number;
+  /** The ack its last frame carried: a frame goes when either has news. */
+  sentAck: number;
   /** Its input's log indexes and numbers, not yet settled: acknowledged once they are. */
   pending: Array<{ index: number; seq: number }>;
   /** The highest of its inputs acknowledged. */
@@ -47,6 +61,8 @@ const DRAIN_POLL_MS = 50;
 export class Watchers {
   private readonly watchers = new Map<string, Watcher>();
   private expiryTimer: unknown;
+  /** Gathered output goes when this fires (WATCHER_BATCH_MS). */
+  private sendTimer: unknown;
   private readonly now: () => number;
 
   constructor(private readonly options: WatchersOptions) {
@@ -69,7 +85,7 @@ export class Watchers {
 
   /** Starts streaming to a watcher from `offset` (the snapshot it was given stands for all before); `ack`: its input taken so far. */
   add(join: WatcherJoin, peer: WatcherPeer, offset: number, ack: number, relay: WatchRelay | null = null): void {
-    this.watchers.set(join.id, { ...join, peer, since: this.now(), next: offset, pending: [], ack, relay, drainTimer: undefined });
+    this.watchers.set(join.id, { ...join, peer, since: this.now(), next: offset, gathered: [], gatheredBytes: 0, sentAck: ack, pending: [], ack, relay, drainTimer: undefined });
     this.scheduleExpiry();
     this.options.changed();
   }
@@ -160,28 +176,49 @@ export class Watchers {
   }
 
   /** Output shown to the session from `offset`: every watcher gets it, or is let go if it cannot keep up. */
+  /** Output shown to the session from `offset` (its bytes are not reused): gathered for every watcher it follows on, sent soon. */
   output(data: Uint8Array, offset: number): void {
     if (this.watchers.size === 0) return;
-    for (const watcher of [...this.watchers.values()]) {
+    for (const watcher of this.watchers.values()) {
       if (watcher.relay || watcher.next !== offset) continue; // its own stream; or joined after this output was read: its snapshot holds it
+      watcher.gathered.push(data);
+      watcher.gatheredBytes += data.length;
+      watcher.next = offset + data.length;
+      this.sendSoon();
+    }
+  }
+
+  /** Entries settled: a watcher whose input among them is told it was taken (with what it caused, or alone). */
+  settled(): void {
+    const through = this.options.settledIndex();
+    for (const watcher of this.watchers.values()) if (watcher.pending.length > 0 && watcher.pending[0]!.index <= through) this.sendSoon();
+  }
+
+  /** The gathered output and acks go out: one frame per watcher; one whose socket is too far behind is let go instead. */
+  private readonly send = (): void => {
+    this.sendTimer = undefined;
+    for (const watcher of [...this.watchers.values()]) {
+      if (watcher.relay) continue;
+      const ack = this.ackOf(watcher);
+      if (watcher.gatheredBytes === 0 && ack === watcher.sentAck) continue;
       if (watcher.peer.bufferedAmount > WATCHER_BUFFER) {
         this.drop(watcher);
         watcher.peer.lagging();
         this.options.changed();
         continue;
       }
-      watcher.next = offset + data.length;
-      watcher.peer.sendBinary(encodeOutput(this.ackOf(watcher), offset, data));
+      const data = watcher.gathered.length === 1 ? watcher.gathered[0]! : watcher.gathered.length === 0 ? EMPTY : Buffer.concat(watcher.gathered, watcher.gatheredBytes);
+      watcher.peer.sendBinary(encodeOutput(ack, watcher.next - watcher.gatheredBytes, data));
+      watcher.gathered = [];
+      watcher.gatheredBytes = 0;
+      watcher.sentAck = ack;
     }
-  }
+  };
 
-  /** Entries settled: a watcher whose input among them caused no output is told it was taken. */
-  settled(): void {
-    const through = this.options.settledIndex();
-    for (const watcher of this.watchers.values()) {
-      if (watcher.pending.length === 0 || watcher.pending[0]!.index > through) continue;
-      watcher.peer.sendBinary(encodeOutput(this.ackOf(watcher), watcher.next, EMPTY));
-    }
+  private sendSoon(): void {
+    if (this.sendTimer !== undefined) return;
+    const setTimer = this.options.setTimer ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
+    this.sendTimer = setTimer(this.send, WATCHER_BATCH_MS);
   }
 
   /** The terminal was resized: everyone's view follows. */
