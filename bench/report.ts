@@ -26,13 +26,13 @@ export function render(result: Json): string {
   out.push(`Holdfast bench  ${result.timestamp}${src}  node ${m.node}  ${m.cpus}× ${m.cpuModel}  Linux ${m.kernel}${QUICK ? '  (--quick)' : ''}`);
   const pct = (v: unknown) => (typeof v === 'number' ? `${Math.round(v * 100)} %` : '—');
   const r = result.results;
-  const loads = ([['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10'], ['tls', '11'], ['files', '13']] as const)
+  const loads = ([['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10'], ['tls', '11'], ['files', '13'], ['sharing', '14']] as const)
     .filter(([k]) => r[k]?.otherLoad)
     .map(([k, n]) => {
       const l = r[k].otherLoad;
       return `${n}: ${pct(l.foreign)}${l.foreign > 0.05 ? ` ⚠${l.top?.length ? ` (${l.top.slice(0, 2).join(', ')})` : ''}` : ''}`;
     });
-  const noisy = ['signIn', 'launch', 'echo', 'throughput', 'memory', 'failover', 'replication', 'rfb', 'tls', 'files'].some((k: string) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
+  const noisy = ['signIn', 'launch', 'echo', 'throughput', 'memory', 'failover', 'replication', 'rfb', 'tls', 'files', 'sharing'].some((k: string) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
   out.push(
     `Other load on this machine: ${pct(m.cpuBusyBeforeStart)} busy before start${m.waitedForQuietSeconds > 1 ? ` (after waiting ${m.waitedForQuietSeconds} s for quiet)` : ''}; ` +
       `CPU used by others during each part: ${loads.join(', ') || '—'}${noisy ? '  ⚠ parts marked ⚠ are skewed' : ''}`,
@@ -222,6 +222,10 @@ export function render(result: Json): string {
   if (files) out.push(...renderFiles(files), '');
   else if (result.errors.files) out.push(`13 files: ${err('files')}`, '');
 
+  const sharing = result.results.sharing;
+  if (sharing) out.push(...renderSharing(sharing), '');
+  else if (result.errors.sharing) out.push(`14 sharing: ${err('sharing')}`, '');
+
   const cov = result.results.coverage;
   if (cov) {
     const yes = (v: boolean | null) => (v === null ? '—' : v ? 'yes' : 'NO');
@@ -293,6 +297,31 @@ function renderFiles(f: Json): string[] {
   out.push(table(rows, ['Keystroke echo, same session', 'p50', 'p99', 'n', 'notes']));
   out.push('   (MB = MiB; a transfer is timed whole: the upload from its begin to the final answer, the download to its last byte; medians of the runs)');
   return out;
+}
+
+/** Part 14 (sharing.ts): the owner's echo with viewers and recorded, against neither in the same rounds; a recording's size. */
+function renderSharing(sh: Json): string[] {
+  const ok = (v: boolean) => (v ? 'within' : 'NOT MET');
+  const e = sh.echoUs;
+  const cpu = sh.nodeCpuUsPerKey;
+  const v = sh.viewers.ratioP50;
+  const rec = sh.recording.ratioP50;
+  const ratio = (r: Json) => `${r.medianOfRounds}×`;
+  const note = (r: Json) => `pooled p50 ${r.pooled}×, p99 ${r.p99Pooled}×; above 1 in ${r.roundsAbove1} of ${r.perRound.length} rounds`;
+  const z = sh.recording.size;
+  return [
+    table(
+      [
+        ['14 nobody watching, not recorded', fmtUs(e.viewers0.p50), fmtUs(e.viewers0.p99), e.viewers0.n, `${cpu.viewers0} µs`, '', ''],
+        ['   1 viewer', fmtUs(e.viewers1.p50), fmtUs(e.viewers1.p99), e.viewers1.n, `${cpu.viewers1} µs`, ratio(v.one), note(v.one)],
+        ['   5 viewers', fmtUs(e.viewers5.p50), fmtUs(e.viewers5.p99), e.viewers5.n, `${cpu.viewers5} µs`, ratio(v.five), `budget ≤ ${sh.viewers.budgetFiveP50Ratio}×: ${ok(sh.viewers.withinBudget)}; ${note(v.five)}`],
+        ['   recorded (nobody watching)', fmtUs(e.recorded.p50), fmtUs(e.recorded.p99), e.recorded.n, `${cpu.recorded} µs`, ratio(rec), `budget ≤ ${sh.recording.budgetP50Ratio}×: ${ok(sh.recording.withinBudget)}; ${note(rec)}`],
+      ],
+      ['Owner\'s keystroke echo, cat', 'p50', 'p99', 'n', 'node CPU/key', 'p50 ratio', 'notes'],
+    ),
+    `   p50 ratio: the median over ${sh.rounds} rounds of the round's p50 against the same round's p50 with nobody watching; viewers read every frame (${sh.viewers.read.gaps} breaks; caught up ${fmtMs(sh.viewers.read.catchUpMs.p50)} after a block, p50)`,
+    `   recording a typing session (bash, ${z.keysPerSecond} keys/s for ${z.seconds} s): ${(z.bytesPerMinute / 1024).toFixed(1)} KiB a minute (output ${(z.outputBytesPerMinute / 1024).toFixed(1)}, input ${(z.inputBytesPerMinute / 1024).toFixed(1)} KiB; ${z.events.output} output and ${z.events.input} input events); the whole file ${(z.fileBytesAtEnd / 1024).toFixed(1)} KiB`,
+  ];
 }
 
 function summarize(detail: Json): string {
