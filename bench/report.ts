@@ -302,24 +302,27 @@ function renderFiles(f: Json): string[] {
 /** Part 14 (sharing.ts): the owner's echo with viewers and recorded, against neither in the same rounds; a recording's size. */
 function renderSharing(sh: Json): string[] {
   const ok = (v: boolean) => (v ? 'within' : 'NOT MET');
-  const e = sh.echoUs;
-  const cpu = sh.nodeCpuUsPerKey;
-  const v = sh.viewers.ratioP50;
-  const rec = sh.recording.ratioP50;
-  const ratio = (r: Json) => `${r.medianOfRounds}×`;
   const note = (r: Json) => `pooled p50 ${r.pooled}×, p99 ${r.p99Pooled}×; above 1 in ${r.roundsAbove1} of ${r.perRound.length} rounds`;
-  const z = sh.recording.size;
+  const rows = (m: Json, head: string, budgets: boolean) => {
+    const e = m.echoUs;
+    const cpu = m.nodeCpuUsPerKey;
+    const r = m.ratioP50;
+    const row = (name: string, c: string, budget: string) => [name, fmtUs(e[c].p50), fmtUs(e[c].p99), e[c].n, `${cpu[c]} µs`, r[c] ? `${r[c].medianOfRounds}×` : '', r[c] ? `${budget}${note(r[c])}` : ''];
+    return [
+      row(`${head}nobody watching, not recorded`, 'viewers0', ''),
+      row('   1 viewer', 'viewers1', ''),
+      row('   5 viewers', 'viewers5', budgets ? `budget ≤ ${sh.budget.fiveViewersP50Ratio}×: ${ok(sh.withinBudget.fiveViewers)}; ` : ''),
+      row('   recorded (nobody watching)', 'recorded', budgets ? `budget ≤ ${sh.budget.recordingP50Ratio}×: ${ok(sh.withinBudget.recording)}; ` : ''),
+    ];
+  };
+  const z = sh.recordingSize;
+  const p = sh.paced;
   return [
     table(
-      [
-        ['14 nobody watching, not recorded', fmtUs(e.viewers0.p50), fmtUs(e.viewers0.p99), e.viewers0.n, `${cpu.viewers0} µs`, '', ''],
-        ['   1 viewer', fmtUs(e.viewers1.p50), fmtUs(e.viewers1.p99), e.viewers1.n, `${cpu.viewers1} µs`, ratio(v.one), note(v.one)],
-        ['   5 viewers', fmtUs(e.viewers5.p50), fmtUs(e.viewers5.p99), e.viewers5.n, `${cpu.viewers5} µs`, ratio(v.five), `budget ≤ ${sh.viewers.budgetFiveP50Ratio}×: ${ok(sh.viewers.withinBudget)}; ${note(v.five)}`],
-        ['   recorded (nobody watching)', fmtUs(e.recorded.p50), fmtUs(e.recorded.p99), e.recorded.n, `${cpu.recorded} µs`, ratio(rec), `budget ≤ ${sh.recording.budgetP50Ratio}×: ${ok(sh.recording.withinBudget)}; ${note(rec)}`],
-      ],
+      [...rows(sh, '14 ', true), ...rows(p, `   paced (${p.gapMs} ms after each echo): `, false)],
       ['Owner\'s keystroke echo, cat', 'p50', 'p99', 'n', 'node CPU/key', 'p50 ratio', 'notes'],
     ),
-    `   p50 ratio: the median over ${sh.rounds} rounds of the round's p50 against the same round's p50 with nobody watching; viewers read every frame (${sh.viewers.read.gaps} breaks; caught up ${fmtMs(sh.viewers.read.catchUpMs.p50)} after a block, p50)`,
+    `   p50 ratio: the median over rounds (${sh.rounds}; paced ${p.rounds}) of the round's p50 against the same round's p50 with nobody watching; viewers read every frame (${sh.read.gaps + p.read.gaps} breaks; caught up ${fmtMs(sh.read.catchUpMs.p50)} after a block, p50)`,
     `   recording a typing session (bash, ${z.keysPerSecond} keys/s for ${z.seconds} s): ${(z.bytesPerMinute / 1024).toFixed(1)} KiB a minute (output ${(z.outputBytesPerMinute / 1024).toFixed(1)}, input ${(z.inputBytesPerMinute / 1024).toFixed(1)} KiB; ${z.events.output} output and ${z.events.input} input events); the whole file ${(z.fileBytesAtEnd / 1024).toFixed(1)} KiB`,
   ];
 }

@@ -49,6 +49,9 @@ export const N = {
   sharingRounds: QUICK ? 5 : 21, // part 14: rounds of 0, 1, 5 viewers and recorded (odd: the median of per-round ratios is one round's)
   sharingPerBlock: QUICK ? 100 : 200, // timed keystrokes per condition per round
   sharingWarmup: QUICK ? 50 : 200,
+  sharingPacedRounds: QUICK ? 3 : 9, // the same rounds at a person's pace, a diagnostic
+  sharingPacedPerBlock: QUICK ? 40 : 80,
+  sharingPacedGapMs: 10, // between an echo and the next key: the node is idle again before it
   sharingTypingSeconds: QUICK ? 15 : 60, // the recorded typing session, at sharingKeysPerSecond
   sharingKeysPerSecond: 8,
 };
@@ -63,7 +66,7 @@ export const BUDGET = {
 };
 // Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own (and
 // so do the other parts on a cluster of their own).
-export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0) + (wanted('files') ? 420_000 : 0) + (wanted('sharing') ? 240_000 : 0);
+export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0) + (wanted('files') ? 420_000 : 0) + (wanted('sharing') ? 300_000 : 0);
 
 // Apps of the bench catalog. Output sizes are exact so byte counts can be verified:
 // `tr` output has no newline, so the app's PTY (ONLCR) does not change its length.
