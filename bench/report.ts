@@ -312,7 +312,8 @@ function renderSharing(sh: Json): string[] {
       row(`${head}nobody watching, not recorded`, 'viewers0', ''),
       row('   1 viewer', 'viewers1', ''),
       row('   5 viewers', 'viewers5', budgets ? `budget ≤ ${sh.budget.fiveViewersP50Ratio}×: ${ok(sh.withinBudget.fiveViewers)}; ` : ''),
-      row('   recorded (nobody watching)', 'recorded', budgets ? `budget ≤ ${sh.budget.recordingP50Ratio}×: ${ok(sh.withinBudget.recording)}; ` : ''),
+      row('   recorded (nobody watching), against the control', 'recorded', budgets ? `budget ≤ ${sh.budget.recordingP50Ratio}×: ${ok(sh.withinBudget.recording)}; ` : ''),
+      row('   control: same app, not recorded, never watched', 'control', 'A/A: two sessions alike; '),
     ];
   };
   const z = sh.recordingSize;
@@ -322,7 +323,7 @@ function renderSharing(sh: Json): string[] {
       [...rows(sh, '14 ', true), ...rows(p, `   paced (${p.gapMs} ms after each echo): `, false)],
       ['Owner\'s keystroke echo, cat', 'p50', 'p99', 'n', 'node CPU/key', 'p50 ratio', 'notes'],
     ),
-    `   p50 ratio: the median over rounds (${sh.rounds}; paced ${p.rounds}) of the round's p50 against the same round's p50 with nobody watching; viewers read every frame (${sh.read.gaps + p.read.gaps} breaks; caught up ${fmtMs(sh.read.catchUpMs.p50)} after a block, p50)`,
+    `   p50 ratio: the median over rounds (${sh.rounds}; paced ${p.rounds}) of the round's p50 against the same round's baseline (viewers and the control: the owner's session unwatched; recorded: the control); viewers read every frame (${sh.read.gaps + p.read.gaps} breaks; caught up ${fmtMs(sh.read.catchUpMs.p50)} after a block, p50)`,
     `   recording a typing session (bash, ${z.keysPerSecond} keys/s for ${z.seconds} s): ${(z.bytesPerMinute / 1024).toFixed(1)} KiB a minute (output ${(z.outputBytesPerMinute / 1024).toFixed(1)}, input ${(z.inputBytesPerMinute / 1024).toFixed(1)} KiB; ${z.events.output} output and ${z.events.input} input events); the whole file ${(z.fileBytesAtEnd / 1024).toFixed(1)} KiB`,
   ];
 }

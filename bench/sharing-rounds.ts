@@ -1,9 +1,13 @@
-// Part 14's rounds (sharing.ts): the owner's keystroke echo under four conditions — 0,
-// 1 and 5 people watching its session, and the same app recorded with nobody watching —
-// every round all four, in an order rotated and reversed from round to round, so drift
-// falls on all alike. A condition's cost is the median over rounds of its p50 against
-// the same round's 0-viewer p50 (the pooled samples' ratio beside it). The node's CPU
-// per keystroke (every thread's run time over the block) says what each costs the broker.
+// Part 14's rounds (sharing.ts): keystroke echo under five conditions — the owner's
+// session with 0, 1 and 5 people watching it; a session of the same app recorded; and a
+// control, another session of the same app, neither watched nor recorded — every round
+// all five, in an order rotated and reversed from round to round, so drift falls on all
+// alike. A cost is the median over rounds of a p50 against the same round's baseline p50
+// (the pooled samples' ratio beside it): viewers against the owner's session with nobody
+// watching; recording against the control, the one that differs from it only in the
+// policy; and the control against the owner's unwatched session, which says how far two
+// sessions alike stand apart in a run (an A/A ratio). The node's CPU per keystroke (every
+// thread's run time over the block) says what each costs the broker.
 import { echoRunProto } from './echo.js';
 import { cpuSeconds } from './proc.js';
 import type { ProtoSession } from './protocol-client.js';
@@ -11,18 +15,21 @@ import { fig, round, roundStats, stats, type Stats } from './stats.js';
 import type { Viewers, ViewerState } from './sharing-viewers.js';
 import { sleep } from './timing.js';
 
-export type Condition = 'viewers0' | 'viewers1' | 'viewers5' | 'recorded';
-export const CONDITIONS: Condition[] = ['viewers0', 'viewers1', 'viewers5', 'recorded'];
-const WATCHING: Record<Condition, number> = { viewers0: 0, viewers1: 1, viewers5: 5, recorded: 0 };
+export type Condition = 'viewers0' | 'viewers1' | 'viewers5' | 'recorded' | 'control';
+export const CONDITIONS: Condition[] = ['viewers0', 'viewers1', 'viewers5', 'recorded', 'control'];
+const WATCHING: Record<Condition, number> = { viewers0: 0, viewers1: 1, viewers5: 5, recorded: 0, control: 0 };
+/** What each is measured against. */
+const BASELINE: Partial<Record<Condition, Condition>> = { viewers1: 'viewers0', viewers5: 'viewers0', recorded: 'control', control: 'viewers0' };
 /** Untimed keystrokes before each block: what a join or a switch of session leaves behind settles first. */
 export const SETTLE_KEYS = 16;
 
 export interface RoundsOptions {
   rounds: number;
   perBlock: number;
-  /** The owner's session (shared; viewers join it), and the same app recorded. */
+  /** The owner's session (shared; viewers join it), the same app recorded, and again neither. */
   owner: ProtoSession;
   recorded: ProtoSession;
+  control: ProtoSession;
   viewers: Viewers;
   nodePid: number;
   /** ms between a keystroke's echo and the next (a person's pace); none: the next at once, as the echo part types. */
@@ -31,14 +38,15 @@ export interface RoundsOptions {
 }
 
 export async function measureRounds(o: RoundsOptions) {
-  const samples: Record<Condition, number[]> = { viewers0: [], viewers1: [], viewers5: [], recorded: [] };
-  const cpuUs: Record<Condition, number[]> = { viewers0: [], viewers1: [], viewers5: [], recorded: [] };
+  const samples = Object.fromEntries(CONDITIONS.map((c) => [c, []])) as unknown as Record<Condition, number[]>;
+  const cpuUs = Object.fromEntries(CONDITIONS.map((c) => [c, []])) as unknown as Record<Condition, number[]>;
+  const sessionOf: Record<Condition, ProtoSession> = { viewers0: o.owner, viewers1: o.owner, viewers5: o.owner, recorded: o.recorded, control: o.control };
   const rounds: Array<{ order: Condition[]; p50: Record<Condition, number>; p99: Record<Condition, number> }> = [];
   const read = { gaps: 0, catchUpMs: [] as number[] };
   const pace = o.gapMs === undefined ? undefined : { gapMs: o.gapMs, stop: () => false };
   let watching = 0;
   for (let r = 0; r < o.rounds; r++) {
-    const rotated = [...CONDITIONS.slice(r % 4), ...CONDITIONS.slice(0, r % 4)];
+    const rotated = [...CONDITIONS.slice(r % CONDITIONS.length), ...CONDITIONS.slice(0, r % CONDITIONS.length)];
     const order = r % 2 === 0 ? rotated : rotated.reverse();
     const p50 = {} as Record<Condition, number>;
     const p99 = {} as Record<Condition, number>;
@@ -49,7 +57,7 @@ export async function measureRounds(o: RoundsOptions) {
         watching = 0;
       }
       if (want > watching) watching = (await o.viewers.join(want)).length;
-      const session = condition === 'recorded' ? o.recorded : o.owner;
+      const session = sessionOf[condition];
       await echoRunProto(session, SETTLE_KEYS, undefined, pace);
       const block: number[] = [];
       const cpu0 = cpuSeconds([o.nodePid]).total;
@@ -68,11 +76,13 @@ export async function measureRounds(o: RoundsOptions) {
 
   const all = Object.fromEntries(CONDITIONS.map((c) => [c, stats(samples[c])])) as Record<Condition, Stats>;
   const ratio = (c: Condition) => {
-    const perRound = rounds.map((x) => x.p50[c] / x.p50.viewers0);
+    const base = BASELINE[c]!;
+    const perRound = rounds.map((x) => x.p50[c] / x.p50[base]);
     return {
+      against: base,
       medianOfRounds: round(fig(stats(perRound).p50), 3),
-      pooled: round(fig(all[c].p50) / fig(all.viewers0.p50), 3),
-      p99Pooled: round(fig(all[c].p99) / fig(all.viewers0.p99), 3),
+      pooled: round(fig(all[c].p50) / fig(all[base].p50), 3),
+      p99Pooled: round(fig(all[c].p99) / fig(all[base].p99), 3),
       roundsAbove1: perRound.filter((v) => v > 1).length,
       perRound: perRound.map((v) => round(v, 3)),
     };
@@ -83,7 +93,7 @@ export async function measureRounds(o: RoundsOptions) {
     perBlock: o.perBlock,
     echoUs: Object.fromEntries(CONDITIONS.map((c) => [c, roundStats(all[c])])) as Record<Condition, Stats>,
     nodeCpuUsPerKey: Object.fromEntries(CONDITIONS.map((c) => [c, round(fig(stats(cpuUs[c]).p50))])) as Record<Condition, number>,
-    ratioP50: { viewers1: ratio('viewers1'), viewers5: ratio('viewers5'), recorded: ratio('recorded') },
+    ratioP50: { viewers1: ratio('viewers1'), viewers5: ratio('viewers5'), recorded: ratio('recorded'), control: ratio('control') },
     read: { gaps: read.gaps, catchUpMs: roundStats(stats(read.catchUpMs)) },
     perRound: rounds,
   };

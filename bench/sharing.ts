@@ -9,9 +9,11 @@
 //   join or leave, and before the next block each is checked to have read up to the
 //   owner's offset, with no break.
 // - The same echo in a session of `ready-rec`, the same app under the recording policy,
-//   against the owner's session with nobody watching: recording on against off.
+//   against a control session of `ready` nobody watches: recording on against off. The
+//   control against the owner's unwatched session is an A/A ratio: how far two sessions
+//   alike stand apart in the run, the floor under any session-against-session figure.
 //
-// Conditions alternate in rounds (sharing-rounds.ts: each round all four, in an order
+// Conditions alternate in rounds (sharing-rounds.ts: each round all five, in an order
 // rotated and reversed from round to round), so drift falls on all alike. Each ratio is
 // judged as the median over rounds of the round's p50 against the same round's 0-viewer
 // p50. The node's CPU per keystroke is taken per block too. The rounds are typed as the
@@ -63,7 +65,7 @@ export async function run(o: SharingOptions): Promise<Record<string, unknown>> {
   const open: ProtoSession[] = [];
   let viewers: Viewers | null = null;
   try {
-    const { control, token } = await signIn(node.url);
+    const { control: signedIn, token } = await signIn(node.url);
     const watcher = await signIn(node.url, VIEWER);
     await watcher.control.close();
     const launch = async (appId: string) => {
@@ -73,7 +75,8 @@ export async function run(o: SharingOptions): Promise<Record<string, unknown>> {
     };
     const owner = await launch('ready');
     const recorded = await launch(RECORDED.id);
-    for (const s of [owner, recorded]) await until(() => s.received >= 'ready\r\n'.length, 15_000, '"ready" from the app');
+    const control = await launch('ready');
+    for (const s of [owner, recorded, control]) await until(() => s.received >= 'ready\r\n'.length, 15_000, '"ready" from the app');
     if (owner.started.recorded || !recorded.started.recorded) throw new Error(`recorded: ready ${owner.started.recorded}, ${RECORDED.id} ${recorded.started.recorded}; expected false, true`);
     // Both shared (a link nobody uses costs nothing, but then they differ only in the policy).
     const share = async (s: ProtoSession) => {
@@ -84,19 +87,21 @@ export async function run(o: SharingOptions): Promise<Record<string, unknown>> {
     };
     const link = await share(owner);
     await share(recorded);
+    await share(control);
     viewers = Viewers.start({ url: node.url, token: watcher.token, link, cols: 80, rows: 24 });
 
     // Warm up every path the rounds take, joins and leaves included.
     await echoRunProto(owner, o.warmup);
     await echoRunProto(recorded, o.warmup);
+    await echoRunProto(control, o.warmup);
     await viewers.join(5);
     await echoRunProto(owner, o.warmup);
     await viewers.leave();
 
-    const burst = await measureRounds({ rounds: o.rounds, perBlock: o.perBlock, owner, recorded, viewers, nodePid: node.pid, progress: o.progress });
+    const burst = await measureRounds({ rounds: o.rounds, perBlock: o.perBlock, owner, recorded, control, viewers, nodePid: node.pid, progress: o.progress });
     // The same at a person's pace: what the node does after a keystroke's echo (the
     // viewers' frames among it) is done before the next key, not in its way.
-    const paced = await measureRounds({ rounds: o.pacedRounds, perBlock: o.pacedPerBlock, owner, recorded, viewers, nodePid: node.pid, gapMs: o.pacedGapMs, progress: o.progress });
+    const paced = await measureRounds({ rounds: o.pacedRounds, perBlock: o.pacedPerBlock, owner, recorded, control, viewers, nodePid: node.pid, gapMs: o.pacedGapMs, progress: o.progress });
     const five = burst.ratioP50.viewers5;
     const rec = burst.ratioP50.recorded;
 
@@ -107,14 +112,14 @@ export async function run(o: SharingOptions): Promise<Record<string, unknown>> {
     await until(() => /[$#] $/.test(shown), 15_000, 'the recorded bash\'s prompt');
     bash.onData = null;
     const size = await measureRecordingSize(bash, join(config.node.stateDir, 'recordings'), o.typingSeconds, o.keysPerSecond);
-    await control.close();
+    await signedIn.close();
 
     return {
       method:
         'byte-at-a-time echo over the bench protocol client (echoRunProto; next key once the echo is back), app `sh -c "echo ready; exec cat"` on a node of the bench\'s config; ' +
         'viewers: WebSocket clients joined through a view-only share link (session.join), in a worker thread at nice 19, each reading every frame (checked: at the owner\'s offset, no gap, before the next block); ' +
-        `recorded: the same app under a recording: on session policy; rounds of all four conditions in rotated, alternately reversed order, ${SETTLE_KEYS} untimed keys before each block; ` +
-        'ratios: median over rounds of the round\'s p50 / the same round\'s 0-viewer p50 (budgets judged on it), and of the pooled samples; ' +
+        `recorded: the same app under a recording: on session policy; control: a third session of the same app, not recorded, never watched; rounds of all five conditions in rotated, alternately reversed order, ${SETTLE_KEYS} untimed keys before each block; ` +
+        'ratios: median over rounds of the round\'s p50 / the same round\'s baseline p50 (viewers: the owner\'s session unwatched; recorded: the control; control: the owner\'s unwatched, an A/A ratio; budgets judged on it), and of the pooled samples; ' +
         `paced: the same rounds with ${o.pacedGapMs} ms between an echo and the next key (diagnostic)`,
       ...burst,
       budget: o.budget,
