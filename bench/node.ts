@@ -23,18 +23,35 @@ export async function hashPassword(): Promise<string> {
   return child.stdout.trim();
 }
 
-export function writeConfig(dir: string, passwordHash: string) {
+/**
+ * What a part's own node adds to the bench's (part 14: a second person, recorded apps
+ * and their session policy); the rest — listen, limits, sandbox profile — stays the
+ * bench node's, so its figures compare with the other parts'.
+ */
+export interface ConfigExtras {
+  /** The file and state directory's name in `dir` (default node.yaml, state). */
+  name?: string;
+  users?: string[];
+  apps?: Array<(typeof APPS)[number]>;
+  sessionPolicies?: object[];
+}
+
+export function writeConfig(dir: string, passwordHash: string, extras: ConfigExtras = {}) {
+  const name = extras.name ?? 'node';
+  const apps = [...APPS, ...(extras.apps ?? [])];
+  const users = [USER, ...(extras.users ?? [])];
   const config = {
     // Part 5 holds 200 idle sessions of one person at once (and 1 + 50 before them): more
     // than the default per-person (10) and per-node (200) session limits allow.
-    node: { name: 'bench', listen: { host: '127.0.0.1', port: 0 }, stateDir: join(dir, 'state'), limits: { sessionsPerUser: 260, sessionsPerNode: 300 } },
-    users: [{ name: USER, displayName: 'Bench', passwordHash }],
-    apps: APPS,
+    node: { name: 'bench', listen: { host: '127.0.0.1', port: 0 }, stateDir: join(dir, name === 'node' ? 'state' : `state-${name}`), limits: { sessionsPerUser: 260, sessionsPerNode: 300 } },
+    users: users.map((user) => ({ name: user, displayName: user === USER ? 'Bench' : user, passwordHash })),
+    apps,
     // 200 sessions at once: homes of 64 MiB (the default 1 GiB each is taken from the disk at launch).
     sandboxProfiles: { default: { maxHomeMiB: 64, maxHomeFiles: 16_384 } },
-    entitlements: [{ users: [USER], apps: APPS.map((a) => a.id) }],
+    entitlements: [{ users, apps: apps.map((a) => a.id) }],
+    ...(extras.sessionPolicies ? { sessionPolicies: extras.sessionPolicies } : {}),
   };
-  const file = join(dir, 'node.yaml');
+  const file = join(dir, `${name}.yaml`);
   writeFileSync(file, YAML.stringify(config));
   return { file, config };
 }

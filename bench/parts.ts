@@ -1,5 +1,5 @@
 // The parts that run apart from the bench's own node — resume (7), failover (8),
-// replication (9), coverage (12), files (13) — and the GUI part (10): each is loaded
+// replication (9), coverage (12), files (13), sharing (14) — and the GUI part (10): each is loaded
 // only when asked for (they pull in the broker's source or the cluster harness) and
 // given what it needs here.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -88,6 +88,29 @@ export async function benchFiles() {
     echoBlockMs: N.filesEchoBlockMs,
     typingGapMs: N.filesTypingGapMs,
     budget: BUDGET.files,
+    progress,
+  });
+}
+
+/**
+ * Part 14 (sharing.ts): the owner's keystroke echo with 0, 1 and 5 people watching
+ * through a share link and with recording on, alternating; a recorded typing session's
+ * bytes per minute. On a node of its own (the bench's config, plus a viewer and a policy).
+ */
+export async function benchSharing(dir: string, passwordHash: string) {
+  const { run } = await import('./sharing.js');
+  return run({
+    dir,
+    passwordHash,
+    rounds: N.sharingRounds,
+    perBlock: N.sharingPerBlock,
+    warmup: N.sharingWarmup,
+    pacedRounds: N.sharingPacedRounds,
+    pacedPerBlock: N.sharingPacedPerBlock,
+    pacedGapMs: N.sharingPacedGapMs,
+    typingSeconds: N.sharingTypingSeconds,
+    keysPerSecond: N.sharingKeysPerSecond,
+    budget: BUDGET.sharing,
     progress,
   });
 }

@@ -127,9 +127,10 @@ export class ProtoClient {
   }
 }
 
-export async function signIn(url: string): Promise<{ control: ProtoClient; token: string }> {
+/** Signs in (the bench's person, or another of the same password: part 14's viewers). */
+export async function signIn(url: string, user = USER): Promise<{ control: ProtoClient; token: string }> {
   const c = await ProtoClient.open(url);
-  const reply = await c.request({ type: 'auth.signIn', user: USER, password: PASSWORD }, 'auth.signedIn');
+  const reply = await c.request({ type: 'auth.signIn', user, password: PASSWORD }, 'auth.signedIn');
   return { control: c, token: reply.accessToken };
 }
 

@@ -26,13 +26,13 @@ export function render(result: Json): string {
   out.push(`Holdfast bench  ${result.timestamp}${src}  node ${m.node}  ${m.cpus}× ${m.cpuModel}  Linux ${m.kernel}${QUICK ? '  (--quick)' : ''}`);
   const pct = (v: unknown) => (typeof v === 'number' ? `${Math.round(v * 100)} %` : '—');
   const r = result.results;
-  const loads = ([['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10'], ['tls', '11'], ['files', '13']] as const)
+  const loads = ([['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10'], ['tls', '11'], ['files', '13'], ['sharing', '14']] as const)
     .filter(([k]) => r[k]?.otherLoad)
     .map(([k, n]) => {
       const l = r[k].otherLoad;
       return `${n}: ${pct(l.foreign)}${l.foreign > 0.05 ? ` ⚠${l.top?.length ? ` (${l.top.slice(0, 2).join(', ')})` : ''}` : ''}`;
     });
-  const noisy = ['signIn', 'launch', 'echo', 'throughput', 'memory', 'failover', 'replication', 'rfb', 'tls', 'files'].some((k: string) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
+  const noisy = ['signIn', 'launch', 'echo', 'throughput', 'memory', 'failover', 'replication', 'rfb', 'tls', 'files', 'sharing'].some((k: string) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
   out.push(
     `Other load on this machine: ${pct(m.cpuBusyBeforeStart)} busy before start${m.waitedForQuietSeconds > 1 ? ` (after waiting ${m.waitedForQuietSeconds} s for quiet)` : ''}; ` +
       `CPU used by others during each part: ${loads.join(', ') || '—'}${noisy ? '  ⚠ parts marked ⚠ are skewed' : ''}`,
@@ -222,6 +222,10 @@ export function render(result: Json): string {
   if (files) out.push(...renderFiles(files), '');
   else if (result.errors.files) out.push(`13 files: ${err('files')}`, '');
 
+  const sharing = result.results.sharing;
+  if (sharing) out.push(...renderSharing(sharing), '');
+  else if (result.errors.sharing) out.push(`14 sharing: ${err('sharing')}`, '');
+
   const cov = result.results.coverage;
   if (cov) {
     const yes = (v: boolean | null) => (v === null ? '—' : v ? 'yes' : 'NO');
@@ -293,6 +297,35 @@ function renderFiles(f: Json): string[] {
   out.push(table(rows, ['Keystroke echo, same session', 'p50', 'p99', 'n', 'notes']));
   out.push('   (MB = MiB; a transfer is timed whole: the upload from its begin to the final answer, the download to its last byte; medians of the runs)');
   return out;
+}
+
+/** Part 14 (sharing.ts): the owner's echo with viewers and recorded, against neither in the same rounds; a recording's size. */
+function renderSharing(sh: Json): string[] {
+  const ok = (v: boolean) => (v ? 'within' : 'NOT MET');
+  const note = (r: Json) => `pooled p50 ${r.pooled}×, p99 ${r.p99Pooled}×; above 1 in ${r.roundsAbove1} of ${r.perRound.length} rounds`;
+  const rows = (m: Json, head: string, budgets: boolean) => {
+    const e = m.echoUs;
+    const cpu = m.nodeCpuUsPerKey;
+    const r = m.ratioP50;
+    const row = (name: string, c: string, budget: string) => [name, fmtUs(e[c].p50), fmtUs(e[c].p99), e[c].n, `${cpu[c]} µs`, r[c] ? `${r[c].medianOfRounds}×` : '', r[c] ? `${budget}${note(r[c])}` : ''];
+    return [
+      row(`${head}nobody watching, not recorded`, 'viewers0', ''),
+      row('   1 viewer', 'viewers1', ''),
+      row('   5 viewers', 'viewers5', budgets ? `budget ≤ ${sh.budget.fiveViewersP50Ratio}×: ${ok(sh.withinBudget.fiveViewers)}; ` : ''),
+      row('   recorded (nobody watching), against the control', 'recorded', budgets ? `budget ≤ ${sh.budget.recordingP50Ratio}×: ${ok(sh.withinBudget.recording)}; ` : ''),
+      row('   control: same app, not recorded, never watched', 'control', 'A/A: two sessions alike; '),
+    ];
+  };
+  const z = sh.recordingSize;
+  const p = sh.paced;
+  return [
+    table(
+      [...rows(sh, '14 ', true), ...rows(p, `   paced (${p.gapMs} ms after each echo): `, false)],
+      ['Owner\'s keystroke echo, cat', 'p50', 'p99', 'n', 'node CPU/key', 'p50 ratio', 'notes'],
+    ),
+    `   p50 ratio: the median over rounds (${sh.rounds}; paced ${p.rounds}) of the round's p50 against the same round's baseline (viewers and the control: the owner's session unwatched; recorded: the control); viewers read every frame (${sh.read.gaps + p.read.gaps} breaks; caught up ${fmtMs(sh.read.catchUpMs.p50)} after a block, p50)`,
+    `   recording a typing session (bash, ${z.keysPerSecond} keys/s for ${z.seconds} s): ${(z.bytesPerMinute / 1024).toFixed(1)} KiB a minute (output ${(z.outputBytesPerMinute / 1024).toFixed(1)}, input ${(z.inputBytesPerMinute / 1024).toFixed(1)} KiB; ${z.events.output} output and ${z.events.input} input events); the whole file ${(z.fileBytesAtEnd / 1024).toFixed(1)} KiB`,
+  ];
 }
 
 function summarize(detail: Json): string {

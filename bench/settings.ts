@@ -46,6 +46,14 @@ export const N = {
   filesEchoBlocks: 4, // per session: idle, during uploads, during, idle
   filesEchoBlockMs: QUICK ? 6000 : 15_000, // typing per block
   filesTypingGapMs: 100, // between a keystroke's echo and the next: about 9 keys/s, a fast typist
+  sharingRounds: QUICK ? 5 : 21, // part 14: rounds of 0, 1, 5 viewers and recorded (odd: the median of per-round ratios is one round's)
+  sharingPerBlock: QUICK ? 100 : 200, // timed keystrokes per condition per round
+  sharingWarmup: QUICK ? 50 : 200,
+  sharingPacedRounds: QUICK ? 3 : 9, // the same rounds at a person's pace, a diagnostic
+  sharingPacedPerBlock: QUICK ? 40 : 80,
+  sharingPacedGapMs: 10, // between an echo and the next key: the node is idle again before it
+  sharingTypingSeconds: QUICK ? 15 : 60, // the recorded typing session, at sharingKeysPerSecond
+  sharingKeysPerSecond: 8,
 };
 export const BUDGET = {
   echoP50Us: 200,
@@ -53,10 +61,12 @@ export const BUDGET = {
   reference: { ttydEchoP50Us: 113, nodePtyEchoP50Us: 74, ttydMBs: 54, barePtyMBs: 85 },
   // Part 13 (issue 23): MB/s against the bare WebSocket floor; echo p99 during an upload against idle.
   files: { upload1: 0.5, upload2: 0.35, download: 0.6, echoP99Ratio: 2 },
+  // Part 14 (issue 24): the owner's echo p50 with 5 viewers, and recorded, against neither.
+  sharing: { fiveViewersP50Ratio: 1.1, recordingP50Ratio: 1.05 },
 };
 // Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own (and
 // so do the other parts on a cluster of their own).
-export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0) + (wanted('files') ? 420_000 : 0);
+export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0) + (wanted('files') ? 420_000 : 0) + (wanted('sharing') ? 300_000 : 0);
 
 // Apps of the bench catalog. Output sizes are exact so byte counts can be verified:
 // `tr` output has no newline, so the app's PTY (ONLCR) does not change its length.
