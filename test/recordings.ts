@@ -42,6 +42,12 @@ export function recordingsApi(url: string, token: string, trust?: Trust) {
       if (!reply.ok) throw new Error(`GET /api/recordings/${id}: HTTP ${reply.status}: ${reply.text}`);
       return reply.text;
     },
+    /** The file as bytes, and its Content-Type (a graphical session's is binary). */
+    file: async (id: string): Promise<{ bytes: Uint8Array; type: string; disposition: string }> => {
+      const reply = await fetch(`${url}/api/recordings/${encodeURIComponent(id)}`, { headers, signal: AbortSignal.timeout(10_000) });
+      if (!reply.ok) throw new Error(`GET /api/recordings/${id}: HTTP ${reply.status}: ${await reply.text()}`);
+      return { bytes: new Uint8Array(await reply.arrayBuffer()), type: reply.headers.get('content-type') ?? '', disposition: reply.headers.get('content-disposition') ?? '' };
+    },
     search: async (id: string, word: string): Promise<RecordingSearch> => {
       const reply = await requestJson(`${url}/api/recordings/${encodeURIComponent(id)}/search?q=${encodeURIComponent(word)}`, { headers, timeoutMs: 10_000 }, trust);
       if (!reply.ok) throw new Error(`search: HTTP ${reply.status}: ${JSON.stringify(reply.body)}`);
