@@ -16,6 +16,8 @@ declare module '@novnc/novnc' {
     constructor(target: HTMLElement, urlOrChannel: string | RfbChannel, options?: { shared?: boolean });
     resizeSession: boolean;
     scaleViewport: boolean;
+    /** Keys and the pointer are not sent (a recording's player). */
+    viewOnly: boolean;
     focusOnClick: boolean;
     background: string;
     qualityLevel: number;
