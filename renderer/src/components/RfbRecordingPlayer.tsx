@@ -89,6 +89,8 @@ export function RfbRecordingPlayer({ sessionId, brokerUrl, token }: { sessionId:
     let fed = 0;
     let ready = false;
     const restart = () => {
+      // The channel first: noVNC then ends at once (its own disconnect waits for a close that this channel would not send).
+      channel?.close();
       rfb?.disconnect();
       channel = new PlaybackChannel();
       fed = 0;
@@ -124,6 +126,7 @@ export function RfbRecordingPlayer({ sessionId, brokerUrl, token }: { sessionId:
       clearInterval(timer);
       advance.current = () => {};
       clock.current = null;
+      channel?.close();
       rfb?.disconnect();
       target.replaceChildren();
     };
@@ -149,7 +152,7 @@ export function RfbRecordingPlayer({ sessionId, brokerUrl, token }: { sessionId:
   const duration = timeline?.durationMs ?? 0;
   return (
     <section className="rfb-recording-player" aria-label={`Recording of session ${sessionId}`} style={{ display: 'flex', flexDirection: 'column', gap: '0.5rem', minHeight: 0 }}>
-      <div ref={host} className="rfb-host" style={{ minHeight: 360, background: '#0b0f14' }} aria-label="Recorded screen" role="img" />
+      <div ref={host} className="rfb-host" style={{ height: 'min(70vh, 800px)', minHeight: 240, display: 'flex', overflow: 'hidden', background: '#0b0f14' }} aria-label="Recorded screen" role="img" />
       <div className="session-tools" style={{ justifyContent: 'flex-start', flexWrap: 'wrap' }}>
         <button type="button" onClick={toggle} disabled={!timeline} aria-label={playing ? 'Pause' : 'Play'}>
           {playing ? 'Pause' : 'Play'}
