@@ -6,14 +6,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RfbRecorder } from '../broker/host/rfb-recorder.js';
 import { main } from '../broker/cli/main.js';
-import { parseRfbRecording, typedText, type RfbRecord } from '../shared/protocol/index.js';
+import { parseRfbRecording, typedText } from '../shared/protocol/index.js';
 import { client, startNode, type TestNode } from '../support/harness.js';
 import { signInToken } from '../support/cluster-harness.js';
 import { waitFor } from '../support/wait.js';
 import { launchGui } from './gui.js';
-import { recordingsApi } from './recordings.js';
+import { recordingsApi, updatesIn } from './recordings.js';
 
 const XTERM = { id: 'gui-xterm', name: 'GUI XTerm', display: 'rfb', geometry: '640x400', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11'] };
 
@@ -24,16 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
 });
-
-/** The recorded server stream read as a viewer would: how many whole updates it holds (the recorder's own reader, fed the bytes). */
-export async function updatesIn(records: RfbRecord[]): Promise<number> {
-  const reader = new RfbRecorder({ send: () => {}, sink: { output: () => {}, behind: true }, intervalMs: 1e6 });
-  for (const record of records) if (record.kind === 'server') reader.push(record.bytes);
-  await new Promise((r) => setImmediate(r));
-  const updates = reader.updates;
-  reader.close();
-  return updates;
-}
 
 describe('a recorded graphical session', () => {
   it('records the display’s RFB stream and every key typed; the admin API lists, serves and searches it, and the CLI exports it as it is', async () => {
