@@ -33,9 +33,11 @@ describe('RfbRecordingWriter', () => {
     const done = await w.end(true);
     const read = file();
     expect(read.header).toMatchObject({ format: 'holdfast-rfb', version: 1, session: 's1', owner: 'ann', app: 'editor', appName: 'Editor', node: 'node-1', startedAt: header.startedAt });
-    expect(read.records.map((r) => [r.kind, r.t])).toEqual([['server', 10], ['input', 40], ['marker', 60], ['input', 60], ['server', 60]]);
+    // The end is marked: a still screen sends nothing, yet the recording lasts as long as the session.
+    expect(read.records.map((r) => [r.kind, r.t])).toEqual([['server', 10], ['input', 40], ['marker', 60], ['input', 60], ['server', 60], ['marker', 1500]]);
     expect(new TextDecoder().decode(read.records[2]!.bytes)).toBe('input: bob');
-    expect(done).toMatchObject({ kind: 'rfb', complete: true, problem: null, seconds: 0.06 });
+    expect(new TextDecoder().decode(read.records[5]!.bytes)).toBe('end');
+    expect(done).toMatchObject({ kind: 'rfb', complete: true, problem: null, seconds: 1.5 });
     expect(meta()).toMatchObject({ kind: 'rfb', complete: true, bytes: readFileSync(w['options'].path).length });
   });
 

@@ -27,6 +27,7 @@ export class RfbRecordingWriter implements RecordingSink {
   /** The last record's time (ms): times never go back. */
   private lastT = 0;
   private lastAuthor: string;
+  private ending = false;
 
   constructor(private readonly options: RfbRecordingWriterOptions) {
     this.now = options.now ?? Date.now;
@@ -80,7 +81,10 @@ export class RfbRecordingWriter implements RecordingSink {
     this.file.fail(new Error(why));
   }
 
+  /** A marker at the end says when it ended: a still screen sends nothing, and the recording's length is the session's, not its last picture's. */
   end(withSession: boolean): Promise<RecordingMeta> {
+    if (!this.ending) this.record('marker', this.now(), new TextEncoder().encode(withSession ? 'end' : 'end of this replica'));
+    this.ending = true;
     return this.file.end(withSession);
   }
 

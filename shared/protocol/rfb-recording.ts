@@ -6,7 +6,9 @@
 //           its first byte (the version string), as Xvnc encoded it, for noVNC
 //   kind 2  one input message the session's log applied (KeyEvent, PointerEvent,
 //           ClientCutText, SetDesktopSize…), as the display got it
-//   kind 3  a marker, UTF-8 text ("input: NAME" when someone typing through a share link starts)
+//   kind 3  a marker, UTF-8 text: "input: NAME" when someone typing through a share link
+//           starts (or the owner again), "end" when the session ended (a still screen
+//           sends nothing: this gives the recording its length)
 //
 // Why the RFB stream and not pictures: Xvnc has encoded the screen already (ZRLE, C
 // code, only what changed); writing those bytes costs the node a copy, and a player

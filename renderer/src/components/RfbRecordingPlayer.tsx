@@ -12,7 +12,7 @@ import RFB, { type RfbChannel } from '@novnc/novnc';
 import { AdminErrorSchema } from '../../../shared/protocol/index.js';
 import { PlaybackClock, SPEEDS, Timeline, formatTime } from '../rfb-playback.js';
 
-/** How often playback moves on (ms): a recorded update is at least 100 ms from the next, so this never lags one. */
+/** How often playback moves on (ms): well under the 200 ms between two recorded updates, so none is shown late. */
 const TICK_MS = 40;
 
 /** A WebSocket-shaped channel that plays recorded server bytes to noVNC and drops what noVNC says. */
