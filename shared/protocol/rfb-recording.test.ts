@@ -51,7 +51,10 @@ describe('the RFB recording format', () => {
       { kind: 'input' as const, t: 300, bytes: pointerEvent(1, 10, 10) },
       { kind: 'input' as const, t: 400, bytes: keyEvent(true, 0xffe1) },
       { kind: 'input' as const, t: 500, bytes: keyEvent(true, 0x01000000 + 0x20ac) },
+      // QEMU's extended key event (noVNC's, where the display offers it): press of "!", then its release.
+      { kind: 'input' as const, t: 600, bytes: new Uint8Array([255, 0, 0, 1, 0, 0, 0, 0x21, 0, 0, 0, 10]) },
+      { kind: 'input' as const, t: 650, bytes: new Uint8Array([255, 0, 0, 0, 0, 0, 0, 0x21, 0, 0, 0, 10]) },
     ];
-    expect(typedText(records)).toEqual({ text: 'hi€', times: [0, 100, 500] });
+    expect(typedText(records)).toEqual({ text: 'hi€!', times: [0, 100, 500, 600] });
   });
 });

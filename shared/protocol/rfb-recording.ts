@@ -123,13 +123,24 @@ export function typedText(records: readonly RfbRecord[]): { text: string; times:
   let text = '';
   const times: number[] = [];
   for (const record of records) {
-    const b = record.bytes;
-    // KeyEvent: type 4, down-flag, 2 padding, keysym u32; only presses type.
-    if (record.kind !== 'input' || b.length !== 8 || b[0] !== 4 || b[1] === 0) continue;
-    const typed = keysymText(new DataView(b.buffer, b.byteOffset, 8).getUint32(4));
+    const keysym = record.kind === 'input' ? pressedKeysym(record.bytes) : null;
+    if (keysym === null) continue;
+    const typed = keysymText(keysym);
     if (typed === null) continue;
     text += typed;
     for (let i = 0; i < typed.length; i++) times.push(record.t);
   }
   return { text, times };
+}
+
+/**
+ * The keysym a key press gives, or null (a release, or not a key): a KeyEvent (type 4,
+ * down-flag, 2 padding, keysym u32) or QEMU's extended key event, which noVNC sends
+ * when the display offers it (255, subtype 0, down-flag u16, keysym u32, keycode u32).
+ */
+function pressedKeysym(b: Uint8Array): number | null {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length === 8 && b[0] === 4) return b[1] === 0 ? null : view.getUint32(4);
+  if (b.length === 12 && b[0] === 255 && b[1] === 0) return view.getUint16(2) === 0 ? null : view.getUint32(4);
+  return null;
 }
