@@ -14,7 +14,8 @@ import { client, startNode, type TestNode } from '../support/harness.js';
 import { signInToken } from '../support/cluster-harness.js';
 import { waitFor } from '../support/wait.js';
 import { launchGui } from './gui.js';
-import { launchChromium } from './page.js';
+import { axeViolations, launchChromium } from './page.js';
+import { formatTime } from '../renderer/src/rfb-playback.js';
 import { recordingsApi } from './recordings.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -120,6 +121,20 @@ describe('the graphical recording player', () => {
       await waitFor('playback to reach the end again', async () => (await page.getByTestId('playback-time').textContent()) === total && (await page.getByRole('button', { name: 'Play' }).isVisible()), 15_000);
       expect(alike(seen.pixels, (await canvasPixels(page))!.rgb)).toBeGreaterThan(0.995);
       expect(await page.getByRole('alert').textContent()).toBe('');
+      expect(await axeViolations(page), 'accessibility (axe, WCAG 2.1 AA)').toEqual([]);
+
+      // A key search's match opens the player at its time (`at`), paused: the screen as it was then —
+      // everything up to it given to noVNC in one go (its handshake first, record by record).
+      const found = await recordingsApi(t.url, token).search(id, 'played');
+      expect(found.matches).toHaveLength(1);
+      await page.goto(`${t.url}/player-test.html#session=${encodeURIComponent(id)}&token=${encodeURIComponent(token)}&at=${found.matches[0]!.start}`);
+      await page.reload();
+      await waitFor('the player at the match', async () => {
+        const shown = await page.getByTestId('playback-time').textContent();
+        const canvas = await canvasPixels(page);
+        return shown === formatTime(found.matches[0]!.start * 1000) && canvas !== null;
+      });
+      expect(await page.getByRole('button', { name: 'Play' }).isVisible()).toBe(true);
     } catch (error) {
       await page.screenshot({ path: join(artifacts, 'failed-rfb-recording-player.png') }).catch(() => {});
       throw new Error(`${(error as Error).message}\n---- page console ----\n${consoleLines.join('\n')}`);

@@ -57,7 +57,12 @@ export async function fetchRecording(brokerUrl: string, token: string | null, se
   return new Uint8Array(await reply.arrayBuffer());
 }
 
-export function RfbRecordingPlayer({ sessionId, brokerUrl, token }: { sessionId: string; brokerUrl: string; token: () => string | null }) {
+/**
+ * `token`: the administrator's access token, read when the recording is fetched. `at`: a
+ * time to show, in s since the session started (a key search's match); playback stands
+ * there, paused, once loaded, and moves there whenever `at` changes.
+ */
+export function RfbRecordingPlayer({ sessionId, brokerUrl, token, at }: { sessionId: string; brokerUrl: string; token: () => string | null; at?: number }) {
   const host = useRef<HTMLDivElement>(null);
   const [timeline, setTimeline] = useState<Timeline | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -88,6 +93,8 @@ export function RfbRecordingPlayer({ sessionId, brokerUrl, token }: { sessionId:
     let channel: PlaybackChannel | null = null;
     let fed = 0;
     let ready = false;
+    /** noVNC has done its handshake: from here it reads any number of messages from one delivery. */
+    let connected = false;
     const restart = () => {
       // The channel first: noVNC then ends at once (its own disconnect waits for a close that this channel would not send).
       channel?.close();
@@ -95,7 +102,9 @@ export function RfbRecordingPlayer({ sessionId, brokerUrl, token }: { sessionId:
       channel = new PlaybackChannel();
       fed = 0;
       ready = false;
+      connected = false;
       const next = new RFB(target, channel, { shared: true });
+      next.addEventListener('connect', () => (connected = true));
       next.viewOnly = true;
       next.scaleViewport = true;
       next.focusOnClick = false;
@@ -117,9 +126,14 @@ export function RfbRecordingPlayer({ sessionId, brokerUrl, token }: { sessionId:
       if (!ready) return;
       const plan = timeline.plan(fed, at);
       if (plan.restart) return restart();
-      channel?.play(timeline.bytes(plan.from, plan.to));
+      // Until its handshake is done, noVNC reads only the handshake from a delivery and
+      // leaves the rest unread until the next: the handshake's records go one by one.
+      let from = plan.from;
+      for (; !connected && from < plan.to; from++) channel?.play(timeline.bytes(from, from + 1));
+      channel?.play(timeline.bytes(from, plan.to));
       fed = plan.to;
     };
+    if (atRef.current !== undefined) playback.seek(atRef.current * 1000, performance.now());
     restart();
     const timer = setInterval(() => advance.current(), TICK_MS);
     return () => {
@@ -131,6 +145,16 @@ export function RfbRecordingPlayer({ sessionId, brokerUrl, token }: { sessionId:
       target.replaceChildren();
     };
   }, [timeline]);
+
+  // A time asked for from outside (key search): read when the recording loads, and followed when it changes.
+  const atRef = useRef(at);
+  atRef.current = at;
+  useEffect(() => {
+    if (at === undefined || !clock.current) return;
+    clock.current.pause(performance.now());
+    clock.current.seek(at * 1000, performance.now());
+    advance.current();
+  }, [at]);
 
   const now = () => performance.now();
   const toggle = () => {
