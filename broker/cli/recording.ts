@@ -1,5 +1,6 @@
-// `holdfast recording list|export`: the recorded sessions of a cluster, and one's
-// asciicast file, through any node's admin API (as a member of the "admins" group).
+// `holdfast recording list|export`: the recorded sessions of a cluster, and one's file
+// (a terminal's asciicast, a graphical app's RFB recording, written as it is), through
+// any node's admin API (as a member of the "admins" group).
 //   holdfast recording list --broker URL [--user NAME] [--json]
 //   holdfast recording export ID --broker URL [--user NAME] [--out FILE]
 import { createWriteStream } from 'node:fs';
@@ -34,8 +35,8 @@ async function list(args: string[]): Promise<number> {
 
 export function formatRecordings(recordings: RecordingCopy[]): string {
   return table(
-    ['SESSION', 'PERSON', 'APP', 'NODE', 'START', 'LENGTH', 'SIZE', 'COMPLETE'],
-    recordings.map((r) => [r.sessionId, r.owner, r.appId, r.node, new Date(r.startedAt).toISOString().replace(/\.\d+Z$/, 'Z'), `${Math.round(r.seconds)} s`, `${r.bytes} B`, r.complete ? 'yes' : r.endedAt === null ? 'recording' : `no: ${r.problem ?? ''}`]),
+    ['SESSION', 'PERSON', 'APP', 'KIND', 'NODE', 'START', 'LENGTH', 'SIZE', 'COMPLETE'],
+    recordings.map((r) => [r.sessionId, r.owner, r.appId, r.kind === 'rfb' ? 'graphical' : 'terminal', r.node, new Date(r.startedAt).toISOString().replace(/\.\d+Z$/, 'Z'), `${Math.round(r.seconds)} s`, `${r.bytes} B`, r.complete ? 'yes' : r.endedAt === null ? 'recording' : `no: ${r.problem ?? ''}`]),
   );
 }
 
@@ -58,6 +59,7 @@ async function exportOne(args: string[]): Promise<number> {
     await rm(partial, { force: true });
     throw error;
   }
-  process.stderr.write(`${values.out}: the recording of session ${id} (asciicast v2; play it with asciinema play)\n`);
+  const rfb = body.headers['content-type'] === 'application/x-holdfast-rfb';
+  process.stderr.write(`${values.out}: the recording of session ${id} (${rfb ? 'a graphical session’s RFB stream; play it on the Admin page' : 'asciicast v2; play it with asciinema play'})\n`);
   return 0;
 }

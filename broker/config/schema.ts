@@ -199,7 +199,7 @@ export const SessionPolicy = z
     maxMinutes: minutes(366 * 24 * 60).optional(),
     /** How long before an idle or maximum-length end the person is warned (at most half the limit). */
     warnMinutes: minutes(24 * 60).default(5),
-    /** Record terminal sessions (asciicast, on every replica; node.recordings says where and how long). The person sees it is recorded. Unset: off. */
+    /** Record sessions (a terminal: asciicast; a graphical app: its RFB stream; on every replica; node.recordings says where and how long). The person sees it is recorded. Unset: off. */
     recording: z.enum(['on', 'off']).optional(),
     /**
      * Whether an administrator may view (shadow) these sessions: ask (the person is asked;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { searchTyped } from './recording-search.js';
+import { encodeHeaderLine, encodeRecord, keyEvent, keysymsFor, RFB_RECORDING_FORMAT } from '../../shared/protocol/index.js';
+import { searchTyped, searchTypedRfb } from './recording-search.js';
 
 const cast = [
   JSON.stringify({ version: 2, width: 80, height: 24 }),
@@ -26,5 +27,16 @@ describe('searchTyped', () => {
     expect(searchTyped(cast, 'screen')).toEqual([]);
     expect(searchTyped(cast, 'missing')).toEqual([]);
     expect(searchTyped(cast, '')).toEqual([]);
+  });
+});
+
+describe('searchTypedRfb', () => {
+  it('finds a word in a graphical recording’s key presses, at the times of its first and last press (s)', () => {
+    const header = encodeHeaderLine({ format: RFB_RECORDING_FORMAT, version: 1, session: 's', owner: 'ann', app: 'x', appName: 'X', node: 'n', startedAt: 0 });
+    const keys = keysymsFor('ls -l\nls\n').flatMap((keysym, i) => [encodeRecord('input', 1000 + 100 * i, keyEvent(true, keysym)), encodeRecord('input', 1050 + 100 * i, keyEvent(false, keysym))]);
+    const file = Buffer.concat([header, encodeRecord('server', 0, new TextEncoder().encode('RFB 003.008\n')), ...keys]);
+    expect(searchTypedRfb(file, 'ls')).toEqual([{ start: 1, end: 1.1 }, { start: 1.6, end: 1.7 }]);
+    expect(searchTypedRfb(file, '-l\nls')).toEqual([{ start: 1.3, end: 1.7 }]);
+    expect(searchTypedRfb(file, 'cat')).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // The admin API's recordings (docs/protocol.md#recordings), for the admin API's callers
 // (admin-api.ts has checked they are administrators):
 //   GET /api/recordings                 every session recorded, cluster-wide, once each: its best copy
-//   GET /api/recordings/ID              that copy's asciicast file, from whichever node holds it
+//   GET /api/recordings/ID              that copy's file (asciicast, or an RFB recording), from whichever node holds it
 //   GET /api/recordings/ID/search?q=W   the times where the typed input contains W
 //   GET /api/recordings/local[/ID]      this node's own copies, and one's file (what the others gather)
 // Every replica of a recorded session writes a copy, so after a failover several nodes
@@ -16,7 +16,7 @@ import { ADMIN_GROUP } from '../catalog.js';
 import { HttpError, json } from './admin-api.js';
 import type { NodeContext } from './context.js';
 import { SECURITY_HEADERS } from './static-files.js';
-import { searchTyped } from './recording-search.js';
+import { searchTyped, searchTypedRfb } from './recording-search.js';
 
 const LIST_TIMEOUT_MS = 2000;
 /** A recording searched is read whole into memory: at most this much of it. */
@@ -57,7 +57,7 @@ async function recordingsCall(ctx: NodeContext, token: string, url: string, resp
   if (local) {
     const file = ctx.sessions.recordings.file(decode(local[1]!));
     if (!file) throw new HttpError(404, 'no_such_recording', 'This node holds no copy of that recording.');
-    return sendFile(response, file.path, file.size, file.copy.sessionId);
+    return sendFile(response, file.path, file.size, file.copy);
   }
   const one = /^\/api\/recordings\/([^/]+)(\/search)?$/.exec(path);
   if (!one) throw new HttpError(404, 'not_found', 'No such recordings call; see docs/protocol.md#recordings.');
@@ -67,7 +67,14 @@ async function recordingsCall(ctx: NodeContext, token: string, url: string, resp
   if (!one[2]) return serveBest(ctx, token, copies, response);
   const query = new URLSearchParams(search).get('q') ?? '';
   if (query === '') throw new HttpError(400, 'bad_request', 'Say what to look for: ?q=WORD.');
-  const answer: RecordingSearch = { sessionId: id, query, matches: searchTyped(await readBest(ctx, token, copies), query) };
+  const file = await readBest(ctx, token, copies);
+  let matches: RecordingSearch['matches'];
+  try {
+    matches = copies[0]!.kind === 'rfb' ? searchTypedRfb(file, query) : searchTyped(file.toString('utf8'), query);
+  } catch (error) {
+    throw new HttpError(422, 'damaged', `That recording could not be read: ${(error as Error).message}`);
+  }
+  const answer: RecordingSearch = { sessionId: id, query, matches };
   return json(response, 200, answer);
 }
 
@@ -100,14 +107,16 @@ async function clusterCopies(ctx: NodeContext, token: string): Promise<Map<strin
   return bySession;
 }
 
-function sendFile(response: ServerResponse, path: string, size: number, id: string): Promise<void> {
-  response.writeHead(200, headers(id, size));
+function sendFile(response: ServerResponse, path: string, size: number, copy: RecordingCopy): Promise<void> {
+  response.writeHead(200, headers(copy, size));
   // Read to the size it had when asked: a copy still written grows meanwhile.
   return pipeline(createReadStream(path, { start: 0, end: Math.max(0, size - 1) }), response);
 }
 
-function headers(id: string, size: number): Record<string, string> {
-  return { ...SECURITY_HEADERS, 'Content-Type': 'application/x-asciicast', 'Content-Length': String(size), 'Content-Disposition': `attachment; filename="${id}.cast"`, 'Cache-Control': 'no-store' };
+/** A terminal's asciicast, or a graphical session's RFB recording (shared/protocol/rfb-recording.ts). */
+function headers(copy: RecordingCopy, size: number): Record<string, string> {
+  const [type, extension] = copy.kind === 'rfb' ? ['application/x-holdfast-rfb', 'rfbrec'] : ['application/x-asciicast', 'cast'];
+  return { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': String(size), 'Content-Disposition': `attachment; filename="${copy.sessionId}.${extension}"`, 'Cache-Control': 'no-store' };
 }
 
 /** The best copy's file, from its node; a node that cannot give it passes to the next copy. */
@@ -115,19 +124,19 @@ async function serveBest(ctx: NodeContext, token: string, copies: RecordingCopy[
   for (const copy of copies) {
     if (copy.node === ctx.sessions.self) {
       const file = ctx.sessions.recordings.file(copy.sessionId);
-      if (file) return sendFile(response, file.path, file.size, copy.sessionId);
+      if (file) return sendFile(response, file.path, file.size, copy);
       continue;
     }
     const reply = await remoteFile(ctx, token, copy);
     if (!reply) continue;
-    response.writeHead(200, headers(copy.sessionId, Number(reply.headers['content-length'] ?? 0)));
+    response.writeHead(200, headers(copy, Number(reply.headers['content-length'] ?? 0)));
     return pipeline(reply, response);
   }
   throw new HttpError(502, 'unreachable', 'The nodes holding that recording did not give it.');
 }
 
-/** The best copy's text (for a search). */
-async function readBest(ctx: NodeContext, token: string, copies: RecordingCopy[]): Promise<string> {
+/** The best copy's bytes (for a search). */
+async function readBest(ctx: NodeContext, token: string, copies: RecordingCopy[]): Promise<Buffer> {
   for (const copy of copies) {
     const source = copy.node === ctx.sessions.self ? localStream(ctx, copy) : await remoteFile(ctx, token, copy);
     if (!source) continue;
@@ -138,7 +147,7 @@ async function readBest(ctx: NodeContext, token: string, copies: RecordingCopy[]
       if (size > MAX_SEARCHED_BYTES) throw new HttpError(413, 'too_large', `The recording is larger than ${MAX_SEARCHED_BYTES / 1024 / 1024} MiB; export it and search it there.`);
       chunks.push(chunk);
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
   }
   throw new HttpError(502, 'unreachable', 'The nodes holding that recording did not give it.');
 }

@@ -21,6 +21,7 @@ import type { HomeFiles } from './home-files.js';
 import type { HomeUploads } from './home-uploads.js';
 import type { ProcessClocks } from './lockstep-clock.js';
 import { processOptions, type Display, type DisplayOptions, type WatchRelay } from './display.js';
+import { RfbRecorder, type RecorderSink } from './rfb-recorder.js';
 import { RfbViewer } from './rfb-viewer.js';
 import { imageThumbnail } from './thumbnail.js';
 import { WindowTitle } from './window-title.js';
@@ -51,6 +52,8 @@ const SETTLE_BLANK_MAX_MS = 20_000;
 const HASH_STEADY_MS = 100;
 /** A relay reads the display's socket into a buffer of this size (Xvnc's pieces are a few KiB). */
 const RELAY_READ_BYTES = 64 * 1024;
+/** A recorder's connection that closes while the app still runs is a broken recording once the app has not exited within this (Xvnc goes first when an app ends). */
+const RECORDER_GRACE_MS = 2000;
 /** What the app and Xvnc print (to their PTY) is kept for the operator and for exit messages. */
 const TAIL_BYTES = 4096;
 
@@ -74,6 +77,8 @@ export class RfbDisplay implements Display {
   private gone = false;
   private readonly socketReady: Promise<boolean>;
   private readonly windowTitle: WindowTitle | null;
+  private recorder: { socket: Socket; recorder: RfbRecorder } | null = null;
+  private closing = false;
 
   constructor(
     private readonly options: DisplayOptions & {
@@ -306,7 +311,38 @@ export class RfbDisplay implements Display {
     return this.windowTitle?.title ?? '';
   }
 
+  /**
+   * Records the display from now on: a connection of its own (once Xvnc listens), whose
+   * every byte goes to `sink`. A stream that breaks while the app runs is told to
+   * `failed` (the recording is incomplete; the session goes on).
+   */
+  record(sink: RecorderSink & { failed(why: string): void }): void {
+    void this.socketReady.then((ok) => {
+      if (this.closing || this.gone) return;
+      if (!ok) return sink.failed('the display did not start');
+      const socket = createConnection(this.socketPath);
+      const recorder = new RfbRecorder({ send: (bytes) => socket.write(bytes), sink });
+      this.recorder = { socket, recorder };
+      socket.on('data', (data) => recorder.push(data));
+      socket.on('error', () => {});
+      socket.on('close', () => recorder.end());
+      void recorder.done.then((error) => {
+        if (this.closing) return;
+        socket.destroy();
+        // An app that ends takes Xvnc with it, and its connections may close before its exit is known.
+        setTimeout(() => {
+          if (this.closing || this.gone) return;
+          this.options.log('the recording lost its connection to the display', { session: this.options.sessionId, error: error.message });
+          sink.failed(`the recording lost its connection to the display: ${error.message}`);
+        }, RECORDER_GRACE_MS).unref();
+      });
+    });
+  }
+
   close(): void {
+    this.closing = true;
+    this.recorder?.recorder.close();
+    this.recorder?.socket.destroy();
     this.windowTitle?.close();
     this.detachViewer();
     this.control?.close();

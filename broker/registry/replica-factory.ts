@@ -94,8 +94,7 @@ export class ReplicaFactory {
       onDeadlines: (changed) => this.options.deadlinesChanged(changed),
       warn: (message, fields) => log.warn(message, fields),
       ...(this.options.printing ? { printing: this.options.printing } : {}),
-      // Terminal sessions only: a graphical session's recording is not built (docs/operations.md, "Recording").
-      ...(recorded && spec.app.display === 'terminal' ? { recordings: this.options.recordings } : {}),
+      ...(recorded ? { recordings: this.options.recordings } : {}),
     });
     this.timeLaunch(session);
     return session;

@@ -6,15 +6,20 @@
 // (docs/operations.md, "Recording"): what a replica writes is its own app's output and
 // the log entries it applies, so a promoted standby's file already holds everything.
 //
-// Writing never holds the session up: events gather in memory and go to the file in
-// one write every FLUSH_MS (one descriptor, in order); a write that fails (a full disk)
-// is logged once and the recording is marked incomplete, and the session goes on.
-import { open, rename, writeFile, type FileHandle } from 'node:fs/promises';
+// Writing never holds the session up (recording-file.ts: batched writes, bounded
+// memory; a failed write marks the copy incomplete and the session goes on). A graphical
+// app's replica records its display's RFB stream instead (rfb-recording-writer.ts),
+// through the same ReplicaRecording.
 import { StringDecoder } from 'node:string_decoder';
+import { RecordingFile, type RecordingMeta } from './recording-file.js';
+
+export type { RecordingMeta } from './recording-file.js';
 
 /** What a recording is of: its header's fields. */
 export interface RecordingHeader {
   sessionId: string;
+  /** A terminal's recording (asciicast) or a graphical display's (RFB). */
+  kind?: 'terminal' | 'rfb';
   owner: string;
   appId: string;
   appName: string;
@@ -25,26 +30,6 @@ export interface RecordingHeader {
   /** The size the app started at (resizes follow as events). */
   cols: number;
   rows: number;
-}
-
-/** The JSON beside a recording: how it stands (written at its start, and again at its end). */
-export interface RecordingMeta {
-  sessionId: string;
-  owner: string;
-  appId: string;
-  appName: string;
-  node: string;
-  startedAt: number;
-  /** When this copy ended (ms since the epoch); null while it is written (or its node died). */
-  endedAt: number | null;
-  /** The time of its last event (s). */
-  seconds: number;
-  /** Bytes of the .cast file written. */
-  bytes: number;
-  /** Every event was written, and the copy ended with the session (not with this replica alone). */
-  complete: boolean;
-  /** What kept it from being complete, if anything. */
-  problem: string | null;
 }
 
 export interface RecordingWriterOptions {
@@ -62,40 +47,33 @@ export interface RecordingWriterOptions {
   warn: (message: string, fields: Record<string, unknown>) => void;
 }
 
-/** How often gathered events go to the file: a keystroke's echo is on disk within this. */
-const FLUSH_MS = 100;
-const MAX_PENDING_BYTES = 8 * 1024 * 1024;
-
-export class RecordingWriter {
+export class RecordingWriter implements RecordingSink {
   private readonly now: () => number;
-  private readonly file: Promise<FileHandle | null>;
-  /** Lines gathered since the last write. */
-  private lines: string[] = [];
-  /** What is gathered or being written, in characters (a bound on memory, counted without encoding each line). */
-  private pendingBytes = 0;
-  /** Of that, the lines gathered since the last write. */
-  private gatheredBytes = 0;
-  private timer: NodeJS.Timeout | undefined;
-  /** The write in progress (writes are chained: one at a time, in order). */
-  private writing: Promise<void> = Promise.resolve();
+  private readonly file: RecordingFile;
   /** Output is decoded as a stream: a character split across two reads is written whole, once. */
   private readonly output_ = new StringDecoder('utf8');
   private readonly input_ = new StringDecoder('utf8');
   /** The last event's time (s): times never go back (a standby's output and its primary's input stamps interleave). */
   private lastT = 0;
-  private bytes = 0;
-  private problem: string | null = null;
   /** Whose keys the last input was (the owner's until someone typing through a share link says otherwise). */
   private lastAuthor: string;
   private readonly owner: string;
-  private ended: Promise<RecordingMeta> | null = null;
-  /** The JSON beside it is written one version at a time, in order. */
-  private metaWritten: Promise<unknown>;
+  private ending = false;
 
   constructor(private readonly options: RecordingWriterOptions) {
     this.now = options.now ?? Date.now;
     const { header } = options;
     this.owner = this.lastAuthor = header.owner;
+    this.file = new RecordingFile({
+      path: options.castPath,
+      metaPath: options.metaPath,
+      describe: () => ({ sessionId: header.sessionId, owner: header.owner, appId: header.appId, appName: header.appName, node: header.node, startedAt: header.startedAt, seconds: this.lastT, kind: 'terminal' }),
+      ...(options.after ? { after: options.after } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.flushMs !== undefined ? { flushMs: options.flushMs } : {}),
+      ...(options.maxPendingBytes !== undefined ? { maxPendingBytes: options.maxPendingBytes } : {}),
+      warn: options.warn,
+    });
     this.push(
       JSON.stringify({
         version: 2,
@@ -107,9 +85,6 @@ export class RecordingWriter {
         holdfast: { session: header.sessionId, owner: header.owner, app: header.appId, node: header.node, startedAt: header.startedAt },
       }),
     );
-    const after = options.after ?? Promise.resolve();
-    this.file = after.then(() => open(options.castPath, 'w', 0o600)).catch((error: unknown) => (this.fail(error), null));
-    this.metaWritten = this.file.then(() => this.writeMeta(null));
   }
 
   /** Bytes the app wrote, read at `atMs` (default: now). */
@@ -139,7 +114,15 @@ export class RecordingWriter {
 
   /** Whether it is still written whole (no write failed, nothing dropped). */
   get intact(): boolean {
-    return this.problem === null;
+    return this.file.intact;
+  }
+
+  get behind(): boolean {
+    return false;
+  }
+
+  failed(why: string): void {
+    this.file.fail(new Error(why));
   }
 
   /**
@@ -147,22 +130,16 @@ export class RecordingWriter {
    * the session ended (not only this replica). Never rejects.
    */
   end(withSession: boolean): Promise<RecordingMeta> {
-    if (this.ended) return this.ended;
-    const rest = this.output_.end();
-    if (rest) this.event(this.now(), 'o', rest);
-    clearTimeout(this.timer);
-    this.flush();
-    this.ended = this.writing
-      .then(() => this.file)
-      .then((file) => file?.close())
-      .catch((error: unknown) => this.fail(error))
-      .then(() => this.metaWritten)
-      .then(() => this.writeMeta(this.now(), withSession));
-    return this.ended;
+    if (!this.ending) {
+      const rest = this.output_.end();
+      if (rest) this.event(this.now(), 'o', rest);
+      this.ending = true;
+    }
+    return this.file.end(withSession);
   }
 
   private event(atMs: number, code: 'o' | 'i' | 'r' | 'm', data: string): void {
-    if (this.ended) return;
+    if (this.ending) return;
     const t = Math.max(this.lastT, Math.round(atMs - this.options.header.startedAt) / 1000);
     this.lastT = t;
     // Written out rather than JSON.stringify([t, code, data]): the same line, without an array per keystroke.
@@ -170,70 +147,23 @@ export class RecordingWriter {
   }
 
   private push(line: string): void {
-    if (this.problem !== null) return;
-    const size = line.length + 1;
-    if (this.pendingBytes + size > (this.options.maxPendingBytes ?? MAX_PENDING_BYTES)) return this.fail(new Error('the disk did not keep up with the session: events were dropped'));
-    this.lines.push(line);
-    this.pendingBytes += size;
-    this.gatheredBytes += size;
-    this.timer ??= setTimeout(() => this.flush(), this.options.flushMs ?? FLUSH_MS);
+    this.file.push(Buffer.from(line + '\n'));
   }
+}
 
-  private flush(): void {
-    this.timer = undefined;
-    if (this.lines.length === 0) return;
-    const chunk = Buffer.from(this.lines.join('\n') + '\n');
-    this.lines = [];
-    const gathered = this.gatheredBytes;
-    this.gatheredBytes = 0;
-    this.writing = this.writing.then(async () => {
-      const file = await this.file;
-      if (file && this.problem === null) {
-        try {
-          let written = 0;
-          while (written < chunk.length) written += (await file.write(chunk, written)).bytesWritten;
-          this.bytes += chunk.length;
-        } catch (error) {
-          this.fail(error);
-        }
-      }
-      this.pendingBytes -= gathered;
-    });
-  }
-
-  private fail(error: unknown): void {
-    if (this.problem !== null) return;
-    this.problem = error instanceof Error ? error.message : String(error);
-    this.lines = [];
-    this.pendingBytes -= this.gatheredBytes;
-    this.gatheredBytes = 0;
-    this.options.warn('recording failed: the session goes on, its recording is incomplete', { session: this.options.header.sessionId, file: this.options.castPath, error: this.problem });
-  }
-
-  /** The JSON beside the recording, replaced whole (written aside, then renamed in). */
-  private async writeMeta(endedAt: number | null, withSession = false): Promise<RecordingMeta> {
-    const { header } = this.options;
-    const meta: RecordingMeta = {
-      sessionId: header.sessionId,
-      owner: header.owner,
-      appId: header.appId,
-      appName: header.appName,
-      node: header.node,
-      startedAt: header.startedAt,
-      endedAt,
-      seconds: this.lastT,
-      bytes: this.bytes,
-      complete: endedAt !== null && withSession && this.problem === null,
-      problem: this.problem ?? (endedAt !== null && !withSession ? 'this copy ended with its replica, before the session' : null),
-    };
-    try {
-      await writeFile(this.options.metaPath + '.tmp', JSON.stringify(meta) + '\n', { mode: 0o600 });
-      await rename(this.options.metaPath + '.tmp', this.options.metaPath);
-    } catch (error) {
-      this.fail(error);
-    }
-    return meta;
-  }
+/** What a replica's recording writes to: an asciicast (RecordingWriter) or an RFB recording (RfbRecordingWriter). */
+export interface RecordingSink {
+  /** What the display produced, read at `atMs`. */
+  output(data: Uint8Array, atMs?: number): void;
+  /** One log entry's input, applied at `atMs`; `author`: who typed it, where the entry says. */
+  input(data: Uint8Array, atMs?: number, author?: string): void;
+  resize(cols: number, rows: number, atMs?: number): void;
+  readonly intact: boolean;
+  /** Its file is behind: a source that can wait (a display's recorder) asks for nothing more for now. */
+  readonly behind: boolean;
+  /** What feeds it could not go on: the copy is incomplete. */
+  failed(why: string): void;
+  end(withSession: boolean): Promise<RecordingMeta>;
 }
 
 /** What a recording is told of one log entry (peer-protocol.ts's LogEntry, as far as it is read here). */
@@ -263,11 +193,11 @@ export class ReplicaRecording {
   /** The time of the last entry applied (ms since the epoch). */
   private entryAt: number;
 
-  private readonly writer: RecordingWriter;
+  private readonly writer: RecordingSink;
   private readonly now: () => number;
 
   constructor(options: {
-    writer: RecordingWriter;
+    writer: RecordingSink;
     startedAt: number;
     /** A standby opened with a log to replay. */
     replaying: boolean;
@@ -303,6 +233,16 @@ export class ReplicaRecording {
 
   get intact(): boolean {
     return this.writer.intact;
+  }
+
+  /** Its file is behind (the display's recorder waits before asking for more). */
+  get behind(): boolean {
+    return this.writer.behind;
+  }
+
+  /** Its source broke off (the display's recorder lost its stream): the copy is incomplete. */
+  failed(why: string): void {
+    this.writer.failed(why);
   }
 
   end(withSession: boolean): Promise<RecordingMeta> {

@@ -1,11 +1,13 @@
-// The recordings on this node's disk (node.recordings.dir): one asciicast file and one
-// JSON file beside it per session this node held a replica of (recording.ts writes
-// them). It starts a replica's recording, lists the copies here, finds one's file, and
+// The recordings on this node's disk (node.recordings.dir): one recording file (an
+// asciicast for a terminal app, an RFB recording for a graphical one) and one JSON file
+// beside it per session this node held a replica of (recording.ts and
+// rfb-recording-writer.ts write them). It starts a replica's recording, lists the copies here, finds one's file, and
 // sweeps away ended ones past the retention time.
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordingCopySchema, type RecordingCopy } from '../../shared/protocol/index.js';
 import { RecordingWriter, ReplicaRecording, type RecordingHeader } from './recording.js';
+import { RfbRecordingWriter } from './rfb-recording-writer.js';
 
 export interface RecordingsOptions {
   dir: string;
@@ -39,14 +41,8 @@ export class Recordings {
     mkdirSync(this.options.dir, { recursive: true, mode: 0o700 });
     const id = header.sessionId;
     if (!SESSION_ID.test(id)) throw new Error(`a session id that cannot name a file: ${JSON.stringify(id)}`);
-    const writer = new RecordingWriter({
-      header: { ...header, node: this.options.node },
-      castPath: this.castPath(id),
-      metaPath: this.metaPath(id),
-      after: this.previous(id),
-      warn: this.options.warn,
-      ...(this.options.now ? { now: this.options.now } : {}),
-    });
+    const common = { header: { ...header, node: this.options.node }, metaPath: this.metaPath(id), after: this.previous(id), warn: this.options.warn, ...(this.options.now ? { now: this.options.now } : {}) };
+    const writer = header.kind === 'rfb' ? new RfbRecordingWriter({ ...common, path: this.filePath(id, 'rfb') }) : new RecordingWriter({ ...common, castPath: this.filePath(id, 'terminal') });
     // Until it has closed, a copy started again here (a new standby of the same session) waits to open the file.
     this.open.set(id, new Promise(() => {}));
     return new ReplicaRecording({
@@ -86,13 +82,13 @@ export class Recordings {
     return copies.sort((a, b) => b.startedAt - a.startedAt);
   }
 
-  /** One session's copy here and its asciicast file, or null. */
+  /** One session's copy here and its file (asciicast, or an RFB recording), or null. */
   file(sessionId: string): { copy: RecordingCopy; path: string; size: number } | null {
     if (!SESSION_ID.test(sessionId)) return null;
     const copy = this.read(sessionId);
     if (!copy) return null;
     try {
-      const path = this.castPath(sessionId);
+      const path = this.filePath(sessionId, copy.kind);
       return { copy, path, size: statSync(path).size };
     } catch {
       return null;
@@ -108,9 +104,9 @@ export class Recordings {
     let removed = 0;
     for (const copy of this.list()) {
       if (this.open.has(copy.sessionId)) continue;
-      const endedAt = copy.endedAt ?? this.modifiedAt(this.castPath(copy.sessionId)) ?? copy.startedAt;
+      const endedAt = copy.endedAt ?? this.modifiedAt(this.filePath(copy.sessionId, copy.kind)) ?? copy.startedAt;
       if (endedAt >= cutoff) continue;
-      rmSync(this.castPath(copy.sessionId), { force: true });
+      rmSync(this.filePath(copy.sessionId, copy.kind), { force: true });
       rmSync(this.metaPath(copy.sessionId), { force: true });
       removed++;
     }
@@ -146,7 +142,7 @@ export class Recordings {
       // A copy still written (or whose node died while it was) says how far it got: its file's size and last change.
       const copy = parsed.data;
       if (copy.endedAt === null) {
-        const path = this.castPath(sessionId);
+        const path = this.filePath(sessionId, copy.kind);
         copy.bytes = this.size(path) ?? copy.bytes;
         const until = this.open.has(sessionId) ? (this.options.now ?? Date.now)() : (this.modifiedAt(path) ?? copy.startedAt);
         copy.seconds = Math.max(copy.seconds, Math.round(until - copy.startedAt) / 1000);
@@ -173,8 +169,9 @@ export class Recordings {
     }
   }
 
-  private castPath(id: string): string {
-    return join(this.options.dir, `${id}.cast`);
+  /** A terminal's asciicast is ID.cast; a graphical session's RFB recording ID.rfbrec. */
+  private filePath(id: string, kind: RecordingCopy['kind']): string {
+    return join(this.options.dir, kind === 'rfb' ? `${id}.rfbrec` : `${id}.cast`);
   }
 
   private metaPath(id: string): string {

@@ -115,7 +115,9 @@ export class Session {
     });
     this.display = display;
     // Once the display is made (its output comes later, from its reads). A standby replays its log first.
-    this.recording = options.recordings?.start({ sessionId: this.id, owner: this.owner, appId: this.app.id, appName: this.app.name, startedAt: this.startedAt, cols: options.cols, rows: options.rows }, options.role === 'standby') ?? null;
+    this.recording = options.recordings?.start({ sessionId: this.id, kind: display.kind, owner: this.owner, appId: this.app.id, appName: this.app.name, startedAt: this.startedAt, cols: options.cols, rows: options.rows }, options.role === 'standby') ?? null;
+    // A graphical app's recording is its display's own RFB stream (a connection of the recorder's), not a client's.
+    if (this.recording && display instanceof RfbDisplay) display.record(this.recording);
     this.printing?.start();
     // It reads this session's id, epoch and log (made next) only once entries flow.
     this.replicator = options.replicate ? new Replicator(this, options.replicate) : null;
@@ -493,7 +495,7 @@ export class Session {
   /** What the display read: to the client (through the flow), and to the log (a standby paces its replay by it). */
   private output(data: Buffer, room = false): boolean {
     this.lastReadAt = performance.now();
-    this.recording?.output(data);
+    if (this.display.kind === 'terminal') this.recording?.output(data);
     const kept = this.flow.push(data, room);
     this.log.outputProduced(this.flow.outputBytes);
     this.flow.checkBackpressure();

@@ -18,6 +18,8 @@ declare module '@novnc/novnc' {
     viewOnly: boolean;
     resizeSession: boolean;
     scaleViewport: boolean;
+    /** Keys and the pointer are not sent (a recording's player). */
+    viewOnly: boolean;
     focusOnClick: boolean;
     background: string;
     qualityLevel: number;

@@ -10,3 +10,4 @@ export * from './files.js';
 export * from './uploads.js';
 export * from './sharing.js';
 export * from './recordings.js';
+export * from './rfb-recording.js';

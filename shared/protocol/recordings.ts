@@ -6,6 +6,8 @@ import { z } from 'zod';
 
 export const RecordingCopySchema = z.object({
   sessionId: z.string().min(1).max(64),
+  /** What it records: a terminal app (an asciicast file) or a graphical one (an RFB recording); copies written before graphical ones existed say nothing: terminal. */
+  kind: z.enum(['terminal', 'rfb']).default('terminal'),
   owner: z.string(),
   appId: z.string(),
   appName: z.string(),
@@ -17,7 +19,7 @@ export const RecordingCopySchema = z.object({
   endedAt: z.number().nullable(),
   /** Length: the time of its last event (s). */
   seconds: z.number().min(0),
-  /** Size of its asciicast file (bytes). */
+  /** Size of its file (bytes). */
   bytes: z.number().int().min(0),
   /** Every event was written and the copy ended with the session. */
   complete: z.boolean(),
