@@ -15,10 +15,13 @@ import { signInToken } from '../support/cluster-harness.js';
 import { waitFor } from '../support/wait.js';
 import { axeViolations, bundleWebClient, launchChromium, signIn, terminalRows } from './page.js';
 import { recordingsApi } from './recordings.js';
+import { launchGui } from './gui.js';
+import { client } from '../support/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
 const LINE = 'echo hello-from-the-recording';
+const XTERM = { id: 'gui-xterm', name: 'GUI XTerm', display: 'rfb', geometry: '640x400', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '14'] };
 const ANSWER = 'hello-from-the-recording';
 
 let t: TestNode;
@@ -30,7 +33,7 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   web = mkdtempSync(join(tmpdir(), 'holdfast-e2e-recordings-web-'));
   await bundleWebClient(web);
-  t = await startNode({ admin: true, webRoot: web, sessionPolicies: [{ apps: ['shell'], recording: 'on' }] });
+  t = await startNode({ admin: true, webRoot: web, apps: [XTERM], sessionPolicies: [{ apps: ['shell', XTERM.id], recording: 'on' }] });
   browser = await launchChromium();
 }, 120_000);
 
@@ -157,5 +160,49 @@ describe('a recording played back on the Admin page', () => {
     await page.unroute(castUrl);
     await player.getByRole('button', { name: 'Try again' }).click();
     await waitFor('the recording to play after all', async () => (await playerRows(page)).includes(ANSWER), 20_000);
+  }, 90_000);
+});
+
+describe('a graphical app’s recording on the Admin page', () => {
+  it('is listed and plays in noVNC, the screen ann saw drawn', async () => {
+    const ann = client(t.url);
+    await ann.signIn('ann', 'ann-pw');
+    const gui = await launchGui(ann, XTERM.id);
+    const id = gui.stream.sessionId!;
+    const before = await gui.steady();
+    gui.viewer.type('echo drawn-$((6*7))\n');
+    await waitFor('the echo to show', async () => ((await gui.steady()).hash !== before.hash && gui.stream.view.pendingInputs === 0) || null);
+    await ann.endSession((await ann.listSessions()).find((s) => s.sessionId === id)!);
+    ann.signOut();
+    const api = recordingsApi(t.url, await signInToken(t.url, 'admin', 'admin-pw'));
+    await waitFor('the recording to be complete', async () => (await api.list()).find((r) => r.sessionId === id && r.complete));
+
+    page = await window('admin');
+    const row = page.locator(`tr[data-recording="${id}"]`);
+    await waitFor('the recording listed', () => row.isVisible());
+    await row.getByRole('button', { name: /^Play / }).click();
+    const player = page.getByRole('region', { name: /^Recording: GUI XTerm of ann/ });
+    const play = player.getByRole('button', { name: 'Play', exact: true });
+    await waitFor('the player to be ready', () => play.isEnabled());
+    await player.getByLabel('Speed').selectOption('8');
+    await play.click();
+    await waitFor('noVNC to draw the recorded display', async () => (await player.locator('canvas').count()) > 0 && (await player.locator('canvas').first().evaluate((c) => (c as HTMLCanvasElement).width)) === 640, 15_000);
+    // Played to its end: the typed line and its answer are drawn (light text on the terminal's white-on-black).
+    await waitFor('the recording played to its end', async () => (await player.getByRole('button', { name: 'Play', exact: true }).isVisible()) || null, 15_000);
+    const lit = await player.locator('canvas').first().evaluate((c) => {
+      const canvas = c as HTMLCanvasElement;
+      const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let count = 0;
+      for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! + pixels[i + 1]! + pixels[i + 2]! > 384) count++;
+      return count;
+    });
+    expect(lit, 'light pixels (text) drawn in the recorded screen').toBeGreaterThan(200);
+    // …and shown: noVNC scales the display into the player's box (a box of no height would scale it to nothing).
+    const shown = await player.locator('canvas').first().boundingBox();
+    expect(shown!.width * shown!.height, 'the recorded screen on the page, in px²').toBeGreaterThan(200 * 120);
+    expect(await player.getByRole('alert').count() === 0 || (await player.getByRole('alert').innerText()) === '').toBe(true);
+    await player.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(artifacts, 'recordings-gui.png') });
+    expect(await axeViolations(page)).toEqual([]);
   }, 90_000);
 });

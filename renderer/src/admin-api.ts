@@ -15,6 +15,13 @@ import type { HoldfastClient } from '../../shared/core/index.js';
 export class AdminApi {
   constructor(private readonly client: HoldfastClient) {}
 
+  /** The broker whose API this is (a player that fetches a recording itself needs it), and the token to show it. */
+  get brokerUrl(): string {
+    return this.client.brokerUrl;
+  }
+
+  readonly token = (): string | null => this.client.apiToken;
+
   private base(): string {
     return this.client.brokerUrl.replace(/^ws/, 'http').replace(/\/+$/, '');
   }

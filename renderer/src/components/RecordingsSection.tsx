@@ -7,6 +7,7 @@ import type { RecordingCopy } from '../../../shared/protocol/index.js';
 import type { AdminApi } from '../admin-api.js';
 import { clockText, sizeText } from '../recording-timeline.js';
 import { RecordingPlayer } from './RecordingPlayer.js';
+import { RfbRecordingPlayer } from './RfbRecordingPlayer.js';
 
 /** Whether a copy is whole, in words: what the API says kept it from being so. */
 export function completeness(copy: RecordingCopy): { text: string; good: boolean } {
@@ -103,7 +104,26 @@ export function RecordingsSection({ api, visible }: { api: AdminApi; visible: bo
           </tbody>
         </table>
       )}
-      {playing && <RecordingPlayer key={playing.sessionId} api={api} recording={playing} onClose={close} />}
+      {playing && playing.kind !== 'rfb' && <RecordingPlayer key={playing.sessionId} api={api} recording={playing} onClose={close} />}
+      {playing && playing.kind === 'rfb' && <RfbRecordingPanel key={playing.sessionId} api={api} recording={playing} onClose={close} />}
     </>
+  );
+}
+
+/** A graphical app's recording: its RFB stream played in noVNC, under the same heading and Close as a terminal's. */
+function RfbRecordingPanel({ api, recording, onClose }: { api: AdminApi; recording: RecordingCopy; onClose: () => void }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  // The player is where the person's attention goes: its heading takes the focus once, when it opens.
+  useEffect(() => heading.current?.focus(), []);
+  return (
+    <section className="recording-player" aria-labelledby="rfb-recording-title">
+      <header>
+        <h3 id="rfb-recording-title" ref={heading} tabIndex={-1}>
+          Recording: {recording.appName} of {recording.owner}, started {new Date(recording.startedAt).toLocaleString()}
+        </h3>
+        <button onClick={onClose}>Close player</button>
+      </header>
+      <RfbRecordingPlayer sessionId={recording.sessionId} brokerUrl={api.brokerUrl} token={api.token} />
+    </section>
   );
 }

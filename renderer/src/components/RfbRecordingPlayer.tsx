@@ -176,7 +176,7 @@ export function RfbRecordingPlayer({ sessionId, brokerUrl, token, at }: { sessio
   const duration = timeline?.durationMs ?? 0;
   return (
     <section className="rfb-recording-player" aria-label={`Recording of session ${sessionId}`} style={{ display: 'flex', flexDirection: 'column', gap: '0.5rem', minHeight: 0 }}>
-      <div ref={host} className="rfb-host" style={{ height: 'min(70vh, 800px)', minHeight: 240, display: 'flex', overflow: 'hidden', background: '#0b0f14' }} aria-label="Recorded screen" role="img" />
+      <div ref={host} className="rfb-recording-screen" style={{ height: 'min(70vh, 800px)', minHeight: 240, display: 'flex', overflow: 'hidden', background: '#0b0f14' }} aria-label="Recorded screen" role="img" />
       <div className="session-tools" style={{ justifyContent: 'flex-start', flexWrap: 'wrap' }}>
         <button type="button" onClick={toggle} disabled={!timeline} aria-label={playing ? 'Pause' : 'Play'}>
           {playing ? 'Pause' : 'Play'}
