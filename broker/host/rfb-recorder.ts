@@ -20,7 +20,8 @@
 // only the headers that say how long a message is (payloads are passed on, never
 // decoded), every length is bounded, and anything unexpected ends the recording — never
 // the display or the session.
-import { MAX_DESKTOP, RFB_VERSION, SECURITY_NONE, RfbType, setEncodings, updateRequest } from '../../shared/protocol/index.js';
+import { takeBytes } from './rfb-viewer.js';
+import { MAX_DESKTOP, RFB_VERSION, SECURITY_NONE, setEncodings, setPixelFormatRgbx, updateRequest } from '../../shared/protocol/index.js';
 
 /** The least time between two update requests (see above). */
 export const UPDATE_INTERVAL_MS = 200;
@@ -43,18 +44,8 @@ const ENCODINGS = [ENCODING_ZRLE, ENCODING_COPY_RECT, ENCODING_RAW, ENCODING_EXT
 const MAX_ZRLE_BYTES = 300 * 1024 * 1024;
 const MAX_SERVER_CUT_TEXT = 16 * 1024 * 1024;
 
-/** noVNC's pixel format, which its decoders assume: 32 bits, depth 24, little-endian, true colour, red at bit 0 (RGBX in memory). */
-export function setPixelFormatNoVnc(): Uint8Array {
-  const bytes = new Uint8Array(20);
-  const view = new DataView(bytes.buffer);
-  bytes[0] = RfbType.setPixelFormat;
-  bytes.set([32, 24, 0, 1], 4);
-  view.setUint16(8, 255);
-  view.setUint16(10, 255);
-  view.setUint16(12, 255);
-  bytes.set([0, 8, 16], 14);
-  return bytes;
-}
+/** noVNC's pixel format (shared/protocol/rfb.ts): what a recording is played back with. */
+export const setPixelFormatNoVnc = setPixelFormatRgbx;
 
 export interface RecorderSink {
   /** Bytes the display sent, as they came. */
@@ -250,16 +241,7 @@ export class RfbRecorder {
     }
     if (this.buffered < waiter.bytes) return;
     this.waiter = null;
-    const out = new Uint8Array(waiter.bytes);
-    let at = 0;
-    while (at < waiter.bytes) {
-      const chunk = this.chunks[0]!;
-      const take = Math.min(chunk.length, waiter.bytes - at);
-      out.set(chunk.subarray(0, take), at);
-      at += take;
-      if (take === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(take);
-    }
+    const out = takeBytes(this.chunks, waiter.bytes);
     this.buffered -= waiter.bytes;
     waiter.resolve(out);
   }

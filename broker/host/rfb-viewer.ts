@@ -260,24 +260,7 @@ export class RfbViewer {
     const waiter = this.waiter;
     if (!waiter || this.buffered < waiter.bytes) return;
     this.waiter = null;
-    let out: Uint8Array;
-    const first = this.chunks[0];
-    if (first && first.length >= waiter.bytes) {
-      out = first.subarray(0, waiter.bytes);
-      if (first.length === waiter.bytes) this.chunks.shift();
-      else this.chunks[0] = first.subarray(waiter.bytes);
-    } else {
-      out = new Uint8Array(waiter.bytes);
-      let at = 0;
-      while (at < waiter.bytes) {
-        const chunk = this.chunks[0]!;
-        const take = Math.min(chunk.length, waiter.bytes - at);
-        out.set(chunk.subarray(0, take), at);
-        at += take;
-        if (take === chunk.length) this.chunks.shift();
-        else this.chunks[0] = chunk.subarray(take);
-      }
-    }
+    const out = takeBytes(this.chunks, waiter.bytes);
     this.buffered -= waiter.bytes;
     waiter.resolve(out);
   }
@@ -296,3 +279,27 @@ const u32 = (b: Uint8Array, at: number) => new DataView(b.buffer, b.byteOffset, 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
 const bytesOf = (s: string) => new TextEncoder().encode(s);
+
+/**
+ * Takes the first `bytes` bytes off `chunks` (which hold at least that many, as read
+ * from a socket): a view of the first chunk when it holds them all, else a copy.
+ */
+export function takeBytes(chunks: Uint8Array[], bytes: number): Uint8Array {
+  const first = chunks[0];
+  if (first && first.length >= bytes) {
+    if (first.length === bytes) chunks.shift();
+    else chunks[0] = first.subarray(bytes);
+    return first.subarray(0, bytes);
+  }
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  while (at < bytes) {
+    const chunk = chunks[0]!;
+    const take = Math.min(chunk.length, bytes - at);
+    out.set(chunk.subarray(0, take), at);
+    at += take;
+    if (take === chunk.length) chunks.shift();
+    else chunks[0] = chunk.subarray(take);
+  }
+  return out;
+}

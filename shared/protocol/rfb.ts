@@ -304,6 +304,16 @@ export function setEncodings(encodings: number[]): Uint8Array {
 
 /** 32 bits per pixel, depth 24, little-endian, true colour, red at bit 16: BGRX in memory. */
 export function setPixelFormatBgrx(): Uint8Array {
+  return setTrueColour32([16, 8, 0]);
+}
+
+/** noVNC's pixel format, which its decoders assume: the same with red at bit 0 (RGBX in memory). */
+export function setPixelFormatRgbx(): Uint8Array {
+  return setTrueColour32([0, 8, 16]);
+}
+
+/** SetPixelFormat for 32 bits per pixel, depth 24, little-endian, true colour, 8 bits a channel at these shifts (red, green, blue). */
+function setTrueColour32(shifts: [number, number, number]): Uint8Array {
   const bytes = new Uint8Array(20);
   const view = new DataView(bytes.buffer);
   bytes[0] = RfbType.setPixelFormat;
@@ -311,7 +321,7 @@ export function setPixelFormatBgrx(): Uint8Array {
   view.setUint16(8, 255);
   view.setUint16(10, 255);
   view.setUint16(12, 255);
-  bytes.set([16, 8, 0], 14);
+  bytes.set(shifts, 14);
   return bytes;
 }
 
