@@ -16,6 +16,7 @@ import { waitFor } from '../support/wait.js';
 import { axeViolations, bundleWebClient, launchChromium, signIn, terminalRows } from './page.js';
 import { recordingsApi } from './recordings.js';
 import { launchGui } from './gui.js';
+import { formatTime } from '../renderer/src/rfb-playback.js';
 import { client } from '../support/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -200,9 +201,19 @@ describe('a graphical app’s recording on the Admin page', () => {
     // …and shown: noVNC scales the display into the player's box (a box of no height would scale it to nothing).
     const shown = await player.locator('canvas').first().boundingBox();
     expect(shown!.width * shown!.height, 'the recorded screen on the page, in px²').toBeGreaterThan(200 * 120);
-    expect(await player.getByRole('alert').count() === 0 || (await player.getByRole('alert').innerText()) === '').toBe(true);
+    // No problem said anywhere in the player (its alerts stand empty).
+    expect((await player.getByRole('alert').allInnerTexts()).join('')).toBe('');
     await player.scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(artifacts, 'recordings-gui.png') });
+    // Key search: the typed word, one click away; the player goes there, paused.
+    await player.getByRole('searchbox').fill('drawn');
+    await player.getByRole('button', { name: 'Find' }).click();
+    const match = player.getByRole('button', { name: /^Typed at \d+:\d\d$/ });
+    await match.waitFor();
+    expect(await match.count()).toBe(1);
+    await match.click();
+    const start = (await api.search(id, 'drawn')).matches[0]!.start;
+    await waitFor('the player paused just before the match', async () => (await player.getByRole('button', { name: 'Play', exact: true }).isVisible()) && (await player.getByTestId('playback-time').textContent()) === formatTime((start - 0.5) * 1000));
     expect(await axeViolations(page)).toEqual([]);
   }, 90_000);
 });

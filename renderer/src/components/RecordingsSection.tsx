@@ -2,12 +2,15 @@
 // admin API's list, each session once by its best copy), with a player for the one
 // chosen. Asked for when the page comes to the front and on Refresh — not every second
 // like the cluster's status: the list is gathered from every node.
-import { useCallback, useEffect, useRef, useState } from 'react';
-import type { RecordingCopy } from '../../../shared/protocol/index.js';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import type { RecordingCopy, RecordingSearch } from '../../../shared/protocol/index.js';
 import type { AdminApi } from '../admin-api.js';
 import { clockText, sizeText } from '../recording-timeline.js';
 import { RecordingPlayer } from './RecordingPlayer.js';
 import { RfbRecordingPlayer } from './RfbRecordingPlayer.js';
+
+/** How far before a key-search match a graphical recording is shown (s): the screen just before the keys. */
+const SEARCH_LEAD_S = 0.5;
 
 /** Whether a copy is whole, in words: what the API says kept it from being so. */
 export function completeness(copy: RecordingCopy): { text: string; good: boolean } {
@@ -110,11 +113,23 @@ export function RecordingsSection({ api, visible }: { api: AdminApi; visible: bo
   );
 }
 
-/** A graphical app's recording: its RFB stream played in noVNC, under the same heading and Close as a terminal's. */
+/** A graphical app's recording: its RFB stream played in noVNC, under the same heading and Close as a terminal's, with key search. */
 function RfbRecordingPanel({ api, recording, onClose }: { api: AdminApi; recording: RecordingCopy; onClose: () => void }) {
   const heading = useRef<HTMLHeadingElement>(null);
   // The player is where the person's attention goes: its heading takes the focus once, when it opens.
   useEffect(() => heading.current?.focus(), []);
+  /** A key search's match chosen: the player goes just before it, paused. */
+  const [at, setAt] = useState<number | undefined>(undefined);
+  const [query, setQuery] = useState('');
+  const [found, setFound] = useState<RecordingSearch | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const search = (event: FormEvent) => {
+    event.preventDefault();
+    const word = query.trim();
+    if (!word) return setProblem('Type what to look for first.');
+    setProblem(null);
+    api.searchRecording(recording.sessionId, word).then(setFound, (e: Error) => setProblem(`The search did not work: ${e.message} Try again.`));
+  };
   return (
     <section className="recording-player" aria-labelledby="rfb-recording-title">
       <header>
@@ -123,7 +138,33 @@ function RfbRecordingPanel({ api, recording, onClose }: { api: AdminApi; recordi
         </h3>
         <button onClick={onClose}>Close player</button>
       </header>
-      <RfbRecordingPlayer sessionId={recording.sessionId} brokerUrl={api.brokerUrl} token={api.token} />
+      <RfbRecordingPlayer sessionId={recording.sessionId} brokerUrl={api.brokerUrl} token={api.token} {...(at !== undefined ? { at } : {})} />
+      <div className="recording-search">
+        <form role="search" aria-label="Typed keys" onSubmit={search}>
+          <label>
+            Find typed text <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} />
+          </label>
+          <button type="submit">Find</button>
+        </form>
+        <p className="error" role="alert">
+          {problem ?? ''}
+        </p>
+        {found && (
+          <div role="status">
+            {found.matches.length === 0 ? (
+              <p className="muted">“{found.query}” was not typed in this session.</p>
+            ) : (
+              <ul className="recording-matches">
+                {found.matches.map((match) => (
+                  <li key={match.start}>
+                    <button onClick={() => setAt(Math.max(0, match.start - SEARCH_LEAD_S))}>Typed at {clockText(match.start)}</button>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
+        )}
+      </div>
     </section>
   );
 }
