@@ -60,6 +60,12 @@ export const AppConfig = z
     depth: z.union([z.literal(16), z.literal(24)]).default(24),
     /** rfb: run a window manager (matchbox) that makes the app fill the display and follow its size. */
     windowManager: z.boolean().default(true),
+    /**
+     * Give the app a sound server of its own (PulseAudio with a null sink, in its sandbox):
+     * what it plays is captured by the node, encoded as Opus and sent to the person's
+     * client (docs/protocol.md#sound). Off by default while sound is being built (issue 25).
+     */
+    sound: z.boolean().default(false),
     command: z.string().min(1),
     args: z.array(z.string()).default([]),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string()).default({}),

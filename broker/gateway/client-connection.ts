@@ -231,6 +231,10 @@ export class ClientConnection implements Client {
         session.resize(message.cols, message.rows);
         return;
       }
+      case 'session.sound': {
+        const problem = this.stream.listen(message.on);
+        return problem === null ? undefined : this.refuse(null, ErrorCode.badRequest, problem);
+      }
       case 'session.end': {
         // Someone watching who closes their view leaves; the session goes on.
         if (this.stream.watched) {

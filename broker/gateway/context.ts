@@ -110,6 +110,8 @@ export interface StreamedSession {
   watch(join: WatcherJoin, peer: WatcherPeer, joined: (point: ResumePoint) => void): Promise<string | null>;
   /** A watcher's own viewer stream of a graphical app (RFB frames); why it is refused (the connection closes), or null. */
   watcherViewer(id: string, data: Uint8Array): string | null;
+  /** Its client plays sound (docs/protocol.md#sound), or stops; why not (it has none), or null. */
+  listen(peer: SessionPeer, on: boolean): string | null;
   /** Asks its person whether an administrator may view it (docs/protocol.md#shadowing); `nobody`: no client is attached to ask. */
   askShadow(ask: ShadowAsk): Promise<'allowed' | 'denied' | 'timeout' | 'nobody'>;
   /** The person's answer, from the client `peer` that was asked; false if no such question is open. */

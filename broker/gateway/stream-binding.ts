@@ -132,8 +132,8 @@ export class StreamBinding {
     const frame = decodeFrame(bytes);
     if (this.watching && typeof frame !== 'string') return this.onWatcherFrame(this.watching, frame);
     const session = this.bound;
-    if (typeof frame === 'string' || !session || frame.type === 'output') {
-      const why = typeof frame === 'string' ? frame : session ? 'clients do not send output frames' : 'binary frames need a launched session';
+    if (typeof frame === 'string' || !session || frame.type === 'output' || frame.type === 'audio') {
+      const why = typeof frame === 'string' ? frame : session ? `clients do not send ${frame.type} frames` : 'binary frames need a launched session';
       this.client.refuse(null, ErrorCode.badRequest, why);
       return this.client.close(CloseCode.unsupportedData, why.slice(0, 120));
     }
@@ -148,6 +148,10 @@ export class StreamBinding {
   /** A watcher's frame: its input, if its link lets it type; output acks are not needed (a watcher never holds the app back). */
   private onWatcherFrame(watching: { session: StreamedSession; id: string }, frame: Exclude<ReturnType<typeof decodeFrame>, string>): void {
     if (frame.type === 'outputAck') return;
+    if (frame.type === 'audio') {
+      this.client.refuse(null, ErrorCode.badRequest, 'clients do not send audio frames');
+      return this.client.close(CloseCode.unsupportedData, 'clients do not send audio frames');
+    }
     if (frame.type === 'rfb') {
       const problem = watching.session.watcherViewer(watching.id, frame.data);
       if (problem === null) return;
@@ -175,6 +179,12 @@ export class StreamBinding {
   /** The person answered an administrator's request to view their session (asked on this connection); false if it was not open. */
   answerShadow(requestId: string, allow: boolean): boolean {
     return this.bound !== null && this.peer !== null && this.bound.answerShadow(requestId, this.peer, allow);
+  }
+
+  /** This connection's client plays sound, or stops (session.sound): why not, or null. */
+  listen(on: boolean): string | null {
+    if (!this.bound || !this.peer) return 'This connection has no session of its own to play the sound of.';
+    return this.bound.listen(this.peer, on);
   }
 
   /** This connection stops watching (it asked to, or closed). */

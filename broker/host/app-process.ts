@@ -11,7 +11,7 @@ import * as pty from 'node-pty';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { ExitMarkerFilter, initScript } from './exit-marker.js';
 import { TITLE_SCRIPT } from './window-title.js';
-import { APP_STARTED, DISPLAY_SOCKET, GROUP, LOCKSTEP_GTK_SETTINGS, PASSWD, bwrapOptions, sandboxCommand, type SandboxSpec } from './sandbox.js';
+import { APP_STARTED, DISPLAY_SOCKET, GROUP, SOUND_SOCKET, LOCKSTEP_GTK_SETTINGS, PASSWD, bwrapOptions, sandboxCommand, type SandboxSpec } from './sandbox.js';
 import { DEVPTS_OPTIONS, OWN_MOUNT_NAMESPACE } from './terminals.js';
 import type { SandboxHost } from './sandbox-host.js';
 import type { SessionLimits } from './limits.js';
@@ -88,6 +88,8 @@ export class AppProcess {
   readonly dir: string;
   /** rfb apps: the host path of the display's RFB socket (appears once Xvnc listens). */
   readonly displaySocket: string | null;
+  /** Apps with sound: the host path of its sound server's socket (sandbox.ts SOUND_LAUNCH). */
+  readonly soundSocket: string | null;
   private readonly displayDir: string | null;
   private appStarted: number | null = null;
   private readonly term: pty.IPty;
@@ -136,6 +138,9 @@ export class AppProcess {
     if (displayDir) mkdirSync(displayDir, { mode: 0o700 });
     this.displaySocket = displayDir ? join(displayDir, DISPLAY_SOCKET) : null;
     this.displayDir = displayDir ?? null;
+    const soundDir = options.app.sound ? join(this.dir, 'sound') : undefined;
+    if (soundDir) mkdirSync(soundDir, { mode: 0o700 });
+    this.soundSocket = soundDir ? join(soundDir, SOUND_SOCKET) : null;
     // Lockstep: /home as every replica sees it, with the session's start as its time (sandbox.ts).
     const homeParent = options.lockstep ? join(this.dir, 'home-parent') : undefined;
     if (homeParent && options.lockstep) {
@@ -155,7 +160,7 @@ export class AppProcess {
     // same session's uid where it was free, else it is handed over whole).
     this.uid = sandbox.uids?.take(options.homeDir ?? this.id) ?? null;
     if (this.uid !== null) {
-      for (const dir of [this.dir, ...(displayDir ? [displayDir] : []), ...(this.clockDir ? [this.clockDir] : []), ...(this.clock ? [this.clock.procsPath] : [])]) chownSync(dir, this.uid, this.uid);
+      for (const dir of [this.dir, ...(displayDir ? [displayDir] : []), ...(soundDir ? [soundDir] : []), ...(this.clockDir ? [this.clockDir] : []), ...(this.clock ? [this.clock.procsPath] : [])]) chownSync(dir, this.uid, this.uid);
       // (A volume is handed over by the launcher that mounts it.)
       if (!this.home.volume && statSync(home).uid !== this.uid) spawnSync('chown', ['-R', '--', `${this.uid}:${this.uid}`, home]);
     }
@@ -173,6 +178,7 @@ export class AppProcess {
       ...(titleScript ? { titleScript } : {}),
       ...(gtkSettings ? { gtkSettings } : {}),
       ...(displayDir ? { displayDir } : {}),
+      ...(soundDir ? { soundDir } : {}),
       ...(sandbox.seccompFile ? { seccompFd: SECCOMP_FD } : {}),
       hide: sandbox.hide,
       disableUserns: sandbox.disableUserns,

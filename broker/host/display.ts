@@ -14,6 +14,8 @@ import type { ProcessClocks } from './lockstep-clock.js';
 export interface Display {
   readonly kind: 'terminal' | 'rfb';
   readonly pid: number;
+  /** An app with sound: where its sound server listens (host path) and as whom to read it; null: no sound. */
+  readonly sound: { socket: string; uid: number | null } | null;
   /** Input may be applied: the app has started and settled (every replica waits the same way). */
   ready(): boolean;
   /** Refuses bytes that cannot be one input entry for this display; null when they can. */

@@ -110,6 +110,10 @@ export class RfbDisplay implements Display {
     return this.process.pid;
   }
 
+  get sound(): { socket: string; uid: number | null } | null {
+    return this.process.soundSocket ? { socket: this.process.soundSocket, uid: this.process.uid } : null;
+  }
+
   /** The last line the app or its display printed (why it stopped, usually). */
   lastWords(): string | null {
     const lines = this.tail

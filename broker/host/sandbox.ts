@@ -74,6 +74,8 @@ export interface SandboxSpec {
   initFile: string;
   /** rfb apps: a host directory (mode 0700) where the display's socket appears, as DISPLAY_SOCKET. */
   displayDir?: string;
+  /** Apps with sound: a host directory (mode 0700) for the session's sound server, bound at SOUND_DIR; its socket is SOUND_SOCKET. */
+  soundDir?: string;
   /** Lockstep rfb apps: the host file of the GTK settings they run with, bound read-only at GTK_SETTINGS_PATHS. */
   gtkSettings?: string;
   /** rfb apps with a window manager: the host file of the window-title watcher (window-title.ts), bound read-only at TITLE_SCRIPT_PATH. */
@@ -91,6 +93,26 @@ export interface SandboxSpec {
   /** The session's print spool (print-spool.ts): its jobs directory (bound read-write), its lp/lpr (read-only, first on PATH) and its printer's socket directory (read-only, at /run/cups). */
   print?: { jobs: string; bin: string; ipp: string };
 }
+
+/** Where an app's sound server listens and keeps its state, inside the sandbox; the host reaches it through soundDir. */
+export const SOUND_DIR = '/run/holdfast-sound';
+export const SOUND_SOCKET = 'pulse.sock';
+/** The null sink the app plays into; the node records its monitor. */
+export const SOUND_SINK = 'holdfast';
+
+/**
+ * The sound server, started before the app: PulseAudio, this session's alone (no
+ * system or user daemon, no D-Bus, no shared memory), with one null sink the app plays
+ * into and a socket only this sandbox's user and the host can reach. It runs on the
+ * host's clock, not the lockstep shim's, like the display server (RFB_LAUNCH says why).
+ * `bash -c SOUND_LAUNCH holdfast-sound CMD ARGS…`
+ */
+export const SOUND_LAUNCH = [
+  'shim=$LD_PRELOAD; export LD_PRELOAD=',
+  `pulseaudio -n --daemonize=no --exit-idle-time=-1 --disable-shm=yes --use-pid-file=no --system=no --log-target=stderr --log-level=error -L "module-null-sink sink_name=${SOUND_SINK} rate=48000 channels=2" -L "module-native-protocol-unix socket=${SOUND_DIR}/${SOUND_SOCKET} auth-anonymous=1" -L module-always-sink 2>/dev/null &`,
+  `for i in $(seq 250); do [ -S ${SOUND_DIR}/${SOUND_SOCKET} ] && break; sleep 0.02; done`,
+  'LD_PRELOAD=$shim exec "$@"',
+].join('\n');
 
 /** Where an rfb app's display listens, inside the sandbox; the host reaches it through displayDir. */
 export const DISPLAY_DIR = '/run/holdfast';
@@ -180,6 +202,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   // The sandbox's own devpts, capped (terminals.ts), over the one bwrap's --dev made; /dev/ptmx points into it.
   if (spec.terminalsDir) args.push('--dev-bind', spec.terminalsDir, '/dev/pts');
   if (spec.displayDir) args.push('--perms', '1777', '--dir', '/tmp/.X11-unix', '--bind', spec.displayDir, DISPLAY_DIR);
+  if (spec.soundDir) args.push('--bind', spec.soundDir, SOUND_DIR);
   for (const entry of ETC_ENTRIES) bindReadOnly(`/etc/${entry}`);
   args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group');
   args.push('--ro-bind', spec.initFile, INIT_PATH);
@@ -204,6 +227,8 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   for (const [key, value] of Object.entries(sandboxEnv(app))) args.push('--setenv', key, value);
   // Its lp and lpr come first (the last --setenv of a name wins).
   if (spec.print) args.push('--setenv', 'PATH', `${PRINT_BIN_DIR}:${sandboxEnv(app).PATH}`);
+  // Ordinary apps find the session's sound server with no configuration (libpulse, and ALSA through its pulse plugin).
+  if (spec.soundDir) args.push('--setenv', 'PULSE_SERVER', `unix:${SOUND_DIR}/${SOUND_SOCKET}`, '--setenv', 'XDG_RUNTIME_DIR', SOUND_DIR);
   // Every process of the sandbox (the wrapper, Xvnc, the app and what it starts) reads
   // the wall clock and randomness through the shim: the same on every replica.
   if (spec.lockstep) args.push('--setenv', 'LD_PRELOAD', LOCKSTEP_LIBRARY, '--setenv', 'HOLDFAST_LOCKSTEP_CLOCK', LOCKSTEP_CLOCK, '--setenv', 'HOLDFAST_LOCKSTEP_PROCS', LOCKSTEP_PROCS);
@@ -216,7 +241,8 @@ export function sandboxCommand(spec: SandboxSpec): string[] {
   const command = spec.displayDir
     ? ['/bin/bash', '-c', RFB_LAUNCH, 'holdfast-display', xvncPath(), app.geometry, String(app.depth), String(MAX_CUT_TEXT), app.name, app.windowManager ? 'yes' : 'no', app.command, ...app.args]
     : [app.command, ...app.args];
-  return ['/bin/bash', INIT_PATH, ...command];
+  const sounding = spec.soundDir ? ['/bin/bash', '-c', SOUND_LAUNCH, 'holdfast-sound', ...command] : command;
+  return ['/bin/bash', INIT_PATH, ...sounding];
 }
 
 /** Where a host path really is (every symlink resolved), or null when it is not there. */

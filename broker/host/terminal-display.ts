@@ -41,6 +41,10 @@ export class TerminalDisplay implements Display {
     return this.process.pid;
   }
 
+  get sound(): { socket: string; uid: number | null } | null {
+    return this.process.soundSocket ? { socket: this.process.soundSocket, uid: this.process.uid } : null;
+  }
+
   ready(): boolean {
     const now = performance.now();
     return (this.lastOutputAt > 0 && now - this.lastOutputAt >= STARTUP_QUIET_MS) || now - this.spawnedAt >= STARTUP_MAX_MS;

@@ -27,6 +27,11 @@ import { displayTarget, makeDisplay } from './session-display.js';
 import type { ResumePoint, SessionPeer, ShadowAsk, WatcherJoin, WatcherPeer } from './peer.js';
 import { ShadowConsent, type ShadowAnswer } from './shadow-consent.js';
 import { Watchers } from './watchers.js';
+import { SoundCapture } from '../host/sound-capture.js';
+import { encodeAudio } from '../../shared/protocol/index.js';
+
+/** Sound waiting in the client's socket past this is dropped, not queued: it is live, and late is worse than missing. */
+const SOUND_BACKLOG = 64 * 1024;
 import type { SessionLimits } from './session-policy.js';
 import type { ReplicaRecording } from './recording.js';
 import type { SessionOptions as Options } from './session-options.js';
@@ -64,6 +69,8 @@ export class Session {
   private readonly clockTargets: ClockTargets;
   /** People watching through share links (watchers.ts); only a primary has any. */
   readonly watchers: Watchers;
+  /** Its app's sound, captured while its client listens (host/sound-capture.ts); null: nobody listens. */
+  private sound: { capture: SoundCapture; peer: SessionPeer } | null = null;
   /** Administrators' requests to view it, put to its person (shadow-consent.ts). */
   private readonly consent = new ShadowConsent(() => this.flow.peer);
   /** This replica's copy of the session's recording (every replica records: recording.ts); null: not recorded. */
@@ -343,6 +350,34 @@ export class Session {
     return null;
   }
 
+  /**
+   * The attached client `peer` plays sound (`on`) or stops: its app's sound is captured
+   * and sent to it as AUDIO frames while it stays attached to this primary. Why not, or null.
+   */
+  listen(peer: SessionPeer, on: boolean): string | null {
+    const source = this.display.sound;
+    if (!source) return `${this.app.name} has no sound.`;
+    if (!on || this.role !== 'primary' || this.flow.peer !== peer) return this.stopSound(), null;
+    if (this.sound?.peer === peer) return null;
+    this.stopSound();
+    const capture = new SoundCapture({
+      ...source,
+      packet: (data, at) => {
+        if (this.flow.peer !== peer) return this.stopSound();
+        if (peer.bufferedAmount <= SOUND_BACKLOG) peer.sendBinary(encodeAudio(at, data));
+      },
+      log: this.options.warn,
+    });
+    this.sound = { capture, peer };
+    capture.start();
+    return null;
+  }
+
+  private stopSound(): void {
+    this.sound?.capture.stop();
+    this.sound = null;
+  }
+
   /** Asks the person whether an administrator may view the session (shadowing). */
   askShadow(ask: ShadowAsk): Promise<ShadowAnswer> {
     return this.consent.ask(ask);
@@ -360,6 +395,7 @@ export class Session {
 
   /** The connection went away: keep the app running for the hold time. */
   detach(peer: SessionPeer): void {
+    if (this.sound?.peer === peer) this.stopSound();
     if (this.flow.peer !== peer || this.endMessage !== null) return;
     this.flow.detach();
     this.display.detachViewer();
@@ -445,6 +481,7 @@ export class Session {
 
   /** The person's client must move elsewhere (this replica was superseded, or moved on purpose): close it without ending. */
   dropClient(planned = false): void {
+    this.stopSound();
     // Watchers join again wherever the session goes on (from a snapshot there).
     this.watchers.clear(null);
     const peer = this.flow.detach();
@@ -489,6 +526,7 @@ export class Session {
     this.flow.detach()?.ended(exit, message);
     this.watchers.clear(`The session you were watching ended: ${message}`);
     this.consent.closeAll('nobody');
+    this.stopSound();
     this.options.onEnd(this, reason, exit);
   }
 

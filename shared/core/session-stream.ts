@@ -463,6 +463,8 @@ export class SessionStream {
 
   private onFrame(frame: Uint8Array): void {
     const decoded = decodeFrame(frame);
+    // Sound (AUDIO frames) comes only to a client that asked for it (session.sound): this one plays none yet.
+    if (typeof decoded !== 'string' && decoded.type === 'audio') return;
     if (typeof decoded === 'string' || decoded.type !== 'output') {
       this.connection?.close(CloseCode.protocolError, 'unexpected binary frame from broker');
       return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeInput, encodeOutput, encodeOutputAck } from './frames.js';
+import { decodeFrame, encodeAudio, encodeInput, encodeOutput, encodeOutputAck } from './frames.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -9,6 +9,11 @@ describe('binary frames', () => {
     expect(decodeFrame(encodeOutputAck(2 ** 40 + 5))).toEqual({ type: 'outputAck', offset: 2 ** 40 + 5 });
     const out = decodeFrame(encodeOutput(3, 2 ** 33 + 1, bytes('42\r\n')));
     expect(out).toEqual({ type: 'output', inputAck: 3, offset: 2 ** 33 + 1, data: bytes('42\r\n') });
+  });
+
+  it('round-trips an AUDIO frame (an Opus packet and its time), and refuses one cut short', () => {
+    expect(decodeFrame(encodeAudio(123_456, new Uint8Array([0xfc, 0xff, 0xfe])))).toEqual({ type: 'audio', at: 123_456, data: new Uint8Array([0xfc, 0xff, 0xfe]) });
+    expect(decodeFrame(new Uint8Array([0x82, 0, 0]))).toBe('audio frame shorter than its header');
   });
 
   it('decodes frames that sit inside a larger buffer', () => {

@@ -5,13 +5,14 @@
 //   client → host  OUTPUT_ACK  0x02 | offset u64             (output bytes consumed)
 //   client → host  RFB         0x03 | bytes                   (a GUI viewer's own RFB stream)
 //   host → client  OUTPUT      0x81 | inputAck u32 | offset u64 | bytes
+//   host → client  AUDIO       0x82 | at u32 | one Opus packet (20 ms, 48 kHz stereo; at: ms on the sound's clock)
 //
 // OUTPUT piggybacks the highest input seq applied, so echo needs no extra frame.
 // `offset` is the position of the first byte in the session's output stream.
 // In a GUI (rfb) session, OUTPUT carries the display's RFB stream to this viewer, and
 // each INPUT carries one RFB input message (rfb.ts says which messages are input).
 
-export const FrameType = { input: 0x01, outputAck: 0x02, rfb: 0x03, output: 0x81 } as const;
+export const FrameType = { input: 0x01, outputAck: 0x02, rfb: 0x03, output: 0x81, audio: 0x82 } as const;
 export const INPUT_HEADER = 5;
 export const OUTPUT_HEADER = 13;
 const U32 = 0x1_0000_0000;
@@ -20,7 +21,8 @@ export type Frame =
   | { type: 'input'; seq: number; data: Uint8Array }
   | { type: 'outputAck'; offset: number }
   | { type: 'rfb'; data: Uint8Array }
-  | { type: 'output'; inputAck: number; offset: number; data: Uint8Array };
+  | { type: 'output'; inputAck: number; offset: number; data: Uint8Array }
+  | { type: 'audio'; at: number; data: Uint8Array };
 
 export function encodeInput(seq: number, data: Uint8Array): Uint8Array {
   const frame = new Uint8Array(INPUT_HEADER + data.length);
@@ -28,6 +30,15 @@ export function encodeInput(seq: number, data: Uint8Array): Uint8Array {
   frame[0] = FrameType.input;
   view.setUint32(1, seq);
   frame.set(data, INPUT_HEADER);
+  return frame;
+}
+
+/** An AUDIO frame: one Opus packet, sent only to a client that asked for sound (session.sound). */
+export function encodeAudio(at: number, data: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(5 + data.length);
+  frame[0] = FrameType.audio;
+  new DataView(frame.buffer).setUint32(1, at >>> 0);
+  frame.set(data, 5);
   return frame;
 }
 
@@ -81,6 +92,9 @@ export function decodeFrame(frame: Uint8Array): Frame | string {
         offset: readU64(view, 5),
         data: frame.subarray(OUTPUT_HEADER),
       };
+    case FrameType.audio:
+      if (frame.length < 5) return 'audio frame shorter than its header';
+      return { type: 'audio', at: view.getUint32(1), data: frame.subarray(5) };
     default:
       return `unknown binary frame type 0x${(frame[0] ?? 0).toString(16)}`;
   }

@@ -70,6 +70,12 @@ export const Launch = z.object({
   rows: Rows,
 });
 export const Resize = z.object({ type: z.literal('session.resize'), cols: Cols, rows: Rows });
+/**
+ * The client plays sound (or stops): from here the node sends this connection the app's
+ * sound as AUDIO frames (docs/protocol.md#sound), if its app has any. Sent again after
+ * every resume: a new connection, or a new primary, starts without.
+ */
+export const Sound = z.object({ type: z.literal('session.sound'), on: z.boolean() });
 const SessionId = z.string().min(1).max(64);
 /** Resume a session on a new connection; the resume token is the proof, no sign-in needed. */
 export const Resume = z.object({
@@ -152,6 +158,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   Join,
   Shadow,
   ShadowAnswer,
+  Sound,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientRequest = Extract<ClientMessage, { id: number }>;

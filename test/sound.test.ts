@@ -1,0 +1,92 @@
+// Sound, node side (issue 25, the first part): an app with `sound: true` gets a sound
+// server of its own in its sandbox and plays with no configuration (paplay); a client
+// that asks for sound (session.sound) gets AUDIO frames — Opus packets — whose decoded
+// sound is the app's 440 Hz tone; a client that does not ask gets none, and an app
+// without sound says so. Real sandbox, real PulseAudio, real Opus.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import OpusScript from 'opusscript';
+import { decodeFrame, ErrorCode } from '../shared/protocol/index.js';
+import { bearer, client, rawSocket, startNode, type TestNode } from '../support/harness.js';
+
+// A tone of 440 Hz, stereo, over and over, through the session's sound server.
+const TONE = [
+  'python3 -c "import math,struct,sys; sys.stdout.buffer.write(b\'\'.join(struct.pack(\'<hh\', v, v) for v in (int(9000*math.sin(2*math.pi*440*i/48000)) for i in range(96000))))" > $HOME/tone.raw',
+  'echo TONE-READY',
+  'while true; do paplay --raw --format=s16le --rate=48000 --channels=2 $HOME/tone.raw; done',
+].join('\n');
+
+let t: TestNode;
+beforeAll(async () => {
+  t = await startNode({ apps: [{ id: 'tone', name: 'Tone', command: '/bin/bash', args: ['-c', TONE], sound: true }] });
+});
+afterAll(() => t?.stop());
+
+/** Power of `frequency` in mono samples (Goertzel). */
+function power(samples: Float32Array, frequency: number, rate: number): number {
+  const k = (2 * Math.cos((2 * Math.PI * frequency) / rate));
+  let [s1, s2] = [0, 0];
+  for (const x of samples) [s1, s2] = [x + k * s1 - s2, s1];
+  return s1 * s1 + s2 * s2 - k * s1 * s2;
+}
+
+async function launched(appId: string) {
+  const ann = client(t.url);
+  await ann.signIn('ann', 'ann-pw');
+  const socket = rawSocket(t.url, bearer(ann.apiToken!));
+  const audio: Array<{ at: number; data: Uint8Array }> = [];
+  socket.ws.on('message', (data, isBinary) => {
+    if (!isBinary) return;
+    const frame = decodeFrame(new Uint8Array(data as Buffer));
+    if (typeof frame !== 'string' && frame.type === 'audio') audio.push({ at: frame.at, data: Buffer.from(frame.data) });
+  });
+  await socket.opened;
+  socket.ws.send(JSON.stringify({ type: 'session.launch', id: 1, appId, cols: 80, rows: 24 }));
+  await socket.next('session.started');
+  return { ann, socket, audio };
+}
+
+describe('an app with sound', () => {
+  it('plays into its own sound server, and a client that asks gets its tone as Opus', async () => {
+    const { ann, socket, audio } = await launched('tone');
+    // Not asked for: none comes.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(audio).toHaveLength(0);
+    socket.ws.send(JSON.stringify({ type: 'session.sound', on: true }));
+    for (let i = 0; i < 100 && audio.length < 50; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(audio.length, 'a second of 20 ms packets').toBeGreaterThanOrEqual(50);
+    // 20 ms apart on the sound's clock, in order.
+    const steps = audio.slice(1, 50).map((p, i) => p.at - audio[i]!.at);
+    expect(steps.every((s) => s >= 20)).toBe(true);
+    const decoder = new OpusScript(48_000, 2);
+    const pcm = audio.slice(5, 50).map((p) => new Int16Array(new Uint8Array(decoder.decode(Buffer.from(p.data))).buffer));
+    decoder.delete();
+    const mono = new Float32Array(pcm.reduce((n, b) => n + b.length / 2, 0));
+    let at = 0;
+    for (const block of pcm) for (let i = 0; i < block.length; i += 2) mono[at++] = block[i]! / 32768;
+    const tone = power(mono, 440, 48_000);
+    for (const other of [220, 660, 880, 1000]) expect(tone, `440 Hz over ${other} Hz`).toBeGreaterThan(100 * power(mono, other, 48_000));
+    // Bit rate: at most 128 kbit/s.
+    const bytes = audio.slice(0, 50).reduce((n, p) => n + p.data.length, 0);
+    expect((bytes * 8) / 1.0 / 1000).toBeLessThanOrEqual(128);
+    socket.ws.send(JSON.stringify({ type: 'session.sound', on: false }));
+    await new Promise((r) => setTimeout(r, 300));
+    const stopped = audio.length;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(audio.length).toBe(stopped);
+    socket.ws.close();
+    ann.signOut();
+  }, 60_000);
+
+  it('says so when an app has no sound', async () => {
+    const ann = client(t.url);
+    await ann.signIn('ann', 'ann-pw');
+    const socket = rawSocket(t.url, bearer(ann.apiToken!));
+    await socket.opened;
+    socket.ws.send(JSON.stringify({ type: 'session.launch', id: 1, appId: 'cat', cols: 80, rows: 24 }));
+    await socket.next('session.started');
+    socket.ws.send(JSON.stringify({ type: 'session.sound', on: true }));
+    expect(await socket.next('error')).toEqual(expect.objectContaining({ code: ErrorCode.badRequest, message: 'Cat has no sound.' }));
+    socket.ws.close();
+    ann.signOut();
+  });
+});
