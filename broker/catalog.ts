@@ -85,6 +85,6 @@ export class Catalog {
     const ids = this.entitledAppIds(person);
     return this.config.apps
       .filter((app) => ids.has(app.id))
-      .map((app) => ({ id: app.id, name: app.name, description: app.description, icon: app.icon, display: app.display }));
+      .map((app) => ({ id: app.id, name: app.name, description: app.description, icon: app.icon, display: app.display, ...(app.sound ? { sound: true } : {}) }));
   }
 }

@@ -190,7 +190,8 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
 
   const open = (appId: string, name: string, display: SessionTab['display'], stream: SessionStream) => {
     const key = `s${nextKey++}`;
-    setSessions((all) => [...all, { key, name, appId, display, stream, client, actions: actionsFor(key) }]);
+    const sound = apps?.find((app) => app.id === appId)?.sound === true;
+    setSessions((all) => [...all, { key, name, appId, display, stream, client, actions: actionsFor(key), ...(sound ? { sound } : {}) }]);
     setActive(key);
     setEnded(null);
     // A kiosk goes back to its launcher when an app ends, never to an ended tab.

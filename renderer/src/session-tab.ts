@@ -8,6 +8,8 @@ export interface SessionTab {
   key: string;
   name: string;
   appId: string;
+  /** Its app plays sound: the tab offers it (docs/protocol.md#sound). */
+  sound?: boolean;
   /** terminal: xterm.js; rfb: noVNC; pending: someone else's session, until joining says which. */
   display: AppInfo['display'] | 'pending';
   stream: SessionStream;

@@ -23,6 +23,11 @@ import type { BrokerList } from './brokers.js';
 import { watchSilence } from './silence-watch.js';
 import { sessionMachine, type OpenInput, type Opened, type SessionEvent } from './session-machine.js';
 
+/** Where a session's sound goes (AUDIO frames, docs/protocol.md#sound): one Opus packet at a time. */
+export interface SoundSink {
+  packet(at: number, data: Uint8Array): void;
+}
+
 export interface OutputSink {
   /** Output to show; call `done` once it is on screen (or written to stdout). */
   write(data: Uint8Array, done: () => void): void;
@@ -152,6 +157,8 @@ export class SessionStream {
   private recorded = false;
   private prints: SessionPrinted[] = [];
   private watching: WatchingView | null = null;
+  /** Plays the session's sound, while set (listen). */
+  private soundSink: SoundSink | null = null;
   private sharing: SessionView['sharing'] = null;
   private shadowAsk: ShadowAskView | null = null;
   /** This stream's own id for a join, the same on every reconnect: its input is numbered per tab. */
@@ -308,6 +315,15 @@ export class SessionStream {
     this.dropConnection();
   }
 
+  /**
+   * Plays the session's sound into `sink` (null: stops): the host is asked now, and again
+   * after every resume — a new connection, or a new primary, starts without.
+   */
+  listen(sink: SoundSink | null): void {
+    this.soundSink = sink;
+    if (this.live) this.connection?.sendJson({ type: 'session.sound', on: sink !== null });
+  }
+
   /** Makes a share link for this session (docs/protocol.md#sharing-a-session); resolves with the session's sharing as the host tells it. */
   share(mode: ShareMode, minutes?: number, guests = false): Promise<SessionSharing> {
     return this.sharingRequest({ type: 'session.share.create', mode, ...(minutes ? { minutes } : {}), ...(guests ? { guests } : {}) });
@@ -377,6 +393,7 @@ export class SessionStream {
     }
     this.ackEvery = Math.max(1, Math.floor(reply.window / 4));
     if (reply.type !== 'session.started') this.resumed(reply);
+    if (this.soundSink) connection.sendJson({ type: 'session.sound', on: true });
     this.recorded = reply.recorded ?? false;
     this.live = true;
     return { sessionId: reply.sessionId, resumeToken: reply.resumeToken, holdSeconds: reply.holdSeconds };
@@ -463,8 +480,8 @@ export class SessionStream {
 
   private onFrame(frame: Uint8Array): void {
     const decoded = decodeFrame(frame);
-    // Sound (AUDIO frames) comes only to a client that asked for it (session.sound): this one plays none yet.
-    if (typeof decoded !== 'string' && decoded.type === 'audio') return;
+    // Sound comes only to a client that asked for it (listen); one that arrives after it stopped listening is dropped.
+    if (typeof decoded !== 'string' && decoded.type === 'audio') return this.soundSink?.packet(decoded.at, decoded.data);
     if (typeof decoded === 'string' || decoded.type !== 'output') {
       this.connection?.close(CloseCode.protocolError, 'unexpected binary frame from broker');
       return;

@@ -24,6 +24,8 @@ export const AppInfo = z.object({
   icon: z.string().max(64),
   /** terminal: bytes for a terminal emulator. rfb: an RFB display (a GUI app), see frames.ts. */
   display: z.enum(['terminal', 'rfb']),
+  /** It plays sound (docs/protocol.md#sound): a client may ask for it. */
+  sound: z.boolean().optional(),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 

@@ -14,6 +14,7 @@ import { PrintNotice } from './PrintNotice.js';
 import { DropZone } from './DropZone.js';
 import { UploadTray, useUploadQueue } from './UploadTray.js';
 import { SharePanel } from './SharePanel.js';
+import { SoundButton } from './SoundButton.js';
 
 export function useView(tab: SessionTab): SessionView {
   const [view, setView] = useState(tab.stream.view);
@@ -115,6 +116,7 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
               ● Recorded
             </span>
           )}
+          {tab.sound && <SoundButton stream={stream} appName={tab.name} />}
           {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} uploads={uploads} />}
           <button className="quiet" onClick={() => setSharingOpen(true)} disabled={view.status !== 'streaming'}>
             Share…
