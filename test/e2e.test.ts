@@ -87,13 +87,13 @@ afterAll(async () => {
 });
 
 describe('the web client, as a person uses it', () => {
-  it('signs demo in and shows exactly Shell, Python, htop, XTerm, the text editor and Mousepad', async () => {
+  it('signs demo in and shows exactly Shell, Python, htop, XTerm, the text editor, Mousepad and Sound check', async () => {
     demo = await newPage();
     const { page } = demo;
     await page.getByRole('heading', { name: 'Sign in to Holdfast' }).waitFor();
     await signIn(page, 'demo', 'demo');
     await page.getByRole('heading', { name: 'Your apps' }).waitFor();
-    await waitForEqual('the launcher to list demo’s apps', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop', 'Launch XTerm', 'Launch Text editor', 'Launch Mousepad']);
+    await waitForEqual('the launcher to list demo’s apps', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop', 'Launch XTerm', 'Launch Text editor', 'Launch Mousepad', 'Launch Sound check']);
     expect(await page.getByRole('status').first().textContent()).toMatch(/Connected to server demo/);
     expect(await page.getByText('Demo User', { exact: true }).isVisible()).toBe(true);
     await page.screenshot({ path: join(artifacts, 'launcher.png') });
@@ -108,7 +108,7 @@ describe('the web client, as a person uses it', () => {
     await waitForEqual('nothing to match', () => launchButtons(page), []);
     expect(await page.getByText('No app matches “no-such-app”.').isVisible()).toBe(true);
     await search.fill('');
-    await waitForEqual('every app back', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop', 'Launch XTerm', 'Launch Text editor', 'Launch Mousepad']);
+    await waitForEqual('every app back', () => launchButtons(page), ['Launch Shell', 'Launch Python', 'Launch htop', 'Launch XTerm', 'Launch Text editor', 'Launch Mousepad', 'Launch Sound check']);
   });
 
   it('launches Python, and the terminal shows what it computes', async () => {

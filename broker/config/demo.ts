@@ -25,6 +25,27 @@ export const XTERM_PRINT_ARGS = ['-xrm', 'XTerm*printerCommand: lpr -T XTerm', '
  * already (broker/host/print-ipp.ts). No accessibility bus in a sandbox: GTK is told so
  * rather than left to look for one.
  */
+/**
+ * Sound check: plays a chord (A major, a second) through the session's own sound server
+ * each time Enter is pressed — turn the tab's Sound on to hear it (issue 25).
+ */
+export const SOUND_CHECK = {
+  id: 'sound-check',
+  name: 'Sound check',
+  description: 'Plays a chord when you press Enter (turn Sound on)',
+  icon: 'terminal',
+  command: '/bin/bash',
+  args: [
+    '-c',
+    [
+      'python3 -c "import math,struct,sys; sys.stdout.buffer.write(b\'\'.join(struct.pack(\'<hh\', v, v) for v in (int(3000*sum(math.sin(2*math.pi*f*i/48000) for f in (440, 554.37, 659.25)) * min(1, (48000-i)/4800)) for i in range(48000))))" > "$HOME/.chord.raw"',
+      'echo "Press Enter to play a chord (turn on Sound in the tab to hear it); Ctrl-D ends."',
+      'while read -r _; do paplay --raw --format=s16le --rate=48000 --channels=2 "$HOME/.chord.raw" && echo "♪ A major"; done',
+    ].join('\n'),
+  ],
+  sound: true,
+} as const;
+
 export const MOUSEPAD = { id: 'mousepad', name: 'Mousepad', description: 'A text editor that prints (GTK)', icon: 'editor', display: 'rfb', geometry: '1024x700', command: '/usr/bin/mousepad', env: { NO_AT_BRIDGE: '1', GTK_A11Y: 'none' } } as const;
 
 export interface DemoOverrides {
@@ -63,9 +84,10 @@ export async function demoConfig(overrides: DemoOverrides = {}): Promise<NodeCon
       { id: 'xterm', name: 'XTerm', description: 'The X terminal emulator, in a window', icon: 'window', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '12', ...XTERM_PRINT_ARGS] },
       { id: 'editor', name: 'Text editor', description: 'xedit, editing notes.txt in your home', icon: 'editor', display: 'rfb', geometry: '1024x700', command: '/usr/bin/xedit', args: [...XEDIT_QUIET_ARGS, 'notes.txt'] },
       MOUSEPAD,
+      SOUND_CHECK,
     ],
     entitlements: [
-      { groups: ['staff'], apps: ['shell', 'python', 'htop', 'xterm', 'editor', 'mousepad'] },
+      { groups: ['staff'], apps: ['shell', 'python', 'htop', 'xterm', 'editor', 'mousepad', 'sound-check'] },
       { groups: ['guests'], apps: ['python'] },
     ],
   });
