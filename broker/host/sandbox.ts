@@ -109,7 +109,7 @@ export const SOUND_SINK = 'holdfast';
  */
 export const SOUND_LAUNCH = [
   'shim=$LD_PRELOAD; export LD_PRELOAD=',
-  `pulseaudio -n --daemonize=no --exit-idle-time=-1 --disable-shm=yes --use-pid-file=no --system=no --log-target=stderr --log-level=error -L "module-null-sink sink_name=${SOUND_SINK} rate=48000 channels=2" -L "module-native-protocol-unix socket=${SOUND_DIR}/${SOUND_SOCKET} auth-anonymous=1" -L module-always-sink 2>/dev/null &`,
+  `pulseaudio -n --daemonize=no --exit-idle-time=-1 --disable-shm=yes --use-pid-file=no --system=no --log-target=stderr --log-level=error -L "module-null-sink sink_name=${SOUND_SINK} rate=48000 channels=2" -L "module-native-protocol-unix socket=${SOUND_DIR}/${SOUND_SOCKET} auth-anonymous=1 auth-cookie-enabled=0" -L module-always-sink 2>/dev/null &`,
   `for i in $(seq 250); do [ -S ${SOUND_DIR}/${SOUND_SOCKET} ] && break; sleep 0.02; done`,
   'LD_PRELOAD=$shim exec "$@"',
 ].join('\n');
@@ -228,7 +228,13 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   // Its lp and lpr come first (the last --setenv of a name wins).
   if (spec.print) args.push('--setenv', 'PATH', `${PRINT_BIN_DIR}:${sandboxEnv(app).PATH}`);
   // Ordinary apps find the session's sound server with no configuration (libpulse, and ALSA through its pulse plugin).
-  if (spec.soundDir) args.push('--setenv', 'PULSE_SERVER', `unix:${SOUND_DIR}/${SOUND_SOCKET}`, '--setenv', 'XDG_RUNTIME_DIR', SOUND_DIR);
+  // PulseAudio's own files (its cookie, device and volume databases: random ids) stay out of
+  // the home: every replica's home must hold the same files (a standby whose differ is dropped).
+  if (spec.soundDir) {
+    args.push('--setenv', 'PULSE_SERVER', `unix:${SOUND_DIR}/${SOUND_SOCKET}`, '--setenv', 'XDG_RUNTIME_DIR', SOUND_DIR);
+    for (const name of ['PULSE_CONFIG_PATH', 'PULSE_STATE_PATH', 'PULSE_RUNTIME_PATH']) args.push('--setenv', name, `${SOUND_DIR}/pulse`);
+    args.push('--setenv', 'PULSE_COOKIE', `${SOUND_DIR}/pulse/cookie`);
+  }
   // Every process of the sandbox (the wrapper, Xvnc, the app and what it starts) reads
   // the wall clock and randomness through the shim: the same on every replica.
   if (spec.lockstep) args.push('--setenv', 'LD_PRELOAD', LOCKSTEP_LIBRARY, '--setenv', 'HOLDFAST_LOCKSTEP_CLOCK', LOCKSTEP_CLOCK, '--setenv', 'HOLDFAST_LOCKSTEP_PROCS', LOCKSTEP_PROCS);
