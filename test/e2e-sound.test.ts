@@ -10,14 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNode, type TestNode } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
 import { axeViolations, bundleWebClient, launchChromium, signIn } from './page.js';
+import { TONE_APP } from './tones.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
-const TONE = [
-  'python3 -c "import math,struct,sys; sys.stdout.buffer.write(b\'\'.join(struct.pack(\'<hh\', v, v) for v in (int(9000*math.sin(2*math.pi*440*i/48000)) for i in range(96000))))" > $HOME/tone.raw',
-  'echo TONE-READY',
-  'while true; do paplay --raw --format=s16le --rate=48000 --channels=2 $HOME/tone.raw; done',
-].join('\n');
 
 let t: TestNode;
 let web: string;
@@ -27,7 +23,7 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   web = mkdtempSync(join(tmpdir(), 'holdfast-e2e-sound-web-'));
   await bundleWebClient(web);
-  t = await startNode({ webRoot: web, apps: [{ id: 'tone', name: 'Tone', description: 'A 440 Hz tone', command: '/bin/bash', args: ['-c', TONE], sound: true }] });
+  t = await startNode({ webRoot: web, apps: [TONE_APP] });
   browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
 }, 120_000);
 

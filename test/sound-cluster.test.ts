@@ -8,16 +8,12 @@ import { client, launch } from '../support/harness.js';
 import { sessionOf, waitForStatus, whole, type TestCluster } from '../support/cluster-harness.js';
 import { waitFor } from '../support/wait.js';
 import { clusterPerFile } from './cluster-per-file.js';
+import { TONE_APP } from './tones.js';
 
-const TONE = [
-  'python3 -c "import math,struct,sys; sys.stdout.buffer.write(b\'\'.join(struct.pack(\'<hh\', v, v) for v in (int(9000*math.sin(2*math.pi*440*i/48000)) for i in range(96000))))" > $HOME/tone.raw',
-  'echo TONE-READY',
-  'while true; do paplay --raw --format=s16le --rate=48000 --channels=2 $HOME/tone.raw; done',
-].join('\n');
 
 let c: TestCluster;
 // Replicated like any app (lockstep): every replica plays into its own sound server; only the primary's is read and sent.
-clusterPerFile({ nodes: 3, tag: 'sound', apps: [{ id: 'tone', name: 'Tone', command: '/bin/bash', args: ['-c', TONE], sound: true }] }, (started) => (c = started));
+clusterPerFile({ nodes: 3, tag: 'sound', apps: [TONE_APP] }, (started) => (c = started));
 
 /** Whether these packets hold a 440 Hz tone (Goertzel: 440 Hz far over 660 and 1000). */
 function tone(packets: Uint8Array[]): boolean {

@@ -7,17 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpusScript from 'opusscript';
 import { decodeFrame, ErrorCode } from '../shared/protocol/index.js';
 import { bearer, client, rawSocket, startNode, type TestNode } from '../support/harness.js';
+import { TONE_APP } from './tones.js';
 
-// A tone of 440 Hz, stereo, over and over, through the session's sound server.
-const TONE = [
-  'python3 -c "import math,struct,sys; sys.stdout.buffer.write(b\'\'.join(struct.pack(\'<hh\', v, v) for v in (int(9000*math.sin(2*math.pi*440*i/48000)) for i in range(96000))))" > $HOME/tone.raw',
-  'echo TONE-READY',
-  'while true; do paplay --raw --format=s16le --rate=48000 --channels=2 $HOME/tone.raw; done',
-].join('\n');
 
 let t: TestNode;
 beforeAll(async () => {
-  t = await startNode({ apps: [{ id: 'tone', name: 'Tone', command: '/bin/bash', args: ['-c', TONE], sound: true }] });
+  t = await startNode({ apps: [TONE_APP] });
 });
 afterAll(() => t?.stop());
 

@@ -27,11 +27,7 @@ import { displayTarget, makeDisplay } from './session-display.js';
 import type { ResumePoint, SessionPeer, ShadowAsk, WatcherJoin, WatcherPeer } from './peer.js';
 import { ShadowConsent, type ShadowAnswer } from './shadow-consent.js';
 import { Watchers } from './watchers.js';
-import { SoundCapture } from '../host/sound-capture.js';
-import { encodeAudio } from '../../shared/protocol/index.js';
-
-/** Sound waiting in the client's socket past this is dropped, not queued: it is live, and late is worse than missing. */
-const SOUND_BACKLOG = 64 * 1024;
+import { SessionSound } from './session-sound.js';
 import type { SessionLimits } from './session-policy.js';
 import type { ReplicaRecording } from './recording.js';
 import type { SessionOptions as Options } from './session-options.js';
@@ -69,8 +65,8 @@ export class Session {
   private readonly clockTargets: ClockTargets;
   /** People watching through share links (watchers.ts); only a primary has any. */
   readonly watchers: Watchers;
-  /** Its app's sound, captured while its client listens (host/sound-capture.ts); null: nobody listens. */
-  private sound: { capture: SoundCapture; peer: SessionPeer } | null = null;
+  /** Its app's sound, sent while its client listens (session-sound.ts); null: its app has none. */
+  private readonly sound: SessionSound | null;
   /** Administrators' requests to view it, put to its person (shadow-consent.ts). */
   private readonly consent = new ShadowConsent(() => this.flow.peer);
   /** This replica's copy of the session's recording (every replica records: recording.ts); null: not recorded. */
@@ -121,6 +117,7 @@ export class Session {
       warn: options.warn,
     });
     this.display = display;
+    this.sound = display.sound ? new SessionSound(display.sound, () => this.flow.peer, options.warn) : null;
     // Once the display is made (its output comes later, from its reads). A standby replays its log first.
     this.recording = options.recordings?.start({ sessionId: this.id, kind: display.kind, owner: this.owner, appId: this.app.id, appName: this.app.name, startedAt: this.startedAt, cols: options.cols, rows: options.rows }, options.role === 'standby') ?? null;
     // A graphical app's recording is its display's own RFB stream (a connection of the recorder's), not a client's.
@@ -355,27 +352,10 @@ export class Session {
    * and sent to it as AUDIO frames while it stays attached to this primary. Why not, or null.
    */
   listen(peer: SessionPeer, on: boolean): string | null {
-    const source = this.display.sound;
-    if (!source) return `${this.app.name} has no sound.`;
-    if (!on || this.role !== 'primary' || this.flow.peer !== peer) return this.stopSound(), null;
-    if (this.sound?.peer === peer) return null;
-    this.stopSound();
-    const capture = new SoundCapture({
-      ...source,
-      packet: (data, at) => {
-        if (this.flow.peer !== peer) return this.stopSound();
-        if (peer.bufferedAmount <= SOUND_BACKLOG) peer.sendBinary(encodeAudio(at, data));
-      },
-      log: this.options.warn,
-    });
-    this.sound = { capture, peer };
-    capture.start();
+    if (!this.sound) return `${this.app.name} has no sound.`;
+    if (on && this.role === 'primary' && this.flow.peer === peer) this.sound.listen(peer);
+    else this.sound.stop();
     return null;
-  }
-
-  private stopSound(): void {
-    this.sound?.capture.stop();
-    this.sound = null;
   }
 
   /** Asks the person whether an administrator may view the session (shadowing). */
@@ -395,7 +375,7 @@ export class Session {
 
   /** The connection went away: keep the app running for the hold time. */
   detach(peer: SessionPeer): void {
-    if (this.sound?.peer === peer) this.stopSound();
+    this.sound?.stop(peer);
     if (this.flow.peer !== peer || this.endMessage !== null) return;
     this.flow.detach();
     this.display.detachViewer();
@@ -481,7 +461,7 @@ export class Session {
 
   /** The person's client must move elsewhere (this replica was superseded, or moved on purpose): close it without ending. */
   dropClient(planned = false): void {
-    this.stopSound();
+    this.sound?.stop();
     // Watchers join again wherever the session goes on (from a snapshot there).
     this.watchers.clear(null);
     const peer = this.flow.detach();
@@ -526,7 +506,7 @@ export class Session {
     this.flow.detach()?.ended(exit, message);
     this.watchers.clear(`The session you were watching ended: ${message}`);
     this.consent.closeAll('nobody');
-    this.stopSound();
+    this.sound?.stop();
     this.options.onEnd(this, reason, exit);
   }
 
