@@ -40,6 +40,7 @@ export type AuditEvent =
   | 'session.shadow-answer'
   | 'session.shadow'
   | 'session.shadow-refused'
+  | 'session.microphone'
   | 'recording.start'
   | 'recording.end'
   | 'admin.drain'

@@ -48,6 +48,25 @@ describe('peer frames', () => {
     expect(decodePeerFrame(frame.subarray(0, body + 3))).toBe('APPEND author entry truncated');
   });
 
+  it('carries the microphone’s packets, timed or not and once emptied, in APPEND and in JSON, never taken for input or a resize', () => {
+    const packet = Buffer.from([0xfc, 0xff, 0xfe, 1, 2, 3]);
+    const mic: LogEntry[] = [
+      { index: 11, seq: 0, data: packet, cols: 0, rows: 0, microphone: true },
+      { index: 12, seq: 0, data: packet, cols: 0, rows: 0, microphone: true, time: 99 },
+      { index: 13, seq: 0, data: Buffer.alloc(0), cols: 0, rows: 0, microphone: true },
+      entries[1]!,
+    ];
+    const append = decodePeerFrame(encodeAppend('sess-1', 3, mic)) as { entries: LogEntry[] };
+    expect(append.entries.map((e) => [e.index, e.microphone, e.time, e.data ? [...e.data] : `${e.cols}x${e.rows}`])).toEqual([
+      [11, true, undefined, [...packet]],
+      [12, true, 99, [...packet]],
+      [13, true, undefined, []],
+      [8, undefined, undefined, '132x43'],
+    ]);
+    expect(entryFromJson(entryToJson(mic[1]!))).toEqual({ ...mic[1], data: expect.any(Buffer) });
+    expect(entryFromJson(entryToJson(entries[0]!)).microphone).toBeUndefined();
+  });
+
   it('round-trips CLOCKS: the primary’s process clocks at an index, to the microsecond', () => {
     const clocks: Array<[number, number]> = [[1, Date.UTC(2026, 11, 7) * 1000 + 1], [4_194_303, 2 ** 52 + 7]];
     expect(decodePeerFrame(encodeClocks('sess-1', 3, 42, clocks))).toEqual({ type: 'clocks', sessionId: 'sess-1', epoch: 3, index: 42, clocks });

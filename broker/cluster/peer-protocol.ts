@@ -69,6 +69,12 @@ export interface LogEntry {
    * resend is taken once. Absent for the owner's input.
    */
   by?: InputAuthor;
+  /**
+   * The person's microphone: `data` is one Opus packet, which every replica decodes into
+   * its app's microphone (host/microphone-feed.ts). Live sound, not kept: once settled its
+   * bytes are dropped, and a replica that starts later replays it as nothing.
+   */
+  microphone?: true;
 }
 
 export interface InputAuthor {
@@ -95,6 +101,7 @@ const Entry = z.object({
   time: z.number().int().min(0).optional(),
   file: FileOpSchema.optional(),
   by: z.object({ user: z.string().min(1).max(64), tab: z.string().min(1).max(64), seq: z.number().int().min(1) }).optional(),
+  microphone: z.literal(true).optional(),
 });
 
 const base = { sessionId: z.string().min(1).max(64), epoch: z.number().int().min(1) };
@@ -148,12 +155,12 @@ export const PeerMessage = z.discriminatedUnion('type', [
 export type PeerMessage = z.infer<typeof PeerMessage>;
 
 export function entryToJson(entry: LogEntry): z.infer<typeof Entry> {
-  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after, modes: entry.modes, time: entry.time, file: entry.file, by: entry.by };
+  return { index: entry.index, seq: entry.seq, data: entry.data ? Buffer.from(entry.data).toString('base64') : null, cols: entry.cols, rows: entry.rows, after: entry.after, modes: entry.modes, time: entry.time, file: entry.file, by: entry.by, microphone: entry.microphone };
 }
 
 export function entryFromJson(entry: z.infer<typeof Entry>): LogEntry {
-  const { file, by, ...rest } = entry;
-  return { ...rest, data: entry.data === null ? null : Buffer.from(entry.data, 'base64'), ...(file ? { file } : {}), ...(by ? { by } : {}) };
+  const { file, by, microphone, ...rest } = entry;
+  return { ...rest, data: entry.data === null ? null : Buffer.from(entry.data, 'base64'), ...(file ? { file } : {}), ...(by ? { by } : {}), ...(microphone ? { microphone } : {}) };
 }
 
 // ---- binary frames: APPEND (primary → standby) and ACKED (standby → primary) ----------
@@ -208,19 +215,19 @@ export function encodeAppend(sessionId: string, epoch: number, entries: LogEntry
   const metas = entries.map((entry) => (entry.file ? fileMeta(entry.file) : entry.by && entry.data ? authorBytes(entry.by) : null));
   entries.forEach((entry, i) => {
     const file = metas[i] ? (entry.file ? FILE_HEADER : 0) + metas[i].length : 0;
-    size += 13 + file + (entry.data?.byteLength ?? (file ? 0 : 4)) + (entry.time === undefined ? 0 : 8);
+    size += 13 + file + (entry.data?.byteLength ?? (file || entry.microphone ? 0 : 4)) + (entry.time === undefined ? 0 : 8);
   });
   const { frame, at: start } = header(APPEND, sessionId, epoch, size);
   let at = frame.writeUInt16BE(entries.length, start);
   entries.forEach((entry, i) => {
     at = frame.writeUInt32BE(entry.index, at);
     at = frame.writeUInt32BE(entry.seq, at);
-    // Kinds 1 (input), 2 (resize), 5 (file operation) and 7 (input by an author); 3, 4, 6 and 8 are the same with the entry's time first.
+    // Kinds 1 (input), 2 (resize), 5 (file operation), 7 (input by an author) and 9 (microphone); 3, 4, 6, 8 and 10 are the same with the entry's time first.
     const timed = entry.time === undefined ? 0 : 8;
     const meta = metas[i];
     const file = entry.file && meta ? FILE_HEADER + meta.length : 0;
     const author = !entry.file && meta ? meta.length : 0;
-    frame[at++] = file ? (timed ? 6 : 5) : author ? (timed ? 8 : 7) : (entry.data ? 1 : 2) + (timed ? 2 : 0);
+    frame[at++] = entry.microphone ? (timed ? 10 : 9) : file ? (timed ? 6 : 5) : author ? (timed ? 8 : 7) : (entry.data ? 1 : 2) + (timed ? 2 : 0);
     at = frame.writeUInt32BE(timed + file + author + (entry.data ? entry.data.byteLength : file ? 0 : 4), at);
     if (entry.time !== undefined) {
       // µs since the epoch: 51 bits, written as two words (no BigInt on the keystroke path).
@@ -242,7 +249,7 @@ export function encodeAppend(sessionId: string, epoch: number, entries: LogEntry
       if (author) at += meta!.copy(frame, at);
       frame.set(entry.data, at);
       at += entry.data.byteLength;
-    } else {
+    } else if (!entry.microphone) {
       at = frame.writeUInt16BE(entry.cols, at);
       at = frame.writeUInt16BE(entry.rows, at);
     }
@@ -345,7 +352,7 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
     const length = frame.readUInt32BE(at + 9);
     at += 13;
     if (frame.length < at + length) return 'APPEND entry data truncated';
-    const timed = kind === 3 || kind === 4 || kind === 6 || kind === 8;
+    const timed = kind === 3 || kind === 4 || kind === 6 || kind === 8 || kind === 10;
     if (timed && length < 8) return 'APPEND entry too short for its time';
     const time = timed ? frame.readUInt32BE(at) * 2 ** 32 + frame.readUInt32BE(at + 4) : undefined;
     const body = at + (timed ? 8 : 0);
@@ -361,7 +368,8 @@ export function decodePeerFrame(frame: Buffer): BinaryPeerFrame | string {
       const entry = decodeAuthorEntry(frame.subarray(body, body + bodyLength));
       if (typeof entry === 'string') return entry;
       entries.push({ index, seq, ...entry, cols: 0, rows: 0, ...stamp });
-    } else return 'APPEND entry of unknown kind';
+    } else if (kind === 9 || kind === 10) entries.push({ index, seq, data: frame.subarray(body, body + bodyLength), cols: 0, rows: 0, microphone: true, ...stamp });
+    else return 'APPEND entry of unknown kind';
     at += length;
   }
   if (at !== frame.length) return 'APPEND frame has trailing bytes';

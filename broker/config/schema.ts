@@ -213,6 +213,10 @@ export const SessionPolicy = z
      * allow (no asking; the person still sees a banner), never. Unset: ask.
      */
     shadowing: z.enum(['ask', 'ask-allow-on-timeout', 'allow', 'never']).optional(),
+    /** An app with sound (apps[].sound) may play it to the person. Unset: on. */
+    sound: z.enum(['on', 'off']).optional(),
+    /** The person may let the app hear their microphone (they still turn it on, and their browser asks). Unset: off. */
+    microphone: z.enum(['on', 'off']).optional(),
   })
   .strict();
 export type SessionPolicy = z.infer<typeof SessionPolicy>;

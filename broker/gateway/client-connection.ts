@@ -18,7 +18,8 @@ import {
 import { ANONYMOUS_MAX_BYTES, MAX_DEPTH, nestedDeeperThan } from './frame-budget.js';
 import type { FederatedClaims } from '../auth/tokens.js';
 import type { Client } from './client.js';
-import type { NodeContext } from './context.js';
+import type { NodeContext, StreamedSession } from './context.js';
+import { soundPolicyFor, type SoundPolicy } from '../config/sound-policy.js';
 import { SessionRouting } from './session-routing.js';
 import { SessionSharing } from './session-sharing.js';
 import { SignIn } from './sign-in.js';
@@ -92,6 +93,11 @@ export class ClientConnection implements Client {
       brokers: ctx.sessions.brokerUrls(),
     });
     if (!user) this.awaitSignIn('sign in within 10 s of connecting');
+  }
+
+  /** What the session policies let this session's sound do (read when asked: a config change applies at once). */
+  private soundPolicy(session: StreamedSession): SoundPolicy {
+    return soundPolicyFor(this.ctx.config, session.app.id, this.ctx.catalog.identify(session.owner) ?? { name: session.owner, groups: [] });
   }
 
   /** An anonymous connection signs in within AUTH_DEADLINE_MS or is closed: it holds a socket and costs the node. */
@@ -232,8 +238,17 @@ export class ClientConnection implements Client {
         return;
       }
       case 'session.sound': {
+        const session = this.stream.session;
+        if (message.on && session && !this.soundPolicy(session).sound) return this.refuse(null, ErrorCode.notEntitled, `Sound is turned off for ${session.app.name} by your administrator.`);
         const problem = this.stream.listen(message.on);
         return problem === null ? undefined : this.refuse(null, ErrorCode.badRequest, problem);
+      }
+      case 'session.microphone': {
+        const session = this.stream.session;
+        const allowed = !message.on || !session || !session.app.sound || this.soundPolicy(session).microphone;
+        const problem = allowed ? this.stream.speak(message.on) : `Your administrator has not allowed ${session.app.name} to hear a microphone.`;
+        if (session) this.ctx.audit.record('session.microphone', { user: session.owner, address: this.address, session: session.id, app: session.app.id, detail: problem === null ? (message.on ? 'on' : 'off') : `refused: ${problem}` });
+        return this.send({ type: 'session.microphone', on: message.on && problem === null, ...(problem === null ? {} : { message: problem }) });
       }
       case 'session.end': {
         // Someone watching who closes their view leaves; the session goes on.

@@ -112,6 +112,10 @@ export interface StreamedSession {
   watcherViewer(id: string, data: Uint8Array): string | null;
   /** Its client plays sound (docs/protocol.md#sound), or stops; why not (it has none), or null. */
   listen(peer: SessionPeer, on: boolean): string | null;
+  /** Its client's microphone reaches the app (docs/protocol.md#microphone), or stops; why not, or null. */
+  speak(peer: SessionPeer, on: boolean): string | null;
+  /** One Opus packet of its client's microphone (dropped unless that client turned it on). */
+  microphonePacket(peer: SessionPeer, data: Uint8Array): void;
   /** Asks its person whether an administrator may view it (docs/protocol.md#shadowing); `nobody`: no client is attached to ask. */
   askShadow(ask: ShadowAsk): Promise<'allowed' | 'denied' | 'timeout' | 'nobody'>;
   /** The person's answer, from the client `peer` that was asked; false if no such question is open. */

@@ -137,6 +137,7 @@ export class StreamBinding {
       this.client.refuse(null, ErrorCode.badRequest, why);
       return this.client.close(CloseCode.unsupportedData, why.slice(0, 120));
     }
+    if (frame.type === 'microphone') return session.microphonePacket(this.peer!, frame.data);
     if (frame.type === 'input') this.inputAt ??= performance.now();
     const problem = frame.type === 'input' ? session.input(frame.seq, frame.data) : frame.type === 'rfb' ? session.viewer(frame.data) : session.outputAck(frame.offset);
     if (problem) {
@@ -148,9 +149,10 @@ export class StreamBinding {
   /** A watcher's frame: its input, if its link lets it type; output acks are not needed (a watcher never holds the app back). */
   private onWatcherFrame(watching: { session: StreamedSession; id: string }, frame: Exclude<ReturnType<typeof decodeFrame>, string>): void {
     if (frame.type === 'outputAck') return;
-    if (frame.type === 'audio') {
-      this.client.refuse(null, ErrorCode.badRequest, 'clients do not send audio frames');
-      return this.client.close(CloseCode.unsupportedData, 'clients do not send audio frames');
+    if (frame.type === 'audio' || frame.type === 'microphone') {
+      const why = frame.type === 'audio' ? 'clients do not send audio frames' : 'someone watching a session cannot speak into it';
+      this.client.refuse(null, ErrorCode.badRequest, why);
+      return this.client.close(CloseCode.unsupportedData, why);
     }
     if (frame.type === 'rfb') {
       const problem = watching.session.watcherViewer(watching.id, frame.data);
@@ -185,6 +187,12 @@ export class StreamBinding {
   listen(on: boolean): string | null {
     if (!this.bound || !this.peer) return 'This connection has no session of its own to play the sound of.';
     return this.bound.listen(this.peer, on);
+  }
+
+  /** This connection's client's microphone reaches the app, or stops (session.microphone): why not, or null. */
+  speak(on: boolean): string | null {
+    if (!this.bound || !this.peer) return 'This connection has no session of its own for the microphone to reach.';
+    return this.bound.speak(this.peer, on);
   }
 
   /** This connection stops watching (it asked to, or closed). */

@@ -99,18 +99,36 @@ export const SOUND_DIR = '/run/holdfast-sound';
 export const SOUND_SOCKET = 'pulse.sock';
 /** The null sink the app plays into; the node records its monitor. */
 export const SOUND_SINK = 'holdfast';
+/** The sink the node plays the person's microphone into (host/microphone-feed.ts); its monitor, renamed MICROPHONE_SOURCE, is the app's default source. */
+export const MICROPHONE_SINK = 'holdfast-microphone-in';
+export const MICROPHONE_SOURCE = 'holdfast-microphone';
+/** Made by the sound server's keeper once the server answers with its defaults set: the app starts after it. */
+const SOUND_READY = 'ready';
 
 /**
  * The sound server, started before the app: PulseAudio, this session's alone (no
- * system or user daemon, no D-Bus, no shared memory), with one null sink the app plays
- * into and a socket only this sandbox's user and the host can reach. It runs on the
+ * system or user daemon, no D-Bus, no shared memory), with a null sink the app plays
+ * into, a microphone source the node feeds, and a socket only this sandbox's user and
+ * the host can reach. A keeper loop starts it again if it dies (the app goes on; its
+ * players reconnect as they would to a desktop's restarted server). It runs on the
  * host's clock, not the lockstep shim's, like the display server (RFB_LAUNCH says why).
  * `bash -c SOUND_LAUNCH holdfast-sound CMD ARGS…`
  */
 export const SOUND_LAUNCH = [
   'shim=$LD_PRELOAD; export LD_PRELOAD=',
-  `pulseaudio -n --daemonize=no --exit-idle-time=-1 --disable-shm=yes --use-pid-file=no --system=no --log-target=stderr --log-level=error -L "module-null-sink sink_name=${SOUND_SINK} rate=48000 channels=2" -L "module-native-protocol-unix socket=${SOUND_DIR}/${SOUND_SOCKET} auth-anonymous=1 auth-cookie-enabled=0" -L module-always-sink 2>/dev/null &`,
-  `for i in $(seq 250); do [ -S ${SOUND_DIR}/${SOUND_SOCKET} ] && break; sleep 0.02; done`,
+  'keep_sound() {',
+  '  while :; do',
+  `    rm -f ${SOUND_DIR}/${SOUND_READY}`,
+  `    pulseaudio -n --daemonize=no --exit-idle-time=-1 --disable-shm=yes --use-pid-file=no --system=no --log-target=stderr --log-level=error -L "module-null-sink sink_name=${SOUND_SINK} rate=48000 channels=2" -L "module-null-sink sink_name=${MICROPHONE_SINK} rate=48000 channels=1" -L "module-remap-source master=${MICROPHONE_SINK}.monitor source_name=${MICROPHONE_SOURCE}" -L "module-native-protocol-unix socket=${SOUND_DIR}/${SOUND_SOCKET} auth-anonymous=1 auth-cookie-enabled=0" -L module-always-sink 2>/dev/null &`,
+  '    server=$!',
+  `    for i in $(seq 250); do pactl set-default-sink ${SOUND_SINK} 2>/dev/null && pactl set-default-source ${MICROPHONE_SOURCE} 2>/dev/null && break; sleep 0.02; done`,
+  `    : > ${SOUND_DIR}/${SOUND_READY}`,
+  '    wait $server',
+  '    sleep 0.2',
+  '  done',
+  '}',
+  'keep_sound &',
+  `for i in $(seq 250); do [ -e ${SOUND_DIR}/${SOUND_READY} ] && break; sleep 0.02; done`,
   'LD_PRELOAD=$shim exec "$@"',
 ].join('\n');
 

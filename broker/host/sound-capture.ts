@@ -21,6 +21,8 @@ const SILENT = 2;
 /** How long the capture waits for the sound server's socket, looking every SOCKET_POLL_MS. */
 const SOCKET_WAIT_MS = 10_000;
 const SOCKET_POLL_MS = 100;
+/** After parec ends while the sound is still wanted (the app's sound server died and its keeper starts it again), it is started again after this. */
+const RESTART_MS = 300;
 
 export interface SoundCaptureOptions {
   /** Host path of the session's sound server socket. */
@@ -40,11 +42,13 @@ export class SoundCapture {
   private samples = 0;
   private stopped = false;
   private waitTimer: NodeJS.Timeout | undefined;
+  /** The sound server went away and has not been heard from since (said once, not at every retry). */
+  private away = false;
 
   constructor(private readonly options: SoundCaptureOptions) {}
 
   start(): void {
-    const deadline = Date.now() + SOCKET_WAIT_MS;
+    let deadline = Date.now() + SOCKET_WAIT_MS;
     const begin = () => {
       if (this.stopped) return;
       if (!existsSync(this.options.socket)) {
@@ -52,8 +56,10 @@ export class SoundCapture {
         this.waitTimer = setTimeout(begin, SOCKET_POLL_MS);
         return;
       }
-      this.encoder = new OpusScript(SOUND_RATE, SOUND_CHANNELS, OpusScript.Application.AUDIO);
-      this.encoder.setBitrate(BIT_RATE);
+      if (!this.encoder) {
+        this.encoder = new OpusScript(SOUND_RATE, SOUND_CHANNELS, OpusScript.Application.AUDIO);
+        this.encoder.setBitrate(BIT_RATE);
+      }
       const child = spawn('parec', [`--server=unix:${this.options.socket}`, '-d', `${SOUND_SINK}.monitor`, '--raw', '--format=s16le', `--rate=${SOUND_RATE}`, `--channels=${SOUND_CHANNELS}`, '--latency-msec=20'], {
         stdio: ['ignore', 'pipe', 'ignore'],
         ...(this.options.uid !== null ? { uid: this.options.uid, gid: this.options.uid } : {}),
@@ -62,7 +68,14 @@ export class SoundCapture {
       child.stdout!.on('data', (chunk: Buffer) => this.read(chunk));
       child.on('error', (error) => this.options.log('the session\'s sound could not be read', { error: error.message }));
       child.on('exit', () => {
-        if (this.process === child) this.process = null;
+        if (this.process !== child) return;
+        this.process = null;
+        this.pending = Buffer.alloc(0);
+        if (this.stopped) return;
+        if (!this.away) this.options.log('the session\'s sound server went away; reading it again once it is back', { socket: this.options.socket });
+        this.away = true;
+        deadline = Date.now() + SOCKET_WAIT_MS;
+        this.waitTimer = setTimeout(begin, RESTART_MS);
       });
     };
     begin();
@@ -78,6 +91,7 @@ export class SoundCapture {
   }
 
   private read(chunk: Buffer): void {
+    this.away = false;
     let data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
     while (data.length >= FRAME_BYTES && this.encoder) {
       const frame = data.subarray(0, FRAME_BYTES);

@@ -33,6 +33,7 @@ function setup(overrides: Partial<InputLogOptions> = {}, kind: 'terminal' | 'rfb
         done.push('forget clocks');
       },
       write: (data) => done.push(`write ${Buffer.from(data).toString()}`),
+      microphone: (packet) => done.push(`microphone ${[...packet].join(',')}`),
       resize: (cols, rows) => done.push(`resize ${cols}x${rows}`),
       file: (op, data) => {
         done.push(`file ${op.op} ${op.upload}${data ? ` ${Buffer.from(data).toString()}` : ''}`);
@@ -79,6 +80,28 @@ describe('InputLog on a primary', () => {
     expect(done).toEqual(['write a', 'write b', 'write d', 'write e']);
     expect(log.entries.map((e) => [e.seq, e.by?.user ?? 'owner'])).toEqual([[1, 'owner'], [0, 'bob'], [0, 'carol'], [2, 'owner']]);
     expect([log.inputSeq, log.tabSeq('tab-1'), log.tabSeq('tab-2'), log.tabSeq('tab-3')]).toEqual([2, 1, 1, 0]);
+  });
+
+  it('logs the microphone like input, without numbering or counting it as typing, and keeps no sound once settled', () => {
+    const { log, done, settled } = setup({ stampTime: true });
+    log.microphone(Uint8Array.of(1, 2));
+    log.input(1, Buffer.from('a'));
+    log.microphone(Uint8Array.of(3));
+    expect(done.filter((d) => !d.startsWith('clock'))).toEqual(['microphone 1,2', 'write a', 'microphone 3']);
+    // Lockstep: each is stamped like input (the app's clock moves), with no terminal bytes.
+    expect(log.entries.every((e) => e.time !== undefined)).toBe(true);
+    expect([log.inputSeq, log.entries.map((e) => e.seq)]).toEqual([1, [0, 1, 0]]);
+    expect(settled).toEqual([{ previous: 0, typed: false }, { previous: 1, typed: true }, { previous: 2, typed: false }]);
+    // A replica that starts later replays the packets as nothing.
+    expect(log.entriesAfter(0).map((e) => [e.microphone ?? false, e.data?.length])).toEqual([[true, 0], [false, 1], [true, 0]]);
+  });
+
+  it('gives a standby\'s app the primary\'s microphone packets as they commit', () => {
+    const { log, done } = setup({ role: 'standby' });
+    log.appendFromPrimary([{ index: 1, seq: 0, data: Uint8Array.of(9, 9), cols: 0, rows: 0, microphone: true }]);
+    expect(done).toEqual([]);
+    log.commitThrough(1);
+    expect(done).toEqual(['microphone 9,9']);
   });
 
   it('knows, once promoted, what each tab had typed through a share link (its resend is taken once)', () => {

@@ -144,6 +144,14 @@ export class InputLog {
     return this.submit({ index: this.entries.length + 1, seq: 0, data: null, cols, rows });
   }
 
+  /**
+   * Logs one Opus packet of the person's microphone, like input, so every replica's app
+   * hears the same (no input number: live sound lost in a failover is not sent again).
+   */
+  microphone(packet: Uint8Array): number {
+    return this.submit({ index: this.entries.length + 1, seq: 0, data: Buffer.from(packet), cols: 0, rows: 0, microphone: true });
+  }
+
   /** Logs a file operation (a primary's upload), like input; returns the entry's index. `begin`'s upload is its own index. */
   file(op: FileOp, data: Uint8Array | null = null): number {
     const index = this.entries.length + 1;
@@ -192,8 +200,10 @@ export class InputLog {
     let typed = false;
     for (const entry of settled) {
       if (entry.seq > this.inputSeq) this.inputSeq = entry.seq;
-      if (entry.data && !entry.file) typed = true;
+      if (entry.data && !entry.file && !entry.microphone) typed = true;
       this.options.spool?.settled(entry);
+      // Live sound is not kept: a replica that starts later replays it as nothing (peer-protocol.ts LogEntry.microphone).
+      if (entry.microphone) entry.data = NO_SOUND;
     }
     while (this.settleWaiters.length > 0 && this.settleWaiters[0]!.index <= this.settledIndex) this.settleWaiters.shift()!.resolve();
     if (this.role !== 'primary') return;
@@ -260,7 +270,7 @@ export class InputLog {
       }
       this.waitingSince = this.waitingFor = undefined;
       const pending = this.apply(entry);
-      if (entry.data && !entry.file) typed = true;
+      if (entry.data && !entry.file && !entry.microphone) typed = true;
       if (!this.options.keepLog) entry.data = entry.data ? APPLIED : null;
       if (pending) {
         this.barrier = pending.then(() => this.passBarrier(entry.index));
@@ -302,7 +312,7 @@ export class InputLog {
     if (clocks) entry.clocks = clocks;
     else delete entry.clocks;
     if (entry.time !== undefined) {
-      this.options.target.setClock(entry.time, entry.file ? 0 : (entry.data?.length ?? 0));
+      this.options.target.setClock(entry.time, entry.file || entry.microphone ? 0 : (entry.data?.length ?? 0));
     }
     if (entry.file) {
       const pending = this.options.target.file(entry.file, entry.data, entry.time);
@@ -311,6 +321,8 @@ export class InputLog {
         this.appliedIndex = entry.index - 1;
         return pending.catch(() => {});
       }
+    } else if (entry.microphone) {
+      if (entry.data && entry.data.length > 0) this.options.target.microphone(entry.data);
     } else if (entry.data) this.options.target.write(entry.data);
     else this.options.target.resize(entry.cols, entry.rows);
     this.options.onEntryApplied?.(entry);
@@ -401,3 +413,5 @@ export class InputLog {
 
 /** What an applied input's bytes become in a log nobody will replay. */
 const APPLIED = new Uint8Array(0);
+/** What a settled microphone packet's bytes become: nothing to replay. */
+const NO_SOUND = new Uint8Array(0);

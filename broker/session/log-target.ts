@@ -29,6 +29,8 @@ export interface LogTarget {
   /** Stop waiting for the processes behind now (they did not get there within CLOCKS_MAX_WAIT_MS). */
   forgetClocks(): void;
   write(data: Uint8Array): void;
+  /** One Opus packet of the person's microphone, for the app to hear (host/microphone-feed.ts). */
+  microphone(packet: Uint8Array): void;
   resize(cols: number, rows: number): void;
   /**
    * A file operation (an upload's chunk carries its bytes). A promise holds the log

@@ -1,7 +1,7 @@
 // What a session's replica runs its app on, and what its log writes to: the display
 // (a terminal or a GUI screen, host/) made from the session's options, and the
-// LogTarget (input-log.ts) that applies log entries to it — input, resizes, clock and
-// upload operations — with what a standby must note on the way.
+// LogTarget (input-log.ts) that applies log entries to it — input, resizes, clock,
+// microphone and upload operations — with what a standby must note on the way.
 import type { Display, DisplayOptions } from '../host/display.js';
 import { RfbDisplay } from '../host/rfb-display.js';
 import { TerminalDisplay } from '../host/terminal-display.js';
@@ -34,7 +34,13 @@ export interface StandbyNotes {
  * The LogTarget of `display`. `clocks`: whether a fast-forwarding standby's app has
  * reached the primary's process clocks at the entries applied (clock-targets.ts).
  */
-export function displayTarget(display: Display, notes: StandbyNotes, clocks: { behind(applied: number): boolean; forget(): void }): LogTarget {
+export function displayTarget(
+  display: Display,
+  notes: StandbyNotes,
+  clocks: { behind(applied: number): boolean; forget(): void },
+  /** Where the person's microphone goes on this replica (host/microphone-feed.ts). */
+  microphone: (packet: Uint8Array) => void,
+): LogTarget {
   return {
     kind: display.kind,
     ready: () => display.ready(),
@@ -48,6 +54,7 @@ export function displayTarget(display: Display, notes: StandbyNotes, clocks: { b
       display.write(data);
       if (notes.isStandby()) notes.input();
     },
+    microphone,
     file: (op, data, timeUs) => applyFileOp(display.homeUploads, op, data, timeUs),
     resize: (cols, rows) => {
       display.resize(cols, rows);

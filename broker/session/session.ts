@@ -28,6 +28,8 @@ import type { ResumePoint, SessionPeer, ShadowAsk, WatcherJoin, WatcherPeer } fr
 import { ShadowConsent, type ShadowAnswer } from './shadow-consent.js';
 import { Watchers } from './watchers.js';
 import { SessionSound } from './session-sound.js';
+import { SessionMicrophone } from './session-microphone.js';
+import { MicrophoneFeed } from '../host/microphone-feed.js';
 import type { SessionLimits } from './session-policy.js';
 import type { ReplicaRecording } from './recording.js';
 import type { SessionOptions as Options } from './session-options.js';
@@ -67,6 +69,8 @@ export class Session {
   readonly watchers: Watchers;
   /** Its app's sound, sent while its client listens (session-sound.ts); null: its app has none. */
   private readonly sound: SessionSound | null;
+  /** The person's microphone: taken from the client (primary) and heard by this replica's app; null: its app has no sound. */
+  private readonly microphone: { intake: SessionMicrophone; feed: MicrophoneFeed } | null;
   /** Administrators' requests to view it, put to its person (shadow-consent.ts). */
   private readonly consent = new ShadowConsent(() => this.flow.peer);
   /** This replica's copy of the session's recording (every replica records: recording.ts); null: not recorded. */
@@ -118,6 +122,9 @@ export class Session {
     });
     this.display = display;
     this.sound = display.sound ? new SessionSound(display.sound, () => this.flow.peer, options.warn) : null;
+    this.microphone = display.sound
+      ? { intake: new SessionMicrophone(() => this.flow.peer, (packet) => this.log.microphone(packet)), feed: new MicrophoneFeed({ ...display.sound, log: options.warn }) }
+      : null;
     // Once the display is made (its output comes later, from its reads). A standby replays its log first.
     this.recording = options.recordings?.start({ sessionId: this.id, kind: display.kind, owner: this.owner, appId: this.app.id, appName: this.app.name, startedAt: this.startedAt, cols: options.cols, rows: options.rows }, options.role === 'standby') ?? null;
     // A graphical app's recording is its display's own RFB stream (a connection of the recorder's), not a client's.
@@ -137,7 +144,7 @@ export class Session {
         isStandby: () => this.log.role === 'standby',
         input: () => this.deadlines.input(),
         resized: (cols, rows) => ((this.cols = cols), (this.rows = rows)),
-      }, this.clockTargets),
+      }, this.clockTargets, (packet) => this.microphone?.feed.packet(packet)),
       replication: this.replicator,
       outputBytes: () => this.flow.outputBytes,
       mayAct: options.mayAct,
@@ -358,6 +365,23 @@ export class Session {
     return null;
   }
 
+  /**
+   * The attached client `peer` lets the app hear its microphone (`on`), or stops: from
+   * here its MICROPHONE frames are logged, so every replica's app hears them. Why not, or null.
+   */
+  speak(peer: SessionPeer, on: boolean): string | null {
+    if (!this.microphone) return `${this.app.name} has no sound, so it cannot hear a microphone.`;
+    if (!on) return (this.microphone.intake.turn(peer, false), null);
+    if (this.role !== 'primary' || this.flow.peer !== peer) return 'This connection is not attached to the session’s primary; connect again.';
+    this.microphone.intake.turn(peer, true);
+    return null;
+  }
+
+  /** One Opus packet of `peer`'s microphone: logged if it turned the microphone on (else dropped). */
+  microphonePacket(peer: SessionPeer, data: Uint8Array): void {
+    this.microphone?.intake.packet(peer, data);
+  }
+
   /** Asks the person whether an administrator may view the session (shadowing). */
   askShadow(ask: ShadowAsk): Promise<ShadowAnswer> {
     return this.consent.ask(ask);
@@ -376,6 +400,7 @@ export class Session {
   /** The connection went away: keep the app running for the hold time. */
   detach(peer: SessionPeer): void {
     this.sound?.stop(peer);
+    this.microphone?.intake.stop(peer);
     if (this.flow.peer !== peer || this.endMessage !== null) return;
     this.flow.detach();
     this.display.detachViewer();
@@ -462,6 +487,7 @@ export class Session {
   /** The person's client must move elsewhere (this replica was superseded, or moved on purpose): close it without ending. */
   dropClient(planned = false): void {
     this.sound?.stop();
+    this.microphone?.intake.stop();
     // Watchers join again wherever the session goes on (from a snapshot there).
     this.watchers.clear(null);
     const peer = this.flow.detach();
@@ -507,6 +533,8 @@ export class Session {
     this.watchers.clear(`The session you were watching ended: ${message}`);
     this.consent.closeAll('nobody');
     this.sound?.stop();
+    this.microphone?.intake.stop();
+    this.microphone?.feed.close();
     this.options.onEnd(this, reason, exit);
   }
 

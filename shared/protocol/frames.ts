@@ -4,6 +4,7 @@
 //   client → host  INPUT       0x01 | seq u32 | bytes       (seq: 1, 2, 3… per session)
 //   client → host  OUTPUT_ACK  0x02 | offset u64             (output bytes consumed)
 //   client → host  RFB         0x03 | bytes                   (a GUI viewer's own RFB stream)
+//   client → host  MICROPHONE  0x04 | one Opus packet         (20 ms, 48 kHz mono; only once the node said session.microphone on)
 //   host → client  OUTPUT      0x81 | inputAck u32 | offset u64 | bytes
 //   host → client  AUDIO       0x82 | at u32 | one Opus packet (20 ms, 48 kHz stereo; at: ms on the sound's clock)
 //
@@ -12,7 +13,9 @@
 // In a GUI (rfb) session, OUTPUT carries the display's RFB stream to this viewer, and
 // each INPUT carries one RFB input message (rfb.ts says which messages are input).
 
-export const FrameType = { input: 0x01, outputAck: 0x02, rfb: 0x03, output: 0x81, audio: 0x82 } as const;
+export const FrameType = { input: 0x01, outputAck: 0x02, rfb: 0x03, microphone: 0x04, output: 0x81, audio: 0x82 } as const;
+/** The largest Opus packet there is (RFC 6716, 3.4): a MICROPHONE frame carrying more is malformed. */
+export const OPUS_MAX_PACKET = 1275;
 export const INPUT_HEADER = 5;
 export const OUTPUT_HEADER = 13;
 const U32 = 0x1_0000_0000;
@@ -21,6 +24,7 @@ export type Frame =
   | { type: 'input'; seq: number; data: Uint8Array }
   | { type: 'outputAck'; offset: number }
   | { type: 'rfb'; data: Uint8Array }
+  | { type: 'microphone'; data: Uint8Array }
   | { type: 'output'; inputAck: number; offset: number; data: Uint8Array }
   | { type: 'audio'; at: number; data: Uint8Array };
 
@@ -39,6 +43,14 @@ export function encodeAudio(at: number, data: Uint8Array): Uint8Array {
   frame[0] = FrameType.audio;
   new DataView(frame.buffer).setUint32(1, at >>> 0);
   frame.set(data, 5);
+  return frame;
+}
+
+/** A MICROPHONE frame: one Opus packet of the person's microphone. */
+export function encodeMicrophone(data: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(1 + data.length);
+  frame[0] = FrameType.microphone;
+  frame.set(data, 1);
   return frame;
 }
 
@@ -84,6 +96,9 @@ export function decodeFrame(frame: Uint8Array): Frame | string {
       return { type: 'outputAck', offset: readU64(view, 1) };
     case FrameType.rfb:
       return { type: 'rfb', data: frame.subarray(1) };
+    case FrameType.microphone:
+      if (frame.length < 2 || frame.length > 1 + OPUS_MAX_PACKET) return `a microphone frame carries one Opus packet of 1 to ${OPUS_MAX_PACKET} bytes, not ${frame.length - 1}`;
+      return { type: 'microphone', data: frame.subarray(1) };
     case FrameType.output:
       if (frame.length < OUTPUT_HEADER) return 'output frame shorter than its header';
       return {

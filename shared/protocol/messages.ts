@@ -78,6 +78,12 @@ export const Resize = z.object({ type: z.literal('session.resize'), cols: Cols, 
  * every resume: a new connection, or a new primary, starts without.
  */
 export const Sound = z.object({ type: z.literal('session.sound'), on: z.boolean() });
+/**
+ * The client sends the person's microphone (or stops): the node answers
+ * session.microphone, and only after its `on: true` may MICROPHONE frames follow
+ * (docs/protocol.md#microphone). Sent again after every resume, like session.sound.
+ */
+export const Microphone = z.object({ type: z.literal('session.microphone'), on: z.boolean() });
 const SessionId = z.string().min(1).max(64);
 /** Resume a session on a new connection; the resume token is the proof, no sign-in needed. */
 export const Resume = z.object({
@@ -161,6 +167,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   Shadow,
   ShadowAnswer,
   Sound,
+  Microphone,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientRequest = Extract<ClientMessage, { id: number }>;
@@ -376,6 +383,9 @@ export const TotpSetup = z.object({ type: z.literal('auth.totp.setup'), id, secr
 /** Two-step sign-in is on; the recovery codes are shown this once. */
 export const TotpEnabled = z.object({ type: z.literal('auth.totp.enabled'), id, recoveryCodes: z.array(z.string()) });
 
+/** The node's answer to session.microphone: whether the app hears the microphone now, and why not when it does not. */
+export const SessionMicrophone = z.object({ type: z.literal('session.microphone'), on: z.boolean(), message: z.string().max(1024).optional() });
+
 export const ServerMessage = z.discriminatedUnion('type', [
   Welcome,
   SignedIn,
@@ -398,6 +408,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   SessionLeft,
   SessionShadowRequest,
   SessionShadowClosed,
+  SessionMicrophone,
   Pong,
   ErrorMessage,
 ]);
