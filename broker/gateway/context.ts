@@ -80,7 +80,7 @@ export interface SessionWatchers {
 /** A session primary on this node, as its client's connection sees it. */
 export interface StreamedSession {
   readonly id: string;
-  readonly app: Pick<AppConfig, 'id' | 'name' | 'display'>;
+  readonly app: Pick<AppConfig, 'id' | 'name' | 'display' | 'sound'>;
   readonly owner: string;
   readonly resumeToken: string;
   /** How long it waits for a client that left (its session policy's; absent: node.sessionHoldSeconds). */

@@ -4,3 +4,4 @@ export * from './connection.js';
 export * from './session-stream.js';
 export * from './socket.js';
 export * from './resumable-upload.js';
+export type { MicrophoneSource } from './microphone-link.js';

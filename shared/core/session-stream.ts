@@ -19,6 +19,7 @@ import {
 } from '../protocol/index.js';
 import { Connection, ProtocolError, type ConnectionOptions } from './connection.js';
 import { InputQueue } from './input-queue.js';
+import { MicrophoneLink, type MicrophoneSource } from './microphone-link.js';
 import type { BrokerList } from './brokers.js';
 import { watchSilence } from './silence-watch.js';
 import { sessionMachine, type OpenInput, type Opened, type SessionEvent } from './session-machine.js';
@@ -159,6 +160,8 @@ export class SessionStream {
   private watching: WatchingView | null = null;
   /** Plays the session's sound, while set (listen). */
   private soundSink: SoundSink | null = null;
+  /** The person's microphone, while they let the app hear it (speak). */
+  private readonly microphone = new MicrophoneLink();
   private sharing: SessionView['sharing'] = null;
   private shadowAsk: ShadowAskView | null = null;
   /** This stream's own id for a join, the same on every reconnect: its input is numbered per tab. */
@@ -324,6 +327,19 @@ export class SessionStream {
     if (this.live) this.connection?.sendJson({ type: 'session.sound', on: sink !== null });
   }
 
+  /**
+   * Lets the app hear the person's microphone, packets coming through sendMicrophone
+   * (null: stops). `source` is told the node's answer, now and after every resume.
+   */
+  speak(source: MicrophoneSource | null): void {
+    this.microphone.want(source, this.live ? this.connection : null);
+  }
+
+  /** One Opus packet of the microphone (20 ms, 48 kHz mono): sent while the node says the app hears it, dropped otherwise. */
+  sendMicrophone(packet: Uint8Array): void {
+    this.microphone.packet(packet, this.live ? this.connection : null);
+  }
+
   /** Makes a share link for this session (docs/protocol.md#sharing-a-session); resolves with the session's sharing as the host tells it. */
   share(mode: ShareMode, minutes?: number, guests = false): Promise<SessionSharing> {
     return this.sharingRequest({ type: 'session.share.create', mode, ...(minutes ? { minutes } : {}), ...(guests ? { guests } : {}) });
@@ -394,6 +410,7 @@ export class SessionStream {
     this.ackEvery = Math.max(1, Math.floor(reply.window / 4));
     if (reply.type !== 'session.started') this.resumed(reply);
     if (this.soundSink) connection.sendJson({ type: 'session.sound', on: true });
+    this.microphone.opened(connection);
     this.recorded = reply.recorded ?? false;
     this.live = true;
     return { sessionId: reply.sessionId, resumeToken: reply.resumeToken, holdSeconds: reply.holdSeconds };
@@ -434,6 +451,7 @@ export class SessionStream {
       if (lost) return;
       lost = true;
       this.live = false;
+      this.microphone.lost();
       sendBack(event);
     };
     let nextPing = 1;
@@ -504,6 +522,7 @@ export class SessionStream {
 
   /** A warning before the session ends on its own, or word that it is over; a GUI app's window title. */
   private onMessage(message: ServerMessage): void {
+    if (message.type === 'session.microphone') return this.microphone.answered(message.on, message.message);
     if (message.type === 'session.title') {
       this.title = message.title;
       this.view = { ...this.view, title: this.title };

@@ -15,6 +15,7 @@ import { DropZone } from './DropZone.js';
 import { UploadTray, useUploadQueue } from './UploadTray.js';
 import { SharePanel } from './SharePanel.js';
 import { SoundButton } from './SoundButton.js';
+import { MicrophoneButton } from './MicrophoneButton.js';
 
 export function useView(tab: SessionTab): SessionView {
   const [view, setView] = useState(tab.stream.view);
@@ -117,6 +118,7 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
             </span>
           )}
           {tab.sound && <SoundButton stream={stream} appName={tab.name} />}
+          {tab.sound && <MicrophoneButton stream={stream} appName={tab.name} />}
           {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} uploads={uploads} />}
           <button className="quiet" onClick={() => setSharingOpen(true)} disabled={view.status !== 'streaming'}>
             Share…
