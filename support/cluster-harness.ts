@@ -97,6 +97,8 @@ export interface ClusterOptions {
   trust?: Trust;
   /** Sandbox profiles over the test's small default (TEST_PROFILE): e.g. a larger home. */
   sandboxProfiles?: Record<string, unknown>;
+  /** The nodes' sessionPolicies (e.g. one that lets an app hear the microphone). */
+  sessionPolicies?: unknown[];
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<TestCluster> {
@@ -134,6 +136,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
         { groups: ['staff'], apps: apps.map((a) => (a as { id: string }).id) },
         { users: ['bob'], apps: ['python'] },
       ],
+      ...(options.sessionPolicies ? { sessionPolicies: options.sessionPolicies } : {}),
     };
     configs.set(name, config);
     writeFileSync(file, JSON.stringify(config, null, 2)); // JSON is YAML
