@@ -9,7 +9,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpusScript from 'opusscript';
-import { decodeFrame, encodeMicrophone } from '../shared/protocol/index.js';
+import { decodeFrame, encodeInput, encodeMicrophone } from '../shared/protocol/index.js';
+import { SOUND_CHECK } from '../broker/config/demo.js';
 import { SOUND_DIR, SOUND_SOCKET } from '../broker/host/sandbox.js';
 import { bearer, client, rawSocket, startNode, type TestNode } from '../support/harness.js';
 import { waitFor } from '../support/wait.js';
@@ -18,7 +19,7 @@ import { TONE_APP } from './tones.js';
 
 let t: TestNode;
 beforeAll(async () => {
-  t = await startNode({ apps: [TONE_APP, LISTENER_APP], sessionPolicies: [{ apps: ['listener'], microphone: 'on' }] });
+  t = await startNode({ apps: [TONE_APP, LISTENER_APP, SOUND_CHECK], sessionPolicies: [{ apps: ['listener', 'sound-check'], microphone: 'on' }] });
 });
 afterAll(() => t?.stop());
 
@@ -27,18 +28,18 @@ async function launched(appId: string) {
   await ann.signIn('ann', 'ann-pw');
   const socket = rawSocket(t.url, bearer(ann.apiToken!));
   let text = '';
-  let audio = 0;
+  const packets: Uint8Array[] = [];
   socket.ws.on('message', (data, isBinary) => {
     if (!isBinary) return;
     const frame = decodeFrame(new Uint8Array(data as Buffer));
     if (typeof frame === 'string') return;
     if (frame.type === 'output') text += Buffer.from(frame.data).toString();
-    if (frame.type === 'audio') audio++;
+    if (frame.type === 'audio') packets.push(Buffer.from(frame.data));
   });
   await socket.opened;
   socket.ws.send(JSON.stringify({ type: 'session.launch', id: 1, appId, cols: 80, rows: 24 }));
   await socket.next('session.started');
-  return { ann, socket, text: () => text, audio: () => audio };
+  return { ann, socket, text: () => text, audio: () => packets.length, packets };
 }
 
 /** Sends `seconds` of the 523 Hz tone as Opus packets, one every 20 ms (as a browser would). */
@@ -65,6 +66,35 @@ describe('the microphone', () => {
     await waitFor('the app hearing the tone', () => text().includes(HEARD) || null, 10_000);
     socket.ws.send(JSON.stringify({ type: 'session.microphone', on: false }));
     expect(await socket.next('session.microphone')).toEqual({ type: 'session.microphone', on: false });
+    socket.ws.close();
+    ann.signOut();
+  }, 60_000);
+
+  it('goes in and comes back out: the demo’s Sound check records it and plays it back, heard at 523 Hz', async () => {
+    const { ann, socket, text, packets } = await launched('sound-check');
+    await waitFor('the demo app ready', () => text().includes('Ctrl-D ends') || null, 15_000);
+    socket.ws.send(JSON.stringify({ type: 'session.microphone', on: true }));
+    await socket.next('session.microphone');
+    socket.ws.send(JSON.stringify({ type: 'session.sound', on: true }));
+    socket.ws.send(encodeInput(1, Buffer.from('r\r')));
+    await waitFor('recording', () => text().includes('Recording') || null, 10_000);
+    await speak(socket.ws, 4);
+    await waitFor('the playback', () => text().includes('Playing it back') || null, 10_000);
+    await waitFor('a second of it played back', () => packets.length >= 60 || null, 10_000);
+    const decoder = new OpusScript(48_000, 2);
+    const mono: number[] = [];
+    for (const p of packets.slice(5, 55)) {
+      const pcm = new Int16Array(new Uint8Array(decoder.decode(Buffer.from(p))).buffer);
+      for (let i = 0; i < pcm.length; i += 2) mono.push(pcm[i]!);
+    }
+    decoder.delete();
+    const power = (f: number) => {
+      const k = 2 * Math.cos((2 * Math.PI * f) / 48_000);
+      let [s1, s2] = [0, 0];
+      for (const x of mono) [s1, s2] = [x + k * s1 - s2, s1];
+      return s1 * s1 + s2 * s2 - k * s1 * s2;
+    };
+    for (const other of [300, 440, 800]) expect(power(523), `523 Hz over ${other} Hz`).toBeGreaterThan(30 * power(other));
     socket.ws.close();
     ann.signOut();
   }, 60_000);

@@ -27,20 +27,28 @@ export const XTERM_PRINT_ARGS = ['-xrm', 'XTerm*printerCommand: lpr -T XTerm', '
  */
 /**
  * Sound check: plays a chord (A major, a second) through the session's own sound server
- * each time Enter is pressed — turn the tab's Sound on to hear it (issue 25).
+ * each time Enter is pressed — turn the tab's Sound on to hear it — and with "r", records
+ * three seconds of the microphone and plays them back (issue 25). The recording is cut
+ * by its size, not a timer: under lockstep an app's clock moves with its input.
  */
 export const SOUND_CHECK = {
   id: 'sound-check',
   name: 'Sound check',
-  description: 'Plays a chord when you press Enter (turn Sound on)',
+  description: 'Plays a chord, records your microphone and plays it back',
   icon: 'terminal',
   command: '/bin/bash',
   args: [
     '-c',
     [
       'python3 -c "import math,struct,sys; sys.stdout.buffer.write(b\'\'.join(struct.pack(\'<hh\', v, v) for v in (int(3000*sum(math.sin(2*math.pi*f*i/48000) for f in (440, 554.37, 659.25)) * min(1, (48000-i)/4800)) for i in range(48000))))" > "$HOME/.chord.raw"',
-      'echo "Press Enter to play a chord (turn on Sound in the tab to hear it); Ctrl-D ends."',
-      'while read -r _; do paplay --raw --format=s16le --rate=48000 --channels=2 "$HOME/.chord.raw" && echo "♪ A major"; done',
+      'echo "Press Enter to play a chord (turn on Sound in the tab to hear it)."',
+      'echo "Type r and Enter to record 3 seconds of your microphone (turn on Microphone) and hear them back. Ctrl-D ends."',
+      'while read -r line; do',
+      '  if [ "$line" = r ]; then',
+      '    echo "● Recording 3 seconds…"; parecord --raw --format=s16le --rate=48000 --channels=1 | head -c 288000 > "$HOME/.memo.raw"',
+      '    echo "▶ Playing it back"; paplay --raw --format=s16le --rate=48000 --channels=1 "$HOME/.memo.raw"',
+      '  else paplay --raw --format=s16le --rate=48000 --channels=2 "$HOME/.chord.raw" && echo "♪ A major"; fi',
+      'done',
     ].join('\n'),
   ],
   sound: true,
@@ -90,5 +98,7 @@ export async function demoConfig(overrides: DemoOverrides = {}): Promise<NodeCon
       { groups: ['staff'], apps: ['shell', 'python', 'htop', 'xterm', 'editor', 'mousepad', 'sound-check'] },
       { groups: ['guests'], apps: ['python'] },
     ],
+    // The one demo app that asks for the microphone may hear it (it is off unless a policy says so).
+    sessionPolicies: [{ apps: ['sound-check'], microphone: 'on' }],
   });
 }
