@@ -1,7 +1,8 @@
-// Sound through the death of its server (issue 25), on a 3-node cluster of real
-// processes with real etcd: a tone plays, its primary is killed with -9, and once the
-// client has resumed on the promoted replica the tone plays again — from that replica
-// alone (one stream of 20 ms packets, not two: a standby's sound is never sent).
+// Sound through the death of its server and through a move (issue 25), on a 3-node
+// cluster of real processes with real etcd: a tone plays, its primary is killed with -9
+// (or drained), and once the client has resumed on the new primary the tone plays again
+// — from that replica alone (one stream of 20 ms packets, not two: a standby's sound is
+// never sent).
 import { describe, expect, it } from 'vitest';
 import OpusScript from 'opusscript';
 import { client, launch } from '../support/harness.js';
@@ -56,6 +57,32 @@ describe('sound through a failover', () => {
     const window = after().slice(50);
     const seconds = (window.at(-1)!.when - window[0]!.when) / 1000;
     expect(window.length / seconds).toBeLessThan(70);
+    stream.close();
+    ann.signOut();
+  }, 120_000);
+
+  it('plays again from the node it moved to after a drain, one stream of it', async () => {
+    const ann = client(c.nodes[0]!.url);
+    await ann.signIn('ann', 'ann-pw');
+    const stream = await launch(ann, 'tone');
+    const id = stream.sessionId!;
+    const primary = sessionOf(await waitForStatus(c, whole(id)), id)!.primary;
+    const heard: Array<{ data: Uint8Array; when: number }> = [];
+    stream.listen({ packet: (_at, data) => heard.push({ data: Buffer.from(data), when: performance.now() }) });
+    await waitFor('the tone', () => heard.length >= 50, 15_000);
+
+    await c.admin('POST', `/api/nodes/${primary}/drain`);
+    const moved = await waitForStatus(c, (s) => (sessionOf(s, id)?.primary ?? primary) !== primary, 30_000);
+    expect(sessionOf(moved, id)!.primary).not.toBe(primary);
+    await waitFor('the client streaming from the new primary', () => stream.view.status === 'streaming', 30_000);
+    const movedAt = performance.now();
+    const after = () => heard.filter((p) => p.when > movedAt);
+    await waitFor('the tone again', () => after().length >= 100, 20_000);
+    expect(tone(after().slice(10, 60).map((p) => p.data))).toBe(true);
+    const window = after().slice(50);
+    const seconds = (window.at(-1)!.when - window[0]!.when) / 1000;
+    expect(window.length / seconds).toBeLessThan(70);
+    await c.admin('POST', `/api/nodes/${primary}/undrain`);
     stream.close();
     ann.signOut();
   }, 120_000);
