@@ -40,8 +40,23 @@ describe('loading', () => {
     const result = loadPolicy(write({ brokers: ['https://holdfast.example.com/'] }));
     expect(result).toMatchObject({
       kind: 'ok',
-      policy: { brokers: ['https://holdfast.example.com'], rememberMe: true, locked: [], updates: { enabled: true, channel: 'stable', checkEveryHours: 4 } },
+      policy: {
+        brokers: ['https://holdfast.example.com'],
+        rememberMe: true,
+        locked: [],
+        updates: { enabled: true, channel: 'stable', checkEveryHours: 4 },
+        sound: { playback: true, microphone: true },
+      },
     });
+  });
+
+  it('turns sound off as asked, and keeps the microphone’s own default', () => {
+    expect(loadPolicy(write({ sound: { playback: false } }))).toMatchObject({ kind: 'ok', policy: { sound: { playback: false, microphone: true } } });
+    expect(loadPolicy(write({ sound: { microphone: false } }))).toMatchObject({ kind: 'ok', policy: { sound: { playback: true, microphone: false } } });
+    const result = loadPolicy(write({ sound: { playback: 'off', speakers: false } }));
+    const problems = result.kind === 'invalid' ? result.problem.problems.join('\n') : '';
+    expect(problems).toMatch(/^sound\.playback: /m);
+    expect(problems).toMatch(/speakers/);
   });
 
   it('names every problem, with where it is', () => {

@@ -77,6 +77,8 @@ describe('an everyday desktop (no policy file)', () => {
     expect(fake.applicationMenu).toBeNull();
     const config = await fake.invoke('holdfast:config.get', from(window));
     expect(config).toMatchObject({ brokerUrl: 'http://127.0.0.1:8080', kiosk: null, policyError: null, rememberMe: { offered: true } });
+    // No policy: sessions' sound plays, and the microphone may be offered.
+    expect(config).toMatchObject({ sound: { playback: true, microphone: true } });
   });
 
   it('serves the renderer with a CSP naming only the broker in use, and nothing outside its directory', async () => {
@@ -256,6 +258,11 @@ describe('a kiosk policy', () => {
       brokerUrl: 'https://holdfast.example.com',
       rememberMe: { offered: false },
     });
+  });
+
+  it('tells the renderer when its policy turns sound off', async () => {
+    const { window } = start({ ...(await kioskPolicy()), sound: { playback: false, microphone: false } });
+    expect(await fake.invoke('holdfast:config.get', from(window))).toMatchObject({ sound: { playback: false, microphone: false } });
   });
 
   it('cannot be closed, quit, reloaded or inspected; terminal keys still reach the app', async () => {

@@ -5,7 +5,7 @@ import { app, Menu, session, shell, type BrowserWindow, type IpcMainInvokeEvent 
 import { readFileSync, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { StoredCredential, type DesktopConfig } from '../shared/ipc.js';
-import { effectiveSettings, type EffectiveSettings, type MachinePolicy } from '../shared/policy.js';
+import { effectiveSettings, SOUND_ALLOWED, type EffectiveSettings, type MachinePolicy } from '../shared/policy.js';
 import { APP_INDEX, serveApp } from './app-protocol.js';
 import { certificateVerifier } from './certificate-trust.js';
 import { deepLinkFromArgv, originOf, parseDeepLink, type DeepLink } from './deep-link.js';
@@ -70,7 +70,7 @@ export class Shell {
   }
 
   start(): void {
-    lockDownWebContents();
+    lockDownWebContents((this.policyOk?.sound ?? SOUND_ALLOWED).microphone);
     // Brokers the system does not trust are reached only when the policy pins their key.
     session.defaultSession.setCertificateVerifyProc(certificateVerifier(this.policyOk?.tls.pins ?? []));
     serveApp(this.options.rendererRoot, () => contentSecurityPolicy(this.policy.kind === 'invalid' ? [] : this.settings.brokers));
@@ -104,6 +104,7 @@ export class Shell {
         offered: this.mode === 'desktop' && this.settings.rememberMe && unavailable === null,
         reason: !this.settings.rememberMe ? 'turned off by your administrator' : unavailable,
       },
+      sound: policy?.sound ?? SOUND_ALLOWED,
       settings: { brokerUrl: this.settings.brokerUrl, updateChannel: this.settings.updateChannel, locked: this.settings.locked },
     };
   }

@@ -82,4 +82,22 @@ describe('lock-down of every webContents', () => {
     expect(fake.permissionCheck!({}, 'clipboard-sanitized-write', 'holdfast-app://renderer', { isMainFrame: true })).toBe(true);
     expect(fake.devicePermission!({})).toBe(false);
   });
+
+  it('grants the microphone alone to Holdfast’s own page, only where the machine policy allows it', () => {
+    const ask = (permission: string, mediaTypes: string[], requestingUrl = 'holdfast-app://renderer/index.html') => {
+      const callback = vi.fn();
+      fake.permissionRequest!({}, permission, callback, { requestingUrl, isMainFrame: true, mediaTypes });
+      return callback.mock.calls[0]![0] as boolean;
+    };
+    lockDownWebContents(true);
+    expect(ask('media', ['audio'])).toBe(true);
+    expect(ask('media', ['video'])).toBe(false);
+    expect(ask('media', ['audio', 'video'])).toBe(false);
+    expect(ask('media', [])).toBe(false);
+    expect(ask('media', ['audio'], 'https://evil.example/')).toBe(false);
+    expect(fake.permissionCheck!({}, 'media', 'holdfast-app://renderer', { isMainFrame: true, mediaType: 'audio' })).toBe(true);
+    expect(fake.permissionCheck!({}, 'media', 'holdfast-app://renderer', { isMainFrame: true, mediaType: 'video' })).toBe(false);
+    lockDownWebContents(false);
+    expect(ask('media', ['audio'])).toBe(false);
+  });
 });

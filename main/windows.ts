@@ -93,24 +93,31 @@ export function contentSecurityPolicy(brokers: readonly string[]): string {
   return rendererCsp(sockets);
 }
 
-/** The only permissions ever granted: the clipboard, to Holdfast's own page (copy and paste with GUI apps). */
+/**
+ * The only permissions ever granted, and only to Holdfast's own page: the clipboard (copy
+ * and paste with GUI apps), and — where the machine policy allows it — the microphone
+ * alone (no camera, no screen): the person asked for it with the tab's Microphone button,
+ * and the node had said yes before the page asks (docs/protocol.md#microphone).
+ */
 const GRANTED = new Set(['clipboard-read', 'clipboard-sanitized-write']);
 
-export function permissionAllowed(permission: string, origin: string): boolean {
-  return GRANTED.has(permission) && origin === APP_ORIGIN;
+export function permissionAllowed(permission: string, origin: string, media: { microphone: boolean; types: readonly string[] } = { microphone: false, types: [] }): boolean {
+  if (origin !== APP_ORIGIN) return false;
+  if (permission === 'media') return media.microphone && media.types.length > 0 && media.types.every((type) => type === 'audio');
+  return GRANTED.has(permission);
 }
 
 /** scheme://host of a URL or origin (Node's URL gives "null" for custom schemes). */
 const originOf = (url: string): string => /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url)?.[0].toLowerCase() ?? '';
 
-/** Blocks navigation, new windows and webviews for every webContents, and denies permissions. */
-export function lockDownWebContents(): void {
+/** Blocks navigation, new windows and webviews for every webContents, and denies permissions (`microphone`: the machine policy's sound.microphone). */
+export function lockDownWebContents(microphone = false): void {
   const defaults = session.defaultSession;
   defaults.setPermissionRequestHandler((_contents, permission, callback, details) =>
-    callback(details.isMainFrame && permissionAllowed(permission, originOf(details.requestingUrl))),
+    callback(details.isMainFrame && permissionAllowed(permission, originOf(details.requestingUrl), { microphone, types: 'mediaTypes' in details ? (details.mediaTypes ?? []) : [] })),
   );
   defaults.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) =>
-    details.isMainFrame && permissionAllowed(permission, originOf(requestingOrigin)),
+    details.isMainFrame && permissionAllowed(permission, originOf(requestingOrigin), { microphone, types: details.mediaType ? [details.mediaType] : [] }),
   );
   defaults.setDevicePermissionHandler(() => false);
   app.on('web-contents-created', (_event, contents: WebContents) => {

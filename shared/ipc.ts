@@ -2,7 +2,7 @@
 // once. Channel names carry the `holdfast:` prefix; main parses every argument with
 // the schema here and checks the sender frame; the preload exposes named functions.
 import { z } from 'zod';
-import { BrokerUrl, UpdateChannel, SETTING_NAMES } from './policy.js';
+import { BrokerUrl, UpdateChannel, SETTING_NAMES, SoundPolicy } from './policy.js';
 import { HandoffSchema, SignInCodeSchema } from './protocol/sign-in-methods.js';
 
 export const DesktopConfig = z.object({
@@ -18,6 +18,8 @@ export const DesktopConfig = z.object({
   autoLaunchApp: z.string().nullable(),
   /** Whether "remember me" is offered: allowed by policy and safeStorage can encrypt here. */
   rememberMe: z.object({ offered: z.boolean(), reason: z.string().nullable() }),
+  /** Sound on this machine, as its policy has it (all allowed without one). */
+  sound: SoundPolicy,
   settings: z.object({
     brokerUrl: z.string(),
     updateChannel: UpdateChannel,

@@ -68,6 +68,24 @@ export const UpdatePolicy = z
   .strict();
 export type UpdatePolicy = z.infer<typeof UpdatePolicy>;
 
+/**
+ * Sound on this machine (issue 25). Off turns a session's sound off for everyone at this
+ * computer — a kiosk in a quiet office, a shared terminal in a ward — whatever they chose
+ * in a tab; the client then never asks a node for it.
+ */
+export const SoundPolicy = z
+  .object({
+    /** Sessions' sound plays here (the tab's Sound button). */
+    playback: z.boolean().default(true),
+    /** Apps may hear this computer's microphone (when a session asks and the person allows). */
+    microphone: z.boolean().default(true),
+  })
+  .strict();
+export type SoundPolicy = z.infer<typeof SoundPolicy>;
+
+/** Where no policy says otherwise (a plain browser, a desktop without a policy file): sound both ways. */
+export const SOUND_ALLOWED: SoundPolicy = Object.freeze({ playback: true, microphone: true });
+
 export const MachinePolicy = z
   .object({
     /** Every broker node the client may reach: the first is where it signs in, the rest are its cluster. */
@@ -88,6 +106,7 @@ export const MachinePolicy = z
       .prefault({}),
     /** Offer "remember me" (a refresh credential kept with safeStorage). */
     rememberMe: z.boolean().default(true),
+    sound: SoundPolicy.prefault({}),
     /** Settings the person cannot change: the policy's value holds. */
     locked: z.array(z.enum(SETTING_NAMES)).max(SETTING_NAMES.length).default([]),
   })

@@ -38,6 +38,7 @@ const baseConfig = (): DesktopConfig => ({
   kiosk: null,
   autoLaunchApp: null,
   rememberMe: { offered: true, reason: null },
+  sound: { playback: true, microphone: true },
   settings: { brokerUrl: node.url, updateChannel: 'stable', locked: [] },
 });
 

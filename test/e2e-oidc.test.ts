@@ -281,6 +281,7 @@ describe('the desktop app’s hand-off (holdfast://oidc), without Electron', () 
       kiosk: null,
       autoLaunchApp: null,
       rememberMe: { offered: false, reason: null },
+      sound: { playback: true, microphone: true },
       settings: { brokerUrl: listed.url, updateChannel: 'stable', locked: [] },
     };
     // The preload's bridge, played by the test (main/preload.ts has the real one; main/shell.test.ts tests main's side).

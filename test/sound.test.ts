@@ -1,18 +1,18 @@
 // Sound, node side (issue 25, the first part): an app with `sound: true` gets a sound
 // server of its own in its sandbox and plays with no configuration (paplay); a client
 // that asks for sound (session.sound) gets AUDIO frames — Opus packets — whose decoded
-// sound is the app's 440 Hz tone; a client that does not ask gets none, and an app
-// without sound says so. Real sandbox, real PulseAudio, real Opus.
+// sound is the app's 440 Hz tone; a client that does not ask gets none, an app
+// without sound says so, and two sessions of one person each hear only their own
+// tone. Real sandbox, real PulseAudio, real Opus.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpusScript from 'opusscript';
 import { decodeFrame, ErrorCode } from '../shared/protocol/index.js';
 import { bearer, client, rawSocket, startNode, type TestNode } from '../support/harness.js';
-import { TONE_APP } from './tones.js';
-
+import { HIGH_TONE_APP, TONE_APP } from './tones.js';
 
 let t: TestNode;
 beforeAll(async () => {
-  t = await startNode({ apps: [TONE_APP] });
+  t = await startNode({ apps: [TONE_APP, HIGH_TONE_APP] });
 });
 afterAll(() => t?.stop());
 
@@ -23,6 +23,19 @@ function power(samples: Float32Array, frequency: number, rate: number): number {
   for (const x of samples) [s1, s2] = [x + k * s1 - s2, s1];
   return s1 * s1 + s2 * s2 - k * s1 * s2;
 }
+
+/** The packets' sound, decoded (real libopus) and mixed down to mono. */
+function decoded(packets: Array<{ data: Uint8Array }>): Float32Array {
+  const decoder = new OpusScript(48_000, 2);
+  const pcm = packets.map((p) => new Int16Array(new Uint8Array(decoder.decode(Buffer.from(p.data))).buffer));
+  decoder.delete();
+  const mono = new Float32Array(pcm.reduce((n, b) => n + b.length / 2, 0));
+  let at = 0;
+  for (const block of pcm) for (let i = 0; i < block.length; i += 2) mono[at++] = block[i]! / 32768;
+  return mono;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function launched(appId: string) {
   const ann = client(t.url);
@@ -52,12 +65,7 @@ describe('an app with sound', () => {
     // 20 ms apart on the sound's clock, in order.
     const steps = audio.slice(1, 50).map((p, i) => p.at - audio[i]!.at);
     expect(steps.every((s) => s >= 20)).toBe(true);
-    const decoder = new OpusScript(48_000, 2);
-    const pcm = audio.slice(5, 50).map((p) => new Int16Array(new Uint8Array(decoder.decode(Buffer.from(p.data))).buffer));
-    decoder.delete();
-    const mono = new Float32Array(pcm.reduce((n, b) => n + b.length / 2, 0));
-    let at = 0;
-    for (const block of pcm) for (let i = 0; i < block.length; i += 2) mono[at++] = block[i]! / 32768;
+    const mono = decoded(audio.slice(5, 50));
     const tone = power(mono, 440, 48_000);
     for (const other of [220, 660, 880, 1000]) expect(tone, `440 Hz over ${other} Hz`).toBeGreaterThan(100 * power(mono, other, 48_000));
     // Bit rate: at most 128 kbit/s.
@@ -70,6 +78,30 @@ describe('an app with sound', () => {
     expect(audio.length).toBe(stopped);
     socket.ws.close();
     ann.signOut();
+  }, 60_000);
+
+  it('keeps two sessions of one person apart: each hears only its own tone', async () => {
+    const low = await launched('tone');
+    const high = await launched('high-tone');
+    for (const { socket } of [low, high]) socket.ws.send(JSON.stringify({ type: 'session.sound', on: true }));
+    for (let i = 0; i < 150 && (low.audio.length < 60 || high.audio.length < 60); i++) await sleep(100);
+    expect(low.audio.length, 'the 440 Hz session’s sound').toBeGreaterThanOrEqual(60);
+    expect(high.audio.length, 'the 660 Hz session’s sound').toBeGreaterThanOrEqual(60);
+    // Ten packets in, past the encoder's start: a second of each.
+    const heard = (audio: Array<{ data: Uint8Array }>) => {
+      const mono = decoded(audio.slice(10, 60));
+      return { 440: power(mono, 440, 48_000), 660: power(mono, 660, 48_000) };
+    };
+    const [fromLow, fromHigh] = [heard(low.audio), heard(high.audio)];
+    expect(fromLow[440], '440 Hz in its own session, over 660 Hz').toBeGreaterThan(10_000 * fromLow[660]);
+    expect(fromHigh[660], '660 Hz in its own session, over 440 Hz').toBeGreaterThan(10_000 * fromHigh[440]);
+    // And the other's tone, 40 dB under its own level in its own session: a leak a hundredth as loud would show.
+    expect(fromLow[660], 'the 660 Hz tone, in the 440 Hz session').toBeLessThan(fromHigh[660] / 10_000);
+    expect(fromHigh[440], 'the 440 Hz tone, in the 660 Hz session').toBeLessThan(fromLow[440] / 10_000);
+    for (const { socket, ann } of [low, high]) {
+      socket.ws.close();
+      ann.signOut();
+    }
   }, 60_000);
 
   it('says so when an app has no sound', async () => {

@@ -93,6 +93,9 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
   // The tabs as last rendered: a tab's buttons act later and must see the current ones.
   const tabsNow = useRef(sessions);
   tabsNow.current = sessions;
+  // The catalog as last rendered: a tab opened from an older render's closure (the tabs a reload opens again) must see it.
+  const appsNow = useRef(apps);
+  appsNow.current = apps;
   const current = sessions.find((s) => s.key === active);
   const currentView = useSessionView(current?.stream);
 
@@ -168,6 +171,14 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
     };
   }, [client, state.user, active]);
 
+  // A tab opened before the catalog came (one a reload opens again) learns then that its app has sound.
+  useEffect(() => {
+    const withSound = new Set(apps?.filter((app) => app.sound === true).map((app) => app.id));
+    if (withSound.size === 0) return;
+    const unaware = (s: SessionTab) => !s.sound && s.link === undefined && !s.shadowOf && withSound.has(s.appId);
+    setSessions((all) => (all.some(unaware) ? all.map((s) => (unaware(s) ? { ...s, sound: true } : s)) : all));
+  }, [apps]);
+
   /** What a tab's buttons do; they find the tab by key, so a relaunch or a take-back keeps its place. */
   const actionsFor = (key: string): SessionActions => ({
     end: () => tabByKey(key)?.stream.close(),
@@ -190,14 +201,14 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
 
   const open = (appId: string, name: string, display: SessionTab['display'], stream: SessionStream) => {
     const key = `s${nextKey++}`;
-    const sound = apps?.find((app) => app.id === appId)?.sound === true;
+    const sound = appsNow.current?.find((app) => app.id === appId)?.sound === true;
     setSessions((all) => [...all, { key, name, appId, display, stream, client, actions: actionsFor(key), ...(sound ? { sound } : {}) }]);
     setActive(key);
     setEnded(null);
     // A kiosk goes back to its launcher when an app ends, never to an ended tab.
     if (kiosk) void stream.finished().then((view) => (closeTab(key, true), setEnded(`${name} ended. ${view.reason ?? ''}`)));
   };
-  const displayOf = (appId: string) => apps?.find((app) => app.id === appId)?.display ?? 'terminal';
+  const displayOf = (appId: string) => appsNow.current?.find((app) => app.id === appId)?.display ?? 'terminal';
   // Start at a guess; the terminal view fits itself and resizes as soon as it mounts.
   const launch = (app: AppInfo) => open(app.id, app.name, app.display, client.launch(app.id, 80, 24));
   const attach = (summary: SessionSummary) => open(summary.appId, summary.appName, displayOf(summary.appId), client.attach(summary, 80, 24));

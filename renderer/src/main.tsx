@@ -9,6 +9,8 @@ import { captureReturnedCode, returnedCodeWaiting } from './oidc.js';
 import { storedDeviceTokens } from './device-tokens.js';
 import { renewSignIn } from './kept-sign-in.js';
 import { PreferenceStore } from './preferences.js';
+import { MachineSound } from './machine-sound.js';
+import { SOUND_ALLOWED } from '../../shared/policy.js';
 import '@xterm/xterm/css/xterm.css';
 import './styles.css';
 
@@ -40,7 +42,12 @@ async function start(): Promise<void> {
   });
   // A reload of the web client: the sign-in the node kept (an HttpOnly cookie) signs in again.
   const kept = desktop || returnedCodeWaiting() ? null : await renewSignIn(window.location.origin);
-  root.render(<App client={client} desktop={desktop} preferences={new PreferenceStore(window.localStorage)} />);
+  // Sound as this computer's policy has it; a browser has no machine policy (sound allowed).
+  root.render(
+    <MachineSound value={desktop?.config.sound ?? SOUND_ALLOWED}>
+      <App client={client} desktop={desktop} preferences={new PreferenceStore(window.localStorage)} />
+    </MachineSound>,
+  );
   if (kept) void client.signInWithCode(kept.code, kept.handoff).catch(() => {});
 }
 

@@ -3,8 +3,10 @@
 // small jitter buffer), through a gain (the volume and mute) and an analyser (what the
 // tab's "playing" mark and its level read). After a gap — a dropped link, a packet lost,
 // silence the node did not send — playback starts again just ahead of now: nothing late
-// piles up, and nothing is played twice.
+// piles up, and nothing is played twice. While the browser keeps the audio clock
+// suspended (no click on the page yet) packets are dropped: they would come out late.
 import type { SoundSink } from '../../shared/core/index.js';
+import { resumeOnGesture } from './resume-on-gesture.js';
 
 /** How far ahead of the audio clock a packet is scheduled: covers the network's jitter between packets. */
 export const JITTER_S = 0.06;
@@ -20,7 +22,10 @@ export class SoundPlayer implements SoundSink {
   private readonly decoder: AudioDecoder;
   /** Where the next packet's sound starts, on the audio clock. */
   private next = 0;
+  /** Seconds of sound scheduled since the start: never more than the time it covers (test/e2e-sound.test.ts reads it). */
+  private scheduled = 0;
   private closed = false;
+  private readonly stopWaking: () => void;
 
   /** Whether this browser can play Holdfast's sound (WebCodecs with Opus, and Web Audio). */
   static supported(): boolean {
@@ -38,6 +43,34 @@ export class SoundPlayer implements SoundSink {
       error: (error) => this.problem(`The sound could not be decoded (${error.message}); it is off.`),
     });
     this.decoder.configure({ codec: 'opus', sampleRate: RATE, numberOfChannels: CHANNELS });
+    // Made without a click on the page (a tab whose sound was left on, after a reload): the next one starts it.
+    void this.context.resume().catch(() => {});
+    this.stopWaking = resumeOnGesture(this.context, window);
+  }
+
+  /** Whether sound comes out now; false while the browser waits for a click or a key on the page. */
+  get running(): boolean {
+    return this.context.state === 'running';
+  }
+
+  /** Seconds of sound scheduled so far, in all. */
+  get scheduledSeconds(): number {
+    return this.scheduled;
+  }
+
+  /** Calls `then` once the audio clock runs (at once if it does); returns the way to stop waiting. */
+  whenRunning(then: () => void): () => void {
+    if (this.running) {
+      then();
+      return () => {};
+    }
+    const changed = () => {
+      if (!this.running) return;
+      this.context.removeEventListener('statechange', changed);
+      then();
+    };
+    this.context.addEventListener('statechange', changed);
+    return () => this.context.removeEventListener('statechange', changed);
   }
 
   set volume(value: number) {
@@ -61,12 +94,13 @@ export class SoundPlayer implements SoundSink {
 
   close(): void {
     this.closed = true;
+    this.stopWaking();
     if (this.decoder.state !== 'closed') this.decoder.close();
     void this.context.close();
   }
 
   private play(data: AudioData): void {
-    if (this.closed) return data.close();
+    if (this.closed || !this.running) return data.close();
     const buffer = this.context.createBuffer(CHANNELS, data.numberOfFrames, RATE);
     for (let channel = 0; channel < CHANNELS; channel++) data.copyTo(buffer.getChannelData(channel), { planeIndex: channel, format: 'f32-planar' });
     data.close();
@@ -79,5 +113,6 @@ export class SoundPlayer implements SoundSink {
     source.connect(this.gain);
     source.start(this.next);
     this.next += buffer.duration;
+    this.scheduled += buffer.duration;
   }
 }

@@ -1,14 +1,17 @@
 // Lets a session's app hear the person's microphone (issue 25): off until the person
 // turns it on; the node is asked first (its policy may not allow it: then the browser
 // never prompts), then the browser's own permission prompt, then packets flow. It says
-// what went wrong in words a person understands, and goes back to off.
-import { useEffect, useRef, useState } from 'react';
+// what went wrong in words a person understands, and goes back to off. A computer whose
+// machine policy turns the microphone off shows no button at all.
+import { useContext, useEffect, useRef, useState } from 'react';
 import type { MicrophoneSource, SessionStream } from '../../../shared/core/index.js';
+import { MachineSound } from '../machine-sound.js';
 import { MicrophoneCapture } from '../microphone-capture.js';
 
 type State = 'off' | 'asking' | 'on';
 
 export function MicrophoneButton({ stream, appName }: { stream: SessionStream; appName: string }) {
+  const machine = useContext(MachineSound);
   const [state, setState] = useState<State>('off');
   const [note, setNote] = useState<string | null>(null);
   const capture = useRef<MicrophoneCapture | null>(null);
@@ -61,6 +64,7 @@ export function MicrophoneButton({ stream, appName }: { stream: SessionStream; a
     stream.speak(source);
   };
 
+  if (!machine.microphone) return null;
   return (
     <span className="microphone-controls">
       <button

@@ -117,7 +117,7 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
               ● Recorded
             </span>
           )}
-          {tab.sound && <SoundButton stream={stream} appName={tab.name} />}
+          {tab.sound && <SoundButton stream={stream} appId={tab.appId} appName={tab.name} />}
           {tab.sound && <MicrophoneButton stream={stream} appName={tab.name} />}
           {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} uploads={uploads} />}
           <button className="quiet" onClick={() => setSharingOpen(true)} disabled={view.status !== 'streaming'}>
