@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { OUTPUT_HEADER, RfbClientParser, RfbType, checkInputMessage, withoutExtendedClipboard, type Thumbnail } from '../../shared/protocol/index.js';
+import { OUTPUT_HEADER, RfbClientParser, RfbType, checkInputMessage, setEncodingsWithQuality, withoutExtendedClipboard, type ImageQuality, type Thumbnail } from '../../shared/protocol/index.js';
 import { sleep } from '../sleep.js';
 import { AppProcess } from './app-process.js';
 import type { HomeFiles } from './home-files.js';
@@ -62,6 +62,10 @@ interface Relay {
   socket: Socket | null;
   queue: Uint8Array[];
   handshake: number;
+  /** The viewer's own SetEncodings, as last sent: what a change of quality rewrites. */
+  encodings?: Uint8Array;
+  /** The quality its SetEncodings are given (the client's link's: setQuality); absent: the viewer's own. */
+  quality?: () => ImageQuality | null;
 }
 
 export class RfbDisplay implements Display {
@@ -72,6 +76,8 @@ export class RfbDisplay implements Display {
   private controlSocket: Socket | null = null;
   private settled = false;
   private relay: Relay | null = null;
+  /** The quality the client's link can carry (setQuality); null until the session's governor says. */
+  private quality: ImageQuality | null = null;
   private held = false;
   private tail = Buffer.alloc(0);
   private gone = false;
@@ -207,7 +213,7 @@ export class RfbDisplay implements Display {
 
   attachViewer(): void {
     this.detachViewer();
-    const relay: Relay = { parser: new RfbClientParser(), socket: null, queue: [], handshake: 0 };
+    const relay: Relay = { parser: new RfbClientParser(), socket: null, queue: [], handshake: 0, quality: () => this.quality };
     this.relay = relay;
     void this.socketReady.then((ok) => {
       if (!ok || this.relay !== relay) return;
@@ -247,6 +253,16 @@ export class RfbDisplay implements Display {
         if (!this.gone) this.options.onViewerLost();
       });
     });
+  }
+
+  /**
+   * The image quality of the client's stream from now on (the session's link governor):
+   * the viewer's own SetEncodings, sent again with it.
+   */
+  setQuality(quality: ImageQuality): void {
+    this.quality = quality;
+    const relay = this.relay;
+    if (relay?.encodings) send(relay, setEncodingsWithQuality(relay.encodings, quality));
   }
 
   detachViewer(): void {
@@ -446,9 +462,18 @@ function relayMessages(relay: Relay, data: Uint8Array): string | null {
     let bytes = message.bytes;
     if (message.kind === 'input') return `RFB input (message type ${message.type}) must come in a numbered INPUT frame`;
     if (message.kind === 'handshake' && ++relay.handshake === 3) bytes = new Uint8Array([1]); // ClientInit: always shared
-    if (message.type === RfbType.setEncodings) bytes = withoutExtendedClipboard(bytes);
-    if (relay.socket && !relay.socket.connecting) relay.socket.write(bytes);
-    else relay.queue.push(bytes);
+    if (message.type === RfbType.setEncodings) {
+      bytes = withoutExtendedClipboard(bytes);
+      relay.encodings = bytes;
+      const quality = relay.quality?.() ?? null;
+      if (quality) bytes = setEncodingsWithQuality(bytes, quality);
+    }
+    send(relay, bytes);
   }
   return null;
+}
+
+function send(relay: Relay, bytes: Uint8Array): void {
+  if (relay.socket && !relay.socket.connecting) relay.socket.write(bytes);
+  else relay.queue.push(bytes);
 }

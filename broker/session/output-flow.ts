@@ -33,6 +33,8 @@ export interface OutputFlowOptions {
   mayAct: () => boolean;
   /** Who else is shown the output from `offset` once it counts as sent (to the client, or to nobody): the session's watchers (watchers.ts). */
   watchers?: { readonly size: number; output(data: Uint8Array, offset: number): void };
+  /** Told what is sent to the client and what it acknowledged: how fast its link is (a GUI stream's link-governor.ts). */
+  link?: { sentThrough(offset: number): void; ackedThrough(offset: number): void };
 }
 
 /** An input that produces no output is still acknowledged within this. */
@@ -211,6 +213,7 @@ export class OutputFlow {
   ack(offset: number): string | null {
     if (offset > this.sent) return `acknowledged output offset ${offset} beyond what was sent (${this.sent})`;
     if (offset > this.acked) this.acked = offset;
+    this.options.link?.ackedThrough(offset);
     this.maybeRelease();
     return null;
   }
@@ -296,6 +299,7 @@ export class OutputFlow {
     // Only a socket that is backing up needs to report when it drains.
     const congested = peer.bufferedAmount > this.options.window / 4;
     peer.sendBinary(frame, congested ? () => this.maybeRelease() : undefined);
+    this.options.link?.sentThrough(this.sent);
     // After the owner's frame is on its way: watchers never delay it (and with none, the keystroke path pays one check).
     const watchers = this.options.watchers;
     if (watchers && watchers.size > 0) watchers.output(frame.subarray(OUTPUT_HEADER), this.sent - (frame.length - OUTPUT_HEADER));

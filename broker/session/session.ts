@@ -30,6 +30,7 @@ import { Watchers } from './watchers.js';
 import { SessionSound } from './session-sound.js';
 import { SessionMicrophone } from './session-microphone.js';
 import { MicrophoneFeed } from '../host/microphone-feed.js';
+import { LinkGovernor } from './link-governor.js';
 import type { SessionLimits } from './session-policy.js';
 import type { ReplicaRecording } from './recording.js';
 import type { SessionOptions as Options } from './session-options.js';
@@ -71,6 +72,8 @@ export class Session {
   private readonly sound: SessionSound | null;
   /** The person's microphone: taken from the client (primary) and heard by this replica's app; null: its app has no sound. */
   private readonly microphone: { intake: SessionMicrophone; feed: MicrophoneFeed } | null;
+  /** A GUI stream's image quality, chosen for its client's link (link-governor.ts); null for a terminal. */
+  private readonly governor: LinkGovernor | null;
   /** Administrators' requests to view it, put to its person (shadow-consent.ts). */
   private readonly consent = new ShadowConsent(() => this.flow.peer);
   /** This replica's copy of the session's recording (every replica records: recording.ts); null: not recorded. */
@@ -161,7 +164,8 @@ export class Session {
       ...(this.recording ? { onEntryApplied: (entry: LogEntry) => this.recording!.applied(entry) } : {}),
     });
     this.watchers = new Watchers({ settledIndex: () => this.log.settledIndex, changed: () => this.flow.peer?.sharing?.() });
-    this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct, watchers: this.watchers });
+    this.governor = display instanceof RfbDisplay ? new LinkGovernor({ apply: (quality) => display.setQuality(quality) }) : null;
+    this.flow = new OutputFlow({ position: this.log, source: display, window: options.window, mayAct: options.mayAct, watchers: this.watchers, ...(this.governor ? { link: this.governor } : {}) });
     this.uploads = new SessionUploads(this.log, display.homeUploads);
     if (options.role === 'primary') this.uploads.startSweeping();
     // Once its maker holds it: a restarted session past its maximum length ends at once, and is reported as any end.
@@ -271,6 +275,7 @@ export class Session {
     this.flow.attach(peer);
     if (previous && previous !== peer) previous.displaced();
     this.display.attachViewer();
+    this.governor?.start();
     this.flow.maybeRelease();
     // After the flow has the peer: a warning that stands reaches this client, and a GUI app's title.
     this.deadlines.attach();
@@ -404,6 +409,7 @@ export class Session {
     if (this.flow.peer !== peer || this.endMessage !== null) return;
     this.flow.detach();
     this.display.detachViewer();
+    this.governor?.stop();
     this.deadlines.detach();
     this.startHold();
   }
@@ -492,6 +498,7 @@ export class Session {
     this.watchers.clear(null);
     const peer = this.flow.detach();
     this.display.detachViewer();
+    this.governor?.stop();
     this.deadlines.detach();
     peer?.moved(planned);
   }
@@ -535,6 +542,7 @@ export class Session {
     this.sound?.stop();
     this.microphone?.intake.stop();
     this.microphone?.feed.close();
+    this.governor?.stop();
     this.options.onEnd(this, reason, exit);
   }
 

@@ -11,3 +11,4 @@ export * from './uploads.js';
 export * from './sharing.js';
 export * from './recordings.js';
 export * from './rfb-recording.js';
+export * from './rfb-quality.js';
