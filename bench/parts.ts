@@ -128,6 +128,7 @@ export async function benchSound(dir: string, passwordHash: string) {
     clicks: N.soundClicks,
     clickBlocks: N.soundClickBlocks,
     warmupClicks: N.soundWarmupClicks,
+    burstSeconds: N.soundBurstSeconds,
     playingSessions: N.soundPlayingSessions,
     quietSessions: N.soundQuietSessions,
     cpuRounds: N.soundCpuRounds,

@@ -57,6 +57,7 @@ export const N = {
   soundClicks: QUICK ? 40 : 200, // part 15: timed clicks per path (the session, the floor), alternating in blocks
   soundClickBlocks: 4,
   soundWarmupClicks: 10, // per path, untimed
+  soundBurstSeconds: QUICK ? 4 : 10, // listening to 100 ms bursts every 500 ms: is each decoded whole?
   soundPlayingSessions: QUICK ? 2 : 4, // the CPU windows: sessions playing all along (a tone and noise by turns)
   soundQuietSessions: QUICK ? 1 : 2, // and sessions whose sound server nobody plays into
   soundCpuRounds: QUICK ? 3 : 8, // rounds of nobody listening / listening to the playing / to the silent ones

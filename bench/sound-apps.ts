@@ -6,6 +6,8 @@
 //   test/tones.ts) or of white noise (the hardest to encode: Opus spends the most on it)
 //   through paplay: the bit rate and the node's CPU while a session plays.
 // - sound-quiet: a sound server nobody plays into (the node's CPU for a silent sink).
+// - sound-bursts: 100 ms of 1 kHz that stop dead, every 500 ms: is each decoded whole,
+//   with nothing of the one before it (sound-bursts.ts)?
 //
 // The click app is also run outside any sandbox, for the floor (sound-floor.ts): the
 // same interpreter, the same script, the same sound server.
@@ -104,9 +106,20 @@ const TONE = "import math,struct,sys; sys.stdout.buffer.write(b''.join(struct.pa
 /** Uniform white noise to ±12000, each channel its own (a fixed seed: every run plays the same). */
 const NOISE = "import random,struct,sys; r=random.Random(25); sys.stdout.buffer.write(struct.pack('<192000h', *(r.randint(-12000, 12000) for _ in range(192000))))";
 
+/** sound-bursts' bursts: their length and loudness (a 1 kHz sine at this peak). */
+export const BURST_MS = 100;
+export const BURST_PEAK = 10_000;
+/**
+ * 1 kHz at BURST_PEAK for BURST_MS from 250 ms into every 500 ms, starting at phase 0 and
+ * cut off mid-wave; silence between. Not from the file's start: paplay's stream starting
+ * can cut the first milliseconds.
+ */
+const BURSTS = `import math,struct,sys; sys.stdout.buffer.write(b''.join(struct.pack('<hh', v, v) for v in (int(${BURST_PEAK}*math.sin(2*math.pi*1000*i/48000)) if (i - 12000) % 24000 < ${48 * BURST_MS} else 0 for i in range(96000))))`;
+
 export const SOUND_APPS = [
   { id: 'sound-click', name: 'Clicks on a key (sound)', command: '/usr/bin/python3', args: ['-c', CLICK_SCRIPT], sound: true },
   { id: 'sound-tone', name: '440 Hz tone (sound)', command: '/bin/bash', args: ['-c', loop('tone', TONE)], sound: true },
   { id: 'sound-noise', name: 'White noise (sound)', command: '/bin/bash', args: ['-c', loop('noise', NOISE)], sound: true },
   { id: 'sound-quiet', name: 'A silent sound server', command: '/bin/cat', sound: true },
+  { id: 'sound-bursts', name: 'Tone bursts (sound)', command: '/bin/bash', args: ['-c', loop('bursts', BURSTS)], sound: true },
 ];

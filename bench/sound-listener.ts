@@ -1,7 +1,7 @@
 // Part 15's client side of a session's sound (sound.ts): turns the session's sound on
 // (session.sound), counts the AUDIO frames it gets and, when asked to, decodes each as a
-// player would (Opus, 48 kHz stereo: opusscript, the libopus the node encodes with) and
-// finds a click's onset in the decoded PCM.
+// player would (Opus, 48 kHz stereo: opusscript, the libopus the node encodes with),
+// finds a click's onset in the decoded PCM and hands the PCM on.
 import OpusScript from 'opusscript';
 import type { ClientMessage } from '../shared/protocol/index.js';
 import type { ProtoSession } from './protocol-client.js';
@@ -43,6 +43,8 @@ export class SoundListener {
   wsBytes = 0;
   /** Called for every decoded packet's onset while set (decode: true). */
   onOnset: ((onset: Onset) => void) | null = null;
+  /** Called with every decoded packet while set (decode: true): its PCM (interleaved s16le) and its time on the sound's clock. */
+  onPcm: ((pcm: Buffer, at: number) => void) | null = null;
   private decoder: OpusScript | null = null;
   private lastAt: number | null = null;
 
@@ -63,6 +65,7 @@ export class SoundListener {
       const t0 = nowNs();
       const pcm = this.decoder.decode(data);
       const decoded = nowNs();
+      this.onPcm?.(pcm, at);
       const index = this.onOnset ? onsetIndex(pcm, this.threshold) : -1;
       if (index >= 0) this.onOnset?.({ at: decoded + BigInt(Math.round((index / RATE) * 1e9)), offsetMs: (index / RATE) * 1000, packetAt: at, previousAt, decodeUs: Number(decoded - t0) / 1000 });
     };

@@ -7,6 +7,7 @@
 //   (sound-listener.ts, sound-clicks.ts). Against a floor in the same run, alternating
 //   in blocks: the same app and sound server outside the sandbox, the click found in
 //   what parec reads with the node's flags (sound-floor.ts) — PulseAudio's own share.
+// - Sound whole across silences: bursts that stop dead, decoded (sound-bursts.ts).
 // - Bit rate: the AUDIO frames of sessions playing a tone and white noise.
 // - The node's CPU per playing session: N sessions play all along; windows with the
 //   client listening to them against windows with nobody listening (and against a
@@ -15,7 +16,8 @@ import { join } from 'node:path';
 import { startNode, writeConfig } from './node.js';
 import { noteDescendants } from './processes.js';
 import { ProtoSession, signIn } from './protocol-client.js';
-import { CLICK_STREAM_LATENCY_MS, CLICK_THRESHOLD, SOUND_APPS } from './sound-apps.js';
+import { BURST_MS, BURST_PEAK, CLICK_STREAM_LATENCY_MS, CLICK_THRESHOLD, SOUND_APPS } from './sound-apps.js';
+import { measureBursts } from './sound-bursts.js';
 import { clickRun, type Click, type ClickPath } from './sound-clicks.js';
 import { measureCpu } from './sound-cpu.js';
 import { SoundFloor } from './sound-floor.js';
@@ -30,6 +32,8 @@ export interface SoundOptions {
   clicks: number;
   clickBlocks: number;
   warmupClicks: number;
+  /** How long to listen to the bursts app (a burst every 500 ms). */
+  burstSeconds: number;
   /** Sessions playing (a tone and noise, by turns) and silent ones, for the CPU windows. */
   playingSessions: number;
   quietSessions: number;
@@ -103,6 +107,19 @@ export async function run(o: SoundOptions): Promise<Record<string, unknown>> {
       serverLatenciesUs: { before: serverBefore, after: serverAfter },
       floorServerProcesses: floorServerPids.length,
     };
+    // ---- sound kept whole across silences ------------------------------------------------
+    const burstSession = await launch('sound-bursts');
+    let shown = '';
+    burstSession.onData = (d) => (shown += d.toString('latin1'));
+    await until(() => shown.includes('BURSTS-READY'), 30_000, 'the bursts app');
+    burstSession.onData = null;
+    const burstListener = new SoundListener(burstSession, BURST_PEAK / 2, { decode: true });
+    listeners.push(burstListener);
+    const bursts = await measureBursts(burstListener, { seconds: o.burstSeconds, settleMs: FIRST_CYCLE_MS, peak: BURST_PEAK });
+    o.progress(`bursts: ${bursts.bursts} of ${BURST_MS} ms decoded as p50 ${bursts.decodedMs.p50} ms; ${bursts.withStraySound} with sound not theirs`);
+    burstListener.close();
+    await burstSession.close();
+
     const added = (k: 'p50' | 'p99') => round((latency.holdfast.writeToOutputMs[k] ?? NaN) - (latency.floor.writeToOutputMs[k] ?? NaN), 1);
 
     // ---- bit rate and CPU: sessions that play all along ---------------------------------
@@ -139,10 +156,12 @@ export async function run(o: SoundOptions): Promise<Record<string, unknown>> {
         `latency: a key to a click app (Python feeding pacat --latency-msec=${CLICK_STREAM_LATENCY_MS} 5 ms blocks whenever its pipe holds less than one; the next block is the click, 5 ms of a 2 kHz square at 20000 then decaying) → its onset (first sample ≥ ${CLICK_THRESHOLD}) in the client's decoded Opus, ` +
         'timed from the app\'s write (CLOCK_MONOTONIC, printed by the app) to the packet decoded plus the onset\'s offset in it (when a player that starts a packet as it has it plays that sample); ' +
         'floor: the same app and sound server (SOUND_LAUNCH) outside the sandbox, the onset in what parec reads with the node\'s flags, timed alike; the two alternating in blocks; ' +
+        `bursts: ${BURST_MS} ms of 1 kHz stopping dead every 500 ms, each decoded run of packets' longest loud stretch (≥ half the peak, gaps < 1 ms) and loud sound outside it; ` +
         'bit rate: AUDIO frames of sessions looping 2 s of a 440 Hz tone or of white noise through paplay, per second of sound sent (packets × 20 ms); ' +
         'CPU: the node process (every thread) plus its parec processes, windows with the client listening to the playing sessions against windows with nobody listening, per round, per session (sound-cpu.ts)',
       latency,
       addedToFloorMs: { p50: added('p50'), p99: added('p99') },
+      bursts: { writtenMs: BURST_MS, ...bursts },
       bitRate,
       cpu: nodeCpu,
       budget: o.budget,
