@@ -35,7 +35,11 @@
 // in the same session. 14 sharing and recording (sharing.ts): the owner's keystroke echo
 // with 0, 1 and 5 people watching through a view-only share link, and in a recorded
 // session, alternating in rounds on a node of its own; and a recorded typing session's
-// bytes per minute (recording-size.ts).
+// bytes per minute (recording-size.ts). 15 sound (sound.ts): a click's latency from the
+// app's write to the client's decoded output (p50/p99) against PulseAudio alone (the same
+// app and sound server outside the sandbox), the AUDIO frames' bit rate of a tone and of
+// noise, and the node's CPU per playing session (listened against not, alternating), on
+// a node of its own.
 // The process exit code is 0 whenever the bench could run, whatever it measured.
 //
 // --use-dist  use dist/ as it is (default: run scripts/build.mjs first, so the numbers
@@ -47,7 +51,7 @@
 //             machine to be quiet (< 15 % busy over a second): other load skews everything
 // --only=LIST run only some parts, e.g. --only=echo,throughput (signin, launch, echo,
 //             throughput, exit, stall, memory, resume, failover, replication, rfb, tls,
-//             coverage, files, sharing); the JSON then holds only those
+//             coverage, files, sharing, sound); the JSON then holds only those
 //
 // Environment: BENCH_NODE_FLAGS / BENCH_CLI_FLAGS add Node flags to the broker node /
 // the CLI clients, e.g. BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=bench-results/prof'.
@@ -63,7 +67,7 @@ import { benchMemory } from './memory.js';
 import { hashPassword, startNode, writeConfig, type BenchNode } from './node.js';
 import { interferenceMeter, machineBusy } from './other-load.js';
 import { cleanUpAtExit, cleanupAll, noteDescendants, removeAtExit, type Cleanup } from './processes.js';
-import { benchCoverage, benchFailover, benchFiles, benchReplication, benchResume, benchRfb, benchSharing } from './parts.js';
+import { benchCoverage, benchFailover, benchFiles, benchReplication, benchResume, benchRfb, benchSharing, benchSound } from './parts.js';
 import { signIn } from './protocol-client.js';
 import { render } from './report.js';
 import { BUDGET, N, QUICK, WAIT_QUIET_S, WATCHDOG_MS, paths, usePaths, wanted } from './settings.js';
@@ -206,6 +210,7 @@ async function main(buildDir: string): Promise<never> {
     if (wanted('failover')) await step('failover', '8 failover on a 3-node cluster (kill -9 and SIGSTOP of the primary)', () => benchFailover());
     if (wanted('replication')) await step('replication', '9 keystroke echo with a lockstep standby vs without', () => benchReplication());
     if (wanted('sharing')) await step('sharing', '14 sharing: echo with 0, 1, 5 viewers and recorded; a recording\'s bytes per minute', () => benchSharing(dir, passwordHash));
+    if (wanted('sound')) await step('sound', '15 sound: click latency against PulseAudio alone, bit rate, node CPU per playing session', () => benchSound(dir, passwordHash));
     if (wanted('files')) await step('files', '13 files: upload and download MB/s against a bare WebSocket, keystroke echo during an upload', () => benchFiles());
     if (wanted('coverage')) await step('coverage', '12 lockstep coverage: real apps across kill -9 of their primary, against a reference run', () => benchCoverage());
   } catch (error) {

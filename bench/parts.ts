@@ -1,5 +1,5 @@
 // The parts that run apart from the bench's own node — resume (7), failover (8),
-// replication (9), coverage (12), files (13), sharing (14) — and the GUI part (10): each is loaded
+// replication (9), coverage (12), files (13), sharing (14), sound (15) — and the GUI part (10): each is loaded
 // only when asked for (they pull in the broker's source or the cluster harness) and
 // given what it needs here.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -111,6 +111,30 @@ export async function benchSharing(dir: string, passwordHash: string) {
     typingSeconds: N.sharingTypingSeconds,
     keysPerSecond: N.sharingKeysPerSecond,
     budget: BUDGET.sharing,
+    progress,
+  });
+}
+
+/**
+ * Part 15 (sound.ts): a click's latency from the app's write to the client's decoded
+ * output against a PulseAudio floor; the bit rate; the node's CPU per playing session,
+ * listening against not, alternating. On a node of its own (the bench's config, plus sound apps).
+ */
+export async function benchSound(dir: string, passwordHash: string) {
+  const { run } = await import('./sound.js');
+  return run({
+    dir,
+    passwordHash,
+    clicks: N.soundClicks,
+    clickBlocks: N.soundClickBlocks,
+    warmupClicks: N.soundWarmupClicks,
+    burstSeconds: N.soundBurstSeconds,
+    playingSessions: N.soundPlayingSessions,
+    quietSessions: N.soundQuietSessions,
+    cpuRounds: N.soundCpuRounds,
+    windowMs: N.soundWindowMs,
+    settleMs: N.soundSettleMs,
+    budget: BUDGET.sound,
     progress,
   });
 }

@@ -52,6 +52,8 @@ export class ProtoClient {
   private readonly pending = new Map<number, { resolve(m: ServerMessage): void; reject(e: Error): void; expect: string }>();
   /** Output bytes (a Buffer, read in place), their offset in the stream, and the input acknowledged. */
   onOutput: ((data: Buffer, offset: number, inputAck: number) => void) | null = null;
+  /** AUDIO frames (part 15, sound.ts): one Opus packet (read in place), its time on the sound's clock, the frame's size. */
+  onAudio: ((data: Buffer, at: number, frameBytes: number) => void) | null = null;
   onMessage: ((message: ServerMessage) => void) | null = null;
   closeInfo: CloseInfo | null = null;
   readonly problems: string[] = [];
@@ -83,6 +85,7 @@ export class ProtoClient {
         const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
         const frame = decodeFrame(buf);
         if (typeof frame === 'string') this.problems.push(frame);
+        else if (frame.type === 'audio' && this.onAudio) this.onAudio(frame.data as Buffer, frame.at, buf.length);
         else if (frame.type !== 'output') this.problems.push(`unexpected binary frame type 0x${buf[0]?.toString(16)}`);
         else this.onOutput?.(frame.data as Buffer, frame.offset, frame.inputAck);
         return;

@@ -26,13 +26,13 @@ export function render(result: Json): string {
   out.push(`Holdfast bench  ${result.timestamp}${src}  node ${m.node}  ${m.cpus}× ${m.cpuModel}  Linux ${m.kernel}${QUICK ? '  (--quick)' : ''}`);
   const pct = (v: unknown) => (typeof v === 'number' ? `${Math.round(v * 100)} %` : '—');
   const r = result.results;
-  const loads = ([['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10'], ['tls', '11'], ['files', '13'], ['sharing', '14']] as const)
+  const loads = ([['signIn', '1'], ['launch', '2'], ['echo', '3'], ['throughput', '4'], ['memory', '5'], ['failover', '8'], ['replication', '9'], ['rfb', '10'], ['tls', '11'], ['files', '13'], ['sharing', '14'], ['sound', '15']] as const)
     .filter(([k]) => r[k]?.otherLoad)
     .map(([k, n]) => {
       const l = r[k].otherLoad;
       return `${n}: ${pct(l.foreign)}${l.foreign > 0.05 ? ` ⚠${l.top?.length ? ` (${l.top.slice(0, 2).join(', ')})` : ''}` : ''}`;
     });
-  const noisy = ['signIn', 'launch', 'echo', 'throughput', 'memory', 'failover', 'replication', 'rfb', 'tls', 'files', 'sharing'].some((k: string) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
+  const noisy = ['signIn', 'launch', 'echo', 'throughput', 'memory', 'failover', 'replication', 'rfb', 'tls', 'files', 'sharing', 'sound'].some((k: string) => (r[k]?.otherLoad?.foreign ?? 0) > 0.05);
   out.push(
     `Other load on this machine: ${pct(m.cpuBusyBeforeStart)} busy before start${m.waitedForQuietSeconds > 1 ? ` (after waiting ${m.waitedForQuietSeconds} s for quiet)` : ''}; ` +
       `CPU used by others during each part: ${loads.join(', ') || '—'}${noisy ? '  ⚠ parts marked ⚠ are skewed' : ''}`,
@@ -226,6 +226,10 @@ export function render(result: Json): string {
   if (sharing) out.push(...renderSharing(sharing), '');
   else if (result.errors.sharing) out.push(`14 sharing: ${err('sharing')}`, '');
 
+  const sound = result.results.sound;
+  if (sound) out.push(...renderSound(sound), '');
+  else if (result.errors.sound) out.push(`15 sound: ${err('sound')}`, '');
+
   const cov = result.results.coverage;
   if (cov) {
     const yes = (v: boolean | null) => (v === null ? '—' : v ? 'yes' : 'NO');
@@ -327,6 +331,42 @@ function renderSharing(sh: Json): string[] {
     `   recording a typing session (bash, ${z.keysPerSecond} keys/s for ${z.seconds} s): ${(z.bytesPerMinute / 1024).toFixed(1)} KiB a minute (output ${(z.outputBytesPerMinute / 1024).toFixed(1)}, input ${(z.inputBytesPerMinute / 1024).toFixed(1)} KiB; ${z.events.output} output and ${z.events.input} input events); the whole file ${(z.fileBytesAtEnd / 1024).toFixed(1)} KiB`,
   ];
 }
+
+/** Part 15 (sound.ts): a click's write → decoded latency against PulseAudio alone; bit rate; the node's CPU per playing session. */
+function renderSound(so: Json): string[] {
+  const ok = (v: boolean) => (v ? 'within' : 'NOT MET');
+  const h = so.latency.holdfast;
+  const f = so.latency.floor;
+  const row = (name: string, x: Json, notes = '') => [name, fmtMs(x.p50), fmtMs(x.p99), fmtMs(x.max), x.n, notes];
+  const b = so.bitRate;
+  const c = so.cpu;
+  const kbit = (x: Json) => `${x.payloadKbitPerSoundSecond} kbit/s Opus, ${x.frameKbitPerSoundSecond} as AUDIO frames, ${x.wsKbitPerSoundSecond} in WebSocket frames (${x.meanPacketBytes} B a packet)`;
+  return [
+    table(
+      [
+        row('15 app\'s write → decoded output', h.writeToOutputMs, `budget p50 ≤ ${so.budget.latencyP50Ms} ms: ${ok(so.withinBudget.latencyP50)}, p99 ≤ ${so.budget.latencyP99Ms} ms: ${ok(so.withinBudget.latencyP99)}; ${h.lost} lost`),
+        row('   floor: app\'s write → parec\'s read', f.writeToOutputMs, `PulseAudio alone, same app and server, no sandbox; ${f.lost} lost`),
+        ['   added by Holdfast', fmtMs(so.addedToFloorMs.p50), fmtMs(so.addedToFloorMs.p99), '', '', 'a whole 20 ms packet, Opus\'s lookahead, node, WebSocket, decoding'],
+        row('   key → decoded output', h.keyToOutputMs, `of which key → app p50 ${fmtMs(h.keyToAppMs.p50)}, the app's wait for room p50 ${fmtMs(h.appWaitMs.p50)}`),
+      ],
+      ['Sound, a click on loopback', 'p50', 'p99', 'max', 'n', 'notes'],
+    ),
+    `   onset p50 ${fmtMs(h.onsetOffsetMs.p50)} into its packet; in the first packet after a silence for ${h.afterSilence} of ${h.writeToOutputMs.n} clicks, in the next for the rest (at ${fmtMs(h.onsetOffsetInNextPacketMs.min)}–${fmtMs(h.onsetOffsetInNextPacketMs.max)} into it: Opus's 6.5 ms lookahead); decoding a packet p50 ${h.decodeUs.p50} µs`,
+    `   the sound servers (pactl, session / floor): sink latency configured ${serverMs(so, 'holdfast', 'sinks')} / ${serverMs(so, 'floor', 'sinks')} (what the click's stream asks), its monitor ${serverMs(so, 'holdfast', 'sources')} / ${serverMs(so, 'floor', 'sources')} (parec's --latency-msec); pipe to pacat at the click p50 ${h.pipeBytes.p50} B`,
+    `   ${so.bursts.bursts} bursts of ${so.bursts.writtenMs} ms stopping dead: decoded p50 ${fmtMs(so.bursts.decodedMs.p50)} (min ${fmtMs(so.bursts.decodedMs.min)}); ${so.bursts.withStraySound} came with loud sound not theirs${so.bursts.withStraySound ? ` (p50 ${fmtMs(so.bursts.straySoundMs.p50)} of it)` : ''}`,
+    `   bit rate (budget ≤ ${so.budget.kbitPerSecond} kbit/s, AUDIO frames: ${ok(so.withinBudget.bitRate)}): tone ${kbit(b.tone)}; noise ${kbit(b.noise)}`,
+    `   node CPU per playing session (node + its parec, listened against nobody listening, median of ${c.rounds} rounds): ${c.perPlayingSessionPct.medianOfRounds} % of a core (node ${c.perPlayingSessionNodeOnlyPct}, parec ${c.perPlayingSessionParecPct}), ` +
+      `${c.cpuSecondsPerAudioMinute} CPU s per audio-minute; budget ≤ ${so.budget.cpuPctPerSession} %: ${ok(so.withinBudget.cpu)}; per round ${c.perPlayingSessionPct.perRound.join(' ')}`,
+    `   listened to a silent sound server: ${c.perSilentSessionPct.medianOfRounds} % a session; the app's PulseAudio per playing session ${c.pulseaudioPerPlayingSessionPct.listened} % listened, ${c.pulseaudioPerPlayingSessionPct.notListened} % not (the app's cost, not the node's); ` +
+      `${c.sessions.playing} playing sessions (${c.sessions.tone} tone, ${c.sessions.noise} noise), ${c.sessions.quiet} silent, ${c.windowMs / 1000} s windows${c.soundAsExpected ? '' : '  ⚠ sound came or missed where it should not (windows in the JSON)'}`,
+  ];
+}
+
+/** A sound server's configured latency as pactl gave it (the first sink or source; [latency, configured] µs). */
+const serverMs = (so: Json, path: string, kind: string) => {
+  const us = so.latency.serverLatenciesUs?.before?.[path]?.[kind]?.[0]?.[1];
+  return typeof us === 'number' && us >= 0 ? fmtMs(us / 1000) : '—';
+};
 
 function summarize(detail: Json): string {
   if (!detail) return '';

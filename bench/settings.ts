@@ -54,6 +54,15 @@ export const N = {
   sharingPacedGapMs: 10, // between an echo and the next key: the node is idle again before it
   sharingTypingSeconds: QUICK ? 15 : 60, // the recorded typing session, at sharingKeysPerSecond
   sharingKeysPerSecond: 8,
+  soundClicks: QUICK ? 40 : 200, // part 15: timed clicks per path (the session, the floor), alternating in blocks
+  soundClickBlocks: 4,
+  soundWarmupClicks: 10, // per path, untimed
+  soundBurstSeconds: QUICK ? 4 : 10, // listening to 100 ms bursts every 500 ms: is each decoded whole?
+  soundPlayingSessions: QUICK ? 2 : 4, // the CPU windows: sessions playing all along (a tone and noise by turns)
+  soundQuietSessions: QUICK ? 1 : 2, // and sessions whose sound server nobody plays into
+  soundCpuRounds: QUICK ? 3 : 8, // rounds of nobody listening / listening to the playing / to the silent ones
+  soundWindowMs: QUICK ? 2000 : 5000,
+  soundSettleMs: 1000, // after a switch, before a window: parec started, the first packets out
 };
 export const BUDGET = {
   echoP50Us: 200,
@@ -63,10 +72,13 @@ export const BUDGET = {
   files: { upload1: 0.5, upload2: 0.35, download: 0.6, echoP99Ratio: 2 },
   // Part 14 (issue 24): the owner's echo p50 with 5 viewers, and recorded, against neither.
   sharing: { fiveViewersP50Ratio: 1.1, recordingP50Ratio: 1.05 },
+  // Part 15 (issue 25): the app's write → the client's decoded output on loopback; the
+  // AUDIO frames' rate of stereo sound; the node's CPU per playing session, % of one core.
+  sound: { latencyP50Ms: 60, latencyP99Ms: 120, kbitPerSecond: 128, cpuPctPerSession: 3 },
 };
 // Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own (and
 // so do the other parts on a cluster of their own).
-export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0) + (wanted('files') ? 420_000 : 0) + (wanted('sharing') ? 300_000 : 0);
+export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0) + (wanted('files') ? 420_000 : 0) + (wanted('sharing') ? 300_000 : 0) + (wanted('sound') ? 420_000 : 0);
 
 // Apps of the bench catalog. Output sizes are exact so byte counts can be verified:
 // `tr` output has no newline, so the app's PTY (ONLCR) does not change its length.

@@ -4,6 +4,10 @@
 // choose, so no root process speaks to it — and encoded as Opus in 20 ms packets
 // (libopus 1.4 compiled to WebAssembly, opusscript: no native build on a fresh machine).
 // Silence is not sent: a sink nobody plays into costs a read and a compare, no encoding.
+// But the first silent packet after sound is: Opus gives out what it was given 6.5 ms
+// late (its lookahead), so the end of a sound that stops dead is in the packet after
+// it, and without that packet the end would be lost — and come out of the encoder at
+// the start of the next sound instead, seconds later (bench part 15's bursts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import OpusScript from 'opusscript';
@@ -40,6 +44,8 @@ export class SoundCapture {
   private pending = Buffer.alloc(0);
   /** Samples (per channel) read so far: the packets' clock. */
   private samples = 0;
+  /** The frame before was sound: a silent one now is still sent (see above). */
+  private sounding = false;
   private stopped = false;
   private waitTimer: NodeJS.Timeout | undefined;
   /** The sound server went away and has not been heard from since (said once, not at every retry). */
@@ -98,7 +104,9 @@ export class SoundCapture {
       data = data.subarray(FRAME_BYTES);
       const at = Math.round((this.samples / SOUND_RATE) * 1000);
       this.samples += SOUND_FRAME;
-      if (silent(frame)) continue;
+      const quiet = silent(frame);
+      if (quiet && !this.sounding) continue;
+      this.sounding = !quiet;
       this.options.packet(new Uint8Array(this.encoder.encode(frame, SOUND_FRAME)), at);
     }
     this.pending = Buffer.from(data);
