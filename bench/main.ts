@@ -39,7 +39,11 @@
 // app's write to the client's decoded output (p50/p99) against PulseAudio alone (the same
 // app and sound server outside the sandbox), the AUDIO frames' bit rate of a tone and of
 // noise, and the node's CPU per playing session (listened against not, alternating), on
-// a node of its own.
+// a node of its own. 16 GUI on real networks (gui-networks.ts): each link profile of
+// support/shaping-proxy.ts (lan, broadband, vpn, mobile) and workload (scrolling xterm,
+// a photo-like animation), the node's path (its link governor choosing the quality)
+// against websockify with noVNC's defaults, both through shaping proxies: updates/s,
+// bytes per update, node CPU per update, key → frame.
 // The process exit code is 0 whenever the bench could run, whatever it measured.
 //
 // --use-dist  use dist/ as it is (default: run scripts/build.mjs first, so the numbers
@@ -51,7 +55,7 @@
 //             machine to be quiet (< 15 % busy over a second): other load skews everything
 // --only=LIST run only some parts, e.g. --only=echo,throughput (signin, launch, echo,
 //             throughput, exit, stall, memory, resume, failover, replication, rfb, tls,
-//             coverage, files, sharing, sound); the JSON then holds only those
+//             coverage, files, sharing, sound, gui-networks); the JSON then holds only those
 //
 // Environment: BENCH_NODE_FLAGS / BENCH_CLI_FLAGS add Node flags to the broker node /
 // the CLI clients, e.g. BENCH_NODE_FLAGS='--cpu-prof --cpu-prof-dir=bench-results/prof'.
@@ -67,7 +71,7 @@ import { benchMemory } from './memory.js';
 import { hashPassword, startNode, writeConfig, type BenchNode } from './node.js';
 import { interferenceMeter, machineBusy } from './other-load.js';
 import { cleanUpAtExit, cleanupAll, noteDescendants, removeAtExit, type Cleanup } from './processes.js';
-import { benchCoverage, benchFailover, benchFiles, benchReplication, benchResume, benchRfb, benchSharing, benchSound } from './parts.js';
+import { benchCoverage, benchFailover, benchFiles, benchGuiNetworks, benchReplication, benchResume, benchRfb, benchSharing, benchSound } from './parts.js';
 import { signIn } from './protocol-client.js';
 import { render } from './report.js';
 import { BUDGET, N, QUICK, WAIT_QUIET_S, WATCHDOG_MS, paths, usePaths, wanted } from './settings.js';
@@ -198,6 +202,7 @@ async function main(buildDir: string): Promise<never> {
     }
 
     if (wanted('rfb')) await step('rfb', '10 GUI (RFB): scrolling fps and key → frame, holdfast vs websockify on the same Xvnc', () => benchRfb(n.url, token, config.node.stateDir, n.pid));
+    if (wanted('gui-networks')) await step('gui-networks', '16 GUI on real networks: lan, broadband, vpn, mobile through shaping proxies, holdfast vs websockify with noVNC defaults', () => benchGuiNetworks(n.url, token, config.node.stateDir, n.pid));
     if (wanted('tls')) await step('tls', '11 TLS: connect, keystroke echo and throughput over wss against ws', () => benchTls(dir, passwordHash, { url: n.url, token, pid: n.pid }));
 
     await control.close();

@@ -140,25 +140,72 @@ export async function benchSound(dir: string, passwordHash: string) {
 }
 
 /**
+ * Part "gui-networks" (gui-networks.ts): GUI sessions through shaping proxies at each
+ * link profile, the node's path against websockify with noVNC's defaults.
+ */
+export async function benchGuiNetworks(url: string, token: string, stateDir: string, nodePid: number) {
+  const { run } = await import('./gui-networks.js');
+  const { LINK_PROFILES, ShapingProxy } = await import('../support/shaping-proxy.js');
+  const nodePort = Number(new URL(url).port);
+  const toNode = await ShapingProxy.start({ host: '127.0.0.1', port: nodePort }, LINK_PROFILES.lan);
+  const toReference: Array<Awaited<ReturnType<typeof ShapingProxy.start>>> = [];
+  let link: (typeof LINK_PROFILES)[keyof typeof LINK_PROFILES] = LINK_PROFILES.lan;
+  try {
+    return await run({
+      launch: rfbLauncher(toNode.url, token),
+      referenceVia: async (port) => {
+        const proxy = await ShapingProxy.start({ host: '127.0.0.1', port }, link);
+        toReference.push(proxy);
+        return proxy.port;
+      },
+      setLink: (profile) => {
+        link = profile as typeof link;
+        toNode.link = profile;
+        for (const proxy of toReference) proxy.link = profile;
+      },
+      // BENCH_LINKS=vpn,mobile measures only those.
+      profiles: Object.values(LINK_PROFILES).filter((p) => !process.env.BENCH_LINKS || process.env.BENCH_LINKS.split(',').includes(p.name)),
+      stateDir,
+      nodePid,
+      blocks: N.guiNetworkBlocks,
+      blockMs: N.guiNetworkBlockMs,
+      warmupMs: N.guiNetworkWarmupMs,
+      keyPresses: N.guiNetworkKeyPresses,
+      track,
+      untrack,
+      progress,
+    });
+  } finally {
+    await toNode.stop();
+    for (const proxy of toReference) await proxy.stop().catch(() => {});
+  }
+}
+
+/** A GUI session on the bench's protocol client, as the RFB parts use it. */
+function rfbLauncher(url: string, token: string) {
+  return async (appId: string) => {
+    const s = await ProtoSession.launch(url, token, appId);
+    return {
+      sessionId: s.started.sessionId,
+      onOutput: (receiver: (data: Uint8Array) => void) => {
+        s.onData = receiver;
+      },
+      input: (bytes: Uint8Array) => s.input(bytes),
+      sendFrame: (frame: Uint8Array) => s.client.send(frame),
+      problems: () => [...s.client.problems, ...s.errors.map((e) => `${e.code ?? 'error'}: ${e.message ?? ''}`), ...(s.client.closeInfo ? [`closed ${s.client.closeInfo.code} ${s.client.closeInfo.reason}`] : [])],
+      close: () => s.close(),
+    };
+  };
+}
+
+/**
  * Part 10 (rfb.ts): GUI sessions through this bench's protocol client against
  * Debian's websockify on the same display socket.
  */
 export async function benchRfb(url: string, token: string, stateDir: string, nodePid: number) {
   const { run } = await import('./rfb.js');
   return run({
-    launch: async (appId) => {
-      const s = await ProtoSession.launch(url, token, appId);
-      return {
-        sessionId: s.started.sessionId,
-        onOutput: (receiver) => {
-          s.onData = receiver;
-        },
-        input: (bytes) => s.input(bytes),
-        sendFrame: (frame) => s.client.send(frame),
-        problems: () => [...s.client.problems, ...s.errors.map((e) => `${e.code ?? 'error'}: ${e.message ?? ''}`), ...(s.client.closeInfo ? [`closed ${s.client.closeInfo.code} ${s.client.closeInfo.reason}`] : [])],
-        close: () => s.close(),
-      };
-    },
+    launch: rfbLauncher(url, token),
     stateDir,
     nodePid,
     fpsBlocks: N.rfbFpsBlocks,

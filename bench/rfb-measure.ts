@@ -171,18 +171,19 @@ export function fpsOf(blocks: FpsBlock[], path: string, pair: Pair) {
 }
 
 /** Waits until the viewer's outstanding request has gone unanswered for QUIET_MS (bounded). */
-export async function quiet(v: Viewer): Promise<boolean> {
-  const deadline = performance.now() + 3000;
+export async function quiet(v: Viewer, quietMs = QUIET_MS): Promise<boolean> {
+  const deadline = performance.now() + 3000 + 4 * quietMs;
   while (performance.now() < deadline) {
     if (!v.outstanding) v.request(true);
     const seen = v.updates;
-    await sleep(QUIET_MS);
+    await sleep(quietMs);
     if (v.updates === seen) return true;
   }
   return false;
 }
 
-export async function keyBlock(v: Viewer, presses: number, counter: { n: number }, samples: number[]): Promise<{ notQuiet: number; lost: number }> {
+/** `quietMs`: how long the screen must stay quiet before a press — over a slow link, longer than its round trip (else an update already on its way is taken for the key's). */
+export async function keyBlock(v: Viewer, presses: number, counter: { n: number }, samples: number[], quietMs = QUIET_MS): Promise<{ notQuiet: number; lost: number }> {
   let notQuiet = 0;
   let lost = 0;
   for (let i = 0; i < presses; i++) {
@@ -190,9 +191,9 @@ export async function keyBlock(v: Viewer, presses: number, counter: { n: number 
     if (counter.n % RETURN_EVERY === 0) {
       v.key(KEY_RETURN, true);
       v.key(KEY_RETURN, false);
-      await sleep(QUIET_MS);
+      await sleep(quietMs);
     }
-    if (!(await quiet(v))) notQuiet += 1;
+    if (!(await quiet(v, quietMs))) notQuiet += 1;
     const keysym = KEY_A + (counter.n % 26);
     const next = v.nextUpdate(2000);
     const t0 = performance.now();

@@ -2,6 +2,7 @@
 // the session's WebSocket) and Debian's websockify started on the same Xvnc's socket
 // (the reference noVNC talks to), each viewer handshaken and given a whole frame.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection } from 'node:net';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -36,6 +37,8 @@ export interface PairSetup {
   /** The bench's process bookkeeping, so an interrupted run still ends websockify. */
   track?(pid: number, label: string, kill: (signal: NodeJS.Signals) => void): void;
   untrack?(pid: number): void;
+  /** Where the reference viewer connects for websockify's `port` (gui-networks: a shaping proxy in front of it); default: straight to it. */
+  referenceVia?(port: number): Promise<number>;
 }
 
 function holdfastViewer(session: HoldfastRfbSession, continuous: boolean): Viewer {
@@ -91,11 +94,19 @@ async function referenceViewer(socketPath: string, options: PairSetup, continuou
   };
   try {
     const deadline = performance.now() + 10_000;
+    // websockify listening first, then (where shaped) the proxy in front of it: the
+    // proxy is never asked to reach a port nobody listens on yet.
+    while (!(await accepts(port))) {
+      if (exitedNow) throw new Error(`websockify exited: ${stderr.trim().split('\n').at(-1) ?? ''}`);
+      if (performance.now() > deadline) throw new Error(`websockify did not listen within 10 s: ${stderr.trim().split('\n').at(-1) ?? ''}`);
+      await sleep(50);
+    }
+    const via = options.referenceVia ? options.referenceVia(port) : Promise.resolve(port);
     let ws: WebSocket | null = null;
     while (!ws) {
       if (exitedNow) throw new Error(`websockify exited: ${stderr.trim().split('\n').at(-1) ?? ''}`);
       if (performance.now() > deadline) throw new Error(`websockify did not listen within 10 s: ${stderr.trim().split('\n').at(-1) ?? ''}`);
-      const attempt = new WebSocket(`ws://127.0.0.1:${port}/`, ['binary'], { perMessageDeflate: false, maxPayload: 64 << 20 });
+      const attempt = new WebSocket(`ws://127.0.0.1:${await via}/`, ['binary'], { perMessageDeflate: false, maxPayload: 64 << 20 });
       attempt.binaryType = 'nodebuffer';
       const ok = await new Promise<boolean>((resolve) => {
         attempt.once('open', () => resolve(true));
@@ -137,6 +148,31 @@ async function referenceViewer(socketPath: string, options: PairSetup, continuou
   }
 }
 
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createConnection({ host: '127.0.0.1', port });
+    probe.once('connect', () => (probe.destroy(), resolve(true)));
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/** Waits until the display answers a connection of its own with its RFB version (bounded): it has started serving. */
+async function displayAnswers(socketPath: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const answered = await new Promise<boolean>((resolve) => {
+      const probe = createConnection(socketPath);
+      const timer = setTimeout(() => (probe.destroy(), resolve(false)), 1000);
+      probe.once('data', () => (clearTimeout(timer), probe.destroy(), resolve(true)));
+      probe.once('error', () => (clearTimeout(timer), resolve(false)));
+    });
+    if (answered) return;
+    if (performance.now() > deadline) throw new Error(`the display at ${socketPath} did not answer within ${timeoutMs / 1000} s`);
+    await sleep(100);
+  }
+}
+
 function rfbSockets(stateDir: string): Set<string> {
   const dir = join(stateDir, 'sandboxes');
   const out = new Set<string>();
@@ -154,6 +190,8 @@ export interface Pair {
   /** The processes relaying each path (broker node / websockify), for their CPU time. */
   relayPids: { holdfast: () => number[]; reference: () => number[] };
   socketPath: string;
+  /** Reference connections that carried nothing and were made again. */
+  referenceRetries: number;
   geometry: string;
   desktopName: string;
 }
@@ -178,20 +216,37 @@ export async function openPair(appId: string, options: PairSetup, cleanup: Array
       await sleep(20);
     }
   }
-  const reference = await referenceViewer(socketPath, options, continuous);
-  cleanup.push(() => reference.close());
-  const ready = (v: Viewer, what: string) =>
-    Promise.race([v.ready, sleep(15_000).then(() => Promise.reject(new Error(`${what}: no RFB handshake within 15 s`)))]);
+  const ready = (v: Viewer, what: string, ms = 15_000) =>
+    Promise.race([v.ready, sleep(ms).then(() => Promise.reject(new Error(`${what}: no RFB handshake within ${ms / 1000} s`)))]);
+  // Now and then (through a shaping proxy) websockify's connection carries nothing at all,
+  // though Xvnc answers a new connection at once: the reference is connected again then
+  // (at most twice; counted), which only helps the reference.
+  await displayAnswers(socketPath);
+  let reference: Reference | null = null;
+  let referenceRetries = 0;
+  for (let attempt = 1; !reference; attempt++) {
+    const candidate = await referenceViewer(socketPath, options, continuous);
+    cleanup.push(() => candidate.close());
+    try {
+      await ready(candidate.viewer, `reference (${candidate.viewer.messages} messages; websockify: ${candidate.stderr().trim().split('\n').at(-1) ?? ''})`, attempt < 3 ? 8000 : 15_000);
+      reference = candidate;
+    } catch (error) {
+      if (attempt >= 3 || candidate.viewer.messages > 0) throw error;
+      referenceRetries += 1;
+      await candidate.close();
+    }
+  }
+  const found = reference;
   await ready(holdfast, `holdfast (${session.problems().join('; ')})`);
-  await ready(reference.viewer, `reference (websockify: ${reference.stderr().trim().split('\n').at(-1) ?? ''})`);
   // A whole frame for each, one after the other, so nothing is left pending.
   await fullFrame(holdfast);
   await fullFrame(reference.viewer);
   return {
     holdfast,
     reference: reference.viewer,
-    relayPids: { holdfast: () => (options.nodePid ? [options.nodePid] : []), reference: () => reference.pids() },
+    relayPids: { holdfast: () => (options.nodePid ? [options.nodePid] : []), reference: () => found.pids() },
     socketPath,
+    referenceRetries,
     geometry: `${holdfast.stream.width}x${holdfast.stream.height}`,
     desktopName: holdfast.stream.name,
   };

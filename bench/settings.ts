@@ -1,6 +1,7 @@
 // What the bench measures and against what: the command-line flags, the sample counts
 // (N), the budgets, the bench catalog's apps, and where the code under test lives.
 // Every part reads its settings from here, so `--quick` means the same everywhere.
+import { GUI_ANIMATION_APP } from './gui-apps.js';
 import { join } from 'node:path';
 
 const ARGS = new Set(process.argv.slice(2));
@@ -40,6 +41,10 @@ export const N = {
   rfbFpsBlockMs: QUICK ? 1500 : 3000,
   rfbKeyPresses: QUICK ? 60 : 200, // per path
   rfbKeyBlocks: 4,
+  guiNetworkBlocks: QUICK ? 2 : 4, // per path and workload, alternating (ABBA)
+  guiNetworkBlockMs: QUICK ? 2000 : 4000,
+  guiNetworkWarmupMs: QUICK ? 4000 : 6000,
+  guiNetworkKeyPresses: QUICK ? 24 : 60, // per path and profile
   filesBytes: 200 * 1024 * 1024, // part 13: one file of random bytes, up and down
   filesRounds: QUICK ? 2 : 3, // per path (floor, 1 replica, 2 replicas), alternating
   filesEchoWarmup: 128,
@@ -78,7 +83,7 @@ export const BUDGET = {
 };
 // Parts 8 and 9 restart cluster nodes dozens of times: they get time of their own (and
 // so do the other parts on a cluster of their own).
-export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0) + (wanted('files') ? 420_000 : 0) + (wanted('sharing') ? 300_000 : 0) + (wanted('sound') ? 420_000 : 0);
+export const WATCHDOG_MS = 330_000 + (wanted('failover') ? (QUICK ? 450_000 : 900_000) : 0) + (wanted('replication') ? 120_000 : 0) + (wanted('rfb') ? 210_000 : 0) + (wanted('gui-networks') ? (QUICK ? 300_000 : 600_000) : 0) + (wanted('tls') ? 120_000 : 0) + (wanted('coverage') ? 1_200_000 : 0) + (wanted('files') ? 420_000 : 0) + (wanted('sharing') ? 300_000 : 0) + (wanted('sound') ? 420_000 : 0);
 
 // Apps of the bench catalog. Output sizes are exact so byte counts can be verified:
 // `tr` output has no newline, so the app's PTY (ONLCR) does not change its length.
@@ -101,4 +106,6 @@ export const APPS = [
   // at the left edge). And an idle xterm whose only change is a key's echo.
   { id: 'gui-scroll', name: 'XTerm scrolling', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/sh', '-c', "while :; do seq -w 10000000 99999999 | paste -d ' ' - - - - - - - - - - - - - - -; done"] },
   { id: 'gui-echo', name: 'XTerm idle', display: 'rfb', geometry: '1280x800', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '11', '-e', '/bin/cat'] },
+  // Part "gui-networks" (bench/gui-networks.ts): a photo-like animation, every pixel changing.
+  GUI_ANIMATION_APP,
 ];

@@ -15,12 +15,13 @@
 #   e2fsprogs                   mkfs.ext4: each session's home is a volume with a quota (broker/host/home-volume.ts)
 #   libglib2.0-bin              gio: the lockstep shim's test saves files as GTK apps do (broker/host/lockstep-clock.test.ts)
 #   ghostscript enscript        printing: PostScript/PDF and text to PDF (broker/host/print-convert.ts); poppler-utils: pdftotext in its tests
+#   python3-tk                  the GUI bench's animation (bench/gui-apps.ts)
 #   pulseaudio pulseaudio-utils sound: each app with sound gets its own server in its sandbox; parec reads it (broker/host/sound-capture.ts)
 set -euo pipefail
 
 packages=(bubblewrap util-linux python3 htop chromium tmux fonts-dejavu-core procps etcd-server etcd-client
   tigervnc-standalone-server matchbox-window-manager xterm x11-apps xclip novnc websockify gcc libc6-dev e2fsprogs x11-utils
-  ghostscript enscript poppler-utils libglib2.0-bin mousepad pulseaudio pulseaudio-utils)
+  ghostscript enscript poppler-utils libglib2.0-bin mousepad pulseaudio pulseaudio-utils python3-tk)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,8 +1,9 @@
 // The image quality of a graphical session's stream, chosen for the link its client is
 // on (issue 26), the way TigerVNC's viewer auto-selects but on the node, so every client
 // gets it — noVNC, the desktop app, anything speaking the protocol. Once a second the
-// link's measured capacity (link-meter.ts) picks a tier: lossless on a LAN, JPEG of
-// falling quality with chroma subsampling and more zlib effort as the link narrows. It
+// link's measured capacity (link-meter.ts) picks a tier: on a fast link what noVNC asks
+// for itself, then JPEG of falling quality with chroma subsampling and more zlib effort
+// as the link narrows. It
 // steps down at once when the link, filled, cannot carry the tier — never because the
 // app is quiet — and up only after a few seconds of room: a burst of good acks is not a
 // better link. More zlib effort costs Xvnc CPU, so it is spent only where the link, not
@@ -19,16 +20,23 @@ export interface QualityTier {
   quality: ImageQuality;
 }
 
-/** Best first. noVNC's default (quality level 6: JPEG 79 without subsampling, compression 2) sits between the first two. */
+/**
+ * Best first. The first is noVNC's own default (quality level 6: JPEG 79 without
+ * subsampling, compression 2): on a fast link a person gets what they would without
+ * Holdfast. Not lossless even there: moving pictures as exact pixels cost Xvnc several
+ * times the CPU and bytes of JPEG (measured: a third of the frame rate on a LAN), and a
+ * still screen becomes exact anyway — Xvnc refreshes the JPEG'd areas losslessly once
+ * they stop changing (TigerVNC's lossless refresh). Text and flat areas are never JPEG.
+ */
 export const QUALITY_TIERS: readonly QualityTier[] = [
-  { name: 'lossless', minBitsPerSecond: 40e6, quality: { jpeg: null, subsampling: 'none', compress: 2 } },
+  { name: 'fast', minBitsPerSecond: 25e6, quality: { jpeg: 79, subsampling: 'none', compress: 2 } },
   { name: 'high', minBitsPerSecond: 12e6, quality: { jpeg: 60, subsampling: '420', compress: 2 } },
   { name: 'medium', minBitsPerSecond: 4e6, quality: { jpeg: 40, subsampling: '420', compress: 6 } },
   { name: 'low', minBitsPerSecond: 0, quality: { jpeg: 20, subsampling: '420', compress: 9 } },
 ];
 
-/** Where a stream starts, before anything is measured: a middle that neither floods a slow link nor blurs a fast one for long. */
-const START_TIER = 1;
+/** Where a stream starts, before anything is measured: what noVNC would ask for; a slow link is found within a second or two. */
+const START_TIER = 0;
 /** The link must carry the tier with this much room to spare. */
 const HEADROOM = 0.8;
 /** Evaluations in a row with room for a better tier before it is taken. */
@@ -76,7 +84,7 @@ export class LinkGovernor {
   }
 
   sentThrough(offset: number): void {
-    this.meter.sentThrough(offset);
+    this.meter.sentThrough(offset, this.now());
   }
 
   ackedThrough(offset: number): void {

@@ -1,38 +1,49 @@
-// The link meter: capacity from acks inside busy periods, nothing from idle gaps.
+// The link meter with a simulated link: a full one (acks later and later as output
+// queues) gives its capacity; a fast one, acked every 50 ms by a client that renders
+// first, gives only a floor — never taken for full.
 import { describe, expect, it } from 'vitest';
 import { LinkMeter } from './link-meter.js';
 
-describe('LinkMeter', () => {
-  it('measures the rate acks arrive at while output is outstanding', () => {
-    const meter = new LinkMeter();
-    // 1 Mbit/s: 125 bytes a ms; the app keeps 50 kB outstanding, the client acks every 50 ms.
-    let sent = 0;
-    let acked = 0;
-    for (let t = 0; t <= 2000; t += 50) {
-      sent = acked + 50_000;
-      meter.sentThrough(sent);
-      if (t > 0) {
-        acked += 125 * 50;
-        meter.ackedThrough(acked, t);
-      }
+/** `seconds` of a stream offering `offeredBps` into a link of `linkBps` with a 60 ms round trip; the client acks every 50 ms. */
+function stream(meter: LinkMeter, offeredBps: number, linkBps: number, seconds: number) {
+  let sent = 0;
+  let delivered = 0;
+  const arrivals: Array<{ end: number; at: number }> = [];
+  let linkFreeAt = 0;
+  for (let t = 0; t <= seconds * 1000; t += 10) {
+    // Every 10 ms the app offers its bytes; the link carries them in order at its rate.
+    const bytes = (offeredBps / 8) * 0.01;
+    sent += bytes;
+    meter.sentThrough(sent, t);
+    linkFreeAt = Math.max(linkFreeAt, t) + ((bytes * 8) / linkBps) * 1000;
+    arrivals.push({ end: sent, at: linkFreeAt + 30 });
+    if (t % 50 === 0) {
+      while (arrivals.length > 0 && arrivals[0]!.at <= t) delivered = arrivals.shift()!.end;
+      if (delivered > 0) meter.ackedThrough(delivered, t + 30);
     }
-    expect(meter.capacity(2000)! / 1e6).toBeCloseTo(1, 1);
+  }
+  return seconds * 1000;
+}
+
+describe('LinkMeter', () => {
+  it('finds the capacity of a full link', () => {
+    const meter = new LinkMeter();
+    const now = stream(meter, 8e6, 2e6, 4);
+    expect(meter.capacity(now)! / 1e6).toBeCloseTo(2, 0);
+    expect(meter.delivered(now)! / 1e6).toBeCloseTo(2, 0);
   });
 
-  it('learns nothing from an app that leaves the link idle, and forgets after a while', () => {
+  it('takes a fast link that the app does not fill for a floor only', () => {
     const meter = new LinkMeter();
-    // A small update every 200 ms, each acknowledged whole before the next: no busy period spans two acks.
-    for (let t = 0, offset = 0; t < 2000; t += 200) {
-      offset += 2000;
-      meter.sentThrough(offset);
-      meter.ackedThrough(offset, t + 20);
-    }
-    expect(meter.capacity(2000)).toBeNull();
-    const busy = new LinkMeter();
-    busy.sentThrough(1_000_000);
-    busy.ackedThrough(10_000, 0);
-    busy.ackedThrough(110_000, 200);
-    expect(busy.capacity(200)).toBe(4_000_000);
-    expect(busy.capacity(6000)).toBeNull();
+    const now = stream(meter, 30e6, 1e9, 4);
+    expect(meter.capacity(now)).toBeNull();
+    expect(meter.delivered(now)! / 1e6).toBeCloseTo(30, -1);
+  });
+
+  it('forgets after a while', () => {
+    const meter = new LinkMeter();
+    const now = stream(meter, 8e6, 2e6, 3);
+    expect(meter.capacity(now + 6000)).toBeNull();
+    expect(meter.delivered(now + 6000)).toBeNull();
   });
 });
