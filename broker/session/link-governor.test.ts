@@ -41,21 +41,30 @@ describe('LinkGovernor', () => {
     expect(governor.current.name).toBe('low');
   });
 
-  it('climbs back one tier at a time, each after a few seconds on a link that carries it', () => {
+  it('tries one tier better after a few seconds without a full link, not for 15 s after a step down', () => {
     const { governor, tiers, second } = governed();
     governor.start();
-    for (let i = 0; i < 2; i++) second(2e6, 8e6);
-    expect(governor.current.name).toBe('low');
-    // The link gets fast (a LAN): 40 Mbit/s go through, never queueing. The slow samples age out first.
-    for (let i = 0; i < 16; i++) second(1e9, 40e6);
+    for (let i = 0; i < 2; i++) second(2e6, 2.4e6);
+    expect(tiers).toEqual(['fast', 'low']);
+    // The link gets fast at once (a LAN): nothing queues, but the step down was just now: it waits.
+    for (let i = 0; i < 12; i++) second(1e9, 8e6);
+    expect(tiers).toEqual(['fast', 'low']);
+    // Then one tier better every 3 s.
+    for (let i = 0; i < 12; i++) second(1e9, 8e6);
     expect(tiers).toEqual(['fast', 'low', 'medium', 'high', 'fast']);
-    for (let i = 0; i < 5; i++) second(1e9, 1e5); // then a quiet app: it stays
-    expect(governor.current.name).toBe('fast');
   });
 
-  it('keeps its tier when the app leaves the link idle (nothing measured)', () => {
-    const { governor, tiers } = governed();
+  it('stays down on a link that stays full', () => {
+    const { governor, tiers, second } = governed();
     governor.start();
+    for (let i = 0; i < 30; i++) second(2e6, 2.4e6);
+    expect(tiers).toEqual(['fast', 'low']);
+  });
+
+  it('never steps down for an app that leaves the link idle', () => {
+    const { governor, tiers, second } = governed();
+    governor.start();
+    for (let i = 0; i < 10; i++) second(2e6, 1e5);
     for (let i = 0; i < 5; i++) governor.govern();
     expect(tiers).toEqual(['fast']);
   });

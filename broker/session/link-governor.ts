@@ -1,15 +1,15 @@
 // The image quality of a graphical session's stream, chosen for the link its client is
 // on (issue 26), the way TigerVNC's viewer auto-selects but on the node, so every client
-// gets it — noVNC, the desktop app, anything speaking the protocol. Once a second the
-// link's measured capacity (link-meter.ts) picks a tier: on a fast link what noVNC asks
-// for itself, then JPEG of falling quality with chroma subsampling and more zlib effort
-// as the link narrows. It
-// steps down at once when the link, filled, cannot carry the tier — never because the
-// app is quiet — and up only after a few seconds of room: a burst of good acks is not a
-// better link. More zlib effort costs Xvnc CPU, so it is spent only where the link, not
-// the CPU, is what holds the frames back. Xvnc does the rest with
-// its own congestion control (continuous updates and fences) and its lossless refresh
-// of a still screen. Only output changes: the input log and lockstep do not see this.
+// gets it — noVNC, the desktop app, anything speaking the protocol. Once a second it
+// looks at the link (link-meter.ts): seen full, it takes at once the tier the link's
+// capacity carries — on a fast link what noVNC asks for itself, then JPEG of falling
+// quality with chroma subsampling and more zlib effort as the link narrows; not full for
+// a few seconds, it tries one tier better (and after a step down, not for 15 s: a
+// borderline link does not see-saw). A quiet app never makes it step down. More zlib
+// effort costs Xvnc CPU, so it is spent only where the link, not the CPU, holds the
+// frames back. Xvnc does the rest with its own congestion control (continuous updates
+// and fences) and its lossless refresh of a still screen. Only output changes: the input
+// log and lockstep do not see this.
 import type { ImageQuality } from '../../shared/protocol/index.js';
 import { LinkMeter } from './link-meter.js';
 
@@ -39,8 +39,10 @@ export const QUALITY_TIERS: readonly QualityTier[] = [
 const START_TIER = 0;
 /** The link must carry the tier with this much room to spare. */
 const HEADROOM = 0.8;
-/** Evaluations in a row with room for a better tier before it is taken. */
+/** Evaluations in a row without a full link before a better tier is tried. */
 const UP_AFTER = 3;
+/** After stepping down, how long before a better tier is tried again: a borderline link does not see-saw every few seconds. */
+const CALM_MS = 15_000;
 export const GOVERN_EVERY_MS = 1000;
 
 export interface LinkGovernorOptions {
@@ -55,6 +57,7 @@ export class LinkGovernor {
   private meter = new LinkMeter();
   private tier = START_TIER;
   private roomFor = 0;
+  private calmUntil = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
 
@@ -73,6 +76,7 @@ export class LinkGovernor {
     this.meter = new LinkMeter();
     this.tier = START_TIER;
     this.roomFor = 0;
+    this.calmUntil = 0;
     this.options.apply(this.current.quality, this.current.name);
     this.timer = (this.options.setInterval ?? setInterval)(() => this.govern(), GOVERN_EVERY_MS);
     this.timer.unref?.();
@@ -95,20 +99,22 @@ export class LinkGovernor {
   govern(): void {
     const now = this.now();
     const filled = this.meter.capacity(now);
-    const floor = Math.max(filled ?? 0, this.meter.delivered(now) ?? 0);
-    if (filled === null && floor === 0) return (this.roomFor = 0), undefined;
-    const fits = QUALITY_TIERS.findIndex((tier) => tier.minBitsPerSecond <= floor * HEADROOM);
-    if (fits > this.tier) {
-      // Down only on a link seen full: a quiet app proves nothing against the link.
-      if (filled === null) return (this.roomFor = 0), undefined;
+    if (filled !== null) {
+      // Seen full: the tier it carries, at once if that is lower — and no trying higher for a while.
+      const fits = QUALITY_TIERS.findIndex((tier) => tier.minBitsPerSecond <= filled * HEADROOM);
       this.roomFor = 0;
-      this.set(fits);
-    } else if (fits < this.tier) {
-      if (++this.roomFor >= UP_AFTER) {
-        this.roomFor = 0;
-        this.set(this.tier - 1);
+      if (fits > this.tier) {
+        this.set(fits);
+        this.calmUntil = now + CALM_MS;
       }
-    } else this.roomFor = 0;
+      return;
+    }
+    // Not full for the last few seconds: try one tier better, now and then (a quiet app costs nothing either way).
+    if (this.tier === 0 || now < this.calmUntil) return;
+    if (++this.roomFor >= UP_AFTER) {
+      this.roomFor = 0;
+      this.set(this.tier - 1);
+    }
   }
 
   private set(tier: number): void {
