@@ -61,6 +61,23 @@ export async function run(options: GuiNetworksOptions): Promise<Record<string, u
       referenceRetries: pair.referenceRetries,
     };
   };
+  const keyToFrame = async (quietMs: number) => {
+    const echo = await openPair('gui-echo', options, cleanup);
+    const counter = { n: 0 };
+    await keyBlock(echo.holdfast, 5, counter, [], quietMs);
+    await echo.holdfast.settle();
+    await keyBlock(echo.reference, 5, counter, [], quietMs);
+    await echo.reference.settle();
+    const ms: Record<'holdfast' | 'reference', number[]> = { holdfast: [], reference: [] };
+    const per = Math.ceil(options.keyPresses / 4);
+    for (let b = 0; b < 4; b++) {
+      for (const v of b % 2 === 0 ? [echo.holdfast, echo.reference] : [echo.reference, echo.holdfast]) {
+        await keyBlock(v, per, counter, ms[v.path], quietMs);
+        await v.settle();
+      }
+    }
+    return ms;
+  };
   try {
     for (const profile of options.profiles) {
       options.setLink(profile);
@@ -83,21 +100,19 @@ export async function run(options: GuiNetworksOptions): Promise<Record<string, u
         progress(`${profile.name} ${app}: holdfast ${result.holdfast.updatesPerSecond}/s ${Math.round((result.holdfast.bytesPerUpdate ?? 0) / 1024)} KiB, reference ${result.reference.updatesPerSecond}/s ${Math.round((result.reference.bytesPerUpdate ?? 0) / 1024)} KiB (${result.ratioUpdatesPerSecond}× updates/s, ${result.ratioBytesPerUpdate}× bytes/update)`);
         await closeAll();
       }
-      // Key → frame on an idle xterm: one update request outstanding, as rfb.ts measures it.
-      const echo = await openPair('gui-echo', options, cleanup);
-      const counter = { n: 0 };
-      // Quiet for longer than the link's round trip before each press (rfb-measure.ts keyBlock).
+      // Key → frame on an idle xterm: one update request outstanding, as rfb.ts measures
+      // it, quiet for longer than the link's round trip before each press. Measured again
+      // once if the pair fails (see above).
       const quietMs = Math.max(QUIET_MS, profile.rttMs + profile.jitterMs * 2 + 40);
-      await keyBlock(echo.holdfast, 5, counter, [], quietMs);
-      await echo.holdfast.settle();
-      await keyBlock(echo.reference, 5, counter, [], quietMs);
-      await echo.reference.settle();
-      const ms: Record<'holdfast' | 'reference', number[]> = { holdfast: [], reference: [] };
-      const per = Math.ceil(options.keyPresses / 4);
-      for (let b = 0; b < 4; b++) {
-        for (const v of b % 2 === 0 ? [echo.holdfast, echo.reference] : [echo.reference, echo.holdfast]) {
-          await keyBlock(v, per, counter, ms[v.path], quietMs);
-          await v.settle();
+      let ms: Record<'holdfast' | 'reference', number[]> | null = null;
+      for (let attempt = 1; !ms; attempt++) {
+        try {
+          ms = await keyToFrame(quietMs);
+        } catch (error) {
+          await closeAll();
+          if (attempt >= 2) throw error;
+          failures.push(`${profile.name} gui-echo: ${error instanceof Error ? error.message : String(error)}`);
+          progress(`${profile.name} gui-echo failed, measured again: ${failures.at(-1)}`);
         }
       }
       await closeAll();
