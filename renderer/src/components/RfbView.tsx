@@ -7,8 +7,9 @@
 // last frame stays on screen, dimmed, until the new one has drawn.
 //
 // The display follows the pane (rfb-fit.ts: our SetDesktopSize, not noVNC's, and the
-// frame drawn 1:1), and the pane's keyboard focus is a hidden textarea, so text from
-// input methods and dictation reaches the app too (rfb-text-input.ts).
+// frame drawn 1:1), and the pane's keyboard focus is a hidden textarea: keys are sent as
+// the characters typed under the person's layout, and text from input methods and
+// dictation reaches the app too (rfb-text-input.ts, rfb-keys.ts).
 import { useEffect, useRef, useState } from 'react';
 import RFB, { type RfbChannel } from '@novnc/novnc';
 import { MAX_CUT_TEXT, RfbClientParser, setDesktopSize } from '../../../shared/protocol/index.js';
@@ -193,9 +194,10 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
     target.addEventListener('pointerdown', syncClipboard);
     target.addEventListener('pointerdown', takeFocus);
     target.addEventListener('mousedown', keepFocus);
+    // Keysyms alone (code null): never the US key positions of QEMU's extended key events (rfb-keys.ts says why).
     const stopCatching = catchText(input, {
-      keyTarget: canvas,
-      key: (keysym) => rfb?.sendKey(keysym, null),
+      key: (keysym, down) => rfb?.sendKey(keysym, null, down),
+      mac: /Mac|iPhone|iPad/.test(navigator.platform),
     });
 
     start();
