@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { LOCKSTEP_CLOCK, LOCKSTEP_LIBRARY, LOCKSTEP_PROCS } from './lockstep-clock.js';
+import { KEYMAP_READY, KEYMAP_SCRIPT_PATH } from './keymap-keeper.js';
 import { TITLE_FILE, TITLE_SCRIPT_PATH } from './window-title.js';
 import { PRINT_BIN_DIR, PRINT_JOBS_DIR, PRINT_PROFILE, PRINT_PROFILE_FILE } from './print-spool.js';
 import { IPP_SOCKET_DIR } from './print-ipp.js';
@@ -80,6 +81,8 @@ export interface SandboxSpec {
   gtkSettings?: string;
   /** rfb apps with a window manager: the host file of the window-title watcher (window-title.ts), bound read-only at TITLE_SCRIPT_PATH. */
   titleScript?: string;
+  /** rfb apps: the host file of the keymap keeper (keymap-keeper.ts), bound read-only at KEYMAP_SCRIPT_PATH. */
+  keymapScript?: string;
   /** A compiled seccomp filter open on this fd in bwrap (sandbox-host.ts). */
   seccompFd?: number;
   /** Host paths of the node's own (config, keys, stateDir) hidden wherever a bound directory holds them. */
@@ -157,6 +160,9 @@ export const RFB_LAUNCH = [
   'shim=$LD_PRELOAD; export LD_PRELOAD=',
   `"$xvnc" :0 -geometry "$geometry" -depth "$depth" -desktop "$name" -rfbunixpath ${DISPLAY_DIR}/${DISPLAY_SOCKET} -rfbunixmode 0600 -rfbport -1 -nolisten tcp -SecurityTypes None -AlwaysShared -MaxCutText "$maxcut" -AcceptSetDesktopSize &`,
   `for i in $(seq 250); do [ -S ${DISPLAY_DIR}/${DISPLAY_SOCKET} ] && break; sleep 0.02; done`,
+  // Room in the keymap for the characters people type (keymap-keeper.ts), made before
+  // anything else connects: the window manager and the app start on a roomy keymap.
+  `[ -r ${KEYMAP_SCRIPT_PATH} ] && [ -x /usr/bin/python3 ] && { /usr/bin/python3 -I -S ${KEYMAP_SCRIPT_PATH} /tmp/.X11-unix/X0 ${DISPLAY_DIR}/${DISPLAY_SOCKET} ${DISPLAY_DIR}/${KEYMAP_READY} & for i in $(seq 250); do [ -e ${DISPLAY_DIR}/${KEYMAP_READY} ] && break; sleep 0.02; done; }`,
   'export DISPLAY=:0',
   // One app fills the display, without decorations, and follows it when it is resized.
   '[ "$wm" = yes ] && [ -x /usr/bin/matchbox-window-manager ] && matchbox-window-manager -use_titlebar no -use_cursor yes &',
@@ -225,6 +231,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group');
   args.push('--ro-bind', spec.initFile, INIT_PATH);
   if (spec.titleScript) args.push('--ro-bind', spec.titleScript, TITLE_SCRIPT_PATH);
+  if (spec.keymapScript) args.push('--ro-bind', spec.keymapScript, KEYMAP_SCRIPT_PATH);
   if (spec.gtkSettings) for (const path of GTK_SETTINGS_PATHS) args.push('--ro-bind', spec.gtkSettings, path);
   if (profile.network) bindReadOnly('/etc/resolv.conf');
   for (const path of profile.readOnlyPaths) bindReadOnly(path);
