@@ -48,6 +48,8 @@ export interface AppProcessOptions {
   lockstep?: LockstepOptions;
   /** The session's print spool, bound into the sandbox (print-spool.ts). */
   print?: { jobs: string; bin: string; ipp: string };
+  /** A GUI app: its launching screen's device pixels per CSS pixel, told to the app (sandbox.ts scaleSettings). */
+  scale?: number;
 }
 
 export interface LockstepOptions {
@@ -189,6 +191,7 @@ export class AppProcess {
       disableUserns: sandbox.disableUserns,
       ...(terminalsDir ? { terminalsDir } : {}),
       ...(options.print ? { print: options.print } : {}),
+      ...(options.scale ? { scale: options.scale } : {}),
       ...(this.clock && options.lockstep ? { lockstep: { library: options.lockstep.library, clock: this.clock.path, procs: this.clock.procsPath } } : {}),
     };
     // bwrap's options (every host path it binds) on a descriptor, not its command line:
