@@ -22,6 +22,8 @@ import { displaySizes, displayState, fitted, launch, saveFailure, settledCanvas,
 const root = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = join(root, 'test-artifacts');
 const EDITOR = { id: 'editor', name: 'Text editor', display: 'rfb', geometry: '800x600', command: '/usr/bin/xedit', args: ['-xrm', 'xedit*loadTags: false', 'notes.txt'] };
+/** XTerm sizing its font in points: told the screen's scale at launch, its letters keep their size on the screen. */
+const XTERM = { id: 'xterm', name: 'XTerm', display: 'rfb', geometry: '800x600', command: '/usr/bin/xterm', args: ['-fa', 'DejaVu Sans Mono', '-fs', '12'] };
 /** xev, filling the display: where each click landed, in its home's xev.log. */
 const KEY_LOG = { id: 'key-log', name: 'Key log', display: 'rfb', geometry: '800x600', command: '/bin/bash', args: ['-c', 'exec /usr/bin/xev -event button > "$HOME/xev.log"'] };
 
@@ -35,7 +37,7 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   web = mkdtempSync(join(tmpdir(), 'holdfast-e2e-hidpi-web-'));
   await bundleWebClient(web);
-  t = await startNode({ webRoot: web, apps: [EDITOR, KEY_LOG] });
+  t = await startNode({ webRoot: web, apps: [EDITOR, KEY_LOG, XTERM] });
   browser = await launchChromium();
 }, 120_000);
 
@@ -195,6 +197,39 @@ describe('a graphical app on a high-resolution screen', () => {
     await page.getByRole('group', { name: 'How graphical apps are drawn on this screen' }).getByRole('radio', { name: /Sharp/ }).check();
     await page.getByRole('tab', { name: 'xedit' }).click();
     await waitFitted(page, 'Text editor', 'device');
+  });
+
+  it('tells an app the screen’s scale at launch: XTerm’s letters are as large on a 2× screen as on a 1× one', async () => {
+    const seen: Record<string, { rows: number; cols: number; framebuffer: { width: number; height: number } }> = {};
+    for (const ratio of [1, 2]) {
+      const { page } = await open(ratio);
+      await launch(page, 'XTerm');
+      await waitFitted(page, 'XTerm');
+      await settledCanvas(page, 'XTerm');
+      const box = (await page.getByRole('region', { name: 'XTerm session' }).locator('canvas').first().boundingBox())!;
+      await page.mouse.click(box.x + 200, box.y + 200);
+      await page.keyboard.type(`stty size > size-${ratio}.txt\n`, { delay: 10 });
+      const size = await waitFor(`size-${ratio}.txt`, () => {
+        for (const id of readdirSync(join(t.stateDir, 'sandboxes'))) {
+          const text = readRunningHomeFile(t.stateDir, id, `size-${ratio}.txt`)?.toString('utf8');
+          if (text) return text;
+        }
+        return null;
+      }, 20_000);
+      await settledCanvas(page, 'XTerm');
+      await page.screenshot({ path: join(artifacts, `rfb-hidpi-xterm-${ratio}x.png`) });
+      const [rows, cols] = size.trim().split(' ').map(Number) as [number, number];
+      seen[`${ratio}x`] = { rows, cols, framebuffer: (await displaySizes(page, 'XTerm'))!.framebuffer };
+      await page.getByRole('button', { name: 'End session' }).click();
+      await page.context().close();
+      current = null;
+    }
+    console.log('XTerm at 1× and 2×:', JSON.stringify(seen));
+    expect(seen['2x']!.framebuffer.width, 'four times the pixels at 2×').toBeGreaterThanOrEqual(seen['1x']!.framebuffer.width * 2 - 1);
+    // About the same letters on the same window (not told, XTerm would have twice the columns and rows at 2×).
+    // A font's hinting rounds its cell differently at 32 px than twice 16 px: 99 and 105 columns seen here.
+    expect(Math.abs(seen['2x']!.cols / seen['1x']!.cols - 1), 'columns at 2× against 1×').toBeLessThan(0.1);
+    expect(Math.abs(seen['2x']!.rows - seen['1x']!.rows), 'rows').toBeLessThanOrEqual(1);
   });
 
   it('at 2×, a click lands on the display pixel under the pointer', async () => {

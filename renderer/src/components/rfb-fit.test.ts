@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DesktopFit, MIN_DESKTOP, SETTLE_MS, desktopSizeFor, displayScale, drawnSize, panePixels, type Size } from './rfb-fit.js';
+import { DesktopFit, MIN_DESKTOP, SETTLE_MS, desktopSizeFor, displayScale, drawnSize, launchScale, panePixels, type Size } from './rfb-fit.js';
 
 describe('desktopSizeFor', () => {
   it('asks for the pane’s whole pixels, within the protocol’s bounds', () => {
@@ -19,6 +19,14 @@ describe('the display’s pixels', () => {
     expect(displayScale('device', 1.5)).toBe(1.5);
     expect(displayScale('css', 2)).toBe(1);
     expect(displayScale('device', 0)).toBe(1);
+  });
+
+  it('are told to an app at its launch in quarters from 1 to 4', () => {
+    expect(launchScale('device', 2)).toBe(2);
+    expect(launchScale('device', 1.3333)).toBe(1.25);
+    expect(launchScale('device', 0.9)).toBe(1);
+    expect(launchScale('device', 5)).toBe(4);
+    expect(launchScale('css', 2)).toBe(1);
   });
 
   it('are the browser’s count of the pane’s device pixels where it gives one, else its CSS size times the scale', () => {

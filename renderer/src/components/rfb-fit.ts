@@ -40,6 +40,15 @@ export function displayScale(pixels: DisplayPixels, devicePixelRatio: number): n
 }
 
 /**
+ * The scale told to a GUI app at its launch (the node passes it on: host/sandbox.ts
+ * scaleSettings): the display's pixels per CSS pixel, in quarters from 1 to 4 — a
+ * screen zoomed out below 1 launches its apps as at 1.
+ */
+export function launchScale(pixels: DisplayPixels, devicePixelRatio: number): number {
+  return Math.min(4, Math.max(1, Math.round(displayScale(pixels, devicePixelRatio) * 4) / 4));
+}
+
+/**
  * The pixels a pane has for its display: its CSS size at a scale of 1, else its device
  * pixels as the browser counts them (`devicePixels`, where it says), else its CSS size
  * times the scale. A count more than a pixel away from that product is not taken: it is
