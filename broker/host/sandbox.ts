@@ -325,7 +325,7 @@ export function sandboxEnv(app: AppConfig): Record<string, string> {
  * says its screen's scale (device pixels per CSS pixel, 1 to 4 in quarters), and the app
  * starts told it, the ways X apps listen:
  *   - Xvnc's DPI (96 × the scale): apps that size fonts in points from the screen's DPI
- *     (Xft, as XTerm with -fa; Qt) draw them larger;
+ *     (Xft, as XTerm with -fa) draw them larger;
  *   - GTK: GDK_SCALE, its whole part (every size doubles at 2), and GDK_DPI_SCALE, the
  *     rest, for text (1.5: GDK_SCALE 1, GDK_DPI_SCALE 1.5). GTK reads no DPI from Xvnc.
  * An app's own settings of these in its env are kept. Apps that draw in fixed pixels
