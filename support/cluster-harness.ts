@@ -41,6 +41,8 @@ export const CLUSTER_APPS = [
   { id: 'fragile', name: 'Fragile', command: '/bin/cat', failover: 'none' },
   { id: 'trio', name: 'Trio', command: '/bin/cat', replicas: 3 },
   { id: 'gui-editor', name: 'GUI editor', display: 'rfb', geometry: '800x600', command: '/usr/bin/xedit', args: ['notes.txt'] },
+  // XTerm sizing its font in points (Xft): larger on a display told a larger scale; the scale GTK would be told, in scale.txt.
+  { id: 'gui-term', name: 'GUI terminal', display: 'rfb', geometry: '800x600', command: '/bin/bash', args: ['-c', 'echo "${GDK_SCALE:-1} ${GDK_DPI_SCALE:-1}" > "$HOME/scale.txt"; exec /usr/bin/xterm -fa "DejaVu Sans Mono" -fs 12'] },
   { id: 'restartable', name: 'Restartable', command: '/bin/bash', args: ['--norc', '--noprofile', '-i'], env: { PS1: '$ ' }, failover: 'restart' },
 ];
 

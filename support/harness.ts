@@ -9,7 +9,7 @@ import { NodeConfig } from '../broker/config/schema.js';
 import { silentLogger } from '../broker/log.js';
 import { BrokerNode } from '../broker/node.js';
 import { nodeSocketFactory } from '../broker/cli/connect.js';
-import { HoldfastClient, type SessionStream } from '../shared/core/index.js';
+import { HoldfastClient, type ClientOptions, type SessionStream } from '../shared/core/index.js';
 import { SUBPROTOCOL, BEARER_PREFIX } from '../shared/protocol/index.js';
 
 export interface TestNode {
@@ -83,8 +83,9 @@ export async function startNode(
   };
 }
 
-export function client(url: string): HoldfastClient {
-  return new HoldfastClient({ brokerUrl: url, socketFactory: nodeSocketFactory, connectTimeoutMs: 5000 });
+/** `options`: more of the client's options (a screen's scale for graphical apps, …). */
+export function client(url: string, options: Partial<ClientOptions> = {}): HoldfastClient {
+  return new HoldfastClient({ brokerUrl: url, socketFactory: nodeSocketFactory, connectTimeoutMs: 5000, ...options });
 }
 
 /** Collects a session's output as text and waits for patterns in it. */

@@ -61,6 +61,8 @@ export interface DisplayState {
   blackEdges: number;
   /** How the browser scales the canvas to device pixels (CSS image-rendering). */
   imageRendering: string;
+  /** The page's device pixel ratio. */
+  devicePixelRatio: number;
 }
 
 /** The visible GUI session's display: its size, how it is drawn, whether the app fills it. */
@@ -89,40 +91,49 @@ export function displayState(page: Page, app: string): Promise<DisplayState | nu
       pane: { width: pane.width, height: pane.height },
       blackEdges: black / edge,
       imageRendering: getComputedStyle(canvas).imageRendering,
+      devicePixelRatio: window.devicePixelRatio,
     };
   });
 }
 
 /** Only the sizes of displayState (cheap enough to poll often: no pixels read). */
-export function displaySizes(page: Page, app: string): Promise<Pick<DisplayState, 'framebuffer' | 'drawn' | 'pane'> | null> {
+export function displaySizes(page: Page, app: string): Promise<Pick<DisplayState, 'framebuffer' | 'drawn' | 'pane' | 'devicePixelRatio'> | null> {
   return page.getByRole('region', { name: `${app} session` }).evaluate((session) => {
     const host = session.querySelector('.rfb-host') as HTMLElement | null;
     const canvas = session.querySelector('.rfb-host canvas') as HTMLCanvasElement | null;
     if (!host || !canvas || canvas.width === 0) return null;
     const drawn = canvas.getBoundingClientRect();
     const pane = host.getBoundingClientRect();
-    return { framebuffer: { width: canvas.width, height: canvas.height }, drawn: { width: drawn.width, height: drawn.height }, pane: { width: pane.width, height: pane.height } };
+    return {
+      framebuffer: { width: canvas.width, height: canvas.height },
+      drawn: { width: drawn.width, height: drawn.height },
+      pane: { width: pane.width, height: pane.height },
+      devicePixelRatio: window.devicePixelRatio,
+    };
   });
 }
 
-/** The display has the pane's size (whole CSS pixels) and is drawn 1:1. */
-export function fitted(state: Pick<DisplayState, 'framebuffer' | 'drawn' | 'pane'> | null): boolean {
-  return (
-    state !== null &&
-    state.framebuffer.width === Math.floor(state.pane.width) &&
-    state.framebuffer.height === Math.floor(state.pane.height) &&
-    state.drawn.width === state.framebuffer.width &&
-    state.drawn.height === state.framebuffer.height
-  );
+/**
+ * The display has the pane's pixels and each is drawn on one of them: with `pixels` 'device'
+ * (the default, "Sharp") the pane's device pixels (its CSS size × the ratio, ± 1 for the
+ * browser's rounding), drawn at its CSS size; with 'css' ("Save bandwidth") its whole CSS
+ * pixels, drawn 1:1.
+ */
+export function fitted(state: Pick<DisplayState, 'framebuffer' | 'drawn' | 'pane' | 'devicePixelRatio'> | null, pixels: 'device' | 'css' = 'device'): boolean {
+  if (state === null) return false;
+  const scale = pixels === 'device' ? state.devicePixelRatio : 1;
+  const near = (a: number, b: number, within: number) => Math.abs(a - b) <= within;
+  const sized = scale === 1 ? state.framebuffer.width === Math.floor(state.pane.width) && state.framebuffer.height === Math.floor(state.pane.height) : near(state.framebuffer.width, state.pane.width * scale, 1) && near(state.framebuffer.height, state.pane.height * scale, 1);
+  return sized && near(state.drawn.width, state.framebuffer.width / scale, 0.02) && near(state.drawn.height, state.framebuffer.height / scale, 0.02);
 }
 
 /**
  * Times, inside the page, how long after the window's last resize event the display
- * had the pane's size and was drawn 1:1 (checked every frame): what a person sees,
+ * had the pane's pixels and was drawn one on one (as fitted(); checked every frame): what a person sees,
  * without the test's own polling in it. Call before resizing; await the result after.
  */
-export async function timeFit(page: Page, app: string): Promise<() => Promise<number>> {
-  await page.getByRole('region', { name: `${app} session` }).evaluate((session) => {
+export async function timeFit(page: Page, app: string, pixels: 'device' | 'css' = 'device'): Promise<() => Promise<number>> {
+  await page.getByRole('region', { name: `${app} session` }).evaluate((session, pixels) => {
     const host = session.querySelector('.rfb-host') as HTMLElement;
     const timing = { resizedAt: 0, fittedAt: 0 };
     (window as unknown as { fitTiming: typeof timing }).fitTiming = timing;
@@ -135,14 +146,18 @@ export async function timeFit(page: Page, app: string): Promise<() => Promise<nu
         const canvas = host.querySelector('canvas');
         const pane = host.getBoundingClientRect();
         const drawn = canvas?.getBoundingClientRect();
-        if (canvas && drawn && canvas.width === Math.floor(pane.width) && canvas.height === Math.floor(pane.height) && drawn.width === canvas.width && drawn.height === canvas.height) {
+        // As fitted() has it.
+        const scale = pixels === 'device' ? window.devicePixelRatio : 1;
+        const near = (a: number, b: number, within: number) => Math.abs(a - b) <= within;
+        const sized = canvas && (scale === 1 ? canvas.width === Math.floor(pane.width) && canvas.height === Math.floor(pane.height) : near(canvas.width, pane.width * scale, 1) && near(canvas.height, pane.height * scale, 1));
+        if (canvas && drawn && sized && near(drawn.width, canvas.width / scale, 0.02) && near(drawn.height, canvas.height / scale, 0.02)) {
           timing.fittedAt = performance.now();
         }
       }
       if (timing.fittedAt === 0) requestAnimationFrame(check);
     };
     requestAnimationFrame(check);
-  });
+  }, pixels);
   return () =>
     waitFor(`${app}'s display to take the pane's size`, () =>
       page.evaluate(() => {

@@ -115,6 +115,8 @@ export const PeerMessage = z.discriminatedUnion('type', [
     appId: z.string(),
     cols: z.number().int().min(1),
     rows: z.number().int().min(1),
+    /** A GUI app's scale (device pixels per CSS pixel of the screen it was launched from): its app starts told it (host/sandbox.ts scaleSettings). */
+    scale: z.number().min(1).max(4).optional(),
     resumeToken: z.string(),
     startedAt: z.number(),
     /** The session's lockstep key (base64, 32 bytes): its replicas read randomness and the clock through the shim. */

@@ -225,7 +225,7 @@ export class ClientConnection implements Client {
       case 'ping':
         return this.send({ type: 'pong', id: message.id });
       case 'session.resume':
-        return this.routing.resume(message.id, message.sessionId, message.cols, message.rows, message.resumeToken, message.inputSeq);
+        return this.routing.resume(message.id, message.sessionId, message.cols, message.rows, message.resumeToken, message.inputSeq, message.scale);
       case 'session.join':
         // Signed in, or a guest giving a name (routing.join checks the link lets guests in).
         return this.routing.join(message.id, message.link, message.tab, message.cols, message.rows, message.guest);
@@ -278,7 +278,7 @@ export class ClientConnection implements Client {
       case 'apps.list':
         return this.send({ type: 'apps.list.ok', id: message.id, apps: this.ctx.catalog.appsFor(this.ctx.catalog.identify(user, this.claims) ?? user) });
       case 'session.launch':
-        return this.routing.launch(user, message.id, message.appId, message.cols, message.rows);
+        return this.routing.launch(user, message.id, message.appId, message.cols, message.rows, message.scale);
       case 'session.attach':
         return this.routing.resume(message.id, message.sessionId, message.cols, message.rows, null);
       case 'sessions.list':

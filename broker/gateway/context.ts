@@ -183,7 +183,7 @@ export interface SessionService {
 
   /** Starts `app` for `owner` (signed in as `grant`) with this node as primary; throws NodeFullError (node-full.ts) when the node is full. */
   /** `groups`: the person's, as their sign-in gave them (session policies match on them). */
-  launch(owner: string, app: AppConfig, cols: number, rows: number, grant: string | null, groups?: readonly string[]): Promise<StreamedSession>;
+  launch(owner: string, app: AppConfig, cols: number, rows: number, grant: string | null, groups?: readonly string[], scale?: number): Promise<StreamedSession>;
   /** Answers a resume (which token was presented) or an attach (null) with the token `next`, by CAS: false if the record changed meanwhile. */
   issueResumeToken(found: VersionedSession, presented: 'current' | 'pending' | null, next: string, grant: string | null): Promise<boolean>;
   /** The client used the stream it was given `token` on: the token before it dies. */
@@ -195,7 +195,7 @@ export interface SessionService {
   /** The session if it is (or within `timeoutMs` becomes) primary here, else null. */
   awaitPrimary(id: string, timeoutMs: number): Promise<StreamedSession | null>;
   probe(name: string): Promise<'dead' | 'listening' | 'unknown'>;
-  restartHere(found: VersionedSession, token: string | null, inputSeq: number, cols: number, rows: number): Promise<StreamedSession | null>;
+  restartHere(found: VersionedSession, token: string | null, inputSeq: number, cols: number, rows: number, scale?: number): Promise<StreamedSession | null>;
   /** Marks a session whose host died with no standby as ended; why, for people (null if another gateway did). */
   lostWithHost(found: VersionedSession): Promise<string | null>;
   /** Changes a running session's share links by compare-and-swap (expired ones dropped); the links after, or null if it is not running. */

@@ -64,7 +64,8 @@ export class SessionRouting {
     this.tunnel?.clientClosed();
   }
 
-  async launch(user: string, id: number, appId: string, cols: number, rows: number): Promise<void> {
+  /** `scale`: a GUI app's launching screen's device pixels per CSS pixel (the app starts told it: host/sandbox.ts scaleSettings). */
+  async launch(user: string, id: number, appId: string, cols: number, rows: number, scale?: number): Promise<void> {
     if (this.stream.session || this.tunnel) return this.client.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to launch another.');
     const app = this.ctx.catalog.app(appId);
     if (!app) return this.client.refuse(id, ErrorCode.unknownApp, `There is no app "${appId}" in the catalog.`);
@@ -85,13 +86,13 @@ export class SessionRouting {
       // The least-loaded node hosts the primary; this one if it is among the least loaded.
       const target = sessions.placePrimary();
       if (target && target !== sessions.self) {
-        const routed = await this.route(target, { type: 'session.launch', id, appId, cols, rows }, user);
+        const routed = await this.route(target, { type: 'session.launch', id, appId, cols, rows, ...(scale !== undefined ? { scale } : {}) }, user);
         if (routed === 'ok') return;
       }
     }
     let session: StreamedSession;
     try {
-      session = await this.ctx.sessions.launch(user, app, cols, rows, this.client.grant, person?.groups);
+      session = await this.ctx.sessions.launch(user, app, cols, rows, this.client.grant, person?.groups, scale);
     } catch (error) {
       this.ctx.metrics.launches.inc({ result: 'failed' });
       this.ctx.audit.record('session.launch-refused', { user, address: this.client.address, app: appId, detail: String(error) });
@@ -127,7 +128,7 @@ export class SessionRouting {
    * If the primary is not answering (a failover under way), waits for the record to
    * name a new one, up to the lease TTL and a little more.
    */
-  async resume(id: number, sessionId: string, cols: number, rows: number, token: string | null, inputSeq?: number): Promise<void> {
+  async resume(id: number, sessionId: string, cols: number, rows: number, token: string | null, inputSeq?: number, scale?: number): Promise<void> {
     if (this.stream.session || this.tunnel) return this.client.refuse(id, ErrorCode.sessionBusy, 'This connection already streams a session; open a new connection to resume another.');
     const sessions = this.ctx.sessions;
     const deadline = Date.now() + this.ctx.config.cluster.leaseTtlMs + 2000;
@@ -151,7 +152,8 @@ export class SessionRouting {
         }
         if (gone && record.standbys.every((n) => !sessions.isLive(n)) && record.failover === 'restart') {
           // No standby by design: a fresh instance here, with the same files.
-          const session = await this.ctx.sessions.restartHere(found!, token, inputSeq ?? 0, cols, rows);
+          // A fresh app: told the resuming screen's scale, as a launch is.
+          const session = await this.ctx.sessions.restartHere(found!, token, inputSeq ?? 0, cols, rows, scale);
           if (session) {
             const files = this.ctx.config.cluster.sharedDir ? 'your files are as you left them' : 'its files could not be kept (no shared storage is configured)';
             return this.resumeHere(id, session, cols, rows, token, `\x1b[1;33m[Holdfast] ${record.appName} was restarted on ${sessions.self} because its server stopped; ${files}.\x1b[0m\r\n`);

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { ExitMarkerFilter, initScript } from './exit-marker.js';
+import { KEYMAP_SCRIPT } from './keymap-keeper.js';
 import { TITLE_SCRIPT } from './window-title.js';
 import { APP_STARTED, DISPLAY_SOCKET, GROUP, SOUND_SOCKET, LOCKSTEP_GTK_SETTINGS, PASSWD, bwrapOptions, sandboxCommand, type SandboxSpec } from './sandbox.js';
 import { DEVPTS_OPTIONS, OWN_MOUNT_NAMESPACE } from './terminals.js';
@@ -47,6 +48,8 @@ export interface AppProcessOptions {
   lockstep?: LockstepOptions;
   /** The session's print spool, bound into the sandbox (print-spool.ts). */
   print?: { jobs: string; bin: string; ipp: string };
+  /** A GUI app: its launching screen's device pixels per CSS pixel, told to the app (sandbox.ts scaleSettings). */
+  scale?: number;
 }
 
 export interface LockstepOptions {
@@ -131,6 +134,9 @@ export class AppProcess {
     // A GUI app in a window manager: its window title is followed (window-title.ts).
     const titleScript = options.app.display === 'rfb' && options.app.windowManager ? join(this.dir, 'window-title.py') : undefined;
     if (titleScript) writeFileSync(titleScript, TITLE_SCRIPT, { mode: 0o644 });
+    // A GUI app's keymap keeps room for the characters people type (keymap-keeper.ts).
+    const keymapScript = options.app.display === 'rfb' ? join(this.dir, 'keymap-keeper.py') : undefined;
+    if (keymapScript) writeFileSync(keymapScript, KEYMAP_SCRIPT, { mode: 0o644 });
     const gtkSettings = options.app.display === 'rfb' && options.lockstep ? join(this.dir, 'gtk-settings.ini') : undefined;
     if (gtkSettings) writeFileSync(gtkSettings, LOCKSTEP_GTK_SETTINGS, { mode: 0o644 });
     writeFileSync(join(this.dir, 'group'), GROUP);
@@ -176,6 +182,7 @@ export class AppProcess {
       groupFile: join(this.dir, 'group'),
       initFile: join(this.dir, 'init'),
       ...(titleScript ? { titleScript } : {}),
+      ...(keymapScript ? { keymapScript } : {}),
       ...(gtkSettings ? { gtkSettings } : {}),
       ...(displayDir ? { displayDir } : {}),
       ...(soundDir ? { soundDir } : {}),
@@ -184,6 +191,7 @@ export class AppProcess {
       disableUserns: sandbox.disableUserns,
       ...(terminalsDir ? { terminalsDir } : {}),
       ...(options.print ? { print: options.print } : {}),
+      ...(options.scale ? { scale: options.scale } : {}),
       ...(this.clock && options.lockstep ? { lockstep: { library: options.lockstep.library, clock: this.clock.path, procs: this.clock.procsPath } } : {}),
     };
     // bwrap's options (every host path it binds) on a descriptor, not its command line:

@@ -82,6 +82,8 @@ export interface DisplayOptions {
   lockstep?: LockstepOptions;
   /** The session's print spool, bound into the sandbox (print-spool.ts). */
   print?: { jobs: string; bin: string; ipp: string };
+  /** A GUI app: its launching screen's device pixels per CSS pixel (sandbox.ts scaleSettings). */
+  scale?: number;
   cols: number;
   rows: number;
   screens: Screens;
@@ -100,6 +102,6 @@ export interface DisplayOptions {
 
 /** What an AppProcess needs of a display's options; the display supplies the callbacks. */
 export function processOptions(options: DisplayOptions): Omit<AppProcessOptions, 'onOutput' | 'onExit'> {
-  const { app, profile, stateDir, sandbox, homeDir, cols, rows, lockstep, print } = options;
-  return { app, profile, stateDir, sandbox, homeDir, cols, rows, lockstep, print };
+  const { app, profile, stateDir, sandbox, homeDir, cols, rows, lockstep, print, scale } = options;
+  return { app, profile, stateDir, sandbox, homeDir, cols, rows, lockstep, print, scale };
 }

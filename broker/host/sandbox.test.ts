@@ -2,12 +2,32 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bwrapArgs, bwrapOptions, sandboxCommand, sandboxEnv } from './sandbox.js';
+import { bwrapArgs, bwrapOptions, sandboxCommand, sandboxEnv, scaleSettings } from './sandbox.js';
 import { AppConfig } from '../config/schema.js';
 import { DEFAULT_PROFILE } from '../registry/replica-factory.js';
 
 const app = AppConfig.parse({ id: 'py', name: 'Python', command: '/usr/bin/python3', args: ['-q'], env: { FOO: 'bar' } });
 const spec = { app, profile: DEFAULT_PROFILE, homeDir: '/state/h', passwdFile: '/state/passwd', groupFile: '/state/group', initFile: '/state/init' };
+
+describe('a GUI app told its screen’s scale', () => {
+  const gui = AppConfig.parse({ id: 'xterm', name: 'XTerm', display: 'rfb', command: '/usr/bin/xterm' });
+  it('gets Xvnc’s DPI and GTK’s scale from it, and keeps its own settings of them', () => {
+    expect(scaleSettings(1, gui)).toEqual({ dpi: 96, env: {} });
+    expect(scaleSettings(2, gui)).toEqual({ dpi: 192, env: { GDK_SCALE: '2' } });
+    expect(scaleSettings(1.5, gui)).toEqual({ dpi: 144, env: { GDK_DPI_SCALE: '1.5' } });
+    expect(scaleSettings(2.5, gui)).toEqual({ dpi: 240, env: { GDK_SCALE: '2', GDK_DPI_SCALE: '1.25' } });
+    expect(scaleSettings(1.33, gui)).toEqual({ dpi: 120, env: { GDK_DPI_SCALE: '1.25' } }); // in quarters
+    expect(scaleSettings(9, gui).dpi).toBe(384);
+    expect(scaleSettings(2, { env: { GDK_SCALE: '1' } })).toEqual({ dpi: 192, env: {} });
+  });
+
+  it('starts Xvnc at that DPI and sets GTK’s scale in the sandbox, for a GUI app only', () => {
+    const guiSpec = { ...spec, app: gui, displayDir: '/state/display', scale: 2 };
+    expect(sandboxCommand(guiSpec)).toEqual(expect.arrayContaining(['holdfast-display', '192', '/usr/bin/xterm']));
+    expect(bwrapOptions(guiSpec).join(' ')).toContain('--setenv GDK_SCALE 2');
+    expect(bwrapOptions({ ...spec, scale: 2 }).join(' ')).not.toContain('GDK_SCALE');
+  });
+});
 
 describe('bubblewrap arguments', () => {
   it('unshares everything, network included, and dies with its parent', () => {

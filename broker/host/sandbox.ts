@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import { MAX_CUT_TEXT } from '../../shared/protocol/index.js';
 import { LOCKSTEP_CLOCK, LOCKSTEP_LIBRARY, LOCKSTEP_PROCS } from './lockstep-clock.js';
+import { KEYMAP_READY, KEYMAP_SCRIPT_PATH } from './keymap-keeper.js';
 import { TITLE_FILE, TITLE_SCRIPT_PATH } from './window-title.js';
 import { PRINT_BIN_DIR, PRINT_JOBS_DIR, PRINT_PROFILE, PRINT_PROFILE_FILE } from './print-spool.js';
 import { IPP_SOCKET_DIR } from './print-ipp.js';
@@ -80,6 +81,10 @@ export interface SandboxSpec {
   gtkSettings?: string;
   /** rfb apps with a window manager: the host file of the window-title watcher (window-title.ts), bound read-only at TITLE_SCRIPT_PATH. */
   titleScript?: string;
+  /** rfb apps: the host file of the keymap keeper (keymap-keeper.ts), bound read-only at KEYMAP_SCRIPT_PATH. */
+  keymapScript?: string;
+  /** rfb apps: device pixels per CSS pixel of the screen the session was launched from (1 to 4): the app is told (scaleSettings). */
+  scale?: number;
   /** A compiled seccomp filter open on this fd in bwrap (sandbox-host.ts). */
   seccompFd?: number;
   /** Host paths of the node's own (config, keys, stateDir) hidden wherever a bound directory holds them. */
@@ -144,10 +149,10 @@ export const APP_STARTED = 'app-started';
  * Runs an rfb app: starts its own Xvnc (display :0, RFB on a Unix socket only the host
  * can reach, no TCP, no VNC password: the session's sign-in is the gate), waits for the
  * socket, then execs the app on that display.
- * `bash -c RFB_LAUNCH holdfast-display XVNC GEOMETRY DEPTH MAXCUT NAME yes|no CMD ARGS…`
+ * `bash -c RFB_LAUNCH holdfast-display XVNC GEOMETRY DEPTH MAXCUT NAME yes|no DPI CMD ARGS…`
  */
 export const RFB_LAUNCH = [
-  'xvnc=$1 geometry=$2 depth=$3 maxcut=$4 name=$5 wm=$6; shift 6',
+  'xvnc=$1 geometry=$2 depth=$3 maxcut=$4 name=$5 wm=$6 dpi=$7; shift 7',
   // Only the app runs on the lockstep shim's clock. The display server and the window
   // manager run on the host's (their frame and redraw timers must not wait for input),
   // and so does everything this launcher runs while it waits for them: a wait takes as
@@ -155,8 +160,11 @@ export const RFB_LAUNCH = [
   // the app starts with by that much — differently on every replica (a replacement
   // standby's xclock showed another time).
   'shim=$LD_PRELOAD; export LD_PRELOAD=',
-  `"$xvnc" :0 -geometry "$geometry" -depth "$depth" -desktop "$name" -rfbunixpath ${DISPLAY_DIR}/${DISPLAY_SOCKET} -rfbunixmode 0600 -rfbport -1 -nolisten tcp -SecurityTypes None -AlwaysShared -MaxCutText "$maxcut" -AcceptSetDesktopSize &`,
+  `"$xvnc" :0 -geometry "$geometry" -depth "$depth" -desktop "$name" -dpi "$dpi" -rfbunixpath ${DISPLAY_DIR}/${DISPLAY_SOCKET} -rfbunixmode 0600 -rfbport -1 -nolisten tcp -SecurityTypes None -AlwaysShared -MaxCutText "$maxcut" -AcceptSetDesktopSize &`,
   `for i in $(seq 250); do [ -S ${DISPLAY_DIR}/${DISPLAY_SOCKET} ] && break; sleep 0.02; done`,
+  // Room in the keymap for the characters people type (keymap-keeper.ts), made before
+  // anything else connects: the window manager and the app start on a roomy keymap.
+  `[ -r ${KEYMAP_SCRIPT_PATH} ] && [ -x /usr/bin/python3 ] && { /usr/bin/python3 -I -S ${KEYMAP_SCRIPT_PATH} /tmp/.X11-unix/X0 ${DISPLAY_DIR}/${DISPLAY_SOCKET} ${DISPLAY_DIR}/${KEYMAP_READY} & for i in $(seq 250); do [ -e ${DISPLAY_DIR}/${KEYMAP_READY} ] && break; sleep 0.02; done; }`,
   'export DISPLAY=:0',
   // One app fills the display, without decorations, and follows it when it is resized.
   '[ "$wm" = yes ] && [ -x /usr/bin/matchbox-window-manager ] && matchbox-window-manager -use_titlebar no -use_cursor yes &',
@@ -225,6 +233,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   args.push('--ro-bind', spec.passwdFile, '/etc/passwd', '--ro-bind', spec.groupFile, '/etc/group');
   args.push('--ro-bind', spec.initFile, INIT_PATH);
   if (spec.titleScript) args.push('--ro-bind', spec.titleScript, TITLE_SCRIPT_PATH);
+  if (spec.keymapScript) args.push('--ro-bind', spec.keymapScript, KEYMAP_SCRIPT_PATH);
   if (spec.gtkSettings) for (const path of GTK_SETTINGS_PATHS) args.push('--ro-bind', spec.gtkSettings, path);
   if (profile.network) bindReadOnly('/etc/resolv.conf');
   for (const path of profile.readOnlyPaths) bindReadOnly(path);
@@ -243,6 +252,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
   // Loaded last, just before the app's wrapper runs: bwrap's own setup (mounts, namespaces) is done by then.
   if (spec.seccompFd !== undefined) args.push('--seccomp', String(spec.seccompFd));
   for (const [key, value] of Object.entries(sandboxEnv(app))) args.push('--setenv', key, value);
+  if (spec.displayDir) for (const [key, value] of Object.entries(scaleSettings(spec.scale ?? 1, app).env)) args.push('--setenv', key, value);
   // Its lp and lpr come first (the last --setenv of a name wins).
   if (spec.print) args.push('--setenv', 'PATH', `${PRINT_BIN_DIR}:${sandboxEnv(app).PATH}`);
   // Ordinary apps find the session's sound server with no configuration (libpulse, and ALSA through its pulse plugin).
@@ -263,7 +273,7 @@ export function bwrapOptions(spec: SandboxSpec): string[] {
 export function sandboxCommand(spec: SandboxSpec): string[] {
   const { app } = spec;
   const command = spec.displayDir
-    ? ['/bin/bash', '-c', RFB_LAUNCH, 'holdfast-display', xvncPath(), app.geometry, String(app.depth), String(MAX_CUT_TEXT), app.name, app.windowManager ? 'yes' : 'no', app.command, ...app.args]
+    ? ['/bin/bash', '-c', RFB_LAUNCH, 'holdfast-display', xvncPath(), app.geometry, String(app.depth), String(MAX_CUT_TEXT), app.name, app.windowManager ? 'yes' : 'no', String(scaleSettings(spec.scale ?? 1, app).dpi), app.command, ...app.args]
     : [app.command, ...app.args];
   const sounding = spec.soundDir ? ['/bin/bash', '-c', SOUND_LAUNCH, 'holdfast-sound', ...command] : command;
   return ['/bin/bash', INIT_PATH, ...sounding];
@@ -306,6 +316,30 @@ export function sandboxEnv(app: AppConfig): Record<string, string> {
     HOSTNAME: SANDBOX_HOSTNAME,
     ...app.env,
   };
+}
+
+/**
+ * How a GUI app is told the scale of the screen it is drawn on (issue 26, point 4). The
+ * web client draws the display in the screen's device pixels, so on a 2× screen an app
+ * that draws as on a 1× screen shows every letter at half its size. At launch the client
+ * says its screen's scale (device pixels per CSS pixel, 1 to 4 in quarters), and the app
+ * starts told it, the ways X apps listen:
+ *   - Xvnc's DPI (96 × the scale): apps that size fonts in points from the screen's DPI
+ *     (Xft, as XTerm with -fa) draw them larger;
+ *   - GTK: GDK_SCALE, its whole part (every size doubles at 2), and GDK_DPI_SCALE, the
+ *     rest, for text (1.5: GDK_SCALE 1, GDK_DPI_SCALE 1.5). GTK reads no DPI from Xvnc.
+ * An app's own settings of these in its env are kept. Apps that draw in fixed pixels
+ * (Athena's xedit with its bitmap fonts) stay small. The scale is the launch's: a session
+ * opened later on a screen of another scale keeps it (the display still has that screen's
+ * pixels), as an app started on one monitor keeps its size on another.
+ */
+export function scaleSettings(scale: number, app: Pick<AppConfig, 'env'>): { dpi: number; env: Record<string, string> } {
+  const clamped = Math.min(4, Math.max(1, Math.round(scale * 4) / 4));
+  const whole = Math.floor(clamped);
+  const env: Record<string, string> = {};
+  if (whole > 1 && app.env.GDK_SCALE === undefined) env.GDK_SCALE = String(whole);
+  if (clamped !== whole && app.env.GDK_DPI_SCALE === undefined) env.GDK_DPI_SCALE = String(clamped / whole);
+  return { dpi: Math.round(96 * clamped), env };
 }
 
 /**

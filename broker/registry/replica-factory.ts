@@ -26,6 +26,8 @@ export interface ReplicaSpec {
   app: AppConfig;
   cols: number;
   rows: number;
+  /** A GUI app: its launching screen's device pixels per CSS pixel (host/sandbox.ts scaleSettings). */
+  scale?: number;
   id: string;
   resumeToken?: string;
   startedAt?: number;

@@ -68,6 +68,8 @@ function replicaOpen(session: Session, entries: LogEntry[], replay: number | und
     // The size the app started at: the standby replays the resizes from the log.
     cols: session.initialSize.cols,
     rows: session.initialSize.rows,
+    // A GUI app's scale: the standby's app must start as the primary's did (lockstep compares their screens).
+    ...(session.scale !== 1 ? { scale: session.scale } : {}),
     resumeToken: session.resumeToken,
     startedAt: session.startedAt,
     ...(session.lockstepKey ? { lockstepKey: Buffer.from(session.lockstepKey).toString('base64') } : {}),
@@ -85,6 +87,7 @@ export function standbySpec(message: ReplicaOpen, app: AppConfig): ReplicaSpec {
     app,
     cols: message.cols,
     rows: message.rows,
+    ...(message.scale ? { scale: message.scale } : {}),
     id: message.sessionId,
     resumeToken: message.resumeToken,
     startedAt: message.startedAt,

@@ -136,7 +136,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
   }
 
   /** Starts `app` for `owner` with this node as primary, and its standbys on others. */
-  async launch(owner: string, app: AppConfig, cols: number, rows: number, grant: string | null = null, groups?: readonly string[]): Promise<Session> {
+  async launch(owner: string, app: AppConfig, cols: number, rows: number, grant: string | null = null, groups?: readonly string[], scale?: number): Promise<Session> {
     if (!this.cluster.accepting) {
       throw new Error(this.cluster.draining ? 'this node is being drained for maintenance and takes no new sessions; try again in a moment' : 'this node has lost touch with the control plane and takes no new sessions; try again in a moment');
     }
@@ -146,7 +146,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
     }
     const id = newSessionId();
     const person = { name: owner, groups: groups ?? this.catalog.userInfo(owner)?.groups ?? [] };
-    const session = this.factory.make({ role: 'primary', epoch: 1, owner, app, cols, rows, id, limits: this.limitsFor(app, owner, groups), recorded: recordingFor(this.config, app.id, person) });
+    const session = this.factory.make({ role: 'primary', epoch: 1, owner, app, cols, rows, ...(scale !== undefined ? { scale } : {}), id, limits: this.limitsFor(app, owner, groups), recorded: recordingFor(this.config, app.id, person) });
     const replica = this.track(session, this.self);
     replica.launching = true;
     const standbys = this.cluster.place(this.replicasFor(app) - 1, new Set([this.self]));
@@ -176,7 +176,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
    * instance here, in epoch+1 (by CAS, so only one gateway does), with the same home
    * when there is shared storage. Input numbering continues after the client's.
    */
-  async restartHere(found: VersionedSession, token: string | null, inputSeq: number, cols: number, rows: number): Promise<Session | null> {
+  async restartHere(found: VersionedSession, token: string | null, inputSeq: number, cols: number, rows: number, scale?: number): Promise<Session | null> {
     const record = found.record;
     const app = this.catalog.app(record.appId);
     if (!app || !this.cluster.accepting) return null;
@@ -192,6 +192,7 @@ export class SessionRegistry extends ClusterDirectory implements ReplicaSetHost 
       app,
       cols,
       rows,
+      ...(scale !== undefined ? { scale } : {}),
       id: record.id,
       resumeToken,
       startedAt: record.startedAt,

@@ -25,6 +25,8 @@ export interface SessionOptions<S> {
   sandbox: SandboxHost;
   cols: number;
   rows: number;
+  /** A GUI app: its launching screen's device pixels per CSS pixel (host/sandbox.ts scaleSettings); every replica starts with it. */
+  scale?: number;
   window: number;
   holdSeconds: number;
   /** Its session policy's limits (session-policy.ts); absent: the hold time, and no idle or length limit. */

@@ -115,6 +115,7 @@ export class Session {
       ...(options.lockstep ? { lockstep: { ...options.lockstep, startUs: this.startedAt * 1000 } } : {}),
       cols: options.cols,
       rows: options.rows,
+      ...(options.scale ? { scale: options.scale } : {}),
       screens: options.screens,
       onOutput: (data, room) => this.output(data, room),
       onExit: (exit) => this.exited(exit),
@@ -229,6 +230,11 @@ export class Session {
   /** The size the app was started at (a new standby starts there and replays the resizes). */
   get initialSize(): { cols: number; rows: number } {
     return { cols: this.options.cols, rows: this.options.rows };
+  }
+
+  /** The scale a GUI app was started with (1 unless its launch said another): a new standby starts with it too. */
+  get scale(): number {
+    return this.options.scale ?? 1;
   }
 
   /** Output bytes produced so far (sent or gathered). */

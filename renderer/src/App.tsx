@@ -7,6 +7,7 @@ import { SignIn } from './components/SignIn.js';
 import { Launcher } from './components/Launcher.js';
 import { TerminalView } from './components/TerminalView.js';
 import { RfbView } from './components/RfbView.js';
+import { DisplaySettings } from './components/DisplaySettings.js';
 import { SessionFrame } from './components/SessionFrame.js';
 import { StatusBar } from './components/StatusBar.js';
 import { Tabs, type Tab } from './components/Tabs.js';
@@ -68,7 +69,7 @@ function numbered(entries: Array<[string, string]>): Map<string, string> {
 
 /**
  * `desktop` is set inside the Electron shell only; the web client runs without it.
- * `preferences`: this device's keyboard and clipboard choices (preferences.ts).
+ * `preferences`: this device's keyboard, clipboard and display choices (preferences.ts).
  */
 export function App({ client, desktop, preferences }: { client: HoldfastClient; desktop?: DesktopShell; preferences: PreferenceStore }) {
   const state = useClientState(client);
@@ -283,7 +284,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
       <div className="shell">
         <main className="content">
           {guestTab.display === 'rfb' ? (
-            <RfbView tab={guestTab} visible={true} escapeKeys={chord.keys} />
+            <RfbView tab={guestTab} visible={true} escapeKeys={chord.keys} pixels={chosen.displayPixels} />
           ) : guestTab.display === 'terminal' ? (
             <TerminalView tab={guestTab} visible={true} onSize={setSize} escapeKeys={chord.keys} copyOnSelect={chosen.copyOnSelect} />
           ) : (
@@ -373,6 +374,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
                 <div className="settings">
                   <TwoStepSetup client={client} />
                   <KeyboardSettings preferences={chosen} chords={ESCAPE_CHORDS} onChange={(change) => preferences.update(change)} />
+                  <DisplaySettings preferences={chosen} devicePixelRatio={window.devicePixelRatio} onChange={(change) => preferences.update(change)} />
                 </div>
               )
             }
@@ -381,7 +383,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
         {isAdmin && <AdminView client={client} visible={active === 'admin'} onShadow={shadow} />}
         {sessions.map((s) =>
           s.display === 'rfb' ? (
-            <RfbView key={s.key} tab={s} visible={s.key === active} escapeKeys={chord.keys} />
+            <RfbView key={s.key} tab={s} visible={s.key === active} escapeKeys={chord.keys} pixels={chosen.displayPixels} />
           ) : s.display === 'pending' ? (
             <SessionFrame key={s.key} tab={s} visible={s.key === active} escapeKeys={chord.keys}>
               {null}

@@ -9,6 +9,7 @@ import { captureReturnedCode, returnedCodeWaiting } from './oidc.js';
 import { storedDeviceTokens } from './device-tokens.js';
 import { renewSignIn } from './kept-sign-in.js';
 import { PreferenceStore } from './preferences.js';
+import { launchScale } from './components/rfb-fit.js';
 import { MachineSound } from './machine-sound.js';
 import { SOUND_ALLOWED } from '../../shared/policy.js';
 import '@xterm/xterm/css/xterm.css';
@@ -31,6 +32,7 @@ async function start(): Promise<void> {
   const desktop: DesktopShell | undefined = bridge ? { bridge, config: await bridge.getConfig() } : undefined;
   if (desktop?.config.policyError) return root.render(<PolicyError error={desktop.config.policyError} />);
   const brokerUrl = desktop?.config.brokerUrl ?? window.location.origin;
+  const preferences = new PreferenceStore(window.localStorage);
   const client = new HoldfastClient({
     brokerUrl,
     socketFactory: (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike,
@@ -39,13 +41,15 @@ async function start(): Promise<void> {
     // A kiosk (its stored secret) or a remembered sign-in renews itself when the broker refuses an old access token.
     renewSignIn: desktop ? () => renewal(desktop) : undefined,
     devices: storedDeviceTokens(window.localStorage, brokerUrl),
+    // A graphical app starts told this screen's scale, as the person has apps drawn (Sharp: its device pixels).
+    screenScale: () => launchScale(preferences.preferences.displayPixels, window.devicePixelRatio),
   });
   // A reload of the web client: the sign-in the node kept (an HttpOnly cookie) signs in again.
   const kept = desktop || returnedCodeWaiting() ? null : await renewSignIn(window.location.origin);
   // Sound as this computer's policy has it; a browser has no machine policy (sound allowed).
   root.render(
     <MachineSound value={desktop?.config.sound ?? SOUND_ALLOWED}>
-      <App client={client} desktop={desktop} preferences={new PreferenceStore(window.localStorage)} />
+      <App client={client} desktop={desktop} preferences={preferences} />
     </MachineSound>,
   );
   if (kept) void client.signInWithCode(kept.code, kept.handoff).catch(() => {});

@@ -1,6 +1,7 @@
-// This device's keyboard and clipboard preferences (issue 22, points 7 and 11): which
-// keys leave an app for the tabs, and whether text selected in a terminal is copied at
-// once. Kept in the page's localStorage — per device, not per person: keyboards and
+// This device's keyboard, clipboard and display preferences (issue 22, points 7 and 11;
+// issue 26, point 4): which keys leave an app for the tabs, whether text selected in a
+// terminal is copied at once, and whether graphical apps are drawn with the screen's
+// own pixels (sharp) or with CSS pixels (less to send). Kept in the page's localStorage — per device, not per person: keyboards and
 // habits belong to the machine — and the desktop app runs this same renderer, so its
 // window keeps them too. What is stored is read through zod, field by field: a chord
 // this version does not know (or a hand-edited value) falls back to the default without
@@ -68,8 +69,10 @@ export const Preferences = z
     escapeChord: z.enum(CHORD_IDS).catch('ctrl-alt-shift'),
     /** Text selected in a terminal goes to the clipboard at once (Windows Terminal's copyOnSelect); off unless chosen. */
     copyOnSelect: z.boolean().catch(false),
+    /** Graphical apps: a display of the screen's device pixels ("Sharp", the default) or of CSS pixels ("Save bandwidth"): components/rfb-fit.ts. */
+    displayPixels: z.enum(['device', 'css']).catch('device'),
   })
-  .catch({ escapeChord: 'ctrl-alt-shift', copyOnSelect: false });
+  .catch({ escapeChord: 'ctrl-alt-shift', copyOnSelect: false, displayPixels: 'device' });
 export type Preferences = z.infer<typeof Preferences>;
 
 export const DEFAULT_PREFERENCES: Preferences = Preferences.parse({});
@@ -115,7 +118,7 @@ export class PreferenceStore {
   /** Reads the storage again (another window of the client changed it). */
   reload(): void {
     const next = readPreferences(this.storage);
-    if (next.escapeChord === this.current.escapeChord && next.copyOnSelect === this.current.copyOnSelect) return;
+    if (JSON.stringify(next) === JSON.stringify(this.current)) return;
     this.current = next;
     this.notify();
   }

@@ -37,6 +37,12 @@ export interface ClientOptions {
    * guessing of the name from slowing this device down. Default: kept in memory.
    */
   devices?: DeviceTokens;
+  /**
+   * This screen's device pixels per CSS pixel as graphical apps are drawn on it (1 to 4;
+   * the web client's preference decides: renderer rfb-fit.ts launchScale). Sent with each
+   * launch, and with each resume (an app restarted for it starts told it too).
+   */
+  screenScale?: () => number;
 }
 
 /** A device's proof, per person, that it signed in as them before (not a credential: it opens nothing). */
@@ -305,6 +311,7 @@ export class HoldfastClient {
       brokers: this.brokers,
       accessToken: () => this.accessToken,
       deadAfterMs: this.options.deadAfterMs,
+      ...(this.options.screenScale ? { scale: this.options.screenScale } : {}),
     };
   }
 

@@ -125,6 +125,8 @@ export interface SessionStreamOptions {
   accessToken: () => string | null;
   /** A link that carries nothing for this long is treated as lost. */
   deadAfterMs?: number;
+  /** This screen's scale (ClientOptions.screenScale), sent with a launch and a resume. */
+  scale?: () => number;
 }
 
 const encoder = new TextEncoder();
@@ -398,12 +400,12 @@ export class SessionStream {
       this.view = { ...this.view, watching: this.watching };
       reply = joined;
     } else if (input.mode === 'launch') {
-      reply = await connection.request({ type: 'session.launch', appId: this.appId, cols: this.cols, rows: this.rows }, 'session.started');
+      reply = await connection.request({ type: 'session.launch', appId: this.appId, cols: this.cols, rows: this.rows, ...this.scale() }, 'session.started');
     } else if (input.mode === 'attach') {
       reply = await connection.request({ type: 'session.attach', sessionId: input.sessionId!, cols: this.cols, rows: this.rows }, 'session.resumed');
     } else {
       reply = await connection.request(
-        { type: 'session.resume', sessionId: input.sessionId!, resumeToken: input.resumeToken!, cols: this.cols, rows: this.rows, inputSeq: this.inputs.lastSeq },
+        { type: 'session.resume', sessionId: input.sessionId!, resumeToken: input.resumeToken!, cols: this.cols, rows: this.rows, inputSeq: this.inputs.lastSeq, ...this.scale() },
         'session.resumed',
       );
     }
@@ -414,6 +416,12 @@ export class SessionStream {
     this.recorded = reply.recorded ?? false;
     this.live = true;
     return { sessionId: reply.sessionId, resumeToken: reply.resumeToken, holdSeconds: reply.holdSeconds };
+  }
+
+  /** The screen's scale for a launch or resume, where the client says one (within the protocol's 1 to 4). */
+  private scale(): { scale?: number } {
+    const scale = this.options.scale?.();
+    return scale === undefined || !Number.isFinite(scale) ? {} : { scale: Math.min(4, Math.max(1, scale)) };
   }
 
   /** Opens a connection to the first broker that answers, starting with the current one. */

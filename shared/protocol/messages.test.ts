@@ -8,6 +8,14 @@ describe('JSON messages', () => {
     expect(tooWide).toMatchObject({ ok: false, error: expect.stringContaining('"cols"') });
   });
 
+  it('takes a screen’s scale from 1 to 4 with a launch or a resume, and nothing else', () => {
+    expect(parseJsonFrame(ClientMessage, '{"type":"session.launch","id":1,"appId":"xterm","cols":80,"rows":24,"scale":1.5}').ok).toBe(true);
+    expect(parseJsonFrame(ClientMessage, '{"type":"session.resume","id":1,"sessionId":"s","resumeToken":"t","cols":80,"rows":24,"scale":2}').ok).toBe(true);
+    for (const scale of ['0.5', '5', '"2"', 'null']) {
+      expect(parseJsonFrame(ClientMessage, `{"type":"session.launch","id":1,"appId":"xterm","cols":80,"rows":24,"scale":${scale}}`), scale).toMatchObject({ ok: false, error: expect.stringContaining('"scale"') });
+    }
+  });
+
   it('says why a frame is refused', () => {
     expect(parseJsonFrame(ClientMessage, 'not json')).toEqual({ ok: false, error: 'frame is not valid JSON' });
     expect(parseJsonFrame(ClientMessage, '{"type":"nope","id":1}')).toMatchObject({ ok: false });

@@ -64,12 +64,18 @@ export const TotpConfirm = z.object({ type: z.literal('auth.totp.confirm'), id, 
 /** Signing out: the broker revokes these tokens (the client's access and refresh tokens), cluster-wide. */
 export const SignOut = z.object({ type: z.literal('auth.signOut'), id, tokens: z.array(z.string().min(1).max(4096)).max(4) });
 export const ListApps = z.object({ type: z.literal('apps.list'), id });
+/**
+ * The client's screen: device pixels per CSS pixel (1 to 4), for a GUI app drawn in
+ * them (docs/protocol.md#graphical-sessions): the app starts told it. Absent: 1.
+ */
+const Scale = z.number().min(1).max(4);
 export const Launch = z.object({
   type: z.literal('session.launch'),
   id,
   appId: name,
   cols: Cols,
   rows: Rows,
+  scale: Scale.optional(),
 });
 export const Resize = z.object({ type: z.literal('session.resize'), cols: Cols, rows: Rows });
 /**
@@ -95,6 +101,8 @@ export const Resume = z.object({
   rows: Rows,
   /** The highest input number this client has sent: where a restarted app's numbering continues. */
   inputSeq: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  /** As session.launch's: an app restarted for this resume (failover: restart) starts told it. */
+  scale: Scale.optional(),
 });
 /** Attach to one of your own running sessions from another client (signed in). */
 export const Attach = z.object({ type: z.literal('session.attach'), id, sessionId: SessionId, cols: Cols, rows: Rows });

@@ -6,15 +6,19 @@
 // After a resume the host starts a fresh RFB stream, so a new noVNC takes over; the
 // last frame stays on screen, dimmed, until the new one has drawn.
 //
-// The display follows the pane (rfb-fit.ts: our SetDesktopSize, not noVNC's, and the
-// frame drawn 1:1), and the pane's keyboard focus is a hidden textarea, so text from
-// input methods and dictation reaches the app too (rfb-text-input.ts).
+// The display follows the pane (rfb-fit.ts: our SetDesktopSize, not noVNC's), in the
+// screen's device pixels unless the person chose to save bandwidth, and each pixel of
+// the frame is drawn on one device pixel: noVNC draws into a surface we size to the
+// frame over the device pixel ratio, and scales to it (its scaleViewport), so the
+// pointer's position is scaled back the same way. The pane's keyboard focus is a hidden textarea: keys are sent as
+// the characters typed under the person's layout, and text from input methods and
+// dictation reaches the app too (rfb-text-input.ts, rfb-keys.ts).
 import { useEffect, useRef, useState } from 'react';
 import RFB, { type RfbChannel } from '@novnc/novnc';
 import { MAX_CUT_TEXT, RfbClientParser, setDesktopSize } from '../../../shared/protocol/index.js';
 import type { SessionStream } from '../../../shared/core/index.js';
 import type { SessionTab } from '../session-tab.js';
-import { DesktopFit, fitsPane } from './rfb-fit.js';
+import { DesktopFit, displayScale, drawnSize, panePixels, type DisplayPixels, type Size } from './rfb-fit.js';
 import { catchText } from './rfb-text-input.js';
 import { SessionFrame } from './SessionFrame.js';
 
@@ -76,9 +80,18 @@ class SessionChannel implements RfbChannel {
   }
 }
 
-/** `escapeKeys`: the keys that leave the app for the tabs, for the pane's hint. */
-export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible: boolean; escapeKeys: readonly string[] }) {
+/**
+ * `escapeKeys`: the keys that leave the app for the tabs, for the pane's hint.
+ * `pixels`: the display in the screen's device pixels (sharp) or in CSS pixels (preferences.ts).
+ */
+export function RfbView({ tab, visible, escapeKeys, pixels = 'device' }: { tab: SessionTab; visible: boolean; escapeKeys: readonly string[]; pixels?: DisplayPixels }) {
   const host = useRef<HTMLDivElement>(null);
+  const surface = useRef<HTMLDivElement>(null);
+  const pixelsRef = useRef(pixels);
+  pixelsRef.current = pixels;
+  /** Draws and asks again for the pane as it is now (the choice of pixels changed). */
+  const refit = useRef<(() => void) | null>(null);
+  useEffect(() => refit.current?.(), [pixels]);
   const keyboard = useRef<HTMLTextAreaElement>(null);
   const [lastFrame, setLastFrame] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
@@ -101,43 +114,86 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
 
   useEffect(() => {
     const target = host.current;
+    const drawingSurface = surface.current;
     const input = keyboard.current;
-    if (!target || !input) return;
+    if (!target || !drawingSurface || !input) return;
     let rfb: RFB | null = null;
     let channel: SessionChannel | null = null;
     let drawn = false;
     let sentClipboard: string | null = null;
-    const canvas = () => target.querySelector('canvas');
+    const canvas = () => drawingSurface.querySelector('canvas');
     const paneSize = () => {
       const { width, height } = target.getBoundingClientRect();
       return { width, height };
     };
+    /** The pane's device pixels as the browser paints it (null until it says, or where it cannot). */
+    let deviceBox: Size | null = null;
+    const scale = () => displayScale(pixelsRef.current, window.devicePixelRatio);
 
     const fit = new DesktopFit({
-      measure: paneSize,
+      measure: () => panePixels(paneSize(), scale(), deviceBox),
       request: ({ width, height }) => !joined && stream.sendInputMessage(setDesktopSize(width, height)),
     });
     const viewOnly = () => joined && stream.view.watching?.mode !== 'type';
     const stopFollowing = stream.subscribe(() => {
       if (rfb && rfb.viewOnly !== viewOnly()) rfb.viewOnly = viewOnly();
     });
-    // Drawn 1:1 whenever the frame fits the pane; scaled down only while it does not
-    // (the pane just shrank and the display has not followed yet).
+    // One pixel of the frame on one device pixel (or one CSS pixel) whenever that fits the
+    // pane; scaled down only while it does not (the pane just shrank and the display has
+    // not followed yet). noVNC scales the frame to the surface, and the pointer with it.
     const rescale = () => {
       const drawing = canvas();
       const pane = paneSize();
       if (!rfb || !drawing || drawing.width === 0 || pane.width === 0) return; // nothing drawn yet, or the tab is hidden
-      const fits = fitsPane({ width: drawing.width, height: drawing.height }, pane);
-      if (rfb.scaleViewport !== !fits) rfb.scaleViewport = !fits;
-      // At a whole device pixel ratio each pixel of the frame becomes an exact block: sharp, not blurred.
-      const ratio = window.devicePixelRatio;
-      drawing.style.imageRendering = fits && ratio > 1 && Number.isInteger(ratio) ? 'pixelated' : '';
+      const framebuffer = { width: drawing.width, height: drawing.height };
+      const by = scale();
+      const drawn = drawnSize(framebuffer, pane, by);
+      drawingSurface.style.width = `${drawn.width}px`;
+      drawingSurface.style.height = `${drawn.height}px`;
+      // A frame smaller than the pane (someone else's display, watched) sits in its middle; one that fills it, at its corner, on whole device pixels.
+      drawingSurface.style.margin = drawn.width < pane.width - 1 || drawn.height < pane.height - 1 ? 'auto' : '0';
+      // Whole device pixels per pixel of the frame (1 when sharp, 2 for CSS pixels on a 2× screen): each an exact block, never blurred.
+      const natural = Math.abs(drawn.width - framebuffer.width / by) < 0.01;
+      const perPixel = window.devicePixelRatio / by;
+      drawing.style.imageRendering = natural && Math.abs(perPixel - Math.round(perPixel)) < 0.01 ? 'pixelated' : '';
     };
-    const paneObserver = new ResizeObserver(() => {
+    const paneObserver = new ResizeObserver((entries) => {
+      const box = entries.at(-1)?.devicePixelContentBoxSize?.[0];
+      if (box) deviceBox = { width: box.inlineSize, height: box.blockSize };
       rescale();
       fit.paneChanged();
     });
-    paneObserver.observe(target);
+    try {
+      paneObserver.observe(target, { box: 'device-pixel-content-box' });
+    } catch {
+      paneObserver.observe(target); // a browser that cannot count device pixels (Safari): CSS size × ratio
+    }
+    // The window moved to a screen of another pixel ratio (or the page was zoomed): the
+    // pane has other device pixels. Browsers say so with a media query's change, and with
+    // a resize of the window; either is taken.
+    let ratioQuery: MediaQueryList | null = null;
+    let watchedRatio = 0;
+    const ratioChanged = () => {
+      watchRatio();
+      deviceBox = null; // until the pane observer counts them again
+      rescale();
+      fit.paneChanged();
+    };
+    const watchRatio = () => {
+      ratioQuery?.removeEventListener('change', ratioChanged);
+      watchedRatio = window.devicePixelRatio;
+      ratioQuery = window.matchMedia(`(resolution: ${watchedRatio}dppx)`);
+      ratioQuery.addEventListener('change', ratioChanged);
+    };
+    const windowResized = () => {
+      if (window.devicePixelRatio !== watchedRatio) ratioChanged();
+    };
+    watchRatio();
+    window.addEventListener('resize', windowResized);
+    refit.current = () => {
+      rescale();
+      fit.paneChanged();
+    };
     // noVNC resizes its canvas to the framebuffer whenever the display's size changes.
     const framebufferObserver = new MutationObserver(rescale);
 
@@ -145,10 +201,10 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
       const mine = new SessionChannel(stream, (why) => setNote(`The display refused what this client sent: ${why}`));
       channel = mine;
       drawn = false;
-      const next = new RFB(target, mine, { shared: true });
+      const next = new RFB(drawingSurface, mine, { shared: true });
       next.viewOnly = viewOnly();
       next.resizeSession = false; // DesktopFit asks instead (rfb-fit.ts says why)
-      next.scaleViewport = false;
+      next.scaleViewport = true; // to the surface, which rescale() sizes
       next.focusOnClick = false; // the pane's focus is the textarea, not noVNC's canvas
       next.background = '#0b0f14';
       next.addEventListener('clipboard', (event) => {
@@ -193,9 +249,10 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
     target.addEventListener('pointerdown', syncClipboard);
     target.addEventListener('pointerdown', takeFocus);
     target.addEventListener('mousedown', keepFocus);
+    // Keysyms alone (code null): never the US key positions of QEMU's extended key events (rfb-keys.ts says why).
     const stopCatching = catchText(input, {
-      keyTarget: canvas,
-      key: (keysym) => rfb?.sendKey(keysym, null),
+      key: (keysym, down) => rfb?.sendKey(keysym, null, down),
+      mac: /Mac|iPhone|iPad/.test(navigator.platform),
     });
 
     start();
@@ -227,6 +284,9 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
       target.removeEventListener('mousedown', keepFocus);
       stopCatching();
       paneObserver.disconnect();
+      ratioQuery?.removeEventListener('change', ratioChanged);
+      window.removeEventListener('resize', windowResized);
+      refit.current = null;
       framebufferObserver.disconnect();
       fit.dispose();
       channel?.close();
@@ -238,6 +298,7 @@ export function RfbView({ tab, visible, escapeKeys }: { tab: SessionTab; visible
     <SessionFrame tab={tab} visible={visible} escapeKeys={escapeKeys}>
       {/* No aria-label here (a div without a role may not have one): the textarea inside names the display's keyboard. */}
       <div className="rfb-host" ref={host}>
+        <div className="rfb-surface" ref={surface} />
         <textarea
           ref={keyboard}
           aria-label={`Keyboard input for ${tab.name}`}

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DesktopFit, MIN_DESKTOP, SETTLE_MS, desktopSizeFor, fitsPane, type Size } from './rfb-fit.js';
+import { DesktopFit, MIN_DESKTOP, SETTLE_MS, desktopSizeFor, displayScale, drawnSize, launchScale, panePixels, type Size } from './rfb-fit.js';
 
 describe('desktopSizeFor', () => {
-  it('asks for the pane’s whole CSS pixels, within the protocol’s bounds', () => {
+  it('asks for the pane’s whole pixels, within the protocol’s bounds', () => {
     expect(desktopSizeFor({ width: 1279.5, height: 731.8 })).toEqual({ width: 1279, height: 731 });
     expect(desktopSizeFor({ width: 20_000, height: 10 })).toEqual({ width: 8192, height: MIN_DESKTOP });
   });
@@ -13,11 +13,45 @@ describe('desktopSizeFor', () => {
   });
 });
 
-describe('fitsPane', () => {
-  it('draws a frame unscaled when it fits, and scales only one that is too large', () => {
-    expect(fitsPane({ width: 1279, height: 731 }, { width: 1279.5, height: 731.8 })).toBe(true);
-    expect(fitsPane({ width: 1024, height: 700 }, { width: 1600, height: 900 })).toBe(true);
-    expect(fitsPane({ width: 1024, height: 700 }, { width: 800, height: 600 })).toBe(false);
+describe('the display’s pixels', () => {
+  it('are device pixels (“Sharp”), or CSS pixels (“Save bandwidth”) and at a ratio of 1', () => {
+    expect(displayScale('device', 2)).toBe(2);
+    expect(displayScale('device', 1.5)).toBe(1.5);
+    expect(displayScale('css', 2)).toBe(1);
+    expect(displayScale('device', 0)).toBe(1);
+  });
+
+  it('are told to an app at its launch in quarters from 1 to 4', () => {
+    expect(launchScale('device', 2)).toBe(2);
+    expect(launchScale('device', 1.3333)).toBe(1.25);
+    expect(launchScale('device', 0.9)).toBe(1);
+    expect(launchScale('device', 5)).toBe(4);
+    expect(launchScale('css', 2)).toBe(1);
+  });
+
+  it('are the browser’s count of the pane’s device pixels where it gives one, else its CSS size times the scale', () => {
+    const pane = { width: 1023.5, height: 700.25 };
+    expect(panePixels(pane, 1, { width: 2047, height: 1401 })).toEqual(pane);
+    expect(panePixels(pane, 2, { width: 2047, height: 1401 })).toEqual({ width: 2047, height: 1401 });
+    expect(panePixels(pane, 1.5, null)).toEqual({ width: 1535, height: 1050 });
+    expect(desktopSizeFor(panePixels(pane, 2, null))).toEqual({ width: 2047, height: 1401 });
+    // A count that is not the scale's (device emulation counts CSS pixels) is not taken.
+    expect(panePixels(pane, 2, { width: 1024, height: 700 })).toEqual({ width: 2047, height: 1401 });
+  });
+});
+
+describe('drawnSize', () => {
+  it('draws a frame of the pane’s device pixels at the pane’s CSS size: one pixel on one device pixel', () => {
+    expect(drawnSize({ width: 2048, height: 1400 }, { width: 1024, height: 700 }, 2)).toEqual({ width: 1024, height: 700 });
+    expect(drawnSize({ width: 1535, height: 1050 }, { width: 1023.5, height: 700 }, 1.5)).toEqual({ width: 1535 / 1.5, height: 700 });
+  });
+
+  it('draws a frame unscaled when it fits, and scales only one that is too large, keeping its shape', () => {
+    expect(drawnSize({ width: 1279, height: 731 }, { width: 1279.5, height: 731.8 }, 1)).toEqual({ width: 1279, height: 731 });
+    expect(drawnSize({ width: 1024, height: 700 }, { width: 1600, height: 900 }, 1)).toEqual({ width: 1024, height: 700 });
+    expect(drawnSize({ width: 1024, height: 700 }, { width: 1600, height: 900 }, 2)).toEqual({ width: 512, height: 350 });
+    expect(drawnSize({ width: 1600, height: 1000 }, { width: 800, height: 600 }, 1)).toEqual({ width: 800, height: 500 });
+    expect(drawnSize({ width: 3200, height: 2000 }, { width: 800, height: 600 }, 2)).toEqual({ width: 800, height: 500 });
   });
 });
 

@@ -10,10 +10,15 @@
 // client resized" (reason 2), noVNC's request stays pending for ever, and every later
 // resize of the pane was dropped: the display kept its launch size and was scaled.
 //
-// Sizes are CSS pixels, not device pixels: X apps keep the font size they started with,
-// so a display of device pixels on a 2× screen would halve every letter (and send four
-// times the pixels). At a device pixel ratio of 1 the frame is pixel for pixel; at a
-// whole ratio each of its pixels is drawn as an exact block (no blur).
+// Sizes are device pixels by default (issue 26, point 4: "sharp on any screen"): on a 2×
+// screen the display is twice the pane's CSS size each way and drawn at half its size,
+// one pixel of the app on one pixel of the screen — crisp, where a display of CSS pixels
+// drew each of its pixels as a 2×2 block. The person may choose CSS pixels instead
+// ("Save bandwidth"): a quarter of the pixels to encode and send on a 2× screen, each
+// drawn as an exact block at a whole ratio (no blur, but not sharp). At a ratio of 1 the
+// two are the same. The pane's device pixels are the browser's own count
+// (ResizeObserver's device-pixel-content-box, which is what it paints the box with),
+// so a frame of that size is drawn without resampling at 1.5× too.
 import { MAX_DESKTOP } from '../../../shared/protocol/index.js';
 
 export interface Size {
@@ -26,7 +31,37 @@ export const SETTLE_MS = 300;
 /** The smallest display asked for: a pane squeezed below it is shown scaled down rather than relaying the app out to a sliver. */
 export const MIN_DESKTOP = 64;
 
-/** The display size for a pane: whole CSS pixels within the protocol's bounds, or null for a pane not shown (a hidden tab measures 0). */
+/** Device pixels ("Sharp", the default) or CSS pixels ("Save bandwidth"). */
+export type DisplayPixels = 'device' | 'css';
+
+/** Display pixels per CSS pixel: the device pixel ratio for device pixels, else 1. */
+export function displayScale(pixels: DisplayPixels, devicePixelRatio: number): number {
+  return pixels === 'device' && devicePixelRatio > 0 ? devicePixelRatio : 1;
+}
+
+/**
+ * The scale told to a GUI app at its launch (the node passes it on: host/sandbox.ts
+ * scaleSettings): the display's pixels per CSS pixel, in quarters from 1 to 4 — a
+ * screen zoomed out below 1 launches its apps as at 1.
+ */
+export function launchScale(pixels: DisplayPixels, devicePixelRatio: number): number {
+  return Math.min(4, Math.max(1, Math.round(displayScale(pixels, devicePixelRatio) * 4) / 4));
+}
+
+/**
+ * The pixels a pane has for its display: its CSS size at a scale of 1, else its device
+ * pixels as the browser counts them (`devicePixels`, where it says), else its CSS size
+ * times the scale. A count more than a pixel away from that product is not taken: it is
+ * not the scale's (Chromium under device emulation counts CSS pixels there).
+ */
+export function panePixels(pane: Size, scale: number, devicePixels: Size | null): Size {
+  if (scale === 1) return pane;
+  const product = { width: Math.round(pane.width * scale), height: Math.round(pane.height * scale) };
+  const close = devicePixels !== null && Math.abs(devicePixels.width - product.width) <= 1 && Math.abs(devicePixels.height - product.height) <= 1;
+  return close ? devicePixels : product;
+}
+
+/** The display size for a pane's pixels (panePixels): whole pixels within the protocol's bounds, or null for a pane not shown (a hidden tab measures 0). */
 export function desktopSizeFor(pane: Size): Size | null {
   const width = Math.floor(pane.width);
   const height = Math.floor(pane.height);
@@ -36,18 +71,24 @@ export function desktopSizeFor(pane: Size): Size | null {
 }
 
 /**
- * Whether a frame fits the pane as it is: then it is drawn unscaled. One that does not
- * (the pane just shrank, or the display refused the size) is scaled down to fit until
- * the display has the pane's size; a smaller one is never scaled up, which would blur it.
+ * The CSS size a frame is drawn at in a pane: its own size over the scale (one display
+ * pixel on one device pixel, or on one CSS pixel) when that fits the pane; else scaled
+ * down to fit, keeping its shape, until the display has the pane's size (the pane just
+ * shrank, or the display refused the size). A smaller frame (someone else's display,
+ * watched) is never scaled up, which would blur it. Half a CSS pixel over is taken as
+ * fitting: the rounding of a pane's device pixels.
  */
-export function fitsPane(framebuffer: Size, pane: Size): boolean {
-  return framebuffer.width <= pane.width && framebuffer.height <= pane.height;
+export function drawnSize(framebuffer: Size, pane: Size, scale: number): Size {
+  const natural = { width: framebuffer.width / scale, height: framebuffer.height / scale };
+  if (natural.width <= pane.width + 0.5 && natural.height <= pane.height + 0.5) return natural;
+  const ratio = Math.min(pane.width / framebuffer.width, pane.height / framebuffer.height);
+  return { width: framebuffer.width * ratio, height: framebuffer.height * ratio };
 }
 
 const same = (a: Size | null, b: Size | null) => a !== null && b !== null && a.width === b.width && a.height === b.height;
 
 export interface DesktopFitOptions {
-  /** The pane's size now, in CSS pixels. */
+  /** The pane's pixels now (panePixels). */
   measure(): Size;
   /** Asks the display for this size; false if it could not be sent (the input queue is full). */
   request(size: Size): boolean;
