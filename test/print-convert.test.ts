@@ -56,7 +56,12 @@ describe('print jobs to PDF', () => {
     expect(error).toBeInstanceOf(PrintConvertError);
     expect(error).toMatchObject({ problem: 'timeout', message: 'gs did not finish within 2 s and was stopped' });
     expect(Date.now() - started).toBeLessThan(5000);
-    // Killed with its process group: no Ghostscript of this test's is left.
-    expect(execFileSync('ps', ['-eo', 'user,args'], { encoding: 'utf8' })).not.toMatch(/gs -q -dSAFER .*-sOutputFile=- -$/m);
+    // Killed with its process group: no Ghostscript of this test's is left. (Its own: this
+    // process started it, setpriv and prlimit exec'ing into it — other test files print too,
+    // and their Ghostscripts may be running now.)
+    const mine = execFileSync('ps', ['-eo', 'ppid=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim().split(/\s+/)[0] === String(process.pid));
+    expect(mine.join('\n')).not.toMatch(/gs -q -dSAFER .*-sOutputFile=- -$/m);
   });
 });
