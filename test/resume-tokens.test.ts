@@ -116,4 +116,21 @@ describe('resume tokens', () => {
     expect(kept.reply.type).toBe('session.resumed');
     await drop(kept.raw);
   });
+
+  it('prove the owner on the resumed connection: it shares its session, as the one it resumed from could', async () => {
+    // The client resumes without its access token (the token is the proof): a network
+    // blip must not leave the owner unable to make, change or revoke a share link.
+    const { raw, sessionId, token } = await launchCat();
+    await drop(raw);
+    const back = await resume(sessionId, token);
+    expect(back.reply.type).toBe('session.resumed');
+    const made = await request(back.raw, { type: 'session.share.create', mode: 'view' });
+    expect(made.type).toBe('session.sharing');
+    const shareId = String((made.shares as { id: string }[])[0]!.id);
+    expect((await request(back.raw, { type: 'session.share.update', shareId, mode: 'type' })).type).toBe('session.sharing');
+    expect((await request(back.raw, { type: 'session.share.revoke', shareId })).type).toBe('session.sharing');
+    // What needs a person still does: the resume token opens this session, nothing else.
+    expect(await request(back.raw, { type: 'apps.list' })).toMatchObject({ type: 'error', code: 'unauthenticated' });
+    await drop(back.raw);
+  });
 });

@@ -38,6 +38,8 @@ const ABUSE_TERMINATE_MS = 1000;
 /** A frame this long after a session's answer shows the client has it (a ping sent earlier may cross it). */
 const STREAM_USE_MS = 1000;
 
+type OwnerMessage = Extract<ClientMessage, { type: 'session.shadow.answer' | 'session.share.create' | 'session.share.update' | 'session.share.revoke' | 'session.watcher.remove' }>;
+
 export class ClientConnection implements Client {
   /** Who this connection is signed in as (null: nobody yet). */
   private who: string | null;
@@ -260,6 +262,12 @@ export class ClientConnection implements Client {
         if (!session) return this.refuse(null, ErrorCode.noSession, 'This connection has no session to end.');
         return session.end({ kind: 'person' });
       }
+      case 'session.shadow.answer':
+      case 'session.share.create':
+      case 'session.share.update':
+      case 'session.share.revoke':
+      case 'session.watcher.remove':
+        return this.owned(message);
     }
     const user = this.who;
     if (!user) {
@@ -285,16 +293,29 @@ export class ClientConnection implements Client {
         return this.ctx.sessions.summaries(user).then((sessions) => this.send({ type: 'sessions.list.ok', id: message.id, sessions }));
       case 'session.shadow':
         return this.routing.shadow(message.id, message.sessionId, message.control, message.tab, message.cols, message.rows);
-      case 'session.shadow.answer': {
-        const session = this.stream.session;
-        if (!session || !this.stream.answerShadow(message.requestId, message.allow)) return this.refuse(null, ErrorCode.badRequest, 'That request to view your session is no longer waiting for an answer.');
-        this.ctx.audit.record('session.shadow-answer', { user, address: this.address, session: session.id, target: message.requestId, result: message.allow ? 'allowed' : 'denied' });
-        return;
-      }
     }
-    // Sharing is asked for on the connection that streams the owner's session.
+  }
+
+  /**
+   * What the owner does with the session this connection streams: share it, answer an
+   * administrator who asks to view it. Its owner is proven by the stream itself (a
+   * sign-in, or a resume token after a network drop: a resumed connection carries no
+   * sign-in), so these need no sign-in on the connection.
+   */
+  private owned(message: OwnerMessage): Promise<void> | void {
     const session = this.stream.session;
-    if (!session) return this.refuse(message.id, ErrorCode.noSession, 'Open your session first: sharing is done from the window that shows it.');
+    if (message.type === 'session.shadow.answer') {
+      if (!session || !this.stream.answerShadow(message.requestId, message.allow)) return this.refuse(null, ErrorCode.badRequest, 'That request to view your session is no longer waiting for an answer.');
+      this.ctx.audit.record('session.shadow-answer', { user: session.owner, address: this.address, session: session.id, target: message.requestId, result: message.allow ? 'allowed' : 'denied' });
+      return;
+    }
+    if (!session) {
+      if (!this.who) {
+        this.refuse(message.id, ErrorCode.unauthenticated, 'Sign in first.');
+        return this.close(CloseCode.unauthenticated, 'not signed in');
+      }
+      return this.refuse(message.id, ErrorCode.noSession, 'Open your session first: sharing is done from the window that shows it.');
+    }
     switch (message.type) {
       case 'session.share.create':
         return this.sharing.create(message.id, session, message.mode, message.minutes, message.guests === true);
