@@ -148,14 +148,23 @@ export function RfbView({ tab, visible, escapeKeys, pixels = 'device' }: { tab: 
       const framebuffer = { width: drawing.width, height: drawing.height };
       const by = scale();
       const drawn = drawnSize(framebuffer, pane, by);
-      drawingSurface.style.width = `${drawn.width}px`;
-      drawingSurface.style.height = `${drawn.height}px`;
+      // Sized up to Chromium's layout unit (1/64 CSS pixel): noVNC scales the frame by the
+      // smaller of surface/frame in each direction, and a surface rounded down (598.667
+      // laid out as 598.656) scaled the frame by 0.99998 instead of 1/1.5.
+      const layoutUnit = (n: number) => Math.ceil(n * 64 - 1e-6) / 64;
+      drawingSurface.style.width = `${layoutUnit(drawn.width)}px`;
+      drawingSurface.style.height = `${layoutUnit(drawn.height)}px`;
       // A frame smaller than the pane (someone else's display, watched) sits in its middle; one that fills it, at its corner, on whole device pixels.
       drawingSurface.style.margin = drawn.width < pane.width - 1 || drawn.height < pane.height - 1 ? 'auto' : '0';
       // Whole device pixels per pixel of the frame (1 when sharp, 2 for CSS pixels on a 2× screen): each an exact block, never blurred.
       const natural = Math.abs(drawn.width - framebuffer.width / by) < 0.01;
       const perPixel = window.devicePixelRatio / by;
       drawing.style.imageRendering = natural && Math.abs(perPixel - Math.round(perPixel)) < 0.01 ? 'pixelated' : '';
+      // noVNC scales the frame to the surface only when the surface's whole CSS pixels
+      // change (its clientWidth/Height), so a change of a fraction of one (598.67 → 599
+      // at a ratio of 1.5) left the frame scaled by 0.9994 — blurred — until the next
+      // resize. Setting the property scales it to the surface as it is now.
+      rfb.scaleViewport = true;
     };
     const paneObserver = new ResizeObserver((entries) => {
       const box = entries.at(-1)?.devicePixelContentBoxSize?.[0];

@@ -32,11 +32,19 @@ describe('the display’s pixels', () => {
   it('are the browser’s count of the pane’s device pixels where it gives one, else its CSS size times the scale', () => {
     const pane = { width: 1023.5, height: 700.25 };
     expect(panePixels(pane, 1, { width: 2047, height: 1401 })).toEqual(pane);
-    expect(panePixels(pane, 2, { width: 2047, height: 1401 })).toEqual({ width: 2047, height: 1401 });
+    expect(panePixels(pane, 2, { width: 2046, height: 1400 })).toEqual({ width: 2046, height: 1400 });
     expect(panePixels(pane, 1.5, null)).toEqual({ width: 1535, height: 1050 });
-    expect(desktopSizeFor(panePixels(pane, 2, null))).toEqual({ width: 2047, height: 1401 });
+    expect(desktopSizeFor(panePixels(pane, 2, null))).toEqual({ width: 2047, height: 1400 });
     // A count that is not the scale's (device emulation counts CSS pixels) is not taken.
-    expect(panePixels(pane, 2, { width: 1024, height: 700 })).toEqual({ width: 2047, height: 1401 });
+    expect(panePixels(pane, 2, { width: 1024, height: 700 })).toEqual({ width: 2047, height: 1400 });
+  });
+
+  it('never exceed what the pane’s CSS box holds: a frame even a fraction of a pixel larger would be scaled down, blurred', () => {
+    // 599 CSS pixels at 1.5 are 898.5 device pixels: 898 of them, whoever rounds up.
+    expect(panePixels({ width: 1000, height: 599 }, 1.5, null)).toEqual({ width: 1500, height: 898 });
+    expect(panePixels({ width: 1000, height: 599 }, 1.5, { width: 1500, height: 899 })).toEqual({ width: 1500, height: 898 });
+    const natural = drawnSize({ width: 1500, height: 898 }, { width: 1000, height: 599 }, 1.5);
+    expect(natural.height).toBeLessThanOrEqual(599);
   });
 });
 

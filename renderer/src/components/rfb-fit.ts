@@ -50,15 +50,20 @@ export function launchScale(pixels: DisplayPixels, devicePixelRatio: number): nu
 
 /**
  * The pixels a pane has for its display: its CSS size at a scale of 1, else its device
- * pixels as the browser counts them (`devicePixels`, where it says), else its CSS size
- * times the scale. A count more than a pixel away from that product is not taken: it is
+ * pixels as the browser counts them (`devicePixels`, where it says), but never more than
+ * its CSS size times the scale. A count more than a pixel away from that product is not taken: it is
  * not the scale's (Chromium under device emulation counts CSS pixels there).
  */
 export function panePixels(pane: Size, scale: number, devicePixels: Size | null): Size {
   if (scale === 1) return pane;
-  const product = { width: Math.round(pane.width * scale), height: Math.round(pane.height * scale) };
+  // Whole device pixels, never more than the pane's CSS size holds: the drawing surface
+  // is held to the pane's CSS box, and a frame a third of a CSS pixel taller than it
+  // (599 CSS pixels at 1.5 are 898.5 device pixels, 899 rounded) is scaled down to fit
+  // by a fraction — every pixel blurred (seen under load, when the ratio's change came
+  // after the browser's count).
+  const product = { width: Math.floor(pane.width * scale + 1e-6), height: Math.floor(pane.height * scale + 1e-6) };
   const close = devicePixels !== null && Math.abs(devicePixels.width - product.width) <= 1 && Math.abs(devicePixels.height - product.height) <= 1;
-  return close ? devicePixels : product;
+  return close ? { width: Math.min(devicePixels.width, product.width), height: Math.min(devicePixels.height, product.height) } : product;
 }
 
 /** The display size for a pane's pixels (panePixels): whole pixels within the protocol's bounds, or null for a pane not shown (a hidden tab measures 0). */
