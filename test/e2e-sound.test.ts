@@ -34,7 +34,7 @@ beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
   web = mkdtempSync(join(tmpdir(), 'holdfast-e2e-sound-web-'));
   await bundleWebClient(web);
-  t = await startNode({ webRoot: web, apps: [TONE_APP, HIGH_TONE_APP] });
+  t = await startNode({ webRoot: web, apps: [TONE_APP, HIGH_TONE_APP, { ...TONE_APP, id: 'quiet-tone', name: 'Quiet tone' }], sessionPolicies: [{ apps: ['quiet-tone'], sound: 'off' }] });
   proxy = await FaultProxy.start({ host: '127.0.0.1', port: Number(new URL(t.url).port) });
   browser = await launchChromium();
 }, 120_000);
@@ -100,6 +100,17 @@ describe('sound in the browser', () => {
     await page.getByRole('button', { name: 'Sound on' }).click();
     await page.getByRole('button', { name: 'Sound off' }).waitFor();
     expect(await mark.count()).toBe(0);
+    await page.context().close();
+  }, 120_000);
+
+  it('says so when a session policy turns the app’s sound off, and goes back to off', async () => {
+    const page = await newPage();
+    await signIn(page, 'ann', 'ann-pw');
+    await launchWithSound(page, 'Quiet tone');
+    const pane = page.getByRole('region', { name: 'Quiet tone session' });
+    await expect.poll(() => pane.getByRole('alert').textContent().catch(() => '')).toBe('Sound is turned off for Quiet tone by your administrator.');
+    await pane.getByRole('button', { name: 'Sound off' }).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
     await page.context().close();
   }, 120_000);
 

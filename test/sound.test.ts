@@ -6,13 +6,14 @@
 // tone. Real sandbox, real PulseAudio, real Opus.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import OpusScript from 'opusscript';
-import { decodeFrame, ErrorCode } from '../shared/protocol/index.js';
+import { decodeFrame } from '../shared/protocol/index.js';
 import { bearer, client, rawSocket, startNode, type TestNode } from '../support/harness.js';
 import { HIGH_TONE_APP, TONE_APP } from './tones.js';
 
 let t: TestNode;
 beforeAll(async () => {
-  t = await startNode({ apps: [TONE_APP, HIGH_TONE_APP] });
+  // A copy of the tone whose session policy turns its sound off: the refusal test's.
+  t = await startNode({ apps: [TONE_APP, HIGH_TONE_APP, { ...TONE_APP, id: 'quiet-tone', name: 'Quiet tone' }], sessionPolicies: [{ apps: ['quiet-tone'], sound: 'off' }] });
 });
 afterAll(() => t?.stop());
 
@@ -104,16 +105,21 @@ describe('an app with sound', () => {
     }
   }, 60_000);
 
-  it('says so when an app has no sound', async () => {
-    const ann = client(t.url);
-    await ann.signIn('ann', 'ann-pw');
-    const socket = rawSocket(t.url, bearer(ann.apiToken!));
-    await socket.opened;
-    socket.ws.send(JSON.stringify({ type: 'session.launch', id: 1, appId: 'cat', cols: 80, rows: 24 }));
-    await socket.next('session.started');
-    socket.ws.send(JSON.stringify({ type: 'session.sound', on: true }));
-    expect(await socket.next('error')).toEqual(expect.objectContaining({ code: ErrorCode.badRequest, message: 'Cat has no sound.' }));
-    socket.ws.close();
-    ann.signOut();
-  });
+  it('says why not, in words the tab shows: an app without sound, a policy that turns it off', async () => {
+    for (const [appId, message] of [
+      ['cat', 'Cat has no sound.'],
+      ['quiet-tone', 'Sound is turned off for Quiet tone by your administrator.'],
+    ] as const) {
+      const ann = client(t.url);
+      await ann.signIn('ann', 'ann-pw');
+      const socket = rawSocket(t.url, bearer(ann.apiToken!));
+      await socket.opened;
+      socket.ws.send(JSON.stringify({ type: 'session.launch', id: 1, appId, cols: 80, rows: 24 }));
+      await socket.next('session.started');
+      socket.ws.send(JSON.stringify({ type: 'session.sound', on: true }));
+      expect(await socket.next('session.sound')).toEqual({ type: 'session.sound', on: false, message });
+      socket.ws.close();
+      ann.signOut();
+    }
+  }, 60_000);
 });

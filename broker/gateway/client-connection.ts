@@ -240,10 +240,10 @@ export class ClientConnection implements Client {
         return;
       }
       case 'session.sound': {
+        // Refused in words the tab shows (docs/protocol.md#sound), not as a bare error.
         const session = this.stream.session;
-        if (message.on && session && !this.soundPolicy(session).sound) return this.refuse(null, ErrorCode.notEntitled, `Sound is turned off for ${session.app.name} by your administrator.`);
-        const problem = this.stream.listen(message.on);
-        return problem === null ? undefined : this.refuse(null, ErrorCode.badRequest, problem);
+        const problem = message.on && session?.app.sound && !this.soundPolicy(session).sound ? `Sound is turned off for ${session.app.name} by your administrator.` : this.stream.listen(message.on);
+        return problem === null ? undefined : this.send({ type: 'session.sound', on: false, message: problem });
       }
       case 'session.microphone': {
         const session = this.stream.session;

@@ -77,6 +77,11 @@ export class SoundPlayer implements SoundSink {
     this.gain.gain.value = value;
   }
 
+  /** The node will not send the sound: the person is told why, and the tab's sound goes off. */
+  refused(message: string): void {
+    this.problem(message);
+  }
+
   packet(at: number, data: Uint8Array): void {
     if (this.closed || this.decoder.state !== 'configured') return;
     this.decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: at * 1000, data }));

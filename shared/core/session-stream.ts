@@ -27,6 +27,8 @@ import { sessionMachine, type OpenInput, type Opened, type SessionEvent } from '
 /** Where a session's sound goes (AUDIO frames, docs/protocol.md#sound): one Opus packet at a time. */
 export interface SoundSink {
   packet(at: number, data: Uint8Array): void;
+  /** The node will not send the sound (its app has none, or a policy turns it off): why. */
+  refused?(message: string): void;
 }
 
 export interface OutputSink {
@@ -531,6 +533,11 @@ export class SessionStream {
   /** A warning before the session ends on its own, or word that it is over; a GUI app's window title. */
   private onMessage(message: ServerMessage): void {
     if (message.type === 'session.microphone') return this.microphone.answered(message.on, message.message);
+    if (message.type === 'session.sound') {
+      const sink = this.soundSink;
+      this.soundSink = null;
+      return sink?.refused?.(message.message);
+    }
     if (message.type === 'session.title') {
       this.title = message.title;
       this.view = { ...this.view, title: this.title };

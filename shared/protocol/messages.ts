@@ -391,6 +391,8 @@ export const TotpSetup = z.object({ type: z.literal('auth.totp.setup'), id, secr
 /** Two-step sign-in is on; the recovery codes are shown this once. */
 export const TotpEnabled = z.object({ type: z.literal('auth.totp.enabled'), id, recoveryCodes: z.array(z.string()) });
 
+/** The node will not send this connection the app's sound (session.sound refused): why, in words for the person. */
+export const SessionSoundRefused = z.object({ type: z.literal('session.sound'), on: z.literal(false), message: z.string().max(1024) });
 /** The node's answer to session.microphone: whether the app hears the microphone now, and why not when it does not. */
 export const SessionMicrophone = z.object({ type: z.literal('session.microphone'), on: z.boolean(), message: z.string().max(1024).optional() });
 
@@ -417,6 +419,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   SessionShadowRequest,
   SessionShadowClosed,
   SessionMicrophone,
+  SessionSoundRefused,
   Pong,
   ErrorMessage,
 ]);
