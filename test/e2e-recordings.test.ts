@@ -87,7 +87,8 @@ describe('a recording played back on the Admin page', () => {
     lastScreen = (await terminalRows(page, 'Shell')).filter((row) => row !== '');
     await page.context().close();
     const api = recordingsApi(t.url, await signInToken(t.url, 'admin', 'admin-pw'));
-    sessionId = (await waitFor('the recording to be complete', async () => (await api.list()).find((r) => r.owner === 'ann' && r.complete))).sessionId;
+    // Completed once the session's end has been written and its files closed: seconds under CI's load.
+    sessionId = (await waitFor('the recording to be complete', async () => (await api.list()).find((r) => r.owner === 'ann' && r.complete), 30_000)).sessionId;
   }, 60_000);
 
   it('is listed, plays in xterm.js, and key search jumps to just before the keys', async () => {
@@ -176,7 +177,7 @@ describe('a graphical app’s recording on the Admin page', () => {
     await ann.endSession((await ann.listSessions()).find((s) => s.sessionId === id)!);
     ann.signOut();
     const api = recordingsApi(t.url, await signInToken(t.url, 'admin', 'admin-pw'));
-    await waitFor('the recording to be complete', async () => (await api.list()).find((r) => r.sessionId === id && r.complete));
+    await waitFor('the recording to be complete', async () => (await api.list()).find((r) => r.sessionId === id && r.complete), 30_000);
 
     page = await window('admin');
     const row = page.locator(`tr[data-recording="${id}"]`);

@@ -44,13 +44,15 @@ describe('the microphone through a failover', () => {
     speaking = false;
     await speech;
 
+    const resets = screen.resets;
     c.signal(primary, 'SIGKILL');
-    await waitFor('the client to lose its link', () => stream.view.status !== 'streaming', 10_000);
-    await waitFor('the client resumed elsewhere', () => stream.view.status === 'streaming', 30_000);
+    // The client may be linked to the primary through another node (which keeps its socket
+    // open and resumes it there), so its loss may not show: what shows is the promoted
+    // replica's snapshot, its own screen, once the client streams from it.
     const promoted = sessionOf(await waitForStatus(c, (s) => sessionOf(s, id)?.primary !== undefined && sessionOf(s, id)!.primary !== primary), id)!.primary;
     expect(promoted).not.toBe(primary);
+    await waitFor('the client streaming from the promoted replica', () => (stream.view.status === 'streaming' && screen.resets > resets) || null, 30_000);
     // The snapshot is the promoted replica's own screen: its app heard the tone.
-    expect(screen.resets).toBeGreaterThan(0);
     expect(screen.text).toContain(HEARD);
     // Asked again on the new connection, and answered yes there.
     await waitFor('a yes from the new primary', () => (answers.length >= 2 ? answers.at(-1)! : null), 10_000);
