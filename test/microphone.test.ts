@@ -142,6 +142,23 @@ function readFileText(path: string): string {
   return readFileSync(path, 'utf8').trim();
 }
 
+/**
+ * The sound server's socket of the session launched last: earlier tests' sessions may
+ * still run, with sound servers of their own (taking the first found killed another
+ * session's server, and this one's never came back: CI).
+ */
+function newestSocket(stateDir: string): string | null {
+  const sandboxes = join(stateDir, 'sandboxes');
+  const newestFirst = readdirSync(sandboxes)
+    .map((id) => join(sandboxes, id))
+    .sort((a, b) => statSync(b).birthtimeMs - statSync(a).birthtimeMs);
+  for (const dir of newestFirst) {
+    const found = findSocket(dir);
+    if (found) return found;
+  }
+  return null;
+}
+
 function findSocket(dir: string): string | null {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
@@ -160,7 +177,7 @@ describe('a sound server that dies', () => {
     await waitFor('the tone app ready', () => text().includes('TONE-READY') || null, 15_000);
     socket.ws.send(JSON.stringify({ type: 'session.sound', on: true }));
     await waitFor('the tone', () => audio() >= 25 || null, 15_000);
-    const sock = findSocket(t.stateDir)!;
+    const sock = newestSocket(t.stateDir)!;
     const [server] = soundServers(sock);
     expect(server, 'the session’s sound server').toBeGreaterThan(0);
     process.kill(server!, 'SIGKILL');

@@ -8,8 +8,7 @@ export function toneScript(hz: number): string {
     `python3 -c "import math,struct,sys; sys.stdout.buffer.write(b''.join(struct.pack('<hh', v, v) for v in (int(9000*math.sin(2*math.pi*${hz}*i/48000)) for i in range(96000))))" > $HOME/tone.raw`,
     'echo TONE-READY',
     // As a real player would, it waits before trying again when the sound server is gone
-    // (a test kills it): a loop that respawns paplay at once spends the sandbox's CPU
-    // share, and the sound server starting again in the same sandbox waits for it (CI).
+    // (a test kills it) rather than respawning paplay as fast as the sandbox's CPU allows.
     'while true; do paplay --raw --format=s16le --rate=48000 --channels=2 $HOME/tone.raw || sleep 0.2; done',
   ].join('\n');
 }
