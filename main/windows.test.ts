@@ -61,10 +61,29 @@ describe('lock-down of every webContents', () => {
     for (const name of ['will-navigate', 'will-frame-navigate', 'will-redirect', 'will-attach-webview']) {
       expect(contents.fire(name, 'https://evil.example/').defaultPrevented, name).toBe(true);
     }
-    expect(contents.windowOpenHandler!({ url: 'https://evil.example/' })).toEqual({ action: 'deny' });
+    expect(contents.windowOpenHandler!({ url: 'https://evil.example/', frameName: '' })).toEqual({ action: 'deny' });
   });
 
-  it('denies permissions, except the clipboard for Holdfast’s own page', () => {
+  it('opens only a GUI session’s window on another monitor: empty, named for it, from Holdfast’s own page, sandboxed', () => {
+    lockDownWebContents();
+    const contents = new FakeWebContents();
+    fake.fireApp('web-contents-created', contents);
+    const answer = contents.windowOpenHandler!({ url: 'about:blank', frameName: 'holdfast-screen-2' }) as { action: string; overrideBrowserWindowOptions: { webPreferences: Record<string, unknown> } };
+    expect(answer.action).toBe('allow');
+    expect(answer.overrideBrowserWindowOptions.webPreferences).toEqual(expect.objectContaining({ sandbox: true, contextIsolation: true, nodeIntegration: false }));
+    expect(answer.overrideBrowserWindowOptions.webPreferences).not.toHaveProperty('preload');
+    for (const details of [
+      { url: 'https://evil.example/', frameName: 'holdfast-screen-2' },
+      { url: 'about:blank', frameName: 'anything' },
+      { url: 'about:blank', frameName: 'holdfast-screen-2x' },
+    ]) {
+      expect(contents.windowOpenHandler!(details), JSON.stringify(details)).toEqual({ action: 'deny' });
+    }
+    contents.url = 'https://evil.example/';
+    expect(contents.windowOpenHandler!({ url: 'about:blank', frameName: 'holdfast-screen-2' })).toEqual({ action: 'deny' });
+  });
+
+  it('denies permissions, except the clipboard and window placement for Holdfast’s own page', () => {
     lockDownWebContents();
     const ask = (permission: string, requestingUrl: string, isMainFrame = true) => {
       const callback = vi.fn();
@@ -76,6 +95,8 @@ describe('lock-down of every webContents', () => {
       expect(ask(permission, own), permission).toBe(false);
     }
     expect(ask('clipboard-read', own)).toBe(true);
+    expect(ask('window-management', own)).toBe(true);
+    expect(ask('window-management', 'https://evil.example/')).toBe(false);
     expect(ask('clipboard-read', 'https://evil.example/')).toBe(false);
     expect(ask('clipboard-read', own, false)).toBe(false);
     expect(fake.permissionCheck!({}, 'media', 'holdfast-app://renderer', { isMainFrame: true })).toBe(false);

@@ -95,11 +95,30 @@ export function contentSecurityPolicy(brokers: readonly string[]): string {
 
 /**
  * The only permissions ever granted, and only to Holdfast's own page: the clipboard (copy
- * and paste with GUI apps), and — where the machine policy allows it — the microphone
+ * and paste with GUI apps), window management (a GUI session's windows on the other
+ * monitors, placed by the OS's screen layout), and — where the machine policy allows it — the microphone
  * alone (no camera, no screen): the person asked for it with the tab's Microphone button,
  * and the node had said yes before the page asks (docs/protocol.md#microphone).
  */
-const GRANTED = new Set(['clipboard-read', 'clipboard-sanitized-write']);
+const GRANTED = new Set(['clipboard-read', 'clipboard-sanitized-write', 'window-management']);
+
+/**
+ * The only windows a page may open: a GUI session's window on another monitor
+ * (renderer/src/components/monitor-window.ts), an empty same-origin page the app's own
+ * page draws into, named `holdfast-screen-N`, placed where the page asks (its monitor).
+ * It runs nothing of its own: sandboxed, isolated, no preload, no Node.
+ */
+export function windowOpenAnswer(details: { url: string; frameName: string }, openerUrl: string): { action: 'deny' } | { action: 'allow'; overrideBrowserWindowOptions: Record<string, unknown> } {
+  if (originOf(openerUrl) !== APP_ORIGIN || details.url !== 'about:blank' || !/^holdfast-screen-\d{1,2}$/.test(details.frameName)) return { action: 'deny' };
+  return {
+    action: 'allow',
+    overrideBrowserWindowOptions: {
+      autoHideMenuBar: true,
+      backgroundColor: '#0b0f14',
+      webPreferences: { sandbox: true, contextIsolation: true, nodeIntegration: false, webSecurity: true },
+    },
+  };
+}
 
 export function permissionAllowed(permission: string, origin: string, media: { microphone: boolean; types: readonly string[] } = { microphone: false, types: [] }): boolean {
   if (origin !== APP_ORIGIN) return false;
@@ -125,6 +144,6 @@ export function lockDownWebContents(microphone = false): void {
     contents.on('will-frame-navigate', (event) => event.preventDefault());
     contents.on('will-redirect', (event) => event.preventDefault());
     contents.on('will-attach-webview', (event) => event.preventDefault());
-    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    contents.setWindowOpenHandler((details) => windowOpenAnswer(details, contents.getURL()));
   });
 }

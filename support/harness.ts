@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { hashPassword } from '../broker/auth/password.js';
 import { NodeConfig } from '../broker/config/schema.js';
-import { silentLogger } from '../broker/log.js';
+import { createLogger, silentLogger } from '../broker/log.js';
 import { BrokerNode } from '../broker/node.js';
 import { nodeSocketFactory } from '../broker/cli/connect.js';
 import { HoldfastClient, type ClientOptions, type SessionStream } from '../shared/core/index.js';
@@ -70,7 +70,9 @@ export async function startNode(
       { users: ['bob'], apps: ['python'] },
     ],
   });
-  const node = new BrokerNode({ config, webRoot: overrides.webRoot ?? join(stateDir, 'no-web'), log: silentLogger, ...(overrides.configFile ? { configFile: overrides.configFile } : {}) });
+  // HOLDFAST_DEBUG_LOG=1: the node's log on stderr, to see why a test failed.
+  const log = process.env.HOLDFAST_DEBUG_LOG ? createLogger() : silentLogger;
+  const node = new BrokerNode({ config, webRoot: overrides.webRoot ?? join(stateDir, 'no-web'), log, ...(overrides.configFile ? { configFile: overrides.configFile } : {}) });
   const url = await node.start();
   return {
     node,

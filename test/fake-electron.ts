@@ -22,7 +22,12 @@ export class FakeFrame {
 export class FakeWebContents extends EventEmitter {
   readonly sent: Array<{ channel: string; payload: unknown }> = [];
   mainFrame = new FakeFrame('');
-  windowOpenHandler: ((details: { url: string }) => { action: string }) | null = null;
+  windowOpenHandler: ((details: { url: string; frameName: string }) => { action: string }) | null = null;
+  /** The page it shows (Holdfast's own, unless a test says otherwise). */
+  url = 'holdfast-app://renderer/index.html';
+  getURL(): string {
+    return this.url;
+  }
   reloads = 0;
   /** What print() was asked, and how the (fake) print dialog answers: [success, failureReason]. */
   printed: unknown[] = [];
@@ -33,7 +38,7 @@ export class FakeWebContents extends EventEmitter {
   send(channel: string, payload: unknown): void {
     this.sent.push({ channel, payload });
   }
-  setWindowOpenHandler(handler: (details: { url: string }) => { action: string }): void {
+  setWindowOpenHandler(handler: (details: { url: string; frameName: string }) => { action: string }): void {
     this.windowOpenHandler = handler;
   }
   reload(): void {

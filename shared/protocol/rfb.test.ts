@@ -28,6 +28,8 @@ describe('RfbClientParser', () => {
       ...pointerEvent(1, 10, 20),
       ...clientCutText('hello'),
       ...setDesktopSize(1024, 768),
+      // Two monitors side by side.
+      ...setDesktopSize(1800, 700, [{ id: 1, x: 0, y: 0, width: 1000, height: 700 }, { id: 2, x: 1000, y: 0, width: 800, height: 600 }]),
     ]);
     for (const size of [1, 3, 7, stream.length]) {
       const parser = new RfbClientParser();
@@ -37,7 +39,7 @@ describe('RfbClientParser', () => {
         if (typeof out === 'string') throw new Error(out);
         kinds.push(...out.map((m) => `${m.kind}:${m.type}`));
       }
-      expect(kinds).toEqual(['handshake:-1', 'handshake:-1', 'handshake:-1', 'viewer:0', 'viewer:2', 'viewer:3', 'input:4', 'input:5', 'input:6', 'input:251']);
+      expect(kinds).toEqual(['handshake:-1', 'handshake:-1', 'handshake:-1', 'viewer:0', 'viewer:2', 'viewer:3', 'input:4', 'input:5', 'input:6', 'input:251', 'input:251']);
       expect(parser.buffered()).toBe(0);
     }
   });
@@ -55,6 +57,7 @@ describe('RfbClientParser', () => {
     expect(refuse([6, 0, 0, 0, 0xff, 0xff, 0xff, 0xf0])).toMatch(/extended clipboard/);
     expect(refuse([2, 0, 0xff, 0xff])).toMatch(/65535 encodings/);
     expect(refuse([...setDesktopSize(0, 10)])).toMatch(/SetDesktopSize to 0×10/);
+    expect(refuse([...setDesktopSize(1800, 700, [{ id: 1, x: 0, y: 0, width: 1000, height: 700 }, { id: 2, x: 1000, y: 0, width: 900, height: 600 }])])).toMatch(/screen 2 at 1000,0 900×600 is not within the 1800×700 desktop/);
     expect(refuse([0, 0, 0, 0, 24, 8, 0, 1, ...new Array(12).fill(0)])).toMatch(/24 bits per pixel/);
     expect(refuse([255, 1])).toMatch(/subtype 1/);
   });

@@ -197,6 +197,13 @@ function checkMessage(bytes: Uint8Array): string | null {
     case RfbType.setDesktopSize: {
       const [w, h] = [view.getUint16(2), view.getUint16(4)];
       if (w < 1 || h < 1 || w > MAX_DESKTOP || h > MAX_DESKTOP) return `SetDesktopSize to ${w}×${h} (1 to ${MAX_DESKTOP} each way)`;
+      // Each screen (a monitor of the person's) lies within the desktop: Xvnc would refuse
+      // the layout anyway, but the log keeps only what a display can take.
+      for (let i = 0; i < bytes[6]!; i++) {
+        const at = 8 + 16 * i;
+        const [x, y, sw, sh] = [view.getUint16(at + 4), view.getUint16(at + 6), view.getUint16(at + 8), view.getUint16(at + 10)];
+        if (sw < 1 || sh < 1 || x + sw > w || y + sh > h) return `SetDesktopSize screen ${i + 1} at ${x},${y} ${sw}×${sh} is not within the ${w}×${h} desktop`;
+      }
       return null;
     }
     default:
@@ -325,16 +332,31 @@ function setTrueColour32(shifts: [number, number, number]): Uint8Array {
   return bytes;
 }
 
-export function setDesktopSize(width: number, height: number): Uint8Array {
-  const bytes = new Uint8Array(8 + 16);
+/** One monitor's part of a desktop (RFB's ExtendedDesktopSize screen): Xvnc makes it a RandR monitor. */
+export interface DesktopScreen {
+  id: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** SetDesktopSize: the desktop's size and its screens (by default one, the whole desktop). */
+export function setDesktopSize(width: number, height: number, screens: readonly DesktopScreen[] = [{ id: 0, x: 0, y: 0, width, height }]): Uint8Array {
+  const bytes = new Uint8Array(8 + 16 * screens.length);
   const view = new DataView(bytes.buffer);
   bytes[0] = RfbType.setDesktopSize;
   view.setUint16(2, width);
   view.setUint16(4, height);
-  bytes[6] = 1;
-  // The one screen: id 0 at 0,0, the whole desktop.
-  view.setUint16(16, width);
-  view.setUint16(18, height);
+  bytes[6] = screens.length;
+  screens.forEach((screen, i) => {
+    const at = 8 + 16 * i;
+    view.setUint32(at, screen.id);
+    view.setUint16(at + 4, screen.x);
+    view.setUint16(at + 6, screen.y);
+    view.setUint16(at + 8, screen.width);
+    view.setUint16(at + 10, screen.height);
+  });
   return bytes;
 }
 

@@ -20,6 +20,7 @@ import type { SessionStream } from '../../../shared/core/index.js';
 import type { SessionTab } from '../session-tab.js';
 import { DesktopFit, displayScale, drawnSize, panePixels, type DisplayPixels, type Size } from './rfb-fit.js';
 import { catchText } from './rfb-text-input.js';
+import { ScreenSpan } from './screen-span.js';
 import { SessionFrame } from './SessionFrame.js';
 
 /** Out of sight and out of the pointer's way, yet focusable and editable (display: none would be neither). */
@@ -95,6 +96,9 @@ export function RfbView({ tab, visible, escapeKeys, pixels = 'device' }: { tab: 
   const keyboard = useRef<HTMLTextAreaElement>(null);
   const [lastFrame, setLastFrame] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
+  /** The session across every monitor (screen-span.ts): set by the effect, used by the button. */
+  const span = useRef<ScreenSpan | null>(null);
+  const [spanning, setSpanning] = useState(false);
   const { stream } = tab;
   // Someone else's session, watched: the owner's display size stays theirs, and input goes only where the link lets it.
   const joined = tab.link !== undefined || tab.shadowOf !== undefined;
@@ -131,9 +135,32 @@ export function RfbView({ tab, visible, escapeKeys, pixels = 'device' }: { tab: 
     const scale = () => displayScale(pixelsRef.current, window.devicePixelRatio);
 
     const fit = new DesktopFit({
-      measure: () => panePixels(paneSize(), scale(), deviceBox),
-      request: ({ width, height }) => !joined && stream.sendInputMessage(setDesktopSize(width, height)),
+      measure: () => {
+        const pane = panePixels(paneSize(), scale(), deviceBox);
+        if (!screens.active) return pane;
+        const layout = screens.measure({ width: Math.floor(pane.width), height: Math.floor(pane.height) });
+        if (typeof layout === 'string') {
+          setNote(layout);
+          return pane;
+        }
+        return layout;
+      },
+      request: ({ width, height, screens: parts }) => !joined && stream.sendInputMessage(setDesktopSize(width, height, parts)),
     });
+    const screens = new ScreenSpan({
+      appName: tab.name,
+      source: () => canvas(),
+      scale: (ratio) => displayScale(pixelsRef.current, ratio),
+      send: (message) => stream.sendInputMessage(message),
+      key: (keysym, down) => rfb?.sendKey(keysym, null, down),
+      changed: () => {
+        rescale();
+        fit.paneChanged();
+      },
+      ended: () => setSpanning(false),
+      mac: /Mac|iPhone|iPad/.test(navigator.platform),
+    });
+    span.current = screens;
     const viewOnly = () => joined && stream.view.watching?.mode !== 'type';
     const stopFollowing = stream.subscribe(() => {
       if (rfb && rfb.viewOnly !== viewOnly()) rfb.viewOnly = viewOnly();
@@ -147,7 +174,13 @@ export function RfbView({ tab, visible, escapeKeys, pixels = 'device' }: { tab: 
       if (!rfb || !drawing || drawing.width === 0 || pane.width === 0) return; // nothing drawn yet, or the tab is hidden
       const framebuffer = { width: drawing.width, height: drawing.height };
       const by = scale();
-      const drawn = drawnSize(framebuffer, pane, by);
+      // Across monitors the pane shows its own screen of the desktop: the whole frame at
+      // one pixel per device pixel, shifted so that screen is in the pane (which clips
+      // the rest; noVNC maps the pointer through the shift, from the canvas's own box).
+      const own = screens.paneRegion();
+      const drawn = own ? { width: framebuffer.width / by, height: framebuffer.height / by } : drawnSize(framebuffer, pane, by);
+      drawingSurface.style.marginLeft = own ? `${-own.x / by}px` : '';
+      drawingSurface.style.marginTop = own ? `${-own.y / by}px` : '';
       // Sized up to Chromium's layout unit (1/64 CSS pixel): noVNC scales the frame by the
       // smaller of surface/frame in each direction, and a surface rounded down (598.667
       // laid out as 598.656) scaled the frame by 0.99998 instead of 1/1.5.
@@ -155,7 +188,7 @@ export function RfbView({ tab, visible, escapeKeys, pixels = 'device' }: { tab: 
       drawingSurface.style.width = `${layoutUnit(drawn.width)}px`;
       drawingSurface.style.height = `${layoutUnit(drawn.height)}px`;
       // A frame smaller than the pane (someone else's display, watched) sits in its middle; one that fills it, at its corner, on whole device pixels.
-      drawingSurface.style.margin = drawn.width < pane.width - 1 || drawn.height < pane.height - 1 ? 'auto' : '0';
+      if (!own) drawingSurface.style.margin = drawn.width < pane.width - 1 || drawn.height < pane.height - 1 ? 'auto' : '0';
       // Whole device pixels per pixel of the frame (1 when sharp, 2 for CSS pixels on a 2× screen): each an exact block, never blurred.
       const natural = Math.abs(drawn.width - framebuffer.width / by) < 0.01;
       const perPixel = window.devicePixelRatio / by;
@@ -296,6 +329,8 @@ export function RfbView({ tab, visible, escapeKeys, pixels = 'device' }: { tab: 
       ratioQuery?.removeEventListener('change', ratioChanged);
       window.removeEventListener('resize', windowResized);
       refit.current = null;
+      screens.stop();
+      span.current = null;
       framebufferObserver.disconnect();
       fit.dispose();
       channel?.close();
@@ -303,8 +338,31 @@ export function RfbView({ tab, visible, escapeKeys, pixels = 'device' }: { tab: 
     };
   }, [stream, tab.name, joined]);
 
+  // One screen, or every monitor (a window on each other one): offered where the browser
+  // can place windows on other monitors and there are some, for the owner's session.
+  const toggleScreens = () => {
+    const screens = span.current;
+    if (!screens) return;
+    if (screens.active) {
+      screens.stop();
+      setSpanning(false);
+      refit.current?.();
+      return;
+    }
+    void screens.start().then((problem) => {
+      if (problem) setNote(problem);
+      setSpanning(screens.active);
+    });
+  };
+  const screensButton =
+    !joined && (spanning || ScreenSpan.available()) ? (
+      <button className="quiet" aria-pressed={spanning} onClick={toggleScreens} title={spanning ? 'Show the session in this tab only' : 'Spread the session over every screen: a window on each other screen'}>
+        All screens
+      </button>
+    ) : null;
+
   return (
-    <SessionFrame tab={tab} visible={visible} escapeKeys={escapeKeys}>
+    <SessionFrame tab={tab} visible={visible} escapeKeys={escapeKeys} tools={screensButton}>
       {/* No aria-label here (a div without a role may not have one): the textarea inside names the display's keyboard. */}
       <div className="rfb-host" ref={host}>
         <div className="rfb-surface" ref={surface} />

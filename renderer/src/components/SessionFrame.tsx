@@ -52,7 +52,8 @@ function endedWords(view: SessionView): string | null {
 }
 
 /** `escapeKeys`: the keys that leave the app for the tabs, as this device has them (preferences.ts). */
-export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: SessionTab; visible: boolean; escapeKeys: readonly string[]; children: ReactNode }) {
+/** `tools`: the view's own controls, shown with the session's (a GUI session's All screens). */
+export function SessionFrame({ tab, visible, escapeKeys, tools, children }: { tab: SessionTab; visible: boolean; escapeKeys: readonly string[]; tools?: ReactNode; children: ReactNode }) {
   const { stream, actions } = tab;
   const view = useView(tab);
   const [confirming, setConfirming] = useState(false);
@@ -119,6 +120,7 @@ export function SessionFrame({ tab, visible, escapeKeys, children }: { tab: Sess
           )}
           {tab.sound && <SoundButton stream={stream} appId={tab.appId} appName={tab.name} />}
           {tab.sound && <MicrophoneButton stream={stream} appName={tab.name} />}
+          {tools}
           {view.sessionId && <FilesPanel key={view.sessionId} client={tab.client} sessionId={view.sessionId} appName={tab.name} uploads={uploads} />}
           <button className="quiet" onClick={() => setSharingOpen(true)} disabled={view.status !== 'streaming'}>
             Share…

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DesktopFit, MIN_DESKTOP, SETTLE_MS, desktopSizeFor, displayScale, drawnSize, launchScale, panePixels, type Size } from './rfb-fit.js';
+import { DesktopFit, MIN_DESKTOP, SETTLE_MS, desktopSizeFor, displayScale, drawnSize, launchScale, panePixels, type DesktopLayout, type Size } from './rfb-fit.js';
 
 describe('desktopSizeFor', () => {
   it('asks for the pane’s whole pixels, within the protocol’s bounds', () => {
@@ -73,8 +73,8 @@ describe('DesktopFit', () => {
     asked = [];
     fit = new DesktopFit({
       measure: () => pane,
-      request: (size) => {
-        asked.push(size);
+      request: (layout) => {
+        asked.push({ width: layout.width, height: layout.height });
         return true;
       },
     });
@@ -126,8 +126,8 @@ describe('DesktopFit', () => {
     fit.dispose();
     fit = new DesktopFit({
       measure: () => pane,
-      request: (size) => {
-        if (accept) asked.push(size);
+      request: (layout) => {
+        if (accept) asked.push({ width: layout.width, height: layout.height });
         return accept;
       },
     });
@@ -136,5 +136,24 @@ describe('DesktopFit', () => {
     fit.paneChanged();
     vi.advanceTimersByTime(SETTLE_MS);
     expect(asked).toEqual([{ width: 1024, height: 768 }]);
+  });
+
+  it('asks for a session’s layout across monitors, and again when only its screens change', () => {
+    const layouts: DesktopLayout[] = [];
+    let measured: DesktopLayout = { width: 1800, height: 700, screens: [{ id: 1, x: 0, y: 0, width: 1000, height: 700 }, { id: 2, x: 1000, y: 0, width: 800, height: 600 }] };
+    fit.dispose();
+    fit = new DesktopFit({
+      measure: () => measured,
+      request: (layout) => layouts.push(layout) > 0,
+    });
+    fit.viewerConnected({ width: 1800, height: 700 });
+    expect(layouts).toEqual([measured]); // the same size, one screen: asked for the two
+    measured = { ...measured, screens: [measured.screens[0]!, { id: 2, x: 1000, y: 0, width: 800, height: 700 }] };
+    fit.paneChanged();
+    vi.advanceTimersByTime(SETTLE_MS);
+    expect(layouts).toHaveLength(2);
+    fit.paneChanged();
+    vi.advanceTimersByTime(SETTLE_MS);
+    expect(layouts).toHaveLength(2);
   });
 });

@@ -19,7 +19,7 @@
 // two are the same. The pane's device pixels are the browser's own count
 // (ResizeObserver's device-pixel-content-box, which is what it paints the box with),
 // so a frame of that size is drawn without resampling at 1.5× too.
-import { MAX_DESKTOP } from '../../../shared/protocol/index.js';
+import { MAX_DESKTOP, type DesktopScreen } from '../../../shared/protocol/index.js';
 
 export interface Size {
   width: number;
@@ -90,21 +90,34 @@ export function drawnSize(framebuffer: Size, pane: Size, scale: number): Size {
   return { width: framebuffer.width * ratio, height: framebuffer.height * ratio };
 }
 
-const same = (a: Size | null, b: Size | null) => a !== null && b !== null && a.width === b.width && a.height === b.height;
+/** A desktop and its screens (one per monitor a session spans; screen-layout.ts). */
+export interface DesktopLayout extends Size {
+  screens: DesktopScreen[];
+}
+
+/** The one-screen desktop of a pane's pixels (desktopSizeFor), or null for a pane not shown. */
+export function singleLayout(pane: Size): DesktopLayout | null {
+  const size = desktopSizeFor(pane);
+  return size && { ...size, screens: [{ id: 0, x: 0, y: 0, ...size }] };
+}
+
+const sameScreens = (a: readonly DesktopScreen[], b: readonly DesktopScreen[]) =>
+  a.length === b.length && a.every((s, i) => s.x === b[i]!.x && s.y === b[i]!.y && s.width === b[i]!.width && s.height === b[i]!.height);
+const same = (a: DesktopLayout | null, b: DesktopLayout | null) => a !== null && b !== null && a.width === b.width && a.height === b.height && sameScreens(a.screens, b.screens);
 
 export interface DesktopFitOptions {
-  /** The pane's pixels now (panePixels). */
-  measure(): Size;
-  /** Asks the display for this size; false if it could not be sent (the input queue is full). */
-  request(size: Size): boolean;
+  /** The pane's pixels now (panePixels), or the layout of every window a session spans (screen-layout.ts). */
+  measure(): Size | DesktopLayout;
+  /** Asks the display for this layout; false if it could not be sent (the input queue is full). */
+  request(layout: DesktopLayout): boolean;
   settleMs?: number;
 }
 
 /** When to ask the display for the pane's size, and which size. */
 export class DesktopFit {
   private timer: ReturnType<typeof setTimeout> | null = null;
-  /** The display's size as last known or asked for; null while no viewer is connected. */
-  private current: Size | null = null;
+  /** The display's layout as last known or asked for; null while no viewer is connected. */
+  private current: DesktopLayout | null = null;
 
   constructor(private readonly options: DesktopFitOptions) {}
 
@@ -119,7 +132,7 @@ export class DesktopFit {
 
   /** A viewer connected to a display of this size (launch, resume, attach): ask for the pane's size now if it differs. */
   viewerConnected(framebuffer: Size): void {
-    this.current = framebuffer;
+    this.current = singleLayout(framebuffer);
     this.ask();
   }
 
@@ -136,7 +149,8 @@ export class DesktopFit {
 
   private ask(): void {
     if (this.current === null) return;
-    const wanted = desktopSizeFor(this.options.measure());
+    const measured = this.options.measure();
+    const wanted = 'screens' in measured ? measured : singleLayout(measured);
     if (wanted === null || same(wanted, this.current)) return;
     if (this.options.request(wanted)) this.current = wanted;
   }
