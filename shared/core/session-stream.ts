@@ -9,6 +9,7 @@ import {
   decodeFrame,
   encodeOutputAck,
   encodeRfb,
+  type EchoMode,
   type ServerMessage,
   type SessionJoined,
   type SessionResumed,
@@ -63,6 +64,8 @@ export interface SessionView {
   notice: SessionNoticeView | null;
   /** A GUI app's window title as the host last told it (session.title); null: none told. Terminal titles come in the output. */
   title: string | null;
+  /** How a terminal app's keystrokes come back, as the host last told it (session.echo); null: not told (not yet, or an older node). */
+  echo: EchoMode | null;
   /** What its app printed since this client opened it (session.printed), newest last; at most MAX_PRINTS. */
   prints: SessionPrinted[];
   /** Watching someone else's session through a share link: whose, and what the link lets this client do; null for one's own. */
@@ -159,6 +162,7 @@ export class SessionStream {
   /** The warning the host sent last (it sends it again on a resume, if it still stands). */
   private notice: SessionNoticeView | null = null;
   private title: string | null = null;
+  private echo: EchoMode | null = null;
   private recorded = false;
   private prints: SessionPrinted[] = [];
   private watching: WatchingView | null = null;
@@ -181,7 +185,7 @@ export class SessionStream {
     this.inputs = new InputQueue({ numbered: options.mode === 'launch', send: sendIfLive });
     this.cols = options.cols;
     this.rows = options.rows;
-    this.view = { kind: options.shadow ? 'shadow' : options.mode === 'join' ? 'link' : 'own', status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, prints: [], watching: null, sharing: null, recorded: false, shadowAsk: null };
+    this.view = { kind: options.shadow ? 'shadow' : options.mode === 'join' ? 'link' : 'own', status: 'launching', sessionId: options.sessionId ?? null, attempt: 0, nextTryAt: null, holdDeadline: null, lastError: null, reason: null, exitCode: null, displacedAt: null, pendingInputs: 0, notice: null, title: null, echo: null, prints: [], watching: null, sharing: null, recorded: false, shadowAsk: null };
     const machine = sessionMachine.provide({
       actors: {
         open: fromPromise<Opened, OpenInput>(({ input }) => this.open(input)),
@@ -209,6 +213,7 @@ export class SessionStream {
         pendingInputs: this.inputs.size,
         notice: this.notice,
         title: this.title,
+        echo: this.echo,
         recorded: this.recorded,
         prints: this.prints,
         watching: this.watching,
@@ -541,6 +546,9 @@ export class SessionStream {
     if (message.type === 'session.title') {
       this.title = message.title;
       this.view = { ...this.view, title: this.title };
+    } else if (message.type === 'session.echo') {
+      this.echo = message.mode;
+      this.view = { ...this.view, echo: this.echo };
     } else if (message.type === 'session.printed') {
       this.prints = [...this.prints, message].slice(-MAX_PRINTS);
       this.view = { ...this.view, prints: this.prints };

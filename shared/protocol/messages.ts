@@ -343,6 +343,17 @@ export type SessionNotice = z.infer<typeof SessionNotice>;
 export const SessionTitle = z.object({ type: z.literal('session.title'), sessionId: z.string(), title: z.string().max(200) });
 export type SessionTitle = z.infer<typeof SessionTitle>;
 /**
+ * How a terminal app's keystrokes come back (its PTY's termios, docs/protocol.md#sessionecho),
+ * when it changes and to a client that attaches: `echo` the terminal echoes what is typed
+ * (ECHO on: cat, a plain read); `app` the app reads each key and draws it itself or not
+ * (ICANON off: readline's bash and python, vim, less); `hidden` nothing typed is shown
+ * (ECHO off with ICANON on: a password prompt). A client predicts local echo only from this.
+ */
+export const EchoMode = z.enum(['echo', 'app', 'hidden']);
+export type EchoMode = z.infer<typeof EchoMode>;
+export const SessionEcho = z.object({ type: z.literal('session.echo'), sessionId: z.string(), mode: EchoMode });
+export type SessionEcho = z.infer<typeof SessionEcho>;
+/**
  * The session's app printed (docs/protocol.md#printing): `printed` with the PDF to fetch
  * (GET /api/sessions/ID/print/JOB), or `refused` (the administrator's transfer policy) or
  * `failed` (not a document, too large, the conversion failed) with no job. `message` is
@@ -410,6 +421,7 @@ export const ServerMessage = z.discriminatedUnion('type', [
   SessionDetached,
   SessionNotice,
   SessionTitle,
+  SessionEcho,
   SessionPrinted,
   SessionJoined,
   SessionSharing,
