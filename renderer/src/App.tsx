@@ -14,6 +14,7 @@ import { Tabs, type Tab } from './components/Tabs.js';
 import { AdminView } from './components/AdminView.js';
 import { TwoStepSetup } from './components/TwoStep.js';
 import { KeyboardSettings } from './components/KeyboardSettings.js';
+import { TypingSettings } from './components/TypingSettings.js';
 import { ConfirmDialog } from './components/ConfirmDialog.js';
 import { KioskEscape, UpdateBanner, useAutomaticSignIn, useRequestedLaunches, type DesktopShell } from './desktop.js';
 import type { SessionActions, SessionTab } from './session-tab.js';
@@ -286,7 +287,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
           {guestTab.display === 'rfb' ? (
             <RfbView tab={guestTab} visible={true} escapeKeys={chord.keys} pixels={chosen.displayPixels} />
           ) : guestTab.display === 'terminal' ? (
-            <TerminalView tab={guestTab} visible={true} onSize={setSize} escapeKeys={chord.keys} copyOnSelect={chosen.copyOnSelect} />
+            <TerminalView tab={guestTab} visible={true} onSize={setSize} escapeKeys={chord.keys} copyOnSelect={chosen.copyOnSelect} localEcho={chosen.localEcho} />
           ) : (
             <SessionFrame tab={guestTab} visible={true} escapeKeys={chord.keys}>
               {null}
@@ -375,6 +376,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
                   <TwoStepSetup client={client} />
                   <KeyboardSettings preferences={chosen} chords={ESCAPE_CHORDS} onChange={(change) => preferences.update(change)} />
                   <DisplaySettings preferences={chosen} devicePixelRatio={window.devicePixelRatio} onChange={(change) => preferences.update(change)} />
+                  <TypingSettings preferences={chosen} onChange={(change) => preferences.update(change)} />
                 </div>
               )
             }
@@ -389,7 +391,7 @@ export function App({ client, desktop, preferences }: { client: HoldfastClient; 
               {null}
             </SessionFrame>
           ) : (
-            <TerminalView key={s.key} tab={s} visible={s.key === active} onSize={s.key === active ? setSize : undefined} escapeKeys={chord.keys} copyOnSelect={chosen.copyOnSelect} />
+            <TerminalView key={s.key} tab={s} visible={s.key === active} onSize={s.key === active ? setSize : undefined} escapeKeys={chord.keys} copyOnSelect={chosen.copyOnSelect} localEcho={chosen.localEcho} />
           ),
         )}
       </main>

@@ -8,9 +8,9 @@ const memory = (initial: Record<string, string> = {}) => {
 const keydown = (key: string, mods: Partial<Omit<ChordKey, 'key'>> = {}): ChordKey => ({ key, ctrlKey: false, altKey: false, shiftKey: false, metaKey: false, ...mods });
 
 describe('preferences', () => {
-  it('start as Ctrl+Alt+Shift, no copy on select and sharp graphical apps', () => {
-    expect(readPreferences(memory())).toEqual({ escapeChord: 'ctrl-alt-shift', copyOnSelect: false, displayPixels: 'device' });
-    expect(DEFAULT_PREFERENCES).toEqual({ escapeChord: 'ctrl-alt-shift', copyOnSelect: false, displayPixels: 'device' });
+  it('start as Ctrl+Alt+Shift, no copy on select, sharp graphical apps and automatic local echo', () => {
+    expect(readPreferences(memory())).toEqual({ escapeChord: 'ctrl-alt-shift', copyOnSelect: false, displayPixels: 'device', localEcho: 'auto' });
+    expect(DEFAULT_PREFERENCES).toEqual({ escapeChord: 'ctrl-alt-shift', copyOnSelect: false, displayPixels: 'device', localEcho: 'auto' });
   });
 
   it('are kept, and read back by the next page', () => {
@@ -21,19 +21,22 @@ describe('preferences', () => {
     store.update({ escapeChord: 'ctrl-shift-f12' });
     store.update({ copyOnSelect: true });
     store.update({ displayPixels: 'css' });
-    expect(store.preferences).toEqual({ escapeChord: 'ctrl-shift-f12', copyOnSelect: true, displayPixels: 'css' });
-    expect(heard).toBe(3);
-    expect(new PreferenceStore(storage).preferences).toEqual({ escapeChord: 'ctrl-shift-f12', copyOnSelect: true, displayPixels: 'css' });
+    store.update({ localEcho: 'never' });
+    expect(store.preferences).toEqual({ escapeChord: 'ctrl-shift-f12', copyOnSelect: true, displayPixels: 'css', localEcho: 'never' });
+    expect(heard).toBe(4);
+    expect(new PreferenceStore(storage).preferences).toEqual({ escapeChord: 'ctrl-shift-f12', copyOnSelect: true, displayPixels: 'css', localEcho: 'never' });
   });
 
   it('fall back to the default, field by field, for what they do not know', () => {
     const read = (raw: string) => readPreferences(memory({ [PREFERENCES_KEY]: raw }));
-    expect(read('{"escapeChord":"ctrl-alt-delete","copyOnSelect":true}')).toEqual({ escapeChord: 'ctrl-alt-shift', copyOnSelect: true, displayPixels: 'device' });
-    expect(read('{"escapeChord":"ctrl-alt-home","copyOnSelect":"yes","displayPixels":"css"}')).toEqual({ escapeChord: 'ctrl-alt-home', copyOnSelect: false, displayPixels: 'css' });
+    expect(read('{"escapeChord":"ctrl-alt-delete","copyOnSelect":true}')).toEqual({ escapeChord: 'ctrl-alt-shift', copyOnSelect: true, displayPixels: 'device', localEcho: 'auto' });
+    expect(read('{"escapeChord":"ctrl-alt-home","copyOnSelect":"yes","displayPixels":"css"}')).toEqual({ escapeChord: 'ctrl-alt-home', copyOnSelect: false, displayPixels: 'css', localEcho: 'auto' });
+    expect(read('{"localEcho":"sometimes","displayPixels":"css"}')).toEqual({ ...DEFAULT_PREFERENCES, displayPixels: 'css' });
+    expect(read('{"localEcho":"always"}')).toEqual({ ...DEFAULT_PREFERENCES, localEcho: 'always' });
     expect(read('{"displayPixels":"retina"}')).toEqual(DEFAULT_PREFERENCES);
     for (const raw of ['not json', 'null', '42', '[]', '"ctrl-alt-home"', '{}', '{"__proto__":{"copyOnSelect":true}}']) expect(read(raw)).toEqual(DEFAULT_PREFERENCES);
     // What is not a preference is not kept.
-    expect(read('{"escapeChord":"ctrl-alt-home","extra":1}')).toEqual({ escapeChord: 'ctrl-alt-home', copyOnSelect: false, displayPixels: 'device' });
+    expect(read('{"escapeChord":"ctrl-alt-home","extra":1}')).toEqual({ escapeChord: 'ctrl-alt-home', copyOnSelect: false, displayPixels: 'device', localEcho: 'auto' });
   });
 
   it('a storage that refuses: the defaults, and a change still applies to this page', () => {

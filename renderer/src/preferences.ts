@@ -1,7 +1,8 @@
-// This device's keyboard, clipboard and display preferences (issue 22, points 7 and 11;
-// issue 26, point 4): which keys leave an app for the tabs, whether text selected in a
-// terminal is copied at once, and whether graphical apps are drawn with the screen's
-// own pixels (sharp) or with CSS pixels (less to send). Kept in the page's localStorage — per device, not per person: keyboards and
+// This device's keyboard, clipboard, display and typing preferences (issue 22, points 7
+// and 11; issue 26, point 4; issue 27): which keys leave an app for the tabs, whether
+// text selected in a terminal is copied at once, whether graphical apps are drawn with
+// the screen's own pixels (sharp) or with CSS pixels (less to send), and whether what
+// is typed in a terminal is shown before the app echoes it (predictive local echo). Kept in the page's localStorage — per device, not per person: keyboards and
 // habits belong to the machine — and the desktop app runs this same renderer, so its
 // window keeps them too. What is stored is read through zod, field by field: a chord
 // this version does not know (or a hand-edited value) falls back to the default without
@@ -71,8 +72,10 @@ export const Preferences = z
     copyOnSelect: z.boolean().catch(false),
     /** Graphical apps: a display of the screen's device pixels ("Sharp", the default) or of CSS pixels ("Save bandwidth"): components/rfb-fit.ts. */
     displayPixels: z.enum(['device', 'css']).catch('device'),
+    /** Terminals: show keystrokes before the app echoes them — on slow links (`auto`), `always` or `never`: components/local-echo.ts. */
+    localEcho: z.enum(['auto', 'always', 'never']).catch('auto'),
   })
-  .catch({ escapeChord: 'ctrl-alt-shift', copyOnSelect: false, displayPixels: 'device' });
+  .catch({ escapeChord: 'ctrl-alt-shift', copyOnSelect: false, displayPixels: 'device', localEcho: 'auto' });
 export type Preferences = z.infer<typeof Preferences>;
 
 export const DEFAULT_PREFERENCES: Preferences = Preferences.parse({});

@@ -6,13 +6,17 @@
 // xterm.js-based terminals do it (VS Code, Windows Terminal): Ctrl+Shift+C / Ctrl+Shift+V
 // (Ctrl+C stays the app's interrupt), and a context menu; where the person chose it, a
 // selection is copied as it is made (Windows Terminal's copyOnSelect). The app's window
-// title (OSC 0/2) names its tab.
+// title (OSC 0/2) names its tab. On a slow link, what is typed shows before the app's
+// echo comes back, predicted and underlined until it does (terminal-echo.ts), as far as
+// the host says the app echoes (session.echo) and the person's setting allows.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import type { SessionTab } from '../session-tab.js';
+import type { LocalEchoSetting } from './local-echo.js';
 import { SessionFrame, useView } from './SessionFrame.js';
 import { TerminalMenu } from './TerminalMenu.js';
+import { terminalEcho, type TerminalEcho } from './terminal-echo.js';
 
 /** Clipboard access the browser may refuse (no permission, not a secure context): the person is told, nothing breaks. */
 async function readClipboard(): Promise<string | null> {
@@ -56,6 +60,7 @@ export function TerminalView({
   onSize,
   escapeKeys,
   copyOnSelect,
+  localEcho,
 }: {
   tab: SessionTab;
   visible: boolean;
@@ -64,6 +69,8 @@ export function TerminalView({
   escapeKeys: readonly string[];
   /** Copy a selection to the clipboard as it is made. */
   copyOnSelect: boolean;
+  /** Show keystrokes before the app echoes them (predictive local echo). */
+  localEcho: LocalEchoSetting;
 }) {
   const host = useRef<HTMLDivElement>(null);
   const fitRef = useRef<(() => void) | null>(null);
@@ -81,6 +88,9 @@ export function TerminalView({
   // Read at each selection, so turning it on or off applies to terminals already open.
   const copyOnSelectRef = useRef(copyOnSelect);
   copyOnSelectRef.current = copyOnSelect;
+  const localEchoRef = useRef(localEcho);
+  localEchoRef.current = localEcho;
+  const echoRef = useRef<TerminalEcho | null>(null);
 
   const copy = useCallback(() => {
     const text = termRef.current?.getSelection() ?? '';
@@ -131,13 +141,31 @@ export function TerminalView({
       onSizeRef.current?.({ cols: term.cols, rows: term.rows });
     };
     fitRef.current = refit;
-    const resized = term.onResize(({ cols, rows }) => stream.resize(cols, rows));
-    const typed = term.onData((data) => stream.sendInput(data));
+    // Predictions only for one's own session: the host tells its owner how keys come back, not a watcher.
+    let sent = 0;
+    const echo = joined ? null : terminalEcho(term, { applied: () => sent - stream.view.pendingInputs, setting: localEchoRef.current, mode: stream.view.echo });
+    echoRef.current = echo;
+    const told = stream.subscribe((view) => echo?.setMode(view.echo));
+    const resized = term.onResize(({ cols, rows }) => {
+      echo?.reset();
+      stream.resize(cols, rows);
+    });
+    const typed = term.onData((data) => {
+      if (!stream.sendInput(data)) return;
+      // Inputs are counted as the stream numbers them (a paste past 16 KiB is several, counted as one: predictions then only wait longer).
+      sent += 1;
+      echo?.typed(data, sent);
+    });
     stream.setSink({
-      write: (data, done) => term.write(data, done),
+      write: (data, done) =>
+        term.write(data, () => {
+          done();
+          echo?.parsed();
+        }),
       reset: (snapshot) => {
         term.reset();
-        term.write(snapshot);
+        echo?.reset();
+        term.write(snapshot, () => echo?.parsed());
       },
     });
     const observer = new ResizeObserver(refit);
@@ -147,6 +175,9 @@ export function TerminalView({
     term.focus();
     return () => {
       observer.disconnect();
+      told();
+      echo?.dispose();
+      echoRef.current = null;
       resized.dispose();
       typed.dispose();
       titled.dispose();
@@ -168,6 +199,8 @@ export function TerminalView({
   useEffect(() => {
     if (visible) fitRef.current?.();
   }, [visible]);
+
+  useEffect(() => echoRef.current?.setSetting(localEcho), [localEcho]);
 
   const closeMenu = useCallback(() => {
     setMenuAt(null);
