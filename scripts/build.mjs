@@ -49,16 +49,22 @@ await Promise.all([
 cpSync('renderer/index.html', `${out}/renderer/index.html`);
 // The screen worker is plain JavaScript, loaded beside the CLI bundle.
 cpSync('broker/host/screen-worker.mjs', `${out}/broker/screen-worker.mjs`);
-// The lockstep shim (C), preloaded into lockstep sandboxes: built from source here, so
-// a fresh machine needs only a C compiler (scripts/bootstrap.sh installs gcc).
-// One library from every part (holdfast-lockstep.c and shim-*.c).
-const shimSources = readdirSync('broker/host/lockstep').filter((name) => name.endsWith('.c')).sort().map((name) => `broker/host/lockstep/${name}`);
-const shim = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', `${out}/broker/holdfast-lockstep.so`, ...shimSources, '-ldl'], { stdio: 'inherit' });
-if (shim.status !== 0) {
+// The C parts are built from source here, so a fresh machine needs only a C compiler
+// (scripts/bootstrap.sh installs gcc). A part that does not compile fails the build.
+function compileC(what, args) {
+  const result = spawnSync('cc', ['-O2', '-Wall', '-Werror', ...args], { stdio: 'inherit' });
+  if (result.status === 0) return;
   rmSync(out, { recursive: true, force: true });
-  console.error(`build: the lockstep shim did not compile (cc ${shim.error ? `could not run: ${shim.error.message}` : `exited ${shim.status}`}); install a C compiler (bash scripts/bootstrap.sh) and build again.`);
+  console.error(`build: ${what} did not compile (cc ${result.error ? `could not run: ${result.error.message}` : `exited ${result.status}`}); install a C compiler (bash scripts/bootstrap.sh) and build again.`);
   process.exit(1);
 }
+// The lockstep shim, preloaded into lockstep sandboxes: one library from every part
+// (holdfast-lockstep.c and shim-*.c).
+const shimSources = readdirSync('broker/host/lockstep').filter((name) => name.endsWith('.c')).sort().map((name) => `broker/host/lockstep/${name}`);
+compileC('the lockstep shim', ['-shared', '-fPIC', '-o', `${out}/broker/holdfast-lockstep.so`, ...shimSources, '-ldl']);
+// The termios watcher, one per terminal session: how its app's keystrokes come back
+// (broker/host/termios-watch.ts). In its own directory, apart from the shim's parts.
+compileC('the termios watcher', ['-o', `${out}/broker/holdfast-termios-watch`, 'broker/host/termios-watch/holdfast-termios-watch.c']);
 cpSync('broker/host/screen-digest.mjs', `${out}/broker/screen-digest.mjs`);
 rmSync('dist.old', { recursive: true, force: true });
 try {

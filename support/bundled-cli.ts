@@ -23,7 +23,7 @@ export async function bundleCli(tag: string): Promise<BundledCli> {
   const out = join(dir, 'broker');
   await build({ entryPoints: { cli: join(root, 'broker/cli/entry.ts') }, outdir: out, bundle: true, platform: 'node', target: 'node20', format: 'esm', packages: 'external', logLevel: 'error' });
   for (const file of ['screen-worker.mjs', 'screen-digest.mjs']) cpSync(join(root, 'broker/host', file), join(out, file));
-  // The lockstep shim is C, unchanged here: the last build's serves.
-  if (existsSync(join(root, 'dist/broker/holdfast-lockstep.so'))) cpSync(join(root, 'dist/broker/holdfast-lockstep.so'), join(out, 'holdfast-lockstep.so'));
+  // The lockstep shim and the termios watcher are C, unchanged here: the last build's serve.
+  for (const file of ['holdfast-lockstep.so', 'holdfast-termios-watch']) if (existsSync(join(root, 'dist/broker', file))) cpSync(join(root, 'dist/broker', file), join(out, file));
   return { cli: join(out, 'cli.js'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -54,7 +54,8 @@ describe('a recorded graphical session whose primary is killed mid-typing', () =
 
     const via = c.nodes.find((n) => n.alive && n.name !== promoted)!.url;
     const api = recordingsApi(via, await signInToken(via, 'admin', 'admin-pw'));
-    const listed = await waitFor('the recording listed as complete', async () => (await api.list()).filter((r) => r.sessionId === id).find((r) => r.complete), 15_000);
+    // Complete once the promoted replica has written the end and closed its files, and the listing reached the node asked: seconds under CI's load.
+    const listed = await waitFor('the recording listed as complete', async () => (await api.list()).filter((r) => r.sessionId === id).find((r) => r.complete), 45_000);
     expect((await api.list()).filter((r) => r.sessionId === id)).toHaveLength(1);
     expect(listed).toMatchObject({ kind: 'rfb', owner: 'ann', appId: 'gui-editor', node: promoted });
     const file = parseRfbRecording((await api.file(id)).bytes);

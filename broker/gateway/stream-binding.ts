@@ -110,6 +110,7 @@ export class StreamBinding {
         client.send(notice.kind === 'cleared' ? { type: 'session.notice', sessionId: session.id, kind: 'cleared', endsAt: null, msLeft: null, message: '' } : { type: 'session.notice', sessionId: session.id, kind: notice.kind, endsAt: notice.endsAt, msLeft: Math.max(0, notice.endsAt - Date.now()), message: notice.message });
       },
       title: (title) => client.send({ type: 'session.title', sessionId: session.id, title }),
+      echo: (mode) => client.send({ type: 'session.echo', sessionId: session.id, mode }),
       sharing: () => this.sharing(session),
       shadowRequest: (ask) => client.send({ type: 'session.shadow.request', sessionId: session.id, requestId: ask.requestId, admin: ask.admin, adminName: ask.adminName, control: ask.control, msLeft: ask.msLeft, onTimeout: ask.onTimeout }),
       shadowClosed: (requestId) => client.send({ type: 'session.shadow.closed', sessionId: session.id, requestId }),

@@ -276,6 +276,12 @@ export class AppProcess {
     return this.term.pid;
   }
 
+  /** The PTY's master (node-pty's descriptor), for the termios watcher (termios-watch.ts); null once the app is gone. */
+  get terminalFd(): number | null {
+    const fd = (this.term as unknown as { fd?: number }).fd;
+    return this.gone || typeof fd !== 'number' ? null : fd;
+  }
+
   /**
    * Keystrokes go straight to the PTY with one write(2). node-pty queues every write
    * through libuv's thread pool, which costs a thread hand-off on the keystroke path;

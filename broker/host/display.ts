@@ -6,7 +6,7 @@ import type { AppConfig, SandboxProfile } from '../config/schema.js';
 import type { AppExit, AppProcessOptions, LockstepOptions } from './app-process.js';
 import type { Screens } from './screens.js';
 import type { SandboxHost } from './sandbox-host.js';
-import type { Thumbnail } from '../../shared/protocol/index.js';
+import type { EchoMode, Thumbnail } from '../../shared/protocol/index.js';
 import type { HomeFiles } from './home-files.js';
 import type { HomeUploads } from './home-uploads.js';
 import type { ProcessClocks } from './lockstep-clock.js';
@@ -57,6 +57,14 @@ export interface Display {
    * bytes for them; `onClose` when the display dropped it. Null when the display is gone.
    */
   watch?(onData: (data: Buffer) => void, onClose: () => void): WatchRelay | null;
+  /**
+   * A terminal display: starts following how the app's keystrokes come back (its
+   * termios, termios-watch.ts); DisplayOptions.onEcho hears each change. Only a
+   * primary's client is told, so standbys do not (absent on a GUI display).
+   */
+  followEcho?(): void;
+  /** How keystrokes come back now; null until known, or when it cannot be known. */
+  readonly echo?: EchoMode | null;
   kill(): void;
   close(): void;
 }

@@ -31,6 +31,8 @@
 // on later depends on timing and may differ between replicas; the characters do not.
 // Without python3 on the host the keymap stays Xvnc's; nothing else changes.
 
+import { X11_CLIENT_PY } from './x11-client-script.js';
+
 /** Where the launcher finds the keeper's script, inside the sandbox. */
 export const KEYMAP_SCRIPT_PATH = '/run/holdfast-keymap.py';
 /** Made in the display directory once the keymap has room and the display's first key event is behind it. */
@@ -41,23 +43,10 @@ export const KEYMAP_LOW = 32;
 export const KEYMAP_QUIET_S = 1;
 
 /** The keeper: `python3 -I -S KEYMAP_SCRIPT_PATH X_SOCKET RFB_SOCKET READY_FILE`. */
-export const KEYMAP_SCRIPT = `import select, socket, struct, sys, time
+export const KEYMAP_SCRIPT = `import select, sys, time
+${X11_CLIENT_PY}
 LOW = ${KEYMAP_LOW}
 QUIET = ${KEYMAP_QUIET_S}
-
-def connection(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    buf = bytearray()
-    def read(n):
-        while len(buf) < n:
-            chunk = s.recv(65536)
-            if not chunk: raise EOFError
-            buf.extend(chunk)
-        b = bytes(buf[:n])
-        del buf[:n]
-        return b
-    return s, buf, read
 
 def prime(path):
     # The display's first key event, from its own RFB side: a Shift press and release.
@@ -77,32 +66,11 @@ def prime(path):
     read(1)
     s.close()
 
-def main(x11, rfb, ready):
-    s, buf, read = connection(x11)
-    s.sendall(struct.pack('<BxHHHHxx', ord('l'), 11, 0, 0, 0))
-    head = read(8)
-    if head[0] != 1: return
-    body = read(struct.unpack_from('<H', head, 6)[0] * 4)
-    vendor, = struct.unpack_from('<H', body, 16)
-    root, = struct.unpack_from('<I', body, 32 + ((vendor + 3) & ~3) + 8 * body[21])
+def main(x11_path, rfb, ready):
+    client = x11(x11_path)
+    if client is None: return
+    s, buf, read, body, root, events, request, packet = client
     first, last = body[26], body[27]
-    seq = [0]
-    events = []
-    def packet():
-        p = read(32)
-        if p[0] & 0x7f == 35: p += read(struct.unpack_from('<I', p, 4)[0] * 4)  # GenericEvent
-        return p
-    def request(data, reply=True):
-        s.sendall(data)
-        seq[0] = (seq[0] + 1) & 0xffff
-        if not reply: return None
-        while True:
-            p = packet()
-            if p[0] == 1: return p + read(struct.unpack_from('<I', p, 4)[0] * 4)
-            if p[0] == 0:
-                if struct.unpack_from('<H', p, 2)[0] == seq[0]: return None
-                continue
-            events.append(p)
     def mapping(lo, hi):
         # GetKeyboardMapping: each key code's keysyms.
         r = request(struct.pack('<BxHBBxx', 101, 2, lo, hi - lo + 1))

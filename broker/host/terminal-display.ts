@@ -5,7 +5,8 @@ import type { HomeFiles } from './home-files.js';
 import type { HomeUploads } from './home-uploads.js';
 import type { ProcessClocks } from './lockstep-clock.js';
 import { processOptions, type Display, type DisplayOptions } from './display.js';
-import type { Thumbnail } from '../../shared/protocol/index.js';
+import { TermiosWatch, termiosWatchHelper } from './termios-watch.js';
+import type { EchoMode, Thumbnail } from '../../shared/protocol/index.js';
 
 /**
  * Input is first applied once the app has started: it printed something and then
@@ -16,13 +17,25 @@ import type { Thumbnail } from '../../shared/protocol/index.js';
 const STARTUP_QUIET_MS = 30;
 const STARTUP_MAX_MS = 600;
 
+/** What a terminal display takes beyond any display's options. */
+export interface TerminalDisplayOptions extends DisplayOptions {
+  /** How the app's keystrokes come back changed (once followEcho() was called). */
+  onEcho?: (mode: EchoMode) => void;
+  log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** A node without the built termios watcher says so once, not once per session. */
+let toldNoWatcher = false;
+
 export class TerminalDisplay implements Display {
   readonly kind = 'terminal';
   private readonly process: AppProcess;
   private readonly spawnedAt = performance.now();
   private lastOutputAt = 0;
+  /** Follows the PTY's termios, on a primary (followEcho); null before, or without the helper. */
+  private echoWatch: TermiosWatch | null = null;
 
-  constructor(private readonly options: DisplayOptions) {
+  constructor(private readonly options: TerminalDisplayOptions) {
     const { screens, sessionId } = options;
     screens.open(sessionId, options.cols, options.rows);
     screens.onProgress(sessionId, options.onProgress);
@@ -30,6 +43,8 @@ export class TerminalDisplay implements Display {
       ...processOptions(options),
       onOutput: (data) => {
         this.lastOutputAt = performance.now();
+        // Output leaving is when a password prompt that turned echo off is seen.
+        this.echoWatch?.outputSeen();
         screens.write(sessionId, data);
         options.onOutput(data);
       },
@@ -117,11 +132,31 @@ export class TerminalDisplay implements Display {
     return 'RFB frames are for graphical sessions; this is a terminal session';
   }
 
+  followEcho(): void {
+    const { onEcho, log } = this.options;
+    if (this.echoWatch || !onEcho) return;
+    const terminalFd = this.process.terminalFd;
+    if (terminalFd === null) return;
+    const helper = termiosWatchHelper();
+    if (!helper) {
+      if (!toldNoWatcher) log?.('no termios watcher (dist/broker/holdfast-termios-watch is not built): clients are not told how terminal apps echo', {});
+      toldNoWatcher = true;
+      return;
+    }
+    this.echoWatch = new TermiosWatch({ helper, terminalFd, onMode: onEcho, onFailure: (message) => log?.(message, { session: this.options.sessionId }) });
+  }
+
+  get echo(): EchoMode | null {
+    return this.echoWatch?.mode ?? null;
+  }
+
   kill(): void {
+    this.echoWatch?.close();
     this.process.kill();
   }
 
   close(): void {
+    this.echoWatch?.close();
     this.options.screens.close(this.options.sessionId);
   }
 }

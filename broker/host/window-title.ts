@@ -11,6 +11,7 @@
 // Without python3 on the host there are no GUI titles; nothing else changes.
 import { closeSync, constants, fstatSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import { X11_CLIENT_PY } from './x11-client-script.js';
 
 /** Where the launcher finds the watcher's script, inside the sandbox. */
 export const TITLE_SCRIPT_PATH = '/run/holdfast-title.py';
@@ -20,38 +21,14 @@ export const TITLE_FILE = 'title';
 export const MAX_TITLE = 200;
 
 /** The watcher: `python3 -I -S TITLE_SCRIPT_PATH /run/holdfast/title`. */
-export const TITLE_SCRIPT = `import os, socket, struct, sys
+export const TITLE_SCRIPT = `import os, sys
+${X11_CLIENT_PY}
 MAX = ${MAX_TITLE}
 
 def main(out):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect('/tmp/.X11-unix/X0')
-    f = s.makefile('rb')
-    def read(n):
-        b = f.read(n)
-        if len(b) < n: raise EOFError
-        return b
-    # Connection setup, no authorisation (the display admits its sandbox's clients).
-    s.sendall(struct.pack('<BxHHHHxx', ord('l'), 11, 0, 0, 0))
-    head = read(8)
-    if head[0] != 1: return
-    body = read(struct.unpack_from('<H', head, 6)[0] * 4)
-    vendor, = struct.unpack_from('<H', body, 16)
-    root, = struct.unpack_from('<I', body, 32 + ((vendor + 3) & ~3) + 8 * body[21])
-    seq = [0]
-    events = []
-    def request(data, reply=True):
-        s.sendall(data)
-        seq[0] = (seq[0] + 1) & 0xffff
-        if not reply: return None
-        while True:
-            p = read(32)
-            if p[0] == 1: return p + read(struct.unpack_from('<I', p, 4)[0] * 4)
-            if p[0] == 0:
-                # An error (the window went away): no answer to this request.
-                if struct.unpack_from('<H', p, 2)[0] == seq[0]: return None
-                continue
-            events.append(p)
+    client = x11('/tmp/.X11-unix/X0')
+    if client is None: return
+    s, _, read, body, root, events, request, packet = client
     def atom(name):
         n = name.encode()
         r = request(struct.pack('<BBHHxx', 16, 0, 2 + (len(n) + 3) // 4, len(n)) + n + b'\\0' * (-len(n) % 4))
@@ -79,7 +56,7 @@ def main(out):
             os.replace(out + '.new', out)
     update()
     while True:
-        p = events.pop(0) if events else read(32)
+        p = events.pop(0) if events else packet()
         if p[0] & 0x7f == 28:  # PropertyNotify
             w, a = struct.unpack_from('<II', p, 4)
             if (w == root and a == ACTIVE) or (w == state['window'] and a in (NAME, WM_NAME)): update()

@@ -3,7 +3,7 @@
 // from. The gateway may import these types (and end-reason.ts), nothing else of session/.
 import type { AppExit } from '../host/app-process.js';
 import type { PrintEvent } from '../host/session-printing.js';
-import type { ShareMode } from '../../shared/protocol/index.js';
+import type { EchoMode, ShareMode } from '../../shared/protocol/index.js';
 
 export interface SessionPeer {
   /** `drained`, if given, is called once the frame has been written to the socket. */
@@ -26,6 +26,8 @@ export interface SessionPeer {
   notice?(notice: PeerNotice): void;
   /** A GUI app's window title changed (or is told to a client that attached); optional like notice. */
   title?(title: string): void;
+  /** A terminal app's echo mode changed (or is told to a client that attached); optional like notice. */
+  echo?(mode: EchoMode): void;
   /** Someone started or stopped watching through a share link (the owner is shown who); optional like notice. */
   sharing?(): void;
   /** An administrator asks to view the session (shadowing): the person answers through the session (shadow-consent.ts). */

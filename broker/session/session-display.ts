@@ -7,18 +7,21 @@ import { RfbDisplay } from '../host/rfb-display.js';
 import { TerminalDisplay } from '../host/terminal-display.js';
 import type { LogTarget } from './log-target.js';
 import { applyFileOp } from './session-uploads.js';
+import type { EchoMode } from '../../shared/protocol/index.js';
 
 /** A display's options (host/display.ts), with what only a GUI display takes. */
 export interface DisplaySpec extends DisplayOptions {
   /** A GUI display's viewer stream to the client failed. */
   onViewerLost: () => void;
   onTitle: (title: string) => void;
+  /** A terminal app's echo mode changed (followed on a primary only: Display.followEcho). */
+  onEcho: (mode: EchoMode) => void;
   warn: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export function makeDisplay(spec: DisplaySpec): Display {
-  const { onViewerLost, onTitle, warn, ...common } = spec;
-  return spec.app.display === 'rfb' ? new RfbDisplay({ ...common, onViewerLost, onTitle, log: warn }) : new TerminalDisplay(common);
+  const { onViewerLost, onTitle, onEcho, warn, ...common } = spec;
+  return spec.app.display === 'rfb' ? new RfbDisplay({ ...common, onViewerLost, onTitle, log: warn }) : new TerminalDisplay({ ...common, onEcho, log: warn });
 }
 
 /** What a standby notes as entries are applied (a primary noted them when it logged them). */

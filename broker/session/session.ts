@@ -122,9 +122,12 @@ export class Session {
       onProgress: () => this.flow.maybeRelease(),
       onViewerLost: () => this.dropClient(),
       onTitle: (title) => this.flow.peer?.title?.(title),
+      onEcho: (mode) => this.flow.peer?.echo?.(mode),
       warn: options.warn,
     });
     this.display = display;
+    // How a terminal app echoes is told to the primary's client only: a standby starts following it when promoted.
+    if (options.role === 'primary') display.followEcho?.();
     this.sound = display.sound ? new SessionSound(display.sound, () => this.flow.peer, options.warn) : null;
     this.microphone = display.sound
       ? { intake: new SessionMicrophone(() => this.flow.peer, (packet) => this.log.microphone(packet)), feed: new MicrophoneFeed({ ...display.sound, log: options.warn }) }
@@ -283,10 +286,12 @@ export class Session {
     this.display.attachViewer();
     this.governor?.start();
     this.flow.maybeRelease();
-    // After the flow has the peer: a warning that stands reaches this client, and a GUI app's title.
+    // After the flow has the peer: a warning that stands reaches this client, a GUI app's title, a terminal app's echo mode.
     this.deadlines.attach();
     const title = this.display instanceof RfbDisplay ? this.display.title() : '';
     if (title) peer.title?.(title);
+    const echo = this.display.echo;
+    if (echo) peer.echo?.(echo);
     this.printing?.attached();
   }
 
@@ -479,6 +484,7 @@ export class Session {
     // Its timers run in real time from here (they fast-forwarded to the old primary's).
     this.display.clocks?.fastForward(false);
     this.log.promote();
+    this.display.followEcho?.();
     this.recording?.caughtUp();
     this.uploads.startSweeping();
     // The same deadlines as on the old primary: the same start, and the person's last input as this replica saw it.
