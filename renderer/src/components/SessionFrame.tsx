@@ -69,7 +69,7 @@ export function SessionFrame({ tab, visible, escapeKeys, tools, children }: { ta
   const now = useNow(down);
   const uploads = useUploadQueue(tab.client, live && !joined ? view.sessionId : null);
   return (
-    <section className={`session${down ? ' down' : ''}${over ? ' over' : ''}`} hidden={!visible} aria-label={`${tab.name} session`} data-status={view.status}>
+    <section className={`session${down ? ' down' : ''}${over ? ' over' : ''}`} hidden={!visible} aria-label={`${tab.name} session`} data-status={view.status} data-echo={view.echo ?? undefined}>
       {view.status === 'launching' && (
         <p className="muted session-note" role="status">
           {tab.shadowOf ? `Asking ${tab.shadowOf.person} to let you ${tab.shadowOf.control ? 'view and control' : 'view'} it…` : `Starting ${tab.name}…`}

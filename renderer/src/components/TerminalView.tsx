@@ -151,10 +151,11 @@ export function TerminalView({
       stream.resize(cols, rows);
     });
     const typed = term.onData((data) => {
-      if (!stream.sendInput(data)) return;
+      // Predicted first, so it is on screen before the rest of the page hears of the keystroke.
       // Inputs are counted as the stream numbers them (a paste past 16 KiB is several, counted as one: predictions then only wait longer).
-      sent += 1;
-      echo?.typed(data, sent);
+      echo?.typed(data, sent + 1);
+      if (stream.sendInput(data)) sent += 1;
+      else echo?.reset();
     });
     stream.setSink({
       write: (data, done) =>

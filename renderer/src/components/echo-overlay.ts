@@ -26,9 +26,10 @@ export function echoOverlay(term: Terminal): EchoOverlay {
     const top = term.buffer.active.viewportY;
     const visible = view.cells.filter((cell) => cell.row >= top && cell.row < top + term.rows);
     const cursor = view.cursor && view.cursor.row >= top && view.cursor.row < top + term.rows ? view.cursor : null;
+    // xterm sizes its screen element in its own style: read there, it costs no layout on a keystroke's path.
+    const width = (parseFloat(screen.style.width) || screen.clientWidth) / term.cols;
+    const height = (parseFloat(screen.style.height) || screen.clientHeight) / term.rows;
     // The same picture is not drawn twice: xterm renders often, the overlay seldom changes.
-    const width = screen.clientWidth / term.cols;
-    const height = screen.clientHeight / term.rows;
     const key = JSON.stringify([visible, cursor, top, width, height]);
     if (key === drawn) return;
     drawn = key;
