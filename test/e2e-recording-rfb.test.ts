@@ -74,7 +74,7 @@ describe('the graphical recording player', () => {
     await ann.endSession((await ann.listSessions()).find((s) => s.sessionId === id)!);
     ann.signOut();
     const token = await signInToken(t.url, 'admin', 'admin-pw');
-    await waitFor('the recording to be complete', async () => (await recordingsApi(t.url, token).list()).find((r) => r.sessionId === id && r.complete));
+    await waitFor('the recording to be complete', async () => (await recordingsApi(t.url, token).list()).find((r) => r.sessionId === id && r.complete), 30_000);
 
     const page = await browser!.newPage({ viewport: { width: 1000, height: 800 } });
     const consoleLines: string[] = [];

@@ -52,8 +52,13 @@ const SETTLE_BLANK_MAX_MS = 20_000;
 const HASH_STEADY_MS = 100;
 /** A relay reads the display's socket into a buffer of this size (Xvnc's pieces are a few KiB). */
 const RELAY_READ_BYTES = 64 * 1024;
-/** A recorder's connection that closes while the app still runs is a broken recording once the app has not exited within this (Xvnc goes first when an app ends). */
-const RECORDER_GRACE_MS = 2000;
+/**
+ * A recorder's connection that closes while the app still runs is a broken recording once
+ * the app has not exited within this (Xvnc goes first when an app ends, and the exit is
+ * known only once the sandbox is torn down: seconds on a loaded host, where 2 s marked
+ * recordings of apps that simply ended incomplete).
+ */
+const RECORDER_GRACE_MS = 10_000;
 /** What the app and Xvnc print (to their PTY) is kept for the operator and for exit messages. */
 const TAIL_BYTES = 4096;
 
@@ -85,6 +90,8 @@ export class RfbDisplay implements Display {
   private readonly windowTitle: WindowTitle | null;
   private recorder: { socket: Socket; recorder: RfbRecorder } | null = null;
   private closing = false;
+  /** The node ended the app (kill()): the display's connections closing is expected. */
+  private killed = false;
 
   constructor(
     private readonly options: DisplayOptions & {
@@ -323,6 +330,8 @@ export class RfbDisplay implements Display {
   }
 
   kill(): void {
+    // The display goes with the app: its recorder losing it now is the end, not a failure.
+    this.killed = true;
     this.process.kill();
   }
 
@@ -351,7 +360,7 @@ export class RfbDisplay implements Display {
         socket.destroy();
         // An app that ends takes Xvnc with it, and its connections may close before its exit is known.
         setTimeout(() => {
-          if (this.closing || this.gone) return;
+          if (this.closing || this.gone || this.killed) return;
           this.options.log('the recording lost its connection to the display', { session: this.options.sessionId, error: error.message });
           sink.failed(`the recording lost its connection to the display: ${error.message}`);
         }, RECORDER_GRACE_MS).unref();
