@@ -357,10 +357,12 @@ export class RfbDisplay implements Display {
       socket.on('close', () => recorder.end());
       void recorder.done.then((error) => {
         if (this.closing) return;
+        // Lost before the node stopped the app: a break, whatever happens after.
+        const stopped = this.killed;
         socket.destroy();
         // An app that ends takes Xvnc with it, and its connections may close before its exit is known.
         setTimeout(() => {
-          if (this.closing || this.gone || this.killed) return;
+          if (this.closing || this.gone || stopped) return;
           this.options.log('the recording lost its connection to the display', { session: this.options.sessionId, error: error.message });
           sink.failed(`the recording lost its connection to the display: ${error.message}`);
         }, RECORDER_GRACE_MS).unref();

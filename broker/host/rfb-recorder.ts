@@ -115,13 +115,17 @@ export class RfbRecorder {
     this.options.send(new Uint8Array([SECURITY_NONE]));
     if (u32(await this.read(4), 0) !== 0) throw new Error('the display refused the security handshake');
     this.options.send(new Uint8Array([1])); // shared: never push other viewers off
+    // The encodings go with ClientInit, not after ServerInit: Xvnc closes a connection
+    // whose encodings it does not know yet when the desktop's size changes, and a
+    // session's first SetDesktopSize comes right as it starts (a loaded node took long
+    // enough to answer ServerInit that its recordings held no picture).
+    this.options.send(setPixelFormatNoVnc());
+    this.options.send(setEncodings(ENCODINGS));
     const init = await this.read(24);
     this.size(u16(init, 0), u16(init, 2));
     const nameLength = u32(init, 20);
     if (nameLength > 4096) throw new Error('the display sent an implausible desktop name');
     await this.skip(nameLength);
-    this.options.send(setPixelFormatNoVnc());
-    this.options.send(setEncodings(ENCODINGS));
     this.request(false);
     for (;;) {
       const type = (await this.read(1))[0]!;

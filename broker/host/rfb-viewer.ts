@@ -175,13 +175,15 @@ export class RfbViewer {
     this.transport.send(new Uint8Array([SECURITY_NONE]), 'viewer');
     if (u32(await this.read(4), 0) !== 0) throw new Error('the display refused the security handshake');
     this.transport.send(new Uint8Array([1]), 'viewer'); // shared: never push other viewers off
+    // Sent with ClientInit, before ServerInit comes back: Xvnc closes a viewer whose
+    // encodings it does not know yet when the desktop's size changes (rfb-recorder.ts).
+    this.transport.send(setPixelFormatBgrx(), 'viewer');
+    this.transport.send(setEncodings([ENCODING_RAW, ENCODING_DESKTOP_SIZE, ENCODING_CURSOR]), 'viewer');
     const init = await this.read(24);
     this.resize(u16(init, 0), u16(init, 2));
     const nameLength = u32(init, 20);
     if (nameLength > 4096) throw new Error('the display sent an implausible desktop name');
     this.name = text(await this.read(nameLength));
-    this.transport.send(setPixelFormatBgrx(), 'viewer');
-    this.transport.send(setEncodings([ENCODING_RAW, ENCODING_DESKTOP_SIZE, ENCODING_CURSOR]), 'viewer');
   }
 
   private async loop(): Promise<Error | null> {
